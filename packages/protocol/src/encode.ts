@@ -1,0 +1,41 @@
+import type { TSchema } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { InvalidArgumentError } from './errors.js'
+import { ClientMessage, ServerMessage } from './messages.js'
+import { normalizeClientMessage, normalizeServerMessage } from './normalize.js'
+
+/** Options of the encoders. */
+export interface EncodeOptions {
+  /**
+   * Check the message against its schema first and throw `AIP_ERR_PROTOCOL_INVALID_ARGUMENT` rather than write
+   * a frame the reference would reject. Default `true`; turn it off only for messages built by this package.
+   */
+  validate?: boolean
+}
+
+function createEncoder<M, N> (label: string, schema: TSchema, normalize: (message: M) => N): (message: M, options?: EncodeOptions) => string {
+  const check = TypeCompiler.Compile(schema)
+  return function encode (message, options) {
+    if (options?.validate !== false && !check.Check(message)) {
+      const first = check.Errors(message).First()
+      const where = first === undefined ? '' : ` at ${first.path === '' ? '/' : first.path}: ${first.message}`
+      throw new InvalidArgumentError(`not a valid ${label}${where}`)
+    }
+    try {
+      return JSON.stringify(normalize(message))
+    } catch (err) {
+      // Circular structures, BigInt values, or nesting beyond the call stack in free-form fields.
+      throw new InvalidArgumentError(`${label} cannot be serialised: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+}
+
+/**
+ * Writes a ClientMessage in the reference wire form: all 14 fields in declaration order, `null` when unset,
+ * compact JSON, raw UTF-8 (what pydantic's `model_dump_json()` writes). Throws `AIP_ERR_PROTOCOL_INVALID_ARGUMENT`
+ * on an invalid message.
+ */
+export const encodeClientMessage = createEncoder('client message', ClientMessage, normalizeClientMessage)
+
+/** Writes a ServerMessage in the reference wire form (14 fields in declaration order, `null` when unset). */
+export const encodeServerMessage = createEncoder('server message', ServerMessage, normalizeServerMessage)
