@@ -1,0 +1,257 @@
+import { computeBackoffMs, ReconnectionPolicy } from './backoff.js'
+import { AbortedError, InvalidArgumentError } from './errors.js'
+import { TypedEmitter } from './events.js'
+import type { Unsubscribe } from './events.js'
+import { resolveReconnectionOptions } from './options.js'
+import type { ReconnectionStrategyOptions, ResolvedReconnectionOptions } from './options.js'
+import { sleep } from './sleep.js'
+
+/**
+ * What {@link ReconnectionStrategy} needs from an endpoint. `AIPEndpoint` fits; so does any object with a
+ * `reconnectDevice` method. The two optional hooks are called by `handleDisconnection`, in this order:
+ * `cancelDeviceTasks(deviceId, 'device_disconnected')`, then `onDeviceDisconnected(deviceId)`.
+ */
+export interface ReconnectableEndpoint {
+  /** Tries once to reconnect; resolves true on success. The signal aborts when the reconnection is abandoned. */
+  reconnectDevice (deviceId: string, options?: { signal?: AbortSignal }): Promise<boolean> | boolean
+  /** Cancels the device's pending tasks. */
+  cancelDeviceTasks? (deviceId: string, reason: string): Promise<void> | void
+  /** Tells upper layers the device went away. */
+  onDeviceDisconnected? (deviceId: string): Promise<void> | void
+}
+
+/**
+ * Events of {@link ReconnectionStrategy}, by name.
+ */
+export interface ReconnectionEvents {
+  /** An attempt is scheduled: the strategy now waits `delayMs`, then calls `reconnectDevice`. */
+  attempt: { deviceId: string, attempt: number, delayMs: number }
+  /** `reconnectDevice` resolved false or threw (`error` is what it threw). */
+  failed: { deviceId: string, attempt: number, error: unknown }
+  /** `reconnectDevice` resolved true. */
+  reconnected: { deviceId: string, attempt: number }
+  /** `maxRetries` attempts failed; the strategy gives up on this device. */
+  exhausted: { deviceId: string, attempts: number }
+}
+
+/**
+ * Per-call options of {@link ReconnectionStrategy.attemptReconnection}.
+ */
+export interface AttemptReconnectionOptions {
+  /** Aborting it abandons the reconnection: the promise rejects with `AIP_ERR_RESILIENCE_ABORTED`. */
+  signal?: AbortSignal | undefined
+}
+
+interface InFlight {
+  failures: number
+  readonly controller: AbortController
+  promise: Promise<boolean>
+}
+
+/**
+ * Reconnects devices after a disconnection, waiting a (jittered, capped) backoff before each attempt.
+ *
+ * Attempts are counted per device: one strategy can serve many devices at once without one device's
+ * failures lengthening another's delays. A second call for a device that is already reconnecting joins
+ * the reconnection in flight.
+ *
+ * @example
+ * ```ts
+ * const strategy = new ReconnectionStrategy({ maxRetries: Infinity })
+ * strategy.on('attempt', ({ deviceId, attempt, delayMs }) => log.info({ deviceId, attempt, delayMs }, 'retrying'))
+ * await strategy.handleDisconnection(endpoint, 'device-1', async () => { await resubscribe() })
+ * ```
+ */
+export class ReconnectionStrategy {
+  /** The validated, frozen options. */
+  readonly options: ResolvedReconnectionOptions
+  readonly #events: TypedEmitter<ReconnectionEvents>
+  readonly #inFlight = new Map<string, InFlight>()
+
+  /**
+   * @throws `AIP_ERR_RESILIENCE_INVALID_OPTION` when an option is out of range
+   */
+  constructor (options?: ReconnectionStrategyOptions) {
+    this.options = resolveReconnectionOptions(options)
+    const { logger } = this.options
+    this.#events = new TypedEmitter((err, event) => logger.error({ err, event }, 'reconnection event listener threw'))
+  }
+
+  /** The policy in use. */
+  get policy (): ReconnectionPolicy {
+    return this.options.policy
+  }
+
+  /** Number of devices currently being reconnected. */
+  get activeCount (): number {
+    return this.#inFlight.size
+  }
+
+  /**
+   * Adds a listener; returns a function that removes it.
+   */
+  on<K extends keyof ReconnectionEvents> (event: K, listener: (payload: ReconnectionEvents[K]) => void): Unsubscribe {
+    return this.#events.on(event, listener)
+  }
+
+  /**
+   * The delay before attempt `attempt` (1 for the first) with this strategy's options and random source.
+   *
+   * @throws `AIP_ERR_RESILIENCE_INVALID_ARGUMENT` when `attempt` is not an integer >= 1
+   */
+  backoffMs (attempt: number): number {
+    if (!Number.isInteger(attempt) || attempt < 1) throw new InvalidArgumentError('attempt', 'an integer >= 1', String(attempt))
+    return computeBackoffMs(attempt, this.options, this.options.random)
+  }
+
+  /**
+   * Failed attempts so far of the reconnection in flight for `deviceId` (0 when none is in flight).
+   */
+  retryCount (deviceId: string): number {
+    return this.#inFlight.get(deviceId)?.failures ?? 0
+  }
+
+  /**
+   * Whether a reconnection is in flight for `deviceId`.
+   */
+  isReconnecting (deviceId: string): boolean {
+    return this.#inFlight.has(deviceId)
+  }
+
+  /**
+   * Restarts the count of the reconnection in flight for `deviceId` (or of every device): the next delay is
+   * the first of the sequence again and the retry budget is whole again. No effect when nothing is in flight.
+   */
+  reset (deviceId?: string): void {
+    for (const [id, state] of this.#inFlight) {
+      if (deviceId === undefined || id === deviceId) state.failures = 0
+    }
+  }
+
+  /**
+   * Tries to reconnect `deviceId` until `reconnectDevice` resolves true or `maxRetries` attempts failed,
+   * sleeping the backoff before each attempt. Resolves true once reconnected, false when it gave up (at once
+   * with the `NONE` policy or `maxRetries: 0`). Errors thrown by `reconnectDevice` count as failed attempts.
+   *
+   * @throws (rejects) `AIP_ERR_RESILIENCE_ABORTED` when `signal` aborts or the strategy is disposed first
+   */
+  attemptReconnection (endpoint: ReconnectableEndpoint, deviceId: string, options: AttemptReconnectionOptions = {}): Promise<boolean> {
+    const { logger, policy, maxRetries } = this.options
+    const running = this.#inFlight.get(deviceId)
+    if (running !== undefined) {
+      logger.debug({ deviceId }, 'reconnection already in flight, joining it')
+      return running.promise
+    }
+    if (policy === ReconnectionPolicy.NONE || maxRetries === 0) {
+      logger.info({ deviceId, policy, maxRetries }, 'reconnection disabled')
+      return Promise.resolve(false)
+    }
+    const { signal } = options
+    if (signal?.aborted === true) {
+      return Promise.reject(new AbortedError(`reconnection of ${deviceId}`, { cause: signal.reason }))
+    }
+    const controller = new AbortController()
+    const onAbort = (): void => controller.abort(signal?.reason)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    // The loop starts on the next microtask, so `promise` is set before any listener can call us again.
+    const state: InFlight = {
+      failures: 0,
+      controller,
+      promise: Promise.resolve()
+        .then(() => this.#run(endpoint, deviceId, state))
+        .finally(() => {
+          signal?.removeEventListener('abort', onAbort)
+          this.#inFlight.delete(deviceId)
+        })
+    }
+    this.#inFlight.set(deviceId, state)
+    return state.promise
+  }
+
+  async #run (endpoint: ReconnectableEndpoint, deviceId: string, state: InFlight): Promise<boolean> {
+    const { logger, maxRetries } = this.options
+    const { signal } = state.controller
+    try {
+      while (state.failures < maxRetries) {
+        const attempt = state.failures + 1
+        const delayMs = this.backoffMs(attempt)
+        logger.info({ deviceId, attempt, maxRetries, delayMs }, 'reconnection attempt scheduled')
+        this.#events.emit('attempt', { deviceId, attempt, delayMs })
+        await sleep(delayMs, { signal })
+        let error: unknown
+        let reconnected = false
+        try {
+          reconnected = (await endpoint.reconnectDevice(deviceId, { signal })) === true
+        } catch (err) {
+          error = err
+        }
+        if (reconnected) {
+          logger.info({ deviceId, attempt }, 'reconnected')
+          this.#events.emit('reconnected', { deviceId, attempt })
+          return true
+        }
+        signal.throwIfAborted()
+        logger.warn({ deviceId, attempt, delayMs, err: error }, 'reconnection attempt failed')
+        this.#events.emit('failed', { deviceId, attempt, error })
+        state.failures++
+      }
+    } catch (err) {
+      // Only an abort gets here: sleep() and throwIfAborted() are the only throwers.
+      throw new AbortedError(`reconnection of ${deviceId}`, { cause: signal.aborted ? signal.reason : err })
+    }
+    logger.error({ deviceId, attempts: state.failures }, 'reconnection attempts exhausted')
+    this.#events.emit('exhausted', { deviceId, attempts: state.failures })
+    return false
+  }
+
+  /**
+   * Recovers from a disconnection as the reference does: cancels the device's pending tasks, notifies upper
+   * layers, reconnects (unless the policy is `NONE`), then runs `onReconnect`. Errors of the hooks and of
+   * `onReconnect` are logged, not thrown. Resolves with whether the device is reconnected.
+   *
+   * @throws (rejects) `AIP_ERR_RESILIENCE_ABORTED` when `signal` aborts or the strategy is disposed first
+   */
+  async handleDisconnection (
+    endpoint: ReconnectableEndpoint,
+    deviceId: string,
+    onReconnect?: () => void | Promise<void>,
+    options: AttemptReconnectionOptions = {}
+  ): Promise<boolean> {
+    const { logger } = this.options
+    logger.warn({ deviceId }, 'device disconnected, starting recovery')
+    if (typeof endpoint.cancelDeviceTasks === 'function') {
+      try {
+        await endpoint.cancelDeviceTasks(deviceId, 'device_disconnected')
+      } catch (err) {
+        logger.error({ err, deviceId }, 'cancelling device tasks failed')
+      }
+    }
+    if (typeof endpoint.onDeviceDisconnected === 'function') {
+      try {
+        await endpoint.onDeviceDisconnected(deviceId)
+      } catch (err) {
+        logger.error({ err, deviceId }, 'disconnection hook failed')
+      }
+    }
+    const reconnected = await this.attemptReconnection(endpoint, deviceId, options)
+    if (reconnected && onReconnect !== undefined) {
+      try {
+        await onReconnect()
+      } catch (err) {
+        logger.error({ err, deviceId }, 'reconnection callback failed')
+      }
+    }
+    return reconnected
+  }
+
+  /**
+   * Abandons every reconnection in flight (their promises reject with `AIP_ERR_RESILIENCE_ABORTED`), clears
+   * their timers and removes every listener. The strategy can still be used afterwards.
+   */
+  dispose (): void {
+    for (const [deviceId, state] of this.#inFlight) {
+      state.controller.abort(new AbortedError(`reconnection of ${deviceId} (strategy disposed)`))
+    }
+    this.#events.clear()
+  }
+}
