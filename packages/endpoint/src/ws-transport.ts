@@ -1,0 +1,143 @@
+import WebSocket, { type ClientOptions } from 'ws'
+import { TypedEmitter } from '@aip/resilience'
+import type { CloseInfo, Transport, TransportEvents } from './transport.js'
+import { TransportClosedError, connectError } from './errors.js'
+
+/**
+ * A {@link Transport} over a `ws` WebSocket: an accepted server-side socket, or a client socket from
+ * {@link connectWebSocket}. Listeners are attached at construction, so no frame is lost while the endpoint sets
+ * itself up.
+ */
+export class WebSocketTransport implements Transport {
+  readonly socket: WebSocket
+  readonly #events = new TypedEmitter<TransportEvents>(() => {})
+  #closed = false
+  #localClose = false
+
+  constructor (socket: WebSocket) {
+    this.socket = socket
+    socket.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
+      // ws has already checked that a text frame is valid UTF-8 (it closes with 1007 otherwise).
+      this.#events.emit('message', isBinary ? toBuffer(data) : toBuffer(data).toString('utf8'))
+    })
+    socket.on('pong', () => this.#events.emit('pong', undefined))
+    socket.on('error', (err: Error) => this.#events.emit('error', err))
+    socket.on('close', (code: number, reason: Buffer) => this.#finish({ code, reason: reason.toString('utf8'), local: this.#localClose }))
+    if (socket.readyState >= WebSocket.CLOSING) queueMicrotask(() => this.#finish({ code: 1006, reason: '', local: false }))
+  }
+
+  get isOpen (): boolean {
+    return !this.#closed && this.socket.readyState === WebSocket.OPEN
+  }
+
+  get bufferedAmount (): number {
+    return this.socket.bufferedAmount
+  }
+
+  send (data: string | Uint8Array): Promise<void> {
+    if (!this.isOpen) return Promise.reject(new TransportClosedError())
+    return new Promise((resolve, reject) => {
+      this.socket.send(data, { binary: typeof data !== 'string' }, (err) => {
+        if (err == null) resolve()
+        else reject(new TransportClosedError())
+      })
+    })
+  }
+
+  close (code = 1000, reason = ''): void {
+    if (this.#closed) return
+    this.#localClose = true
+    try {
+      this.socket.close(code, truncateReason(reason))
+    } catch {
+      this.socket.terminate()
+    }
+  }
+
+  terminate (): void {
+    if (this.#closed) return
+    this.#localClose = true
+    this.socket.terminate()
+  }
+
+  ping (): void {
+    if (this.isOpen) this.socket.ping()
+  }
+
+  on<E extends keyof TransportEvents>(event: E, listener: (payload: TransportEvents[E]) => void): () => void {
+    return this.#events.on(event, listener)
+  }
+
+  #finish (info: CloseInfo): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#events.emit('close', info)
+    this.#events.clear()
+  }
+}
+
+function toBuffer (data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data
+  if (Array.isArray(data)) return Buffer.concat(data)
+  return Buffer.from(data)
+}
+
+/** A close reason is at most 123 bytes of UTF-8; longer ones are cut on a character boundary. */
+export function truncateReason (reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason
+  let cut = reason.slice(0, 123)
+  while (Buffer.byteLength(cut) > 123) cut = cut.slice(0, -1)
+  return cut
+}
+
+/** Options of {@link connectWebSocket}. */
+export interface ConnectOptions extends Omit<ClientOptions, 'signal'> {
+  /** Abort the connection attempt. */
+  signal?: AbortSignal
+  /** Give up the handshake after this long. Default 10000 ms. */
+  handshakeTimeoutMs?: number
+}
+
+/**
+ * Opens a client WebSocket and resolves with its transport once it is open. Rejects with `AIP_ERR_ENDPOINT_CONNECT`
+ * carrying the HTTP status when the server refuses the upgrade (401, 403, ...).
+ */
+export function connectWebSocket (url: string, options: ConnectOptions = {}): Promise<WebSocketTransport> {
+  const { signal, handshakeTimeoutMs = 10_000, ...wsOptions } = options
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(connectError(url, 'aborted', undefined))
+      return
+    }
+    const socket = new WebSocket(url, { ...wsOptions, handshakeTimeout: handshakeTimeoutMs })
+    // Wrap at once so that a frame sent right after the handshake is not lost.
+    const transport = new WebSocketTransport(socket)
+    let statusCode: number | undefined
+    const onAbort = (): void => { socket.terminate() }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const cleanup = (): void => {
+      signal?.removeEventListener('abort', onAbort)
+      socket.off('open', onOpen)
+      socket.off('error', onError)
+      socket.off('unexpected-response', onUnexpected)
+    }
+    const onOpen = (): void => {
+      cleanup()
+      resolve(transport)
+    }
+    const onError = (err: Error): void => {
+      cleanup()
+      reject(connectError(url, signal?.aborted === true ? 'aborted' : err.message, statusCode))
+    }
+    const onUnexpected = (_req: unknown, res: { statusCode?: number, resume: () => void }): void => {
+      statusCode = res.statusCode
+      res.resume()
+      cleanup()
+      socket.terminate()
+      reject(connectError(url, `the server refused the upgrade with HTTP ${String(statusCode)}`, statusCode))
+    }
+    socket.once('open', onOpen)
+    socket.once('error', onError)
+    socket.once('unexpected-response', onUnexpected)
+  })
+}
