@@ -204,15 +204,25 @@ interface Decoder<T> {
   (frame: Frame, options?: DecodeOptions): DecodeResult<T>
 }
 
-/** The property names a schema declares (for a union, those of every member). */
-function declaredFields (schema: TSchema): Set<string> {
-  const members = Array.isArray(schema.anyOf) ? schema.anyOf as TSchema[] : [schema]
-  return new Set(members.flatMap((member) => Object.keys(member.properties ?? {})))
+/**
+ * The property names a value may declare under `schema`. For a union of objects told apart by a `type` literal,
+ * the names of the member whose literal the value carries.
+ */
+function declaredFields (schema: TSchema): (value: Record<string, unknown>) => ReadonlySet<string> {
+  if (!Array.isArray(schema.anyOf)) {
+    const fields = new Set(Object.keys(schema.properties ?? {}))
+    return () => fields
+  }
+  const byType = new Map<unknown, ReadonlySet<string>>()
+  for (const member of schema.anyOf as TSchema[]) {
+    byType.set(member.properties?.type?.const, new Set(Object.keys(member.properties ?? {})))
+  }
+  return (value) => byType.get(value.type) ?? new Set()
 }
 
 function createDecoder<T> (label: string, schema: TSchema, normalize: (value: never) => T): Decoder<T> {
   const check = TypeCompiler.Compile(schema)
-  const known = declaredFields(schema)
+  const knownFor = declaredFields(schema)
   return function decode (frame, options) {
     const maxBytes = options?.maxBytes ?? DEFAULT_MAX_FRAME_BYTES
     const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH
@@ -231,7 +241,7 @@ function createDecoder<T> (label: string, schema: TSchema, normalize: (value: ne
     if (tooDeep(parsed, maxDepth)) return { ok: false, error: new FrameTooDeepError(maxDepth) }
     if (!check.Check(parsed)) return { ok: false, error: invalid(label, collectIssues(check, parsed)) }
     const record = parsed as Record<string, unknown>
-    return { ok: true, value: normalize(parsed as never), extra: extraFields(record, known) }
+    return { ok: true, value: normalize(parsed as never), extra: extraFields(record, knownFor(record)) }
   }
 }
 

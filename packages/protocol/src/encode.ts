@@ -11,18 +11,32 @@ export interface EncodeOptions {
    * a frame the reference would reject. Default `true`; turn it off only for messages built by this package.
    */
   validate?: boolean
+  /**
+   * Extension fields written after the 14 declared ones (the reference ignores unknown fields). A key that names
+   * a declared field is refused.
+   */
+  extra?: Readonly<Record<string, unknown>> | null
 }
 
-function createEncoder<M, N> (label: string, schema: TSchema, normalize: (message: M) => N): (message: M, options?: EncodeOptions) => string {
+function createEncoder<M, N extends object> (label: string, schema: TSchema, normalize: (message: M) => N): (message: M, options?: EncodeOptions) => string {
   const check = TypeCompiler.Compile(schema)
+  const declared = new Set(Object.keys(schema.properties ?? {}))
   return function encode (message, options) {
     if (options?.validate !== false && !check.Check(message)) {
       const first = check.Errors(message).First()
       const where = first === undefined ? '' : ` at ${first.path === '' ? '/' : first.path}: ${first.message}`
       throw new InvalidArgumentError(`not a valid ${label}${where}`)
     }
+    const normalized = normalize(message)
+    const extra = options?.extra
+    if (extra != null) {
+      for (const key of Object.keys(extra)) {
+        if (declared.has(key)) throw new InvalidArgumentError(`extra field "${key}" is a declared ${label} field`)
+        Object.defineProperty(normalized, key, { value: extra[key], enumerable: true, writable: true, configurable: true })
+      }
+    }
     try {
-      return JSON.stringify(normalize(message))
+      return JSON.stringify(normalized)
     } catch (err) {
       // Circular structures, BigInt values, or nesting beyond the call stack in free-form fields.
       throw new InvalidArgumentError(`${label} cannot be serialised: ${err instanceof Error ? err.message : String(err)}`)

@@ -54,7 +54,7 @@ export const InvalidMessageError = createError(
 )
 
 /**
- * A builder or `encode` was given a value that would produce a frame the reference rejects.
+ * An encoder was given a message that would produce a frame the reference rejects, or that JSON cannot hold.
  */
 export const InvalidArgumentError = createError(
   'AIP_ERR_PROTOCOL_INVALID_ARGUMENT',

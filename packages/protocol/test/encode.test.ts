@@ -1,6 +1,7 @@
 import { test } from 'tap'
 import {
-  buildCommand, buildHeartbeat, encodeClientMessage, encodeServerMessage, ProtocolErrorCode, type ClientMessage
+  buildCommand, buildHeartbeat, decodeServerMessage, encodeClientMessage, encodeServerMessage, ProtocolErrorCode,
+  type ClientMessage
 } from '../src/index.js'
 
 test('a partial message is written with all 14 fields in wire order, null when unset', async (t) => {
@@ -66,4 +67,13 @@ test('buildCommand gives every action a fresh call_id unless told not to', async
   t.not(ids[0], ids[1])
   t.equal(buildCommand({ sessionId: 's', taskName: 't', actions, assignCallIds: false }).actions?.[0]?.call_id, 'mine')
   t.not(fresh.response_id, buildCommand({ sessionId: 's', taskName: 't', actions }).response_id, 'response ids are fresh')
+})
+
+test('extension fields are written after the 14 declared ones and come back in extra', async (t) => {
+  const text = encodeServerMessage({ type: 'task_end', status: 'failed', session_id: 's' }, { extra: { aip_reason: 'requester_disconnected' } })
+  t.match(text, /"result":null,"aip_reason":"requester_disconnected"\}$/)
+  const decoded = decodeServerMessage(text)
+  t.ok(decoded.ok)
+  if (decoded.ok) t.same({ ...decoded.extra }, { aip_reason: 'requester_disconnected' })
+  t.throws(() => encodeServerMessage({ type: 'error', status: 'error' }, { extra: { status: 'ok' } }), { code: ProtocolErrorCode.INVALID_ARGUMENT })
 })

@@ -41,3 +41,9 @@ test('transfer control frames decode by type and keep our transfer_id', async (t
   if (!bad.ok) t.equal(bad.error.code, ProtocolErrorCode.INVALID_MESSAGE)
   t.ok(Value.Check(ChunkMetadata, { chunk_num: 0, chunk_size: 4, checksum: null }))
 })
+
+test('the extra fields of a transfer frame are those its own type does not declare', async (t) => {
+  const chunk = decodeTransferMessage('{"type":"binary_data","size":4,"chunk_num":0,"chunk_size":4,"transfer_id":"t1"}')
+  t.ok(chunk.ok)
+  if (chunk.ok) t.same({ ...chunk.extra }, { chunk_num: 0, chunk_size: 4, transfer_id: 't1' })
+})
