@@ -1,6 +1,6 @@
 import createError from '@fastify/error'
 
-/** The transport is closed; the frame was not sent. */
+/** The transport is closed; the frame was not sent, or the awaited answer can no longer come. */
 export const TransportClosedError = createError('AIP_ERR_ENDPOINT_TRANSPORT_CLOSED', 'The connection is closed', 500)
 
 const ConnectErrorBase = createError('AIP_ERR_ENDPOINT_CONNECT', 'Cannot connect to %s: %s', 502)
@@ -25,3 +25,66 @@ export function redactUrl (url: string): string {
 }
 
 export { ConnectErrorBase as ConnectErrorConstructor }
+
+/** An option of a constructor is missing, of the wrong type or out of range. Thrown once, at construction. */
+export const InvalidOptionError = createError(
+  'AIP_ERR_ENDPOINT_INVALID_OPTION', 'Invalid option %s: expected %s, got %s', 500, TypeError
+)
+
+/** An argument of a method is out of range (a negative timeout, a stream without a declared size, ...). */
+export const InvalidArgumentError = createError(
+  'AIP_ERR_ENDPOINT_INVALID_ARGUMENT', 'Invalid argument %s: %s', 500, TypeError
+)
+
+/** The endpoint has no open connection (not started, stopped, or between two reconnections). */
+export const NotConnectedError = createError('AIP_ERR_ENDPOINT_NOT_CONNECTED', 'The endpoint is not connected', 503)
+
+/** A binary frame arrived that no `binary_data` metadata frame announced (reference bug B17). */
+export const UnexpectedBinaryError = createError(
+  'AIP_ERR_ENDPOINT_UNEXPECTED_BINARY', 'Unexpected binary frame of %d bytes outside a transfer', 400
+)
+
+/** A received payload or file does not match the MD5 checksum its sender announced. */
+export const TransferChecksumError = createError(
+  'AIP_ERR_ENDPOINT_TRANSFER_CHECKSUM', 'Checksum mismatch for %s: expected %s, got %s', 400
+)
+
+/** A received payload, chunk or file does not have the size its sender announced. */
+export const TransferSizeError = createError(
+  'AIP_ERR_ENDPOINT_TRANSFER_SIZE', 'Size mismatch for %s: %s', 400
+)
+
+/** A transfer frame arrived out of sequence: an unknown transfer, a chunk out of order, a wrong chunk count. */
+export const TransferOrderError = createError(
+  'AIP_ERR_ENDPOINT_TRANSFER_ORDER', 'Transfer frame out of order for %s: %s', 400
+)
+
+/** A transfer announces more bytes than `maxFileBytes` allows; it is refused and its frames are discarded. */
+export const TransferTooLargeError = createError(
+  'AIP_ERR_ENDPOINT_TRANSFER_TOO_LARGE', 'Transfer %s of %d bytes exceeds the limit of %d bytes', 413
+)
+
+/** More transfers are open at once than `maxConcurrentTransfers` allows; the new one is refused. */
+export const TransferLimitError = createError(
+  'AIP_ERR_ENDPOINT_TRANSFER_LIMIT', 'Transfer %s refused: %d transfers are already open', 429
+)
+
+/** The server answered a REGISTER with an ERROR, a non-ok status, or closed the connection instead. */
+export const RegistrationRefusedError = createError(
+  'AIP_ERR_ENDPOINT_REGISTRATION_REFUSED', 'Registration refused: %s', 403
+)
+
+/** The server did not answer a REGISTER before the deadline. */
+export const RegistrationTimeoutError = createError(
+  'AIP_ERR_ENDPOINT_REGISTRATION_TIMEOUT', 'No answer to the registration within %d ms', 504
+)
+
+/** The server answered a TASK or a DEVICE_INFO_REQUEST with an ERROR. The message is the server's text. */
+export const RequestRefusedError = createError(
+  'AIP_ERR_ENDPOINT_REQUEST_REFUSED', 'The server refused the %s: %s', 400
+)
+
+/** The sender gave up a transfer part-way (its source failed or was aborted); the receiver dropped it. */
+export const TransferAbortedError = createError(
+  'AIP_ERR_ENDPOINT_TRANSFER_ABORTED', 'The sender aborted %s: %s', 400
+)

@@ -4,5 +4,32 @@ export { WebSocketTransport, connectWebSocket, truncateReason, type ConnectOptio
 export { createLinkedTransports } from './memory-transport.js'
 export { silentLogger, childLogger, type Logger, type LogFn } from './logger.js'
 export {
-  TransportClosedError, connectError, redactUrl, ConnectErrorConstructor, type ConnectError
+  TransportClosedError, connectError, redactUrl, ConnectErrorConstructor, type ConnectError,
+  InvalidOptionError, InvalidArgumentError, NotConnectedError, UnexpectedBinaryError,
+  TransferChecksumError, TransferSizeError, TransferOrderError, TransferTooLargeError, TransferLimitError,
+  TransferAbortedError, RegistrationRefusedError, RegistrationTimeoutError, RequestRefusedError
 } from './errors.js'
+export {
+  AIPProtocol, rechunk,
+  type ProtocolRole, type OutgoingMessage, type IncomingMessage, type IncomingType, type AnyMessage,
+  type ProtocolMiddleware, type MessageHandler, type ProtocolOptions, type ResolvedProtocolOptions,
+  type ProtocolErrorContext, type ProtocolEvents, type ReceiveOptions, type ReceiveTransferOptions,
+  type BinaryMetadataInput, type FileSource, type SendFileOptions, type SentFile, type SendOptions
+} from './protocol.js'
+export {
+  TransferReassembler, md5Hex,
+  type ReceivedBinary, type ReceivedFile, type TransferErrorEvent, type CodedError, type TransferSink, type TransferLimits
+} from './transfer.js'
+export { MAX_TIMER_MS } from './options.js'
+export { register, validateRegistration, type RegisterOptions, type RegistrationClaim, type RegistrationCheck } from './flows/registration.js'
+export { startHeartbeat, type HeartbeatOptions, type HeartbeatHandle } from './flows/heartbeat.js'
+export {
+  runTask, answerCommands, type RunTaskOptions, type CommandExecutor, type AnswerCommandsOptions
+} from './flows/task-execution.js'
+export { requestDeviceInfo, type DeviceInfoRequestOptions } from './flows/device-info.js'
+export { AIPEndpoint, type EndpointOptions, type ResolvedEndpointOptions, type EndpointEvents } from './endpoint.js'
+export {
+  attachExtension, type Extension, type ExtensionContext, type ExtensionErrorContext, type AttachOptions
+} from './extensions/extension.js'
+export { loggingExtension, type LoggingExtensionOptions } from './extensions/logging.js'
+export { metricsExtension, type MetricsExtension, type MetricsSnapshot, type DirectionMetrics } from './extensions/metrics.js'

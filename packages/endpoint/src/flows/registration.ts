@@ -1,0 +1,83 @@
+import type { ClientMessage, ClientType, DecodedClientMessage, DecodedServerMessage } from '@aip/protocol'
+import { TimeoutError } from '@aip/resilience'
+import { RegistrationRefusedError, RegistrationTimeoutError } from '../errors.js'
+import type { AIPProtocol } from '../protocol.js'
+
+/** Options of {@link register}. */
+export interface RegisterOptions {
+  /** Deadline for the server's answer. Default 10000 ms. */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+/**
+ * The client side of registration: sends the REGISTER and waits for the first server frame. HEARTBEAT `ok` means
+ * registered (resolves with it); an ERROR or any other answer rejects with `AIP_ERR_ENDPOINT_REGISTRATION_REFUSED`
+ * carrying the server's text, and so does a close or an undecodable frame before an answer (the reference closes
+ * silently on a bad REGISTER). No answer in time rejects with `AIP_ERR_ENDPOINT_REGISTRATION_TIMEOUT`.
+ */
+export async function register (
+  protocol: AIPProtocol<'client'>, message: ClientMessage, options: RegisterOptions = {}
+): Promise<DecodedServerMessage> {
+  const timeoutMs = options.timeoutMs ?? 10_000
+  const controller = new AbortController()
+  const onAbort = (): void => { controller.abort(options.signal?.reason) }
+  options.signal?.addEventListener('abort', onAbort, { once: true })
+  let invalid: string | undefined
+  const offInvalid = protocol.on('invalidFrame', ({ error }) => {
+    invalid = error.message
+    controller.abort()
+  })
+  const answer = protocol.receive('*', { timeoutMs, signal: controller.signal })
+  answer.catch(() => {})
+  try {
+    if (options.signal?.aborted === true) controller.abort(options.signal.reason)
+    await protocol.send(message)
+    const reply = await answer
+    if (reply.type === 'heartbeat' && reply.status === 'ok') return reply
+    throw new RegistrationRefusedError(reply.error ?? `unexpected ${reply.type} (${reply.status})`)
+  } catch (err) {
+    controller.abort()
+    if (invalid !== undefined) throw new RegistrationRefusedError(`invalid answer: ${invalid}`, { cause: err })
+    if (err instanceof TimeoutError) throw new RegistrationTimeoutError(timeoutMs, { cause: err })
+    if ((err as { code?: string }).code === 'AIP_ERR_ENDPOINT_TRANSPORT_CLOSED') {
+      throw new RegistrationRefusedError('the server closed the connection without an answer', { cause: err })
+    }
+    throw err
+  } finally {
+    offInvalid()
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/** A valid REGISTER, reduced to the identity it claims. */
+export interface RegistrationClaim {
+  readonly clientId: string
+  readonly clientType: ClientType
+  /** The device a constellation is scoped to, or `null` (unscoped, or a device). */
+  readonly targetId: string | null
+  readonly metadata: Record<string, unknown> | null
+}
+
+/** The outcome of {@link validateRegistration}: the claim, or the ERROR text to send before closing. */
+export type RegistrationCheck = { readonly ok: true, readonly claim: RegistrationClaim } | { readonly ok: false, readonly error: string }
+
+/**
+ * The server side: checks that the first message of a connection is a REGISTER with a non-empty `client_id`.
+ * Policy (duplicates, targets, credentials) is the server's; this only checks the shape.
+ */
+export function validateRegistration (message: DecodedClientMessage): RegistrationCheck {
+  if (message.type !== 'register') return { ok: false, error: `The first message must be register, got ${message.type}` }
+  if (typeof message.client_id !== 'string' || message.client_id.trim() === '') {
+    return { ok: false, error: 'client_id is required to register' }
+  }
+  return {
+    ok: true,
+    claim: {
+      clientId: message.client_id,
+      clientType: message.client_type,
+      targetId: message.client_type === 'constellation' ? message.target_id : null,
+      metadata: message.metadata
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export { buildHeartbeat, buildServerHeartbeat } from '@aip/protocol'
+export type { AnyMessage } from '../src/protocol.js'
