@@ -1,0 +1,111 @@
+import { CloseCode, type CloseInfo, type Logger, type Transport } from '@aip/endpoint'
+import { encodeServerMessage, type ClientType, type DecodedServerMessage } from '@aip/protocol'
+
+/** The registered identity of a connection, pinned at REGISTER. */
+export interface Identity {
+  readonly clientId: string
+  readonly clientType: ClientType
+  readonly targetId: string | null
+}
+
+/**
+ * One client connection: its transport, its pinned identity, an ordered queue of incoming frames, and liveness
+ * (pings, silence). Frames are handled one after another, in arrival order.
+ */
+export class ClientConnection {
+  readonly transport: Transport
+  /** A label for logs before the client registers. */
+  readonly connectionId: string
+  /** The client id a per-client key allows, or `null`. */
+  readonly boundClientId: string | null
+  identity: Identity | null = null
+  closed = false
+  closeInfo: CloseInfo | null = null
+  lastSeen: number
+  #queue: Promise<void> = Promise.resolve()
+  #queued = 0
+  readonly #timers = new Set<NodeJS.Timeout>()
+  readonly #now: () => number
+  readonly #logger: Logger
+
+  constructor (transport: Transport, init: { connectionId: string, boundClientId: string | null, now: () => number, logger: Logger }) {
+    this.transport = transport
+    this.connectionId = init.connectionId
+    this.boundClientId = init.boundClientId
+    this.#now = init.now
+    this.#logger = init.logger
+    this.lastSeen = init.now()
+  }
+
+  get queued (): number {
+    return this.#queued
+  }
+
+  /** Queues `work` after every frame received before it. Errors are logged, never thrown. */
+  enqueue (work: () => Promise<void> | void): void {
+    this.#queued++
+    this.#queue = this.#queue.then(work).catch((err: unknown) => {
+      this.#logger.error({ err, connectionId: this.connectionId, clientId: this.identity?.clientId }, 'frame handler failed')
+    }).finally(() => { this.#queued-- })
+  }
+
+  /** Sends a server message; false when the connection is gone (the failure is logged at debug level). */
+  async send (message: DecodedServerMessage): Promise<boolean> {
+    if (this.closed || !this.transport.isOpen) return false
+    try {
+      await this.transport.send(encodeServerMessage(message, { validate: false }))
+      return true
+    } catch (err) {
+      this.#logger.debug({ err, clientId: this.identity?.clientId, type: message.type }, 'send failed: connection gone')
+      return false
+    }
+  }
+
+  /** Sends `message` (usually an ERROR), then closes with `code`. */
+  async sendAndClose (message: DecodedServerMessage, code: number, reason: string): Promise<void> {
+    await this.send(message)
+    this.close(code, reason)
+  }
+
+  close (code: number = CloseCode.Normal, reason = ''): void {
+    if (this.closed) return
+    this.transport.close(code, reason)
+  }
+
+  /** Runs `fn` after `ms`; the timer is unref'ed and cleared when the connection ends. */
+  timer (ms: number, fn: () => void, repeat = false): NodeJS.Timeout {
+    const handle = repeat ? setInterval(fn, ms) : setTimeout(() => { this.#timers.delete(handle); fn() }, ms)
+    handle.unref()
+    this.#timers.add(handle)
+    return handle
+  }
+
+  /** Marks activity (a frame or a pong). */
+  seen (): void {
+    this.lastSeen = this.#now()
+  }
+
+  /** Resolves true when the peer answers a ping within `ms`, false otherwise (or when it is gone). */
+  probe (ms: number): Promise<boolean> {
+    if (this.closed || !this.transport.isOpen) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const stopPong = this.transport.on('pong', () => finish(true))
+      const stopClose = this.transport.on('close', () => finish(false))
+      const handle = setTimeout(() => finish(false), ms)
+      handle.unref()
+      const finish = (alive: boolean): void => {
+        clearTimeout(handle)
+        stopPong()
+        stopClose()
+        resolve(alive)
+      }
+      this.transport.ping()
+    })
+  }
+
+  /** Clears every timer; called once the connection is closed. */
+  dispose (): void {
+    for (const handle of this.#timers) clearTimeout(handle)
+    this.#timers.clear()
+  }
+}

@@ -1,0 +1,114 @@
+import { silentLogger, type Logger } from '@aip/endpoint'
+import { DEFAULT_MAX_FRAME_BYTES } from '@aip/protocol'
+import { planAgent, type Agent } from './agent.js'
+import { InvalidOptionError } from './errors.js'
+import { InMemoryClientRegistry, type ClientRegistry } from './registry.js'
+import { InMemoryResultStore, type ResultStore } from './results.js'
+
+/** Options of `DeviceServerEndpoint`. Times are in milliseconds. */
+export interface DeviceServerOptions {
+  /** Runs every task. Default: {@link planAgent}. */
+  agent?: Agent
+  /** The shared key of the `?token=` query. `null` (the default) accepts any client: set one in production. */
+  token?: string | null
+  /** Per-client keys: a connection that presents one of them may only register as that client id. */
+  clientKeys?: Readonly<Record<string, string>>
+  /** Browser Origins allowed to open a WebSocket. Requests without Origin (native clients) always pass. Default: none. */
+  allowedOrigins?: readonly string[]
+  /** When set, the Host header must be one of these (`host` or `host:port`, case-insensitive). */
+  allowedHosts?: readonly string[] | null
+  /** Largest frame accepted, in bytes. Default 4 MiB. */
+  maxPayloadBytes?: number
+  /** Time a new connection has to send its REGISTER. Default 10000. */
+  registrationTimeoutMs?: number
+  /** Time a COMMAND waits for its results, unless the agent says otherwise. Default 120000. */
+  commandTimeoutMs?: number
+  /** WebSocket ping interval; a peer silent for two intervals (no frame, no pong) is dropped. Default 20000. `0` disables. */
+  pingIntervalMs?: number
+  /** Time an old connection has to answer a ping when its client id registers again. Default 2000. */
+  takeoverProbeMs?: number
+  /** Tasks running at once, over all clients. Default 10000. */
+  maxSessions?: number
+  /** Frames queued on one connection before it is closed. Default 1000. */
+  maxQueuedFrames?: number
+  /** Finished tasks kept for reading back. Default 10000. */
+  maxResults?: number
+  /** How long finished tasks are kept. Default 3600000 (one hour). */
+  resultTtlMs?: number
+  /** `agent_name` of COMMANDs when the agent names none. Default `HostAgent`, which every reference device knows. */
+  agentName?: string
+  /** Client registry. Default: in memory. */
+  registry?: ClientRegistry
+  /** Result store. Default: in memory, bounded by `maxResults` and `resultTtlMs`. */
+  results?: ResultStore
+  /** A pino-compatible logger. Default: silent. */
+  logger?: Logger
+  /** Clock, for tests. Default `Date.now`. */
+  now?: () => number
+}
+
+/** The options after validation, with every default filled in. */
+export interface ResolvedServerOptions {
+  readonly agent: Agent
+  readonly token: string | null
+  readonly clientKeys: ReadonlyMap<string, string>
+  readonly allowedOrigins: ReadonlySet<string> | null
+  readonly allowedHosts: ReadonlySet<string> | null
+  readonly maxPayloadBytes: number
+  readonly registrationTimeoutMs: number
+  readonly commandTimeoutMs: number
+  readonly pingIntervalMs: number
+  readonly takeoverProbeMs: number
+  readonly maxSessions: number
+  readonly maxQueuedFrames: number
+  readonly agentName: string
+  readonly registry: ClientRegistry
+  readonly results: ResultStore
+  readonly logger: Logger
+  readonly now: () => number
+}
+
+function count (name: string, value: number | undefined, fallback: number, { min = 0, allowZero = true } = {}): number {
+  const resolved = value ?? fallback
+  if (typeof resolved !== 'number' || !Number.isFinite(resolved) || !Number.isInteger(resolved) || resolved < min || (!allowZero && resolved === 0)) {
+    throw new InvalidOptionError(name, `expected ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${String(value)}`)
+  }
+  return resolved
+}
+
+function secret (name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw new InvalidOptionError(name, 'expected a non-empty string')
+  return value
+}
+
+/** Validates the options once and fills in the defaults. Throws `AIP_ERR_SERVER_INVALID_OPTION`. */
+export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServerOptions {
+  if (options.agent !== undefined && typeof options.agent !== 'function') throw new InvalidOptionError('agent', 'expected a function')
+  const token = options.token == null ? null : secret('token', options.token)
+  const clientKeys = new Map<string, string>()
+  for (const [clientId, key] of Object.entries(options.clientKeys ?? {})) clientKeys.set(clientId, secret(`clientKeys.${clientId}`, key))
+  const maxResults = count('maxResults', options.maxResults, 10_000, { allowZero: false })
+  const resultTtlMs = count('resultTtlMs', options.resultTtlMs, 3_600_000, { allowZero: false })
+  const now = options.now ?? Date.now
+  const agentName = options.agentName ?? 'HostAgent'
+  if (typeof agentName !== 'string' || agentName === '') throw new InvalidOptionError('agentName', 'expected a non-empty string')
+  return Object.freeze({
+    agent: options.agent ?? planAgent,
+    token,
+    clientKeys,
+    allowedOrigins: new Set(options.allowedOrigins ?? []),
+    allowedHosts: options.allowedHosts == null ? null : new Set(options.allowedHosts.map((host) => host.toLowerCase())),
+    maxPayloadBytes: count('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_FRAME_BYTES, { allowZero: false }),
+    registrationTimeoutMs: count('registrationTimeoutMs', options.registrationTimeoutMs, 10_000, { allowZero: false }),
+    commandTimeoutMs: count('commandTimeoutMs', options.commandTimeoutMs, 120_000, { allowZero: false }),
+    pingIntervalMs: count('pingIntervalMs', options.pingIntervalMs, 20_000),
+    takeoverProbeMs: count('takeoverProbeMs', options.takeoverProbeMs, 2_000, { allowZero: false }),
+    maxSessions: count('maxSessions', options.maxSessions, 10_000, { allowZero: false }),
+    maxQueuedFrames: count('maxQueuedFrames', options.maxQueuedFrames, 1_000, { allowZero: false }),
+    agentName,
+    registry: options.registry ?? new InMemoryClientRegistry(),
+    results: options.results ?? new InMemoryResultStore({ maxRecords: maxResults, ttlMs: resultTtlMs, now }),
+    logger: options.logger ?? silentLogger,
+    now
+  })
+}

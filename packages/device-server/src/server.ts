@@ -1,0 +1,717 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { CloseCode, WebSocketTransport, childLogger, type Logger, type Transport } from '@aip/endpoint'
+import {
+  buildCommand, buildDeviceInfoResponse, buildRegistrationConfirmation, buildServerError, buildServerHeartbeat,
+  buildServerTask, buildTaskAck, buildTaskEnd, decodeClientMessage, deviceInfoUnavailable, newId,
+  sanitizeTaskName, type Command, type DecodedClientMessage, type DeviceSystemInfo, type Result
+} from '@aip/protocol'
+import { TypedEmitter, type Unsubscribe } from '@aip/resilience'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { AgentContext, AgentOutcome, AgentTask, ExecuteOptions } from './agent.js'
+import { authenticate, type AuthResult } from './auth.js'
+import { ClientConnection, type Identity } from './connection.js'
+import {
+  ClientNotConnectedError, CommandTimeoutError, ServerStoppedError, SessionCancelledError, TaskFailedError
+} from './errors.js'
+import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
+import type { ClientRecord } from './registry.js'
+import type { TaskRecord } from './results.js'
+import { Session } from './session.js'
+import { Texts } from './texts.js'
+
+/** Why a session was cancelled; `reason` of the task's AbortSignal. */
+export type CancelReason = 'device_disconnected' | 'requester_disconnected' | 'server_stopping' | 'cancelled'
+
+/** Events of {@link DeviceServerEndpoint}. */
+export interface DeviceServerEvents {
+  /** A client registered (after its HEARTBEAT ok was sent). */
+  clientRegistered: ClientRecord
+  /** A registered client's connection closed. */
+  clientDisconnected: { clientId: string, clientType: 'device' | 'constellation', code: number, reason: string }
+  /** A task was accepted and its ack sent. */
+  sessionStarted: { sessionId: string, taskName: string, requesterId: string, deviceId: string }
+  /** A task ended; its record is in the result store. */
+  taskEnd: TaskRecord
+}
+
+/** Options of {@link DeviceServerEndpoint.dispatch}. */
+export interface DispatchOptions {
+  taskName?: string
+  /** Rejects and cancels the task after this long. Default: none (the command timeout still applies). */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+/** A task dispatched to a device by the server itself (the reference `/api/dispatch`). */
+export interface DispatchedTask {
+  /** The session id the task runs under; the server TASK carries it, and the device's TASK is bound to it. */
+  readonly sessionId: string
+  readonly taskName: string
+  /** Resolves with the task's record at its TASK_END. */
+  readonly done: Promise<TaskRecord>
+}
+
+interface PendingDispatch {
+  sessionId: string
+  taskName: string
+  request: string
+  resolve: (record: TaskRecord) => void
+  reject: (err: Error) => void
+}
+
+/**
+ * The device-agent server: accepts device and constellation connections, pins their identity, runs an agent per
+ * task that drives the device with COMMANDs, and ends every task with exactly one TASK_END to its requester.
+ * Framework-agnostic: give it upgraded `ws` sockets ({@link handleWebSocket}), any {@link Transport}
+ * ({@link handleTransport}), or let it serve the upgrades of a Node HTTP server ({@link attach}).
+ */
+export class DeviceServerEndpoint {
+  readonly options: ResolvedServerOptions
+  readonly #logger: Logger
+  readonly #events: TypedEmitter<DeviceServerEvents>
+  /** Live connections by registered client id. */
+  readonly #clients = new Map<string, ClientConnection>()
+  /** Every open connection, registered or not. */
+  readonly #connections = new Set<ClientConnection>()
+  readonly #sessions = new Map<string, Session>()
+  readonly #dispatches = new Map<string, PendingDispatch[]>()
+  #stopped = false
+  #nextConnection = 0
+
+  constructor (options: DeviceServerOptions = {}) {
+    this.options = resolveOptions(options)
+    this.#logger = this.options.logger
+    this.#events = new TypedEmitter<DeviceServerEvents>((err, event) => this.#logger.error({ err, event }, 'event listener failed'))
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<E extends keyof DeviceServerEvents>(event: E, listener: (payload: DeviceServerEvents[E]) => void): Unsubscribe {
+    return this.#events.on(event, listener)
+  }
+
+  /** Decides from the upgrade request whether a WebSocket may be opened (token, Origin, Host). */
+  authenticate (request: Pick<IncomingMessage, 'url' | 'headers'>): AuthResult {
+    return authenticate(request, this.options)
+  }
+
+  /**
+   * Serves the WebSocket upgrades of `server` on `path` (default `/ws`): refused requests get an HTTP 401 or
+   * 403 before any WebSocket exists. Returns a function that detaches it.
+   */
+  attach (server: HttpServer, { path = '/ws' }: { path?: string } = {}): () => void {
+    const wss = new WebSocketServer({ noServer: true, maxPayload: this.options.maxPayloadBytes })
+    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      const pathname = (request.url ?? '').split('?')[0]
+      if (pathname !== path) return
+      const auth = this.authenticate(request)
+      if (!auth.ok || this.#stopped) {
+        const status = auth.ok ? 503 : auth.status
+        this.#logger.warn({ status, reason: auth.ok ? 'stopped' : auth.reason, remote: request.socket.remoteAddress }, 'websocket upgrade refused')
+        socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+        return
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => this.#accept(new WebSocketTransport(ws), auth.boundClientId))
+    }
+    server.on('upgrade', onUpgrade)
+    return () => {
+      server.off('upgrade', onUpgrade)
+      wss.close()
+    }
+  }
+
+  /**
+   * Takes over an upgraded `ws` socket. The request is checked again (token, Origin, Host); a refused one is
+   * closed with 1008 at once.
+   */
+  handleWebSocket (socket: WebSocket, request: Pick<IncomingMessage, 'url' | 'headers'>): void {
+    this.handleTransport(new WebSocketTransport(socket), request)
+  }
+
+  /** Takes over any {@link Transport} (an in-memory one in tests). Without a request, no credential is checked. */
+  handleTransport (transport: Transport, request?: Pick<IncomingMessage, 'url' | 'headers'>): void {
+    const auth = request === undefined ? { ok: true as const, boundClientId: null } : this.authenticate(request)
+    if (!auth.ok) {
+      this.#logger.warn({ reason: auth.reason }, 'websocket refused')
+      transport.close(CloseCode.PolicyViolation, auth.reason)
+      return
+    }
+    if (this.#stopped) {
+      transport.close(CloseCode.GoingAway, Texts.serverShuttingDown)
+      return
+    }
+    this.#accept(transport, auth.boundClientId)
+  }
+
+  /** Is a client with this id connected and registered? */
+  isConnected (clientId: string): boolean {
+    return this.#clients.has(clientId)
+  }
+
+  /** The registered clients. */
+  listClients (): ClientRecord[] {
+    return this.options.registry.list()
+  }
+
+  /** Running sessions. */
+  get sessionCount (): number {
+    return this.#sessions.size
+  }
+
+  /** Open connections, registered or not. */
+  get connectionCount (): number {
+    return this.#connections.size
+  }
+
+  /** The record of a finished task, while it is kept. */
+  getResult (sessionId: string): TaskRecord | undefined {
+    return this.options.results.getBySession(sessionId)
+  }
+
+  /** The latest finished task with this (sanitised) name, while it is kept. */
+  getResultByTaskName (taskName: string): TaskRecord | undefined {
+    return this.options.results.getByTaskName(sanitizeTaskName(taskName))
+  }
+
+  /**
+   * Sends a task to a device the way the reference `/api/dispatch` does: a server TASK that the device turns into
+   * its own TASK. The session id returned is the one the task really runs under.
+   */
+  async dispatch (deviceId: string, request: string, options: DispatchOptions = {}): Promise<DispatchedTask> {
+    if (this.#stopped) throw new ServerStoppedError()
+    // An aborted signal fires no 'abort' event: refuse it here, or `done` would never settle.
+    options.signal?.throwIfAborted()
+    const connection = this.#clients.get(deviceId)
+    if (connection?.identity?.clientType !== 'device') throw new ClientNotConnectedError(deviceId)
+    const sessionId = newId()
+    const taskName = sanitizeTaskName(options.taskName ?? sessionId)
+    let pending!: PendingDispatch
+    const done = new Promise<TaskRecord>((resolve, reject) => {
+      pending = { sessionId, taskName, request, resolve, reject }
+    })
+    const list = this.#dispatches.get(deviceId) ?? []
+    list.push(pending)
+    this.#dispatches.set(deviceId, list)
+    const stop = this.#bindDispatchLimits(deviceId, pending, options)
+    done.then(stop, stop)
+    const sent = await connection.send(buildServerTask({ sessionId, taskName, userRequest: request }))
+    if (!sent) this.#settleDispatch(deviceId, sessionId, new ClientNotConnectedError(deviceId))
+    return { sessionId, taskName, done }
+  }
+
+  /**
+   * Cancels every session that involves `deviceId` (as executor or requester) with `reason`. Requesters still
+   * connected get TASK_END failed. Returns the number of sessions cancelled.
+   */
+  cancelDeviceTasks (deviceId: string, reason: CancelReason = 'cancelled'): number {
+    let cancelled = 0
+    for (const session of [...this.#sessions.values()]) {
+      if (session.deviceId === deviceId || session.requesterId === deviceId) {
+        this.#cancelSession(session, reason)
+        cancelled++
+      }
+    }
+    return cancelled
+  }
+
+  /**
+   * Called after a device's connection is gone and its sessions were cancelled. Override it in a subclass to
+   * react (alert, re-route work); errors it throws are logged.
+   */
+  async onDeviceDisconnected (_deviceId: string): Promise<void> {}
+
+  /** Cancels one session; false when it is not running. */
+  cancelSession (sessionId: string, reason: CancelReason = 'cancelled'): boolean {
+    const session = this.#sessions.get(sessionId)
+    if (session === undefined) return false
+    this.#cancelSession(session, reason)
+    return true
+  }
+
+  /**
+   * Stops accepting connections, ends every running task with TASK_END failed to requesters still connected,
+   * then closes every connection with 1001 (going away). Resolves when every connection is closed.
+   */
+  async stop (): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    for (const session of [...this.#sessions.values()]) this.#cancelSession(session, 'server_stopping')
+    await Promise.all([...this.#sessions.values()].map((session) => this.#ended(session)))
+    const closed = [...this.#connections].map((connection) => new Promise<void>((resolve) => {
+      if (connection.closed) { resolve(); return }
+      connection.transport.on('close', () => resolve())
+      connection.close(CloseCode.GoingAway, Texts.serverShuttingDown)
+    }))
+    await Promise.all(closed)
+    for (const [deviceId, list] of this.#dispatches) {
+      for (const pending of list) pending.reject(new ServerStoppedError())
+      this.#dispatches.delete(deviceId)
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Connections
+
+  #accept (transport: Transport, boundClientId: string | null): void {
+    const connectionId = `c${++this.#nextConnection}`
+    const logger = childLogger(this.#logger, { connectionId })
+    const connection = new ClientConnection(transport, { connectionId, boundClientId, now: this.options.now, logger })
+    this.#connections.add(connection)
+    // Listeners first, synchronously: no frame may arrive unheard.
+    transport.on('message', (data) => {
+      connection.seen()
+      if (connection.queued >= this.options.maxQueuedFrames) {
+        this.#logger.warn({ connectionId, clientId: connection.identity?.clientId }, 'too many frames in flight: closing')
+        connection.close(CloseCode.PolicyViolation, 'too many frames in flight')
+        return
+      }
+      connection.enqueue(() => this.#onFrame(connection, data))
+    })
+    transport.on('pong', () => connection.seen())
+    transport.on('error', (err) => this.#logger.debug({ err, connectionId }, 'transport error'))
+    transport.on('close', (info) => {
+      connection.closed = true
+      connection.closeInfo = info
+      connection.dispose()
+      this.#connections.delete(connection)
+      // Handled after the frames already queued, so that their effects happen first.
+      connection.enqueue(() => this.#onClose(connection, info.code, info.reason))
+    })
+    connection.timer(this.options.registrationTimeoutMs, () => {
+      if (connection.identity !== null || connection.closed) return
+      this.#logger.info({ connectionId }, 'no REGISTER in time')
+      connection.sendAndClose(buildServerError({ error: Texts.registrationTimeout(this.options.registrationTimeoutMs) }), CloseCode.RegistrationTimeout, 'registration timeout')
+        .catch((err: unknown) => this.#logger.debug({ err, connectionId }, 'registration timeout close failed'))
+    })
+    const interval = this.options.pingIntervalMs
+    if (interval > 0) {
+      connection.timer(interval, () => {
+        if (this.options.now() - connection.lastSeen >= 2 * interval) {
+          this.#logger.warn({ clientId: connection.identity?.clientId, connectionId }, 'peer unresponsive: dropping the connection')
+          connection.close(CloseCode.PeerUnresponsive, 'peer unresponsive')
+          connection.transport.terminate()
+          return
+        }
+        connection.transport.ping()
+      }, true)
+    }
+  }
+
+  async #onFrame (connection: ClientConnection, data: string | Buffer): Promise<void> {
+    if (connection.closed) return
+    if (typeof data !== 'string') {
+      // Never a silent drop (B17): say why, then close with 1003.
+      await connection.sendAndClose(buildServerError({ error: Texts.binaryNotAccepted }), CloseCode.UnsupportedData, 'binary frame')
+      return
+    }
+    const decoded = decodeClientMessage(data, { maxBytes: this.options.maxPayloadBytes })
+    if (connection.identity === null) {
+      await this.#register(connection, decoded)
+      return
+    }
+    if (!decoded.ok) {
+      this.#logger.debug({ clientId: connection.identity.clientId, code: decoded.error.code }, 'malformed frame')
+      await connection.send(buildServerError({ error: decoded.error.message }))
+      return
+    }
+    await this.#onMessage(connection, connection.identity, decoded.value)
+  }
+
+  async #onClose (connection: ClientConnection, code: number, reason: string): Promise<void> {
+    const identity = connection.identity
+    if (identity === null || this.#clients.get(identity.clientId) !== connection) return
+    this.#clients.delete(identity.clientId)
+    this.options.registry.remove(identity.clientId)
+    this.#logger.info({ clientId: identity.clientId, clientType: identity.clientType, code }, 'client disconnected')
+    if (identity.clientType === 'device') {
+      for (const session of [...this.#sessions.values()]) {
+        if (session.deviceId === identity.clientId) this.#cancelSession(session, 'device_disconnected')
+      }
+      const dispatches = this.#dispatches.get(identity.clientId) ?? []
+      this.#dispatches.delete(identity.clientId)
+      for (const pending of dispatches) pending.reject(new ClientNotConnectedError(identity.clientId))
+      await this.onDeviceDisconnected(identity.clientId).catch((err: unknown) => {
+        this.#logger.error({ err, deviceId: identity.clientId }, 'onDeviceDisconnected failed')
+      })
+    }
+    for (const session of [...this.#sessions.values()]) {
+      if (session.requesterId === identity.clientId) this.#cancelSession(session, 'requester_disconnected')
+    }
+    this.#events.emit('clientDisconnected', { clientId: identity.clientId, clientType: identity.clientType, code, reason })
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Registration
+
+  async #refuse (connection: ClientConnection, error: string, logReason: string, fields: Record<string, unknown> = {}): Promise<void> {
+    this.#logger.info({ connectionId: connection.connectionId, reason: logReason, ...fields }, 'registration refused')
+    await connection.sendAndClose(buildServerError({ error }), CloseCode.RegistrationRefused, logReason)
+  }
+
+  async #register (connection: ClientConnection, decoded: ReturnType<typeof decodeClientMessage>): Promise<void> {
+    if (!decoded.ok) {
+      await this.#refuse(connection, decoded.error.message, 'invalid first frame')
+      return
+    }
+    const message = decoded.value
+    if (message.type !== 'register') {
+      await this.#refuse(connection, Texts.firstMessageNotRegister, 'first frame not REGISTER', { type: message.type })
+      return
+    }
+    const clientId = message.client_id
+    if (clientId === null || clientId === '') {
+      await this.#refuse(connection, Texts.registerNeedsClientId, 'no client_id')
+      return
+    }
+    if (connection.boundClientId !== null && connection.boundClientId !== clientId) {
+      await this.#refuse(connection, Texts.clientIdNotAllowed, 'client key bound to another id', { clientId })
+      return
+    }
+    const clientType = message.client_type
+    const targetId = clientType === 'constellation' ? message.target_id : null
+    if (targetId !== null) {
+      const target = this.#clients.get(targetId)
+      if (target === undefined) {
+        await this.#refuse(connection, Texts.targetNotConnected(targetId), 'target not connected', { clientId, targetId })
+        return
+      }
+      if (target.identity?.clientType !== 'device') {
+        await this.#refuse(connection, Texts.targetIsNotDevice(targetId), 'target not a device', { clientId, targetId })
+        return
+      }
+    }
+    const existing = this.#clients.get(clientId)
+    if (existing !== undefined) {
+      // A device whose old socket is dead takes over at once instead of being locked out until it times out.
+      const alive = await existing.probe(this.options.takeoverProbeMs)
+      if (alive || connection.closed || this.#clients.get(clientId) !== existing) {
+        await this.#refuse(connection, Texts.duplicateClient(clientId), 'duplicate client_id', { clientId })
+        return
+      }
+      this.#logger.warn({ clientId }, 'old connection did not answer a ping: replaced by the new one')
+      existing.close(CloseCode.Replaced, Texts.replaced)
+      existing.transport.terminate()
+      await this.#onClose(existing, CloseCode.Replaced, Texts.replaced)
+    }
+    if (connection.closed) return
+    const metadata = message.metadata
+    const systemInfo = clientType === 'device' && isObject(metadata?.system_info) ? metadata.system_info : null
+    const platform = clientType === 'device' && typeof metadata?.platform === 'string' ? metadata.platform : null
+    const identity: Identity = { clientId, clientType, targetId }
+    const record: ClientRecord = {
+      clientId,
+      clientType,
+      targetId,
+      platform,
+      systemInfo,
+      metadata,
+      registeredAt: this.options.now()
+    }
+    connection.identity = identity
+    this.#clients.set(clientId, connection)
+    this.options.registry.add(record)
+    await connection.send(buildRegistrationConfirmation())
+    this.#logger.info({ clientId, clientType, targetId }, 'client registered')
+    this.#events.emit('clientRegistered', record)
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Messages of registered clients
+
+  async #onMessage (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): Promise<void> {
+    if (message.client_id !== null && message.client_id !== identity.clientId) {
+      await connection.send(buildServerError({ error: Texts.clientIdMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
+      return
+    }
+    if (message.client_type !== identity.clientType) {
+      await connection.send(buildServerError({ error: Texts.clientTypeMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
+      return
+    }
+    switch (message.type) {
+      case 'heartbeat':
+        await connection.send(buildServerHeartbeat())
+        return
+      case 'error':
+        this.#logger.warn({ clientId: identity.clientId, sessionId: message.session_id, error: message.error }, 'client reported an error')
+        await connection.send(buildServerError({ error: message.error ?? Texts.unknownError, sessionId: message.session_id }))
+        return
+      case 'register':
+      case 'task_end':
+        await connection.send(buildServerError({ error: Texts.unknownType(message.type), sessionId: message.session_id }))
+        return
+      case 'device_info_response':
+        // The reference ignores it; we take it as a telemetry push from a device.
+        if (identity.clientType === 'device' && isObject(message.metadata)) {
+          const record = this.options.registry.get(identity.clientId)
+          if (record !== undefined) record.systemInfo = message.metadata
+        }
+        return
+      case 'device_info_request':
+        await this.#onDeviceInfoRequest(connection, identity, message)
+        return
+      case 'task':
+        await this.#onTask(connection, identity, message)
+        return
+      case 'command_results':
+        this.#onCommandResults(identity, message)
+    }
+  }
+
+  async #onDeviceInfoRequest (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): Promise<void> {
+    const ids = { responseId: message.request_id ?? undefined }
+    if (identity.clientType !== 'constellation') {
+      await connection.send(buildServerError({ error: Texts.deviceInfoOnlyConstellation, ...ids }))
+      return
+    }
+    const deviceId = message.target_id ?? identity.targetId
+    // Device info is scoped: an unscoped constellation reads nothing (B11).
+    if (deviceId === null || identity.targetId !== deviceId) {
+      await connection.send(buildServerError({ error: Texts.deviceInfoNotAuthorized, ...ids }))
+      return
+    }
+    const info = this.options.registry.get(deviceId)?.systemInfo ?? null
+    await connection.send(buildDeviceInfoResponse({ requestId: message.request_id ?? newId(), result: info ?? deviceInfoUnavailable(deviceId) }))
+  }
+
+  #onCommandResults (identity: Identity, message: DecodedClientMessage): void {
+    const session = message.session_id === null ? undefined : this.#sessions.get(message.session_id)
+    // Only the session's executor may answer, and only a COMMAND still waiting (the reference drops the rest).
+    if (session === undefined || session.deviceId !== identity.clientId || message.prev_response_id === null ||
+      !session.deliver(message.prev_response_id, message.action_results ?? [])) {
+      this.#logger.debug({ clientId: identity.clientId, sessionId: message.session_id }, 'unexpected COMMAND_RESULTS dropped')
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Tasks
+
+  async #onTask (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): Promise<void> {
+    const fail = (error: string): Promise<boolean> =>
+      connection.send(buildServerError({ error, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
+    let deviceId: string
+    if (identity.clientType === 'constellation') {
+      const targetId = message.target_id
+      if (targetId === null) { await fail(Texts.constellationNeedsTarget); return }
+      const target = this.#clients.get(targetId)
+      if (target === undefined) { await fail(Texts.targetNotConnected(targetId)); return }
+      if (target.identity?.clientType !== 'device') { await fail(Texts.targetNotDevice); return }
+      if (identity.targetId !== null && identity.targetId !== targetId) { await fail(Texts.taskNotAuthorized); return }
+      deviceId = targetId
+    } else {
+      if (message.target_id !== null && message.target_id !== identity.clientId) { await fail(Texts.deviceTargetsDevice); return }
+      deviceId = identity.clientId
+    }
+    const request = message.request
+    if (request === null || request === '') { await fail(Texts.taskNeedsRequest); return }
+    const dispatch = identity.clientType === 'device' ? this.#claimDispatch(identity.clientId, message) : undefined
+    const sessionId = message.session_id ?? dispatch?.sessionId ?? newId()
+    const running = this.#sessions.get(sessionId)
+    if (running !== undefined) {
+      await fail(running.requesterId === identity.clientId ? Texts.sessionRunning(sessionId) : Texts.sessionOwned(sessionId))
+      return
+    }
+    const finished = this.options.results.getBySession(sessionId)
+    if (finished !== undefined) {
+      await fail(finished.requesterId === identity.clientId ? Texts.sessionUsed(sessionId) : Texts.sessionOwned(sessionId))
+      return
+    }
+    if (this.#sessions.size >= this.options.maxSessions) { await fail(Texts.tooManySessions); return }
+    const taskName = sanitizeTaskName(message.task_name ?? sessionId)
+    const session = new Session({ id: sessionId, taskName, request, requesterId: identity.clientId, deviceId, startedAt: this.options.now() })
+    this.#sessions.set(sessionId, session)
+    // The ack goes out before the agent starts, so it always precedes the first COMMAND (B16).
+    await connection.send(buildTaskAck({ sessionId }))
+    this.#logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId }, 'task started')
+    this.#events.emit('sessionStarted', { sessionId, taskName, requesterId: identity.clientId, deviceId })
+    // The agent runs beside the connection's frame queue: the queue must go on to deliver COMMAND_RESULTS.
+    this.#run(session, message.metadata).catch((err: unknown) => this.#logger.error({ err, sessionId }, 'task runner failed'))
+  }
+
+  async #run (session: Session, metadata: Record<string, unknown> | null): Promise<void> {
+    const device = this.options.registry.get(session.deviceId)
+    const task: AgentTask = {
+      sessionId: session.id,
+      taskName: session.taskName,
+      request: session.request,
+      requesterId: session.requesterId,
+      deviceId: session.deviceId,
+      platform: device?.platform ?? null,
+      metadata
+    }
+    const logger = childLogger(this.#logger, { sessionId: session.id, deviceId: session.deviceId })
+    const context: AgentContext = {
+      signal: session.signal,
+      logger,
+      systemInfo: device?.systemInfo ?? null,
+      execute: (commands, options) => this.#execute(session, commands, options)
+    }
+    let outcome: AgentOutcome
+    try {
+      outcome = await this.options.agent(task, context)
+      if (outcome === null || typeof outcome !== 'object' || (outcome.status !== 'completed' && outcome.status !== 'failed')) {
+        throw new TypeError('the agent returned no { status } outcome')
+      }
+    } catch (err) {
+      outcome = { status: 'failed', error: this.#publicError(session, err) }
+      if (!session.signal.aborted && !(err instanceof TaskFailedError)) logger.error({ err }, 'agent failed')
+    }
+    if (session.signal.aborted) outcome = { status: 'failed', error: this.#cancelText(session.signal.reason) }
+    await this.#finish(session, outcome)
+  }
+
+  async #execute (session: Session, commands: readonly Command[], options: ExecuteOptions = {}): Promise<Result[]> {
+    if (session.signal.aborted) {
+      throw session.signal.reason instanceof Error ? session.signal.reason : new SessionCancelledError(session.id, 'aborted')
+    }
+    const device = this.#clients.get(session.deviceId)
+    if (device === undefined) throw new SessionCancelledError(session.id, 'device_disconnected')
+    const command = buildCommand({
+      sessionId: session.id,
+      taskName: session.taskName,
+      actions: commands,
+      agentName: options.agentName ?? this.options.agentName,
+      processName: options.processName ?? null,
+      rootName: options.rootName ?? null
+    })
+    const responseId = command.response_id as string
+    const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs
+    // Registered before the COMMAND is sent, so that a fast answer cannot be missed.
+    const answer = session.expect(responseId)
+    let timer: NodeJS.Timeout | undefined
+    const onAbort = (): void => session.cancel(options.signal?.reason instanceof Error ? options.signal.reason : new SessionCancelledError(session.id, 'aborted'))
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new CommandTimeoutError(responseId, timeoutMs)), timeoutMs)
+        timer.unref()
+      })
+      if (!await device.send(command)) throw new SessionCancelledError(session.id, 'device_disconnected')
+      const results = await Promise.race([answer, timeout])
+      session.steps.push({ request: session.request, result: results })
+      return results
+    } finally {
+      clearTimeout(timer)
+      session.forget(responseId)
+      options.signal?.removeEventListener('abort', onAbort)
+      answer.catch(() => {})
+    }
+  }
+
+  #publicError (session: Session, err: unknown): string {
+    if (session.signal.aborted) return this.#cancelText(session.signal.reason)
+    if (err instanceof TaskFailedError) return err.message
+    if (err instanceof CommandTimeoutError) return Texts.commandTimedOut(Number(/(\d+) ms/.exec(err.message)?.[1] ?? 0))
+    return Texts.agentFailed
+  }
+
+  #cancelText (reason: unknown): string {
+    const cause = reason instanceof SessionCancelledError ? /was cancelled: (.*)$/.exec(reason.message)?.[1] : undefined
+    switch (cause) {
+      case 'device_disconnected': return Texts.deviceDisconnected
+      case 'requester_disconnected': return Texts.requesterDisconnected
+      case 'server_stopping': return Texts.serverShuttingDown
+      default: return Texts.taskCancelled(cause ?? 'cancelled')
+    }
+  }
+
+  #cancelSession (session: Session, reason: CancelReason): void {
+    if (session.signal.aborted) return
+    this.#logger.info({ sessionId: session.id, reason }, 'task cancelled')
+    session.cancel(new SessionCancelledError(session.id, reason))
+  }
+
+  readonly #endWaiters = new Map<Session, Array<() => void>>()
+
+  #ended (session: Session): Promise<void> {
+    if (session.ended) return Promise.resolve()
+    return new Promise((resolve) => {
+      const list = this.#endWaiters.get(session) ?? []
+      list.push(resolve)
+      this.#endWaiters.set(session, list)
+    })
+  }
+
+  async #finish (session: Session, outcome: AgentOutcome): Promise<void> {
+    if (session.ended) return
+    session.ended = true
+    const result = outcome.result !== undefined ? outcome.result : session.steps
+    const error = outcome.status === 'failed' ? (outcome.error ?? Texts.agentFailed) : (outcome.error ?? null)
+    const record: TaskRecord = {
+      sessionId: session.id,
+      taskName: session.taskName,
+      requesterId: session.requesterId,
+      deviceId: session.deviceId,
+      request: session.request,
+      status: outcome.status,
+      error,
+      result,
+      startedAt: session.startedAt,
+      endedAt: this.options.now()
+    }
+    this.#sessions.delete(session.id)
+    this.options.results.put(record)
+    // One TASK_END, one response_id: to the requester and a copy to the device (the same connection for a
+    // device's own task). A device whose requester left is told, so it stops working on the task (B4).
+    const end = buildTaskEnd({ sessionId: session.id, status: outcome.status, result, error })
+    const requester = this.#clients.get(session.requesterId)
+    const device = session.deviceId === session.requesterId ? undefined : this.#clients.get(session.deviceId)
+    await Promise.all([requester?.send(end), device?.send(end)])
+    this.#logger.info({ sessionId: session.id, status: record.status, error: record.error }, 'task ended')
+    this.#settleDispatch(session.deviceId, session.id, record)
+    this.#events.emit('taskEnd', record)
+    for (const resolve of this.#endWaiters.get(session) ?? []) resolve()
+    this.#endWaiters.delete(session)
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // HTTP-style dispatch
+
+  #claimDispatch (deviceId: string, message: DecodedClientMessage): PendingDispatch | undefined {
+    const list = this.#dispatches.get(deviceId)
+    if (list === undefined) return undefined
+    // Our device echoes the session id; the Python device sends none, but the same task name and request.
+    const index = list.findIndex((pending) => message.session_id !== null
+      ? pending.sessionId === message.session_id
+      : pending.request === message.request && pending.taskName === sanitizeTaskName(message.task_name ?? ''))
+    if (index === -1) return undefined
+    return list[index]
+  }
+
+  #settleDispatch (deviceId: string, sessionId: string, outcome: TaskRecord | Error): void {
+    const list = this.#dispatches.get(deviceId)
+    const index = list?.findIndex((pending) => pending.sessionId === sessionId) ?? -1
+    if (list === undefined || index === -1) return
+    const [pending] = list.splice(index, 1)
+    if (list.length === 0) this.#dispatches.delete(deviceId)
+    if (outcome instanceof Error) pending?.reject(outcome)
+    else pending?.resolve(outcome)
+  }
+
+  #bindDispatchLimits (deviceId: string, pending: PendingDispatch, options: DispatchOptions): () => void {
+    const cancel = (err: Error): void => {
+      // `done` rejects with the cause, whether or not the device has taken the task up; a running session ends
+      // with that cause in its TASK_END ("Task was cancelled: timed out").
+      this.#settleDispatch(deviceId, pending.sessionId, err)
+      const session = this.#sessions.get(pending.sessionId)
+      if (session !== undefined && !session.signal.aborted) {
+        this.#logger.info({ sessionId: session.id, reason: err.message }, 'dispatched task cancelled')
+        session.cancel(err)
+      }
+    }
+    const onAbort = (): void => cancel(new SessionCancelledError(pending.sessionId, 'aborted'))
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    let timer: NodeJS.Timeout | undefined
+    if (options.timeoutMs !== undefined) {
+      timer = setTimeout(() => cancel(new SessionCancelledError(pending.sessionId, 'timed out')), options.timeoutMs)
+      timer.unref()
+    }
+    return () => {
+      clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
+function isObject (value: unknown): value is Record<string, unknown> & DeviceSystemInfo {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

@@ -1,0 +1,70 @@
+import type { Result } from '@aip/protocol'
+
+/** A command waiting for its COMMAND_RESULTS. */
+interface PendingCommand {
+  resolve: (results: Result[]) => void
+  reject: (err: Error) => void
+}
+
+/** One step of a task: the request and the Results of one COMMAND, as the reference reports it in TASK_END. */
+export interface TaskStep {
+  request: string
+  result: Result[]
+}
+
+/** A running task. Lives from the TASK's ack to its TASK_END; then its record goes to the result store. */
+export class Session {
+  readonly id: string
+  readonly taskName: string
+  readonly request: string
+  readonly requesterId: string
+  readonly deviceId: string
+  readonly startedAt: number
+  readonly controller = new AbortController()
+  readonly steps: TaskStep[] = []
+  readonly #pending = new Map<string, PendingCommand>()
+  ended = false
+
+  constructor (init: { id: string, taskName: string, request: string, requesterId: string, deviceId: string, startedAt: number }) {
+    this.id = init.id
+    this.taskName = init.taskName
+    this.request = init.request
+    this.requesterId = init.requesterId
+    this.deviceId = init.deviceId
+    this.startedAt = init.startedAt
+  }
+
+  get signal (): AbortSignal {
+    return this.controller.signal
+  }
+
+  /** Registers the wait for the results of the COMMAND with `responseId` (before the COMMAND is sent). */
+  expect (responseId: string): Promise<Result[]> {
+    return new Promise<Result[]>((resolve, reject) => {
+      this.#pending.set(responseId, { resolve, reject })
+    })
+  }
+
+  /** Stops waiting for `responseId` (timeout, abort, send failure). */
+  forget (responseId: string): void {
+    this.#pending.delete(responseId)
+  }
+
+  /** Delivers results; false when nothing waits for that `prev_response_id` (the reference drops those). */
+  deliver (prevResponseId: string, results: Result[]): boolean {
+    const pending = this.#pending.get(prevResponseId)
+    if (pending === undefined) return false
+    this.#pending.delete(prevResponseId)
+    pending.resolve(results)
+    return true
+  }
+
+  /** Aborts the task: every waiting command rejects with `reason`. */
+  cancel (reason: Error): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason)
+    for (const [responseId, pending] of this.#pending) {
+      this.#pending.delete(responseId)
+      pending.reject(reason)
+    }
+  }
+}
