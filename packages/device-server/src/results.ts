@@ -38,12 +38,16 @@ export interface InMemoryResultStoreOptions {
 }
 
 /**
- * The embedded result store: insertion-ordered maps, evicting the oldest record beyond `maxRecords` and records
- * older than `ttlMs` on every write and read. No timer runs.
+ * The embedded result store: maps by session and by task name, plus a queue in insertion order from which the
+ * oldest records are evicted (beyond `maxRecords`, or older than `ttlMs`) on every write and read, in amortised
+ * constant time. No timer runs.
  */
 export class InMemoryResultStore implements ResultStore {
   readonly #bySession = new Map<string, TaskRecord>()
   readonly #byTaskName = new Map<string, TaskRecord>()
+  /** Records in insertion order; entries replaced by a later `put` of the same session are skipped. */
+  #queue: TaskRecord[] = []
+  #head = 0
   readonly #maxRecords: number
   readonly #ttlMs: number
   readonly #now: () => number
@@ -55,10 +59,9 @@ export class InMemoryResultStore implements ResultStore {
   }
 
   put (record: TaskRecord): void {
-    this.#bySession.delete(record.sessionId)
     this.#bySession.set(record.sessionId, record)
-    this.#byTaskName.delete(record.taskName)
     this.#byTaskName.set(record.taskName, record)
+    this.#queue.push(record)
     this.#evict()
   }
 
@@ -84,14 +87,25 @@ export class InMemoryResultStore implements ResultStore {
   clear (): void {
     this.#bySession.clear()
     this.#byTaskName.clear()
+    this.#queue = []
+    this.#head = 0
   }
 
   #evict (): void {
     const oldest = this.#now() - this.#ttlMs
-    for (const [sessionId, record] of this.#bySession) {
-      if (this.#bySession.size <= this.#maxRecords && record.endedAt >= oldest) break
-      this.#bySession.delete(sessionId)
+    while (this.#head < this.#queue.length) {
+      const record = this.#queue[this.#head] as TaskRecord
+      const live = this.#bySession.get(record.sessionId) === record
+      if (live && this.#bySession.size <= this.#maxRecords && record.endedAt >= oldest) break
+      this.#head++
+      if (!live) continue
+      this.#bySession.delete(record.sessionId)
       if (this.#byTaskName.get(record.taskName) === record) this.#byTaskName.delete(record.taskName)
+    }
+    // Drop the consumed head of the queue once it is the larger part.
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head)
+      this.#head = 0
     }
   }
 }
