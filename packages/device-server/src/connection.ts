@@ -22,8 +22,8 @@ export class ClientConnection {
   closed = false
   closeInfo: CloseInfo | null = null
   lastSeen: number
-  #queue: Promise<void> = Promise.resolve()
-  #queued = 0
+  readonly #queue: Array<() => Promise<void> | undefined> = []
+  #draining = false
   readonly #timers = new Set<NodeJS.Timeout>()
   readonly #now: () => number
   readonly #logger: Logger
@@ -37,33 +37,66 @@ export class ClientConnection {
     this.lastSeen = init.now()
   }
 
+  /** Frames waiting to be handled (the one being handled included). */
   get queued (): number {
-    return this.#queued
+    return this.#queue.length
   }
 
-  /** Queues `work` after every frame received before it. Errors are logged, never thrown. */
-  enqueue (work: () => Promise<void> | void): void {
-    this.#queued++
-    this.#queue = this.#queue.then(work).catch((err: unknown) => {
-      this.#logger.error({ err, connectionId: this.connectionId, clientId: this.identity?.clientId }, 'frame handler failed')
-    }).finally(() => { this.#queued-- })
+  /**
+   * Queues `work` after every frame received before it. Synchronous work runs without a promise; asynchronous
+   * work holds the queue until it settles. Errors are logged, never thrown.
+   */
+  enqueue (work: () => Promise<void> | undefined): void {
+    this.#queue.push(work)
+    if (!this.#draining) this.#drain()
   }
 
-  /** Sends a server message; false when the connection is gone (the failure is logged at debug level). */
-  async send (message: DecodedServerMessage): Promise<boolean> {
-    if (this.closed || !this.transport.isOpen) return false
-    try {
-      await this.transport.send(encodeServerMessage(message, { validate: false }))
-      return true
-    } catch (err) {
-      this.#logger.debug({ err, clientId: this.identity?.clientId, type: message.type }, 'send failed: connection gone')
-      return false
+  #drain (): void {
+    this.#draining = true
+    while (this.#queue.length > 0) {
+      const work = this.#queue[0] as () => Promise<void> | undefined
+      let pending: Promise<void> | undefined
+      try {
+        pending = work()
+      } catch (err) {
+        this.#fail(err)
+      }
+      if (pending !== undefined) {
+        pending.catch((err: unknown) => this.#fail(err)).finally(() => {
+          this.#queue.shift()
+          this.#drain()
+        })
+        return
+      }
+      this.#queue.shift()
     }
+    this.#draining = false
   }
 
-  /** Sends `message` (usually an ERROR), then closes with `code`. */
-  async sendAndClose (message: DecodedServerMessage, code: number, reason: string): Promise<void> {
-    await this.send(message)
+  #fail (err: unknown): void {
+    this.#logger.error({ err, connectionId: this.connectionId, clientId: this.identity?.clientId }, 'frame handler failed')
+  }
+
+  /**
+   * Sends a server message. Frames leave in the order of the calls; the write itself completes later (a failure
+   * is logged at debug level, and the socket's close follows). False when the connection is already gone.
+   */
+  send (message: DecodedServerMessage): boolean {
+    return this.sendText(encodeServerMessage(message, { validate: false }))
+  }
+
+  /** Sends an already encoded frame (one TASK_END encoded once for two recipients). */
+  sendText (text: string): boolean {
+    if (this.closed || !this.transport.isOpen) return false
+    this.transport.send(text).catch((err: unknown) => {
+      this.#logger.debug({ err, clientId: this.identity?.clientId }, 'send failed: connection gone')
+    })
+    return true
+  }
+
+  /** Sends `message` (usually an ERROR), then closes with `code`; the frame goes out before the close. */
+  sendAndClose (message: DecodedServerMessage, code: number, reason: string): void {
+    this.send(message)
     this.close(code, reason)
   }
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream'
 import { CloseCode, WebSocketTransport, childLogger, type Logger, type Transport } from '@aip/endpoint'
 import {
   buildCommand, buildDeviceInfoResponse, buildRegistrationConfirmation, buildServerError, buildServerHeartbeat,
-  buildServerTask, buildTaskAck, buildTaskEnd, decodeClientMessage, deviceInfoUnavailable, newId,
+  buildServerTask, buildTaskAck, buildTaskEnd, decodeClientMessage, deviceInfoUnavailable, encodeServerMessage, newId,
   sanitizeTaskName, type Command, type DecodedClientMessage, type DeviceSystemInfo, type Result
 } from '@aip/protocol'
 import { TypedEmitter, type Unsubscribe } from '@aip/resilience'
@@ -194,7 +194,7 @@ export class DeviceServerEndpoint {
     this.#dispatches.set(deviceId, list)
     const stop = this.#bindDispatchLimits(deviceId, pending, options)
     done.then(stop, stop)
-    const sent = await connection.send(buildServerTask({ sessionId, taskName, userRequest: request }))
+    const sent = connection.send(buildServerTask({ sessionId, taskName, userRequest: request }))
     if (!sent) this.#settleDispatch(deviceId, sessionId, new ClientNotConnectedError(deviceId))
     return { sessionId, taskName, done }
   }
@@ -281,7 +281,6 @@ export class DeviceServerEndpoint {
       if (connection.identity !== null || connection.closed) return
       this.#logger.info({ connectionId }, 'no REGISTER in time')
       connection.sendAndClose(buildServerError({ error: Texts.registrationTimeout(this.options.registrationTimeoutMs) }), CloseCode.RegistrationTimeout, 'registration timeout')
-        .catch((err: unknown) => this.#logger.debug({ err, connectionId }, 'registration timeout close failed'))
     })
     const interval = this.options.pingIntervalMs
     if (interval > 0) {
@@ -297,24 +296,24 @@ export class DeviceServerEndpoint {
     }
   }
 
-  async #onFrame (connection: ClientConnection, data: string | Buffer): Promise<void> {
+  #onFrame (connection: ClientConnection, data: string | Buffer): Promise<void> | undefined {
     if (connection.closed) return
     if (typeof data !== 'string') {
       // Never a silent drop (B17): say why, then close with 1003.
-      await connection.sendAndClose(buildServerError({ error: Texts.binaryNotAccepted }), CloseCode.UnsupportedData, 'binary frame')
+      connection.sendAndClose(buildServerError({ error: Texts.binaryNotAccepted }), CloseCode.UnsupportedData, 'binary frame')
       return
     }
     const decoded = decodeClientMessage(data, { maxBytes: this.options.maxPayloadBytes })
     if (connection.identity === null) {
-      await this.#register(connection, decoded)
-      return
+      return this.#register(connection, decoded)
     }
     if (!decoded.ok) {
       this.#logger.debug({ clientId: connection.identity.clientId, code: decoded.error.code }, 'malformed frame')
-      await connection.send(buildServerError({ error: decoded.error.message }))
+      connection.send(buildServerError({ error: decoded.error.message }))
       return
     }
-    await this.#onMessage(connection, connection.identity, decoded.value)
+    this.#onMessage(connection, connection.identity, decoded.value)
+    return undefined
   }
 
   async #onClose (connection: ClientConnection, code: number, reason: string): Promise<void> {
@@ -343,28 +342,28 @@ export class DeviceServerEndpoint {
   // ---------------------------------------------------------------------------------------------------------
   // Registration
 
-  async #refuse (connection: ClientConnection, error: string, logReason: string, fields: Record<string, unknown> = {}): Promise<void> {
+  #refuse (connection: ClientConnection, error: string, logReason: string, fields: Record<string, unknown> = {}): void {
     this.#logger.info({ connectionId: connection.connectionId, reason: logReason, ...fields }, 'registration refused')
-    await connection.sendAndClose(buildServerError({ error }), CloseCode.RegistrationRefused, logReason)
+    connection.sendAndClose(buildServerError({ error }), CloseCode.RegistrationRefused, logReason)
   }
 
   async #register (connection: ClientConnection, decoded: ReturnType<typeof decodeClientMessage>): Promise<void> {
     if (!decoded.ok) {
-      await this.#refuse(connection, decoded.error.message, 'invalid first frame')
+      this.#refuse(connection, decoded.error.message, 'invalid first frame')
       return
     }
     const message = decoded.value
     if (message.type !== 'register') {
-      await this.#refuse(connection, Texts.firstMessageNotRegister, 'first frame not REGISTER', { type: message.type })
+      this.#refuse(connection, Texts.firstMessageNotRegister, 'first frame not REGISTER', { type: message.type })
       return
     }
     const clientId = message.client_id
     if (clientId === null || clientId === '') {
-      await this.#refuse(connection, Texts.registerNeedsClientId, 'no client_id')
+      this.#refuse(connection, Texts.registerNeedsClientId, 'no client_id')
       return
     }
     if (connection.boundClientId !== null && connection.boundClientId !== clientId) {
-      await this.#refuse(connection, Texts.clientIdNotAllowed, 'client key bound to another id', { clientId })
+      this.#refuse(connection, Texts.clientIdNotAllowed, 'client key bound to another id', { clientId })
       return
     }
     const clientType = message.client_type
@@ -372,11 +371,11 @@ export class DeviceServerEndpoint {
     if (targetId !== null) {
       const target = this.#clients.get(targetId)
       if (target === undefined) {
-        await this.#refuse(connection, Texts.targetNotConnected(targetId), 'target not connected', { clientId, targetId })
+        this.#refuse(connection, Texts.targetNotConnected(targetId), 'target not connected', { clientId, targetId })
         return
       }
       if (target.identity?.clientType !== 'device') {
-        await this.#refuse(connection, Texts.targetIsNotDevice(targetId), 'target not a device', { clientId, targetId })
+        this.#refuse(connection, Texts.targetIsNotDevice(targetId), 'target not a device', { clientId, targetId })
         return
       }
     }
@@ -385,7 +384,7 @@ export class DeviceServerEndpoint {
       // A device whose old socket is dead takes over at once instead of being locked out until it times out.
       const alive = await existing.probe(this.options.takeoverProbeMs)
       if (alive || connection.closed || this.#clients.get(clientId) !== existing) {
-        await this.#refuse(connection, Texts.duplicateClient(clientId), 'duplicate client_id', { clientId })
+        this.#refuse(connection, Texts.duplicateClient(clientId), 'duplicate client_id', { clientId })
         return
       }
       this.#logger.warn({ clientId }, 'old connection did not answer a ping: replaced by the new one')
@@ -410,7 +409,7 @@ export class DeviceServerEndpoint {
     connection.identity = identity
     this.#clients.set(clientId, connection)
     this.options.registry.add(record)
-    await connection.send(buildRegistrationConfirmation())
+    connection.send(buildRegistrationConfirmation())
     this.#logger.info({ clientId, clientType, targetId }, 'client registered')
     this.#events.emit('clientRegistered', record)
   }
@@ -418,26 +417,26 @@ export class DeviceServerEndpoint {
   // ---------------------------------------------------------------------------------------------------------
   // Messages of registered clients
 
-  async #onMessage (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): Promise<void> {
+  #onMessage (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
     if (message.client_id !== null && message.client_id !== identity.clientId) {
-      await connection.send(buildServerError({ error: Texts.clientIdMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
+      connection.send(buildServerError({ error: Texts.clientIdMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
       return
     }
     if (message.client_type !== identity.clientType) {
-      await connection.send(buildServerError({ error: Texts.clientTypeMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
+      connection.send(buildServerError({ error: Texts.clientTypeMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
       return
     }
     switch (message.type) {
       case 'heartbeat':
-        await connection.send(buildServerHeartbeat())
+        connection.send(buildServerHeartbeat())
         return
       case 'error':
         this.#logger.warn({ clientId: identity.clientId, sessionId: message.session_id, error: message.error }, 'client reported an error')
-        await connection.send(buildServerError({ error: message.error ?? Texts.unknownError, sessionId: message.session_id }))
+        connection.send(buildServerError({ error: message.error ?? Texts.unknownError, sessionId: message.session_id }))
         return
       case 'register':
       case 'task_end':
-        await connection.send(buildServerError({ error: Texts.unknownType(message.type), sessionId: message.session_id }))
+        connection.send(buildServerError({ error: Texts.unknownType(message.type), sessionId: message.session_id }))
         return
       case 'device_info_response':
         // The reference ignores it; we take it as a telemetry push from a device.
@@ -447,30 +446,30 @@ export class DeviceServerEndpoint {
         }
         return
       case 'device_info_request':
-        await this.#onDeviceInfoRequest(connection, identity, message)
+        this.#onDeviceInfoRequest(connection, identity, message)
         return
       case 'task':
-        await this.#onTask(connection, identity, message)
+        this.#onTask(connection, identity, message)
         return
       case 'command_results':
         this.#onCommandResults(identity, message)
     }
   }
 
-  async #onDeviceInfoRequest (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): Promise<void> {
+  #onDeviceInfoRequest (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
     const ids = { responseId: message.request_id ?? undefined }
     if (identity.clientType !== 'constellation') {
-      await connection.send(buildServerError({ error: Texts.deviceInfoOnlyConstellation, ...ids }))
+      connection.send(buildServerError({ error: Texts.deviceInfoOnlyConstellation, ...ids }))
       return
     }
     const deviceId = message.target_id ?? identity.targetId
     // Device info is scoped: an unscoped constellation reads nothing (B11).
     if (deviceId === null || identity.targetId !== deviceId) {
-      await connection.send(buildServerError({ error: Texts.deviceInfoNotAuthorized, ...ids }))
+      connection.send(buildServerError({ error: Texts.deviceInfoNotAuthorized, ...ids }))
       return
     }
     const info = this.options.registry.get(deviceId)?.systemInfo ?? null
-    await connection.send(buildDeviceInfoResponse({ requestId: message.request_id ?? newId(), result: info ?? deviceInfoUnavailable(deviceId) }))
+    connection.send(buildDeviceInfoResponse({ requestId: message.request_id ?? newId(), result: info ?? deviceInfoUnavailable(deviceId) }))
   }
 
   #onCommandResults (identity: Identity, message: DecodedClientMessage): void {
@@ -485,42 +484,42 @@ export class DeviceServerEndpoint {
   // ---------------------------------------------------------------------------------------------------------
   // Tasks
 
-  async #onTask (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): Promise<void> {
-    const fail = (error: string): Promise<boolean> =>
+  #onTask (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
+    const fail = (error: string): boolean =>
       connection.send(buildServerError({ error, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
     let deviceId: string
     if (identity.clientType === 'constellation') {
       const targetId = message.target_id
-      if (targetId === null) { await fail(Texts.constellationNeedsTarget); return }
+      if (targetId === null) { fail(Texts.constellationNeedsTarget); return }
       const target = this.#clients.get(targetId)
-      if (target === undefined) { await fail(Texts.targetNotConnected(targetId)); return }
-      if (target.identity?.clientType !== 'device') { await fail(Texts.targetNotDevice); return }
-      if (identity.targetId !== null && identity.targetId !== targetId) { await fail(Texts.taskNotAuthorized); return }
+      if (target === undefined) { fail(Texts.targetNotConnected(targetId)); return }
+      if (target.identity?.clientType !== 'device') { fail(Texts.targetNotDevice); return }
+      if (identity.targetId !== null && identity.targetId !== targetId) { fail(Texts.taskNotAuthorized); return }
       deviceId = targetId
     } else {
-      if (message.target_id !== null && message.target_id !== identity.clientId) { await fail(Texts.deviceTargetsDevice); return }
+      if (message.target_id !== null && message.target_id !== identity.clientId) { fail(Texts.deviceTargetsDevice); return }
       deviceId = identity.clientId
     }
     const request = message.request
-    if (request === null || request === '') { await fail(Texts.taskNeedsRequest); return }
+    if (request === null || request === '') { fail(Texts.taskNeedsRequest); return }
     const dispatch = identity.clientType === 'device' ? this.#claimDispatch(identity.clientId, message) : undefined
     const sessionId = message.session_id ?? dispatch?.sessionId ?? newId()
     const running = this.#sessions.get(sessionId)
     if (running !== undefined) {
-      await fail(running.requesterId === identity.clientId ? Texts.sessionRunning(sessionId) : Texts.sessionOwned(sessionId))
+      fail(running.requesterId === identity.clientId ? Texts.sessionRunning(sessionId) : Texts.sessionOwned(sessionId))
       return
     }
     const finished = this.options.results.getBySession(sessionId)
     if (finished !== undefined) {
-      await fail(finished.requesterId === identity.clientId ? Texts.sessionUsed(sessionId) : Texts.sessionOwned(sessionId))
+      fail(finished.requesterId === identity.clientId ? Texts.sessionUsed(sessionId) : Texts.sessionOwned(sessionId))
       return
     }
-    if (this.#sessions.size >= this.options.maxSessions) { await fail(Texts.tooManySessions); return }
+    if (this.#sessions.size >= this.options.maxSessions) { fail(Texts.tooManySessions); return }
     const taskName = sanitizeTaskName(message.task_name ?? sessionId)
     const session = new Session({ id: sessionId, taskName, request, requesterId: identity.clientId, deviceId, startedAt: this.options.now() })
     this.#sessions.set(sessionId, session)
     // The ack goes out before the agent starts, so it always precedes the first COMMAND (B16).
-    await connection.send(buildTaskAck({ sessionId }))
+    connection.send(buildTaskAck({ sessionId }))
     this.#logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId }, 'task started')
     this.#events.emit('sessionStarted', { sessionId, taskName, requesterId: identity.clientId, deviceId })
     // The agent runs beside the connection's frame queue: the queue must go on to deliver COMMAND_RESULTS.
@@ -585,7 +584,7 @@ export class DeviceServerEndpoint {
         timer = setTimeout(() => reject(new CommandTimeoutError(responseId, timeoutMs)), timeoutMs)
         timer.unref()
       })
-      if (!await device.send(command)) throw new SessionCancelledError(session.id, 'device_disconnected')
+      if (!device.send(command)) throw new SessionCancelledError(session.id, 'device_disconnected')
       const results = await Promise.race([answer, timeout])
       session.steps.push({ request: session.request, result: results })
       return results
@@ -655,7 +654,9 @@ export class DeviceServerEndpoint {
     const end = buildTaskEnd({ sessionId: session.id, status: outcome.status, result, error })
     const requester = this.#clients.get(session.requesterId)
     const device = session.deviceId === session.requesterId ? undefined : this.#clients.get(session.deviceId)
-    await Promise.all([requester?.send(end), device?.send(end)])
+    const text = encodeServerMessage(end, { validate: false })
+    requester?.sendText(text)
+    device?.sendText(text)
     this.#logger.info({ sessionId: session.id, status: record.status, error: record.error }, 'task ended')
     this.#settleDispatch(session.deviceId, session.id, record)
     this.#events.emit('taskEnd', record)

@@ -14,11 +14,19 @@ function pad (value: number, width: number): string {
 export function formatTimestamp (epochMicros: number): string {
   const micros = Math.floor(epochMicros)
   const fraction = ((micros % 1_000_000) + 1_000_000) % 1_000_000
-  const date = new Date((micros - fraction) / 1000)
-  const base = `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}` +
-    `T${pad(date.getUTCHours(), 2)}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}`
-  return fraction === 0 ? `${base}+00:00` : `${base}.${pad(fraction, 6)}+00:00`
+  const second = (micros - fraction) / 1_000_000
+  // Messages come in bursts within one second: its date-time part is formatted once.
+  if (second !== cachedSecond) {
+    const date = new Date(second * 1000)
+    cachedBase = `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}` +
+      `T${pad(date.getUTCHours(), 2)}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}`
+    cachedSecond = second
+  }
+  return fraction === 0 ? `${cachedBase}+00:00` : `${cachedBase}.${pad(fraction, 6)}+00:00`
 }
+
+let cachedSecond = Number.NaN
+let cachedBase = ''
 
 /** Microseconds since the Unix epoch, with sub-millisecond precision from the monotonic clock. */
 export function epochMicros (): number {
