@@ -19,6 +19,8 @@ export class ClientConnection {
   /** The client id a per-client key allows, or `null`. */
   readonly boundClientId: string | null
   identity: Identity | null = null
+  /** The registration deadline, cleared once the client registers. */
+  registrationTimer: NodeJS.Timeout | null = null
   closed = false
   closeInfo: CloseInfo | null = null
   lastSeen: number
@@ -111,6 +113,12 @@ export class ClientConnection {
     handle.unref()
     this.#timers.add(handle)
     return handle
+  }
+
+  /** Clears a timer set with {@link timer} before it fires. */
+  cancelTimer (handle: NodeJS.Timeout): void {
+    clearTimeout(handle)
+    this.#timers.delete(handle)
   }
 
   /** Marks activity (a frame or a pong). */

@@ -277,7 +277,7 @@ export class DeviceServerEndpoint {
       // Handled after the frames already queued, so that their effects happen first.
       connection.enqueue(() => this.#onClose(connection, info.code, info.reason))
     })
-    connection.timer(this.options.registrationTimeoutMs, () => {
+    connection.registrationTimer = connection.timer(this.options.registrationTimeoutMs, () => {
       if (connection.identity !== null || connection.closed) return
       this.#logger.info({ connectionId }, 'no REGISTER in time')
       connection.sendAndClose(buildServerError({ error: Texts.registrationTimeout(this.options.registrationTimeoutMs) }), CloseCode.RegistrationTimeout, 'registration timeout')
@@ -407,6 +407,8 @@ export class DeviceServerEndpoint {
       registeredAt: this.options.now()
     }
     connection.identity = identity
+    if (connection.registrationTimer !== null) connection.cancelTimer(connection.registrationTimer)
+    connection.registrationTimer = null
     this.#clients.set(clientId, connection)
     this.options.registry.add(record)
     connection.send(buildRegistrationConfirmation())
