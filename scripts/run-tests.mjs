@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 
-const args = ['run', 'test', '--output-logs=full', '--log-order=grouped', ...process.argv.slice(2)]
+const args = ['run', 'test', '--continue', '--output-logs=full', '--log-order=grouped', ...process.argv.slice(2)]
 const child = spawn('turbo', args, {
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: '0' }
