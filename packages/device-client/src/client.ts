@@ -1,0 +1,524 @@
+import { CloseCode, redactUrl, runTask } from '@aip/endpoint'
+import {
+  buildCommandResults, buildDeviceRegistration, buildTaskRequest, newId, type DecodedServerMessage, type DeviceSystemInfo
+} from '@aip/protocol'
+import { TypedEmitter, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
+import { AttemptError, Connection, type ConnectionEnd, type ConnectionSettings } from './connection.js'
+import {
+  DisconnectedError, InvalidArgumentError, NotRegisteredError, StoppedError, TaskAbortedError, TaskRefusedError,
+  TaskTimeoutError, connectionError, type ConnectionError
+} from './errors.js'
+import { resolveOptions, type DeviceClientOptions, type ResolvedDeviceClientOptions } from './options.js'
+import { Outbox, type DropReason } from './outbox.js'
+import { StateMachine, type ClientState, type DisconnectCause, type StateEvents } from './state.js'
+import { collectSystemInfo } from './telemetry.js'
+import { ToolRegistry } from './tools.js'
+
+/** How long `stop()` waits for the close handshake before it drops the socket. */
+const STOP_GRACE_MS = 2000
+
+/** Close codes that end a registered connection for good: the server refused us, or another connection took our id. */
+const FATAL_AFTER_REGISTRATION: ReadonlySet<number> = new Set([CloseCode.RegistrationRefused, CloseCode.Replaced])
+
+/** Events of a {@link DeviceClientEndpoint}. */
+export interface DeviceClientEvents extends StateEvents {
+  /** A registered connection closed (the state then becomes `reconnecting` or `stopped`). */
+  disconnected: { readonly code: number, readonly reason: string, readonly cause: ConnectionEnd['cause'] }
+  /** COMMAND_RESULTS were written to the server (`queuedMs` > 0 when they waited for a reconnection). */
+  resultsSent: { readonly sessionId: string | null, readonly prevResponseId: string | null, readonly queuedMs: number }
+  /** Kept COMMAND_RESULTS were dropped without being sent. */
+  resultsDropped: { readonly sessionId: string | null, readonly prevResponseId: string | null, readonly reason: DropReason }
+  /** A server TASK (HTTP dispatch) arrived; the client turns it into its own TASK. */
+  serverTask: { readonly sessionId: string | null, readonly taskName: string | null, readonly request: string | null }
+  /** A TASK_END arrived for a session this device took part in. */
+  taskEnd: { readonly sessionId: string | null, readonly status: string, readonly error: string | null }
+  /** The server sent an ERROR outside a request this client waits for; `error` holds its text. */
+  serverError: { readonly error: string | null, readonly sessionId: string | null }
+  /** Something failed that no caller can be told about (a listener, a dispatched task). */
+  error: { readonly error: unknown, readonly context: string }
+}
+
+/** Options of {@link DeviceClientEndpoint.startTask}. */
+export interface StartTaskOptions {
+  /** `task_name` of the TASK. Default: a fresh uuid, as the reference device does. */
+  taskName?: string
+  /** Deadline for the TASK_END, counted from the send. Default: none. */
+  timeoutMs?: number
+  /** Deadline for the ack. Default: the client's `timeoutMs`. */
+  ackTimeoutMs?: number
+  signal?: AbortSignal
+}
+
+interface SessionWork {
+  readonly controller: AbortController
+  chain: Promise<void>
+  pending: number
+}
+
+/**
+ * The AIP device agent: connects to a device-agent server, registers with its telemetry, heartbeats, runs the
+ * COMMANDs it receives through its tools, returns their results, and reconnects for ever (by default) when the
+ * connection drops. Its state is `status`; every change is an event.
+ *
+ * It is a `ReconnectableEndpoint`: the `ReconnectionStrategy` drives `reconnectDevice`.
+ */
+export class DeviceClientEndpoint implements ReconnectableEndpoint {
+  /** The validated options, frozen. */
+  readonly options: ResolvedDeviceClientOptions
+  /** The tools and the COMMAND executor. */
+  readonly tools: ToolRegistry
+  readonly #log: Logger
+  readonly #events: TypedEmitter<DeviceClientEvents>
+  readonly #state: StateMachine<DeviceClientEvents>
+  readonly #outbox: Outbox
+  readonly #settings: ConnectionSettings
+  readonly #sessions = new Map<string | null, SessionWork>()
+  readonly #stopController = new AbortController()
+  #connection: Connection | undefined
+  #started: Promise<void> | undefined
+  #stopping: Promise<void> | undefined
+  #stopped = false
+  #loop: AbortController | undefined
+  #loopDone: Promise<void> | undefined
+  #fatal: AttemptError | undefined
+  #lastCause: DisconnectCause | undefined
+  #attempt = 0
+  #flushing = false
+  #ackGate: Promise<void> = Promise.resolve()
+
+  constructor (options: DeviceClientOptions) {
+    this.options = resolveOptions(options)
+    const { logger, clientId } = this.options
+    this.#log = typeof (logger as { child?: unknown }).child === 'function'
+      ? (logger as Logger & { child: (b: object) => Logger }).child({ component: 'aip-device-client', clientId })
+      : logger
+    this.#events = new TypedEmitter<DeviceClientEvents>((err, event) => this.#log.error({ err, event }, 'event listener threw'))
+    this.#state = new StateMachine(this.#events, this.#log)
+    this.tools = new ToolRegistry(this.options.tools, {
+      namespace: this.options.namespace,
+      timeoutMs: this.options.toolTimeoutMs,
+      earlyExit: this.options.earlyExit
+    })
+    this.#outbox = new Outbox({
+      maxEntries: Math.max(1, this.options.maxPendingResults),
+      maxAgeMs: this.options.pendingResultsTtlMs,
+      now: this.options.now,
+      onDrop: (entry, reason) => {
+        this.#log.warn({ sessionId: entry.sessionId, reason }, 'kept results dropped')
+        this.#events.emit('resultsDropped', { sessionId: entry.sessionId, prevResponseId: entry.message.prev_response_id, reason })
+      }
+    })
+    this.#settings = {
+      url: this.options.wsUrl,
+      clientId,
+      headers: this.options.headers,
+      timeoutMs: this.options.timeoutMs,
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      maxMissedHeartbeats: this.options.maxMissedHeartbeats,
+      pingIntervalMs: this.options.pingIntervalMs,
+      deadAfterMs: this.options.deadAfterMs,
+      logger: this.#log
+    }
+  }
+
+  /** The client id this device registers with. */
+  get clientId (): string {
+    return this.options.clientId
+  }
+
+  /** The current state (a frozen discriminated union on `kind`). */
+  get status (): ClientState {
+    return this.#state.current
+  }
+
+  /** Results waiting for a connection. */
+  get pendingResults (): number {
+    return this.#outbox.size
+  }
+
+  /** True while registered on an open connection. */
+  isConnected (): boolean {
+    return this.#state.current.kind === 'registered' && this.#connection?.isOpen === true
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<K extends keyof DeviceClientEvents>(event: K, listener: (payload: DeviceClientEvents[K]) => void): Unsubscribe {
+    return this.#events.on(event, listener)
+  }
+
+  /** The telemetry sent at registration, read now from `node:os`. */
+  systemInfo (): DeviceSystemInfo {
+    return collectSystemInfo({
+      clientId: this.options.clientId,
+      customMetadata: this.options.customMetadata,
+      supportedFeatures: this.options.supportedFeatures
+    })
+  }
+
+  /**
+   * Connects and registers. Resolves once registered; transient failures are retried with the reconnection
+   * strategy first. Rejects with a `ConnectionError` (`AIP_ERR_DEVICE_CONNECTION`) on a fatal refusal or when
+   * the strategy gives up, and with `AIP_ERR_DEVICE_STOPPED` if `stop()` comes first. Calling it again returns
+   * the same promise (after `stop()`, a client that never started rejects with `AIP_ERR_DEVICE_STOPPED`).
+   */
+  start (): Promise<void> {
+    if (this.#stopped) return this.#started ?? Promise.reject(new StoppedError())
+    if (this.#started !== undefined) return this.#started
+    this.#started = new Promise<void>((resolve, reject) => {
+      const offs = [
+        this.on('registered', () => { off(); resolve() }),
+        this.on('stopped', (state) => { off(); reject(state.error ?? new StoppedError()) })
+      ]
+      const off = (): void => { for (const unsubscribe of offs) unsubscribe() }
+    })
+    this.#log.info({ url: redactUrl(this.options.wsUrl) }, 'device client starting')
+    this.#state.transition({ kind: 'connecting', attempt: 0 })
+    this.#firstConnect().catch((err: unknown) => this.#emitError(err, 'start'))
+    return this.#started
+  }
+
+  /**
+   * Stops heartbeats and reconnection, aborts running tools, drops kept results, and closes the connection cleanly
+   * (1000). Resolves when no socket and no timer of this client is left.
+   */
+  stop (): Promise<void> {
+    this.#stopping ??= this.#shutdown()
+    return this.#stopping
+  }
+
+  /**
+   * One reconnection attempt, called by the `ReconnectionStrategy`: opens a connection and registers. Resolves
+   * true when registered; throws the classified failure otherwise. A fatal failure also ends the loop.
+   */
+  async reconnectDevice (deviceId: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    if (deviceId !== this.options.clientId || this.#stopped) return false
+    const signal = options.signal ?? this.#stopController.signal
+    this.#state.transition({ kind: 'connecting', attempt: this.#attempt })
+    try {
+      const connection = await Connection.open(this.#settings, this.#registration(), signal)
+      return this.#attach(connection)
+    } catch (err) {
+      const failure = toAttemptError(err)
+      this.#lastCause = failure.disconnect
+      // While reconnecting, a duplicate id is transient: the server may still hold our old, dead socket.
+      if (failure.fatal && !failure.duplicate) {
+        this.#fatal = failure
+        this.#loop?.abort()
+      } else if (failure.clean) {
+        this.options.reconnectionStrategy.reset(this.options.clientId)
+      }
+      throw failure
+    }
+  }
+
+  /** Hook of `ReconnectableEndpoint`: the device's own COMMANDs keep running; nothing to cancel here. */
+  cancelDeviceTasks (deviceId: string, reason: string): void {
+    this.#log.debug({ deviceId, reason }, 'connection lost; running tools go on and their results are kept')
+  }
+
+  /**
+   * Sends a device-originated TASK and resolves with its TASK_END (`completed` or `failed`: read `status`). Its
+   * COMMANDs run through this client's tools meanwhile. Rejects with `AIP_ERR_DEVICE_NOT_REGISTERED`,
+   * `AIP_ERR_DEVICE_TASK_REFUSED` (the server's ERROR), `AIP_ERR_DEVICE_TASK_TIMEOUT`, `AIP_ERR_DEVICE_TASK_ABORTED`,
+   * `AIP_ERR_DEVICE_DISCONNECTED` or `AIP_ERR_DEVICE_STOPPED`. Acks are awaited one task at a time, so concurrent
+   * calls never take each other's ack.
+   */
+  async startTask (request: string, options: StartTaskOptions = {}): Promise<DecodedServerMessage> {
+    if (this.#stopped) throw new StoppedError()
+    if (typeof request !== 'string' || request === '') throw new InvalidArgumentError('request', 'a non-empty string is required')
+    const connection = this.#connection
+    if (connection === undefined || !this.isConnected()) throw new NotRegisteredError(this.#state.current.kind)
+    const previous = this.#ackGate
+    let release!: () => void
+    this.#ackGate = new Promise<void>((resolve) => { release = resolve })
+    await previous
+    const task = buildTaskRequest({
+      clientId: this.options.clientId,
+      clientType: 'device',
+      request,
+      taskName: options.taskName ?? newId(),
+      metadata: { platform: this.options.platform }
+    })
+    const ackTimeoutMs = options.ackTimeoutMs ?? this.options.timeoutMs
+    try {
+      if (!connection.isOpen) throw new DisconnectedError('task')
+      return await runTask(connection.protocol, task, {
+        ackTimeoutMs,
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        onAck: () => release()
+      })
+    } catch (err) {
+      throw this.#taskError(err, ackTimeoutMs, options.timeoutMs)
+    } finally {
+      release()
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Connection life
+
+  #registration (): ReturnType<typeof buildDeviceRegistration> {
+    return buildDeviceRegistration({ clientId: this.options.clientId, platform: this.options.platform, systemInfo: this.systemInfo() })
+  }
+
+  async #firstConnect (): Promise<void> {
+    let connection: Connection
+    try {
+      connection = await Connection.open(this.#settings, this.#registration(), this.#stopController.signal)
+    } catch (err) {
+      if (this.#stopped) return
+      const failure = toAttemptError(err)
+      this.#lastCause = failure.disconnect
+      // On the first start a duplicate id is fatal: another live device holds it.
+      if (failure.fatal) {
+        this.#fail('fatal', failure)
+        return
+      }
+      this.#loopDone = this.#reconnect(failure.disconnect)
+      await this.#loopDone
+      return
+    }
+    this.#attach(connection)
+  }
+
+  #attach (connection: Connection): boolean {
+    if (this.#stopped) {
+      connection.close(CloseCode.GoingAway, 'device stopping')
+      return false
+    }
+    this.#connection = connection
+    const { protocol } = connection
+    protocol.onMessage('command', (message) => { this.#onCommand(message) })
+    protocol.onMessage('task_end', (message) => { this.#onTaskEnd(message) })
+    protocol.onMessage('task', (message) => { this.#onServerTask(connection, message) })
+    protocol.onMessage('error', (message) => {
+      this.#log.warn({ error: message.error, sessionId: message.session_id }, 'server error')
+      this.#events.emit('serverError', { error: message.error, sessionId: message.session_id })
+    })
+    protocol.on('invalidFrame', ({ error }) => this.#log.warn({ err: error }, 'invalid frame from the server'))
+    connection.ended.then((end) => this.#onEnded(connection, end)).catch((err: unknown) => this.#emitError(err, 'connection'))
+    this.#attempt = 0
+    this.#log.info({ url: redactUrl(this.options.wsUrl) }, 'registered')
+    this.#state.transition({ kind: 'registered', connectedAt: this.options.now() })
+    this.#flush().catch((err: unknown) => this.#emitError(err, 'flush'))
+    return true
+  }
+
+  #onEnded (connection: Connection, end: ConnectionEnd): void {
+    if (this.#connection === connection) this.#connection = undefined
+    const { info, cause } = end
+    this.#log.warn({ code: info.code, reason: info.reason, cause: cause.kind }, 'disconnected')
+    this.#events.emit('disconnected', { code: info.code, reason: info.reason, cause })
+    if (this.#stopped || cause.kind === 'local') return
+    if (cause.kind === 'closed' && FATAL_AFTER_REGISTRATION.has(info.code)) {
+      this.#fail('fatal', new AttemptError(cause, { fatal: true }))
+      return
+    }
+    this.#lastCause = cause
+    this.#loopDone = this.#reconnect(cause).catch((err: unknown) => this.#emitError(err, 'reconnect'))
+  }
+
+  async #reconnect (cause: DisconnectCause): Promise<void> {
+    const strategy = this.options.reconnectionStrategy
+    const loop = new AbortController()
+    this.#loop = loop
+    const onStop = (): void => loop.abort()
+    this.#stopController.signal.addEventListener('abort', onStop, { once: true })
+    this.#lastCause = cause
+    const offAttempt = strategy.on('attempt', ({ deviceId, attempt, delayMs }) => {
+      if (deviceId !== this.options.clientId || loop.signal.aborted) return
+      this.#attempt = attempt
+      this.#state.transition({ kind: 'reconnecting', attempt, delayMs, cause: this.#lastCause ?? cause })
+    })
+    try {
+      const reconnected = await strategy.attemptReconnection(this, this.options.clientId, { signal: loop.signal })
+      if (!reconnected && !this.#stopped) this.#fail('exhausted')
+    } catch (err) {
+      if (this.#fatal !== undefined) this.#fail('fatal', this.#fatal)
+      else if (!this.#stopped) this.#fail('exhausted', toAttemptError(err))
+    } finally {
+      offAttempt()
+      this.#stopController.signal.removeEventListener('abort', onStop)
+      if (this.#loop === loop) this.#loop = undefined
+    }
+  }
+
+  /** Ends the client after a fatal refusal or an exhausted strategy. */
+  #fail (reason: 'fatal' | 'exhausted', failure?: AttemptError): void {
+    if (this.#stopped) return
+    const last = failure?.disconnect ?? this.#lastCause
+    const text = reason === 'exhausted'
+      ? `reconnection gave up${last === undefined ? '' : `; last failure: ${last.message}`}`
+      : last?.message ?? 'refused'
+    const error: ConnectionError = connectionError(this.options.clientId, text, {
+      httpStatus: failure?.httpStatus,
+      closeCode: failure?.closeCode ?? last?.code,
+      cause: failure?.cause ?? last?.error ?? failure
+    })
+    this.#log.error({ err: error, reason }, 'device client stopped')
+    this.#halt()
+    this.#connection?.close(CloseCode.Normal, 'device stopping')
+    this.#state.transition({ kind: 'stopped', reason, error })
+  }
+
+  #halt (): void {
+    this.#stopped = true
+    this.#stopController.abort(new StoppedError())
+    for (const work of this.#sessions.values()) work.controller.abort(new StoppedError())
+    this.#outbox.clear()
+  }
+
+  async #shutdown (): Promise<void> {
+    if (this.#stopped) {
+      await this.#connection?.ended
+      return
+    }
+    this.#halt()
+    await this.#loopDone
+    const connection = this.#connection
+    if (connection !== undefined) {
+      connection.close(CloseCode.Normal, 'device stopping')
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), STOP_GRACE_MS) })
+      if (await Promise.race([connection.ended, late]) === 'late') connection.terminate()
+      clearTimeout(timer)
+      await connection.ended
+    }
+    this.#log.info({}, 'device client stopped')
+    this.#state.transition({ kind: 'stopped', reason: 'stopped' })
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Commands and results
+
+  #onCommand (message: DecodedServerMessage): void {
+    const sessionId = message.session_id
+    let work = this.#sessions.get(sessionId)
+    if (work === undefined) {
+      work = { controller: new AbortController(), chain: Promise.resolve(), pending: 0 }
+      this.#sessions.set(sessionId, work)
+    }
+    const current = work
+    current.pending++
+    // Commands of one session run one after another; other sessions run beside them.
+    current.chain = current.chain
+      .then(() => this.#runCommand(message, current.controller.signal))
+      .catch((err: unknown) => this.#emitError(err, 'command'))
+      .finally(() => {
+        current.pending--
+        if (current.pending === 0 && this.#sessions.get(sessionId) === current) this.#sessions.delete(sessionId)
+      })
+  }
+
+  async #runCommand (message: DecodedServerMessage, signal: AbortSignal): Promise<void> {
+    const results = await this.tools.execute(message.actions ?? [], {
+      sessionId: message.session_id,
+      clientId: this.options.clientId,
+      signal,
+      logger: this.#log
+    })
+    if (signal.aborted) {
+      this.#log.info({ sessionId: message.session_id }, 'session ended; results not sent')
+      return
+    }
+    this.#outbox.push(buildCommandResults({
+      clientId: this.options.clientId,
+      sessionId: message.session_id,
+      prevResponseId: message.response_id ?? '',
+      results
+    }))
+    await this.#flush()
+  }
+
+  /** Sends the kept results in order while registered; what cannot be sent waits for the next registration. */
+  async #flush (): Promise<void> {
+    if (this.#flushing) return
+    this.#flushing = true
+    try {
+      while (this.#outbox.size > 0) {
+        const connection = this.#connection
+        if (connection === undefined || !this.isConnected()) return
+        const entries = this.#outbox.take()
+        for (let i = 0; i < entries.length; i++) {
+          const entry = entries[i] as (typeof entries)[number]
+          try {
+            await connection.protocol.send(entry.message)
+          } catch (err) {
+            this.#log.debug({ err, sessionId: entry.sessionId }, 'results kept for the next connection')
+            this.#outbox.requeue(entries.slice(i))
+            return
+          }
+          this.#events.emit('resultsSent', {
+            sessionId: entry.sessionId,
+            prevResponseId: entry.message.prev_response_id,
+            queuedMs: Math.max(0, this.options.now() - entry.queuedAt)
+          })
+        }
+      }
+    } finally {
+      this.#flushing = false
+    }
+  }
+
+  #onTaskEnd (message: DecodedServerMessage): void {
+    const sessionId = message.session_id
+    const work = this.#sessions.get(sessionId)
+    if (work !== undefined) {
+      work.controller.abort(new Error(`session ${String(sessionId)} ended`))
+      this.#sessions.delete(sessionId)
+    }
+    this.#outbox.endSession(sessionId)
+    this.#events.emit('taskEnd', { sessionId, status: message.status, error: message.error })
+  }
+
+  /**
+   * A server TASK (the reference's HTTP dispatch): like the reference device, answer with our own TASK carrying the
+   * request and task name; unlike it, echo the session id the server chose (our server binds either form).
+   */
+  #onServerTask (connection: Connection, message: DecodedServerMessage): void {
+    this.#events.emit('serverTask', { sessionId: message.session_id, taskName: message.task_name, request: message.user_request })
+    const task = buildTaskRequest({
+      clientId: this.options.clientId,
+      clientType: 'device',
+      request: message.user_request ?? '',
+      taskName: message.task_name ?? newId(),
+      sessionId: message.session_id,
+      metadata: { platform: this.options.platform }
+    })
+    runTask(connection.protocol, task, { ackTimeoutMs: this.options.timeoutMs })
+      .then((end) => this.#log.info({ sessionId: end.session_id, status: end.status }, 'dispatched task ended'))
+      .catch((err: unknown) => {
+        if (!this.#stopped) this.#emitError(err, 'serverTask')
+      })
+  }
+
+  #taskError (err: unknown, ackTimeoutMs: number, timeoutMs: number | undefined): unknown {
+    const code = (err as { code?: string }).code
+    if (this.#stopped) return new StoppedError({ cause: err })
+    switch (code) {
+      case 'AIP_ERR_ENDPOINT_REQUEST_REFUSED':
+        return new TaskRefusedError((err as Error).message.replace(/^The server refused the task: /, ''), { cause: err })
+      case 'AIP_ERR_RESILIENCE_TIMEOUT': {
+        const ack = (err as { operation?: string }).operation === 'task ack'
+        return new TaskTimeoutError(ack ? 'ack' : 'TASK_END', ack ? ackTimeoutMs : timeoutMs ?? 0, { cause: err })
+      }
+      case 'AIP_ERR_RESILIENCE_ABORTED':
+        return new TaskAbortedError({ cause: err })
+      case 'AIP_ERR_ENDPOINT_TRANSPORT_CLOSED':
+        return new DisconnectedError('task', { cause: err })
+      default:
+        return err
+    }
+  }
+
+  #emitError (error: unknown, context: string): void {
+    this.#log.error({ err: error, context }, 'device client error')
+    this.#events.emit('error', { error, context })
+  }
+}
+
+function toAttemptError (err: unknown): AttemptError {
+  if (err instanceof AttemptError) return err
+  return new AttemptError({ kind: 'connect', message: err instanceof Error ? err.message : String(err), error: err }, { fatal: false })
+}

@@ -1,0 +1,94 @@
+import createError from '@fastify/error'
+
+const ConnectionErrorBase = createError('AIP_ERR_DEVICE_CONNECTION', 'Cannot connect device %s: %s', 502)
+
+/** Details a {@link ConnectionError} carries besides its message. */
+export interface ConnectionErrorDetails {
+  /** The HTTP status of a refused upgrade (401, 403, ...), when the server answered one. */
+  httpStatus?: number | undefined
+  /** The WebSocket close code that ended the connection, when there was one. */
+  closeCode?: number | undefined
+  /** The underlying error (`AIP_ERR_ENDPOINT_CONNECT`, `AIP_ERR_DEVICE_REGISTRATION_REFUSED`, ...). */
+  cause?: unknown
+}
+
+/**
+ * The device could not connect (or stay connected) and will not retry: `start()` rejects with it. `httpStatus`
+ * holds the status of a refused upgrade, `closeCode` the close code that ended the last connection, `cause`
+ * the underlying error.
+ */
+export type ConnectionError = InstanceType<typeof ConnectionErrorBase> & {
+  readonly httpStatus: number | undefined
+  readonly closeCode: number | undefined
+}
+
+/** Builds the `AIP_ERR_DEVICE_CONNECTION` error. */
+export function connectionError (clientId: string, reason: string, details: ConnectionErrorDetails = {}): ConnectionError {
+  const err = new ConnectionErrorBase(clientId, reason, details.cause === undefined ? undefined : { cause: details.cause }) as ConnectionError
+  Object.defineProperty(err, 'httpStatus', { value: details.httpStatus, enumerable: true })
+  Object.defineProperty(err, 'closeCode', { value: details.closeCode, enumerable: true })
+  return err
+}
+
+/** The constructor of `AIP_ERR_DEVICE_CONNECTION` (`err instanceof ConnectionError`); build one with {@link connectionError}. */
+export const ConnectionError = ConnectionErrorBase
+
+/** The server refused the REGISTER (an ERROR with its text, or a refusing close). */
+export const RegistrationRefusedError = createError(
+  'AIP_ERR_DEVICE_REGISTRATION_REFUSED', 'Registration refused: %s', 403
+)
+
+/** The server did not answer the REGISTER before `timeoutMs`. */
+export const RegistrationTimeoutError = createError(
+  'AIP_ERR_DEVICE_REGISTRATION_TIMEOUT', 'No answer to the registration within %d ms', 504
+)
+
+/** The call needs a registered connection and there is none right now. */
+export const NotRegisteredError = createError(
+  'AIP_ERR_DEVICE_NOT_REGISTERED', 'The device is not registered (state: %s)', 503
+)
+
+/** A constructor option is missing, of the wrong type or out of range. Thrown once, at construction. */
+export const InvalidOptionError = createError(
+  'AIP_ERR_DEVICE_INVALID_OPTION', 'Invalid option %s: expected %s, got %s', 500, TypeError
+)
+
+/** A method argument is invalid (an empty request, a timeout that is not a positive number). */
+export const InvalidArgumentError = createError(
+  'AIP_ERR_DEVICE_INVALID_ARGUMENT', 'Invalid argument %s: %s', 500, TypeError
+)
+
+/** A tool did not finish within its timeout; its signal was aborted and the Command failed. */
+export const ToolTimeoutError = createError(
+  'AIP_ERR_DEVICE_TOOL_TIMEOUT', "Tool '%s' timed out after %d ms", 504
+)
+
+/** A COMMAND named a tool that is not in the registry; the Command failed. */
+export const UnknownToolError = createError(
+  'AIP_ERR_DEVICE_UNKNOWN_TOOL', "Tool '%s' is not registered", 404
+)
+
+/** The server answered a device TASK with an ERROR (its text is in the message). */
+export const TaskRefusedError = createError(
+  'AIP_ERR_DEVICE_TASK_REFUSED', 'The server refused the task: %s', 400
+)
+
+/** A device TASK got no ack, or no TASK_END, in time. */
+export const TaskTimeoutError = createError(
+  'AIP_ERR_DEVICE_TASK_TIMEOUT', 'The task got no %s within %d ms', 504
+)
+
+/** A device TASK was abandoned because its `signal` aborted. */
+export const TaskAbortedError = createError(
+  'AIP_ERR_DEVICE_TASK_ABORTED', 'The task was aborted', 499
+)
+
+/** The connection dropped while a device TASK waited for its answer; the task's outcome is unknown. */
+export const DisconnectedError = createError(
+  'AIP_ERR_DEVICE_DISCONNECTED', 'The connection closed before the %s ended', 503
+)
+
+/** The client was stopped: `start()` and pending calls are refused. */
+export const StoppedError = createError(
+  'AIP_ERR_DEVICE_STOPPED', 'The device client is stopped', 503
+)

@@ -1,0 +1,17 @@
+export { DeviceClientEndpoint, type DeviceClientEvents, type StartTaskOptions } from './client.js'
+export type { DeviceClientOptions, ResolvedDeviceClientOptions } from './options.js'
+export type { ClientState, DisconnectCause, StopReason, StateEvents } from './state.js'
+export type { ConnectionEnd } from './connection.js'
+export { FATAL_CLOSE_CODES, CLEAN_CLOSE_CODES, retryableHttpStatus } from './connection.js'
+export type { DropReason } from './outbox.js'
+export {
+  ToolRegistry, LIST_TOOLS, SKIPPED_TEXT, type ToolDefinition, type ToolSet, type ToolContext, type ExecuteOptions
+} from './tools.js'
+export {
+  collectSystemInfo, referencePlatform, detectFeatures, platformType, primaryIpv4, type SystemInfoInput, type OsSource
+} from './telemetry.js'
+export {
+  connectionError, ConnectionError, RegistrationRefusedError, RegistrationTimeoutError,
+  NotRegisteredError, InvalidOptionError, InvalidArgumentError, ToolTimeoutError, UnknownToolError, TaskRefusedError,
+  TaskTimeoutError, TaskAbortedError, DisconnectedError, StoppedError, type ConnectionErrorDetails
+} from './errors.js'

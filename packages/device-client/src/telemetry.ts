@@ -1,0 +1,99 @@
+import os from 'node:os'
+import type { DeviceSystemInfo } from '@aip/protocol'
+
+/** Inputs of {@link collectSystemInfo}; every machine fact can be overridden (tests, containers). */
+export interface SystemInfoInput {
+  /** The client id, reported as `device_id`. */
+  clientId: string
+  /** Operator-defined values, reported as `custom_metadata`. Default `{}`. */
+  customMetadata?: Record<string, unknown> | undefined
+  /** Replaces the detected `supported_features`. */
+  supportedFeatures?: readonly string[] | undefined
+  /** Where the facts come from. Default: `node:os`. */
+  source?: Partial<OsSource> | undefined
+}
+
+/** The `node:os` functions {@link collectSystemInfo} reads. */
+export interface OsSource {
+  platform: () => NodeJS.Platform | string
+  version: () => string
+  cpuCount: () => number
+  totalmem: () => number
+  hostname: () => string
+  networkInterfaces: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>
+}
+
+const defaultSource: OsSource = {
+  platform: () => os.platform(),
+  version: () => os.version(),
+  cpuCount: () => typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
+  totalmem: () => os.totalmem(),
+  hostname: () => os.hostname(),
+  networkInterfaces: () => os.networkInterfaces()
+}
+
+/**
+ * The platform name the reference reports (Python's `platform.system().lower()`): `windows`, `linux`, `darwin`;
+ * other Node.js platforms keep their Node.js name.
+ */
+export function referencePlatform (nodePlatform: string): string {
+  return nodePlatform === 'win32' ? 'windows' : nodePlatform
+}
+
+/** The reference's feature detection, by platform. */
+export function detectFeatures (platform: string): string[] {
+  if (platform === 'windows' || platform === 'linux' || platform === 'darwin') {
+    const specific = platform === 'windows' ? 'windows_apps' : platform === 'linux' ? 'linux_apps' : 'macos_apps'
+    return ['gui', 'cli', 'browser', 'file_system', 'office', specific]
+  }
+  if (platform === 'android' || platform === 'ios') return ['mobile_touch', 'mobile_apps', 'camera', 'gps']
+  return []
+}
+
+/** The reference's platform categories: `computer` for desktops, `mobile`, or `unknown`. */
+export function platformType (platform: string): string {
+  if (platform === 'windows' || platform === 'linux' || platform === 'darwin') return 'computer'
+  if (platform === 'android' || platform === 'ios') return 'mobile'
+  return 'unknown'
+}
+
+/** The first non-internal IPv4 address, or `null` (the reference asks the routing table; we read interfaces). */
+export function primaryIpv4 (interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]>): string | null {
+  for (const list of Object.values(interfaces)) {
+    for (const info of list ?? []) {
+      if (!info.internal && (info.family === 'IPv4' || (info.family as unknown) === 4)) return info.address
+    }
+  }
+  return null
+}
+
+function attempt<T> (read: () => T, fallback: T): T {
+  try {
+    return read()
+  } catch {
+    return fallback
+  }
+}
+
+/**
+ * The device's `DeviceSystemInfo`, in the reference's field order and types (as the Python
+ * `DeviceInfoProvider.collect_system_info` fills it), read from `node:os`. A fact that cannot be read gets the
+ * reference's fallback (`unknown`, `0`).
+ */
+export function collectSystemInfo (input: SystemInfoInput): DeviceSystemInfo {
+  const source: OsSource = { ...defaultSource, ...input.source }
+  const platform = attempt(() => referencePlatform(source.platform()), 'unknown')
+  return {
+    device_id: input.clientId,
+    platform,
+    os_version: attempt(() => source.version(), 'unknown'),
+    cpu_count: attempt(() => source.cpuCount(), 0),
+    memory_total_gb: attempt(() => Math.round(source.totalmem() / 1024 ** 3 * 100) / 100, 0),
+    hostname: attempt(() => source.hostname(), 'unknown'),
+    ip_address: attempt(() => primaryIpv4(source.networkInterfaces()), null),
+    supported_features: [...(input.supportedFeatures ?? detectFeatures(platform))],
+    platform_type: platformType(platform),
+    schema_version: '1.0',
+    custom_metadata: { ...input.customMetadata }
+  }
+}
