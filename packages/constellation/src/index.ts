@@ -1,0 +1,11 @@
+export { ConstellationEndpoint } from './constellation.js'
+export type { ConstellationOptions, ResolvedConstellationOptions, ResolvedProfile, TransportFactory } from './options.js'
+export type {
+  AgentProfile, TaskRequest, TaskResult, TaskOutcome, TaskPhase, DeviceStatus, DeviceSnapshot, MessageContext,
+  MessageProcessor, ConstellationEvents
+} from './types.js'
+export {
+  InvalidOptionError, InvalidArgumentError, RegistrationRefusedError, RegistrationTimeoutError, connectError,
+  ConnectErrorConstructor, NotConnectedError, UnknownDeviceError, TaskRefusedError, TaskAbortedError,
+  DeviceDisconnectedError, StoppedError, DeviceInfoRefusedError, QueueFullError, type ConnectError
+} from './errors.js'

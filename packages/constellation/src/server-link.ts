@@ -1,0 +1,84 @@
+import { childLogger, redactUrl, type Logger } from '@aip/endpoint'
+import type { ReconnectionStrategy } from '@aip/resilience'
+
+/** A connection the link's heartbeat timer drives. */
+export interface Beating {
+  /** Called once per heartbeat interval: check the previous heartbeat, send the next. */
+  beat: () => void
+}
+
+/**
+ * What the connections of one server share. The reference identity (`<taskName>@<deviceId>`, scoped to one
+ * device) forces one WebSocket per device, so the link shares everything else: the parsed URL and its redacted
+ * form, a logger child, the reconnection strategy (one backoff state per server, jittered per device), and a
+ * single re-armed, `unref()`ed heartbeat timer that beats every connection of the server.
+ */
+export class ServerLink {
+  /** The server URL without its query: the key of the link, and the only form that is ever logged. */
+  readonly key: string
+  readonly log: Logger
+  readonly strategy: ReconnectionStrategy
+  readonly #ownsStrategy: boolean
+  readonly #intervalMs: number
+  readonly #beating = new Set<Beating>()
+  /** Devices using this link (connected or not). */
+  readonly devices = new Set<string>()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor (url: URL, options: { logger: Logger, strategy: ReconnectionStrategy, ownsStrategy: boolean, heartbeatIntervalMs: number }) {
+    this.key = ServerLink.keyOf(url)
+    this.log = childLogger(options.logger, { server: this.key })
+    this.strategy = options.strategy
+    this.#ownsStrategy = options.ownsStrategy
+    this.#intervalMs = options.heartbeatIntervalMs
+  }
+
+  /** The key of a server URL: scheme, host, port and path, never the query (the token). */
+  static keyOf (url: URL): string {
+    return redactUrl(`${url.protocol}//${url.host}${url.pathname}`)
+  }
+
+  /** Connections currently beaten by the timer. */
+  get connectionCount (): number {
+    return this.#beating.size
+  }
+
+  /** Adds a connection to the heartbeat; starts the timer with the first one. */
+  add (connection: Beating): void {
+    this.#beating.add(connection)
+    if (this.#timer === undefined) this.#arm()
+  }
+
+  /** Removes a connection; stops the timer with the last one. */
+  remove (connection: Beating): void {
+    this.#beating.delete(connection)
+    if (this.#beating.size === 0) this.#clear()
+  }
+
+  /** Stops the timer and, if the link built it, disposes the strategy (abandoning its reconnections). */
+  dispose (): void {
+    this.#beating.clear()
+    this.#clear()
+    if (this.#ownsStrategy) this.strategy.dispose()
+  }
+
+  #arm (): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      for (const connection of [...this.#beating]) {
+        try {
+          connection.beat()
+        } catch (err) {
+          this.log.warn({ err }, 'heartbeat failed')
+        }
+      }
+      if (this.#beating.size > 0) this.#arm()
+    }, this.#intervalMs)
+    this.#timer.unref()
+  }
+
+  #clear (): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+}

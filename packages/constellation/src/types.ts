@@ -1,0 +1,128 @@
+import type { EndpointEvents } from '@aip/endpoint'
+import type { DecodedServerMessage } from '@aip/protocol'
+
+/**
+ * A device the constellation drives, as the reference's `AgentProfile`: where its server is and what it can do.
+ * `serverUrl` may carry the server's `?token=`; it is never logged nor put in an error message.
+ */
+export interface AgentProfile {
+  /** The device's `client_id` on its server; the constellation registers as `<taskName>@<deviceId>`. */
+  readonly deviceId: string
+  /** `ws://` or `wss://` URL of the device-agent server, with its `?token=` if it needs one. */
+  readonly serverUrl: string
+  /** Operating system, informative. */
+  readonly os?: string | null | undefined
+  /** What the device can do (for choosing a device); informative to the constellation. */
+  readonly capabilities?: readonly string[] | undefined
+  /** Anything else about the device. */
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
+  /** Reconnection attempts after a disconnection before the device is given up (state `failed`). Default 5. */
+  readonly maxRetries?: number | undefined
+}
+
+/** What {@link ConstellationEndpoint.sendTaskToDevice} sends. */
+export interface TaskRequest {
+  /** What the device's agent should do (the TASK's `request`). */
+  readonly request: string
+  /** The TASK's `task_name`. Default `galaxy/<constellation taskName>/<taskId>`, as the reference orchestrator. */
+  readonly taskName?: string | undefined
+  /** The task's id: the session id is `<constellation taskName>@<taskId>`. Default: a fresh uuid. */
+  readonly taskId?: string | undefined
+  /** Deadline of the whole task, queue wait included. Default: the `taskTimeoutMs` option. */
+  readonly timeoutMs?: number | undefined
+  /** Aborting it rejects the task at once with `AIP_ERR_CONSTELLATION_TASK_ABORTED`. */
+  readonly signal?: AbortSignal | undefined
+  /** The TASK's `metadata`. Default `null`. */
+  readonly metadata?: Record<string, unknown> | null | undefined
+}
+
+/** How a task ended, when it resolved: the server's TASK_END. */
+export interface TaskResult {
+  readonly taskId: string
+  readonly sessionId: string
+  readonly deviceId: string
+  /** The TASK_END's status. */
+  readonly status: 'completed' | 'failed'
+  /** The TASK_END's `result` (the reference: one `{ request, result }` entry per step). */
+  readonly result: unknown
+  /** The TASK_END's `error`. */
+  readonly error: string | null
+  /** The TASK_END itself. */
+  readonly message: DecodedServerMessage
+}
+
+/**
+ * The fate of a task. Every task reaches exactly one: `completed` / `failed` (its TASK_END), or one of the
+ * rejections `refused` (a correlated ERROR), `timed_out`, `cancelled` (aborted), `disconnected` (the device's
+ * connection closed first, the TASK could not be written, or the device was given up or removed), or `stopped`
+ * (the endpoint stopped).
+ */
+export type TaskOutcome = 'completed' | 'failed' | 'refused' | 'timed_out' | 'cancelled' | 'disconnected' | 'stopped'
+
+/** Where a task is in its life. */
+export type TaskPhase = 'queued' | 'sent' | 'acked'
+
+/** The state of a device, as seen by the constellation. */
+export type DeviceStatus = 'connecting' | 'connected' | 'busy' | 'idle' | 'disconnected' | 'failed'
+
+/** A snapshot of a device. */
+export interface DeviceSnapshot {
+  readonly deviceId: string
+  /** The client id the constellation registered with: `<taskName>@<deviceId>`. */
+  readonly clientId: string
+  /** The server URL without its query. */
+  readonly serverUrl: string
+  readonly status: DeviceStatus
+  readonly os: string | null
+  readonly capabilities: readonly string[]
+  readonly metadata: Readonly<Record<string, unknown>>
+  /** Tasks waiting in the device's queue. */
+  readonly queued: number
+  /** Tasks sent and not ended. */
+  readonly running: number
+  /** Successful connections so far (1 after the first, +1 per reconnection). */
+  readonly connections: number
+  /** When the last heartbeat answer arrived (ms since the epoch), or `null`. */
+  readonly lastHeartbeatAt: number | null
+}
+
+/** Context handed to the message processor with each message. */
+export interface MessageContext {
+  /** The device whose connection received the message. */
+  readonly deviceId: string
+}
+
+/**
+ * Sees every ServerMessage the constellation receives, before the endpoint handles it. Either a function or an
+ * object with `processMessage` (the reference's `process_message`). Its errors are logged and never stop the
+ * endpoint; an async processor is awaited, so keep it quick.
+ */
+export type MessageProcessor =
+  | ((message: DecodedServerMessage, context: MessageContext) => unknown)
+  | { processMessage: (message: DecodedServerMessage, context: MessageContext) => unknown }
+
+/** Events of {@link ConstellationEndpoint}, beside those of every endpoint. */
+export interface ConstellationEvents extends EndpointEvents {
+  /** A device changed state (one transition function emits every change). */
+  deviceState: {
+    readonly deviceId: string
+    readonly from: DeviceStatus
+    readonly to: DeviceStatus
+    /** Why, for `disconnected` and `failed`. */
+    readonly error?: unknown
+  }
+  /** A task reached its fate (exactly once per task). */
+  taskEnd: {
+    readonly taskId: string
+    readonly sessionId: string
+    readonly deviceId: string
+    readonly outcome: TaskOutcome
+    readonly error?: unknown
+  }
+  /** A task's TASK was written to the device's connection. */
+  taskSent: { readonly taskId: string, readonly sessionId: string, readonly deviceId: string }
+  /** The server acknowledged a task (HEARTBEAT `ok` with its session id). */
+  taskAck: { readonly taskId: string, readonly sessionId: string, readonly deviceId: string }
+  /** A message arrived that nothing was waiting for (an ERROR without ids, a late TASK_END...). */
+  unmatched: { readonly deviceId: string, readonly message: DecodedServerMessage, readonly reason: string }
+}

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'tap'
+import * as exported from '../src/index.js'
+
+const packageDir = join(import.meta.dirname, '..')
+
+/** The codes declared in src/errors.ts, in order. */
+function declaredCodes (): string[] {
+  const source = readFileSync(join(packageDir, 'src', 'errors.ts'), 'utf8')
+  return [...source.matchAll(/createError(?:<[^>]*>)?\(\s*'(AIP_ERR_CONSTELLATION_[A-Z_]+)'/g)].map((match) => match[1] as string)
+}
+
+test('src/errors.ts declares coded errors, every one exported from the package', async (t) => {
+  const codes = declaredCodes()
+  t.ok(codes.length >= 12, `found ${codes.length} codes`)
+  t.equal(new Set(codes).size, codes.length, 'no code is declared twice')
+  const exportedCodes = new Set<string>()
+  for (const [name, value] of Object.entries(exported)) {
+    if (!(name.endsWith('Error') || name === 'ConnectErrorConstructor') || typeof value !== 'function') continue
+    const err = name === 'connectError'
+      ? (value as typeof exported.connectError)('ws://h/ws', 'dev', 'why', 403)
+      : new (value as new () => { code?: unknown })()
+    t.type(err, Error, `${name} builds an Error`)
+    if (typeof (err as { code?: unknown }).code === 'string') exportedCodes.add((err as { code: string }).code)
+  }
+  t.same([...exportedCodes].sort(), [...codes].sort(), 'the index exports an error constructor for each code')
+  const connect = exported.connectError('ws://h/ws', 'dev', 'why', 403)
+  t.equal(connect.httpStatus, 403)
+  t.type(connect, exported.ConnectErrorConstructor)
+})
+
+test('every error code is documented in the README error table', async (t) => {
+  const readme = readFileSync(join(packageDir, 'README.md'), 'utf8')
+  t.match(readme, /^## Errors$/m, 'the README has an Errors section')
+  t.match(readme, /^\| Code \| Description \| How to solve \|$/m, 'with the table header')
+  for (const code of declaredCodes()) {
+    t.match(readme, new RegExp(`^\\| \`${code}\` \\|`, 'm'), code)
+  }
+})
