@@ -1,0 +1,35 @@
+import createError from '@fastify/error'
+
+/** An option passed to the plugin is invalid (wrong type, bad path, empty key, ...). */
+export const InvalidOptionError = createError('AIP_ERR_FASTIFY_INVALID_OPTION', 'Invalid fastify-aip option %s: %s', 500, TypeError)
+
+/** The plugin was registered twice in one encapsulation context (the `aip` decorator exists already). */
+export const AlreadyRegisteredError = createError(
+  'AIP_ERR_FASTIFY_ALREADY_REGISTERED',
+  'fastify-aip is already registered in this encapsulation context (the "aip" decorator exists)',
+  500
+)
+
+/** `tasks.dispatch` or `POST /dispatch` named a client that is not connected as a device. */
+export const ClientNotConnectedError = createError('AIP_ERR_FASTIFY_CLIENT_NOT_CONNECTED', 'Client %s is not connected as a device', 404)
+
+/** A dispatched task got no TASK_END within its `timeoutMs`; the task was cancelled. */
+export const TaskTimeoutError = createError('AIP_ERR_FASTIFY_TASK_TIMEOUT', 'Task %s got no TASK_END within %d ms', 504)
+
+/** The `signal` of a dispatched task aborted; the task was cancelled. */
+export const TaskAbortedError = createError('AIP_ERR_FASTIFY_TASK_ABORTED', 'Task %s was aborted', 499)
+
+/** The server is shutting down: no task is dispatched, no WebSocket accepted. */
+export const ServerClosingError = createError('AIP_ERR_FASTIFY_SERVER_CLOSING', 'The AIP server is shutting down', 503)
+
+/** `GET /task_result/:task_name` named a task that is neither running nor kept. */
+export const TaskNotFoundError = createError('AIP_ERR_FASTIFY_TASK_NOT_FOUND', 'No running or kept task is named %s', 404)
+
+/** An HTTP API request carried no `X-API-Key` header. */
+export const MissingApiKeyError = createError('AIP_ERR_FASTIFY_MISSING_API_KEY', 'Missing X-API-Key header', 401)
+
+/** An HTTP API request carried a wrong `X-API-Key`. */
+export const InvalidApiKeyError = createError('AIP_ERR_FASTIFY_INVALID_API_KEY', 'Invalid API key', 401)
+
+/** `tasks.dispatch` got an empty or non-string request. */
+export const InvalidTaskError = createError('AIP_ERR_FASTIFY_INVALID_TASK', 'Invalid task: %s', 400)

@@ -1,0 +1,24 @@
+import type { AipEndpoint } from './endpoint.js'
+import { aipPlugin } from './plugin.js'
+
+export { aipPlugin, redactUrl } from './plugin.js'
+export { AipEndpoint } from './endpoint.js'
+export { AipSessions, type RunningSession, type SessionView, type SessionChange, type Unsubscribe } from './sessions.js'
+export { AipTasks, type TaskDispatchOptions, type StartedTask } from './tasks.js'
+export {
+  resolvePluginOptions, type AipOptions, type AipHook, type DeviceDisconnectedInfo, type ResolvedPluginOptions
+} from './options.js'
+export {
+  TASK_NAME_PATTERN, DispatchBody, DispatchReply, ClientDetails, ClientsReply, TaskResultParams, TaskResultReply,
+  HealthReply, LivenessReply, ErrorReply
+} from './schemas.js'
+export {
+  InvalidOptionError, AlreadyRegisteredError, ClientNotConnectedError, TaskTimeoutError, TaskAbortedError,
+  ServerClosingError, TaskNotFoundError, MissingApiKeyError, InvalidApiKeyError, InvalidTaskError
+} from './errors.js'
+export type { ClientRecord, TaskRecord, Agent, AgentTask, AgentContext, AgentOutcome, DeviceServerOptions } from '@aip/device-server'
+
+/** The `fastify.aip` decorator's type. */
+export type AipDecorator = AipEndpoint
+
+export default aipPlugin

@@ -1,0 +1,146 @@
+import type { Logger } from '@aip/endpoint'
+import websocket, { type WebSocket } from '@fastify/websocket'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { AipEndpoint } from './endpoint.js'
+import { AlreadyRegisteredError, InvalidOptionError } from './errors.js'
+import { resolvePluginOptions, type AipHook, type AipOptions } from './options.js'
+import { httpApi, livenessRoute } from './routes.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The AIP device-agent server of this encapsulation context (see `fastify-aip`). */
+    aip: AipEndpoint
+  }
+}
+
+/** Going away: the server is shutting down. */
+const GOING_AWAY = 1001
+
+/** The request URL with the value of its `token` query parameter replaced, for logs. */
+export function redactUrl (url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/g, '$1[redacted]')
+}
+
+function redactedRequest (request: FastifyRequest): Record<string, unknown> {
+  return {
+    method: request.method,
+    url: redactUrl(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort
+  }
+}
+
+function createEndpoint (options: ConstructorParameters<typeof AipEndpoint>[0]): AipEndpoint {
+  try {
+    return new AipEndpoint(options)
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    const detail = /^Invalid option (\S+): (.*)$/.exec(message)
+    throw new InvalidOptionError(detail?.[1] ?? 'options', detail?.[2] ?? message, { cause: err })
+  }
+}
+
+/** The plugin, before `fastify-plugin` wraps it. */
+const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
+  if (fastify.hasDecorator('aip')) throw new AlreadyRegisteredError()
+  const { plugin: settings, endpoint: endpointOptions } = resolvePluginOptions(options ?? {})
+  const log: Logger = endpointOptions.logger ?? fastify.log.child({ plugin: 'fastify-aip' })
+  const endpoint = createEndpoint({ ...endpointOptions, logger: log })
+
+  if (!fastify.hasDecorator('websocketServer')) {
+    await fastify.register(websocket, { options: { maxPayload: endpoint.options.maxPayloadBytes } })
+  } else {
+    log.debug({ path: settings.path }, '@fastify/websocket already registered: frame size enforced by the endpoint')
+  }
+  fastify.decorate('aip', endpoint)
+
+  // Hooks: called with the payload and the instance; what they throw is logged.
+  const disposers: Array<() => void> = []
+  const call = <T>(name: string, hook: AipHook<T> | null, payload: T, ids: Record<string, unknown>): void => {
+    if (hook === null) return
+    const failed = (err: unknown): void => log.error({ err, hook: name, ...ids }, 'fastify-aip hook failed')
+    try {
+      Promise.resolve(hook(payload, fastify)).catch(failed)
+    } catch (err) {
+      failed(err)
+    }
+  }
+  disposers.push(
+    endpoint.on('clientRegistered', (record) => {
+      if (record.clientType === 'device') call('onDeviceRegistered', settings.onDeviceRegistered, record, { deviceId: record.clientId })
+    }),
+    endpoint.on('clientDisconnected', (info) => {
+      if (info.clientType === 'device') call('onDeviceDisconnected', settings.onDeviceDisconnected, info, { deviceId: info.clientId })
+    }),
+    endpoint.on('taskEnd', (record) => {
+      call('onTaskEnd', settings.onTaskEnd, record, { sessionId: record.sessionId, deviceId: record.deviceId })
+    })
+  )
+
+  // The WebSocket route: credentials are checked before the upgrade, so a refused client gets an HTTP status.
+  const sockets = new Set<WebSocket>()
+  fastify.route({
+    method: 'GET',
+    url: settings.path,
+    logSerializers: { req: redactedRequest },
+    preValidation: (request, reply, done) => {
+      if (!request.ws) { done(); return }
+      const auth = endpoint.authenticate(request.raw)
+      if (!auth.ok) {
+        log.warn({ status: auth.status, reason: auth.reason, remoteAddress: request.ip }, 'websocket upgrade refused')
+        reply.code(auth.status).send({ statusCode: auth.status, error: auth.status === 401 ? 'Unauthorized' : 'Forbidden', message: auth.reason })
+        return
+      }
+      done()
+    },
+    websocket: true,
+    handler: (socket: WebSocket, request: FastifyRequest) => {
+      // The endpoint owns this socket: @fastify/websocket's own preClose must not close it before the endpoint
+      // has sent TASK_END to requesters and closed it with 1001.
+      fastify.websocketServer.clients?.delete(socket)
+      sockets.add(socket)
+      socket.once('close', () => sockets.delete(socket))
+      // Synchronously: every listener is attached before a frame can arrive.
+      endpoint.handleWebSocket(socket, request.raw)
+    }
+  })
+
+  if (settings.http) {
+    if (settings.liveness !== null) livenessRoute(fastify, settings.liveness)
+    if (settings.apiKey !== null) {
+      await fastify.register(httpApi, { prefix: settings.prefix, endpoint, apiKey: settings.apiKey })
+    } else {
+      log.info({ prefix: settings.prefix }, 'no apiKey: the AIP HTTP API is not registered')
+    }
+  }
+
+  fastify.addHook('preClose', async () => {
+    endpoint.tasks.closing()
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), settings.closeTimeoutMs) })
+    const stopped = await Promise.race([endpoint.stop().then(() => false), timedOut])
+    clearTimeout(timer)
+    if (stopped && sockets.size > 0) log.warn({ sockets: sockets.size, timeoutMs: settings.closeTimeoutMs }, 'sockets still open after closeTimeoutMs: terminated')
+    for (const socket of sockets) {
+      socket.close(GOING_AWAY, 'The server is shutting down')
+      socket.terminate()
+    }
+  })
+
+  fastify.addHook('onClose', async () => {
+    for (const dispose of disposers.splice(0)) dispose()
+    endpoint.sessions.close()
+    endpoint.tasks.close()
+    sockets.clear()
+    if (endpointOptions.results === undefined) endpoint.options.results.clear()
+  })
+}
+
+/**
+ * Turns a Fastify 5 app into an AIP device-agent server: mounts the WebSocket route (default `/ws`), decorates
+ * the instance with `aip` (with `aip.sessions` and `aip.tasks`), serves the reference HTTP API behind
+ * `X-API-Key`, and ends every task and socket on close.
+ */
+export const aipPlugin = fp(plugin, { name: 'fastify-aip', fastify: '5.x' })

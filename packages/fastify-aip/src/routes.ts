@@ -1,0 +1,98 @@
+import { safeEqual } from '@aip/device-server'
+import { sanitizeTaskName } from '@aip/protocol'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from 'fastify'
+import type { AipEndpoint } from './endpoint.js'
+import { InvalidApiKeyError, MissingApiKeyError, TaskNotFoundError } from './errors.js'
+import {
+  ClientsReply, DispatchBody, DispatchReply, ErrorReply, HealthReply, LivenessReply, TaskResultParams, TaskResultReply
+} from './schemas.js'
+
+/** Options of {@link httpApi}. */
+export interface HttpApiOptions {
+  endpoint: AipEndpoint
+  apiKey: string
+}
+
+/** `X-API-Key` check: 401 when missing or wrong (the reference answers 422 when it is missing). */
+function apiKeyCheck (apiKey: string): onRequestHookHandler {
+  return function checkApiKey (request, _reply, done) {
+    const presented = request.headers['x-api-key']
+    if (presented === undefined || presented === '') { done(new MissingApiKeyError()); return }
+    if (typeof presented !== 'string' || !safeEqual(presented, apiKey)) { done(new InvalidApiKeyError()); return }
+    done()
+  }
+}
+
+const errors = { '4xx': ErrorReply, '5xx': ErrorReply }
+
+/**
+ * The reference HTTP API (`/clients`, `/dispatch`, `/task_result/:task_name`, `/health`), behind `X-API-Key`.
+ * Registered encapsulated, under the plugin's `prefix`, so its hook guards these routes only.
+ */
+export const httpApi: FastifyPluginAsync<HttpApiOptions> = async (instance, { endpoint, apiKey }) => {
+  const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
+  fastify.addHook('onRequest', apiKeyCheck(apiKey))
+
+  fastify.get('/clients', {
+    schema: { response: { 200: ClientsReply, ...errors } }
+  }, async () => {
+    const clients = endpoint.listClients()
+    return {
+      online_clients: clients.map((client) => client.clientId),
+      clients: clients.map((client) => ({
+        client_id: client.clientId,
+        client_type: client.clientType,
+        target_id: client.targetId,
+        platform: client.platform,
+        registered_at: new Date(client.registeredAt).toISOString()
+      }))
+    }
+  })
+
+  fastify.post('/dispatch', {
+    schema: { body: DispatchBody, response: { 200: DispatchReply, ...errors } }
+  }, async (request) => {
+    const { client_id: clientId, request: userRequest, task_name: taskName } = request.body
+    const started = await endpoint.tasks.start(clientId, userRequest, { taskName })
+    const log = request.log
+    started.done.then(
+      (record) => log.debug({ sessionId: record.sessionId, deviceId: clientId, status: record.status }, 'dispatched task ended'),
+      (err: unknown) => log.info({ err, sessionId: started.sessionId, deviceId: clientId }, 'dispatched task not completed')
+    )
+    log.info({ sessionId: started.sessionId, deviceId: clientId, taskName: started.taskName }, 'task dispatched over HTTP')
+    return { status: 'dispatched' as const, task_name: started.taskName, client_id: clientId, session_id: started.sessionId }
+  })
+
+  fastify.get('/task_result/:task_name', {
+    schema: { params: TaskResultParams, response: { 200: TaskResultReply, ...errors } }
+  }, async (request) => {
+    const taskName = sanitizeTaskName(request.params.task_name)
+    const record = endpoint.getResultByTaskName(taskName)
+    const running = endpoint.sessions.findRunningByTaskName(taskName)
+    const pending = running?.sessionId ?? endpoint.tasks.pendingSession(taskName)
+    // The kept record wins when it is the pending task's own (its end is being announced right now).
+    if (pending !== undefined && pending !== record?.sessionId) return { status: 'pending' as const, task_name: taskName, session_id: pending }
+    if (record === undefined) throw new TaskNotFoundError(taskName)
+    return {
+      status: 'done' as const,
+      task_name: record.taskName,
+      session_id: record.sessionId,
+      client_id: record.deviceId,
+      task_status: record.status,
+      error: record.error,
+      result: record.result
+    }
+  })
+
+  fastify.get('/health', {
+    schema: { response: { 200: HealthReply, ...errors } }
+  }, async () => ({ status: 'healthy' as const, online_clients: endpoint.listClients().map((client) => client.clientId) }))
+}
+
+/** The unauthenticated liveness route: 200 `{ status: 'ok' }` while the app runs. */
+export function livenessRoute (instance: FastifyInstance, path: string): void {
+  instance.withTypeProvider<TypeBoxTypeProvider>().get(path, {
+    schema: { response: { 200: LivenessReply } }
+  }, async () => ({ status: 'ok' as const }))
+}

@@ -1,0 +1,101 @@
+import type { DeviceServerEndpoint, TaskRecord } from '@aip/device-server'
+
+/** A task still running. */
+export interface RunningSession {
+  readonly status: 'running'
+  readonly sessionId: string
+  /** The sanitised task name. */
+  readonly taskName: string
+  readonly requesterId: string
+  readonly deviceId: string
+  /** Milliseconds since the epoch. */
+  readonly startedAt: number
+}
+
+/** A session as {@link AipSessions.get} returns it: running, or finished (`status` `completed` or `failed`). */
+export type SessionView = RunningSession | TaskRecord
+
+/** What {@link AipSessions.on} listeners receive. */
+export type SessionChange =
+  | { readonly type: 'started', readonly session: RunningSession }
+  | { readonly type: 'ended', readonly record: TaskRecord }
+
+/** Returned by `on()`: removes the listener. */
+export type Unsubscribe = () => void
+
+/** Where the plugin logs listener failures. */
+interface ErrorLog { error: (obj: Record<string, unknown>, msg: string) => void }
+
+/**
+ * `fastify.aip.sessions`: the running sessions, tracked from the endpoint's `sessionStarted` and `taskEnd`
+ * events, and the finished ones read back from its result store.
+ */
+export class AipSessions {
+  readonly #endpoint: DeviceServerEndpoint
+  readonly #running = new Map<string, RunningSession>()
+  readonly #listeners = new Set<(change: SessionChange) => void>()
+  readonly #disposers: Unsubscribe[] = []
+  readonly #log: ErrorLog
+
+  constructor (endpoint: DeviceServerEndpoint, log: ErrorLog) {
+    this.#endpoint = endpoint
+    this.#log = log
+    this.#disposers.push(
+      endpoint.on('sessionStarted', (started) => {
+        const session: RunningSession = { status: 'running', ...started, startedAt: endpoint.options.now() }
+        this.#running.set(session.sessionId, session)
+        this.#emit({ type: 'started', session })
+      }),
+      endpoint.on('taskEnd', (record) => {
+        this.#running.delete(record.sessionId)
+        this.#emit({ type: 'ended', record })
+      })
+    )
+  }
+
+  /** The running sessions, oldest first. */
+  list (): RunningSession[] {
+    return [...this.#running.values()]
+  }
+
+  /** A running session, or the record of a finished one while it is kept; `undefined` otherwise. */
+  get (sessionId: string): SessionView | undefined {
+    return this.#running.get(sessionId) ?? this.#endpoint.getResult(sessionId)
+  }
+
+  /** The latest running session with this (sanitised) task name. */
+  findRunningByTaskName (taskName: string): RunningSession | undefined {
+    let found: RunningSession | undefined
+    for (const session of this.#running.values()) if (session.taskName === taskName) found = session
+    return found
+  }
+
+  /** Cancels a running session: its requester gets TASK_END failed. False when it is not running. */
+  cancel (sessionId: string): boolean {
+    return this.#endpoint.cancelSession(sessionId, 'cancelled')
+  }
+
+  /** Listens to session changes (`started`, `ended`); returns the function that unsubscribes. */
+  on (event: 'change', listener: (change: SessionChange) => void): Unsubscribe {
+    if (event !== 'change') throw new TypeError(`unknown event ${String(event)}`)
+    this.#listeners.add(listener)
+    return () => { this.#listeners.delete(listener) }
+  }
+
+  /** Drops every listener and the tracked sessions (the plugin's `onClose`). */
+  close (): void {
+    for (const dispose of this.#disposers.splice(0)) dispose()
+    this.#listeners.clear()
+    this.#running.clear()
+  }
+
+  #emit (change: SessionChange): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change)
+      } catch (err) {
+        this.#log.error({ err, sessionId: change.type === 'started' ? change.session.sessionId : change.record.sessionId }, 'session change listener failed')
+      }
+    }
+  }
+}

@@ -1,0 +1,111 @@
+import type { DeviceServerEndpoint, TaskRecord } from '@aip/device-server'
+import { ClientNotConnectedError, InvalidTaskError, ServerClosingError, TaskAbortedError, TaskTimeoutError } from './errors.js'
+
+/** Options of {@link AipTasks.dispatch}. */
+export interface TaskDispatchOptions {
+  /** Task name (sanitised to `[A-Za-z0-9._-]`). Default: the session id. */
+  taskName?: string
+  /** Cancels the task and rejects with `AIP_ERR_FASTIFY_TASK_TIMEOUT` when no TASK_END came in time. Default: none. */
+  timeoutMs?: number
+  /** Cancels the task and rejects with `AIP_ERR_FASTIFY_TASK_ABORTED` when it aborts. */
+  signal?: AbortSignal
+}
+
+/** A task sent to a device, before its end. */
+export interface StartedTask {
+  /** The session id the task really runs under. */
+  readonly sessionId: string
+  /** The sanitised task name. */
+  readonly taskName: string
+  /** Resolves with the task's record at its TASK_END; rejects with the coded errors of {@link AipTasks.dispatch}. */
+  readonly done: Promise<TaskRecord>
+}
+
+function code (err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined
+}
+
+/**
+ * `fastify.aip.tasks`: sends tasks to devices from any route, as the reference `/api/dispatch` does, and awaits
+ * their TASK_END.
+ */
+export class AipTasks {
+  readonly #endpoint: DeviceServerEndpoint
+  /** Dispatched tasks not ended yet, by task name: what `GET /task_result/:name` reports as pending. */
+  readonly #pending = new Map<string, string>()
+  #closing = false
+
+  constructor (endpoint: DeviceServerEndpoint) {
+    this.#endpoint = endpoint
+  }
+
+  /**
+   * Sends a task to a connected device and resolves once it is on its way, with the session id it runs under.
+   * Rejects with `AIP_ERR_FASTIFY_INVALID_TASK`, `AIP_ERR_FASTIFY_CLIENT_NOT_CONNECTED`, `AIP_ERR_FASTIFY_SERVER_CLOSING` or
+   * `AIP_ERR_FASTIFY_TASK_ABORTED` (signal already aborted).
+   */
+  async start (deviceId: string, request: string, options: TaskDispatchOptions = {}): Promise<StartedTask> {
+    if (this.#closing) throw new ServerClosingError()
+    if (typeof deviceId !== 'string' || deviceId === '') throw new InvalidTaskError('the device id must be a non-empty string')
+    if (typeof request !== 'string' || request === '') throw new InvalidTaskError('the request must be a non-empty string')
+    if (options.signal?.aborted === true) throw new TaskAbortedError(options.taskName ?? '(not started)', { cause: options.signal.reason })
+    let dispatched
+    try {
+      dispatched = await this.#endpoint.dispatch(deviceId, request, options)
+    } catch (err) {
+      throw this.#translate(err, deviceId, options.taskName ?? '(not started)', options)
+    }
+    const { sessionId, taskName } = dispatched
+    this.#pending.set(taskName, sessionId)
+    const forget = (): void => {
+      if (this.#pending.get(taskName) === sessionId) this.#pending.delete(taskName)
+    }
+    const done = dispatched.done.then(
+      (record) => { forget(); return record },
+      (err: unknown) => { forget(); throw this.#translate(err, deviceId, taskName, options) }
+    )
+    return { sessionId, taskName, done }
+  }
+
+  /**
+   * Sends a task to a connected device and resolves with its record at TASK_END (status `completed` or `failed`:
+   * a task that ran and failed resolves too). Rejects with `AIP_ERR_FASTIFY_CLIENT_NOT_CONNECTED` (also when the
+   * device leaves before it takes the task up), `AIP_ERR_FASTIFY_TASK_TIMEOUT`, `AIP_ERR_FASTIFY_TASK_ABORTED`
+   * or `AIP_ERR_FASTIFY_SERVER_CLOSING`.
+   */
+  async dispatch (deviceId: string, request: string, options: TaskDispatchOptions = {}): Promise<TaskRecord> {
+    const started = await this.start(deviceId, request, options)
+    return await started.done
+  }
+
+  /** The session id of a dispatched task, by name, until it ends. */
+  pendingSession (taskName: string): string | undefined {
+    return this.#pending.get(taskName)
+  }
+
+  /** Refuses new tasks (the plugin's `preClose`). */
+  closing (): void {
+    this.#closing = true
+  }
+
+  /** Forgets every pending task (the plugin's `onClose`). */
+  close (): void {
+    this.#closing = true
+    this.#pending.clear()
+  }
+
+  #translate (err: unknown, deviceId: string, taskName: string, options: TaskDispatchOptions): Error {
+    switch (code(err)) {
+      case 'AIP_ERR_SERVER_CLIENT_NOT_CONNECTED':
+        // A device that leaves because the server closes is no fault of the caller's.
+        if (this.#closing) return new ServerClosingError({ cause: err })
+        return new ClientNotConnectedError(deviceId, { cause: err })
+      case 'AIP_ERR_SERVER_STOPPED': return new ServerClosingError({ cause: err })
+      case 'AIP_ERR_SERVER_SESSION_CANCELLED':
+        if (options.signal?.aborted === true) return new TaskAbortedError(taskName, { cause: err })
+        return new TaskTimeoutError(taskName, options.timeoutMs ?? 0, { cause: err })
+    }
+    /* c8 ignore next */
+    return err instanceof Error ? err : new Error(String(err))
+  }
+}
