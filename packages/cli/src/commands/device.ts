@@ -1,0 +1,67 @@
+import { DeviceClientEndpoint } from '@aip/device-client'
+import { CliError, ExitCode, print, requireString, type Command } from '../cli.js'
+import { builtinTools } from '../tools.js'
+
+function list (value: unknown): string[] {
+  if (value === undefined) return []
+  return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string')
+}
+
+export const device: Command = {
+  name: 'device',
+  summary: 'Run a device agent with a safe built-in tool set until SIGINT or SIGTERM.',
+  usage: `Usage: aip device --url ws://HOST:PORT/ws?token=KEY --id ID [--platform linux] [--allow-dir DIR]...
+                  [--allow-command NAME]... [--json]
+
+  --url            the server's WebSocket address, with its ?token=
+  --id             the device's client id
+  --platform       platform reported at registration (default: this machine's)
+  --allow-dir      a folder list_dir, read_file and checksum may read (repeatable; none: file tools refuse)
+  --allow-command  an executable run_command may start, without a shell (repeatable; none: no run_command)
+  --json           print state changes as JSON lines on stdout
+
+Tools: echo, sleep, system_info, list_dir, read_file, checksum, and run_command when allowed; list_tools
+describes them.`,
+  options: {
+    url: { type: 'string' },
+    id: { type: 'string' },
+    platform: { type: 'string' },
+    'allow-dir': { type: 'string', multiple: true },
+    'allow-command': { type: 'string', multiple: true }
+  },
+  async run (values, io) {
+    const wsUrl = requireString(values, 'url')
+    const clientId = requireString(values, 'id')
+    const tools = builtinTools({ allowDirs: list(values['allow-dir']), allowCommands: list(values['allow-command']) })
+    const endpoint = new DeviceClientEndpoint({
+      wsUrl,
+      clientId,
+      tools,
+      ...(typeof values.platform === 'string' ? { platform: values.platform } : {})
+    })
+    const json = values.json === true
+    endpoint.on('state', ({ state }) => {
+      const detail = state.kind === 'reconnecting' ? ` (attempt ${state.attempt}, in ${state.delayMs} ms: ${state.cause.kind}: ${state.cause.message})` : ''
+      if (json) io.stdout(`${JSON.stringify({ device: clientId, state: state.kind })}\n`)
+      else io.stderr(`device ${clientId}: ${state.kind}${detail}\n`)
+    })
+    try {
+      await endpoint.start()
+    } catch (err) {
+      throw new CliError(`device ${clientId} could not register: ${(err as Error).message}`, ExitCode.Refused)
+    }
+    print(io, false, null, () => `device ${clientId} registered; tools: ${Object.keys(tools).join(', ')}`)
+    const stopped = new Promise<'stopped'>((resolve) => endpoint.on('stopped', () => resolve('stopped')))
+    const why = await Promise.race([io.interrupted, stopped])
+    if (why !== 'stopped') {
+      io.stderr(`${why}: stopping\n`)
+      await endpoint.stop()
+      return ExitCode.Ok
+    }
+    const state = endpoint.status
+    if (state.kind === 'stopped' && state.reason !== 'stopped') {
+      throw new CliError(`device ${clientId} stopped: ${state.error?.message ?? state.reason}`, ExitCode.Refused)
+    }
+    return ExitCode.Ok
+  }
+}

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto'
+import Fastify from 'fastify'
+import aipPlugin from 'fastify-aip'
+import { AGENTS } from '../agents.js'
+import { CliError, ExitCode, optionalNumber, print, type Command } from '../cli.js'
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'Run a device-agent server (Fastify + fastify-aip) until SIGINT or SIGTERM.',
+  usage: `Usage: aip serve [--host 127.0.0.1] [--port 5000] [--token KEY] [--api-key KEY] [--agent auto|plan] [--json]
+
+  --host      address to listen on (default 127.0.0.1)
+  --port      port to listen on (default 5000; 0 picks a free one)
+  --token     shared key devices and constellations pass as ?token= (generated and printed when absent)
+  --api-key   key of the HTTP API's X-API-Key header (generated and printed when absent)
+  --agent     the agent that runs tasks: auto (default: a JSON command plan, or the tool the request names,
+              discovered with list_tools) or plan (JSON command plans only, list_tools otherwise)
+  --json      print the listening address and keys as one JSON line
+
+AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.`,
+  options: {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    token: { type: 'string' },
+    'api-key': { type: 'string' },
+    agent: { type: 'string' }
+  },
+  async run (values, io) {
+    const host = typeof values.host === 'string' ? values.host : '127.0.0.1'
+    const port = optionalNumber(values, 'port', 5000)
+    const agentName = typeof values.agent === 'string' ? values.agent : 'auto'
+    const agent = AGENTS[agentName]
+    if (agent === undefined) throw new CliError(`unknown agent "${agentName}" (auto, plan)`, ExitCode.Usage)
+    const token = typeof values.token === 'string' ? values.token : randomBytes(16).toString('hex')
+    const apiKey = typeof values['api-key'] === 'string' ? values['api-key'] : randomBytes(16).toString('hex')
+    // The app's own logs (JSON, pino) go to stderr at `warn` unless AIP_LOG_LEVEL says otherwise.
+    const app = Fastify({ logger: { level: io.env.AIP_LOG_LEVEL ?? 'warn', stream: { write: (line: string) => io.stderr(line) } } })
+    await app.register(aipPlugin, { agent, token, apiKey })
+    app.aip.on('clientRegistered', (c) => io.stderr(`registered ${c.clientType} ${c.clientId}\n`))
+    app.aip.on('clientDisconnected', (c) => io.stderr(`disconnected ${c.clientType} ${c.clientId} (${c.code})\n`))
+    app.aip.on('taskEnd', (t) => io.stderr(`task ${t.sessionId} on ${t.deviceId}: ${t.status}${t.error === null ? '' : ` (${t.error})`}\n`))
+    try {
+      await app.listen({ host, port })
+    } catch (err) {
+      throw new CliError(`cannot listen on ${host}:${port}: ${(err as Error).message}`, ExitCode.Refused)
+    }
+    const address = app.server.address()
+    const actualPort = typeof address === 'object' && address !== null ? address.port : port
+    const wsUrl = `ws://${host}:${actualPort}/ws?token=${token}`
+    const httpUrl = `http://${host}:${actualPort}`
+    print(io, values.json === true, { wsUrl, httpUrl, token, apiKey }, () => [
+      `AIP server listening on ${httpUrl}`,
+      `  devices and constellations: ${wsUrl}`,
+      `  HTTP API key (X-API-Key):   ${apiKey}`
+    ].join('\n'))
+    const signal = await io.interrupted
+    io.stderr(`${signal}: shutting down\n`)
+    await app.close()
+    return ExitCode.Ok
+  }
+}
