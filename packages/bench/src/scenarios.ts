@@ -1,0 +1,137 @@
+import { LoadConstellation, LoadDevice, pool } from './load.js'
+import type { ServerProcess } from './server-control.js'
+
+/** One measured figure of one scenario run against one server. */
+export type Figures = Record<string, number>
+
+async function connectDevices (server: ServerProcess, count: number, prefix = 'dev'): Promise<LoadDevice[]> {
+  const devices = Array.from({ length: count }, (_, i) => new LoadDevice(server.url, `${prefix}${i}`))
+  await pool(devices, 200, (device) => device.connect())
+  return devices
+}
+
+async function connectConstellations (server: ServerProcess, devices: readonly LoadDevice[], constellations: number): Promise<LoadConstellation[]> {
+  const all: LoadConstellation[] = []
+  for (let c = 0; c < constellations; c++) {
+    for (const device of devices) all.push(new LoadConstellation(server.url, `bench${c}@${device.id}`, device.id))
+  }
+  await pool(all, 200, (constellation) => constellation.connect())
+  return all
+}
+
+function closeAll (items: ReadonlyArray<{ close: () => void }>): void {
+  for (const item of items) item.close()
+}
+
+/** Tasks per second and server CPU per task, with `window` tasks always outstanding. */
+export async function throughput (server: ServerProcess, o: { devices: number, constellations: number, window: number, warmupMs: number, durationMs: number }): Promise<Figures> {
+  const devices = await connectDevices(server, o.devices)
+  const conns = await connectConstellations(server, devices, o.constellations)
+  let completed = 0
+  let failed = 0
+  const state = { running: true }
+  let pick = 0
+  const loop = async (): Promise<void> => {
+    while (state.running) {
+      const conn = conns[pick++ % conns.length] as LoadConstellation
+      try { await conn.task(); completed++ } catch { failed++ }
+    }
+  }
+  const loops = Array.from({ length: o.window }, loop)
+  await new Promise((resolve) => setTimeout(resolve, o.warmupMs))
+  const before = await server.stats()
+  const startCompleted = completed
+  const start = performance.now()
+  await new Promise((resolve) => setTimeout(resolve, o.durationMs))
+  const after = await server.stats()
+  const seconds = (performance.now() - start) / 1000
+  const tasks = completed - startCompleted
+  state.running = false
+  await Promise.all(loops)
+  closeAll(conns)
+  closeAll(devices)
+  return { tasksPerSec: tasks / seconds, cpuMicrosPerTask: (after.cpuMicros - before.cpuMicros) / Math.max(tasks, 1), failed }
+}
+
+function percentile (sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
+}
+
+/** Latency at a fixed arrival rate (open loop): p50 and p99 in ms. */
+export async function latency (server: ServerProcess, o: { devices: number, rate: number, durationMs: number }): Promise<Figures> {
+  const devices = await connectDevices(server, o.devices)
+  const conns = await connectConstellations(server, devices, 1)
+  const latencies: number[] = []
+  let failed = 0
+  const tasks: Array<Promise<void>> = []
+  const tickMs = 10
+  const perTick = o.rate * tickMs / 1000
+  const ticks = Math.round(o.durationMs / tickMs)
+  let pick = 0
+  let owed = 0
+  const start = performance.now()
+  for (let tick = 0; tick < ticks; tick++) {
+    owed += perTick
+    while (owed >= 1) {
+      owed--
+      const conn = conns[pick++ % conns.length] as LoadConstellation
+      tasks.push(conn.task().then((ms) => { latencies.push(ms) }, () => { failed++ }))
+    }
+    // Keep to the schedule: wait until the next tick is due.
+    const due = start + (tick + 1) * tickMs
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())))
+  }
+  await Promise.all(tasks)
+  closeAll(conns)
+  closeAll(devices)
+  latencies.sort((a, b) => a - b)
+  return { p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), completed: latencies.length, failed }
+}
+
+/** Devices connecting and registering: rate and server CPU per connect; then idle heap and RSS per device. */
+export async function connect (server: ServerProcess, o: { devices: number }): Promise<Figures> {
+  const idle = await server.gc()
+  const start = performance.now()
+  const devices = await connectDevices(server, o.devices)
+  const seconds = (performance.now() - start) / 1000
+  const busy = await server.stats()
+  // Let the server settle, then measure what the registered devices cost at rest.
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const after = await server.gc()
+  const figures = {
+    connectsPerSec: o.devices / seconds,
+    cpuMicrosPerConnect: (busy.cpuMicros - idle.cpuMicros) / o.devices,
+    heapBytesPerDevice: (after.heapUsed - idle.heapUsed) / o.devices,
+    rssBytesPerDevice: (after.rss - idle.rss) / o.devices,
+    registered: after.registered
+  }
+  closeAll(devices)
+  return figures
+}
+
+/**
+ * A server with `devices` registered devices crashes and restarts on the same port: time until every device is
+ * registered again, the peak registration rate the new server saw, and how many were not back in time.
+ */
+export async function storm (start: (port: number) => Promise<ServerProcess>, server: ServerProcess, o: { devices: number, timeoutMs: number }): Promise<{ figures: Figures, server: ServerProcess }> {
+  const devices = await connectDevices(server, o.devices)
+  for (const device of devices) device.keepConnected(() => {})
+  await server.kill()
+  const killedAt = performance.now()
+  const restarted = await start(server.port)
+  let registered = 0
+  while (performance.now() - killedAt < o.timeoutMs) {
+    registered = (await restarted.stats()).registered
+    if (registered >= o.devices) break
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  const seconds = (performance.now() - killedAt) / 1000
+  const stats = await restarted.stats()
+  const peak = Math.max(0, ...stats.timeline)
+  closeAll(devices)
+  return {
+    figures: { secondsToAllBack: seconds, peakRegistrationsPerSec: peak * 10, notBack: o.devices - registered, gaveUp: devices.filter((d) => d.gaveUp).length },
+    server: restarted
+  }
+}

@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'tap'
+
+// The benchmark is measured by `pnpm bench`; this runs its quick mode so that it never rots. No timing is
+// asserted: only that every scenario ran against both servers and produced finite figures.
+test('the quick benchmark runs every scenario against both servers and writes its report', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'aip-bench-'))
+  t.teardown(() => rmSync(out, { recursive: true, force: true }))
+  const run = spawnSync(process.execPath, ['--expose-gc', join(import.meta.dirname, '..', 'dist', 'run.js'), '--quick', '--out', out], { encoding: 'utf8', timeout: 180_000 })
+  t.equal(run.status, 0, run.stderr)
+  const lines = run.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
+  const repetitions = lines.filter((line) => line.repetition !== undefined)
+  t.equal(repetitions.length, 5, 'five scenarios, one repetition each')
+  for (const line of repetitions) {
+    for (const kind of ['real', 'baseline']) {
+      t.ok(Object.values(line[kind]).every((v) => Number.isFinite(v)), `${line.scenario}: ${kind} figures are finite`)
+    }
+  }
+  const storm = repetitions.find((line) => line.scenario.startsWith('restart'))
+  t.equal(storm.real.notBack, 0, 'every device came back to the real server')
+  t.equal(storm.real.gaveUp, 0, 'no device gave up')
+  const files = readdirSync(out)
+  t.ok(files.some((f) => f.endsWith('.md')) && files.some((f) => f.endsWith('.jsonl')))
+  t.match(readFileSync(join(out, files.find((f) => f.endsWith('.md')) as string), 'utf8'), /\| throughput, 1 constellation \| tasksPerSec \|/)
+})
