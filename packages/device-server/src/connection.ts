@@ -24,9 +24,11 @@ export class ClientConnection {
   closed = false
   closeInfo: CloseInfo | null = null
   lastSeen: number
-  readonly #queue: Array<() => Promise<void> | undefined> = []
+  /** Frames waiting, the one being handled first; `null` when empty (an idle connection holds no array). */
+  #queue: Array<() => Promise<void> | undefined> | null = null
   #draining = false
-  readonly #timers = new Set<NodeJS.Timeout>()
+  /** Timers to clear at the end; `null` when there are none. */
+  #timers: Set<NodeJS.Timeout> | null = null
   readonly #now: () => number
   readonly #logger: Logger
 
@@ -41,7 +43,7 @@ export class ClientConnection {
 
   /** Frames waiting to be handled (the one being handled included). */
   get queued (): number {
-    return this.#queue.length
+    return this.#queue === null ? 0 : this.#queue.length
   }
 
   /**
@@ -49,13 +51,14 @@ export class ClientConnection {
    * work holds the queue until it settles. Errors are logged, never thrown.
    */
   enqueue (work: () => Promise<void> | undefined): void {
-    this.#queue.push(work)
+    if (this.#queue === null) this.#queue = [work]
+    else this.#queue.push(work)
     if (!this.#draining) this.#drain()
   }
 
   #drain (): void {
     this.#draining = true
-    while (this.#queue.length > 0) {
+    while (this.#queue !== null) {
       const work = this.#queue[0] as () => Promise<void> | undefined
       let pending: Promise<void> | undefined
       try {
@@ -65,14 +68,21 @@ export class ClientConnection {
       }
       if (pending !== undefined) {
         pending.catch((err: unknown) => this.#fail(err)).finally(() => {
-          this.#queue.shift()
+          this.#shift()
           this.#drain()
         })
         return
       }
-      this.#queue.shift()
+      this.#shift()
     }
     this.#draining = false
+  }
+
+  /** Drops the frame just handled. */
+  #shift (): void {
+    const queue = this.#queue as Array<() => Promise<void> | undefined>
+    if (queue.length === 1) this.#queue = null
+    else queue.shift()
   }
 
   #fail (err: unknown): void {
@@ -90,10 +100,14 @@ export class ClientConnection {
   /** Sends an already encoded frame (one TASK_END encoded once for two recipients). */
   sendText (text: string): boolean {
     if (this.closed || !this.transport.isOpen) return false
-    this.transport.send(text).catch((err: unknown) => {
-      this.#logger.debug({ err, clientId: this.identity?.clientId }, 'send failed: connection gone')
-    })
+    // Without a promise per frame when the transport can (WebSocketTransport).
+    if (this.transport.post !== undefined) return this.transport.post(text, (err) => this.#sendFailed(err))
+    this.transport.send(text).catch((err: unknown) => this.#sendFailed(err))
     return true
+  }
+
+  #sendFailed (err: unknown): void {
+    this.#logger.debug({ err, connectionId: this.connectionId, clientId: this.identity?.clientId }, 'send failed: connection gone')
   }
 
   /** Sends `message` (usually an ERROR), then closes with `code`; the frame goes out before the close. */
@@ -109,8 +123,9 @@ export class ClientConnection {
 
   /** Runs `fn` after `ms`; the timer is unref'ed and cleared when the connection ends. */
   timer (ms: number, fn: () => void, repeat = false): NodeJS.Timeout {
-    const handle = repeat ? setInterval(fn, ms) : setTimeout(() => { this.#timers.delete(handle); fn() }, ms)
+    const handle = repeat ? setInterval(fn, ms) : setTimeout(() => { this.#forget(handle); fn() }, ms)
     handle.unref()
+    this.#timers ??= new Set()
     this.#timers.add(handle)
     return handle
   }
@@ -118,7 +133,12 @@ export class ClientConnection {
   /** Clears a timer set with {@link timer} before it fires. */
   cancelTimer (handle: NodeJS.Timeout): void {
     clearTimeout(handle)
-    this.#timers.delete(handle)
+    this.#forget(handle)
+  }
+
+  #forget (handle: NodeJS.Timeout): void {
+    this.#timers?.delete(handle)
+    if (this.#timers?.size === 0) this.#timers = null
   }
 
   /** Marks activity (a frame or a pong). */
@@ -146,7 +166,7 @@ export class ClientConnection {
 
   /** Clears every timer; called once the connection is closed. */
   dispose (): void {
-    for (const handle of this.#timers) clearTimeout(handle)
-    this.#timers.clear()
+    for (const handle of this.#timers ?? []) clearTimeout(handle)
+    this.#timers = null
   }
 }

@@ -254,8 +254,8 @@ export class DeviceServerEndpoint {
 
   #accept (transport: Transport, boundClientId: string | null): void {
     const connectionId = `c${++this.#nextConnection}`
-    const logger = childLogger(this.#logger, { connectionId })
-    const connection = new ClientConnection(transport, { connectionId, boundClientId, now: this.options.now, logger })
+    // No child logger per connection (one per socket, for a few error lines): they carry connectionId themselves.
+    const connection = new ClientConnection(transport, { connectionId, boundClientId, now: this.options.now, logger: this.#logger })
     this.#connections.add(connection)
     // Listeners first, synchronously: no frame may arrive unheard.
     transport.on('message', (data) => {
@@ -267,7 +267,8 @@ export class DeviceServerEndpoint {
       }
       connection.enqueue(() => this.#onFrame(connection, data))
     })
-    transport.on('pong', () => connection.seen())
+    // Activity is read only by the ping timer below.
+    if (this.options.pingIntervalMs > 0) transport.on('pong', () => connection.seen())
     transport.on('error', (err) => this.#logger.debug({ err, connectionId }, 'transport error'))
     transport.on('close', (info) => {
       connection.closed = true
@@ -309,7 +310,7 @@ export class DeviceServerEndpoint {
     }
     if (!decoded.ok) {
       this.#logger.debug({ clientId: connection.identity.clientId, code: decoded.error.code }, 'malformed frame')
-      connection.send(buildServerError({ error: decoded.error.message }))
+      connection.send(buildServerError({ error: decoded.error.message, ...correlationOf(data, decoded.error.code) }))
       return
     }
     this.#onMessage(connection, connection.identity, decoded.value)
@@ -539,10 +540,12 @@ export class DeviceServerEndpoint {
       platform: device?.platform ?? null,
       metadata
     }
-    const logger = childLogger(this.#logger, { sessionId: session.id, deviceId: session.deviceId })
+    // The signal and the child logger are made when first used: most agents read neither.
+    let logger: Logger | undefined
+    const taskLogger = (): Logger => (logger ??= childLogger(this.#logger, { sessionId: session.id, deviceId: session.deviceId }))
     const context: AgentContext = {
-      signal: session.signal,
-      logger,
+      get signal () { return session.signal },
+      get logger () { return taskLogger() },
       systemInfo: device?.systemInfo ?? null,
       execute: (commands, options) => this.#execute(session, commands, options)
     }
@@ -554,15 +557,15 @@ export class DeviceServerEndpoint {
       }
     } catch (err) {
       outcome = { status: 'failed', error: this.#publicError(session, err) }
-      if (!session.signal.aborted && !(err instanceof TaskFailedError)) logger.error({ err }, 'agent failed')
+      if (!session.aborted && !(err instanceof TaskFailedError)) taskLogger().error({ err }, 'agent failed')
     }
-    if (session.signal.aborted) outcome = { status: 'failed', error: this.#cancelText(session.signal.reason) }
+    if (session.aborted) outcome = { status: 'failed', error: this.#cancelText(session.abortReason) }
     await this.#finish(session, outcome)
   }
 
   async #execute (session: Session, commands: readonly Command[], options: ExecuteOptions = {}): Promise<Result[]> {
-    if (session.signal.aborted) {
-      throw session.signal.reason instanceof Error ? session.signal.reason : new SessionCancelledError(session.id, 'aborted')
+    if (session.aborted) {
+      throw session.abortReason instanceof Error ? session.abortReason : new SessionCancelledError(session.id, 'aborted')
     }
     const device = this.#clients.get(session.deviceId)
     if (device === undefined) throw new SessionCancelledError(session.id, 'device_disconnected')
@@ -576,30 +579,27 @@ export class DeviceServerEndpoint {
     })
     const responseId = command.response_id as string
     const timeoutMs = options.timeoutMs ?? this.options.commandTimeoutMs
-    // Registered before the COMMAND is sent, so that a fast answer cannot be missed.
+    // Registered before the COMMAND is sent, so that a fast answer cannot be missed. The timeout, an abort of the
+    // task or of `options.signal` all settle this one promise (no race, no second promise per command).
     const answer = session.expect(responseId)
-    let timer: NodeJS.Timeout | undefined
+    const timer = setTimeout(() => session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs)), timeoutMs)
+    timer.unref()
     const onAbort = (): void => session.cancel(options.signal?.reason instanceof Error ? options.signal.reason : new SessionCancelledError(session.id, 'aborted'))
     options.signal?.addEventListener('abort', onAbort, { once: true })
     try {
-      const timeout = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new CommandTimeoutError(responseId, timeoutMs)), timeoutMs)
-        timer.unref()
-      })
       if (!device.send(command)) throw new SessionCancelledError(session.id, 'device_disconnected')
-      const results = await Promise.race([answer, timeout])
+      const results = await answer
       session.steps.push({ request: session.request, result: results })
       return results
     } finally {
       clearTimeout(timer)
       session.forget(responseId)
       options.signal?.removeEventListener('abort', onAbort)
-      answer.catch(() => {})
     }
   }
 
   #publicError (session: Session, err: unknown): string {
-    if (session.signal.aborted) return this.#cancelText(session.signal.reason)
+    if (session.aborted) return this.#cancelText(session.abortReason)
     if (err instanceof TaskFailedError) return err.message
     if (err instanceof CommandTimeoutError) return Texts.commandTimedOut(Number(/(\d+) ms/.exec(err.message)?.[1] ?? 0))
     return Texts.agentFailed
@@ -616,7 +616,7 @@ export class DeviceServerEndpoint {
   }
 
   #cancelSession (session: Session, reason: CancelReason): void {
-    if (session.signal.aborted) return
+    if (session.aborted) return
     this.#logger.info({ sessionId: session.id, reason }, 'task cancelled')
     session.cancel(new SessionCancelledError(session.id, reason))
   }
@@ -696,7 +696,7 @@ export class DeviceServerEndpoint {
       // with that cause in its TASK_END ("Task was cancelled: timed out").
       this.#settleDispatch(deviceId, pending.sessionId, err)
       const session = this.#sessions.get(pending.sessionId)
-      if (session !== undefined && !session.signal.aborted) {
+      if (session !== undefined && !session.aborted) {
         this.#logger.info({ sessionId: session.id, reason: err.message }, 'dispatched task cancelled')
         session.cancel(err)
       }
@@ -713,6 +713,25 @@ export class DeviceServerEndpoint {
       options.signal?.removeEventListener('abort', onAbort)
     }
   }
+}
+
+/**
+ * The ids of a malformed frame, so that its ERROR can be correlated: its `session_id`, and its `request_id` as
+ * `response_id`, when it is a JSON object holding them as strings. Frames that are not JSON carry none.
+ */
+function correlationOf (text: string, code: string): { sessionId?: string, responseId?: string } {
+  if (code !== 'AIP_ERR_PROTOCOL_INVALID_MESSAGE' && code !== 'AIP_ERR_PROTOCOL_FRAME_TOO_DEEP') return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return {}
+  }
+  if (!isObject(parsed)) return {}
+  const ids: { sessionId?: string, responseId?: string } = {}
+  if (typeof parsed.session_id === 'string') ids.sessionId = parsed.session_id
+  if (typeof parsed.request_id === 'string') ids.responseId = parsed.request_id
+  return ids
 }
 
 function isObject (value: unknown): value is Record<string, unknown> & DeviceSystemInfo {

@@ -20,8 +20,11 @@ export class Session {
   readonly requesterId: string
   readonly deviceId: string
   readonly startedAt: number
-  readonly controller = new AbortController()
   readonly steps: TaskStep[] = []
+  /** Made on first use of `signal`: most agents never read it, and an AbortSignal is an EventTarget. */
+  #controller: AbortController | null = null
+  #aborted = false
+  #reason: unknown = undefined
   readonly #pending = new Map<string, PendingCommand>()
   ended = false
 
@@ -34,8 +37,23 @@ export class Session {
     this.startedAt = init.startedAt
   }
 
+  /** Aborted when the task is cancelled; `reason` says why. */
   get signal (): AbortSignal {
-    return this.controller.signal
+    if (this.#controller === null) {
+      this.#controller = new AbortController()
+      if (this.#aborted) this.#controller.abort(this.#reason)
+    }
+    return this.#controller.signal
+  }
+
+  /** `signal.aborted`, without making the signal. */
+  get aborted (): boolean {
+    return this.#aborted
+  }
+
+  /** `signal.reason`, without making the signal. */
+  get abortReason (): unknown {
+    return this.#reason
   }
 
   /** Registers the wait for the results of the COMMAND with `responseId` (before the COMMAND is sent). */
@@ -43,6 +61,15 @@ export class Session {
     return new Promise<Result[]>((resolve, reject) => {
       this.#pending.set(responseId, { resolve, reject })
     })
+  }
+
+  /** Fails the wait for `responseId` with `err` (its timeout); false when nothing waits for it any more. */
+  fail (responseId: string, err: Error): boolean {
+    const pending = this.#pending.get(responseId)
+    if (pending === undefined) return false
+    this.#pending.delete(responseId)
+    pending.reject(err)
+    return true
   }
 
   /** Stops waiting for `responseId` (timeout, abort, send failure). */
@@ -61,7 +88,11 @@ export class Session {
 
   /** Aborts the task: every waiting command rejects with `reason`. */
   cancel (reason: Error): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason)
+    if (!this.#aborted) {
+      this.#aborted = true
+      this.#reason = reason
+      this.#controller?.abort(reason)
+    }
     for (const [responseId, pending] of this.#pending) {
       this.#pending.delete(responseId)
       pending.reject(reason)

@@ -29,6 +29,11 @@ export interface Transport {
   readonly bufferedAmount: number
   /** Sends one frame; a string goes as a text frame, bytes as a binary frame. Rejects when closed. */
   send: (data: string | Uint8Array) => Promise<void>
+  /**
+   * Optional: `send` without a promise, for senders that do not wait for the write. False when not open (nothing
+   * is sent); otherwise `onError` is called if the write fails.
+   */
+  post?: (data: string | Uint8Array, onError: (err: Error) => void) => boolean
   /** Starts a clean close with a WebSocket close code (1000 by default) and a reason (at most 123 bytes). */
   close: (code?: number, reason?: string) => void
   /** Drops the connection at once, without a close handshake. */

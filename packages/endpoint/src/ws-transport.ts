@@ -1,5 +1,4 @@
 import WebSocket, { type ClientOptions } from 'ws'
-import { TypedEmitter } from '@aip/resilience'
 import type { CloseInfo, Transport, TransportEvents } from './transport.js'
 import { TransportClosedError, connectError } from './errors.js'
 
@@ -10,18 +9,24 @@ import { TransportClosedError, connectError } from './errors.js'
  */
 export class WebSocketTransport implements Transport {
   readonly socket: WebSocket
-  readonly #events = new TypedEmitter<TransportEvents>(() => {})
+  /**
+   * Listeners by event, in arrays of the exact size: a server holds one transport per connection for the
+   * connection's lifetime, and a Map of Sets costs about 1 KB per transport. Same rules as `TypedEmitter`: called
+   * in the order added, a listener added twice is called once, one that throws does not stop the others (its error
+   * is dropped), and an emit calls the listeners present when it started (arrays are copied on write).
+   */
+  #listeners: Record<string, Array<(payload: never) => void> | undefined> = {}
   #closed = false
   #localClose = false
+  #pongHeard = false
 
   constructor (socket: WebSocket) {
     this.socket = socket
     socket.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
       // ws has already checked that a text frame is valid UTF-8 (it closes with 1007 otherwise).
-      this.#events.emit('message', isBinary ? toBuffer(data) : toBuffer(data).toString('utf8'))
+      this.#emit('message', isBinary ? toBuffer(data) : toBuffer(data).toString('utf8'))
     })
-    socket.on('pong', () => this.#events.emit('pong', undefined))
-    socket.on('error', (err: Error) => this.#events.emit('error', err))
+    socket.on('error', (err: Error) => this.#emit('error', err))
     socket.on('close', (code: number, reason: Buffer) => this.#finish({ code, reason: reason.toString('utf8'), local: this.#localClose }))
     if (socket.readyState >= WebSocket.CLOSING) queueMicrotask(() => this.#finish({ code: 1006, reason: '', local: false }))
   }
@@ -42,6 +47,18 @@ export class WebSocketTransport implements Transport {
         else reject(new TransportClosedError())
       })
     })
+  }
+
+  /**
+   * `send` without the promise, for a sender that does not wait for the write: false when the transport is not
+   * open; otherwise `onError` is called if the write fails (the socket's close follows).
+   */
+  post (data: string | Uint8Array, onError: (err: Error) => void): boolean {
+    if (!this.isOpen) return false
+    this.socket.send(data, typeof data === 'string' ? TEXT : BINARY, (err) => {
+      if (err != null) onError(new TransportClosedError())
+    })
+    return true
   }
 
   close (code = 1000, reason = ''): void {
@@ -65,16 +82,40 @@ export class WebSocketTransport implements Transport {
   }
 
   on<E extends keyof TransportEvents>(event: E, listener: (payload: TransportEvents[E]) => void): () => void {
-    return this.#events.on(event, listener)
+    const added = listener as (payload: never) => void
+    const list = this.#listeners[event]
+    // The socket's 'pong' is listened to only once someone asks (a server without pings never does).
+    if (event === 'pong' && !this.#pongHeard) {
+      this.#pongHeard = true
+      this.socket.on('pong', () => this.#emit('pong', undefined))
+    }
+    // Copy on write: arrays of the exact size, and an emit in progress keeps the list it started with.
+    if (list === undefined) this.#listeners[event] = [added]
+    else if (!list.includes(added)) this.#listeners[event] = [...list, added]
+    return () => {
+      const current = this.#listeners[event]
+      if (current?.includes(added) === true) this.#listeners[event] = current.filter((l) => l !== added)
+    }
+  }
+
+  #emit<E extends keyof TransportEvents>(event: E, payload: TransportEvents[E]): void {
+    const list = this.#listeners[event] as Array<(payload: TransportEvents[E]) => void> | undefined
+    if (list === undefined) return
+    for (let i = 0; i < list.length; i++) {
+      try { (list[i] as (payload: TransportEvents[E]) => void)(payload) } catch {}
+    }
   }
 
   #finish (info: CloseInfo): void {
     if (this.#closed) return
     this.#closed = true
-    this.#events.emit('close', info)
-    this.#events.clear()
+    this.#emit('close', info)
+    this.#listeners = {}
   }
 }
+
+const TEXT = { binary: false }
+const BINARY = { binary: true }
 
 function toBuffer (data: WebSocket.RawData): Buffer {
   if (Buffer.isBuffer(data)) return data

@@ -132,3 +132,29 @@ t.test('truncateReason keeps at most 123 bytes and never splits a character', as
   t.ok(Buffer.byteLength(cut) <= 123)
   t.equal(cut, 'é'.repeat(61))
 })
+
+t.test('post() sends without a promise; listeners keep the emitter rules: order, once per listener, isolation', async (t) => {
+  const { wss, url } = await server(t)
+  wss.on('connection', (socket) => {
+    const peer = new WebSocketTransport(socket)
+    peer.on('message', (frame) => { peer.post(`echo ${String(frame)}`, () => {}) })
+  })
+  const transport = await connectWebSocket(url)
+  const calls: string[] = []
+  const second = (frame: string | Buffer): void => { calls.push(`second ${String(frame)}`) }
+  const got = new Promise<void>((resolve) => transport.on('message', () => resolve()))
+  const stopFirst = transport.on('message', () => { calls.push('first'); throw new Error('ignored') })
+  transport.on('message', second)
+  transport.on('message', second)
+  const failures: Error[] = []
+  t.equal(transport.post(new Uint8Array([1]), (err) => failures.push(err)), true)
+  t.equal(transport.post('hi', (err) => failures.push(err)), true)
+  await got
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.same(calls, ['first', 'second echo \u0001', 'first', 'second echo hi'])
+  stopFirst()
+  stopFirst()
+  transport.close()
+  t.equal(transport.post('late', (err) => failures.push(err)), false, 'nothing is sent once closed')
+  t.same(failures, [])
+})

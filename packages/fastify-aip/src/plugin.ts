@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Logger } from '@aip/endpoint'
 import websocket, { type WebSocket } from '@fastify/websocket'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
@@ -42,6 +44,29 @@ function createEndpoint (options: ConstructorParameters<typeof AipEndpoint>[0]):
   }
 }
 
+/**
+ * Once the socket is upgraded nothing needs the HTTP request and response again, but two references would keep
+ * them (IncomingMessage, ServerResponse, Fastify's Request and Reply, the headers: about 4 KB) alive as long as
+ * the WebSocket: the net socket's `_httpMessage` (the ServerResponse, which holds the request), and the 'error'
+ * listener @fastify/websocket adds, a closure over request and reply. The first is detached, as Node does when
+ * a response ends. The second is replaced, only when this plugin registered @fastify/websocket (so its
+ * errorHandler is the default one), by a listener doing what that default does: `request.log.error(error)`,
+ * then `socket.terminate()`.
+ */
+function releaseUpgrade (socket: WebSocket, request: FastifyRequest, ownWebsocket: boolean): void {
+  const net = request.raw.socket as (Socket & { _httpMessage?: ServerResponse | null }) | null
+  const response = net?._httpMessage
+  if (net != null && response != null && response.req === request.raw) response.detachSocket(net)
+  if (ownWebsocket && socket.listenerCount('error') === 1) {
+    const log = request.log
+    socket.removeAllListeners('error')
+    socket.on('error', (error) => {
+      log.error(error)
+      socket.terminate()
+    })
+  }
+}
+
 /** The plugin, before `fastify-plugin` wraps it. */
 const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   if (fastify.hasDecorator('aip')) throw new AlreadyRegisteredError()
@@ -49,7 +74,9 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   const log: Logger = endpointOptions.logger ?? fastify.log.child({ plugin: 'fastify-aip' })
   const endpoint = createEndpoint({ ...endpointOptions, logger: log })
 
-  if (!fastify.hasDecorator('websocketServer')) {
+  // When this plugin registers @fastify/websocket, its errorHandler is the default one (see releaseUpgrade).
+  const ownWebsocket = !fastify.hasDecorator('websocketServer')
+  if (ownWebsocket) {
     await fastify.register(websocket, { options: { maxPayload: endpoint.options.maxPayloadBytes } })
   } else {
     log.debug({ path: settings.path }, '@fastify/websocket already registered: frame size enforced by the endpoint')
@@ -101,7 +128,9 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
       // has sent TASK_END to requesters and closed it with 1001.
       fastify.websocketServer.clients?.delete(socket)
       sockets.add(socket)
-      socket.once('close', () => sockets.delete(socket))
+      // `on`, not `once`: a WebSocket emits 'close' once, and `once` would keep a wrapper per socket.
+      socket.on('close', () => sockets.delete(socket))
+      releaseUpgrade(socket, request, ownWebsocket)
       // Synchronously: every listener is attached before a frame can arrive.
       endpoint.handleWebSocket(socket, request.raw)
     }
