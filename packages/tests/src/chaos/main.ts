@@ -1,0 +1,17 @@
+import { numberArg } from '../report.js'
+import { resolveSeed } from '../seed.js'
+import { run } from './run.js'
+
+const seed = resolveSeed()
+console.log(`seed=${seed}`)
+const report = await run({
+  seed,
+  tasks: numberArg('tasks', 10_000),
+  devices: numberArg('devices', 50),
+  constellations: numberArg('constellations', 3),
+  faultRate: numberArg('fault-rate', 0.01),
+  serverRestarts: numberArg('restarts', 3),
+  log: (line) => console.log(line)
+})
+console.log(report.text)
+process.exit(report.ok ? 0 : 1)
