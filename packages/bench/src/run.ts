@@ -6,7 +6,7 @@ import { markdown, summarise, type ScenarioResult } from './report.js'
 import { connect, latency, storm, throughput, type Figures } from './scenarios.js'
 import { ServerProcess, type ServerKind } from './server-control.js'
 
-// pnpm bench [--quick] [--only name,name] [--out dir]
+// pnpm bench [--quick] [--only name,name] [--reps n] [--out dir]
 // Every scenario runs against the real server (Fastify + the AIP endpoint) and the bare-ws baseline, each in
 // its own process, alternating which goes first, and reports medians and the ratio real / baseline.
 
@@ -14,7 +14,7 @@ const argv = process.argv.slice(2)
 const quick = argv.includes('--quick')
 const only = argv.includes('--only') ? new Set((argv[argv.indexOf('--only') + 1] ?? '').split(',')) : null
 const outDir = argv.includes('--out') ? resolve(argv[argv.indexOf('--out') + 1] ?? '.') : fileURLToPath(new URL('../../../bench/results/', import.meta.url))
-const repetitions = quick ? 1 : 3
+const repetitions = argv.includes('--reps') ? Math.max(1, Number(argv[argv.indexOf('--reps') + 1])) : quick ? 1 : 3
 
 const size = quick
   ? { devices: 20, window: 16, warmupMs: 200, durationMs: 600, rate: 200, connectDevices: 200, stormDevices: 200 }
