@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { transcript } from '@aip/test-support'
 import { CLIENT_MESSAGE_FIELDS } from '@aip/protocol'
 import { test } from 'tap'
 import { ConstellationEndpoint } from '../src/index.js'
@@ -8,7 +7,7 @@ import { scriptedServer } from './helpers.js'
 interface Line { seq: number, conn: string, dir: 'client->server' | 'server->client', frame: Record<string, any> }
 
 function load (name: string): Line[] {
-  return readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Line)
+  return transcript(name) as Line[]
 }
 
 /** The constellation's requests of a capture (heartbeats aside), each with the server frames that answered it. */

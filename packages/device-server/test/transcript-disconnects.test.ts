@@ -1,8 +1,8 @@
 import { test } from 'tap'
 import type { Agent, TaskRecord } from '../src/index.js'
-import { sameAsReference } from './helpers/compare.js'
+import { sameAsReference } from '@aip/test-support'
 import { echoDevice, registeredConstellation, registeredDevice, startServer, until } from './helpers/harness.js'
-import { frameObject, line } from './helpers/wire.js'
+import { frameObject, line } from '@aip/test-support'
 
 // S3, S4, S5: when either side of a task goes away, the task ends at once, the other side is told, and nothing
 // is left waiting.

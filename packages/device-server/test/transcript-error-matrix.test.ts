@@ -1,8 +1,8 @@
 import { CloseCode } from '@aip/endpoint'
 import { test } from 'tap'
-import { sameAsReference } from './helpers/compare.js'
+import { sameAsReference } from '@aip/test-support'
 import { startServer, TestClient } from './helpers/harness.js'
-import { transcript, type WireLine } from './helpers/wire.js'
+import { transcript, type WireLine } from '@aip/test-support'
 
 // S2: every probe connection of the error matrix replayed in order against our server. Each answer is the
 // reference's (same text, connection kept open), or the documented better answer listed below.

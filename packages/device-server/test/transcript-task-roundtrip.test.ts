@@ -1,8 +1,8 @@
 import { test } from 'tap'
 import type { Agent } from '../src/index.js'
-import { sameAsReference } from './helpers/compare.js'
+import { sameAsReference } from '@aip/test-support'
 import { echoDevice, startServer, TestClient, until } from './helpers/harness.js'
-import { frameObject, transcript } from './helpers/wire.js'
+import { frameObject, transcript } from '@aip/test-support'
 
 // S1 and appx: the client side of the captured conversation, replayed against our server, gets the reference's
 // answers (volatile values aside).

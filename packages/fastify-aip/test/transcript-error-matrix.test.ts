@@ -1,7 +1,7 @@
 import { test } from 'tap'
-import { sameAsReference } from './helpers/compare.js'
+import { sameAsReference } from '@aip/test-support'
 import { buildApp, listen, TestClient, TOKEN } from './helpers/harness.js'
-import { transcript, type WireLine } from './helpers/wire.js'
+import { transcript, type WireLine } from '@aip/test-support'
 
 // S2 through the plugin: the handshake refusals and every probe connection of the error matrix, replayed in
 // order. Each answer is the reference's, or the documented better answer of @aip/device-server.

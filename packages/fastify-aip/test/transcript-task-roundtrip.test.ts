@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
 import type { Agent } from '../src/index.js'
-import { sameAsReference } from './helpers/compare.js'
+import { sameAsReference } from '@aip/test-support'
 import { buildApp, echoDevice, listen, TestClient, TOKEN, until, type Teardown } from './helpers/harness.js'
-import { frameObject, transcript } from './helpers/wire.js'
+import { frameObject, transcript } from '@aip/test-support'
 
 // S1 and appx through the plugin: the client side of the captured conversation, replayed against a plain Fastify
 // app, gets the reference's answers (volatile values aside), over a listening port and through injectWS.

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { wireDir } from '@aip/test-support'
 import {
   decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage,
   type DecodedClientMessage, type DecodedServerMessage
@@ -31,7 +32,7 @@ interface Corpus {
 
 /** The reference frames of the wire corpus, split by direction. */
 export function loadCorpus (): Corpus {
-  const dir = join(import.meta.dirname, '..', 'test', 'fixtures', 'ufo-wire')
+  const dir = wireDir
   const corpus: Corpus = { clientTexts: [], serverTexts: [], clientMessages: [], serverMessages: [] }
   for (const file of readdirSync(dir).filter((name) => name.endsWith('.jsonl'))) {
     for (const text of readFileSync(join(dir, file), 'utf8').trim().split('\n')) {

@@ -5,7 +5,7 @@ import {
   buildServerTask, buildTaskAck, buildTaskEnd, buildTaskRequest, deviceInfoUnavailable, encodeClientMessage,
   encodeServerMessage, type Command, type DeviceSystemInfo, type Result
 } from '../src/index.js'
-import { frameObject, line, wireText } from './helpers/wire.js'
+import { frameObject, line, wireText } from '@aip/test-support'
 
 // Each builder, given the volatile values of a captured frame (timestamps and generated ids), writes the exact
 // bytes the reference wrote.

@@ -3,7 +3,7 @@ import {
   answersCommand, answersDeviceInfoRequest, decodeClientMessage, decodeServerMessage, isRegistrationConfirmation,
   isTaskAck, isTaskEnd, unansweredCallIds, type DecodedClientMessage, type DecodedServerMessage
 } from '../src/index.js'
-import { line, wireText } from './helpers/wire.js'
+import { line, wireText } from '@aip/test-support'
 
 const S1 = 's1-task-roundtrip.jsonl'
 

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { decodeClientMessage, ProtocolErrorCode, type ProtocolIssue } from '../src/index.js'
-import { line, wireText } from './helpers/wire.js'
+import { line, wireText } from '@aip/test-support'
 
 // The frames of the s2 error matrix that the reference rejected while parsing are rejected by decode for the
 // same reason, and named by path.

@@ -5,7 +5,7 @@ import {
   encodeServerMessage, normalizeClientMessage, normalizeServerMessage, RESULT_STATUSES, SERVER_MESSAGE_TYPES,
   TASK_STATUSES, TOOL_TYPES, type ClientMessage, type ServerMessage
 } from '../src/index.js'
-import { corpus, wireText } from './helpers/wire.js'
+import { corpus, wireText } from '@aip/test-support'
 
 // Runs are reproducible: fast-check prints the seed of a failing run; set FC_SEED to replay it.
 const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED)

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { CLIENT_MESSAGE_FIELDS, decodeClientMessage, decodeServerMessage, SERVER_MESSAGE_FIELDS } from '../src/index.js'
-import { corpus, key, REFERENCE_PARSE_REJECTIONS, wireText } from './helpers/wire.js'
+import { corpus, key, REFERENCE_PARSE_REJECTIONS, wireText } from '@aip/test-support'
 
 test('every frame the reference accepted decodes, with every declared field present', async (t) => {
   let decoded = 0

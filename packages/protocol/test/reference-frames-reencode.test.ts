@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage } from '../src/index.js'
-import { corpus, key, wireText } from './helpers/wire.js'
+import { corpus, key, wireText } from '@aip/test-support'
 
 test('every frame the reference generated re-encodes to the same bytes', async (t) => {
   let checked = 0

@@ -3,7 +3,7 @@ import { test } from 'tap'
 import {
   ChunkMetadata, decodeTransferMessage, DeviceSystemInfo, MCPToolInfo, ProtocolErrorCode
 } from '../src/index.js'
-import { frameObject, line } from './helpers/wire.js'
+import { frameObject, line } from '@aip/test-support'
 
 test('the system_info a reference device reports is a DeviceSystemInfo', async (t) => {
   const metadata = frameObject(line('s1-task-roundtrip.jsonl', 1)).metadata as Record<string, unknown>

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import net, { type AddressInfo, type Socket } from 'node:net'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { transcript as referenceTranscript } from '@aip/test-support'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { DeviceServerEndpoint, type DeviceServerOptions } from '@aip/device-server'
 import type { DeviceClientEndpoint, DeviceClientEvents, DeviceClientOptions } from '../../src/index.js'
@@ -196,7 +195,7 @@ export function serverFrame (fields: Record<string, unknown>): Record<string, un
 export interface WireLine { seq: number, conn: string, dir: 'client->server' | 'server->client', frame: Record<string, any> }
 
 export function transcript (file: string): WireLine[] {
-  return readFileSync(join(import.meta.dirname, '..', 'fixtures', file), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as WireLine)
+  return referenceTranscript(file) as WireLine[]
 }
 
 /** A client whose `stop()` is registered as teardown at once. */

@@ -1,21 +1,12 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { corpus } from '@aip/test-support'
 import { decodeClientMessage } from '@aip/protocol'
 import type { Rng } from '../seed.js'
 
 /** The client->server frames of the captured reference conversations (../shared/ufo-wire), as objects. */
 export function referenceFrames (): Array<Record<string, unknown>> {
-  const dir = new URL('../../fixtures/', import.meta.url)
-  const frames: Array<Record<string, unknown>> = []
-  for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort()) {
-    for (const line of readFileSync(new URL(name, dir), 'utf8').split('\n')) {
-      if (line.trim() === '') continue
-      const entry = JSON.parse(line) as { dir: string, frame: unknown, binary?: boolean }
-      if (entry.dir === 'client->server' && typeof entry.frame === 'object' && entry.frame !== null && entry.binary !== true) {
-        frames.push(entry.frame as Record<string, unknown>)
-      }
-    }
-  }
-  return frames
+  return corpus
+    .filter((entry) => entry.dir === 'client->server' && typeof entry.frame === 'object' && entry.frame !== null && entry.binary !== true)
+    .map((entry) => entry.frame as Record<string, unknown>)
 }
 
 export type FuzzKind =

@@ -1,14 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-/** One captured frame of the reference corpus. */
+/** One captured frame of the Python reference corpus. */
 export interface WireLine {
+  /** The transcript file it comes from. */
   file: string
   seq: number
+  /** `device:<id>`, `constellation:<id>` or `raw:probeN`. */
   conn: string
   dir: 'client->server' | 'server->client'
   /** The parsed JSON frame, or the raw text of a frame that was not JSON. */
   frame: unknown
+  /** The frame was a binary WebSocket frame. */
   binary?: boolean
   /** True when the Python reference code produced this frame (not a hand-written probe or a Node stand-in). */
   fromReference: boolean
@@ -17,6 +20,7 @@ export interface WireLine {
 interface ConnectionInfo { conn: string, client: string }
 interface FileInfo { file: string, server: string, connections: ConnectionInfo[] }
 
+/** The folder holding the corpus: the `.jsonl` transcripts and `connections.json`. */
 export const wireDir = join(import.meta.dirname, '..', 'fixtures', 'ufo-wire')
 
 const files = JSON.parse(readFileSync(join(wireDir, 'connections.json'), 'utf8')) as FileInfo[]
@@ -34,15 +38,17 @@ function loadFile (file: string): WireLine[] {
   })
 }
 
-/** Every line of every transcript, file by file. */
-export const corpus: WireLine[] = readdirSync(wireDir)
+/** Every line of every transcript, file by file in name order. */
+export const corpus: readonly WireLine[] = readdirSync(wireDir)
   .filter((name) => name.endsWith('.jsonl'))
   .sort()
   .flatMap(loadFile)
 
 /** The lines of one transcript. */
 export function transcript (file: string): WireLine[] {
-  return corpus.filter((line) => line.file === file)
+  const lines = corpus.filter((entry) => entry.file === file)
+  if (lines.length === 0) throw new Error(`no transcript ${file}`)
+  return lines
 }
 
 /** One line by file and sequence number. */
@@ -58,20 +64,21 @@ export function wireText (entry: WireLine): string {
 }
 
 /** A frame of the corpus as an object (throws for a non-JSON frame). */
-export function frameObject (entry: WireLine): Record<string, unknown> {
-  if (typeof entry.frame !== 'object' || entry.frame === null) throw new Error(`line ${entry.seq} is not an object`)
-  return entry.frame as Record<string, unknown>
+export function frameObject (entry: WireLine): Record<string, any> {
+  if (typeof entry.frame !== 'object' || entry.frame === null) throw new Error(`line ${entry.seq} of ${entry.file} is not an object`)
+  return entry.frame as Record<string, any>
 }
 
-/**
- * The frames the reference rejected while parsing (s2: missing status, not JSON, unknown type; the binary frame
- * of s7 never reached the parser). Everything else in the corpus is a frame the reference accepted.
- */
-export const REFERENCE_PARSE_REJECTIONS = new Set([
-  's2-error-matrix.jsonl#7', 's2-error-matrix.jsonl#8', 's2-error-matrix.jsonl#23', 's2-error-matrix.jsonl#25',
-  's2-error-matrix.jsonl#27'
-])
-
+/** `file#seq`, for messages and sets. */
 export function key (entry: WireLine): string {
   return `${entry.file}#${entry.seq}`
 }
+
+/**
+ * The frames the reference rejected while parsing (s2: missing status, not JSON, unknown type). Every other
+ * frame of the corpus, but the binary one of s7, is a frame the reference accepted.
+ */
+export const REFERENCE_PARSE_REJECTIONS: ReadonlySet<string> = new Set([
+  's2-error-matrix.jsonl#7', 's2-error-matrix.jsonl#8', 's2-error-matrix.jsonl#23', 's2-error-matrix.jsonl#25',
+  's2-error-matrix.jsonl#27'
+])

@@ -1,0 +1,4 @@
+export {
+  corpus, transcript, line, wireText, frameObject, key, wireDir, REFERENCE_PARSE_REJECTIONS, type WireLine
+} from './wire.js'
+export { sameAsReference, stripVolatile, REFERENCE_SERVER_FIELDS, REFERENCE_CLIENT_FIELDS } from './compare.js'
