@@ -35,11 +35,13 @@ export interface DeviceServerOptions {
   maxResults?: number
   /** How long finished tasks are kept. Default 3600000 (one hour). */
   resultTtlMs?: number
+  /** Memory the kept tasks may hold (their TASK_END frames and requests), in bytes. Default 64 MiB. */
+  maxResultBytes?: number
   /** `agent_name` of COMMANDs when the agent names none. Default `HostAgent`, which every reference device knows. */
   agentName?: string
   /** Client registry. Default: in memory. */
   registry?: ClientRegistry
-  /** Result store. Default: in memory, bounded by `maxResults` and `resultTtlMs`. */
+  /** Result store. Default: in memory, bounded by `maxResults`, `maxResultBytes` and `resultTtlMs`. */
   results?: ResultStore
   /** A pino-compatible logger. Default: silent. */
   logger?: Logger
@@ -89,6 +91,7 @@ export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServ
   for (const [clientId, key] of Object.entries(options.clientKeys ?? {})) clientKeys.set(clientId, secret(`clientKeys.${clientId}`, key))
   const maxResults = count('maxResults', options.maxResults, 10_000, { allowZero: false })
   const resultTtlMs = count('resultTtlMs', options.resultTtlMs, 3_600_000, { allowZero: false })
+  const maxResultBytes = count('maxResultBytes', options.maxResultBytes, 64 * 1024 * 1024, { allowZero: false })
   const now = options.now ?? Date.now
   const agentName = options.agentName ?? 'HostAgent'
   if (typeof agentName !== 'string' || agentName === '') throw new InvalidOptionError('agentName', 'expected a non-empty string')
@@ -107,7 +110,7 @@ export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServ
     maxQueuedFrames: count('maxQueuedFrames', options.maxQueuedFrames, 1_000, { allowZero: false }),
     agentName,
     registry: options.registry ?? new InMemoryClientRegistry(),
-    results: options.results ?? new InMemoryResultStore({ maxRecords: maxResults, ttlMs: resultTtlMs, now }),
+    results: options.results ?? new InMemoryResultStore({ maxRecords: maxResults, ttlMs: resultTtlMs, maxBytes: maxResultBytes, now }),
     logger: options.logger ?? silentLogger,
     now
   })

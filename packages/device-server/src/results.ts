@@ -13,6 +13,8 @@ export interface TaskRecord {
   /** Milliseconds since the epoch. */
   readonly startedAt: number
   readonly endedAt: number
+  /** Approximate memory the record holds, in bytes (its TASK_END frame and request as text). */
+  readonly sizeBytes: number
 }
 
 /**
@@ -33,14 +35,16 @@ export interface InMemoryResultStoreOptions {
   maxRecords: number
   /** Records older than this are dropped. */
   ttlMs: number
+  /** The records' `sizeBytes` added up stay at most this; the oldest go first. Default: no limit. */
+  maxBytes?: number
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number
 }
 
 /**
  * The embedded result store: maps by session and by task name, plus a queue in insertion order from which the
- * oldest records are evicted (beyond `maxRecords`, or older than `ttlMs`) on every write and read, in amortised
- * constant time. No timer runs.
+ * oldest records are evicted (beyond `maxRecords` or `maxBytes`, or older than `ttlMs`) on every write and read,
+ * in amortised constant time. No timer runs.
  */
 export class InMemoryResultStore implements ResultStore {
   readonly #bySession = new Map<string, TaskRecord>()
@@ -50,15 +54,21 @@ export class InMemoryResultStore implements ResultStore {
   #head = 0
   readonly #maxRecords: number
   readonly #ttlMs: number
+  readonly #maxBytes: number
+  #bytes = 0
   readonly #now: () => number
 
   constructor (options: InMemoryResultStoreOptions) {
     this.#maxRecords = options.maxRecords
     this.#ttlMs = options.ttlMs
+    this.#maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY
     this.#now = options.now ?? Date.now
   }
 
   put (record: TaskRecord): void {
+    const replaced = this.#bySession.get(record.sessionId)
+    if (replaced !== undefined) this.#bytes -= replaced.sizeBytes
+    this.#bytes += record.sizeBytes
     this.#bySession.set(record.sessionId, record)
     this.#byTaskName.set(record.taskName, record)
     this.#queue.push(record)
@@ -79,6 +89,11 @@ export class InMemoryResultStore implements ResultStore {
     return this.#bySession.size
   }
 
+  /** The records' `sizeBytes`, added up. */
+  get bytes (): number {
+    return this.#bytes
+  }
+
   /** Entries of the task-name index (at most the number of records). */
   get taskNameCount (): number {
     return this.#byTaskName.size
@@ -89,6 +104,7 @@ export class InMemoryResultStore implements ResultStore {
     this.#byTaskName.clear()
     this.#queue = []
     this.#head = 0
+    this.#bytes = 0
   }
 
   #evict (): void {
@@ -96,9 +112,10 @@ export class InMemoryResultStore implements ResultStore {
     while (this.#head < this.#queue.length) {
       const record = this.#queue[this.#head] as TaskRecord
       const live = this.#bySession.get(record.sessionId) === record
-      if (live && this.#bySession.size <= this.#maxRecords && record.endedAt >= oldest) break
+      if (live && this.#bySession.size <= this.#maxRecords && this.#bytes <= this.#maxBytes && record.endedAt >= oldest) break
       this.#head++
       if (!live) continue
+      this.#bytes -= record.sizeBytes
       this.#bySession.delete(record.sessionId)
       if (this.#byTaskName.get(record.taskName) === record) this.#byTaskName.delete(record.taskName)
     }

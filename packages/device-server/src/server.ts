@@ -602,6 +602,8 @@ export class DeviceServerEndpoint {
     if (session.aborted) return this.#cancelText(session.abortReason)
     if (err instanceof TaskFailedError) return err.message
     if (err instanceof CommandTimeoutError) return Texts.commandTimedOut(Number(/(\d+) ms/.exec(err.message)?.[1] ?? 0))
+    // The device went away between its close and the session's cancellation: say so, not "the agent failed".
+    if (err instanceof SessionCancelledError) return this.#cancelText(err)
     return Texts.agentFailed
   }
 
@@ -635,28 +637,39 @@ export class DeviceServerEndpoint {
   async #finish (session: Session, outcome: AgentOutcome): Promise<void> {
     if (session.ended) return
     session.ended = true
-    const result = outcome.result !== undefined ? outcome.result : session.steps
-    const error = outcome.status === 'failed' ? (outcome.error ?? Texts.agentFailed) : (outcome.error ?? null)
+    let result: unknown = outcome.result !== undefined ? outcome.result : session.steps
+    let error: string | null = outcome.status === 'failed' ? (outcome.error ?? Texts.agentFailed) : (outcome.error ?? null)
+    // Encoded first: a result JSON cannot hold (a cycle, a BigInt from a custom agent) must still end the task.
+    let status = outcome.status
+    let text: string
+    try {
+      text = encodeServerMessage(buildTaskEnd({ sessionId: session.id, status, result, error }), { validate: false })
+    } catch (err) {
+      this.#logger.error({ err, sessionId: session.id }, 'task result cannot be serialised')
+      status = 'failed'
+      error = Texts.resultNotSerialisable
+      result = null
+      text = encodeServerMessage(buildTaskEnd({ sessionId: session.id, status, result, error }), { validate: false })
+    }
     const record: TaskRecord = {
       sessionId: session.id,
       taskName: session.taskName,
       requesterId: session.requesterId,
       deviceId: session.deviceId,
       request: session.request,
-      status: outcome.status,
+      status,
       error,
       result,
       startedAt: session.startedAt,
-      endedAt: this.options.now()
+      endedAt: this.options.now(),
+      sizeBytes: text.length + session.request.length
     }
     this.#sessions.delete(session.id)
     this.options.results.put(record)
     // One TASK_END, one response_id: to the requester and a copy to the device (the same connection for a
     // device's own task). A device whose requester left is told, so it stops working on the task (B4).
-    const end = buildTaskEnd({ sessionId: session.id, status: outcome.status, result, error })
     const requester = this.#clients.get(session.requesterId)
     const device = session.deviceId === session.requesterId ? undefined : this.#clients.get(session.deviceId)
-    const text = encodeServerMessage(end, { validate: false })
     requester?.sendText(text)
     device?.sendText(text)
     this.#logger.info({ sessionId: session.id, status: record.status, error: record.error }, 'task ended')

@@ -35,5 +35,6 @@ export const Texts = {
   taskCancelled: (reason: string) => `Task was cancelled: ${reason}`,
   commandTimedOut: (ms: number) => `A command got no results within ${ms} ms`,
   agentFailed: 'The agent failed while running the task',
+  resultNotSerialisable: 'The task result cannot be sent (it is not JSON)',
   replaced: 'Replaced by a new connection of the same client'
 } as const

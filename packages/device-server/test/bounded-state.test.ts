@@ -1,5 +1,6 @@
 import { test } from 'tap'
 import { createLinkedTransports, type Transport } from '@aip/endpoint'
+import { buildDeviceRegistration, buildTaskRequest, encodeClientMessage } from '@aip/protocol'
 import { DeviceServerEndpoint, InMemoryResultStore, type TaskRecord } from '../src/index.js'
 
 const TASKS = 10_000
@@ -96,7 +97,7 @@ test(`${TASKS} completed tasks leave at most maxResults records and no session`,
   t.equal(endpoint.getResultByTaskName('bulk@0'), undefined)
 })
 
-function record (sessionId: string, endedAt: number, taskName = sessionId): TaskRecord {
+function record (sessionId: string, endedAt: number, taskName = sessionId, sizeBytes = 100): TaskRecord {
   return {
     sessionId,
     taskName,
@@ -107,9 +108,39 @@ function record (sessionId: string, endedAt: number, taskName = sessionId): Task
     error: null,
     result: null,
     startedAt: endedAt - 1,
-    endedAt
+    endedAt,
+    sizeBytes
   }
 }
+
+test('InMemoryResultStore keeps the bytes of its records under maxBytes, dropping the oldest', async (t) => {
+  const store = new InMemoryResultStore({ maxRecords: 1000, ttlMs: 60_000, maxBytes: 1000, now: () => 0 })
+  for (let i = 0; i < 10; i++) store.put(record(`s${i}`, 0, `s${i}`, 300))
+  t.equal(store.size, 3, 'three records of 300 bytes fit in 1000')
+  t.equal(store.bytes, 900)
+  t.equal(store.getBySession('s6'), undefined)
+  t.ok(store.getBySession('s9'))
+  store.put(record('s9', 0, 's9', 50))
+  t.equal(store.bytes, 650, 'a record put again replaces the size of the old one')
+})
+
+test('a task whose huge request or result would exceed maxResultBytes pushes the oldest results out', async (t) => {
+  const endpoint = new DeviceServerEndpoint({ maxResultBytes: 100_000, agent: async () => ({ status: 'completed', result: 'r'.repeat(30_000) }) })
+  t.teardown(() => endpoint.stop())
+  const [client, server] = createLinkedTransports()
+  endpoint.handleTransport(server)
+  await client.send(encodeClientMessage(buildDeviceRegistration({ clientId: 'dev' })))
+  const ended = new Promise<void>((resolve) => {
+    let count = 0
+    endpoint.on('taskEnd', () => { if (++count === 10) resolve() })
+  })
+  for (let i = 0; i < 10; i++) await client.send(encodeClientMessage(buildTaskRequest({ clientId: 'dev', clientType: 'device', sessionId: `big${i}`, request: 'go' })))
+  await ended
+  const store = endpoint.options.results as InMemoryResultStore
+  t.ok(store.bytes <= 100_000, `${store.bytes} bytes kept`)
+  t.equal(store.size, 3)
+  t.ok(endpoint.getResult('big9'))
+})
 
 test('InMemoryResultStore drops records older than ttlMs, by the injected clock', async (t) => {
   let now = 1_000

@@ -105,7 +105,7 @@ test('given options are kept, normalised where documented', async (t) => {
   t.equal(resolved.registry, registry)
   t.equal(resolved.now, now)
   const results = resolved.results as InMemoryResultStore
-  for (let i = 0; i < 7; i++) results.put({ sessionId: `s${i}`, taskName: `s${i}`, requesterId: 'r', deviceId: 'd', request: 'x', status: 'completed', error: null, result: null, startedAt: 42, endedAt: 42 })
+  for (let i = 0; i < 7; i++) results.put({ sessionId: `s${i}`, taskName: `s${i}`, requesterId: 'r', deviceId: 'd', request: 'x', status: 'completed', error: null, result: null, startedAt: 42, endedAt: 42, sizeBytes: 1 })
   t.equal(results.size, 5, 'the default store is bounded by maxResults')
   const custom = new InMemoryResultStore({ maxRecords: 1, ttlMs: 1 })
   t.equal(resolveOptions({ results: custom }).results, custom, 'a given result store is used as is')
