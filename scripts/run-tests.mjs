@@ -11,6 +11,11 @@ const child = spawn('turbo', args, {
   env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: '0' }
 })
 
+child.on('error', (err) => {
+  process.stdout.write(`cannot start turbo (${err.message}); run this through the package manager: npm test\n0 passed, 1 failed\n`)
+  process.exit(1)
+})
+
 const totals = { pass: 0, fail: 0, skip: 0, todo: 0, files: 0 }
 const summary = /#\s*\{\s*(total:[^}]*)\}/
 

@@ -29,6 +29,11 @@ export function summarise (result: ScenarioResult): Array<{ figure: string, real
   })
 }
 
+/** A ratio, `n/a` when it has no meaning (0 / 0, as for failed tasks). */
+function ratio (value: number): string {
+  return Number.isFinite(value) ? `${fmt(value)}x` : 'n/a'
+}
+
 function fmt (value: number): string {
   if (!Number.isFinite(value)) return 'n/a'
   if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US')
@@ -39,7 +44,7 @@ export function markdown (results: readonly ScenarioResult[], header: string): s
   const lines = [header, '', '| scenario | figure | real (median) | baseline (median) | real / baseline | per repetition |', '|---|---|---:|---:|---:|---|']
   for (const result of results) {
     for (const row of summarise(result)) {
-      lines.push(`| ${result.scenario} | ${row.figure} | ${fmt(row.real)} | ${fmt(row.baseline)} | ${fmt(row.ratio)}x | ${row.perRepetition.map((r) => `${fmt(r)}x`).join(', ')} |`)
+      lines.push(`| ${result.scenario} | ${row.figure} | ${fmt(row.real)} | ${fmt(row.baseline)} | ${ratio(row.ratio)} | ${row.perRepetition.map(ratio).join(', ')} |`)
     }
   }
   return lines.join('\n')

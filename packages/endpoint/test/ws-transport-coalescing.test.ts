@@ -1,0 +1,82 @@
+import { once } from 'node:events'
+import type { AddressInfo, Socket } from 'node:net'
+import t from 'tap'
+import WebSocket, { WebSocketServer } from 'ws'
+import { WebSocketTransport } from '../src/ws-transport.js'
+
+// Frames sent to one connection during one event-loop turn leave in one write at the end of the turn.
+
+interface Pair { transport: WebSocketTransport, net: Socket, client: WebSocket }
+
+async function pair (t: { teardown: (fn: () => unknown) => void }): Promise<Pair> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => new Promise<void>((resolve) => {
+    for (const socket of wss.clients) socket.terminate()
+    wss.close(() => resolve())
+  }))
+  await once(wss, 'listening')
+  const accepted = once(wss, 'connection') as Promise<[WebSocket]>
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`)
+  t.teardown(() => client.terminate())
+  await once(client, 'open')
+  const [socket] = await accepted
+  return { transport: new WebSocketTransport(socket), net: (socket as unknown as { _socket: Socket })._socket, client }
+}
+
+/** Counts the writes that reach the network socket (`_write` for one chunk, `_writev` for several). */
+function countWrites (net: Socket): () => number {
+  let writes = 0
+  const raw = net as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>
+  for (const name of ['_write', '_writev'] as const) {
+    const original = raw[name].bind(net)
+    raw[name] = (...args: unknown[]) => { writes++; return original(...args) }
+  }
+  return () => writes
+}
+
+function receive (client: WebSocket, count: number): Promise<string[]> {
+  const frames: string[] = []
+  return new Promise((resolve) => {
+    client.on('message', (data) => { if (frames.push(String(data)) === count) resolve(frames) })
+  })
+}
+
+t.test('frames sent in one turn leave in one write, in order', async (t) => {
+  const { transport, net, client } = await pair(t)
+  const writes = countWrites(net)
+  const arrived = receive(client, 4)
+  const errors: Error[] = []
+  transport.post('one', (err) => errors.push(err))
+  const sent = transport.send('two')
+  transport.post('three', (err) => errors.push(err))
+  t.equal(writes(), 0, 'nothing is written before the turn ends')
+  await sent
+  t.equal(writes(), 1, 'the three frames went in one write')
+  transport.post('four', (err) => errors.push(err))
+  t.same(await arrived, ['one', 'two', 'three', 'four'])
+  t.equal(writes(), 2, 'a frame of a later turn is a write of its own')
+  t.same(errors, [])
+})
+
+t.test('a frame sent just before terminate() still leaves', async (t) => {
+  const { transport, client } = await pair(t)
+  const frames: string[] = []
+  client.on('message', (data) => frames.push(String(data)))
+  const closed = once(client, 'close') as Promise<[number]>
+  t.equal(transport.post('last words', () => {}), true)
+  transport.terminate()
+  t.equal((await closed)[0], 1006, 'the connection drops')
+  t.same(frames, ['last words'], 'after the frame arrived')
+})
+
+t.test('a close after frames of the same turn sends them first', async (t) => {
+  const { transport, client } = await pair(t)
+  const arrived = receive(client, 2)
+  const closed = once(client, 'close') as Promise<[number, Buffer]>
+  transport.post('a', () => {})
+  transport.post('b', () => {})
+  transport.close(4002, 'bye')
+  t.same(await arrived, ['a', 'b'])
+  const [code, reason] = await closed
+  t.same([code, String(reason)], [4002, 'bye'])
+})
