@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
 import type { Agent } from '../src/index.js'
 import { sameAsReference } from '@aip/test-support'
-import { buildApp, echoDevice, listen, TestClient, TOKEN, until, type Teardown } from './helpers/harness.js'
+import { buildApp, echoDevice, injectClient, listen, TestClient, TOKEN, until, type Teardown } from './helpers/harness.js'
 import { frameObject, transcript } from '@aip/test-support'
 
 // S1 and appx through the plugin: the client side of the captured conversation, replayed against a plain Fastify
@@ -26,7 +26,7 @@ const transports: Record<string, (app: FastifyInstance) => Promise<Connect>> = {
     const { ws } = await listen(app)
     return async (t) => await TestClient.connect(t, `${ws}/ws?token=${TOKEN}`)
   },
-  injectWS: async () => async (t, app) => await TestClient.inject(t, app, `/ws?token=${TOKEN}`)
+  injectWS: async () => async (t, app) => await injectClient(t, app, `/ws?token=${TOKEN}`)
 }
 
 for (const [via, prepare] of Object.entries(transports)) {

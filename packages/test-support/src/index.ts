@@ -2,3 +2,7 @@ export {
   corpus, transcript, line, wireText, frameObject, key, wireDir, REFERENCE_PARSE_REJECTIONS, type WireLine
 } from './wire.js'
 export { sameAsReference, stripVolatile, REFERENCE_SERVER_FIELDS, REFERENCE_CLIENT_FIELDS } from './compare.js'
+export {
+  TestClient, deviceRegister, constellationRegister, registered, registeredDevice, registeredConstellation, echoDevice, until,
+  type Teardown, type Closed, type EchoDeviceOptions
+} from './client.js'

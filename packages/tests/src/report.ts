@@ -12,6 +12,11 @@ export function verdict (violations: readonly string[]): string {
 }
 
 /** Numeric options from `--name value` arguments. */
+/** Writes one line of a suite's report to stdout. */
+export function print (line: string): void {
+  process.stdout.write(`${line}\n`)
+}
+
 export function numberArg (name: string, fallback: number, argv: readonly string[] = process.argv): number {
   const index = argv.indexOf(`--${name}`)
   if (index === -1) return fallback

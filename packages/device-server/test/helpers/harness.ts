@@ -1,10 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import WebSocket, { type ClientOptions } from 'ws'
+import type { Teardown } from '@aip/test-support'
 import { DeviceServerEndpoint, type DeviceServerOptions } from '../../src/index.js'
-
-/** The subset of tap's Test the helpers need. */
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 /** A DeviceServerEndpoint serving a real HTTP server on 127.0.0.1, port 0. */
 export interface TestServer {
@@ -30,127 +27,6 @@ export async function startServer (t: Teardown, options: DeviceServerOptions = {
   return { endpoint, http, wsUrl: `ws://127.0.0.1:${port}/ws`, port }
 }
 
-export interface Closed { code: number, reason: string }
-
-/**
- * A raw WebSocket client that records every frame: `next()` takes them in order, `send()` writes objects as JSON
- * (or text as is). `closed` resolves with the close code.
- */
-export class TestClient {
-  readonly ws: WebSocket
-  readonly frames: unknown[] = []
-  readonly closed: Promise<Closed>
-  #waiters: Array<(frame: unknown) => void> = []
-
-  private constructor (ws: WebSocket) {
-    this.ws = ws
-    ws.on('message', (data, isBinary) => {
-      const text = data.toString()
-      let frame: unknown = text
-      if (!isBinary) {
-        try { frame = JSON.parse(text) } catch { frame = text }
-      }
-      const waiter = this.#waiters.shift()
-      if (waiter !== undefined) waiter(frame)
-      else this.frames.push(frame)
-    })
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })))
-  }
-
-  static async connect (t: Teardown, url: string, options: ClientOptions = {}): Promise<TestClient> {
-    const ws = new WebSocket(url, options)
-    const client = new TestClient(ws)
-    t.teardown(() => ws.terminate())
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve())
-      ws.once('error', reject)
-    })
-    return client
-  }
-
-  /** Connection attempt that is expected to be refused: resolves with the HTTP status. */
-  static async refusedStatus (url: string, options: ClientOptions = {}): Promise<number> {
-    const ws = new WebSocket(url, options)
-    return await new Promise<number>((resolve, reject) => {
-      ws.once('unexpected-response', (_req, res) => { resolve(res.statusCode ?? 0); ws.terminate() })
-      ws.once('open', () => { ws.terminate(); reject(new Error('the upgrade was accepted')) })
-      ws.once('error', () => {})
-    })
-  }
-
-  send (frame: unknown): void {
-    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
-  }
-
-  /** The next frame from the server (waits for it; rejects after `timeoutMs`). */
-  async next<T = Record<string, any>>(timeoutMs = 5000): Promise<T> {
-    const queued = this.frames.shift()
-    if (queued !== undefined) return queued as T
-    return await new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no frame within ${timeoutMs} ms`)), timeoutMs)
-      this.#waiters.push((frame) => { clearTimeout(timer); resolve(frame as T) })
-    })
-  }
-
-  /** Sends `frame` and returns the next frame. */
-  async ask<T = Record<string, any>>(frame: unknown): Promise<T> {
-    this.send(frame)
-    return await this.next<T>()
-  }
-}
-
-/** A REGISTER frame of a device, as the Python client writes its essentials. */
-export function deviceRegister (clientId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { type: 'register', status: 'ok', client_type: 'device', client_id: clientId, metadata: { platform: 'windows' }, ...extra }
-}
-
-/** A REGISTER frame of a constellation scoped to `targetId`. */
-export function constellationRegister (clientId: string, targetId: string | null): Record<string, unknown> {
-  return { type: 'register', status: 'ok', client_type: 'constellation', client_id: clientId, target_id: targetId }
-}
-
-/** Registers a device and returns its client after the HEARTBEAT ok. */
-export async function registeredDevice (t: Teardown, url: string, clientId: string, extra: Record<string, unknown> = {}): Promise<TestClient> {
-  const client = await TestClient.connect(t, url)
-  const answer = await client.ask(deviceRegister(clientId, extra))
-  if (answer.type !== 'heartbeat' || answer.status !== 'ok') throw new Error(`registration of ${clientId} failed: ${JSON.stringify(answer)}`)
-  return client
-}
-
-export async function registeredConstellation (t: Teardown, url: string, clientId: string, targetId: string | null): Promise<TestClient> {
-  const client = await TestClient.connect(t, url)
-  const answer = await client.ask(constellationRegister(clientId, targetId))
-  if (answer.type !== 'heartbeat' || answer.status !== 'ok') throw new Error(`registration of ${clientId} failed: ${JSON.stringify(answer)}`)
-  return client
-}
-
-/**
- * Answers every COMMAND the device receives with one success Result per action (the capture's stub tools). The
- * frames still reach `next()` as well.
- */
-export function echoDevice (client: TestClient, clientId: string): void {
-  client.ws.on('message', (data) => {
-    const frame = JSON.parse(data.toString()) as Record<string, any>
-    if (frame.type !== 'command') return
-    client.send({
-      type: 'command_results',
-      status: 'continue',
-      client_type: 'device',
-      client_id: clientId,
-      session_id: frame.session_id,
-      prev_response_id: frame.response_id,
-      action_results: frame.actions.map((a: any) => ({ status: 'success', error: null, result: { echo: a.tool_name, params: a.parameters }, namespace: 'stub', call_id: a.call_id }))
-    })
-  })
-}
-
-/** Takes frames until one matches; the others are returned too, in order. */
-export async function until (client: TestClient, match: (frame: Record<string, any>) => boolean, limit = 50): Promise<{ frame: Record<string, any>, skipped: Array<Record<string, any>> }> {
-  const skipped: Array<Record<string, any>> = []
-  for (let i = 0; i < limit; i++) {
-    const frame = await client.next()
-    if (match(frame)) return { frame, skipped }
-    skipped.push(frame)
-  }
-  throw new Error(`no matching frame among ${limit}`)
-}
+export {
+  TestClient, deviceRegister, constellationRegister, registeredDevice, registeredConstellation, echoDevice, until, type Closed
+} from '@aip/test-support'

@@ -1,9 +1,9 @@
-import { numberArg } from '../report.js'
+import { numberArg, print } from '../report.js'
 import { resolveSeed } from '../seed.js'
 import { run } from './run.js'
 
 const seed = resolveSeed()
-console.log(`seed=${seed}`)
+print(`seed=${seed}`)
 const report = await run({
   seed,
   tasks: numberArg('tasks', 10_000),
@@ -11,7 +11,7 @@ const report = await run({
   constellations: numberArg('constellations', 3),
   faultRate: numberArg('fault-rate', 0.01),
   serverRestarts: numberArg('restarts', 3),
-  log: (line) => console.log(line)
+  log: print
 })
-console.log(report.text)
+print(report.text)
 process.exit(report.ok ? 0 : 1)

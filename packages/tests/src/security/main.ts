@@ -1,5 +1,6 @@
+import { print } from '../report.js'
 import { run } from './run.js'
 
 const report = await run()
-console.log(report.text)
+print(report.text)
 process.exit(report.ok ? 0 : 1)

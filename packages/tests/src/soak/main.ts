@@ -1,16 +1,16 @@
-import { numberArg } from '../report.js'
+import { numberArg, print } from '../report.js'
 import { resolveSeed } from '../seed.js'
 import { run } from './run.js'
 
 const seed = resolveSeed()
-console.log(`seed=${seed}`)
+print(`seed=${seed}`)
 const report = await run({
   seed,
   devices: numberArg('devices', 2000),
   durationMs: numberArg('minutes', 10) * 60_000,
   taskEveryMs: numberArg('task-every-ms', 10_000),
   heartbeatIntervalMs: numberArg('heartbeat-ms', 2000),
-  log: (line) => console.log(line)
+  log: print
 })
-console.log(report.text)
+print(report.text)
 process.exit(report.ok ? 0 : 1)
