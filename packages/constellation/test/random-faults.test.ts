@@ -1,18 +1,8 @@
 import { connectWebSocket, type Transport } from '@aip/endpoint'
+import { prng } from '@aip/test-support'
 import { test } from 'tap'
 import { ConstellationEndpoint, type TaskOutcome } from '../src/index.js'
 import { SimDevice, TestServer, waitFor } from './helpers.js'
-
-/** A small seeded PRNG (mulberry32): the run is reproducible from the printed seed. */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 

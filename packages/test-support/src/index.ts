@@ -6,3 +6,4 @@ export {
   TestClient, deviceRegister, constellationRegister, registered, registeredDevice, registeredConstellation, echoDevice, until,
   type Teardown, type Closed, type EchoDeviceOptions
 } from './client.js'
+export { prng, type Random } from './random.js'

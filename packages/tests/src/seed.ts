@@ -1,15 +1,6 @@
-/** A seeded PRNG (mulberry32): every fault schedule is reproducible from the printed seed. */
-export type Random = () => number
+import { prng, type Random } from '@aip/test-support'
 
-export function prng (seed: number): Random {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
+export type { Random }
 
 /** The seed of a run: `--seed n`, else `AIP_SEED`, else a fresh random one. */
 export function resolveSeed (argv: readonly string[] = process.argv, env: NodeJS.ProcessEnv = process.env): number {
