@@ -40,10 +40,16 @@ export interface ReconnectionEvents {
 export interface AttemptReconnectionOptions {
   /** Aborting it abandons the reconnection: the promise rejects with `AIP_ERR_RESILIENCE_ABORTED`. */
   signal?: AbortSignal | undefined
+  /**
+   * The retry budget of this reconnection: an integer >= 0, or `Infinity`. Default: the strategy's `maxRetries`.
+   * It lets one strategy (one backoff shape) serve devices whose budgets differ.
+   */
+  maxRetries?: number | undefined
 }
 
 interface InFlight {
   failures: number
+  readonly maxRetries: number
   readonly controller: AbortController
   promise: Promise<boolean>
 }
@@ -131,12 +137,18 @@ export class ReconnectionStrategy {
   /**
    * Tries to reconnect `deviceId` until `reconnectDevice` resolves true or `maxRetries` attempts failed,
    * sleeping the backoff before each attempt. Resolves true once reconnected, false when it gave up (at once
-   * with the `NONE` policy or `maxRetries: 0`). Errors thrown by `reconnectDevice` count as failed attempts.
+   * with the `NONE` policy or a budget of 0). Errors thrown by `reconnectDevice` count as failed attempts. The
+   * wait between attempts keeps the process alive until the reconnection ends or is aborted.
    *
    * @throws (rejects) `AIP_ERR_RESILIENCE_ABORTED` when `signal` aborts or the strategy is disposed first
+   * @throws (rejects) `AIP_ERR_RESILIENCE_INVALID_ARGUMENT` when `options.maxRetries` is not an integer >= 0 nor `Infinity`
    */
   attemptReconnection (endpoint: ReconnectableEndpoint, deviceId: string, options: AttemptReconnectionOptions = {}): Promise<boolean> {
-    const { logger, policy, maxRetries } = this.options
+    const { logger, policy } = this.options
+    const maxRetries = options.maxRetries ?? this.options.maxRetries
+    if (!(maxRetries === Infinity || (Number.isInteger(maxRetries) && maxRetries >= 0))) {
+      return Promise.reject(new InvalidArgumentError('maxRetries', 'an integer >= 0 or Infinity', String(maxRetries)))
+    }
     const running = this.#inFlight.get(deviceId)
     if (running !== undefined) {
       logger.debug({ deviceId }, 'reconnection already in flight, joining it')
@@ -156,6 +168,7 @@ export class ReconnectionStrategy {
     // The loop starts on the next microtask, so `promise` is set before any listener can call us again.
     const state: InFlight = {
       failures: 0,
+      maxRetries,
       controller,
       promise: Promise.resolve()
         .then(() => this.#run(endpoint, deviceId, state))
@@ -169,7 +182,8 @@ export class ReconnectionStrategy {
   }
 
   async #run (endpoint: ReconnectableEndpoint, deviceId: string, state: InFlight): Promise<boolean> {
-    const { logger, maxRetries } = this.options
+    const { logger } = this.options
+    const { maxRetries } = state
     const { signal } = state.controller
     try {
       while (state.failures < maxRetries) {

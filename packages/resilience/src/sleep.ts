@@ -6,15 +6,21 @@ import { AbortedError } from './errors.js'
 export interface SleepOptions {
   /** Aborting it ends the sleep at once: the promise rejects and the timer is cleared. */
   signal?: AbortSignal | undefined
+  /**
+   * Whether the pending timer keeps the process alive. Default `true`: a sleep that waits for work to resume (a
+   * reconnection backoff, a retry) must not let a program whose only job is to reconnect exit. Pass `false` for a
+   * sleep that only measures or watches.
+   */
+  keepAlive?: boolean | undefined
 }
 
 /**
- * Resolves after `ms` milliseconds. The timer is `unref()`ed (a sleeping process can still exit) and cleared
- * when `signal` aborts, in which case the promise rejects with an `AIP_ERR_RESILIENCE_ABORTED` error whose
- * `cause` is the signal's reason.
+ * Resolves after `ms` milliseconds. The timer keeps the process alive unless `keepAlive` is false, and is cleared
+ * when `signal` aborts, in which case the promise rejects with an `AIP_ERR_RESILIENCE_ABORTED` error whose `cause`
+ * is the signal's reason.
  */
 export function sleep (ms: number, options: SleepOptions = {}): Promise<void> {
-  const { signal } = options
+  const { signal, keepAlive = true } = options
   if (signal?.aborted === true) {
     return Promise.reject(new AbortedError('sleep', { cause: signal.reason }))
   }
@@ -27,7 +33,7 @@ export function sleep (ms: number, options: SleepOptions = {}): Promise<void> {
       signal?.removeEventListener('abort', onAbort)
       resolve()
     }, ms)
-    timer.unref()
+    if (!keepAlive) timer.unref()
     signal?.addEventListener('abort', onAbort, { once: true })
   })
 }

@@ -157,7 +157,7 @@ t.test('maxRetries: Infinity keeps trying, with delays capped at maxBackoffMs', 
   t.ok(attempts.every((a) => a.delayMs <= 8000))
 })
 
-t.test('every backoff timer is unref()ed', async (t) => {
+t.test('a backoff timer keeps the process alive, and dispose() clears it', async (t) => {
   const clock = useClock(t)
   const strategy = new ReconnectionStrategy()
   const { endpoint } = scriptedEndpoint()
@@ -165,9 +165,25 @@ t.test('every backoff timer is unref()ed', async (t) => {
   await tick()
   const timers = pendingTimers(clock)
   t.equal(timers.length, 1)
-  t.equal(timers[0]?.reffed, false)
+  t.equal(timers[0]?.reffed, true, 'a program whose only job is to reconnect does not exit while it waits')
   strategy.dispose()
   await t.rejects(done, { code: 'AIP_ERR_RESILIENCE_ABORTED' })
+  t.equal(pendingTimers(clock).length, 0)
+})
+
+t.test('a per-call maxRetries overrides the strategy budget for that reconnection only', async (t) => {
+  const clock = useClock(t)
+  const strategy = new ReconnectionStrategy({ maxRetries: 2, jitter: false })
+  const { endpoint, calls } = scriptedEndpoint({ d2: Array.from({ length: 9 }, () => false).concat(true) })
+  t.equal(await drive(clock, strategy.attemptReconnection(endpoint, 'd1', { maxRetries: 4 })), false)
+  t.equal(calls.filter((c) => c.deviceId === 'd1').length, 4)
+  t.equal(await drive(clock, strategy.attemptReconnection(endpoint, 'd2', { maxRetries: Infinity })), true)
+  t.equal(calls.filter((c) => c.deviceId === 'd2').length, 10, 'Infinity goes past the strategy budget')
+  t.equal(await drive(clock, strategy.attemptReconnection(endpoint, 'd3')), false)
+  t.equal(calls.filter((c) => c.deviceId === 'd3').length, 2, 'without one, the strategy budget holds')
+  for (const bad of [-1, 1.5, Number.NaN]) {
+    await t.rejects(strategy.attemptReconnection(endpoint, 'd4', { maxRetries: bad }), { code: 'AIP_ERR_RESILIENCE_INVALID_ARGUMENT' })
+  }
 })
 
 t.test('a throwing listener is logged and does not break the loop; on() returns an unsubscribe', async (t) => {

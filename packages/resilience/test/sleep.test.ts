@@ -2,18 +2,27 @@ import t from 'tap'
 import { sleep } from '../src/index.js'
 import { pendingTimers, tick, useClock } from './helpers.js'
 
-t.test('sleep resolves after the time, on one unref()ed timer', async (t) => {
+t.test('sleep resolves after the time, on one timer that keeps the process alive', async (t) => {
   const clock = useClock(t)
   let done = false
   const slept = sleep(50).then(() => { done = true })
   const [timer] = pendingTimers(clock)
-  t.equal(timer?.reffed, false)
+  t.equal(timer?.reffed, true)
   clock.advance(49)
   await tick()
   t.notOk(done)
   clock.advance(1)
   await slept
   t.ok(done)
+})
+
+t.test('a sleep with keepAlive false does not hold the process', async (t) => {
+  const clock = useClock(t)
+  const slept = sleep(50, { keepAlive: false })
+  const [timer] = pendingTimers(clock)
+  t.equal(timer?.reffed, false)
+  clock.advance(50)
+  await slept
 })
 
 t.test('aborting a sleep rejects with a coded error and clears its timer', async (t) => {

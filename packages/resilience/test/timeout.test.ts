@@ -4,7 +4,7 @@ import { pendingTimers, recordingLogger, tick, useClock } from './helpers.js'
 
 /** Work that takes `ms` on the clock and stops when told to. */
 const takes = (ms: number) => async (signal: AbortSignal): Promise<string> => {
-  await sleep(ms, { signal })
+  await sleep(ms, { signal, keepAlive: false })
   return 'success'
 }
 
