@@ -1,4 +1,4 @@
-import { CloseCode, redactUrl, runTask } from '@aip/endpoint'
+import { CloseCode, classifyFailure, redactUrl, runTask, type FailureReason, type FailureVerdict } from '@aip/endpoint'
 import {
   buildCommandResults, buildDeviceRegistration, buildTaskRequest, newId, type DecodedServerMessage, type DeviceSystemInfo
 } from '@aip/protocol'
@@ -16,9 +16,6 @@ import { ToolRegistry } from './tools.js'
 
 /** How long `stop()` waits for the close handshake before it drops the socket. */
 const STOP_GRACE_MS = 2000
-
-/** Close codes that end a registered connection for good: the server refused us, or another connection took our id. */
-const FATAL_AFTER_REGISTRATION: ReadonlySet<number> = new Set([CloseCode.RegistrationRefused, CloseCode.Replaced])
 
 /** Events of a {@link DeviceClientEndpoint}. */
 export interface DeviceClientEvents extends StateEvents {
@@ -80,8 +77,12 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   #stopped = false
   #loop: AbortController | undefined
   #loopDone: Promise<void> | undefined
-  #fatal: AttemptError | undefined
+  #fatal: { failure: AttemptError, reason: FailureReason } | undefined
   #lastCause: DisconnectCause | undefined
+  #lastFailure: FailureReason | undefined
+  #registeredOnce = false
+  /** When the server first refused our id as already registered, in this run of refusals. */
+  #conflictSince: number | undefined
   #attempt = 0
   #flushing = false
   #ackGate: Promise<void> = Promise.resolve()
@@ -200,11 +201,11 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     } catch (err) {
       const failure = toAttemptError(err)
       this.#lastCause = failure.disconnect
-      // While reconnecting, a duplicate id is transient: the server may still hold our old, dead socket.
-      if (failure.fatal && !failure.duplicate) {
-        this.#fatal = failure
+      const verdict = this.#judge(failure)
+      if (!verdict.retry) {
+        this.#fatal = { failure, reason: verdict.reason }
         this.#loop?.abort()
-      } else if (failure.clean) {
+      } else if (verdict.free) {
         this.options.reconnectionStrategy.reset(this.options.clientId)
       }
       throw failure
@@ -270,9 +271,9 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       if (this.#stopped) return
       const failure = toAttemptError(err)
       this.#lastCause = failure.disconnect
-      // On the first start a duplicate id is fatal: another live device holds it.
-      if (failure.fatal) {
-        this.#fail('fatal', failure)
+      const verdict = this.#judge(failure)
+      if (!verdict.retry) {
+        this.#fail('fatal', verdict.reason, failure)
         return
       }
       this.#loopDone = this.#reconnect(failure.disconnect)
@@ -288,6 +289,8 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       return false
     }
     this.#connection = connection
+    this.#registeredOnce = true
+    this.#conflictSince = undefined
     const { protocol } = connection
     protocol.onMessage('command', (message) => { this.#onCommand(message) })
     protocol.onMessage('task_end', (message) => { this.#onTaskEnd(message) })
@@ -311,9 +314,12 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     this.#log.warn({ code: info.code, reason: info.reason, cause: cause.kind }, 'disconnected')
     this.#events.emit('disconnected', { code: info.code, reason: info.reason, cause })
     if (this.#stopped || cause.kind === 'local') return
-    if (cause.kind === 'closed' && FATAL_AFTER_REGISTRATION.has(info.code)) {
-      this.#fail('fatal', new AttemptError(cause, { fatal: true }))
-      return
+    if (cause.kind === 'closed') {
+      const verdict = classifyFailure({ closeCode: info.code, wasRegistered: true, firstConnection: false })
+      if (!verdict.retry) {
+        this.#fail('fatal', verdict.reason, new AttemptError(cause, { closeCode: info.code }))
+        return
+      }
     }
     this.#lastCause = cause
     this.#loopDone = this.#reconnect(cause).catch((err: unknown) => this.#emitError(err, 'reconnect'))
@@ -333,10 +339,10 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     })
     try {
       const reconnected = await strategy.attemptReconnection(this, this.options.clientId, { signal: loop.signal })
-      if (!reconnected && !this.#stopped) this.#fail('exhausted')
+      if (!reconnected && !this.#stopped) this.#fail('exhausted', this.#lastFailure)
     } catch (err) {
-      if (this.#fatal !== undefined) this.#fail('fatal', this.#fatal)
-      else if (!this.#stopped) this.#fail('exhausted', toAttemptError(err))
+      if (this.#fatal !== undefined) this.#fail('fatal', this.#fatal.reason, this.#fatal.failure)
+      else if (!this.#stopped) this.#fail('exhausted', this.#lastFailure, toAttemptError(err))
     } finally {
       offAttempt()
       this.#stopController.signal.removeEventListener('abort', onStop)
@@ -344,8 +350,25 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     }
   }
 
+  /**
+   * Classifies a failed attempt (the one place that decides, `classifyFailure`), keeping track of how long the
+   * server has refused our id as already registered.
+   */
+  #judge (failure: AttemptError): FailureVerdict {
+    const now = this.options.now()
+    const verdict = classifyFailure({
+      ...failure.facts,
+      firstConnection: !this.#registeredOnce,
+      identityConflictForMs: this.#conflictSince === undefined ? 0 : now - this.#conflictSince
+    })
+    if (verdict.reason === 'identity-conflict') this.#conflictSince ??= now
+    else this.#conflictSince = undefined
+    this.#lastFailure = verdict.reason
+    return verdict
+  }
+
   /** Ends the client after a fatal refusal or an exhausted strategy. */
-  #fail (reason: 'fatal' | 'exhausted', failure?: AttemptError): void {
+  #fail (reason: 'fatal' | 'exhausted', failureReason: FailureReason | undefined, failure?: AttemptError): void {
     if (this.#stopped) return
     const last = failure?.disconnect ?? this.#lastCause
     const text = reason === 'exhausted'
@@ -354,12 +377,13 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     const error: ConnectionError = connectionError(this.options.clientId, text, {
       httpStatus: failure?.httpStatus,
       closeCode: failure?.closeCode ?? last?.code,
+      failure: failureReason,
       cause: failure?.cause ?? last?.error ?? failure
     })
-    this.#log.error({ err: error, reason }, 'device client stopped')
+    this.#log.error({ err: error, reason, failure: failureReason }, 'device client stopped')
     this.#halt()
     this.#connection?.close(CloseCode.Normal, 'device stopping')
-    this.#state.transition({ kind: 'stopped', reason, error })
+    this.#state.transition({ kind: 'stopped', reason, error, ...(failureReason === undefined ? {} : { failure: failureReason }) })
   }
 
   #halt (): void {
@@ -520,5 +544,5 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
 
 function toAttemptError (err: unknown): AttemptError {
   if (err instanceof AttemptError) return err
-  return new AttemptError({ kind: 'connect', message: err instanceof Error ? err.message : String(err), error: err }, { fatal: false })
+  return new AttemptError({ kind: 'connect', message: err instanceof Error ? err.message : String(err), error: err }, {})
 }

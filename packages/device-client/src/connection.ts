@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import {
   AIPProtocol, CloseCode, connectWebSocket, register, startHeartbeat, type CloseInfo, type ConnectError,
-  type HeartbeatHandle, type Transport
+  type FailureFacts, type HeartbeatHandle, type Transport
 } from '@aip/endpoint'
 import type { DecodedClientMessage, DecodedServerMessage } from '@aip/protocol'
 import type { Logger } from '@aip/resilience'
@@ -29,47 +29,30 @@ export interface ConnectionEnd {
   readonly cause: DisconnectCause | { readonly kind: 'local', readonly code: number, readonly message: string }
 }
 
-/** A failed attempt to open and register a connection, classified. */
+/** What is known of a failed attempt, for `classifyFailure` (the client adds whether it is a first connection). */
+export type AttemptFacts = Omit<FailureFacts, 'firstConnection' | 'identityConflictForMs'>
+
+/** A failed attempt to open and register a connection, with what is known of it. */
 export class AttemptError extends Error {
   override readonly cause: unknown
   readonly disconnect: DisconnectCause
-  /** Whether retrying can help: false for bad credentials, a refused identity, an invalid registration. */
-  readonly fatal: boolean
-  /** A duplicate `client_id` refusal: fatal at first start, transient while reconnecting. */
-  readonly duplicate: boolean
-  /** The server closed or went away cleanly: the attempt does not count against the retry budget. */
-  readonly clean: boolean
-  readonly httpStatus: number | undefined
-  readonly closeCode: number | undefined
+  readonly facts: AttemptFacts
 
-  constructor (disconnect: DisconnectCause, flags: { fatal: boolean, duplicate?: boolean, clean?: boolean, httpStatus?: number | undefined }) {
+  constructor (disconnect: DisconnectCause, facts: AttemptFacts) {
     super(disconnect.message, { cause: disconnect.error })
     this.name = 'AttemptError'
     this.cause = disconnect.error
     this.disconnect = disconnect
-    this.fatal = flags.fatal
-    this.duplicate = flags.duplicate ?? false
-    this.clean = flags.clean ?? false
-    this.httpStatus = flags.httpStatus
-    this.closeCode = disconnect.code
+    this.facts = facts
   }
-}
 
-/** Server texts that mean "this client id is taken" (the reference's and ours). */
-const DUPLICATE = /is already registered/
+  get httpStatus (): number | undefined {
+    return this.facts.httpStatus
+  }
 
-/**
- * Close codes after which a device stops instead of reconnecting: a policy refusal of the handshake (1008), a
- * refused registration (4002) and a takeover by another connection of the same client (4004).
- */
-export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.PolicyViolation, CloseCode.RegistrationRefused, CloseCode.Replaced])
-
-/** Close codes of a server that closes or goes away on purpose: reconnecting does not use the retry budget. */
-export const CLEAN_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.Normal, CloseCode.GoingAway])
-
-/** Whether an HTTP status of a refused upgrade is worth retrying (server errors, 408, 429) or not (401, 403, 404). */
-export function retryableHttpStatus (status: number): boolean {
-  return status >= 500 || status === 408 || status === 429
+  get closeCode (): number | undefined {
+    return this.disconnect.code
+  }
 }
 
 /**
@@ -134,11 +117,7 @@ export class Connection {
         perMessageDeflate: false
       })
     } catch (err) {
-      const status = (err as ConnectError).httpStatus
-      throw new AttemptError(
-        { kind: 'connect', message: (err as Error).message, error: err },
-        { fatal: status !== undefined && !retryableHttpStatus(status), httpStatus: status }
-      )
+      throw new AttemptError({ kind: 'connect', message: (err as Error).message, error: err }, { httpStatus: (err as ConnectError).httpStatus })
     }
     const protocol = new AIPProtocol(transport, { role: 'client', logger: settings.logger })
     let answer: DecodedServerMessage | undefined
@@ -159,28 +138,21 @@ export class Connection {
     const code = (err as { code?: string }).code
     if (code === 'AIP_ERR_ENDPOINT_REGISTRATION_TIMEOUT') {
       const timeout = new RegistrationTimeoutError(timeoutMs, { cause: err })
-      return new AttemptError({ kind: 'registration', message: timeout.message, error: timeout }, { fatal: false })
+      return new AttemptError({ kind: 'registration', message: timeout.message, error: timeout }, { registrationTimedOut: true })
     }
+    const closeCode = info.local ? undefined : info.code
     if (code !== 'AIP_ERR_ENDPOINT_REGISTRATION_REFUSED') {
-      return new AttemptError({ kind: 'registration', message: (err as Error).message, error: err }, { fatal: false })
+      return new AttemptError({ kind: 'registration', code: closeCode, message: (err as Error).message, error: err }, { closeCode })
     }
     if (answer !== undefined) {
-      // The server named its reason: an identity or registration refusal, which retrying does not fix; a duplicate
-      // id is left to the caller (the old connection of this very device may still be held by the server).
+      // The server named its reason.
       const text = answer.error ?? 'unknown error'
       const refused = new RegistrationRefusedError(text, { cause: err })
-      return new AttemptError({ kind: 'registration', message: refused.message, error: refused }, { fatal: true, duplicate: DUPLICATE.test(text) })
+      return new AttemptError({ kind: 'registration', message: refused.message, error: refused }, { refusal: text })
     }
     // No ERROR: the server closed (a silent refusal, a restart) or answered something else.
-    const closeCode = info.local ? undefined : info.code
     const refused = new RegistrationRefusedError((err as Error).message.replace(/^Registration refused: /, ''), { cause: err })
-    return new AttemptError(
-      { kind: 'registration', code: closeCode, message: refused.message, error: refused },
-      {
-        fatal: closeCode !== undefined && FATAL_CLOSE_CODES.has(closeCode),
-        clean: closeCode !== undefined && CLEAN_CLOSE_CODES.has(closeCode)
-      }
-    )
+    return new AttemptError({ kind: 'registration', code: closeCode, message: refused.message, error: refused }, { closeCode })
   }
 
   get isOpen (): boolean {

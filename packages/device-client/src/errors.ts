@@ -1,4 +1,5 @@
 import createError from '@fastify/error'
+import type { FailureReason } from '@aip/endpoint'
 
 const ConnectionErrorBase = createError('AIP_ERR_DEVICE_CONNECTION', 'Cannot connect device %s: %s', 502)
 
@@ -8,6 +9,8 @@ export interface ConnectionErrorDetails {
   httpStatus?: number | undefined
   /** The WebSocket close code that ended the connection, when there was one. */
   closeCode?: number | undefined
+  /** Why retrying stopped, as classified by `classifyFailure` of `@aip/endpoint` (`credentials`, `identity-conflict`...). */
+  failure?: FailureReason | undefined
   /** The underlying error (`AIP_ERR_ENDPOINT_CONNECT`, `AIP_ERR_DEVICE_REGISTRATION_REFUSED`, ...). */
   cause?: unknown
 }
@@ -20,6 +23,7 @@ export interface ConnectionErrorDetails {
 export type ConnectionError = InstanceType<typeof ConnectionErrorBase> & {
   readonly httpStatus: number | undefined
   readonly closeCode: number | undefined
+  readonly failure: FailureReason | undefined
 }
 
 /** Builds the `AIP_ERR_DEVICE_CONNECTION` error. */
@@ -27,6 +31,7 @@ export function connectionError (clientId: string, reason: string, details: Conn
   const err = new ConnectionErrorBase(clientId, reason, details.cause === undefined ? undefined : { cause: details.cause }) as ConnectionError
   Object.defineProperty(err, 'httpStatus', { value: details.httpStatus, enumerable: true })
   Object.defineProperty(err, 'closeCode', { value: details.closeCode, enumerable: true })
+  Object.defineProperty(err, 'failure', { value: details.failure, enumerable: true })
   return err
 }
 

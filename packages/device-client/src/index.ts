@@ -2,7 +2,6 @@ export { DeviceClientEndpoint, type DeviceClientEvents, type StartTaskOptions } 
 export type { DeviceClientOptions, ResolvedDeviceClientOptions } from './options.js'
 export type { ClientState, DisconnectCause, StopReason, StateEvents } from './state.js'
 export type { ConnectionEnd } from './connection.js'
-export { FATAL_CLOSE_CODES, CLEAN_CLOSE_CODES, retryableHttpStatus } from './connection.js'
 export type { DropReason } from './outbox.js'
 export {
   ToolRegistry, LIST_TOOLS, SKIPPED_TEXT, type ToolDefinition, type ToolSet, type ToolContext, type ExecuteOptions

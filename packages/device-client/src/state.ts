@@ -1,3 +1,4 @@
+import type { FailureReason } from '@aip/endpoint'
 import { TypedEmitter, type Logger } from '@aip/resilience'
 
 /** Why the client is reconnecting. */
@@ -25,7 +26,13 @@ export type ClientState =
   | { readonly kind: 'connecting', readonly attempt: number }
   | { readonly kind: 'registered', readonly connectedAt: number }
   | { readonly kind: 'reconnecting', readonly attempt: number, readonly delayMs: number, readonly cause: DisconnectCause }
-  | { readonly kind: 'stopped', readonly reason: StopReason, readonly error?: Error | undefined }
+  | {
+    readonly kind: 'stopped'
+    readonly reason: StopReason
+    readonly error?: Error | undefined
+    /** Why retrying stopped (`reason` `fatal` or `exhausted`): the classified last failure. */
+    readonly failure?: FailureReason | undefined
+  }
 
 /** The events of the state machine: `state` for every change, and one event per kind with that state. */
 export interface StateEvents {

@@ -104,7 +104,40 @@ test('closed by the server with 4004 (another connection took the id): fatal', a
   peer.ws.close(4004, 'Replaced by a new connection of the same client')
   const state = await stopped
   t.equal(state.reason, 'fatal')
+  t.equal(state.failure, 'identity-conflict')
   t.equal((state.error as { closeCode?: number }).closeCode, 4004)
+})
+
+test('a server that refuses a live connection for its behaviour (1008) is reconnected to', async (t) => {
+  const scripted = await startScripted(t)
+  const device = client(t, { wsUrl: scripted.wsUrl, clientId: 'dev1', reconnectionStrategy: fast() })
+  const started = device.start()
+  const peer = await scripted.connection()
+  await peer.next()
+  peer.send(serverFrame({ type: 'heartbeat', status: 'ok' }))
+  await started
+  const reconnecting = nextEvent(device, 'reconnecting')
+  peer.ws.close(1008, 'too many frames in flight')
+  t.equal((await reconnecting).cause.code, 1008)
+  const second = await scripted.connection()
+  t.equal((await second.next()).type, 'register', 'registers again')
+})
+
+test('a refusal that can heal (the server is busy) is retried until the server accepts', async (t) => {
+  const scripted = await startScripted(t)
+  const device = client(t, { wsUrl: scripted.wsUrl, clientId: 'dev1', reconnectionStrategy: fast() })
+  const started = device.start()
+  for (let i = 0; i < 3; i++) {
+    const peer = await scripted.connection()
+    await peer.next()
+    peer.send(serverFrame({ type: 'error', status: 'error', error: 'The server runs too many tasks; try again later' }))
+    peer.ws.close(4002, 'busy')
+  }
+  const peer = await scripted.connection()
+  await peer.next()
+  peer.send(serverFrame({ type: 'heartbeat', status: 'ok' }))
+  await started
+  t.equal(device.status.kind, 'registered', 'three busy refusals did not end the device')
 })
 
 test('stop() during a backoff ends at once and leaves nothing behind', async (t) => {

@@ -68,7 +68,9 @@ test('a refused token stops with a ConnectionError carrying the HTTP status', as
   t.ok(err?.httpStatus === 401 || err?.httpStatus === 403, `httpStatus ${String(err?.httpStatus)}`)
   t.notMatch(String(err?.message), /wrong/, 'the token never appears in the message')
   t.equal(err?.cause?.code, 'AIP_ERR_ENDPOINT_CONNECT')
-  t.same((await stopped).reason, 'fatal')
+  t.equal(err?.failure, 'credentials', 'the error names why retrying stopped')
+  const state = await stopped
+  t.same([state.reason, state.failure], ['fatal', 'credentials'], 'so does the state event')
   t.equal(device.status.kind, 'stopped')
 })
 
@@ -81,6 +83,7 @@ test('a duplicate client id on the first start is fatal, with the server text', 
   t.equal(err?.code, 'AIP_ERR_DEVICE_CONNECTION')
   t.equal(err?.cause?.code, 'AIP_ERR_DEVICE_REGISTRATION_REFUSED')
   t.match(err?.message, /client_id 'dup' is already registered/)
+  t.equal(err?.failure, 'identity-conflict')
   t.ok(first.isConnected(), 'the live device keeps its id')
 })
 
@@ -94,5 +97,6 @@ test('no answer to REGISTER: a registration timeout, retried until stop()', asyn
   t.match(state.cause.message, /No answer to the registration within 100 ms/)
   const err = await started.then(() => null, (e: unknown) => e as Record<string, any>)
   t.equal(err?.code, 'AIP_ERR_DEVICE_CONNECTION', 'maxRetries: 1 gives up after one more attempt')
+  t.equal(err?.failure, 'registration-timeout')
   t.equal(device.status.kind === 'stopped' && device.status.reason, 'exhausted')
 })

@@ -21,6 +21,9 @@ export {
   type ReceivedBinary, type ReceivedFile, type TransferErrorEvent, type CodedError, type TransferSink, type TransferLimits
 } from './transfer.js'
 export { MAX_TIMER_MS } from './options.js'
+export {
+  classifyFailure, IDENTITY_CONFLICT_GRACE_MS, type FailureFacts, type FailureReason, type FailureVerdict
+} from './failure.js'
 export { register, validateRegistration, type RegisterOptions, type RegistrationClaim, type RegistrationCheck } from './flows/registration.js'
 export { startHeartbeat, type HeartbeatOptions, type HeartbeatHandle } from './flows/heartbeat.js'
 export {

@@ -62,6 +62,10 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** An unexpected server error. */
   InternalError: 1011,
+  /** The server is restarting: reconnect (clients do not count it against their retry budget). */
+  ServiceRestart: 1012,
+  /** The server is overloaded: reconnect later, with backoff. */
+  TryAgainLater: 1013,
   /** The client did not register within the registration deadline. */
   RegistrationTimeout: 4001,
   /** The registration was refused (invalid REGISTER, duplicate id, unknown target). */
