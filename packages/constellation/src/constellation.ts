@@ -1,5 +1,6 @@
 import {
-  AIPEndpoint, AIPProtocol, childLogger, register, type CloseInfo, type Logger
+  AIPEndpoint, AIPProtocol, childLogger, classifyFailure, register, type CloseInfo, type FailureFacts,
+  type FailureReason, type FailureVerdict, type Logger
 } from '@aip/endpoint'
 import {
   buildConstellationRegistration, buildDeviceInfoRequest, buildHeartbeat, buildTaskRequest, constellationClientId,
@@ -79,9 +80,13 @@ interface Device {
   attemptAbort: AbortController | undefined
   /** The reconnection loop in flight. */
   recovery: AbortController | undefined
-  failedAttempts: number
   lastError: unknown
-  fatal: boolean
+  /** What is known of the last failed attempt, for `classifyFailure`. */
+  lastFacts: Omit<FailureFacts, 'firstConnection'>
+  /** When the server first refused this client id as already registered, in this run of refusals. */
+  conflictSince: number | undefined
+  /** Why retrying stopped, when a failure could not heal. */
+  failure: FailureReason | undefined
   removed: boolean
   connections: number
   lastHeartbeatAt: number | null
@@ -207,9 +212,10 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
         attempt: undefined,
         attemptAbort: undefined,
         recovery: undefined,
-        failedAttempts: 0,
         lastError: undefined,
-        fatal: false,
+        lastFacts: {},
+        conflictSince: undefined,
+        failure: undefined,
         removed: false,
         connections: 0,
         lastHeartbeatAt: null
@@ -543,7 +549,13 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     if (from === to) return
     device.status = to
     device.link.log.debug({ deviceId: device.deviceId, from, to }, 'device state')
-    this.events.emit('deviceState', { deviceId: device.deviceId, from, to, ...(error === undefined ? {} : { error }) })
+    this.events.emit('deviceState', {
+      deviceId: device.deviceId,
+      from,
+      to,
+      ...(error === undefined ? {} : { error }),
+      ...(to === 'failed' && device.failure !== undefined ? { failure: device.failure } : {})
+    })
   }
 
   /** One connection attempt (joined by concurrent callers). */
@@ -574,8 +586,9 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
       const transport = await this.config.transportFactory(device.profile.serverUrl, { signal, handshakeTimeoutMs: this.config.connectTimeoutMs, deviceId })
       protocol = new AIPProtocol(transport, { role: 'client', logger: link.log })
     } catch (err) {
-      this.#transition(device, 'disconnected', err)
       const httpStatus = (err as { httpStatus?: number }).httpStatus
+      device.lastFacts = { httpStatus }
+      this.#transition(device, 'disconnected', err)
       // The transport's own message is not repeated: a custom factory might put the token in it.
       const why = signal.aborted
         ? 'aborted'
@@ -609,14 +622,15 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     } catch (err) {
       protocol.close(1000, 'registration failed')
       protocol.transport.terminate()
-      this.#transition(device, 'disconnected', err)
-      throw this.#registrationError(device, connection, err)
+      const error = this.#registrationError(device, connection, err)
+      this.#transition(device, 'disconnected', error)
+      throw error
     }
     connection.established = true
     device.connection = connection
     device.connections++
-    device.failedAttempts = 0
-    device.fatal = false
+    device.failure = undefined
+    device.conflictSince = undefined
     device.lastError = undefined
     link.add(connection)
     link.log.info({ deviceId, clientId }, 'device connected')
@@ -625,17 +639,32 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     this.#pump(device)
   }
 
+  /** The error of a failed registration; records what is known of it for `classifyFailure`. */
   #registrationError (device: Device, connection: Connection, err: unknown): unknown {
     const code = (err as { code?: string }).code
     const answer = connection.firstAnswer
+    const refusal = answer?.type === 'error' ? (answer.error ?? 'unknown error') : undefined
+    device.lastFacts = { refusal, registrationTimedOut: code === 'AIP_ERR_ENDPOINT_REGISTRATION_TIMEOUT' }
     if (code === 'AIP_ERR_ENDPOINT_REGISTRATION_TIMEOUT') {
       return new RegistrationTimeoutError(device.clientId, this.config.registrationTimeoutMs, { cause: err })
     }
     if (code === 'AIP_ERR_ENDPOINT_REGISTRATION_REFUSED') {
-      const text = answer?.type === 'error' ? (answer.error ?? 'unknown error') : (err as Error).message
-      return new RegistrationRefusedError(device.clientId, text, { cause: err })
+      return new RegistrationRefusedError(device.clientId, refusal ?? (err as Error).message, { cause: err })
     }
     return err
+  }
+
+  /** Judges the last failed attempt of a reconnecting device (the one place: `classifyFailure`). */
+  #judge (device: Device): FailureVerdict {
+    const now = Date.now()
+    const verdict = classifyFailure({
+      ...device.lastFacts,
+      firstConnection: false,
+      identityConflictForMs: device.conflictSince === undefined ? 0 : now - device.conflictSince
+    })
+    if (verdict.reason === 'identity-conflict') device.conflictSince ??= now
+    else device.conflictSince = undefined
+    return verdict
   }
 
   async #onMessage (device: Device, connection: Connection, message: DecodedServerMessage): Promise<void> {
@@ -805,7 +834,6 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     const { deviceId } = device
     const controller = new AbortController()
     device.recovery = controller
-    device.failedAttempts = 0
     const reason = 'device_disconnected'
     const hooks = {
       cancelDeviceTasks: async (id: string, why: string): Promise<void> => {
@@ -825,24 +853,24 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
         const endpoint: ReconnectableEndpoint = {
           ...hooks,
           reconnectDevice: async (id, options) => {
-            if (device.failedAttempts >= device.profile.maxRetries) {
-              controller.abort(new AbortedError(`reconnection of ${id} (maxRetries ${device.profile.maxRetries} of its profile)`))
-              return false
-            }
             const ok = await this.reconnectDevice(id, options)
-            if (!ok) {
-              device.failedAttempts++
-              const status = (device.lastError as { httpStatus?: number } | undefined)?.httpStatus
-              if (status === 401 || status === 403) {
-                // Bad credentials do not get better by retrying.
-                device.fatal = true
+            if (!ok && !controller.signal.aborted) {
+              const verdict = this.#judge(device)
+              if (!verdict.retry) {
+                device.failure = verdict.reason
                 controller.abort(device.lastError)
+              } else if (verdict.free) {
+                device.link.strategy.reset(id)
               }
             }
             return ok
           }
         }
-        reconnected = await device.link.strategy.handleDisconnection(endpoint, deviceId, undefined, { signal: controller.signal })
+        // One budget: the profile's maxRetries when it sets one, else the strategy's (Infinity by default).
+        reconnected = await device.link.strategy.handleDisconnection(endpoint, deviceId, undefined, {
+          signal: controller.signal,
+          ...(device.profile.maxRetries === undefined ? {} : { maxRetries: device.profile.maxRetries })
+        })
       } else {
         await hooks.cancelDeviceTasks(deviceId, reason).catch((err: unknown) => this.#log.error({ err, deviceId }, 'cancelDeviceTasks failed'))
         await hooks.onDeviceDisconnected(deviceId).catch((err: unknown) => this.#log.error({ err, deviceId }, 'onDeviceDisconnected failed'))
@@ -860,7 +888,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
   /** The device is given up: state `failed`, and everything pending on it fails. */
   #giveUp (device: Device, error: unknown): void {
     this.#transition(device, 'failed', error)
-    const reason = device.fatal ? 'the server refused the credentials' : 'the device was given up'
+    const reason = device.failure === undefined ? 'the device was given up' : `the device was given up (${device.failure})`
     this.#failRunning(device, reason)
     this.#failQueued(device, reason, 'disconnected')
     this.#failInfos(device, () => new DeviceDisconnectedError(device.deviceId, 'the device info request', reason))

@@ -16,8 +16,8 @@ export interface ConstellationOptions {
   /** Sees every incoming message first. */
   messageProcessor?: MessageProcessor | undefined
   /**
-   * Reconnection after a disconnection. Options (or nothing, for the reference's 5 attempts from 1 s, capped at
-   * 60 s, with full jitter) build **one strategy per server URL**; a `ReconnectionStrategy` instance is shared
+   * Reconnection after a disconnection. Options (or nothing, for attempts without end from 1 s, capped at 60 s,
+   * with full jitter) build **one strategy per server URL**; a `ReconnectionStrategy` instance is shared
    * by every server; a function builds the strategy of each server (it receives the URL without its query).
    */
   reconnectionStrategy?: ReconnectionStrategy | ReconnectionStrategyOptions | ((serverUrl: string) => ReconnectionStrategy) | undefined
@@ -105,8 +105,11 @@ function messageProcessor (value: unknown): MessageProcessor | undefined {
   throw new InvalidOptionError('messageProcessor', 'a function or an object with processMessage', describe(value))
 }
 
-/** The reference orchestrator's reconnection: 5 attempts, from 1 s, capped at 60 s (here with full jitter). */
-const DEFAULT_RECONNECTION: ReconnectionStrategyOptions = { maxRetries: 5, initialBackoffMs: 1000, maxBackoffMs: 60_000 }
+/**
+ * Reconnection without end, from 1 s, capped at 60 s, with full jitter: an orchestrator does not give up on its
+ * devices because a server restarted (the reference stops after 5 attempts). A profile's `maxRetries` caps it.
+ */
+const DEFAULT_RECONNECTION: ReconnectionStrategyOptions = { maxRetries: Infinity, initialBackoffMs: 1000, maxBackoffMs: 60_000 }
 
 function strategyFor (value: unknown, log: Logger): ResolvedConstellationOptions['strategyFor'] {
   if (value instanceof ReconnectionStrategy) return () => ({ strategy: value, owned: false })
@@ -171,7 +174,8 @@ export interface ResolvedProfile {
   readonly os: string | null
   readonly capabilities: readonly string[]
   readonly metadata: Readonly<Record<string, unknown>>
-  readonly maxRetries: number
+  /** Undefined: the strategy's budget. */
+  readonly maxRetries: number | undefined
 }
 
 /** Validates an agent profile (`AIP_ERR_CONSTELLATION_INVALID_ARGUMENT`); the URL must be `ws:` or `wss:`. */
@@ -187,8 +191,8 @@ export function resolveProfile (profile: AgentProfile): { profile: ResolvedProfi
     throw new InvalidArgumentError('serverUrl', 'expected a ws:// or wss:// URL')
   }
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new InvalidArgumentError('serverUrl', 'expected a ws:// or wss:// URL')
-  const maxRetries = profile.maxRetries ?? 5
-  if (typeof maxRetries !== 'number' || !(maxRetries === Infinity || (Number.isInteger(maxRetries) && maxRetries >= 0))) {
+  const maxRetries = profile.maxRetries
+  if (maxRetries !== undefined && (typeof maxRetries !== 'number' || !(maxRetries === Infinity || (Number.isInteger(maxRetries) && maxRetries >= 0)))) {
     throw new InvalidArgumentError('maxRetries', `expected an integer >= 0 or Infinity, got ${describe(maxRetries)}`)
   }
   const capabilities = profile.capabilities ?? []

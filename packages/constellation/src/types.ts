@@ -1,4 +1,4 @@
-import type { EndpointEvents } from '@aip/endpoint'
+import type { EndpointEvents, FailureReason } from '@aip/endpoint'
 import type { DecodedServerMessage } from '@aip/protocol'
 
 /**
@@ -16,7 +16,11 @@ export interface AgentProfile {
   readonly capabilities?: readonly string[] | undefined
   /** Anything else about the device. */
   readonly metadata?: Readonly<Record<string, unknown>> | undefined
-  /** Reconnection attempts after a disconnection before the device is given up (state `failed`). Default 5. */
+  /**
+   * Failed reconnection attempts in a row, after a disconnection, before the device is given up (state `failed`):
+   * an integer >= 0 or `Infinity`. Default: the `maxRetries` of the server's reconnection strategy, which is
+   * `Infinity` unless you configured it. Attempts that meet a server going away on purpose do not count.
+   */
   readonly maxRetries?: number | undefined
 }
 
@@ -110,6 +114,12 @@ export interface ConstellationEvents extends EndpointEvents {
     readonly to: DeviceStatus
     /** Why, for `disconnected` and `failed`. */
     readonly error?: unknown
+    /**
+     * For `failed` after a failure that retrying cannot heal: its classified reason (`credentials`,
+     * `identity-conflict`, `invalid-registration`...; see `classifyFailure` of `@aip/endpoint`). Absent when the
+     * retry budget ran out.
+     */
+    readonly failure?: FailureReason | undefined
   }
   /** A task reached its fate (exactly once per task). */
   taskEnd: {

@@ -55,10 +55,12 @@ test('a refused upgrade (401) during reconnection gives the device up at once', 
   const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws?token=t`
   const constellation = new ConstellationEndpoint({ taskName: 'g', reconnectionStrategy: { initialBackoffMs: 5, maxBackoffMs: 10, maxRetries: 20 } })
   t.teardown(() => constellation.stop())
-  const failed = new Promise<unknown>((resolve) => constellation.on('deviceState', ({ to, error }) => { if (to === 'failed') resolve(error) }))
+  const failed = new Promise<{ error: unknown, failure: unknown }>((resolve) => constellation.on('deviceState', ({ to, error, failure }) => { if (to === 'failed') resolve({ error, failure }) }))
   await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: url, maxRetries: 20 })
   const running = constellation.sendTaskToDevice('dev1', { request: 'x' }).catch((err: unknown) => err)
-  t.match(await failed, { code: 'AIP_ERR_CONSTELLATION_CONNECT', httpStatus: 401 })
+  const { error, failure } = await failed
+  t.match(error, { code: 'AIP_ERR_CONSTELLATION_CONNECT', httpStatus: 401 })
+  t.equal(failure, 'credentials', 'the state event names why retrying stopped')
   t.match(await running, { code: 'AIP_ERR_CONSTELLATION_DEVICE_DISCONNECTED' })
   await t.rejects(constellation.sendTaskToDevice('dev1', { request: 'x' }), { code: 'AIP_ERR_CONSTELLATION_NOT_CONNECTED' })
   t.equal(constellation.getDevice('dev1')?.status, 'failed')
