@@ -16,7 +16,7 @@ export interface ConstellationOptions {
   /** Sees every incoming message first. */
   messageProcessor?: MessageProcessor | undefined
   /**
-   * Reconnection after a disconnection. Options (or nothing, for attempts without end from 1 s, capped at 60 s,
+   * Reconnection after a disconnection. Options (or nothing, for attempts without end from 1 s, capped at 5 s,
    * with full jitter) build **one strategy per server URL**; a `ReconnectionStrategy` instance is shared
    * by every server; a function builds the strategy of each server (it receives the URL without its query).
    */
@@ -106,10 +106,11 @@ function messageProcessor (value: unknown): MessageProcessor | undefined {
 }
 
 /**
- * Reconnection without end, from 1 s, capped at 60 s, with full jitter: an orchestrator does not give up on its
- * devices because a server restarted (the reference stops after 5 attempts). A profile's `maxRetries` caps it.
+ * Reconnection without end, from 1 s, capped at 5 s, with full jitter: an orchestrator does not give up on its
+ * devices because a server restarted (the reference stops after 5 attempts), and follows them back within a few
+ * seconds of their own return. A profile's `maxRetries` caps it.
  */
-const DEFAULT_RECONNECTION: ReconnectionStrategyOptions = { maxRetries: Infinity, initialBackoffMs: 1000, maxBackoffMs: 60_000 }
+const DEFAULT_RECONNECTION: ReconnectionStrategyOptions = { maxRetries: Infinity, initialBackoffMs: 1000, maxBackoffMs: 5000 }
 
 function strategyFor (value: unknown, log: Logger): ResolvedConstellationOptions['strategyFor'] {
   if (value instanceof ReconnectionStrategy) return () => ({ strategy: value, owned: false })

@@ -4,6 +4,9 @@ import { InvalidOptionError } from './errors.js'
 import { referencePlatform } from './telemetry.js'
 import type { ToolSet } from './tools.js'
 
+/** Cap of the default strategy's delays: after a long outage every device tries again within 10 s. */
+const DEFAULT_MAX_BACKOFF_MS = 10_000
+
 /** Largest delay a Node.js timer accepts (2^31 − 1 ms). */
 const MAX_TIMER_MS = 2_147_483_647
 
@@ -19,7 +22,10 @@ export interface DeviceClientOptions {
   platform?: string
   /** Namespace of the Results and of `list_tools` (`tool_key` is `<namespace>.<name>`). Default `'aip'`. */
   namespace?: string
-  /** Reconnection policy. Default `new ReconnectionStrategy({ maxRetries })`. */
+  /**
+   * Reconnection policy. Default `new ReconnectionStrategy({ maxRetries, initialBackoffMs: 1000, maxBackoffMs: 10000 })`:
+   * exponential with full jitter, so a fleet is back within about 10 s of a long outage.
+   */
   reconnectionStrategy?: ReconnectionStrategy
   /** Attempts per disconnection, for the default strategy only. Default `Infinity`: a device never gives up. */
   maxRetries?: number
@@ -138,7 +144,7 @@ function strategy (options: DeviceClientOptions): ReconnectionStrategy {
   }
   const maxRetries = options.maxRetries ?? Infinity
   if (maxRetries !== Infinity) integer('maxRetries', maxRetries, 0, 0, Number.MAX_SAFE_INTEGER)
-  return new ReconnectionStrategy({ maxRetries })
+  return new ReconnectionStrategy({ maxRetries, initialBackoffMs: 1000, maxBackoffMs: DEFAULT_MAX_BACKOFF_MS })
 }
 
 /** Validates the options once, fills the defaults with `??`, and freezes the result. */

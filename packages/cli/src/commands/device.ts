@@ -9,7 +9,7 @@ function list (value: unknown): string[] {
 
 export const device: Command = {
   name: 'device',
-  summary: 'Run a device agent with a safe built-in tool set until SIGINT or SIGTERM.',
+  summary: 'Run a device agent with a safe built-in tool set until SIGINT or SIGTERM; it reconnects for ever.',
   usage: `Usage: aip device --url ws://HOST:PORT/ws?token=KEY --id ID [--platform linux] [--allow-dir DIR]...
                   [--allow-command NAME]... [--json]
 
@@ -18,7 +18,10 @@ export const device: Command = {
   --platform       platform reported at registration (default: this machine's)
   --allow-dir      a folder list_dir, read_file and checksum may read (repeatable; none: file tools refuse)
   --allow-command  an executable run_command may start, without a shell (repeatable; none: no run_command)
-  --json           print state changes as JSON lines on stdout
+  --json           print state changes as JSON lines on stdout ({ device, state, attempt?, delayMs?, cause? })
+
+The device reconnects with jittered backoff whenever its server goes away, for as long as it runs; it exits only
+on SIGINT / SIGTERM or a refusal that retrying cannot heal (bad token, its id taken by another device).
 
 Tools: echo, sleep, system_info, list_dir, read_file, checksum, and run_command when allowed; list_tools
 describes them.`,
@@ -42,8 +45,14 @@ describes them.`,
     const json = values.json === true
     endpoint.on('state', ({ state }) => {
       const detail = state.kind === 'reconnecting' ? ` (attempt ${state.attempt}, in ${state.delayMs} ms: ${state.cause.kind}: ${state.cause.message})` : ''
-      if (json) io.stdout(`${JSON.stringify({ device: clientId, state: state.kind })}\n`)
-      else io.stderr(`device ${clientId}: ${state.kind}${detail}\n`)
+      if (json) {
+        const extra = state.kind === 'reconnecting'
+          ? { attempt: state.attempt, delayMs: state.delayMs, cause: state.cause.kind }
+          : state.kind === 'stopped' ? { reason: state.reason, failure: state.failure } : {}
+        io.stdout(`${JSON.stringify({ device: clientId, state: state.kind, ...extra })}\n`)
+      } else {
+        io.stderr(`device ${clientId}: ${state.kind}${detail}\n`)
+      }
     })
     try {
       await endpoint.start()

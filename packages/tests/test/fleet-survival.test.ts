@@ -1,0 +1,80 @@
+import { performance } from 'node:perf_hooks'
+import { test } from 'tap'
+import { ConstellationProcess, freePort, startDevice, startLibraryDevice, startServe, type Observed } from '../src/fleet/processes.js'
+import { FaultProxy } from '../src/proxy.js'
+
+const TOKEN = 'fleet-token'
+const ECHO = 'echo {"n":1}'
+
+/** Index of the next value of each process: waits after an event only look at what came after it. */
+function marks (processes: Iterable<Observed>): Map<Observed, number> {
+  return new Map([...processes].map((p) => [p, p.values.length]))
+}
+
+async function allRegistered (devices: Map<string, Observed>, since: Map<Observed, number>, timeoutMs: number): Promise<void> {
+  await Promise.all([...devices.values()].map((d) => d.waitFor((v) => v.state === 'registered', timeoutMs, 'registration', since.get(d) ?? 0)))
+}
+
+test('real aip device processes and a constellation program survive a server SIGKILL, cut links and a device crash', async (t) => {
+  const port = await freePort()
+  let serve = await startServe(port, TOKEN)
+  t.teardown(() => serve.kill())
+  const proxy = await FaultProxy.start(() => port)
+  t.teardown(() => proxy.close())
+  const url = `ws://127.0.0.1:${proxy.port}/ws?token=${TOKEN}`
+
+  const devices = new Map<string, Observed>()
+  for (const id of ['d1', 'd2', 'd3']) devices.set(id, startDevice(id, url))
+  devices.set('lib1', startLibraryDevice('lib1', url))
+  t.teardown(async () => { for (const device of devices.values()) await device.kill() })
+  const ids = [...devices.keys()]
+  await allRegistered(devices, new Map(), 20_000)
+
+  const constellation = ConstellationProcess.start(url, ids)
+  t.teardown(() => constellation.kill())
+  await Promise.all(ids.map((id) => constellation.waitFor((v) => v.type === 'connected' && v.deviceId === id, 20_000, `${id} connected`)))
+  for (const id of ids) t.equal((await constellation.task(id, ECHO)).outcome, 'completed', `a task on ${id} completes`)
+
+  // 1. The server dies with tasks in flight.
+  const inFlight = ['d1', 'd2'].map((id) => constellation.task(id, 'sleep {"ms":20000}', 60_000))
+  await Promise.all(['d1', 'd2'].map((id) => constellation.waitFor((v) => v.type === 'state' && v.deviceId === id && v.to === 'busy', 10_000, `${id} busy`)))
+  let since = marks(devices.values())
+  await serve.kill()
+  for (const outcome of await Promise.all(inFlight)) {
+    t.match(outcome, { outcome: 'rejected', code: 'AIP_ERR_CONSTELLATION_DEVICE_DISCONNECTED', ends: 1 }, 'a task in flight fails once, as a disconnection')
+  }
+  // Each device waits out a backoff and fails again while the server is gone: a process that could exit has.
+  await Promise.all([...devices.values()].map((d) => d.waitFor((v) => v.state === 'reconnecting' && Number(v.attempt) >= 2, 20_000, 'a second attempt', since.get(d))))
+  for (const [id, device] of devices) t.ok(device.alive, `${id} is still running without its server`)
+  t.ok(constellation.alive, 'the constellation program is still running')
+
+  // 2. The server comes back on the same port.
+  since = marks(devices.values())
+  const restarted = performance.now()
+  serve = await startServe(port, TOKEN)
+  await allRegistered(devices, since, 30_000)
+  t.comment(`every device registered again ${Math.round(performance.now() - restarted)} ms after the restart`)
+  await constellation.allConnected(ids, 60_000)
+  for (const id of ids) t.equal((await constellation.task(id, ECHO)).outcome, 'completed', `after the restart, a task on ${id} completes`)
+
+  // 3. Every link is cut (RST both ways, no close frame).
+  since = marks(devices.values())
+  for (const connection of proxy.live()) connection.cut()
+  await allRegistered(devices, since, 30_000)
+  await constellation.allConnected(ids, 60_000)
+  for (const id of ids) t.equal((await constellation.task(id, ECHO)).outcome, 'completed', `after the cut, a task on ${id} completes`)
+
+  // 4. A device process is killed and started again.
+  await devices.get('d2')?.kill()
+  const d2 = startDevice('d2', url)
+  devices.set('d2', d2)
+  await d2.waitFor((v) => v.state === 'registered', 30_000, 'registration')
+  t.equal((await constellation.task('d2', ECHO)).outcome, 'completed', 'a restarted device takes tasks again')
+
+  t.same(constellation.values.filter((v) => v.type === 'duplicate'), [], 'no task ended twice')
+  t.same(constellation.values.filter((v) => v.type === 'state' && v.to === 'failed'), [], 'no device was given up')
+  for (const [id, device] of devices) {
+    t.notOk(device.values.some((v) => v.state === 'stopped'), `${id} never stopped`)
+    t.ok(device.alive, `${id} still runs`)
+  }
+})
