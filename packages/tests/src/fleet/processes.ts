@@ -179,6 +179,6 @@ export interface TaskOutcome {
   /** The rejection's code (`AIP_ERR_CONSTELLATION_DEVICE_DISCONNECTED`, ...). */
   readonly code?: string
   readonly error?: string
-  /** How many times the task settled in the program (must be 1). */
-  readonly settles: number
+  /** `taskEnd` events of the task in the program when it settled (must be 1). */
+  readonly ends: number
 }
