@@ -33,7 +33,7 @@ export interface FleetReport {
   violations: string[]
   /** Outcomes of the tasks sent during the faults, by outcome or rejection code. */
   outcomes: Record<string, number>
-  faults: Record<string, number>
+  faults: { cuts: number, deviceKills: number, serverKills: number }
   /** From the last fault to every device registered and the constellation connected to each, in ms. */
   recoveryMs: number
   finalCompleted: number
