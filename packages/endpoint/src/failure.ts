@@ -80,8 +80,8 @@ const REFUSALS: ReadonlyArray<readonly [RegExp, FailureReason]> = [
   [/^Target device '.*' is not connected$/s, 'target-unavailable'],
   [/too many|try again later/i, 'server-busy'],
   [/shutting down|draining/i, 'server-closing'],
-  [/not allowed with the key|not authorized|credential/i, 'credentials'],
-  [/validation error|must be a REGISTER|requires a non-empty client_id|is not a device/, 'invalid-registration']
+  [/not allowed with the key|has its own key|not authorized|credential/i, 'credentials'],
+  [/validation error|must be a REGISTER|requires a non-empty client_id|is not a device|is longer than/, 'invalid-registration']
 ]
 
 function verdict (reason: FailureReason, retry: boolean, free = false): FailureVerdict {
