@@ -4,6 +4,18 @@ import { client, nextEvent, serverFrame, startProxy, startScripted, startServer 
 
 const fast = (): ReconnectionStrategy => new ReconnectionStrategy({ maxRetries: Infinity, initialBackoffMs: 20, maxBackoffMs: 100 })
 
+/** A device registered on a scripted server, with the server side of its connection. */
+async function registeredOnScripted (t: Parameters<typeof startScripted>[0]) {
+  const scripted = await startScripted(t)
+  const device = client(t, { wsUrl: scripted.wsUrl, clientId: 'dev1', reconnectionStrategy: fast() })
+  const started = device.start()
+  const peer = await scripted.connection()
+  await peer.next()
+  peer.send(serverFrame({ type: 'heartbeat', status: 'ok' }))
+  await started
+  return { scripted, device, peer }
+}
+
 test('a server restart: 1001, reconnecting, then registered again on the new server', async (t) => {
   const first = await startServer(t)
   const device = client(t, { wsUrl: first.wsUrl, clientId: 'dev1', reconnectionStrategy: fast() })
@@ -93,13 +105,7 @@ test('a fatal refusal during reconnection stops the loop', async (t) => {
 })
 
 test('closed by the server with 4004 (another connection took the id): fatal', async (t) => {
-  const scripted = await startScripted(t)
-  const device = client(t, { wsUrl: scripted.wsUrl, clientId: 'dev1', reconnectionStrategy: fast() })
-  const started = device.start()
-  const peer = await scripted.connection()
-  await peer.next()
-  peer.send(serverFrame({ type: 'heartbeat', status: 'ok' }))
-  await started
+  const { device, peer } = await registeredOnScripted(t)
   const stopped = nextEvent(device, 'stopped')
   peer.ws.close(4004, 'Replaced by a new connection of the same client')
   const state = await stopped
@@ -109,13 +115,7 @@ test('closed by the server with 4004 (another connection took the id): fatal', a
 })
 
 test('a server that refuses a live connection for its behaviour (1008) is reconnected to', async (t) => {
-  const scripted = await startScripted(t)
-  const device = client(t, { wsUrl: scripted.wsUrl, clientId: 'dev1', reconnectionStrategy: fast() })
-  const started = device.start()
-  const peer = await scripted.connection()
-  await peer.next()
-  peer.send(serverFrame({ type: 'heartbeat', status: 'ok' }))
-  await started
+  const { scripted, device, peer } = await registeredOnScripted(t)
   const reconnecting = nextEvent(device, 'reconnecting')
   peer.ws.close(1008, 'too many frames in flight')
   t.equal((await reconnecting).cause.code, 1008)
