@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 /** Up to three message arguments, then `{ cause }`. */
 type Args4 = [any?, any?, any?, any?]

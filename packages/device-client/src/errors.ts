@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 import type { FailureReason } from '@aip/endpoint'
 
 const ConnectionErrorBase = createError('AIP_ERR_DEVICE_CONNECTION', 'Cannot connect device %s: %s', 502)

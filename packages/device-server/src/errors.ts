@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 /** An option of `DeviceServerEndpoint` is invalid. */
 export const InvalidOptionError = createError('AIP_ERR_SERVER_INVALID_OPTION', 'Invalid option %s: %s', 500, TypeError)

@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 /** The transport is closed; the frame was not sent, or the awaited answer can no longer come. */
 export const TransportClosedError = createError('AIP_ERR_ENDPOINT_TRANSPORT_CLOSED', 'The connection is closed', 500)

@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 /** An option passed to the plugin is invalid (wrong type, bad path, empty key, ...). */
 export const InvalidOptionError = createError('AIP_ERR_FASTIFY_INVALID_OPTION', 'Invalid fastify-aip option %s: %s', 500, TypeError)

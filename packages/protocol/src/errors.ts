@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 /**
  * One problem found while validating a frame: where it is (a JSON pointer such as `/action_results/0/status`)

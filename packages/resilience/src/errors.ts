@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 /**
  * An option given to a constructor or to `start()` is missing, of the wrong type or out of range.

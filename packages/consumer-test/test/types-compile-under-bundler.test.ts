@@ -1,0 +1,9 @@
+import t from 'tap'
+import { assertProjectReady, tsc } from '../lib/project.js'
+
+t.test('a strict program using every package compiles under bundler resolution with skipLibCheck off', async (t) => {
+  assertProjectReady()
+  const result = tsc('tsconfig.bundler.json')
+  t.equal(result.output.trim(), '', 'tsc reports nothing')
+  t.equal(result.status, 0, 'tsc exits 0')
+})
