@@ -12,7 +12,7 @@ test('a fleet of real processes under cuts, device kills and server kills is who
     killEveryMs: 4000,
     serverKills: 1,
     taskEveryMs: 150,
-    recoveryBoundMs: 20_000,
+    recoveryBoundMs: 30_000,
     finalTasks: 12
   })
   t.comment(report.text)
