@@ -8,6 +8,19 @@ export interface Identity {
   readonly targetId: string | null
 }
 
+/** How long a connection over its outbound budget has to take its close frame before it is dropped. */
+export const OVER_BUDGET_GRACE_MS = 1000
+
+/** What {@link ClientConnection} needs besides its transport. */
+export interface ConnectionInit {
+  connectionId: string
+  boundClientId: string | null
+  now: () => number
+  logger: Logger
+  /** Bytes sent but not yet written past which the peer is taken to be not reading. Default: unbounded. */
+  maxOutboundBytes?: number
+}
+
 /**
  * One client connection: its transport, its pinned identity, an ordered queue of incoming frames, and liveness
  * (pings, silence). Frames are handled one after another, in arrival order.
@@ -18,6 +31,8 @@ export class ClientConnection {
   readonly connectionId: string
   /** The client id a per-client key allows, or `null`. */
   readonly boundClientId: string | null
+  /** Set once the outbound budget was exceeded: nothing more is sent, the connection is closing. */
+  overBudget = false
   identity: Identity | null = null
   /** The registration deadline, cleared once the client registers. */
   registrationTimer: NodeJS.Timeout | null = null
@@ -31,13 +46,15 @@ export class ClientConnection {
   #timers: Set<NodeJS.Timeout> | null = null
   readonly #now: () => number
   readonly #logger: Logger
+  readonly #maxOutboundBytes: number
 
-  constructor (transport: Transport, init: { connectionId: string, boundClientId: string | null, now: () => number, logger: Logger }) {
+  constructor (transport: Transport, init: ConnectionInit) {
     this.transport = transport
     this.connectionId = init.connectionId
     this.boundClientId = init.boundClientId
     this.#now = init.now
     this.#logger = init.logger
+    this.#maxOutboundBytes = init.maxOutboundBytes ?? Number.POSITIVE_INFINITY
     this.lastSeen = init.now()
   }
 
@@ -99,11 +116,31 @@ export class ClientConnection {
 
   /** Sends an already encoded frame (one TASK_END encoded once for two recipients). */
   sendText (text: string): boolean {
-    if (this.closed || !this.transport.isOpen) return false
+    if (this.closed || this.overBudget || !this.transport.isOpen) return false
     // Without a promise per frame when the transport can (WebSocketTransport).
-    if (this.transport.post !== undefined) return this.transport.post(text, (err) => this.#sendFailed(err))
-    this.transport.send(text).catch((err: unknown) => this.#sendFailed(err))
+    if (this.transport.post !== undefined) {
+      if (!this.transport.post(text, (err) => this.#sendFailed(err))) return false
+    } else {
+      this.transport.send(text).catch((err: unknown) => this.#sendFailed(err))
+    }
+    if (this.transport.bufferedAmount > this.#maxOutboundBytes) this.#exceeded()
     return true
+  }
+
+  /**
+   * A peer that does not read what it is sent: stop sending, log once, close with 1008 and drop the socket after a
+   * short grace (the close frame waits behind the unread bytes, so a close handshake may never complete).
+   */
+  #exceeded (): void {
+    this.overBudget = true
+    this.#logger.warn({
+      connectionId: this.connectionId,
+      clientId: this.identity?.clientId,
+      bufferedBytes: this.transport.bufferedAmount,
+      maxOutboundBytes: this.#maxOutboundBytes
+    }, 'peer does not read its frames: outbound budget exceeded, closing')
+    this.transport.close(CloseCode.PolicyViolation, 'outbound budget exceeded')
+    this.timer(OVER_BUDGET_GRACE_MS, () => this.transport.terminate())
   }
 
   #sendFailed (err: unknown): void {

@@ -6,7 +6,7 @@ export { planAgent, type Agent, type AgentTask, type AgentContext, type AgentOut
 export { authenticate, safeEqual, type AuthResult, type AuthOptions } from './auth.js'
 export { InMemoryClientRegistry, type ClientRegistry, type ClientRecord } from './registry.js'
 export { InMemoryResultStore, type ResultStore, type TaskRecord, type InMemoryResultStoreOptions } from './results.js'
-export { Texts } from './texts.js'
+export { Texts, MAX_ECHO_CHARS, MAX_ID_CHARS } from './texts.js'
 export {
   InvalidOptionError, SessionCancelledError, CommandTimeoutError, TaskFailedError, ServerStoppedError,
   ClientNotConnectedError

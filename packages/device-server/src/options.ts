@@ -31,6 +31,11 @@ export interface DeviceServerOptions {
   maxSessions?: number
   /** Frames queued on one connection before it is closed. Default 1000. */
   maxQueuedFrames?: number
+  /**
+   * Bytes sent to one connection but not yet taken by its peer (WebSocket `bufferedAmount`) past which the peer
+   * is taken to be not reading: the connection is closed with 1008. Default 16 MiB.
+   */
+  maxOutboundBytes?: number
   /** Finished tasks kept for reading back. Default 10000. */
   maxResults?: number
   /** How long finished tasks are kept. Default 3600000 (one hour). */
@@ -63,6 +68,7 @@ export interface ResolvedServerOptions {
   readonly takeoverProbeMs: number
   readonly maxSessions: number
   readonly maxQueuedFrames: number
+  readonly maxOutboundBytes: number
   readonly agentName: string
   readonly registry: ClientRegistry
   readonly results: ResultStore
@@ -108,6 +114,7 @@ export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServ
     takeoverProbeMs: count('takeoverProbeMs', options.takeoverProbeMs, 2_000, { allowZero: false }),
     maxSessions: count('maxSessions', options.maxSessions, 10_000, { allowZero: false }),
     maxQueuedFrames: count('maxQueuedFrames', options.maxQueuedFrames, 1_000, { allowZero: false }),
+    maxOutboundBytes: count('maxOutboundBytes', options.maxOutboundBytes, 16 * 1024 * 1024, { allowZero: false }),
     agentName,
     registry: options.registry ?? new InMemoryClientRegistry(),
     results: options.results ?? new InMemoryResultStore({ maxRecords: maxResults, ttlMs: resultTtlMs, maxBytes: maxResultBytes, now }),

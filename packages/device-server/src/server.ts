@@ -4,7 +4,7 @@ import { CloseCode, WebSocketTransport, childLogger, type Logger, type Transport
 import {
   buildCommand, buildDeviceInfoResponse, buildRegistrationConfirmation, buildServerError, buildServerHeartbeat,
   buildServerTask, buildTaskAck, buildTaskEnd, decodeClientMessage, deviceInfoUnavailable, encodeServerMessage, newId,
-  sanitizeTaskName, type Command, type DecodedClientMessage, type DeviceSystemInfo, type Result
+  sanitizeTaskName, type Command, type DecodedServerMessage, type DecodedClientMessage, type DeviceSystemInfo, type Result
 } from '@aip/protocol'
 import { TypedEmitter, type Unsubscribe } from '@aip/resilience'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -18,7 +18,7 @@ import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } 
 import type { ClientRecord } from './registry.js'
 import type { TaskRecord } from './results.js'
 import { Session } from './session.js'
-import { Texts } from './texts.js'
+import { MAX_ID_CHARS, Texts, clip, echoId } from './texts.js'
 
 /** Why a session was cancelled; `reason` of the task's AbortSignal. */
 export type CancelReason = 'device_disconnected' | 'requester_disconnected' | 'server_stopping' | 'cancelled'
@@ -255,10 +255,14 @@ export class DeviceServerEndpoint {
   #accept (transport: Transport, boundClientId: string | null): void {
     const connectionId = `c${++this.#nextConnection}`
     // No child logger per connection (one per socket, for a few error lines): they carry connectionId themselves.
-    const connection = new ClientConnection(transport, { connectionId, boundClientId, now: this.options.now, logger: this.#logger })
+    const connection = new ClientConnection(transport, {
+      connectionId, boundClientId, now: this.options.now, logger: this.#logger, maxOutboundBytes: this.options.maxOutboundBytes
+    })
     this.#connections.add(connection)
     // Listeners first, synchronously: no frame may arrive unheard.
     transport.on('message', (data) => {
+      // A peer over its outbound budget is being dropped: what it still sends is not read.
+      if (connection.overBudget) return
       connection.seen()
       if (connection.queued >= this.options.maxQueuedFrames) {
         this.#logger.warn({ connectionId, clientId: connection.identity?.clientId }, 'too many frames in flight: closing')
@@ -281,7 +285,7 @@ export class DeviceServerEndpoint {
     connection.registrationTimer = connection.timer(this.options.registrationTimeoutMs, () => {
       if (connection.identity !== null || connection.closed) return
       this.#logger.info({ connectionId }, 'no REGISTER in time')
-      connection.sendAndClose(buildServerError({ error: Texts.registrationTimeout(this.options.registrationTimeoutMs) }), CloseCode.RegistrationTimeout, 'registration timeout')
+      connection.sendAndClose(serverError({ error: Texts.registrationTimeout(this.options.registrationTimeoutMs) }), CloseCode.RegistrationTimeout, 'registration timeout')
     })
     const interval = this.options.pingIntervalMs
     if (interval > 0) {
@@ -301,7 +305,7 @@ export class DeviceServerEndpoint {
     if (connection.closed) return
     if (typeof data !== 'string') {
       // Never a silent drop (B17): say why, then close with 1003.
-      connection.sendAndClose(buildServerError({ error: Texts.binaryNotAccepted }), CloseCode.UnsupportedData, 'binary frame')
+      connection.sendAndClose(serverError({ error: Texts.binaryNotAccepted }), CloseCode.UnsupportedData, 'binary frame')
       return
     }
     const decoded = decodeClientMessage(data, { maxBytes: this.options.maxPayloadBytes })
@@ -310,7 +314,7 @@ export class DeviceServerEndpoint {
     }
     if (!decoded.ok) {
       this.#logger.debug({ clientId: connection.identity.clientId, code: decoded.error.code }, 'malformed frame')
-      connection.send(buildServerError({ error: decoded.error.message, ...correlationOf(data, decoded.error.code) }))
+      connection.send(serverError({ error: decoded.error.message, ...correlationOf(data, decoded.error.code) }))
       return
     }
     this.#onMessage(connection, connection.identity, decoded.value)
@@ -345,7 +349,7 @@ export class DeviceServerEndpoint {
 
   #refuse (connection: ClientConnection, error: string, logReason: string, fields: Record<string, unknown> = {}): void {
     this.#logger.info({ connectionId: connection.connectionId, reason: logReason, ...fields }, 'registration refused')
-    connection.sendAndClose(buildServerError({ error }), CloseCode.RegistrationRefused, logReason)
+    connection.sendAndClose(serverError({ error }), CloseCode.RegistrationRefused, logReason)
   }
 
   async #register (connection: ClientConnection, decoded: ReturnType<typeof decodeClientMessage>): Promise<void> {
@@ -361,6 +365,10 @@ export class DeviceServerEndpoint {
     const clientId = message.client_id
     if (clientId === null || clientId === '') {
       this.#refuse(connection, Texts.registerNeedsClientId, 'no client_id')
+      return
+    }
+    if (clientId.length > MAX_ID_CHARS || (message.target_id?.length ?? 0) > MAX_ID_CHARS) {
+      this.#refuse(connection, Texts.idTooLong(clientId.length > MAX_ID_CHARS ? 'client_id' : 'target_id'), 'id too long')
       return
     }
     if (connection.boundClientId !== null && connection.boundClientId !== clientId) {
@@ -422,11 +430,11 @@ export class DeviceServerEndpoint {
 
   #onMessage (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
     if (message.client_id !== null && message.client_id !== identity.clientId) {
-      connection.send(buildServerError({ error: Texts.clientIdMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
+      connection.send(serverError({ error: Texts.clientIdMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
       return
     }
     if (message.client_type !== identity.clientType) {
-      connection.send(buildServerError({ error: Texts.clientTypeMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
+      connection.send(serverError({ error: Texts.clientTypeMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
       return
     }
     switch (message.type) {
@@ -434,12 +442,12 @@ export class DeviceServerEndpoint {
         connection.send(buildServerHeartbeat())
         return
       case 'error':
-        this.#logger.warn({ clientId: identity.clientId, sessionId: message.session_id, error: message.error }, 'client reported an error')
-        connection.send(buildServerError({ error: message.error ?? Texts.unknownError, sessionId: message.session_id }))
+        this.#logger.warn({ clientId: identity.clientId, sessionId: echoId(message.session_id), error: clip(message.error ?? '') }, 'client reported an error')
+        connection.send(serverError({ error: message.error ?? Texts.unknownError, sessionId: message.session_id }))
         return
       case 'register':
       case 'task_end':
-        connection.send(buildServerError({ error: Texts.unknownType(message.type), sessionId: message.session_id }))
+        connection.send(serverError({ error: Texts.unknownType(message.type), sessionId: message.session_id }))
         return
       case 'device_info_response':
         // The reference ignores it; we take it as a telemetry push from a device.
@@ -462,13 +470,13 @@ export class DeviceServerEndpoint {
   #onDeviceInfoRequest (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
     const ids = { responseId: message.request_id ?? undefined }
     if (identity.clientType !== 'constellation') {
-      connection.send(buildServerError({ error: Texts.deviceInfoOnlyConstellation, ...ids }))
+      connection.send(serverError({ error: Texts.deviceInfoOnlyConstellation, ...ids }))
       return
     }
     const deviceId = message.target_id ?? identity.targetId
     // Device info is scoped: an unscoped constellation reads nothing (B11).
     if (deviceId === null || identity.targetId !== deviceId) {
-      connection.send(buildServerError({ error: Texts.deviceInfoNotAuthorized, ...ids }))
+      connection.send(serverError({ error: Texts.deviceInfoNotAuthorized, ...ids }))
       return
     }
     const info = this.options.registry.get(deviceId)?.systemInfo ?? null
@@ -489,7 +497,7 @@ export class DeviceServerEndpoint {
 
   #onTask (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
     const fail = (error: string): boolean =>
-      connection.send(buildServerError({ error, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
+      connection.send(serverError({ error, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
     let deviceId: string
     if (identity.clientType === 'constellation') {
       const targetId = message.target_id
@@ -505,6 +513,10 @@ export class DeviceServerEndpoint {
     }
     const request = message.request
     if (request === null || request === '') { fail(Texts.taskNeedsRequest); return }
+    if ((message.session_id?.length ?? 0) > MAX_ID_CHARS || (message.task_name?.length ?? 0) > MAX_ID_CHARS) {
+      fail(Texts.idTooLong((message.session_id?.length ?? 0) > MAX_ID_CHARS ? 'session_id' : 'task_name'))
+      return
+    }
     const dispatch = identity.clientType === 'device' ? this.#claimDispatch(identity.clientId, message) : undefined
     const sessionId = message.session_id ?? dispatch?.sessionId ?? newId()
     const running = this.#sessions.get(sessionId)
@@ -749,4 +761,12 @@ function correlationOf (text: string, code: string): { sessionId?: string, respo
 
 function isObject (value: unknown): value is Record<string, unknown> & DeviceSystemInfo {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * An ERROR that repeats no unbounded client text: its error cut to a few hundred characters, correlation ids too
+ * long to be legitimate left out.
+ */
+function serverError (fields: { error: string, sessionId?: string | null, responseId?: string | null }): DecodedServerMessage {
+  return buildServerError({ error: clip(fields.error), sessionId: echoId(fields.sessionId) ?? null, responseId: echoId(fields.responseId) })
 }
