@@ -1,4 +1,5 @@
 import { CloseCode, type CloseInfo, type Logger, type Transport } from '@aip/endpoint'
+import type { Credential } from './auth.js'
 import { encodeServerMessage, type ClientType, type DecodedServerMessage } from '@aip/protocol'
 
 /** The registered identity of a connection, pinned at REGISTER. */
@@ -14,7 +15,7 @@ export const OVER_BUDGET_GRACE_MS = 1000
 /** What {@link ClientConnection} needs besides its transport. */
 export interface ConnectionInit {
   connectionId: string
-  boundClientId: string | null
+  credential: Credential
   now: () => number
   logger: Logger
   /** Bytes sent but not yet written past which the peer is taken to be not reading. Default: unbounded. */
@@ -29,8 +30,8 @@ export class ClientConnection {
   readonly transport: Transport
   /** A label for logs before the client registers. */
   readonly connectionId: string
-  /** The client id a per-client key allows, or `null`. */
-  readonly boundClientId: string | null
+  /** The credential presented at the handshake. */
+  readonly credential: Credential
   /** Set once the outbound budget was exceeded: nothing more is sent, the connection is closing. */
   overBudget = false
   identity: Identity | null = null
@@ -51,7 +52,7 @@ export class ClientConnection {
   constructor (transport: Transport, init: ConnectionInit) {
     this.transport = transport
     this.connectionId = init.connectionId
-    this.boundClientId = init.boundClientId
+    this.credential = init.credential
     this.#now = init.now
     this.#logger = init.logger
     this.#maxOutboundBytes = init.maxOutboundBytes ?? Number.POSITIVE_INFINITY

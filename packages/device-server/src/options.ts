@@ -1,9 +1,19 @@
 import { silentLogger, type Logger } from '@aip/endpoint'
-import { DEFAULT_MAX_FRAME_BYTES } from '@aip/protocol'
+import { DEFAULT_MAX_FRAME_BYTES, type ClientType } from '@aip/protocol'
 import { planAgent, type Agent } from './agent.js'
+import type { ClientKey } from './auth.js'
 import { InvalidOptionError } from './errors.js'
 import { InMemoryClientRegistry, type ClientRegistry } from './registry.js'
 import { InMemoryResultStore, type ResultStore } from './results.js'
+
+/** A per-client key with its role: see {@link DeviceServerOptions.clientKeys}. */
+export interface ClientKeyOptions {
+  key: string
+  /** The role the key registers as. Default `device`. */
+  clientType?: ClientType
+  /** For a constellation: the device ids it may target (required); `['*']` for any. */
+  targets?: readonly string[]
+}
 
 /** Options of `DeviceServerEndpoint`. Times are in milliseconds. */
 export interface DeviceServerOptions {
@@ -11,8 +21,13 @@ export interface DeviceServerOptions {
   agent?: Agent
   /** The shared key of the `?token=` query. `null` (the default) accepts any client: set one in production. */
   token?: string | null
-  /** Per-client keys: a connection that presents one of them may only register as that client id. */
-  clientKeys?: Readonly<Record<string, string>>
+  /**
+   * Per-client keys, by client id. A connection presenting one may only register as that client id and role: a
+   * string is a device's key; `{ key, clientType: 'constellation', targets }` a constellation's, which must register
+   * scoped to one of `targets` (`['*']`: any device, unscoped allowed). A client id listed here is refused with the
+   * shared token.
+   */
+  clientKeys?: Readonly<Record<string, string | ClientKeyOptions>>
   /** Browser Origins allowed to open a WebSocket. Requests without Origin (native clients) always pass. Default: none. */
   allowedOrigins?: readonly string[]
   /** When set, the Host header must be one of these (`host` or `host:port`, case-insensitive). */
@@ -58,7 +73,7 @@ export interface DeviceServerOptions {
 export interface ResolvedServerOptions {
   readonly agent: Agent
   readonly token: string | null
-  readonly clientKeys: ReadonlyMap<string, string>
+  readonly clientKeys: ReadonlyMap<string, ClientKey>
   readonly allowedOrigins: ReadonlySet<string> | null
   readonly allowedHosts: ReadonlySet<string> | null
   readonly maxPayloadBytes: number
@@ -89,12 +104,29 @@ function secret (name: string, value: unknown): string {
   return value
 }
 
+function clientKey (clientId: string, entry: unknown): ClientKey {
+  const name = `clientKeys.${clientId}`
+  if (typeof entry === 'string' || entry === null || typeof entry !== 'object') {
+    return Object.freeze({ key: secret(name, entry), clientType: 'device' as const, targets: null })
+  }
+  const { key, clientType = 'device', targets } = entry as ClientKeyOptions
+  if (clientType !== 'device' && clientType !== 'constellation') throw new InvalidOptionError(`${name}.clientType`, 'expected "device" or "constellation"')
+  if (clientType === 'device') {
+    if (targets !== undefined) throw new InvalidOptionError(`${name}.targets`, 'only a constellation key has targets')
+    return Object.freeze({ key: secret(`${name}.key`, key), clientType, targets: null })
+  }
+  if (!Array.isArray(targets) || targets.length === 0 || !targets.every((id) => typeof id === 'string' && id !== '')) {
+    throw new InvalidOptionError(`${name}.targets`, 'expected a non-empty array of device ids (["*"] for any)')
+  }
+  return Object.freeze({ key: secret(`${name}.key`, key), clientType, targets: targets.includes('*') ? null : new Set(targets) })
+}
+
 /** Validates the options once and fills in the defaults. Throws `AIP_ERR_SERVER_INVALID_OPTION`. */
 export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServerOptions {
   if (options.agent !== undefined && typeof options.agent !== 'function') throw new InvalidOptionError('agent', 'expected a function')
   const token = options.token == null ? null : secret('token', options.token)
-  const clientKeys = new Map<string, string>()
-  for (const [clientId, key] of Object.entries(options.clientKeys ?? {})) clientKeys.set(clientId, secret(`clientKeys.${clientId}`, key))
+  const clientKeys = new Map<string, ClientKey>()
+  for (const [clientId, entry] of Object.entries(options.clientKeys ?? {})) clientKeys.set(clientId, clientKey(clientId, entry))
   const maxResults = count('maxResults', options.maxResults, 10_000, { allowZero: false })
   const resultTtlMs = count('resultTtlMs', options.resultTtlMs, 3_600_000, { allowZero: false })
   const maxResultBytes = count('maxResultBytes', options.maxResultBytes, 64 * 1024 * 1024, { allowZero: false })

@@ -9,7 +9,7 @@ import {
 import { TypedEmitter, type Unsubscribe } from '@aip/resilience'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { AgentContext, AgentOutcome, AgentTask, ExecuteOptions } from './agent.js'
-import { authenticate, type AuthResult } from './auth.js'
+import { TRUSTED, authenticate, type AuthResult, type Credential } from './auth.js'
 import { ClientConnection, type Identity } from './connection.js'
 import {
   ClientNotConnectedError, CommandTimeoutError, ServerStoppedError, SessionCancelledError, TaskFailedError
@@ -111,7 +111,7 @@ export class DeviceServerEndpoint {
         socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
         return
       }
-      wss.handleUpgrade(request, socket, head, (ws) => this.#accept(new WebSocketTransport(ws), auth.boundClientId))
+      wss.handleUpgrade(request, socket, head, (ws) => this.#accept(new WebSocketTransport(ws), auth.credential))
     }
     server.on('upgrade', onUpgrade)
     return () => {
@@ -130,7 +130,7 @@ export class DeviceServerEndpoint {
 
   /** Takes over any {@link Transport} (an in-memory one in tests). Without a request, no credential is checked. */
   handleTransport (transport: Transport, request?: Pick<IncomingMessage, 'url' | 'headers'>): void {
-    const auth = request === undefined ? { ok: true as const, boundClientId: null } : this.authenticate(request)
+    const auth: AuthResult = request === undefined ? { ok: true, boundClientId: null, credential: TRUSTED } : this.authenticate(request)
     if (!auth.ok) {
       this.#logger.warn({ reason: auth.reason }, 'websocket refused')
       transport.close(CloseCode.PolicyViolation, auth.reason)
@@ -140,7 +140,7 @@ export class DeviceServerEndpoint {
       transport.close(CloseCode.GoingAway, Texts.serverShuttingDown)
       return
     }
-    this.#accept(transport, auth.boundClientId)
+    this.#accept(transport, auth.credential)
   }
 
   /** Is a client with this id connected and registered? */
@@ -252,11 +252,11 @@ export class DeviceServerEndpoint {
   // ---------------------------------------------------------------------------------------------------------
   // Connections
 
-  #accept (transport: Transport, boundClientId: string | null): void {
+  #accept (transport: Transport, credential: Credential): void {
     const connectionId = `c${++this.#nextConnection}`
     // No child logger per connection (one per socket, for a few error lines): they carry connectionId themselves.
     const connection = new ClientConnection(transport, {
-      connectionId, boundClientId, now: this.options.now, logger: this.#logger, maxOutboundBytes: this.options.maxOutboundBytes
+      connectionId, credential, now: this.options.now, logger: this.#logger, maxOutboundBytes: this.options.maxOutboundBytes
     })
     this.#connections.add(connection)
     // Listeners first, synchronously: no frame may arrive unheard.
@@ -371,12 +371,28 @@ export class DeviceServerEndpoint {
       this.#refuse(connection, Texts.idTooLong(clientId.length > MAX_ID_CHARS ? 'client_id' : 'target_id'), 'id too long')
       return
     }
-    if (connection.boundClientId !== null && connection.boundClientId !== clientId) {
-      this.#refuse(connection, Texts.clientIdNotAllowed, 'client key bound to another id', { clientId })
-      return
-    }
     const clientType = message.client_type
     const targetId = clientType === 'constellation' ? message.target_id : null
+    const credential = connection.credential
+    if (credential.kind === 'client') {
+      const { binding } = credential
+      if (credential.clientId !== clientId) {
+        this.#refuse(connection, Texts.clientIdNotAllowed, 'client key bound to another id', { clientId })
+        return
+      }
+      if (binding.clientType !== clientType) {
+        this.#refuse(connection, Texts.clientTypeNotAllowed, 'client key bound to another role', { clientId, clientType })
+        return
+      }
+      if (clientType === 'constellation' && binding.targets !== null && (targetId === null || !binding.targets.has(targetId))) {
+        this.#refuse(connection, Texts.targetNotAllowed, 'client key does not allow this target', { clientId, targetId })
+        return
+      }
+    } else if (credential.kind === 'shared' && this.options.clientKeys.has(clientId)) {
+      // An id with its own key is registered only with that key: the shared token cannot take it, nor lock it out.
+      this.#refuse(connection, Texts.clientIdNeedsOwnKey, 'client id has its own key', { clientId })
+      return
+    }
     if (targetId !== null) {
       const target = this.#clients.get(targetId)
       if (target === undefined) {

@@ -52,7 +52,7 @@ export async function startLocalTarget (options: AipServerOptions = {}): Promise
     token: typeof options.token === 'string' ? options.token : options.token === null ? null : LOCAL_TOKEN,
     apiKey: options.apiKey ?? LOCAL_API_KEY,
     prefix: '/api',
-    clientKeys: options.clientKeys ?? {}
+    clientKeys: Object.fromEntries(Object.entries(options.clientKeys ?? {}).map(([id, entry]) => [id, typeof entry === 'string' ? entry : entry.key]))
   }
   return { server, target, logs }
 }
