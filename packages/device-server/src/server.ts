@@ -314,7 +314,7 @@ export class DeviceServerEndpoint {
     }
     if (!decoded.ok) {
       this.#logger.debug({ clientId: connection.identity.clientId, code: decoded.error.code }, 'malformed frame')
-      connection.send(serverError({ error: decoded.error.message, ...correlationOf(data, decoded.error.code) }))
+      connection.send(serverError({ error: decoded.error.message, sessionId: decoded.correlation?.sessionId, responseId: decoded.correlation?.requestId }))
       return
     }
     this.#onMessage(connection, connection.identity, decoded.value)
@@ -754,25 +754,6 @@ export class DeviceServerEndpoint {
       options.signal?.removeEventListener('abort', onAbort)
     }
   }
-}
-
-/**
- * The ids of a malformed frame, so that its ERROR can be correlated: its `session_id`, and its `request_id` as
- * `response_id`, when it is a JSON object holding them as strings. Frames that are not JSON carry none.
- */
-function correlationOf (text: string, code: string): { sessionId?: string, responseId?: string } {
-  if (code !== 'AIP_ERR_PROTOCOL_INVALID_MESSAGE' && code !== 'AIP_ERR_PROTOCOL_FRAME_TOO_DEEP') return {}
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    return {}
-  }
-  if (!isObject(parsed)) return {}
-  const ids: { sessionId?: string, responseId?: string } = {}
-  if (typeof parsed.session_id === 'string') ids.sessionId = parsed.session_id
-  if (typeof parsed.request_id === 'string') ids.responseId = parsed.request_id
-  return ids
 }
 
 function isObject (value: unknown): value is Record<string, unknown> & DeviceSystemInfo {
