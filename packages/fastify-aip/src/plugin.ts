@@ -4,6 +4,7 @@ import type { Logger } from '@aip/endpoint'
 import websocket, { type WebSocket } from '@fastify/websocket'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { limitConnections } from './connections.js'
 import { AipEndpoint } from './endpoint.js'
 import { AlreadyRegisteredError, InvalidOptionError } from './errors.js'
 import { resolvePluginOptions, type AipHook, type AipOptions } from './options.js'
@@ -82,6 +83,7 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     log.debug({ path: settings.path }, '@fastify/websocket already registered: frame size enforced by the endpoint')
   }
   fastify.decorate('aip', endpoint)
+  const stopLimiting = limitConnections(fastify.server, settings, log)
 
   // Hooks: called with the payload and the instance; what they throw is logged.
   const disposers: Array<() => void> = []
@@ -159,6 +161,7 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   })
 
   fastify.addHook('onClose', async () => {
+    stopLimiting()
     for (const dispose of disposers.splice(0)) dispose()
     endpoint.sessions.close()
     endpoint.tasks.close()

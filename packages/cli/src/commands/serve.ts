@@ -8,6 +8,7 @@ export const serve: Command = {
   name: 'serve',
   summary: 'Run a device-agent server (Fastify + fastify-aip) until SIGINT or SIGTERM.',
   usage: `Usage: aip serve [--host 127.0.0.1] [--port 5000] [--token KEY] [--api-key KEY] [--agent auto|plan] [--json]
+                 [--max-connections N] [--max-connections-per-address N] [--headers-timeout-ms MS]
 
   --host      address to listen on (default 127.0.0.1)
   --port      port to listen on (default 5000; 0 picks a free one)
@@ -16,6 +17,9 @@ export const serve: Command = {
   --agent     the agent that runs tasks: auto (default: a JSON command plan, or the tool the request names,
               discovered with list_tools) or plan (JSON command plans only, list_tools otherwise)
   --json      print the listening address and keys as one JSON line
+  --max-connections               connections the server holds at most (default 10000)
+  --max-connections-per-address   connections one remote address may hold (default 1000; 0: no limit)
+  --headers-timeout-ms            time a new connection has to send its request headers (default 10000)
 
 AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.`,
   options: {
@@ -23,7 +27,10 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     port: { type: 'string' },
     token: { type: 'string' },
     'api-key': { type: 'string' },
-    agent: { type: 'string' }
+    agent: { type: 'string' },
+    'max-connections': { type: 'string' },
+    'max-connections-per-address': { type: 'string' },
+    'headers-timeout-ms': { type: 'string' }
   },
   async run (values, io) {
     const host = typeof values.host === 'string' ? values.host : '127.0.0.1'
@@ -35,7 +42,15 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     const apiKey = typeof values['api-key'] === 'string' ? values['api-key'] : randomBytes(16).toString('hex')
     // The app's own logs (JSON, pino) go to stderr at `warn` unless AIP_LOG_LEVEL says otherwise.
     const app = Fastify({ logger: { level: io.env.AIP_LOG_LEVEL ?? 'warn', stream: { write: (line: string) => io.stderr(line) } } })
-    await app.register(aipPlugin, { agent, token, apiKey })
+    const limits = {
+      maxConnections: optionalNumber(values, 'max-connections', 10_000, { min: 1 }),
+      maxConnectionsPerAddress: optionalNumber(values, 'max-connections-per-address', 1_000),
+      headersTimeoutMs: optionalNumber(values, 'headers-timeout-ms', 10_000, { min: 1 })
+    }
+    for (const [name, value] of Object.entries(limits)) {
+      if (!Number.isInteger(value)) throw new CliError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be an integer`, ExitCode.Usage)
+    }
+    await app.register(aipPlugin, { agent, token, apiKey, ...limits })
     app.aip.on('clientRegistered', (c) => io.stderr(`registered ${c.clientType} ${c.clientId}\n`))
     app.aip.on('clientDisconnected', (c) => io.stderr(`disconnected ${c.clientType} ${c.clientId} (${c.code})\n`))
     app.aip.on('taskEnd', (t) => io.stderr(`task ${t.sessionId} on ${t.deviceId}: ${t.status}${t.error === null ? '' : ` (${t.error})`}\n`))
