@@ -44,6 +44,12 @@ export interface DeviceServerOptions {
   takeoverProbeMs?: number
   /** Tasks running at once, over all clients. Default 10000. */
   maxSessions?: number
+  /** Tasks running at once that one client requested. Default 100. */
+  maxSessionsPerClient?: number
+  /** Bytes of the TASK frames of the tasks one client has running. Default 16 MiB. */
+  maxSessionBytesPerClient?: number
+  /** Longest task `request`, in bytes of UTF-8 (TASK frames and `dispatch()`). Default 64 KiB. */
+  maxRequestBytes?: number
   /** Frames queued on one connection before it is closed. Default 1000. */
   maxQueuedFrames?: number
   /**
@@ -82,6 +88,9 @@ export interface ResolvedServerOptions {
   readonly pingIntervalMs: number
   readonly takeoverProbeMs: number
   readonly maxSessions: number
+  readonly maxSessionsPerClient: number
+  readonly maxSessionBytesPerClient: number
+  readonly maxRequestBytes: number
   readonly maxQueuedFrames: number
   readonly maxOutboundBytes: number
   readonly agentName: string
@@ -145,6 +154,9 @@ export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServ
     pingIntervalMs: count('pingIntervalMs', options.pingIntervalMs, 20_000),
     takeoverProbeMs: count('takeoverProbeMs', options.takeoverProbeMs, 2_000, { allowZero: false }),
     maxSessions: count('maxSessions', options.maxSessions, 10_000, { allowZero: false }),
+    maxSessionsPerClient: count('maxSessionsPerClient', options.maxSessionsPerClient, 100, { allowZero: false }),
+    maxSessionBytesPerClient: count('maxSessionBytesPerClient', options.maxSessionBytesPerClient, 16 * 1024 * 1024, { allowZero: false }),
+    maxRequestBytes: count('maxRequestBytes', options.maxRequestBytes, 64 * 1024, { allowZero: false }),
     maxQueuedFrames: count('maxQueuedFrames', options.maxQueuedFrames, 1_000, { allowZero: false }),
     maxOutboundBytes: count('maxOutboundBytes', options.maxOutboundBytes, 16 * 1024 * 1024, { allowZero: false }),
     agentName,

@@ -12,7 +12,7 @@ import type { AgentContext, AgentOutcome, AgentTask, ExecuteOptions } from './ag
 import { TRUSTED, authenticate, type AuthResult, type Credential } from './auth.js'
 import { ClientConnection, type Identity } from './connection.js'
 import {
-  ClientNotConnectedError, CommandTimeoutError, ServerStoppedError, SessionCancelledError, TaskFailedError
+  ClientNotConnectedError, CommandTimeoutError, RequestTooLargeError, ServerStoppedError, SessionCancelledError, TaskFailedError
 } from './errors.js'
 import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClientRecord } from './registry.js'
@@ -76,6 +76,8 @@ export class DeviceServerEndpoint {
   readonly #connections = new Set<ClientConnection>()
   readonly #sessions = new Map<string, Session>()
   readonly #dispatches = new Map<string, PendingDispatch[]>()
+  /** Running sessions and the bytes of their TASK frames, by requester: each client's share is bounded. */
+  readonly #usage = new Map<string, { sessions: number, bytes: number }>()
   #stopped = false
   #nextConnection = 0
 
@@ -181,6 +183,7 @@ export class DeviceServerEndpoint {
     if (this.#stopped) throw new ServerStoppedError()
     // An aborted signal fires no 'abort' event: refuse it here, or `done` would never settle.
     options.signal?.throwIfAborted()
+    if (requestTooLarge(request, this.options.maxRequestBytes)) throw new RequestTooLargeError(this.options.maxRequestBytes)
     const connection = this.#clients.get(deviceId)
     if (connection?.identity?.clientType !== 'device') throw new ClientNotConnectedError(deviceId)
     const sessionId = newId()
@@ -317,7 +320,7 @@ export class DeviceServerEndpoint {
       connection.send(serverError({ error: decoded.error.message, sessionId: decoded.correlation?.sessionId, responseId: decoded.correlation?.requestId }))
       return
     }
-    this.#onMessage(connection, connection.identity, decoded.value)
+    this.#onMessage(connection, connection.identity, decoded.value, data.length)
     return undefined
   }
 
@@ -444,7 +447,7 @@ export class DeviceServerEndpoint {
   // ---------------------------------------------------------------------------------------------------------
   // Messages of registered clients
 
-  #onMessage (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
+  #onMessage (connection: ClientConnection, identity: Identity, message: DecodedClientMessage, frameSize: number): void {
     if (message.client_id !== null && message.client_id !== identity.clientId) {
       connection.send(serverError({ error: Texts.clientIdMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
       return
@@ -476,7 +479,7 @@ export class DeviceServerEndpoint {
         this.#onDeviceInfoRequest(connection, identity, message)
         return
       case 'task':
-        this.#onTask(connection, identity, message)
+        this.#onTask(connection, identity, message, frameSize)
         return
       case 'command_results':
         this.#onCommandResults(identity, message)
@@ -511,7 +514,7 @@ export class DeviceServerEndpoint {
   // ---------------------------------------------------------------------------------------------------------
   // Tasks
 
-  #onTask (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
+  #onTask (connection: ClientConnection, identity: Identity, message: DecodedClientMessage, frameSize: number): void {
     const fail = (error: string): boolean =>
       connection.send(serverError({ error, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
     let deviceId: string
@@ -529,6 +532,7 @@ export class DeviceServerEndpoint {
     }
     const request = message.request
     if (request === null || request === '') { fail(Texts.taskNeedsRequest); return }
+    if (requestTooLarge(request, this.options.maxRequestBytes)) { fail(Texts.requestTooLong(this.options.maxRequestBytes)); return }
     if ((message.session_id?.length ?? 0) > MAX_ID_CHARS || (message.task_name?.length ?? 0) > MAX_ID_CHARS) {
       fail(Texts.idTooLong((message.session_id?.length ?? 0) > MAX_ID_CHARS ? 'session_id' : 'task_name'))
       return
@@ -546,9 +550,13 @@ export class DeviceServerEndpoint {
       return
     }
     if (this.#sessions.size >= this.options.maxSessions) { fail(Texts.tooManySessions); return }
+    const usage = this.#usage.get(identity.clientId)
+    if (usage !== undefined && usage.sessions >= this.options.maxSessionsPerClient) { fail(Texts.tooManyClientSessions); return }
+    if ((usage?.bytes ?? 0) + frameSize > this.options.maxSessionBytesPerClient) { fail(Texts.clientSessionsTooLarge); return }
     const taskName = sanitizeTaskName(message.task_name ?? sessionId)
-    const session = new Session({ id: sessionId, taskName, request, requesterId: identity.clientId, deviceId, startedAt: this.options.now() })
+    const session = new Session({ id: sessionId, taskName, request, requesterId: identity.clientId, deviceId, startedAt: this.options.now(), sizeBytes: frameSize })
     this.#sessions.set(sessionId, session)
+    this.#charge(identity.clientId, 1, frameSize)
     // The ack goes out before the agent starts, so it always precedes the first COMMAND (B16).
     connection.send(buildTaskAck({ sessionId }))
     this.#logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId }, 'task started')
@@ -693,6 +701,7 @@ export class DeviceServerEndpoint {
       sizeBytes: text.length + session.request.length
     }
     this.#sessions.delete(session.id)
+    this.#charge(session.requesterId, -1, -session.sizeBytes)
     this.options.results.put(record)
     // One TASK_END, one response_id: to the requester and a copy to the device (the same connection for a
     // device's own task). A device whose requester left is told, so it stops working on the task (B4).
@@ -705,6 +714,14 @@ export class DeviceServerEndpoint {
     this.#events.emit('taskEnd', record)
     for (const resolve of this.#endWaiters.get(session) ?? []) resolve()
     this.#endWaiters.delete(session)
+  }
+
+  #charge (clientId: string, sessions: number, bytes: number): void {
+    const usage = this.#usage.get(clientId) ?? { sessions: 0, bytes: 0 }
+    usage.sessions += sessions
+    usage.bytes += bytes
+    if (usage.sessions <= 0) this.#usage.delete(clientId)
+    else this.#usage.set(clientId, usage)
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -754,6 +771,12 @@ export class DeviceServerEndpoint {
       options.signal?.removeEventListener('abort', onAbort)
     }
   }
+}
+
+/** True when `request` is longer than `max` bytes of UTF-8 (measured exactly only when it may be). */
+export function requestTooLarge (request: string, max: number): boolean {
+  if (request.length > max) return true
+  return request.length * 3 > max && Buffer.byteLength(request, 'utf8') > max
 }
 
 function isObject (value: unknown): value is Record<string, unknown> & DeviceSystemInfo {

@@ -101,6 +101,7 @@ export class AipTasks {
         if (this.#closing) return new ServerClosingError({ cause: err })
         return new ClientNotConnectedError(deviceId, { cause: err })
       case 'AIP_ERR_SERVER_STOPPED': return new ServerClosingError({ cause: err })
+      case 'AIP_ERR_SERVER_REQUEST_TOO_LARGE': return new InvalidTaskError((err as Error).message.replace(/^The request/, 'the request'), { cause: err })
       case 'AIP_ERR_SERVER_SESSION_CANCELLED':
         if (options.signal?.aborted === true) return new TaskAbortedError(taskName, { cause: err })
         return new TaskTimeoutError(taskName, options.timeoutMs ?? 0, { cause: err })
