@@ -9,7 +9,7 @@ export {
   resolvePluginOptions, type AipOptions, type AipHook, type DeviceDisconnectedInfo, type ResolvedPluginOptions
 } from './options.js'
 export {
-  TASK_NAME_PATTERN, DispatchBody, DispatchReply, ClientDetails, ClientsReply, TaskResultParams, TaskResultReply,
+  TASK_NAME_PATTERN, DispatchBody, DispatchReply, ClientDetails, ClientsReply, TaskResultParams, TaskResultQuery, TaskResultReply,
   HealthReply, LivenessReply, ErrorReply
 } from './schemas.js'
 export {
