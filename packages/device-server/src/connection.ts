@@ -43,6 +43,8 @@ export class ClientConnection {
   /** Frames waiting, the one being handled first; `null` when empty (an idle connection holds no array). */
   #queue: Array<() => Promise<void> | undefined> | null = null
   #draining = false
+  /** Counts frames and pongs received, so that a probe can tell whether the peer said anything meanwhile. */
+  #activity = 0
   /** Timers to clear at the end; `null` when there are none. */
   #timers: Set<NodeJS.Timeout> | null = null
   readonly #now: () => number
@@ -182,15 +184,20 @@ export class ClientConnection {
   /** Marks activity (a frame or a pong). */
   seen (): void {
     this.lastSeen = this.#now()
+    this.#activity++
   }
 
-  /** Resolves true when the peer answers a ping within `ms`, false otherwise (or when it is gone). */
+  /**
+   * Resolves true when the peer shows it is alive within `ms` (it answers a ping, or sends any frame), false
+   * otherwise (or when it is gone).
+   */
   probe (ms: number): Promise<boolean> {
     if (this.closed || !this.transport.isOpen) return Promise.resolve(false)
+    const activity = this.#activity
     return new Promise((resolve) => {
       const stopPong = this.transport.on('pong', () => finish(true))
       const stopClose = this.transport.on('close', () => finish(false))
-      const handle = setTimeout(() => finish(false), ms)
+      const handle = setTimeout(() => finish(this.#activity !== activity && !this.closed), ms)
       handle.unref()
       const finish = (alive: boolean): void => {
         clearTimeout(handle)

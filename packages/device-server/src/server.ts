@@ -409,6 +409,12 @@ export class DeviceServerEndpoint {
     }
     const existing = this.#clients.get(clientId)
     if (existing !== undefined) {
+      // Only the same credential may take a registered id over: a per-client key's owner, or, when the id has no
+      // key, any connection once the old socket is proven dead (no pong, no frame within takeoverProbeMs).
+      if (!sameCredential(existing.credential, credential)) {
+        this.#refuse(connection, Texts.duplicateClient(clientId), 'duplicate client_id (other credential)', { clientId })
+        return
+      }
       // A device whose old socket is dead takes over at once instead of being locked out until it times out.
       const alive = await existing.probe(this.options.takeoverProbeMs)
       if (alive || connection.closed || this.#clients.get(clientId) !== existing) {
@@ -771,6 +777,12 @@ export class DeviceServerEndpoint {
       options.signal?.removeEventListener('abort', onAbort)
     }
   }
+}
+
+/** May a connection holding `next` take over an id registered with `current`? Keys must be the same one. */
+function sameCredential (current: Credential, next: Credential): boolean {
+  if (current.kind !== 'client') return true
+  return next.kind === 'client' && next.binding === current.binding
 }
 
 /** True when `request` is longer than `max` bytes of UTF-8 (measured exactly only when it may be). */
