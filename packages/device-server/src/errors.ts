@@ -23,3 +23,6 @@ export const ClientNotConnectedError = createError('AIP_ERR_SERVER_CLIENT_NOT_CO
 
 /** `dispatch()` got a request longer than `maxRequestBytes`. */
 export const RequestTooLargeError = createError('AIP_ERR_SERVER_REQUEST_TOO_LARGE', 'The request is longer than %d bytes', 413)
+
+/** `dispatch()` named a device that already has `maxDispatchesPerDevice` dispatched tasks not ended. */
+export const TooManyDispatchesError = createError('AIP_ERR_SERVER_TOO_MANY_DISPATCHES', 'Device %s already has %d dispatched tasks running', 429)

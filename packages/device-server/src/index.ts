@@ -9,5 +9,5 @@ export { InMemoryResultStore, type ResultStore, type TaskRecord, type InMemoryRe
 export { Texts, MAX_ECHO_CHARS, MAX_ID_CHARS } from './texts.js'
 export {
   InvalidOptionError, SessionCancelledError, CommandTimeoutError, TaskFailedError, ServerStoppedError,
-  ClientNotConnectedError, RequestTooLargeError
+  ClientNotConnectedError, RequestTooLargeError, TooManyDispatchesError
 } from './errors.js'

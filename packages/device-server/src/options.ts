@@ -48,6 +48,10 @@ export interface DeviceServerOptions {
   maxSessionsPerClient?: number
   /** Bytes of the TASK frames of the tasks one client has running. Default 16 MiB. */
   maxSessionBytesPerClient?: number
+  /** Deadline of a `dispatch()` that names none: the task is cancelled after it. Default 600000 (10 minutes). */
+  dispatchTimeoutMs?: number
+  /** `dispatch()`es sent to one device and not ended yet; one more throws `AIP_ERR_SERVER_TOO_MANY_DISPATCHES`. Default 100. */
+  maxDispatchesPerDevice?: number
   /** Longest task `request`, in bytes of UTF-8 (TASK frames and `dispatch()`). Default 64 KiB. */
   maxRequestBytes?: number
   /** Frames queued on one connection before it is closed. Default 1000. */
@@ -91,6 +95,8 @@ export interface ResolvedServerOptions {
   readonly maxSessionsPerClient: number
   readonly maxSessionBytesPerClient: number
   readonly maxRequestBytes: number
+  readonly dispatchTimeoutMs: number
+  readonly maxDispatchesPerDevice: number
   readonly maxQueuedFrames: number
   readonly maxOutboundBytes: number
   readonly agentName: string
@@ -156,6 +162,8 @@ export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServ
     maxSessions: count('maxSessions', options.maxSessions, 10_000, { allowZero: false }),
     maxSessionsPerClient: count('maxSessionsPerClient', options.maxSessionsPerClient, 100, { allowZero: false }),
     maxSessionBytesPerClient: count('maxSessionBytesPerClient', options.maxSessionBytesPerClient, 16 * 1024 * 1024, { allowZero: false }),
+    dispatchTimeoutMs: count('dispatchTimeoutMs', options.dispatchTimeoutMs, 600_000, { allowZero: false }),
+    maxDispatchesPerDevice: count('maxDispatchesPerDevice', options.maxDispatchesPerDevice, 100, { allowZero: false }),
     maxRequestBytes: count('maxRequestBytes', options.maxRequestBytes, 64 * 1024, { allowZero: false }),
     maxQueuedFrames: count('maxQueuedFrames', options.maxQueuedFrames, 1_000, { allowZero: false }),
     maxOutboundBytes: count('maxOutboundBytes', options.maxOutboundBytes, 16 * 1024 * 1024, { allowZero: false }),

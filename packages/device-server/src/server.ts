@@ -12,7 +12,7 @@ import type { AgentContext, AgentOutcome, AgentTask, ExecuteOptions } from './ag
 import { TRUSTED, authenticate, type AuthResult, type Credential } from './auth.js'
 import { ClientConnection, type Identity } from './connection.js'
 import {
-  ClientNotConnectedError, CommandTimeoutError, RequestTooLargeError, ServerStoppedError, SessionCancelledError, TaskFailedError
+  ClientNotConnectedError, CommandTimeoutError, RequestTooLargeError, ServerStoppedError, TooManyDispatchesError, SessionCancelledError, TaskFailedError
 } from './errors.js'
 import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClientRecord } from './registry.js'
@@ -38,7 +38,7 @@ export interface DeviceServerEvents {
 /** Options of {@link DeviceServerEndpoint.dispatch}. */
 export interface DispatchOptions {
   taskName?: string
-  /** Rejects and cancels the task after this long. Default: none (the command timeout still applies). */
+  /** Rejects and cancels the task after this long. Default: the endpoint's `dispatchTimeoutMs` (10 minutes). */
   timeoutMs?: number
   signal?: AbortSignal
 }
@@ -186,6 +186,9 @@ export class DeviceServerEndpoint {
     if (requestTooLarge(request, this.options.maxRequestBytes)) throw new RequestTooLargeError(this.options.maxRequestBytes)
     const connection = this.#clients.get(deviceId)
     if (connection?.identity?.clientType !== 'device') throw new ClientNotConnectedError(deviceId)
+    if ((this.#dispatches.get(deviceId)?.length ?? 0) >= this.options.maxDispatchesPerDevice) {
+      throw new TooManyDispatchesError(deviceId, this.options.maxDispatchesPerDevice)
+    }
     const sessionId = newId()
     const taskName = sanitizeTaskName(options.taskName ?? sessionId)
     let pending!: PendingDispatch
@@ -767,11 +770,9 @@ export class DeviceServerEndpoint {
     }
     const onAbort = (): void => cancel(new SessionCancelledError(pending.sessionId, 'aborted'))
     options.signal?.addEventListener('abort', onAbort, { once: true })
-    let timer: NodeJS.Timeout | undefined
-    if (options.timeoutMs !== undefined) {
-      timer = setTimeout(() => cancel(new SessionCancelledError(pending.sessionId, 'timed out')), options.timeoutMs)
-      timer.unref()
-    }
+    // Every dispatch has a deadline: without one, a device that never takes the task up would hold it forever.
+    const timer = setTimeout(() => cancel(new SessionCancelledError(pending.sessionId, 'timed out')), options.timeoutMs ?? this.options.dispatchTimeoutMs)
+    timer.unref()
     return () => {
       clearTimeout(timer)
       options.signal?.removeEventListener('abort', onAbort)

@@ -14,7 +14,7 @@ export {
 } from './schemas.js'
 export {
   InvalidOptionError, AlreadyRegisteredError, ClientNotConnectedError, TaskTimeoutError, TaskAbortedError,
-  ServerClosingError, TaskNotFoundError, MissingApiKeyError, InvalidApiKeyError, InvalidTaskError
+  ServerClosingError, TaskNotFoundError, MissingApiKeyError, InvalidApiKeyError, InvalidTaskError, TooManyTasksError
 } from './errors.js'
 export type { ClientRecord, TaskRecord, Agent, AgentTask, AgentContext, AgentOutcome, DeviceServerOptions } from '@aip/device-server'
 

@@ -1,11 +1,11 @@
 import type { DeviceServerEndpoint, TaskRecord } from '@aip/device-server'
-import { ClientNotConnectedError, InvalidTaskError, ServerClosingError, TaskAbortedError, TaskTimeoutError } from './errors.js'
+import { ClientNotConnectedError, InvalidTaskError, ServerClosingError, TaskAbortedError, TaskTimeoutError, TooManyTasksError } from './errors.js'
 
 /** Options of {@link AipTasks.dispatch}. */
 export interface TaskDispatchOptions {
   /** Task name (sanitised to `[A-Za-z0-9._-]`). Default: the session id. */
   taskName?: string
-  /** Cancels the task and rejects with `AIP_ERR_FASTIFY_TASK_TIMEOUT` when no TASK_END came in time. Default: none. */
+  /** Cancels the task and rejects with `AIP_ERR_FASTIFY_TASK_TIMEOUT` when no TASK_END came in time. Default: the endpoint's `dispatchTimeoutMs` (10 minutes). */
   timeoutMs?: number
   /** Cancels the task and rejects with `AIP_ERR_FASTIFY_TASK_ABORTED` when it aborts. */
   signal?: AbortSignal
@@ -118,10 +118,12 @@ export class AipTasks {
         if (this.#closing) return new ServerClosingError({ cause: err })
         return new ClientNotConnectedError(deviceId, { cause: err })
       case 'AIP_ERR_SERVER_STOPPED': return new ServerClosingError({ cause: err })
+      case 'AIP_ERR_SERVER_TOO_MANY_DISPATCHES':
+        return new TooManyTasksError(deviceId, this.#endpoint.options.maxDispatchesPerDevice, { cause: err })
       case 'AIP_ERR_SERVER_REQUEST_TOO_LARGE': return new InvalidTaskError((err as Error).message.replace(/^The request/, 'the request'), { cause: err })
       case 'AIP_ERR_SERVER_SESSION_CANCELLED':
         if (options.signal?.aborted === true) return new TaskAbortedError(taskName, { cause: err })
-        return new TaskTimeoutError(taskName, options.timeoutMs ?? 0, { cause: err })
+        return new TaskTimeoutError(taskName, options.timeoutMs ?? this.#endpoint.options.dispatchTimeoutMs, { cause: err })
     }
     /* c8 ignore next */
     return err instanceof Error ? err : new Error(String(err))
