@@ -148,6 +148,9 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   }
 
   fastify.addHook('preClose', async () => {
+    // First: while closing, @fastify/websocket has removed its 'upgrade' listener so that Node answers upgrades as
+    // plain requests (503); a listener of ours left on 'upgrade' would leave them unanswered.
+    stopLimiting()
     endpoint.tasks.closing()
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), settings.closeTimeoutMs) })
@@ -161,7 +164,6 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   })
 
   fastify.addHook('onClose', async () => {
-    stopLimiting()
     for (const dispose of disposers.splice(0)) dispose()
     endpoint.sessions.close()
     endpoint.tasks.close()
