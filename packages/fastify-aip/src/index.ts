@@ -1,7 +1,8 @@
 import type { AipEndpoint } from './endpoint.js'
 import { aipPlugin } from './plugin.js'
 
-export { aipPlugin, redactUrl } from './plugin.js'
+export { aipPlugin } from './plugin.js'
+export { redactUrl } from './redact.js'
 export { AipEndpoint } from './endpoint.js'
 export { AipSessions, type RunningSession, type SessionView, type SessionChange, type Unsubscribe } from './sessions.js'
 export { AipTasks, type TaskDispatchOptions, type StartedTask } from './tasks.js'
