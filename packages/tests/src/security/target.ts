@@ -36,5 +36,5 @@ export function uniqueId (label: string): string {
 /** `host` and `port` of the target. */
 export function hostPort (target: Target): { host: string, port: number } {
   const url = new URL(target.httpUrl)
-  return { host: url.hostname, port: Number(url.port === '' ? 80 : url.port) }
+  return { host: url.hostname, port: Number(url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : url.port) }
 }

@@ -15,7 +15,7 @@ export interface SlowReaderOptions {
  * sends client ERRORs (each echoed with a text of a few hundred bytes) until the server closes or `frames` were
  * sent, then reads again and must find the connection closed.
  */
-export async function slowReader (target: Target, { frames = 40_000, closeWithinMs = 5000 }: SlowReaderOptions = {}): Promise<ProbeResult> {
+export async function slowReader (target: Target, { frames = 60_000, closeWithinMs = 5000 }: SlowReaderOptions = {}): Promise<ProbeResult> {
   const name = 'a client that never reads its answers (outbound budget)'
   const clientId = uniqueId('slow-reader')
   const probe = await Probe.open(wsUrl(target))
