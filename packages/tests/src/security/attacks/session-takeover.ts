@@ -26,7 +26,7 @@ export async function sessionTakeover (target: Target, { answerWithinMs = 10_000
       if (registered?.type !== 'heartbeat') { outcomes.push(`${label}: the victim could not register (${String(registered?.error)})`); return }
       victim.ws.pause()
       if (beating) {
-        timer = setInterval(() => victim.send({ type: 'heartbeat', status: 'ok', client_type: 'device', client_id: victimId }), 200)
+        timer = setInterval(() => victim.send({ type: 'heartbeat', status: 'ok', client_type: 'device', client_id: victimId }), 100)
       }
       attacker.send({ type: 'register', status: 'ok', client_type: 'device', client_id: victimId, metadata: { platform: 'linux' } })
       const answer = await attacker.next(() => true, answerWithinMs)
