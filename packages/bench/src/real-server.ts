@@ -20,7 +20,8 @@ export interface RealServer {
 export async function startRealServer (port: number, onRegistered: () => void): Promise<RealServer> {
   const app = Fastify({ logger: false })
   // Limits raised so that the load itself is never refused; liveness pings off, as in the baseline.
-  await app.register(aipPlugin, { agent: oneCommand, pingIntervalMs: 0, maxSessions: 1_000_000, maxQueuedFrames: 100_000, http: false })
+  // Every load client connects from 127.0.0.1: no per-address or total connection cap.
+  await app.register(aipPlugin, { agent: oneCommand, pingIntervalMs: 0, maxSessions: 1_000_000, maxQueuedFrames: 100_000, http: false, maxConnectionsPerAddress: 0, maxConnections: null })
   app.aip.on('clientRegistered', onRegistered)
   await app.listen({ port, host: '127.0.0.1' })
   return {

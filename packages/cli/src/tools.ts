@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { readdir, readFile, realpath, stat } from 'node:fs/promises'
+import { constants, type Stats } from 'node:fs'
+import { lstat, open, readdir, readlink, realpath, stat, type FileHandle } from 'node:fs/promises'
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 import type { ToolSet } from '@aip/device-client'
 
@@ -23,25 +23,80 @@ function text (params: Record<string, unknown>, name: string): string {
   return value
 }
 
+/** True when `real` is `root` or inside it. */
+function inside (root: string, real: string): boolean {
+  const rel = relative(root, real)
+  return rel === '' || (!isAbsolute(rel) && rel.split(sep)[0] !== '..')
+}
+
+/** An opened file or folder inside the allowed folders: read it through `handle`, never by its path again. */
+interface Opened {
+  readonly handle: FileHandle
+  /** Its real path, as the open descriptor says. */
+  readonly real: string
+  readonly info: Stats
+}
+
 /**
- * Resolves `path` (relative paths against the first allowed folder) and checks, after following symbolic
- * links, that it lies inside an allowed folder. Throws otherwise.
+ * The real path of an open descriptor: `/proc/self/fd/N` where the system has it (Linux). Elsewhere the path is
+ * resolved again and accepted only when it names the very file that is open (same device and inode).
  */
-async function allowed (path: string, allowDirs: readonly string[]): Promise<string> {
+async function realPathOf (handle: FileHandle, candidate: string, info: Stats): Promise<string> {
+  try {
+    return await readlink(`/proc/self/fd/${handle.fd}`)
+  } catch {
+    const real = await realpath(candidate)
+    const now = await stat(real)
+    if (now.dev !== info.dev || now.ino !== info.ino) throw new Error('the path changed while it was opened')
+    return real
+  }
+}
+
+/**
+ * Opens `path` (relative paths against the first allowed folder) once, without following a symbolic link in its
+ * last component and without blocking (a FIFO opens at once), then checks the opened descriptor: its real path
+ * must lie inside an allowed folder, and it must be a regular file (or a folder, for `kind: 'dir'`). What is read
+ * afterwards is read through that descriptor, so swapping a link between the check and the read changes nothing.
+ */
+async function openAllowed (path: string, allowDirs: readonly string[], kind: 'file' | 'dir'): Promise<Opened> {
   if (allowDirs.length === 0) throw new Error('file access is disabled: start the device with --allow-dir')
   const candidate = isAbsolute(path) ? path : resolve(allowDirs[0] as string, path)
-  let real: string
+  let handle: FileHandle
   try {
-    real = await realpath(candidate)
-  } catch {
-    throw new Error(`no such file or folder: ${path}`)
+    handle = await open(candidate, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    if (code === 'ELOOP' || code === 'EMLINK') throw new Error(`access denied: ${path} is a symbolic link (links are not followed)`)
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new Error(`no such file or folder: ${path}`)
+    throw new Error(`cannot open ${path}: ${code ?? 'error'}`)
   }
-  for (const dir of allowDirs) {
-    const root = await realpath(dir)
-    const rel = relative(root, real)
-    if (rel === '' || (!isAbsolute(rel) && rel.split(sep)[0] !== '..')) return real
+  try {
+    const info = await handle.stat()
+    const real = await realPathOf(handle, candidate, info)
+    let permitted = false
+    for (const dir of allowDirs) {
+      if (inside(await realpath(dir), real)) { permitted = true; break }
+    }
+    if (!permitted) throw new Error(`access denied: ${path} is outside the allowed folders`)
+    if (kind === 'file' && !info.isFile()) throw new Error(`not a file: ${path}`)
+    if (kind === 'dir' && !info.isDirectory()) throw new Error(`not a folder: ${path}`)
+    return { handle, real, info }
+  } catch (err) {
+    await handle.close()
+    throw err
   }
-  throw new Error(`access denied: ${path} is outside the allowed folders`)
+}
+
+/** Reads at most `max` bytes from an open file, from its start. */
+async function readUpTo (handle: FileHandle, max: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(max)
+  let total = 0
+  while (total < max) {
+    const { bytesRead } = await handle.read(buffer, total, max - total, total)
+    if (bytesRead === 0) break
+    total += bytesRead
+  }
+  return buffer.subarray(0, total)
 }
 
 /** The tools `aip device` offers: safe by default, commands only from an explicit allow-list. */
@@ -92,14 +147,20 @@ export function builtinTools (options: BuiltinToolOptions): ToolSet {
       toolType: 'data_collection',
       inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
       handler: async (params) => {
-        const dir = await allowed(text(params, 'path'), options.allowDirs)
-        const entries = await readdir(dir, { withFileTypes: true })
-        const list = await Promise.all(entries.slice(0, 1000).map(async (entry) => ({
-          name: entry.name,
-          kind: entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other',
-          size: entry.isFile() ? (await stat(resolve(dir, entry.name))).size : null
-        })))
-        return { path: dir, entries: list, truncated: entries.length > 1000 }
+        const { handle, real } = await openAllowed(text(params, 'path'), options.allowDirs, 'dir')
+        try {
+          // Through the open descriptor where the system allows (Linux), so a folder swapped meanwhile is not listed.
+          const through = process.platform === 'linux' ? `/proc/self/fd/${handle.fd}` : real
+          const entries = await readdir(through, { withFileTypes: true })
+          const list = await Promise.all(entries.slice(0, 1000).map(async (entry) => ({
+            name: entry.name,
+            kind: entry.isDirectory() ? 'dir' : entry.isFile() ? 'file' : 'other',
+            size: entry.isFile() ? (await lstat(resolve(through, entry.name))).size : null
+          })))
+          return { path: real, entries: list, truncated: entries.length > 1000 }
+        } finally {
+          await handle.close()
+        }
       }
     },
     read_file: {
@@ -107,11 +168,16 @@ export function builtinTools (options: BuiltinToolOptions): ToolSet {
       toolType: 'data_collection',
       inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] },
       handler: async (params) => {
-        const file = await allowed(text(params, 'path'), options.allowDirs)
-        const info = await stat(file)
-        if (!info.isFile()) throw new Error(`not a file: ${String(params.path)}`)
-        if (info.size > maxReadBytes) throw new Error(`file too large: ${info.size} bytes (limit ${maxReadBytes})`)
-        return { path: file, size: info.size, content: await readFile(file, 'utf8') }
+        const { handle, real, info } = await openAllowed(text(params, 'path'), options.allowDirs, 'file')
+        try {
+          if (info.size > maxReadBytes) throw new Error(`file too large: ${info.size} bytes (limit ${maxReadBytes})`)
+          // Through the descriptor, and never more than the limit even if the file grows meanwhile.
+          const content = await readUpTo(handle, maxReadBytes + 1)
+          if (content.length > maxReadBytes) throw new Error(`file too large: more than ${maxReadBytes} bytes`)
+          return { path: real, size: content.length, content: content.toString('utf8') }
+        } finally {
+          await handle.close()
+        }
       }
     },
     checksum: {
@@ -119,16 +185,20 @@ export function builtinTools (options: BuiltinToolOptions): ToolSet {
       toolType: 'data_collection',
       inputSchema: { type: 'object', properties: { path: { type: 'string' }, algorithm: { enum: ['sha256', 'md5'] } }, required: ['path'] },
       handler: async (params, ctx) => {
-        const file = await allowed(text(params, 'path'), options.allowDirs)
+        const { handle, real } = await openAllowed(text(params, 'path'), options.allowDirs, 'file')
         const algorithm = params.algorithm === 'md5' ? 'md5' : 'sha256'
         const hash = createHash(algorithm)
-        await new Promise<void>((resolve, reject) => {
-          const stream = createReadStream(file, { signal: ctx.signal })
-          stream.on('data', (chunk) => hash.update(chunk))
-          stream.on('end', resolve)
-          stream.on('error', reject)
-        })
-        return { path: file, algorithm, digest: hash.digest('hex') }
+        try {
+          await new Promise<void>((resolve, reject) => {
+            const stream = handle.createReadStream({ start: 0, autoClose: false, signal: ctx.signal })
+            stream.on('data', (chunk) => hash.update(chunk))
+            stream.on('end', resolve)
+            stream.on('error', reject)
+          })
+        } finally {
+          await handle.close()
+        }
+        return { path: real, algorithm, digest: hash.digest('hex') }
       }
     }
   }

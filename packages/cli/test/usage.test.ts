@@ -23,7 +23,7 @@ test('every command has --help, exiting 0 with its usage on stdout', async (t) =
 })
 
 test('usage errors exit 2 with a message on stderr', async (t) => {
-  const cases: string[][] = [[], ['bogus'], ['task', '--url', 'ws://x'], ['serve', '--unknown'], ['serve', '--port', 'abc'], ['serve', '--agent', 'nope']]
+  const cases: string[][] = [[], ['bogus'], ['task', '--url', 'ws://x'], ['serve', '--unknown'], ['serve', '--port', 'abc'], ['serve', '--agent', 'nope'], ['serve', '--max-connections', '0'], ['serve', '--max-connections-per-address', '1.5'], ['serve', '--allowed-origin', 'evil.example/path']]
   for (const argv of cases) {
     const out = io()
     t.equal(await main(argv, out), ExitCode.Usage, argv.join(' ') || '(nothing)')

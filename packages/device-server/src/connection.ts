@@ -1,4 +1,5 @@
 import { CloseCode, type CloseInfo, type Logger, type Transport } from '@aip/endpoint'
+import type { Credential } from './auth.js'
 import { encodeServerMessage, type ClientType, type DecodedServerMessage } from '@aip/protocol'
 
 /** The registered identity of a connection, pinned at REGISTER. */
@@ -6,6 +7,19 @@ export interface Identity {
   readonly clientId: string
   readonly clientType: ClientType
   readonly targetId: string | null
+}
+
+/** How long a connection over its outbound budget has to take its close frame before it is dropped. */
+export const OVER_BUDGET_GRACE_MS = 1000
+
+/** What {@link ClientConnection} needs besides its transport. */
+export interface ConnectionInit {
+  connectionId: string
+  credential: Credential
+  now: () => number
+  logger: Logger
+  /** Bytes sent but not yet written past which the peer is taken to be not reading. Default: unbounded. */
+  maxOutboundBytes?: number
 }
 
 /**
@@ -16,8 +30,10 @@ export class ClientConnection {
   readonly transport: Transport
   /** A label for logs before the client registers. */
   readonly connectionId: string
-  /** The client id a per-client key allows, or `null`. */
-  readonly boundClientId: string | null
+  /** The credential presented at the handshake. */
+  readonly credential: Credential
+  /** Set once the outbound budget was exceeded: nothing more is sent, the connection is closing. */
+  overBudget = false
   identity: Identity | null = null
   /** The registration deadline, cleared once the client registers. */
   registrationTimer: NodeJS.Timeout | null = null
@@ -27,17 +43,21 @@ export class ClientConnection {
   /** Frames waiting, the one being handled first; `null` when empty (an idle connection holds no array). */
   #queue: Array<() => Promise<void> | undefined> | null = null
   #draining = false
+  /** Counts frames and pongs received, so that a probe can tell whether the peer said anything meanwhile. */
+  #activity = 0
   /** Timers to clear at the end; `null` when there are none. */
   #timers: Set<NodeJS.Timeout> | null = null
   readonly #now: () => number
   readonly #logger: Logger
+  readonly #maxOutboundBytes: number
 
-  constructor (transport: Transport, init: { connectionId: string, boundClientId: string | null, now: () => number, logger: Logger }) {
+  constructor (transport: Transport, init: ConnectionInit) {
     this.transport = transport
     this.connectionId = init.connectionId
-    this.boundClientId = init.boundClientId
+    this.credential = init.credential
     this.#now = init.now
     this.#logger = init.logger
+    this.#maxOutboundBytes = init.maxOutboundBytes ?? Number.POSITIVE_INFINITY
     this.lastSeen = init.now()
   }
 
@@ -99,11 +119,31 @@ export class ClientConnection {
 
   /** Sends an already encoded frame (one TASK_END encoded once for two recipients). */
   sendText (text: string): boolean {
-    if (this.closed || !this.transport.isOpen) return false
+    if (this.closed || this.overBudget || !this.transport.isOpen) return false
     // Without a promise per frame when the transport can (WebSocketTransport).
-    if (this.transport.post !== undefined) return this.transport.post(text, (err) => this.#sendFailed(err))
-    this.transport.send(text).catch((err: unknown) => this.#sendFailed(err))
+    if (this.transport.post !== undefined) {
+      if (!this.transport.post(text, (err) => this.#sendFailed(err))) return false
+    } else {
+      this.transport.send(text).catch((err: unknown) => this.#sendFailed(err))
+    }
+    if (this.transport.bufferedAmount > this.#maxOutboundBytes) this.#exceeded()
     return true
+  }
+
+  /**
+   * A peer that does not read what it is sent: stop sending, log once, close with 1008 and drop the socket after a
+   * short grace (the close frame waits behind the unread bytes, so a close handshake may never complete).
+   */
+  #exceeded (): void {
+    this.overBudget = true
+    this.#logger.warn({
+      connectionId: this.connectionId,
+      clientId: this.identity?.clientId,
+      bufferedBytes: this.transport.bufferedAmount,
+      maxOutboundBytes: this.#maxOutboundBytes
+    }, 'peer does not read its frames: outbound budget exceeded, closing')
+    this.transport.close(CloseCode.PolicyViolation, 'outbound budget exceeded')
+    this.timer(OVER_BUDGET_GRACE_MS, () => this.transport.terminate())
   }
 
   #sendFailed (err: unknown): void {
@@ -144,15 +184,20 @@ export class ClientConnection {
   /** Marks activity (a frame or a pong). */
   seen (): void {
     this.lastSeen = this.#now()
+    this.#activity++
   }
 
-  /** Resolves true when the peer answers a ping within `ms`, false otherwise (or when it is gone). */
+  /**
+   * Resolves true when the peer shows it is alive within `ms` (it answers a ping, or sends any frame), false
+   * otherwise (or when it is gone).
+   */
   probe (ms: number): Promise<boolean> {
     if (this.closed || !this.transport.isOpen) return Promise.resolve(false)
+    const activity = this.#activity
     return new Promise((resolve) => {
       const stopPong = this.transport.on('pong', () => finish(true))
       const stopClose = this.transport.on('close', () => finish(false))
-      const handle = setTimeout(() => finish(false), ms)
+      const handle = setTimeout(() => finish(this.#activity !== activity && !this.closed), ms)
       handle.unref()
       const finish = (alive: boolean): void => {
         clearTimeout(handle)

@@ -20,3 +20,9 @@ export const ServerStoppedError = createError('AIP_ERR_SERVER_STOPPED', 'The dev
 
 /** `dispatch()` named a client that is not connected, or not a device. */
 export const ClientNotConnectedError = createError('AIP_ERR_SERVER_CLIENT_NOT_CONNECTED', 'Client %s is not connected', 404)
+
+/** `dispatch()` got a request longer than `maxRequestBytes`. */
+export const RequestTooLargeError = createError('AIP_ERR_SERVER_REQUEST_TOO_LARGE', 'The request is longer than %d bytes', 413)
+
+/** `dispatch()` named a device that already has `maxDispatchesPerDevice` dispatched tasks not ended. */
+export const TooManyDispatchesError = createError('AIP_ERR_SERVER_TOO_MANY_DISPATCHES', 'Device %s already has %d dispatched tasks running', 429)

@@ -1,13 +1,13 @@
 export {
   DeviceServerEndpoint, type DeviceServerEvents, type CancelReason, type DispatchOptions, type DispatchedTask
 } from './server.js'
-export { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
+export { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions, type ClientKeyOptions } from './options.js'
 export { planAgent, type Agent, type AgentTask, type AgentContext, type AgentOutcome, type ExecuteOptions } from './agent.js'
-export { authenticate, safeEqual, type AuthResult, type AuthOptions } from './auth.js'
+export { authenticate, safeEqual, type AuthResult, type AuthOptions, type ClientKey, type Credential } from './auth.js'
 export { InMemoryClientRegistry, type ClientRegistry, type ClientRecord } from './registry.js'
 export { InMemoryResultStore, type ResultStore, type TaskRecord, type InMemoryResultStoreOptions } from './results.js'
-export { Texts } from './texts.js'
+export { Texts, MAX_ECHO_CHARS, MAX_ID_CHARS } from './texts.js'
 export {
   InvalidOptionError, SessionCancelledError, CommandTimeoutError, TaskFailedError, ServerStoppedError,
-  ClientNotConnectedError
+  ClientNotConnectedError, RequestTooLargeError, TooManyDispatchesError
 } from './errors.js'

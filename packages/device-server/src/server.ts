@@ -4,21 +4,21 @@ import { CloseCode, WebSocketTransport, childLogger, type Logger, type Transport
 import {
   buildCommand, buildDeviceInfoResponse, buildRegistrationConfirmation, buildServerError, buildServerHeartbeat,
   buildServerTask, buildTaskAck, buildTaskEnd, decodeClientMessage, deviceInfoUnavailable, encodeServerMessage, newId,
-  sanitizeTaskName, type Command, type DecodedClientMessage, type DeviceSystemInfo, type Result
+  sanitizeTaskName, type Command, type DecodedServerMessage, type DecodedClientMessage, type DeviceSystemInfo, type Result
 } from '@aip/protocol'
 import { TypedEmitter, type Unsubscribe } from '@aip/resilience'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { AgentContext, AgentOutcome, AgentTask, ExecuteOptions } from './agent.js'
-import { authenticate, type AuthResult } from './auth.js'
+import { TRUSTED, authenticate, type AuthResult, type Credential } from './auth.js'
 import { ClientConnection, type Identity } from './connection.js'
 import {
-  ClientNotConnectedError, CommandTimeoutError, ServerStoppedError, SessionCancelledError, TaskFailedError
+  ClientNotConnectedError, CommandTimeoutError, RequestTooLargeError, ServerStoppedError, TooManyDispatchesError, SessionCancelledError, TaskFailedError
 } from './errors.js'
 import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClientRecord } from './registry.js'
 import type { TaskRecord } from './results.js'
 import { Session } from './session.js'
-import { Texts } from './texts.js'
+import { MAX_ID_CHARS, Texts, clip, echoId } from './texts.js'
 
 /** Why a session was cancelled; `reason` of the task's AbortSignal. */
 export type CancelReason = 'device_disconnected' | 'requester_disconnected' | 'server_stopping' | 'cancelled'
@@ -38,7 +38,7 @@ export interface DeviceServerEvents {
 /** Options of {@link DeviceServerEndpoint.dispatch}. */
 export interface DispatchOptions {
   taskName?: string
-  /** Rejects and cancels the task after this long. Default: none (the command timeout still applies). */
+  /** Rejects and cancels the task after this long. Default: the endpoint's `dispatchTimeoutMs` (10 minutes). */
   timeoutMs?: number
   signal?: AbortSignal
 }
@@ -76,6 +76,8 @@ export class DeviceServerEndpoint {
   readonly #connections = new Set<ClientConnection>()
   readonly #sessions = new Map<string, Session>()
   readonly #dispatches = new Map<string, PendingDispatch[]>()
+  /** Running sessions and the bytes of their TASK frames, by requester: each client's share is bounded. */
+  readonly #usage = new Map<string, { sessions: number, bytes: number }>()
   #stopped = false
   #nextConnection = 0
 
@@ -111,7 +113,7 @@ export class DeviceServerEndpoint {
         socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
         return
       }
-      wss.handleUpgrade(request, socket, head, (ws) => this.#accept(new WebSocketTransport(ws), auth.boundClientId))
+      wss.handleUpgrade(request, socket, head, (ws) => this.#accept(new WebSocketTransport(ws), auth.credential))
     }
     server.on('upgrade', onUpgrade)
     return () => {
@@ -130,7 +132,7 @@ export class DeviceServerEndpoint {
 
   /** Takes over any {@link Transport} (an in-memory one in tests). Without a request, no credential is checked. */
   handleTransport (transport: Transport, request?: Pick<IncomingMessage, 'url' | 'headers'>): void {
-    const auth = request === undefined ? { ok: true as const, boundClientId: null } : this.authenticate(request)
+    const auth: AuthResult = request === undefined ? { ok: true, boundClientId: null, credential: TRUSTED } : this.authenticate(request)
     if (!auth.ok) {
       this.#logger.warn({ reason: auth.reason }, 'websocket refused')
       transport.close(CloseCode.PolicyViolation, auth.reason)
@@ -140,7 +142,7 @@ export class DeviceServerEndpoint {
       transport.close(CloseCode.GoingAway, Texts.serverShuttingDown)
       return
     }
-    this.#accept(transport, auth.boundClientId)
+    this.#accept(transport, auth.credential)
   }
 
   /** Is a client with this id connected and registered? */
@@ -181,8 +183,12 @@ export class DeviceServerEndpoint {
     if (this.#stopped) throw new ServerStoppedError()
     // An aborted signal fires no 'abort' event: refuse it here, or `done` would never settle.
     options.signal?.throwIfAborted()
+    if (requestTooLarge(request, this.options.maxRequestBytes)) throw new RequestTooLargeError(this.options.maxRequestBytes)
     const connection = this.#clients.get(deviceId)
     if (connection?.identity?.clientType !== 'device') throw new ClientNotConnectedError(deviceId)
+    if ((this.#dispatches.get(deviceId)?.length ?? 0) >= this.options.maxDispatchesPerDevice) {
+      throw new TooManyDispatchesError(deviceId, this.options.maxDispatchesPerDevice)
+    }
     const sessionId = newId()
     const taskName = sanitizeTaskName(options.taskName ?? sessionId)
     let pending!: PendingDispatch
@@ -252,13 +258,17 @@ export class DeviceServerEndpoint {
   // ---------------------------------------------------------------------------------------------------------
   // Connections
 
-  #accept (transport: Transport, boundClientId: string | null): void {
+  #accept (transport: Transport, credential: Credential): void {
     const connectionId = `c${++this.#nextConnection}`
     // No child logger per connection (one per socket, for a few error lines): they carry connectionId themselves.
-    const connection = new ClientConnection(transport, { connectionId, boundClientId, now: this.options.now, logger: this.#logger })
+    const connection = new ClientConnection(transport, {
+      connectionId, credential, now: this.options.now, logger: this.#logger, maxOutboundBytes: this.options.maxOutboundBytes
+    })
     this.#connections.add(connection)
     // Listeners first, synchronously: no frame may arrive unheard.
     transport.on('message', (data) => {
+      // A peer over its outbound budget is being dropped: what it still sends is not read.
+      if (connection.overBudget) return
       connection.seen()
       if (connection.queued >= this.options.maxQueuedFrames) {
         this.#logger.warn({ connectionId, clientId: connection.identity?.clientId }, 'too many frames in flight: closing')
@@ -281,7 +291,7 @@ export class DeviceServerEndpoint {
     connection.registrationTimer = connection.timer(this.options.registrationTimeoutMs, () => {
       if (connection.identity !== null || connection.closed) return
       this.#logger.info({ connectionId }, 'no REGISTER in time')
-      connection.sendAndClose(buildServerError({ error: Texts.registrationTimeout(this.options.registrationTimeoutMs) }), CloseCode.RegistrationTimeout, 'registration timeout')
+      connection.sendAndClose(serverError({ error: Texts.registrationTimeout(this.options.registrationTimeoutMs) }), CloseCode.RegistrationTimeout, 'registration timeout')
     })
     const interval = this.options.pingIntervalMs
     if (interval > 0) {
@@ -301,7 +311,7 @@ export class DeviceServerEndpoint {
     if (connection.closed) return
     if (typeof data !== 'string') {
       // Never a silent drop (B17): say why, then close with 1003.
-      connection.sendAndClose(buildServerError({ error: Texts.binaryNotAccepted }), CloseCode.UnsupportedData, 'binary frame')
+      connection.sendAndClose(serverError({ error: Texts.binaryNotAccepted }), CloseCode.UnsupportedData, 'binary frame')
       return
     }
     const decoded = decodeClientMessage(data, { maxBytes: this.options.maxPayloadBytes })
@@ -310,10 +320,10 @@ export class DeviceServerEndpoint {
     }
     if (!decoded.ok) {
       this.#logger.debug({ clientId: connection.identity.clientId, code: decoded.error.code }, 'malformed frame')
-      connection.send(buildServerError({ error: decoded.error.message, ...correlationOf(data, decoded.error.code) }))
+      connection.send(serverError({ error: decoded.error.message, sessionId: decoded.correlation?.sessionId, responseId: decoded.correlation?.requestId }))
       return
     }
-    this.#onMessage(connection, connection.identity, decoded.value)
+    this.#onMessage(connection, connection.identity, decoded.value, data.length)
     return undefined
   }
 
@@ -345,7 +355,7 @@ export class DeviceServerEndpoint {
 
   #refuse (connection: ClientConnection, error: string, logReason: string, fields: Record<string, unknown> = {}): void {
     this.#logger.info({ connectionId: connection.connectionId, reason: logReason, ...fields }, 'registration refused')
-    connection.sendAndClose(buildServerError({ error }), CloseCode.RegistrationRefused, logReason)
+    connection.sendAndClose(serverError({ error }), CloseCode.RegistrationRefused, logReason)
   }
 
   async #register (connection: ClientConnection, decoded: ReturnType<typeof decodeClientMessage>): Promise<void> {
@@ -363,12 +373,32 @@ export class DeviceServerEndpoint {
       this.#refuse(connection, Texts.registerNeedsClientId, 'no client_id')
       return
     }
-    if (connection.boundClientId !== null && connection.boundClientId !== clientId) {
-      this.#refuse(connection, Texts.clientIdNotAllowed, 'client key bound to another id', { clientId })
+    if (clientId.length > MAX_ID_CHARS || (message.target_id?.length ?? 0) > MAX_ID_CHARS) {
+      this.#refuse(connection, Texts.idTooLong(clientId.length > MAX_ID_CHARS ? 'client_id' : 'target_id'), 'id too long')
       return
     }
     const clientType = message.client_type
     const targetId = clientType === 'constellation' ? message.target_id : null
+    const credential = connection.credential
+    if (credential.kind === 'client') {
+      const { binding } = credential
+      if (credential.clientId !== clientId) {
+        this.#refuse(connection, Texts.clientIdNotAllowed, 'client key bound to another id', { clientId })
+        return
+      }
+      if (binding.clientType !== clientType) {
+        this.#refuse(connection, Texts.clientTypeNotAllowed, 'client key bound to another role', { clientId, clientType })
+        return
+      }
+      if (clientType === 'constellation' && binding.targets !== null && (targetId === null || !binding.targets.has(targetId))) {
+        this.#refuse(connection, Texts.targetNotAllowed, 'client key does not allow this target', { clientId, targetId })
+        return
+      }
+    } else if (credential.kind === 'shared' && this.options.clientKeys.has(clientId)) {
+      // An id with its own key is registered only with that key: the shared token cannot take it, nor lock it out.
+      this.#refuse(connection, Texts.clientIdNeedsOwnKey, 'client id has its own key', { clientId })
+      return
+    }
     if (targetId !== null) {
       const target = this.#clients.get(targetId)
       if (target === undefined) {
@@ -382,6 +412,12 @@ export class DeviceServerEndpoint {
     }
     const existing = this.#clients.get(clientId)
     if (existing !== undefined) {
+      // Only the same credential may take a registered id over: a per-client key's owner, or, when the id has no
+      // key, any connection once the old socket is proven dead (no pong, no frame within takeoverProbeMs).
+      if (!sameCredential(existing.credential, credential)) {
+        this.#refuse(connection, Texts.duplicateClient(clientId), 'duplicate client_id (other credential)', { clientId })
+        return
+      }
       // A device whose old socket is dead takes over at once instead of being locked out until it times out.
       const alive = await existing.probe(this.options.takeoverProbeMs)
       if (alive || connection.closed || this.#clients.get(clientId) !== existing) {
@@ -420,13 +456,13 @@ export class DeviceServerEndpoint {
   // ---------------------------------------------------------------------------------------------------------
   // Messages of registered clients
 
-  #onMessage (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
+  #onMessage (connection: ClientConnection, identity: Identity, message: DecodedClientMessage, frameSize: number): void {
     if (message.client_id !== null && message.client_id !== identity.clientId) {
-      connection.send(buildServerError({ error: Texts.clientIdMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
+      connection.send(serverError({ error: Texts.clientIdMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
       return
     }
     if (message.client_type !== identity.clientType) {
-      connection.send(buildServerError({ error: Texts.clientTypeMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
+      connection.send(serverError({ error: Texts.clientTypeMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
       return
     }
     switch (message.type) {
@@ -434,12 +470,12 @@ export class DeviceServerEndpoint {
         connection.send(buildServerHeartbeat())
         return
       case 'error':
-        this.#logger.warn({ clientId: identity.clientId, sessionId: message.session_id, error: message.error }, 'client reported an error')
-        connection.send(buildServerError({ error: message.error ?? Texts.unknownError, sessionId: message.session_id }))
+        this.#logger.warn({ clientId: identity.clientId, sessionId: echoId(message.session_id), error: clip(message.error ?? '') }, 'client reported an error')
+        connection.send(serverError({ error: message.error ?? Texts.unknownError, sessionId: message.session_id }))
         return
       case 'register':
       case 'task_end':
-        connection.send(buildServerError({ error: Texts.unknownType(message.type), sessionId: message.session_id }))
+        connection.send(serverError({ error: Texts.unknownType(message.type), sessionId: message.session_id }))
         return
       case 'device_info_response':
         // The reference ignores it; we take it as a telemetry push from a device.
@@ -452,7 +488,7 @@ export class DeviceServerEndpoint {
         this.#onDeviceInfoRequest(connection, identity, message)
         return
       case 'task':
-        this.#onTask(connection, identity, message)
+        this.#onTask(connection, identity, message, frameSize)
         return
       case 'command_results':
         this.#onCommandResults(identity, message)
@@ -462,13 +498,13 @@ export class DeviceServerEndpoint {
   #onDeviceInfoRequest (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
     const ids = { responseId: message.request_id ?? undefined }
     if (identity.clientType !== 'constellation') {
-      connection.send(buildServerError({ error: Texts.deviceInfoOnlyConstellation, ...ids }))
+      connection.send(serverError({ error: Texts.deviceInfoOnlyConstellation, ...ids }))
       return
     }
     const deviceId = message.target_id ?? identity.targetId
     // Device info is scoped: an unscoped constellation reads nothing (B11).
     if (deviceId === null || identity.targetId !== deviceId) {
-      connection.send(buildServerError({ error: Texts.deviceInfoNotAuthorized, ...ids }))
+      connection.send(serverError({ error: Texts.deviceInfoNotAuthorized, ...ids }))
       return
     }
     const info = this.options.registry.get(deviceId)?.systemInfo ?? null
@@ -487,9 +523,9 @@ export class DeviceServerEndpoint {
   // ---------------------------------------------------------------------------------------------------------
   // Tasks
 
-  #onTask (connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
+  #onTask (connection: ClientConnection, identity: Identity, message: DecodedClientMessage, frameSize: number): void {
     const fail = (error: string): boolean =>
-      connection.send(buildServerError({ error, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
+      connection.send(serverError({ error, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
     let deviceId: string
     if (identity.clientType === 'constellation') {
       const targetId = message.target_id
@@ -505,6 +541,11 @@ export class DeviceServerEndpoint {
     }
     const request = message.request
     if (request === null || request === '') { fail(Texts.taskNeedsRequest); return }
+    if (requestTooLarge(request, this.options.maxRequestBytes)) { fail(Texts.requestTooLong(this.options.maxRequestBytes)); return }
+    if ((message.session_id?.length ?? 0) > MAX_ID_CHARS || (message.task_name?.length ?? 0) > MAX_ID_CHARS) {
+      fail(Texts.idTooLong((message.session_id?.length ?? 0) > MAX_ID_CHARS ? 'session_id' : 'task_name'))
+      return
+    }
     const dispatch = identity.clientType === 'device' ? this.#claimDispatch(identity.clientId, message) : undefined
     const sessionId = message.session_id ?? dispatch?.sessionId ?? newId()
     const running = this.#sessions.get(sessionId)
@@ -518,9 +559,13 @@ export class DeviceServerEndpoint {
       return
     }
     if (this.#sessions.size >= this.options.maxSessions) { fail(Texts.tooManySessions); return }
+    const usage = this.#usage.get(identity.clientId)
+    if (usage !== undefined && usage.sessions >= this.options.maxSessionsPerClient) { fail(Texts.tooManyClientSessions); return }
+    if ((usage?.bytes ?? 0) + frameSize > this.options.maxSessionBytesPerClient) { fail(Texts.clientSessionsTooLarge); return }
     const taskName = sanitizeTaskName(message.task_name ?? sessionId)
-    const session = new Session({ id: sessionId, taskName, request, requesterId: identity.clientId, deviceId, startedAt: this.options.now() })
+    const session = new Session({ id: sessionId, taskName, request, requesterId: identity.clientId, deviceId, startedAt: this.options.now(), sizeBytes: frameSize })
     this.#sessions.set(sessionId, session)
+    this.#charge(identity.clientId, 1, frameSize)
     // The ack goes out before the agent starts, so it always precedes the first COMMAND (B16).
     connection.send(buildTaskAck({ sessionId }))
     this.#logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId }, 'task started')
@@ -665,6 +710,7 @@ export class DeviceServerEndpoint {
       sizeBytes: text.length + session.request.length
     }
     this.#sessions.delete(session.id)
+    this.#charge(session.requesterId, -1, -session.sizeBytes)
     this.options.results.put(record)
     // One TASK_END, one response_id: to the requester and a copy to the device (the same connection for a
     // device's own task). A device whose requester left is told, so it stops working on the task (B4).
@@ -677,6 +723,14 @@ export class DeviceServerEndpoint {
     this.#events.emit('taskEnd', record)
     for (const resolve of this.#endWaiters.get(session) ?? []) resolve()
     this.#endWaiters.delete(session)
+  }
+
+  #charge (clientId: string, sessions: number, bytes: number): void {
+    const usage = this.#usage.get(clientId) ?? { sessions: 0, bytes: 0 }
+    usage.sessions += sessions
+    usage.bytes += bytes
+    if (usage.sessions <= 0) this.#usage.delete(clientId)
+    else this.#usage.set(clientId, usage)
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -716,11 +770,9 @@ export class DeviceServerEndpoint {
     }
     const onAbort = (): void => cancel(new SessionCancelledError(pending.sessionId, 'aborted'))
     options.signal?.addEventListener('abort', onAbort, { once: true })
-    let timer: NodeJS.Timeout | undefined
-    if (options.timeoutMs !== undefined) {
-      timer = setTimeout(() => cancel(new SessionCancelledError(pending.sessionId, 'timed out')), options.timeoutMs)
-      timer.unref()
-    }
+    // Every dispatch has a deadline: without one, a device that never takes the task up would hold it forever.
+    const timer = setTimeout(() => cancel(new SessionCancelledError(pending.sessionId, 'timed out')), options.timeoutMs ?? this.options.dispatchTimeoutMs)
+    timer.unref()
     return () => {
       clearTimeout(timer)
       options.signal?.removeEventListener('abort', onAbort)
@@ -728,25 +780,26 @@ export class DeviceServerEndpoint {
   }
 }
 
-/**
- * The ids of a malformed frame, so that its ERROR can be correlated: its `session_id`, and its `request_id` as
- * `response_id`, when it is a JSON object holding them as strings. Frames that are not JSON carry none.
- */
-function correlationOf (text: string, code: string): { sessionId?: string, responseId?: string } {
-  if (code !== 'AIP_ERR_PROTOCOL_INVALID_MESSAGE' && code !== 'AIP_ERR_PROTOCOL_FRAME_TOO_DEEP') return {}
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    return {}
-  }
-  if (!isObject(parsed)) return {}
-  const ids: { sessionId?: string, responseId?: string } = {}
-  if (typeof parsed.session_id === 'string') ids.sessionId = parsed.session_id
-  if (typeof parsed.request_id === 'string') ids.responseId = parsed.request_id
-  return ids
+/** May a connection holding `next` take over an id registered with `current`? Keys must be the same one. */
+function sameCredential (current: Credential, next: Credential): boolean {
+  if (current.kind !== 'client') return true
+  return next.kind === 'client' && next.binding === current.binding
+}
+
+/** True when `request` is longer than `max` bytes of UTF-8 (measured exactly only when it may be). */
+export function requestTooLarge (request: string, max: number): boolean {
+  if (request.length > max) return true
+  return request.length * 3 > max && Buffer.byteLength(request, 'utf8') > max
 }
 
 function isObject (value: unknown): value is Record<string, unknown> & DeviceSystemInfo {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * An ERROR that repeats no unbounded client text: its error cut to a few hundred characters, correlation ids too
+ * long to be legitimate left out.
+ */
+function serverError (fields: { error: string, sessionId?: string | null, responseId?: string | null }): DecodedServerMessage {
+  return buildServerError({ error: clip(fields.error), sessionId: echoId(fields.sessionId) ?? null, responseId: echoId(fields.responseId) })
 }

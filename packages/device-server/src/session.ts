@@ -20,6 +20,8 @@ export class Session {
   readonly requesterId: string
   readonly deviceId: string
   readonly startedAt: number
+  /** Bytes of the TASK frame that started it, charged to its requester while it runs. */
+  readonly sizeBytes: number
   readonly steps: TaskStep[] = []
   /** Made on first use of `signal`: most agents never read it, and an AbortSignal is an EventTarget. */
   #controller: AbortController | null = null
@@ -28,13 +30,14 @@ export class Session {
   readonly #pending = new Map<string, PendingCommand>()
   ended = false
 
-  constructor (init: { id: string, taskName: string, request: string, requesterId: string, deviceId: string, startedAt: number }) {
+  constructor (init: { id: string, taskName: string, request: string, requesterId: string, deviceId: string, startedAt: number, sizeBytes?: number }) {
     this.id = init.id
     this.taskName = init.taskName
     this.request = init.request
     this.requesterId = init.requesterId
     this.deviceId = init.deviceId
     this.startedAt = init.startedAt
+    this.sizeBytes = init.sizeBytes ?? 0
   }
 
   /** Aborted when the task is cancelled; `reason` says why. */

@@ -30,16 +30,16 @@ test('safeEqual compares secrets whatever their lengths, without throwing', asyn
 
 test('authenticate checks every key and tells the bound client id of a per-client key', async (t) => {
   const options = resolveOptions({ token: TOKEN, clientKeys: { devA: 'k1', devB: 'k2' } })
-  t.same(authenticate({ url: `/ws?token=${TOKEN}`, headers: {} }, options), { ok: true, boundClientId: null })
-  t.same(authenticate({ url: '/ws?token=k2', headers: {} }, options), { ok: true, boundClientId: 'devB' })
+  t.same(authenticate({ url: `/ws?token=${TOKEN}`, headers: {} }, options), { ok: true, boundClientId: null, credential: { kind: 'shared' } })
+  t.match(authenticate({ url: '/ws?token=k2', headers: {} }, options), { ok: true, boundClientId: 'devB', credential: { kind: 'client', clientId: 'devB', binding: { clientType: 'device' } } })
   t.match(authenticate({ url: '/ws?token=k3', headers: {} }, options), { ok: false, status: 403 })
   t.match(authenticate({ url: '/ws', headers: {} }, options), { ok: false, status: 401 })
   t.match(authenticate({ url: undefined, headers: {} } as never, options), { ok: false, status: 401 }, 'no URL at all')
   const open = resolveOptions({})
-  t.same(authenticate({ url: '/ws', headers: {} }, open), { ok: true, boundClientId: null }, 'no key configured: anyone')
+  t.same(authenticate({ url: '/ws', headers: {} }, open), { ok: true, boundClientId: null, credential: { kind: 'open' } }, 'no key configured: anyone')
   const keysOnly = resolveOptions({ clientKeys: { devA: 'k1' } })
   t.match(authenticate({ url: '/ws', headers: {} }, keysOnly), { ok: false, status: 401 }, 'per-client keys alone still require a key')
-  t.same(authenticate({ url: '/ws?token=k1', headers: {} }, keysOnly), { ok: true, boundClientId: 'devA' })
+  t.match(authenticate({ url: '/ws?token=k1', headers: {} }, keysOnly), { ok: true, boundClientId: 'devA' })
 })
 
 test('a per-client key registers only as its own client id', async (t) => {

@@ -29,6 +29,10 @@ test('invalid secrets, agent and agent name throw AIP_ERR_SERVER_INVALID_OPTION'
     ['a token that is not a string', { token: 42 as unknown as string }],
     ['an empty per-client key', { clientKeys: { devA: '' } }],
     ['a per-client key that is not a string', { clientKeys: { devA: 1 as unknown as string } }],
+    ['a constellation key without targets', { clientKeys: { g: { key: 'k', clientType: 'constellation' } } }],
+    ['a device key with targets', { clientKeys: { d: { key: 'k', targets: ['x'] } } }],
+    ['a key with an unknown role', { clientKeys: { d: { key: 'k', clientType: 'robot' as never } } }],
+    ['a key object without key', { clientKeys: { d: { key: '' } } }],
     ['an agent that is not a function', { agent: 'plan' as unknown as Agent }],
     ['an empty agentName', { agentName: '' }],
     ['an agentName that is not a string', { agentName: 7 as unknown as string }]
@@ -97,7 +101,7 @@ test('given options are kept, normalised where documented', async (t) => {
   })
   t.equal(resolved.agent, agent)
   t.equal(resolved.token, 't')
-  t.same([...resolved.clientKeys], [['devA', 'k1']])
+  t.same([...resolved.clientKeys], [['devA', { key: 'k1', clientType: 'device', targets: null }]])
   t.same([...resolved.allowedOrigins ?? []], ['https://a.example'])
   t.same([...resolved.allowedHosts ?? []], ['aip.example:8080'], 'hosts are lower-cased')
   t.equal(resolved.maxPayloadBytes, 1024)

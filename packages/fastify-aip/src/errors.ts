@@ -33,3 +33,6 @@ export const InvalidApiKeyError = createError('AIP_ERR_FASTIFY_INVALID_API_KEY',
 
 /** `tasks.dispatch` got an empty or non-string request. */
 export const InvalidTaskError = createError('AIP_ERR_FASTIFY_INVALID_TASK', 'Invalid task: %s', 400)
+
+/** A device already has the most dispatched tasks running that the server allows (`maxDispatchesPerDevice`). */
+export const TooManyTasksError = createError('AIP_ERR_FASTIFY_TOO_MANY_TASKS', 'Device %s already has %d dispatched tasks running', 429)

@@ -1,7 +1,8 @@
 import type { AipEndpoint } from './endpoint.js'
 import { aipPlugin } from './plugin.js'
 
-export { aipPlugin, redactUrl } from './plugin.js'
+export { aipPlugin } from './plugin.js'
+export { redactUrl } from './redact.js'
 export { AipEndpoint } from './endpoint.js'
 export { AipSessions, type RunningSession, type SessionView, type SessionChange, type Unsubscribe } from './sessions.js'
 export { AipTasks, type TaskDispatchOptions, type StartedTask } from './tasks.js'
@@ -9,12 +10,12 @@ export {
   resolvePluginOptions, type AipOptions, type AipHook, type DeviceDisconnectedInfo, type ResolvedPluginOptions
 } from './options.js'
 export {
-  TASK_NAME_PATTERN, DispatchBody, DispatchReply, ClientDetails, ClientsReply, TaskResultParams, TaskResultReply,
+  TASK_NAME_PATTERN, DispatchBody, DispatchReply, ClientDetails, ClientsReply, TaskResultParams, TaskResultQuery, TaskResultReply,
   HealthReply, LivenessReply, ErrorReply
 } from './schemas.js'
 export {
   InvalidOptionError, AlreadyRegisteredError, ClientNotConnectedError, TaskTimeoutError, TaskAbortedError,
-  ServerClosingError, TaskNotFoundError, MissingApiKeyError, InvalidApiKeyError, InvalidTaskError
+  ServerClosingError, TaskNotFoundError, MissingApiKeyError, InvalidApiKeyError, InvalidTaskError, TooManyTasksError
 } from './errors.js'
 export type { ClientRecord, TaskRecord, Agent, AgentTask, AgentContext, AgentOutcome, DeviceServerOptions } from '@aip/device-server'
 

@@ -28,6 +28,15 @@ export interface AipOptions extends DeviceServerOptions {
   liveness?: string | false
   /** How long `preClose` waits for running tasks and sockets before it terminates what is left. Default 10000. */
   closeTimeoutMs?: number
+  /**
+   * Time a new connection has to send complete request headers (a WebSocket upgrade included); one that does not is
+   * closed. Also set as the app's HTTP server `headersTimeout`. Default 10000; `null` for neither.
+   */
+  headersTimeoutMs?: number | null
+  /** Connections the app's HTTP server holds at most (`maxConnections`); more are closed at once. Default 10000; `null` leaves the server's own setting. */
+  maxConnections?: number | null
+  /** Connections one remote address may hold at once; more are closed at once. Default 1000; `0` for no limit. */
+  maxConnectionsPerAddress?: number
   /** Called when a device registered (after its HEARTBEAT ok). */
   onDeviceRegistered?: AipHook<ClientRecord>
   /** Called when a registered device's connection closed (its sessions are already cancelled). */
@@ -44,19 +53,32 @@ export interface ResolvedPluginOptions {
   readonly http: boolean
   readonly liveness: string | null
   readonly closeTimeoutMs: number
+  readonly headersTimeoutMs: number | null
+  readonly maxConnections: number | null
+  readonly maxConnectionsPerAddress: number
   readonly onDeviceRegistered: AipHook<ClientRecord> | null
   readonly onDeviceDisconnected: AipHook<DeviceDisconnectedInfo> | null
   readonly onTaskEnd: AipHook<TaskRecord> | null
 }
 
 const PLUGIN_KEYS = new Set([
-  'path', 'prefix', 'apiKey', 'http', 'liveness', 'closeTimeoutMs', 'onDeviceRegistered', 'onDeviceDisconnected', 'onTaskEnd'
+  'path', 'prefix', 'apiKey', 'http', 'liveness', 'closeTimeoutMs', 'onDeviceRegistered', 'onDeviceDisconnected', 'onTaskEnd',
+  'headersTimeoutMs', 'maxConnections', 'maxConnectionsPerAddress'
 ])
 
 function routePath (name: string, value: unknown, fallback: string): string {
   const resolved = value ?? fallback
   if (typeof resolved !== 'string' || !/^\/[^\s?#]*$/.test(resolved)) {
     throw new InvalidOptionError(name, 'expected a path that starts with "/" (no spaces, query or fragment)')
+  }
+  return resolved
+}
+
+function limit (name: string, value: unknown, fallback: number, { nullable = true, allowZero = false } = {}): number | null {
+  if (value === null && nullable) return null
+  const resolved = value === undefined ? fallback : value
+  if (typeof resolved !== 'number' || !Number.isInteger(resolved) || resolved < 0 || (!allowZero && resolved === 0)) {
+    throw new InvalidOptionError(name, `expected a ${allowZero ? 'non-negative' : 'positive'} integer${nullable ? ' or null' : ''}`)
   }
   return resolved
 }
@@ -96,6 +118,9 @@ export function resolvePluginOptions (options: AipOptions): { plugin: ResolvedPl
     http,
     liveness,
     closeTimeoutMs,
+    headersTimeoutMs: limit('headersTimeoutMs', options.headersTimeoutMs, 10_000),
+    maxConnections: limit('maxConnections', options.maxConnections, 10_000),
+    maxConnectionsPerAddress: limit('maxConnectionsPerAddress', options.maxConnectionsPerAddress, 1_000, { nullable: false, allowZero: true }) as number,
     onDeviceRegistered: hook<ClientRecord>('onDeviceRegistered', options.onDeviceRegistered),
     onDeviceDisconnected: hook<DeviceDisconnectedInfo>('onDeviceDisconnected', options.onDeviceDisconnected),
     onTaskEnd: hook<TaskRecord>('onTaskEnd', options.onTaskEnd)

@@ -2,11 +2,13 @@ import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from '@aip/endpoint'
 import websocket, { type WebSocket } from '@fastify/websocket'
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { limitConnections } from './connections.js'
 import { AipEndpoint } from './endpoint.js'
 import { AlreadyRegisteredError, InvalidOptionError } from './errors.js'
 import { resolvePluginOptions, type AipHook, type AipOptions } from './options.js'
+import { redactMistypedPaths, redactUrl, type RouterLeniency } from './redact.js'
 import { httpApi, livenessRoute } from './routes.js'
 
 declare module 'fastify' {
@@ -18,11 +20,6 @@ declare module 'fastify' {
 
 /** Going away: the server is shutting down. */
 const GOING_AWAY = 1001
-
-/** The request URL with the value of its `token` query parameter replaced, for logs. */
-export function redactUrl (url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/g, '$1[redacted]')
-}
 
 function redactedRequest (request: FastifyRequest): Record<string, unknown> {
   return {
@@ -67,6 +64,17 @@ function releaseUpgrade (socket: WebSocket, request: FastifyRequest, ownWebsocke
   }
 }
 
+/** The router options that decide which paths reach the WebSocket route (Fastify 5 keeps them in `routerOptions`). */
+function routerLeniency (config: FastifyInstance['initialConfig']): RouterLeniency {
+  const router = (config as { routerOptions?: Partial<RouterLeniency> }).routerOptions ?? {}
+  const flat = config as Partial<RouterLeniency>
+  return {
+    ignoreTrailingSlash: router.ignoreTrailingSlash ?? flat.ignoreTrailingSlash ?? false,
+    ignoreDuplicateSlashes: router.ignoreDuplicateSlashes ?? flat.ignoreDuplicateSlashes ?? false,
+    caseSensitive: router.caseSensitive ?? flat.caseSensitive ?? true
+  }
+}
+
 /** The plugin, before `fastify-plugin` wraps it. */
 const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   if (fastify.hasDecorator('aip')) throw new AlreadyRegisteredError()
@@ -82,6 +90,8 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     log.debug({ path: settings.path }, '@fastify/websocket already registered: frame size enforced by the endpoint')
   }
   fastify.decorate('aip', endpoint)
+  const stopLimiting = limitConnections(fastify.server, settings, log)
+  const stopRedacting = redactMistypedPaths(fastify.server, settings.path, routerLeniency(fastify.initialConfig))
 
   // Hooks: called with the payload and the instance; what they throw is logged.
   const disposers: Array<() => void> = []
@@ -117,7 +127,7 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
       const auth = endpoint.authenticate(request.raw)
       if (!auth.ok) {
         log.warn({ status: auth.status, reason: auth.reason, remoteAddress: request.ip }, 'websocket upgrade refused')
-        reply.code(auth.status).send({ statusCode: auth.status, error: auth.status === 401 ? 'Unauthorized' : 'Forbidden', message: auth.reason })
+        reply.code(auth.status).header('connection', 'close').send({ statusCode: auth.status, error: auth.status === 401 ? 'Unauthorized' : 'Forbidden', message: auth.reason })
         return
       }
       done()
@@ -146,6 +156,10 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   }
 
   fastify.addHook('preClose', async () => {
+    // First: while closing, @fastify/websocket has removed its 'upgrade' listener so that Node answers upgrades as
+    // plain requests (503); a listener of ours left on 'upgrade' would leave them unanswered.
+    stopLimiting()
+    stopRedacting()
     endpoint.tasks.closing()
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), settings.closeTimeoutMs) })

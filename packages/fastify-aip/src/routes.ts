@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from '
 import type { AipEndpoint } from './endpoint.js'
 import { InvalidApiKeyError, MissingApiKeyError, TaskNotFoundError } from './errors.js'
 import {
-  ClientsReply, DispatchBody, DispatchReply, ErrorReply, HealthReply, LivenessReply, TaskResultParams, TaskResultReply
+  ClientsReply, DispatchBody, DispatchReply, ErrorReply, HealthReply, LivenessReply, TaskResultParams, TaskResultQuery, TaskResultReply
 } from './schemas.js'
 
 /** Options of {@link httpApi}. */
@@ -14,13 +14,17 @@ export interface HttpApiOptions {
   apiKey: string
 }
 
-/** `X-API-Key` check: 401 when missing or wrong (the reference answers 422 when it is missing). */
+/** `X-API-Key` check, before the body is read: 401 when missing or wrong (the reference answers 422 when it is missing). */
 function apiKeyCheck (apiKey: string): onRequestHookHandler {
-  return function checkApiKey (request, _reply, done) {
+  return function checkApiKey (request, reply, done) {
     const presented = request.headers['x-api-key']
-    if (presented === undefined || presented === '') { done(new MissingApiKeyError()); return }
-    if (typeof presented !== 'string' || !safeEqual(presented, apiKey)) { done(new InvalidApiKeyError()); return }
-    done()
+    const error = presented === undefined || presented === ''
+      ? new MissingApiKeyError()
+      : typeof presented !== 'string' || !safeEqual(presented, apiKey) ? new InvalidApiKeyError() : null
+    if (error === null) { done(); return }
+    // The body of a refused request is never read: the connection closes after the 401 instead of draining it.
+    reply.header('connection', 'close')
+    done(error)
   }
 }
 
@@ -65,23 +69,26 @@ export const httpApi: FastifyPluginAsync<HttpApiOptions> = async (instance, { en
   })
 
   fastify.get('/task_result/:task_name', {
-    schema: { params: TaskResultParams, response: { 200: TaskResultReply, ...errors } }
+    schema: { params: TaskResultParams, querystring: TaskResultQuery, response: { 200: TaskResultReply, ...errors } }
   }, async (request) => {
     const taskName = sanitizeTaskName(request.params.task_name)
-    const record = endpoint.getResultByTaskName(taskName)
-    const running = endpoint.sessions.findRunningByTaskName(taskName)
-    const pending = running?.sessionId ?? endpoint.tasks.pendingSession(taskName)
-    // The kept record wins when it is the pending task's own (its end is being announced right now).
-    if (pending !== undefined && pending !== record?.sessionId) return { status: 'pending' as const, task_name: taskName, session_id: pending }
-    if (record === undefined) throw new TaskNotFoundError(taskName)
+    // By the session id the dispatch returned, or by name among the tasks dispatched here: a task a WebSocket client
+    // started under the same name is never an answer.
+    const sessionId = request.query.session_id ?? endpoint.tasks.sessionOf(taskName)
+    const view = sessionId === undefined ? undefined : endpoint.sessions.get(sessionId)
+    if (sessionId !== undefined && view === undefined && endpoint.tasks.pendingSession(taskName) === sessionId) {
+      return { status: 'pending' as const, task_name: taskName, session_id: sessionId }
+    }
+    if (view === undefined || view.taskName !== taskName) throw new TaskNotFoundError(taskName)
+    if (view.status === 'running') return { status: 'pending' as const, task_name: taskName, session_id: view.sessionId }
     return {
       status: 'done' as const,
-      task_name: record.taskName,
-      session_id: record.sessionId,
-      client_id: record.deviceId,
-      task_status: record.status,
-      error: record.error,
-      result: record.result
+      task_name: view.taskName,
+      session_id: view.sessionId,
+      client_id: view.deviceId,
+      task_status: view.status,
+      error: view.error,
+      result: view.result
     }
   })
 

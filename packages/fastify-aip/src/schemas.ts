@@ -43,6 +43,12 @@ export const TaskResultParams = Type.Object({
 })
 export type TaskResultParams = Static<typeof TaskResultParams>
 
+/** Query of `GET /task_result/:task_name`: the session id `POST /dispatch` returned, to read that very task. */
+export const TaskResultQuery = Type.Object({
+  session_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 }))
+})
+export type TaskResultQuery = Static<typeof TaskResultQuery>
+
 /** Answer of `GET /task_result/:task_name`: `pending` while it runs, `done` with its TASK_END once ended. */
 export const TaskResultReply = Type.Object({
   status: Type.Union([Type.Literal('pending'), Type.Literal('done')]),

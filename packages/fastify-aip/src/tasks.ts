@@ -1,11 +1,11 @@
 import type { DeviceServerEndpoint, TaskRecord } from '@aip/device-server'
-import { ClientNotConnectedError, InvalidTaskError, ServerClosingError, TaskAbortedError, TaskTimeoutError } from './errors.js'
+import { ClientNotConnectedError, InvalidTaskError, ServerClosingError, TaskAbortedError, TaskTimeoutError, TooManyTasksError } from './errors.js'
 
 /** Options of {@link AipTasks.dispatch}. */
 export interface TaskDispatchOptions {
   /** Task name (sanitised to `[A-Za-z0-9._-]`). Default: the session id. */
   taskName?: string
-  /** Cancels the task and rejects with `AIP_ERR_FASTIFY_TASK_TIMEOUT` when no TASK_END came in time. Default: none. */
+  /** Cancels the task and rejects with `AIP_ERR_FASTIFY_TASK_TIMEOUT` when no TASK_END came in time. Default: the endpoint's `dispatchTimeoutMs` (10 minutes). */
   timeoutMs?: number
   /** Cancels the task and rejects with `AIP_ERR_FASTIFY_TASK_ABORTED` when it aborts. */
   signal?: AbortSignal
@@ -21,6 +21,9 @@ export interface StartedTask {
   readonly done: Promise<TaskRecord>
 }
 
+/** Names of dispatched tasks remembered for `GET /task_result/:name` (the default `maxResults`). */
+export const MAX_NAMED_TASKS = 10_000
+
 function code (err: unknown): string | undefined {
   return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined
 }
@@ -33,6 +36,11 @@ export class AipTasks {
   readonly #endpoint: DeviceServerEndpoint
   /** Dispatched tasks not ended yet, by task name: what `GET /task_result/:name` reports as pending. */
   readonly #pending = new Map<string, string>()
+  /**
+   * The session id of the latest task dispatched under each name, oldest first, at most {@link MAX_NAMED_TASKS}:
+   * `GET /task_result/:name` reads only these, so a WebSocket client naming its own task alike cannot answer for it.
+   */
+  readonly #named = new Map<string, string>()
   #closing = false
 
   constructor (endpoint: DeviceServerEndpoint) {
@@ -57,6 +65,9 @@ export class AipTasks {
     }
     const { sessionId, taskName } = dispatched
     this.#pending.set(taskName, sessionId)
+    this.#named.delete(taskName)
+    this.#named.set(taskName, sessionId)
+    if (this.#named.size > MAX_NAMED_TASKS) this.#named.delete(this.#named.keys().next().value as string)
     const forget = (): void => {
       if (this.#pending.get(taskName) === sessionId) this.#pending.delete(taskName)
     }
@@ -83,6 +94,11 @@ export class AipTasks {
     return this.#pending.get(taskName)
   }
 
+  /** The session id of the latest task dispatched under this name (running or ended), if it is remembered. */
+  sessionOf (taskName: string): string | undefined {
+    return this.#named.get(taskName)
+  }
+
   /** Refuses new tasks (the plugin's `preClose`). */
   closing (): void {
     this.#closing = true
@@ -92,6 +108,7 @@ export class AipTasks {
   close (): void {
     this.#closing = true
     this.#pending.clear()
+    this.#named.clear()
   }
 
   #translate (err: unknown, deviceId: string, taskName: string, options: TaskDispatchOptions): Error {
@@ -101,9 +118,12 @@ export class AipTasks {
         if (this.#closing) return new ServerClosingError({ cause: err })
         return new ClientNotConnectedError(deviceId, { cause: err })
       case 'AIP_ERR_SERVER_STOPPED': return new ServerClosingError({ cause: err })
+      case 'AIP_ERR_SERVER_TOO_MANY_DISPATCHES':
+        return new TooManyTasksError(deviceId, this.#endpoint.options.maxDispatchesPerDevice, { cause: err })
+      case 'AIP_ERR_SERVER_REQUEST_TOO_LARGE': return new InvalidTaskError((err as Error).message.replace(/^The request/, 'the request'), { cause: err })
       case 'AIP_ERR_SERVER_SESSION_CANCELLED':
         if (options.signal?.aborted === true) return new TaskAbortedError(taskName, { cause: err })
-        return new TaskTimeoutError(taskName, options.timeoutMs ?? 0, { cause: err })
+        return new TaskTimeoutError(taskName, options.timeoutMs ?? this.#endpoint.options.dispatchTimeoutMs, { cause: err })
     }
     /* c8 ignore next */
     return err instanceof Error ? err : new Error(String(err))

@@ -33,6 +33,10 @@ test('invalid options fail registration with AIP_ERR_FASTIFY_INVALID_OPTION', as
     ['http', 'yes'],
     ['liveness', 'live'],
     ['closeTimeoutMs', 0],
+    ['headersTimeoutMs', 0],
+    ['maxConnections', 1.5],
+    ['maxConnectionsPerAddress', -1],
+    ['maxConnectionsPerAddress', null],
     ['onTaskEnd', 'not a function'],
     ['token', ''],
     ['maxPayloadBytes', -1]
@@ -52,4 +56,7 @@ test('defaults, and endpoint options passed through', async (t) => {
   t.same(endpoint, { token: 't', maxSessions: 3 }, 'only the endpoint options reach the endpoint')
   t.ok(Object.isFrozen(plugin))
   t.equal(resolvePluginOptions({ prefix: '/' }).plugin.liveness, '/live')
+  t.match(plugin, { headersTimeoutMs: 10000, maxConnections: 10000, maxConnectionsPerAddress: 1000 }, 'connection limits on by default')
+  t.match(resolvePluginOptions({ headersTimeoutMs: null, maxConnections: null, maxConnectionsPerAddress: 0 }).plugin,
+    { headersTimeoutMs: null, maxConnections: null, maxConnectionsPerAddress: 0 }, 'each can be turned off')
 })

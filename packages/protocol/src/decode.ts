@@ -30,7 +30,7 @@ export const MAX_REPORTED_ISSUES = 10
  */
 export type DecodeResult<T> =
   | { readonly ok: true, readonly value: T, readonly extra: Readonly<Record<string, unknown>> | null }
-  | { readonly ok: false, readonly error: ProtocolError }
+  | { readonly ok: false, readonly error: ProtocolError, readonly correlation?: FrameCorrelation }
 
 /** A frame as it arrives from a WebSocket library: text, bytes, or fragments of bytes. */
 export type Frame = string | Uint8Array | ArrayBuffer | readonly Uint8Array[]
@@ -77,32 +77,88 @@ function frameText (frame: Frame, maxBytes: number): string | ProtocolError {
   }
 }
 
-/** True when `value` nests arrays/objects deeper than `maxDepth`. Iterative, so hostile input cannot overflow. */
-function tooDeep (value: unknown, maxDepth: number): boolean {
-  const stack: unknown[] = [value]
-  const depths: number[] = [1]
-  while (stack.length > 0) {
-    const node = stack.pop()
-    const depth = depths.pop() as number
-    if (depth > maxDepth) return true
-    if (Array.isArray(node)) {
-      for (const item of node) {
-        if (typeof item === 'object' && item !== null) {
-          stack.push(item)
-          depths.push(depth + 1)
+/** The ids of a frame that an ERROR answering it repeats: its `session_id` and `request_id`, when strings. */
+export interface FrameCorrelation {
+  readonly sessionId?: string
+  readonly requestId?: string
+}
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const OPEN_OBJECT = 0x7b
+const OPEN_ARRAY = 0x5b
+const CLOSE_OBJECT = 0x7d
+const CLOSE_ARRAY = 0x5d
+const COLON = 0x3a
+const COMMA = 0x2c
+
+/** Where the string opened at `start` (its quote) ends: the index of its closing quote, or -1. */
+function stringEnd (text: string, start: number): number {
+  let at = start + 1
+  for (;;) {
+    const quote = text.indexOf('"', at)
+    if (quote === -1) return -1
+    let slashes = 0
+    for (let i = quote - 1; i > start && text.charCodeAt(i) === BACKSLASH; i--) slashes++
+    if (slashes % 2 === 0) return quote
+    at = quote + 1
+  }
+}
+
+/**
+ * One linear pass over the text, before it is parsed: the deepest nesting of arrays and objects (outside strings),
+ * and the top-level `session_id` and `request_id` string values. A hostile frame nested millions of levels deep
+ * costs one pass over its bytes, never a parse.
+ */
+function scanFrame (text: string): { depth: number, correlation: FrameCorrelation } {
+  let depth = 0
+  let deepest = 0
+  let key: string | null = null
+  let expectKey = false
+  let sessionId: string | undefined
+  let requestId: string | undefined
+  const length = text.length
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === QUOTE) {
+      const end = stringEnd(text, i)
+      if (end === -1) break
+      if (depth === 1) {
+        if (expectKey) {
+          key = end - i - 1 <= 16 ? text.slice(i + 1, end) : null
+        } else if (key === 'session_id' || key === 'request_id') {
+          let value: unknown
+          try { value = JSON.parse(text.slice(i, end + 1)) } catch {}
+          if (typeof value === 'string') {
+            if (key === 'session_id') sessionId = value
+            else requestId = value
+          }
         }
       }
-    } else {
-      for (const key in node as object) {
-        const item = (node as Record<string, unknown>)[key]
-        if (typeof item === 'object' && item !== null) {
-          stack.push(item)
-          depths.push(depth + 1)
-        }
-      }
+      i = end
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      depth++
+      if (depth > deepest) deepest = depth
+      if (depth === 1) expectKey = c === OPEN_OBJECT
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      depth--
+    } else if (depth === 1) {
+      if (c === COLON) expectKey = false
+      else if (c === COMMA) { expectKey = true; key = null }
     }
   }
-  return false
+  const correlation: { sessionId?: string, requestId?: string } = {}
+  if (sessionId !== undefined) correlation.sessionId = sessionId
+  if (requestId !== undefined) correlation.requestId = requestId
+  return { depth: deepest, correlation }
+}
+
+/** The correlation ids of a parsed object. */
+function correlationOf (value: Record<string, unknown>): FrameCorrelation {
+  const correlation: { sessionId?: string, requestId?: string } = {}
+  if (typeof value.session_id === 'string') correlation.sessionId = value.session_id
+  if (typeof value.request_id === 'string') correlation.requestId = value.request_id
+  return correlation
 }
 
 function describeSchema (schema: TSchema): string {
@@ -228,6 +284,12 @@ function createDecoder<T> (label: string, schema: TSchema, normalize: (value: ne
     const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH
     const text = frameText(frame, maxBytes)
     if (typeof text !== 'string') return { ok: false, error: text }
+    // Nesting is measured on the text, in one linear pass: a frame too deep is never parsed (a parse of a hostile
+    // frame costs many times its size). A frame that cannot nest deeper than the limit skips the pass.
+    if (text.length > maxDepth) {
+      const scan = scanFrame(text)
+      if (scan.depth > maxDepth) return { ok: false, error: new FrameTooDeepError(maxDepth), correlation: scan.correlation }
+    }
     let parsed: unknown
     try {
       parsed = JSON.parse(text)
@@ -238,8 +300,9 @@ function createDecoder<T> (label: string, schema: TSchema, normalize: (value: ne
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       return { ok: false, error: invalid(label, [{ path: '/', message: `must be an object, got ${describeValue(parsed)}` }]) }
     }
-    if (tooDeep(parsed, maxDepth)) return { ok: false, error: new FrameTooDeepError(maxDepth) }
-    if (!check.Check(parsed)) return { ok: false, error: invalid(label, collectIssues(check, parsed)) }
+    if (!check.Check(parsed)) {
+      return { ok: false, error: invalid(label, collectIssues(check, parsed)), correlation: correlationOf(parsed as Record<string, unknown>) }
+    }
     const record = parsed as Record<string, unknown>
     return { ok: true, value: normalize(parsed as never), extra: extraFields(record, knownFor(record)) }
   }

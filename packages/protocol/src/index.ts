@@ -14,7 +14,7 @@ export {
 export {
   decodeClientMessage, decodeServerMessage, decodeTransferMessage,
   DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_DEPTH, MAX_REPORTED_ISSUES,
-  type DecodeOptions, type DecodeResult, type Frame
+  type DecodeOptions, type DecodeResult, type Frame, type FrameCorrelation
 } from './decode.js'
 export { encodeClientMessage, encodeServerMessage, type EncodeOptions } from './encode.js'
 export { normalizeClientMessage, normalizeServerMessage, normalizeCommand, normalizeResult } from './normalize.js'

@@ -1,12 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import aipPlugin from 'fastify-aip'
 import { TaskFailedError, type Agent, type DeviceServerOptions } from '@aip/device-server'
-import type { AipEndpoint } from 'fastify-aip'
+import type { AipEndpoint, AipOptions } from 'fastify-aip'
 
-/** Options of the fastify-aip server the suites run against. */
-export interface AipServerOptions extends DeviceServerOptions {
-  apiKey?: string
-}
+/** Options of the fastify-aip server the suites run against (the plugin's options). */
+export interface AipServerOptions extends DeviceServerOptions, Pick<AipOptions, 'apiKey' | 'headersTimeoutMs' | 'maxConnections' | 'maxConnectionsPerAddress'> {}
 
 /**
  * A Fastify app with fastify-aip on 127.0.0.1. `restart()` closes it (TASK_END failed to requesters, close 1001)

@@ -4,10 +4,16 @@ import aipPlugin from 'fastify-aip'
 import { AGENTS } from '../agents.js'
 import { CliError, ExitCode, optionalNumber, print, type Command } from '../cli.js'
 
+function listOf (value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string' && item !== '') : []
+}
+
 export const serve: Command = {
   name: 'serve',
   summary: 'Run a device-agent server (Fastify + fastify-aip) until SIGINT or SIGTERM.',
   usage: `Usage: aip serve [--host 127.0.0.1] [--port 5000] [--token KEY] [--api-key KEY] [--agent auto|plan] [--json]
+                 [--allowed-origin ORIGIN]... [--allowed-host HOST]...
+                 [--max-connections N] [--max-connections-per-address N] [--headers-timeout-ms MS]
 
   --host      address to listen on (default 127.0.0.1)
   --port      port to listen on (default 5000; 0 picks a free one)
@@ -16,6 +22,12 @@ export const serve: Command = {
   --agent     the agent that runs tasks: auto (default: a JSON command plan, or the tool the request names,
               discovered with list_tools) or plan (JSON command plans only, list_tools otherwise)
   --json      print the listening address and keys as one JSON line
+  --allowed-origin                a browser Origin allowed to open a WebSocket (repeatable; default none:
+                                  requests with an Origin header are refused, native clients send none)
+  --allowed-host                  a Host header value the server answers to (repeatable; default any)
+  --max-connections               connections the server holds at most (default 10000)
+  --max-connections-per-address   connections one remote address may hold (default 1000; 0: no limit)
+  --headers-timeout-ms            time a new connection has to send its request headers (default 10000)
 
 AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.`,
   options: {
@@ -23,7 +35,12 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     port: { type: 'string' },
     token: { type: 'string' },
     'api-key': { type: 'string' },
-    agent: { type: 'string' }
+    agent: { type: 'string' },
+    'allowed-origin': { type: 'string', multiple: true },
+    'allowed-host': { type: 'string', multiple: true },
+    'max-connections': { type: 'string' },
+    'max-connections-per-address': { type: 'string' },
+    'headers-timeout-ms': { type: 'string' }
   },
   async run (values, io) {
     const host = typeof values.host === 'string' ? values.host : '127.0.0.1'
@@ -33,9 +50,22 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     if (agent === undefined) throw new CliError(`unknown agent "${agentName}" (auto, plan)`, ExitCode.Usage)
     const token = typeof values.token === 'string' ? values.token : randomBytes(16).toString('hex')
     const apiKey = typeof values['api-key'] === 'string' ? values['api-key'] : randomBytes(16).toString('hex')
+    const limits = {
+      maxConnections: optionalNumber(values, 'max-connections', 10_000, { min: 1 }),
+      maxConnectionsPerAddress: optionalNumber(values, 'max-connections-per-address', 1_000),
+      headersTimeoutMs: optionalNumber(values, 'headers-timeout-ms', 10_000, { min: 1 })
+    }
+    for (const [name, value] of Object.entries(limits)) {
+      if (!Number.isInteger(value)) throw new CliError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be an integer`, ExitCode.Usage)
+    }
+    const origins = listOf(values['allowed-origin'])
+    const hosts = listOf(values['allowed-host'])
+    for (const origin of origins) {
+      if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new CliError(`--allowed-origin must be an origin like https://console.example, got "${origin}"`, ExitCode.Usage)
+    }
     // The app's own logs (JSON, pino) go to stderr at `warn` unless AIP_LOG_LEVEL says otherwise.
     const app = Fastify({ logger: { level: io.env.AIP_LOG_LEVEL ?? 'warn', stream: { write: (line: string) => io.stderr(line) } } })
-    await app.register(aipPlugin, { agent, token, apiKey })
+    await app.register(aipPlugin, { agent, token, apiKey, ...limits, allowedOrigins: origins, allowedHosts: hosts.length === 0 ? null : hosts })
     app.aip.on('clientRegistered', (c) => io.stderr(`registered ${c.clientType} ${c.clientId}\n`))
     app.aip.on('clientDisconnected', (c) => io.stderr(`disconnected ${c.clientType} ${c.clientId} (${c.code})\n`))
     app.aip.on('taskEnd', (t) => io.stderr(`task ${t.sessionId} on ${t.deviceId}: ${t.status}${t.error === null ? '' : ` (${t.error})`}\n`))

@@ -48,7 +48,8 @@ export async function run (options: SoakOptions): Promise<SoakReport> {
   const violations: string[] = []
   const tasks: Record<string, number> = { started: 0, completed: 0, failed: 0, rejected: 0 }
 
-  const server = await ServerProcess.start({ agent: 'test', maxResults, pingIntervalMs: 10_000, registrationTimeoutMs: 30_000 })
+  // Every device connects from 127.0.0.1: the per-address cap would refuse a full-size run.
+  const server = await ServerProcess.start({ agent: 'test', maxResults, pingIntervalMs: 10_000, registrationTimeoutMs: 30_000, maxConnectionsPerAddress: 0, maxConnections: null })
   const devices: DeviceClientEndpoint[] = []
   for (let i = 0; i < options.devices; i += 100) {
     const batch = Array.from({ length: Math.min(100, options.devices - i) }, (_, j) => new DeviceClientEndpoint({

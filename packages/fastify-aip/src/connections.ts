@@ -1,0 +1,83 @@
+import type { IncomingMessage, Server } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Logger } from '@aip/endpoint'
+
+/** The HTTP server limits the plugin applies, as resolved (`null`: leave the server's own setting). */
+export interface ConnectionLimits {
+  readonly headersTimeoutMs: number | null
+  readonly maxConnections: number | null
+  readonly maxConnectionsPerAddress: number
+}
+
+/**
+ * Applies the connection limits to the app's HTTP server: how long a new connection may take to send its first
+ * request headers (a connection that sends nothing is closed then; later requests of a kept-alive connection are
+ * bounded by the server's `headersTimeout` and `keepAliveTimeout`), how many connections the server holds, and
+ * how many one remote address may hold (further ones are closed at once). An upgraded WebSocket is watched by the
+ * endpoint (registration deadline, pings, budgets). Returns the function that stops watching.
+ */
+export function limitConnections (server: Server, limits: ConnectionLimits, log: Logger): () => void {
+  if (limits.headersTimeoutMs !== null) {
+    server.headersTimeout = limits.headersTimeoutMs
+    // Node requires requestTimeout >= headersTimeout when both are set.
+    if (server.requestTimeout > 0 && server.requestTimeout < limits.headersTimeoutMs) server.requestTimeout = limits.headersTimeoutMs
+  }
+  if (limits.maxConnections !== null) server.maxConnections = limits.maxConnections
+  const firstRequest = new Map<Socket, NodeJS.Timeout>()
+  const requestArrived = (request: IncomingMessage): void => {
+    const timer = firstRequest.get(request.socket)
+    if (timer === undefined) return
+    clearTimeout(timer)
+    firstRequest.delete(request.socket)
+  }
+  const perAddress = new Map<string, number>()
+  let warned = new Set<string>()
+  const onConnection = (socket: Socket): void => {
+    const address = socket.remoteAddress ?? 'unknown'
+    const held = perAddress.get(address) ?? 0
+    if (limits.maxConnectionsPerAddress > 0 && held >= limits.maxConnectionsPerAddress) {
+      // Logged once per address and burst, not once per refused connection.
+      if (!warned.has(address)) {
+        warned.add(address)
+        log.warn({ remoteAddress: address, maxConnectionsPerAddress: limits.maxConnectionsPerAddress }, 'too many connections from one address: refusing more')
+      }
+      socket.destroy()
+      return
+    }
+    perAddress.set(address, held + 1)
+    if (limits.headersTimeoutMs !== null) {
+      const timer = setTimeout(() => {
+        firstRequest.delete(socket)
+        socket.destroy()
+      }, limits.headersTimeoutMs)
+      timer.unref()
+      firstRequest.set(socket, timer)
+    }
+    socket.once('close', () => {
+      const timer = firstRequest.get(socket)
+      if (timer !== undefined) {
+        clearTimeout(timer)
+        firstRequest.delete(socket)
+      }
+      const left = (perAddress.get(address) ?? 1) - 1
+      if (left <= 0) {
+        perAddress.delete(address)
+        if (warned.size > 0) warned.delete(address)
+      } else {
+        perAddress.set(address, left)
+      }
+    })
+  }
+  // First, so that a refused connection reaches no other listener with a live socket.
+  server.prependListener('connection', onConnection)
+  server.prependListener('request', requestArrived)
+  server.prependListener('upgrade', requestArrived)
+  return () => {
+    server.off('connection', onConnection)
+    server.off('request', requestArrived)
+    server.off('upgrade', requestArrived)
+    for (const timer of firstRequest.values()) clearTimeout(timer)
+    firstRequest.clear()
+    warned = new Set()
+  }
+}
