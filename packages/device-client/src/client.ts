@@ -9,7 +9,7 @@ import {
   DisconnectedError, InvalidArgumentError, NotRegisteredError, StoppedError, TaskAbortedError, TaskRefusedError,
   TaskTimeoutError, connectionError, type ConnectionError
 } from './errors.js'
-import type { CommandExecutor } from './executor.js'
+import type { CommandExecutor, ExecutorTelemetry } from './executor.js'
 import { resolveOptions, type DeviceClientOptions, type ResolvedDeviceClientOptions } from './options.js'
 import { Outbox, type DropReason } from './outbox.js'
 import { StateMachine, type ClientState, type DisconnectCause, type StateEvents } from './state.js'
@@ -156,7 +156,12 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
 
   /** The telemetry sent at registration, read now from `node:os` and the executor's `telemetry()`. */
   systemInfo (): DeviceSystemInfo {
-    const extra = this.executor.telemetry?.() ?? {}
+    let extra: ExecutorTelemetry = {}
+    try {
+      extra = this.executor.telemetry?.() ?? {}
+    } catch (err) {
+      this.#log.warn({ err }, 'executor telemetry failed; registering without it')
+    }
     const info = collectSystemInfo({
       clientId: this.options.clientId,
       customMetadata: { ...extra.customMetadata, ...this.options.customMetadata },

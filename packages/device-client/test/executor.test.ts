@@ -95,6 +95,14 @@ test('an executor that rejects fails every Command of the COMMAND with its text'
   t.ok(seen[0]?.every((r) => typeof r.call_id === 'string'), 'each failure echoes its call_id')
 })
 
+test('an executor whose telemetry throws does not keep the device from registering', async (t) => {
+  const server = await startServer(t, { agent: planAgent([]) })
+  const executor: CommandExecutor = { execute: async () => [], telemetry: () => { throw new Error('no telemetry today') } }
+  const device = client(t, { wsUrl: server.wsUrl, clientId: 'dev3', executor, customMetadata: { site: 'lab' } })
+  await device.start()
+  t.same((server.endpoint.options.registry.get('dev3')?.systemInfo as Record<string, any>).custom_metadata, { site: 'lab' })
+})
+
 test('the executor option is validated', async (t) => {
   const base = { wsUrl: 'ws://127.0.0.1:1/ws', clientId: 'd' }
   t.throws(() => client(t, { ...base, executor: {} as unknown as CommandExecutor }), InvalidOptionError)
