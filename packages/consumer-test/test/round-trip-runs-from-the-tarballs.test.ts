@@ -21,6 +21,7 @@ t.test('a server, a device and a constellation installed from the tarballs run a
     'AIP_ERR_DEVICE_CONNECTION',
     'AIP_ERR_CONSTELLATION_STOPPED',
     'AIP_ERR_FASTIFY_INVALID_OPTION',
+    'AIP_ERR_MCP_CLOSED',
     null
   ], 'each package\'s errors are told apart with instanceof at run time')
 })

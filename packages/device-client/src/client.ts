@@ -1,6 +1,7 @@
 import { CloseCode, classifyFailure, redactUrl, runTask, type FailureReason, type FailureVerdict } from '@aip/endpoint'
 import {
-  buildCommandResults, buildDeviceRegistration, buildTaskRequest, newId, type DecodedServerMessage, type DeviceSystemInfo
+  buildCommandResults, buildDeviceInfoPush, buildDeviceRegistration, buildTaskRequest, newId, type DecodedServerMessage,
+  type DeviceSystemInfo, type Result
 } from '@aip/protocol'
 import { TypedEmitter, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
 import { AttemptError, Connection, type ConnectionEnd, type ConnectionSettings } from './connection.js'
@@ -8,11 +9,12 @@ import {
   DisconnectedError, InvalidArgumentError, NotRegisteredError, StoppedError, TaskAbortedError, TaskRefusedError,
   TaskTimeoutError, connectionError, type ConnectionError
 } from './errors.js'
+import type { CommandExecutor, ExecutorTelemetry } from './executor.js'
 import { resolveOptions, type DeviceClientOptions, type ResolvedDeviceClientOptions } from './options.js'
 import { Outbox, type DropReason } from './outbox.js'
 import { StateMachine, type ClientState, type DisconnectCause, type StateEvents } from './state.js'
 import { collectSystemInfo } from './telemetry.js'
-import { ToolRegistry } from './tools.js'
+import { ToolRegistry, reasonText } from './tools.js'
 
 /** How long `stop()` waits for the close handshake before it drops the socket. */
 const STOP_GRACE_MS = 2000
@@ -62,8 +64,10 @@ interface SessionWork {
 export class DeviceClientEndpoint implements ReconnectableEndpoint {
   /** The validated options, frozen. */
   readonly options: ResolvedDeviceClientOptions
-  /** The tools and the COMMAND executor. */
+  /** The tools of the `tools` option (empty when an `executor` is given). */
   readonly tools: ToolRegistry
+  /** What runs the COMMANDs: the `executor` option, or the {@link tools}. */
+  readonly executor: CommandExecutor
   readonly #log: Logger
   readonly #events: TypedEmitter<DeviceClientEvents>
   readonly #state: StateMachine<DeviceClientEvents>
@@ -86,6 +90,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   #attempt = 0
   #flushing = false
   #ackGate: Promise<void> = Promise.resolve()
+  #offTelemetry: (() => void) | undefined
 
   constructor (options: DeviceClientOptions) {
     this.options = resolveOptions(options)
@@ -100,6 +105,8 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       timeoutMs: this.options.toolTimeoutMs,
       earlyExit: this.options.earlyExit
     })
+    this.executor = this.options.executor ?? this.tools
+    this.#offTelemetry = this.executor.onTelemetryChange?.(() => { this.#pushSystemInfo() })
     this.#outbox = new Outbox({
       maxEntries: Math.max(1, this.options.maxPendingResults),
       maxAgeMs: this.options.pendingResultsTtlMs,
@@ -147,13 +154,23 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     return this.#events.on(event, listener)
   }
 
-  /** The telemetry sent at registration, read now from `node:os`. */
+  /** The telemetry sent at registration, read now from `node:os` and the executor's `telemetry()`. */
   systemInfo (): DeviceSystemInfo {
-    return collectSystemInfo({
+    let extra: ExecutorTelemetry = {}
+    try {
+      extra = this.executor.telemetry?.() ?? {}
+    } catch (err) {
+      this.#log.warn({ err }, 'executor telemetry failed; registering without it')
+    }
+    const info = collectSystemInfo({
       clientId: this.options.clientId,
-      customMetadata: this.options.customMetadata,
+      customMetadata: { ...extra.customMetadata, ...this.options.customMetadata },
       supportedFeatures: this.options.supportedFeatures
     })
+    for (const feature of extra.supportedFeatures ?? []) {
+      if (!info.supported_features.includes(feature)) info.supported_features.push(feature)
+    }
+    return info
   }
 
   /**
@@ -388,6 +405,8 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
 
   #halt (): void {
     this.#stopped = true
+    this.#offTelemetry?.()
+    this.#offTelemetry = undefined
     this.#stopController.abort(new StoppedError())
     for (const work of this.#sessions.values()) work.controller.abort(new StoppedError())
     this.#outbox.clear()
@@ -435,13 +454,24 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       })
   }
 
+  /** Sends the system info again (the executor's telemetry changed); the server keeps the latest. */
+  #pushSystemInfo (): void {
+    const connection = this.#connection
+    if (connection === undefined || !this.isConnected()) return
+    connection.protocol.send(buildDeviceInfoPush({ clientId: this.options.clientId, systemInfo: this.systemInfo() }))
+      .catch((err: unknown) => this.#log.debug({ err }, 'telemetry push not sent'))
+  }
+
   async #runCommand (message: DecodedServerMessage, signal: AbortSignal): Promise<void> {
-    const results = await this.tools.execute(message.actions ?? [], {
-      sessionId: message.session_id,
-      clientId: this.options.clientId,
-      signal,
-      logger: this.#log
-    })
+    const commands = message.actions ?? []
+    let results: Result[]
+    try {
+      results = await this.executor.execute(commands, { sessionId: message.session_id, clientId: this.options.clientId, signal, logger: this.#log })
+    } catch (err) {
+      this.#log.error({ err, sessionId: message.session_id }, 'executor failed')
+      const error = reasonText(err)
+      results = commands.map((command) => ({ status: 'failure', error, result: null, namespace: null, call_id: command.call_id ?? null }))
+    }
     if (signal.aborted) {
       this.#log.info({ sessionId: message.session_id }, 'session ended; results not sent')
       return

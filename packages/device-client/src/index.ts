@@ -3,8 +3,9 @@ export type { DeviceClientOptions, ResolvedDeviceClientOptions } from './options
 export type { ClientState, DisconnectCause, StopReason, StateEvents } from './state.js'
 export type { ConnectionEnd } from './connection.js'
 export type { DropReason } from './outbox.js'
+export type { CommandExecutor, ExecutionContext, ExecutorTelemetry } from './executor.js'
 export {
-  ToolRegistry, LIST_TOOLS, SKIPPED_TEXT, type ToolDefinition, type ToolSet, type ToolContext, type ExecuteOptions
+  ToolRegistry, reasonText, LIST_TOOLS, SKIPPED_TEXT, type ToolDefinition, type ToolSet, type ToolContext, type ExecuteOptions
 } from './tools.js'
 export {
   collectSystemInfo, referencePlatform, detectFeatures, platformType, primaryIpv4, type SystemInfoInput, type OsSource

@@ -2,6 +2,7 @@ import os from 'node:os'
 import { ReconnectionStrategy, silentLogger, type Logger } from '@aip/resilience'
 import { InvalidOptionError } from './errors.js'
 import { referencePlatform } from './telemetry.js'
+import type { CommandExecutor } from './executor.js'
 import type { ToolSet } from './tools.js'
 
 /** Cap of the default strategy's delays: after a long outage every device tries again within 10 s. */
@@ -18,6 +19,11 @@ export interface DeviceClientOptions {
   clientId: string
   /** The tools COMMANDs may call, by name. Default `{}` (`list_tools` is always answered). */
   tools?: ToolSet
+  /**
+   * Runs the COMMANDs instead of the tool map (an MCP executor, your own). Default: the `tools`, through a
+   * `ToolRegistry`. Give `tools` or `executor`, not both.
+   */
+  executor?: CommandExecutor
   /** `metadata.platform` of the REGISTER: the platform the server runs agents for. Default: this OS, as the reference names it. */
   platform?: string
   /** Namespace of the Results and of `list_tools` (`tool_key` is `<namespace>.<name>`). Default `'aip'`. */
@@ -64,6 +70,7 @@ export interface ResolvedDeviceClientOptions {
   readonly wsUrl: string
   readonly clientId: string
   readonly tools: ToolSet
+  readonly executor: CommandExecutor | undefined
   readonly platform: string
   readonly namespace: string
   readonly reconnectionStrategy: ReconnectionStrategy
@@ -126,6 +133,20 @@ function tools (value: unknown): ToolSet {
   return Object.freeze(result)
 }
 
+function executor (options: DeviceClientOptions): CommandExecutor | undefined {
+  const value: unknown = options.executor
+  if (value === undefined) return undefined
+  const candidate = value as Partial<Record<keyof CommandExecutor, unknown>> | null
+  if (typeof candidate !== 'object' || candidate === null || typeof candidate.execute !== 'function') {
+    fail('executor', 'an object with an execute function', value)
+  }
+  for (const hook of ['telemetry', 'onTelemetryChange'] as const) {
+    if (candidate[hook] !== undefined && typeof candidate[hook] !== 'function') fail(`executor.${hook}`, 'a function', candidate[hook])
+  }
+  if (options.tools !== undefined) fail('tools', 'undefined when executor is given', options.tools)
+  return value as CommandExecutor
+}
+
 function logger (value: unknown): Logger {
   if (value === undefined) return silentLogger
   const candidate = value as Partial<Record<keyof Logger, unknown>> | null
@@ -171,6 +192,7 @@ export function resolveOptions (options: DeviceClientOptions): ResolvedDeviceCli
     wsUrl,
     clientId: text('clientId', options.clientId),
     tools: tools(options.tools),
+    executor: executor(options),
     platform: text('platform', options.platform, referencePlatform(os.platform())),
     namespace: text('namespace', options.namespace, 'aip'),
     reconnectionStrategy: strategy(options),

@@ -1,6 +1,7 @@
 import type { Command, MCPToolInfo, Result } from '@aip/protocol'
 import type { Logger } from '@aip/resilience'
 import { ToolTimeoutError, UnknownToolError } from './errors.js'
+import type { CommandExecutor, ExecutionContext } from './executor.js'
 
 /** What a tool handler receives besides its parameters. */
 export interface ToolContext {
@@ -47,20 +48,14 @@ export const LIST_TOOLS = 'list_tools'
 /** Error text of a skipped Command: the reference's. */
 export const SKIPPED_TEXT = 'Skipped due to previous failure (early_exit=True).'
 
-/** Options of {@link ToolRegistry.execute}. */
-export interface ExecuteOptions {
-  sessionId: string | null
-  clientId: string
-  /** Aborts the running tool and fails the remaining ones (session ended, client stopped). */
-  signal: AbortSignal
-  logger: Logger
-}
+/** Options of {@link ToolRegistry.execute}: the {@link ExecutionContext} of a COMMAND. */
+export type ExecuteOptions = ExecutionContext
 
 /**
  * The tools of a device and the executor of COMMANDs: runs each Command in order, answers `list_tools` with
  * `MCPToolInfo`, turns every problem into a `failure` Result and skips the rest after the first failure.
  */
-export class ToolRegistry {
+export class ToolRegistry implements CommandExecutor {
   readonly namespace: string
   readonly defaultTimeoutMs: number
   readonly earlyExit: boolean

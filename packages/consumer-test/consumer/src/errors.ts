@@ -5,6 +5,7 @@ import { StoppedError } from '@aip/constellation'
 import { ConnectionError } from '@aip/device-client'
 import { SessionCancelledError } from '@aip/device-server'
 import { TransportClosedError } from '@aip/endpoint'
+import { ClosedError } from '@aip/mcp-executor'
 import { InvalidJsonError } from '@aip/protocol'
 import { TimeoutError } from '@aip/resilience'
 import { InvalidOptionError } from 'fastify-aip'
@@ -42,6 +43,10 @@ export function codeOf (err: unknown): string | undefined {
     const exact: Equals<typeof err.code, 'AIP_ERR_FASTIFY_INVALID_OPTION'> = true
     return exact ? err.code : undefined
   }
+  if (err instanceof ClosedError) {
+    const exact: Equals<typeof err.code, 'AIP_ERR_MCP_CLOSED'> = true
+    return exact ? err.code : undefined
+  }
   if (err instanceof CliError) {
     const exitCode: number = err.exitCode
     return `exit ${exitCode}`
@@ -59,6 +64,7 @@ export function sampleErrors (): unknown[] {
     new ConnectionError('dev', 'refused'),
     new StoppedError(),
     new InvalidOptionError('path', 'a string'),
+    new ClosedError(),
     new Error('not ours')
   ]
 }

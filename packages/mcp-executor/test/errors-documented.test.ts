@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'tap'
+import * as exported from '../src/index.js'
+
+const packageDir = join(import.meta.dirname, '..')
+
+function declaredCodes (): string[] {
+  const source = readFileSync(join(packageDir, 'src', 'errors.ts'), 'utf8')
+  return [...source.matchAll(/createError\(\s*'(AIP_ERR_MCP_[A-Z_]+)'/g)].map((match) => match[1] as string)
+}
+
+test('every code of src/errors.ts is exported as an error class', async (t) => {
+  const codes = declaredCodes()
+  t.ok(codes.length >= 8, `found ${codes.length} codes`)
+  t.equal(new Set(codes).size, codes.length, 'no code is declared twice')
+  const exportedCodes = new Set<string>()
+  for (const [name, value] of Object.entries(exported)) {
+    if (!/Error$/.test(name) || typeof value !== 'function') continue
+    const err = new (value as new () => { code?: unknown })()
+    t.type(err, Error, `${name} builds an Error`)
+    if (typeof err.code === 'string') exportedCodes.add(err.code)
+  }
+  t.same([...exportedCodes].sort(), [...codes].sort())
+})
+
+test('every code is documented in the README error table', async (t) => {
+  const readme = readFileSync(join(packageDir, 'README.md'), 'utf8')
+  t.match(readme, /^## Errors$/m)
+  t.match(readme, /^\| Code \| Description \| How to solve \|$/m)
+  for (const code of declaredCodes()) t.match(readme, new RegExp(`^\\| \`${code}\` \\|`, 'm'), code)
+})
