@@ -5,7 +5,9 @@
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 
-const args = ['run', 'test', '--continue', '--output-logs=full', '--log-order=grouped', ...process.argv.slice(2)]
+// Two packages at a time: several suites start real servers and processes and measure nothing by wall clock, but
+// on a small machine ten suites at once only make each slower and their deadlines tighter.
+const args = ['run', 'test', '--continue', '--concurrency=2', '--output-logs=full', '--log-order=grouped', ...process.argv.slice(2)]
 const child = spawn('turbo', args, {
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: '0' }

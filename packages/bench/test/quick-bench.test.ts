@@ -9,7 +9,7 @@ import { test } from 'tap'
 test('the quick benchmark runs every scenario against both servers and writes its report', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'aip-bench-'))
   t.teardown(() => rmSync(out, { recursive: true, force: true }))
-  const run = spawnSync(process.execPath, ['--expose-gc', join(import.meta.dirname, '..', 'dist', 'run.js'), '--quick', '--out', out], { encoding: 'utf8', timeout: 180_000 })
+  const run = spawnSync(process.execPath, ['--expose-gc', join(import.meta.dirname, '..', 'dist', 'run.js'), '--quick', '--out', out], { encoding: 'utf8', timeout: 400_000 })
   t.equal(run.status, 0, run.stderr)
   const lines = run.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
   const repetitions = lines.filter((line) => line.repetition !== undefined)
