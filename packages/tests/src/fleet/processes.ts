@@ -119,7 +119,12 @@ export async function startServe (port: number, token: string): Promise<Observed
     env: { ...process.env, AIP_LOG_LEVEL: 'error' }
   })
   const serve = new Observed(`aip serve :${port}`, child)
-  await serve.waitFor((v) => typeof v.wsUrl === 'string', 20_000, 'listening line')
+  try {
+    await serve.waitFor((v) => typeof v.wsUrl === 'string', 60_000, 'listening line')
+  } catch (err) {
+    await serve.kill()
+    throw err
+  }
   return serve
 }
 

@@ -60,10 +60,11 @@ export async function runFleet (options: FleetOptions): Promise<FleetReport> {
   const proxy = await FaultProxy.start(() => port)
   const url = `ws://127.0.0.1:${proxy.port}/ws?token=${TOKEN}`
   const ids = Array.from({ length: options.devices }, (_, i) => `dev${i + 1}`)
-  const devices = new Map<string, Observed>(ids.map((id) => [id, startDevice(id, url)]))
+  const devices = new Map<string, Observed>()
   const retired: Observed[] = []
   let constellation: ConstellationProcess | undefined
   try {
+    for (const id of ids) devices.set(id, startDevice(id, url))
     await Promise.all([...devices.values()].map((d) => d.waitFor((v) => v.state === 'registered', 30_000, 'registration')))
     constellation = ConstellationProcess.start(url, ids)
     const program = constellation
@@ -170,6 +171,7 @@ export async function runFleet (options: FleetOptions): Promise<FleetReport> {
     ].join('\n')
     return { ok: violations.length === 0, violations, outcomes, faults, recoveryMs, finalCompleted, text }
   } finally {
+    // Whatever failed, no process outlives the run.
     await constellation?.kill()
     for (const device of devices.values()) await device.kill()
     await serve.kill()
