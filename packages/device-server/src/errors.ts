@@ -20,3 +20,6 @@ export const ServerStoppedError = createError('AIP_ERR_SERVER_STOPPED', 'The dev
 
 /** `dispatch()` named a client that is not connected, or not a device. */
 export const ClientNotConnectedError = createError('AIP_ERR_SERVER_CLIENT_NOT_CONNECTED', 'Client %s is not connected', 404)
+
+/** `drain()` was called: the server takes no new task (it finishes the running ones, then restarts). */
+export const ServerDrainingError = createError('AIP_ERR_SERVER_DRAINING', 'The device server is draining: no new task is accepted', 503)

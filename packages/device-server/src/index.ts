@@ -1,5 +1,6 @@
 export {
-  DeviceServerEndpoint, type DeviceServerEvents, type CancelReason, type DispatchOptions, type DispatchedTask
+  DeviceServerEndpoint, type DeviceServerEvents, type CancelReason, type DispatchOptions, type DispatchedTask,
+  type DeviceServerStats, type ClientActivity
 } from './server.js'
 export { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
 export { planAgent, type Agent, type AgentTask, type AgentContext, type AgentOutcome, type ExecuteOptions } from './agent.js'
@@ -9,5 +10,5 @@ export { InMemoryResultStore, type ResultStore, type TaskRecord, type InMemoryRe
 export { Texts } from './texts.js'
 export {
   InvalidOptionError, SessionCancelledError, CommandTimeoutError, TaskFailedError, ServerStoppedError,
-  ClientNotConnectedError
+  ClientNotConnectedError, ServerDrainingError
 } from './errors.js'

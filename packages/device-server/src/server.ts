@@ -12,7 +12,7 @@ import type { AgentContext, AgentOutcome, AgentTask, ExecuteOptions } from './ag
 import { authenticate, type AuthResult } from './auth.js'
 import { ClientConnection, type Identity } from './connection.js'
 import {
-  ClientNotConnectedError, CommandTimeoutError, ServerStoppedError, SessionCancelledError, TaskFailedError
+  ClientNotConnectedError, CommandTimeoutError, ServerDrainingError, ServerStoppedError, SessionCancelledError, TaskFailedError
 } from './errors.js'
 import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClientRecord } from './registry.js'
@@ -33,6 +33,38 @@ export interface DeviceServerEvents {
   sessionStarted: { sessionId: string, taskName: string, requesterId: string, deviceId: string }
   /** A task ended; its record is in the result store. */
   taskEnd: TaskRecord
+  /** A connection's REGISTER was refused (`reason` is one of a small fixed set, e.g. `duplicate client_id`). */
+  registrationRefused: { reason: string }
+  /** A COMMAND was answered, timed out or abandoned. */
+  commandEnd: { sessionId: string, deviceId: string, durationMs: number, status: 'ok' | 'timeout' | 'cancelled' }
+  /** A frame of a connection was refused: a decoding error code, `binary_frame` or `too_many_frames`. */
+  frameRejected: { code: string }
+}
+
+/** Load figures of a {@link DeviceServerEndpoint}, read at once (see {@link DeviceServerEndpoint.stats}). */
+export interface DeviceServerStats {
+  /** Open connections, registered or not. */
+  readonly connections: number
+  /** Running sessions. */
+  readonly sessions: number
+  /** Server TASKs sent to devices and not taken up or ended yet. */
+  readonly pendingDispatches: number
+  /** Frames received and waiting to be handled, over every connection. */
+  readonly queuedFrames: number
+  /** True once {@link DeviceServerEndpoint.drain} was called: new tasks are refused. */
+  readonly draining: boolean
+}
+
+/** What {@link DeviceServerEndpoint.clientActivity} tells of a registered client's connection. */
+export interface ClientActivity {
+  /** When the last frame or pong of the connection arrived (milliseconds since the epoch). */
+  readonly lastSeenAt: number
+  /** Frames received and waiting to be handled. */
+  readonly queuedFrames: number
+  /** Running sessions this client executes (as device) or requested. */
+  readonly runningTasks: number
+  /** Server TASKs sent to this device and not taken up or ended yet. */
+  readonly pendingTasks: number
 }
 
 /** Options of {@link DeviceServerEndpoint.dispatch}. */
@@ -77,6 +109,7 @@ export class DeviceServerEndpoint {
   readonly #sessions = new Map<string, Session>()
   readonly #dispatches = new Map<string, PendingDispatch[]>()
   #stopped = false
+  #draining = false
   #nextConnection = 0
 
   constructor (options: DeviceServerOptions = {}) {
@@ -111,7 +144,10 @@ export class DeviceServerEndpoint {
         socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
         return
       }
-      wss.handleUpgrade(request, socket, head, (ws) => this.#accept(new WebSocketTransport(ws), auth.boundClientId))
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        if (this.#draining) ws.close(CloseCode.ServiceRestart, Texts.serverDraining)
+        else this.#accept(new WebSocketTransport(ws), auth.boundClientId)
+      })
     }
     server.on('upgrade', onUpgrade)
     return () => {
@@ -140,6 +176,10 @@ export class DeviceServerEndpoint {
       transport.close(CloseCode.GoingAway, Texts.serverShuttingDown)
       return
     }
+    if (this.#draining) {
+      transport.close(CloseCode.ServiceRestart, Texts.serverDraining)
+      return
+    }
     this.#accept(transport, auth.boundClientId)
   }
 
@@ -163,6 +203,44 @@ export class DeviceServerEndpoint {
     return this.#connections.size
   }
 
+  /** Load figures, computed now (the queued frames are summed over the connections). */
+  stats (): DeviceServerStats {
+    let queuedFrames = 0
+    for (const connection of this.#connections) queuedFrames += connection.queued
+    let pendingDispatches = 0
+    for (const list of this.#dispatches.values()) pendingDispatches += list.length
+    return { connections: this.#connections.size, sessions: this.#sessions.size, pendingDispatches, queuedFrames, draining: this.#draining }
+  }
+
+  /** Liveness and load of a registered client's connection; `undefined` when it is not connected. */
+  clientActivity (clientId: string): ClientActivity | undefined {
+    const connection = this.#clients.get(clientId)
+    if (connection === undefined) return undefined
+    let runningTasks = 0
+    for (const session of this.#sessions.values()) {
+      if (session.deviceId === clientId || session.requesterId === clientId) runningTasks++
+    }
+    return { lastSeenAt: connection.lastSeen, queuedFrames: connection.queued, runningTasks, pendingTasks: this.#dispatches.get(clientId)?.length ?? 0 }
+  }
+
+  /**
+   * Starts draining: new tasks are refused (a TASK gets an ERROR saying the server is draining, `dispatch()`
+   * throws `AIP_ERR_SERVER_DRAINING`) and new connections are closed with 1012, while running tasks go on.
+   * Resolves when no session runs any more (or `signal` aborts). Call {@link stop} next to close the connections.
+   */
+  async drain (signal?: AbortSignal): Promise<void> {
+    this.#draining = true
+    this.#logger.info({ sessions: this.#sessions.size }, 'draining: new tasks refused')
+    while (this.#sessions.size > 0 && signal?.aborted !== true) {
+      const ended = [...this.#sessions.values()].map((session) => this.#ended(session))
+      await new Promise<void>((resolve) => {
+        const done = (): void => { signal?.removeEventListener('abort', done); resolve() }
+        signal?.addEventListener('abort', done, { once: true })
+        Promise.all(ended).then(done, done)
+      })
+    }
+  }
+
   /** The record of a finished task, while it is kept. */
   getResult (sessionId: string): TaskRecord | undefined {
     return this.options.results.getBySession(sessionId)
@@ -179,6 +257,7 @@ export class DeviceServerEndpoint {
    */
   async dispatch (deviceId: string, request: string, options: DispatchOptions = {}): Promise<DispatchedTask> {
     if (this.#stopped) throw new ServerStoppedError()
+    if (this.#draining) throw new ServerDrainingError()
     // An aborted signal fires no 'abort' event: refuse it here, or `done` would never settle.
     options.signal?.throwIfAborted()
     const connection = this.#clients.get(deviceId)
@@ -263,6 +342,7 @@ export class DeviceServerEndpoint {
       if (connection.queued >= this.options.maxQueuedFrames) {
         this.#logger.warn({ connectionId, clientId: connection.identity?.clientId }, 'too many frames in flight: closing')
         connection.close(CloseCode.PolicyViolation, 'too many frames in flight')
+        this.#events.emit('frameRejected', { code: 'too_many_frames' })
         return
       }
       connection.enqueue(() => this.#onFrame(connection, data))
@@ -302,6 +382,7 @@ export class DeviceServerEndpoint {
     if (typeof data !== 'string') {
       // Never a silent drop (B17): say why, then close with 1003.
       connection.sendAndClose(buildServerError({ error: Texts.binaryNotAccepted }), CloseCode.UnsupportedData, 'binary frame')
+      this.#events.emit('frameRejected', { code: 'binary_frame' })
       return
     }
     const decoded = decodeClientMessage(data, { maxBytes: this.options.maxPayloadBytes })
@@ -310,6 +391,7 @@ export class DeviceServerEndpoint {
     }
     if (!decoded.ok) {
       this.#logger.debug({ clientId: connection.identity.clientId, code: decoded.error.code }, 'malformed frame')
+      this.#events.emit('frameRejected', { code: decoded.error.code })
       connection.send(buildServerError({ error: decoded.error.message, ...correlationOf(data, decoded.error.code) }))
       return
     }
@@ -346,6 +428,7 @@ export class DeviceServerEndpoint {
   #refuse (connection: ClientConnection, error: string, logReason: string, fields: Record<string, unknown> = {}): void {
     this.#logger.info({ connectionId: connection.connectionId, reason: logReason, ...fields }, 'registration refused')
     connection.sendAndClose(buildServerError({ error }), CloseCode.RegistrationRefused, logReason)
+    this.#events.emit('registrationRefused', { reason: logReason })
   }
 
   async #register (connection: ClientConnection, decoded: ReturnType<typeof decodeClientMessage>): Promise<void> {
@@ -517,6 +600,8 @@ export class DeviceServerEndpoint {
       fail(finished.requesterId === identity.clientId ? Texts.sessionUsed(sessionId) : Texts.sessionOwned(sessionId))
       return
     }
+    // A task already promised by a dispatch before the drain still runs; any other is refused.
+    if (this.#draining && dispatch === undefined) { fail(Texts.serverDraining); return }
     if (this.#sessions.size >= this.options.maxSessions) { fail(Texts.tooManySessions); return }
     const taskName = sanitizeTaskName(message.task_name ?? sessionId)
     const session = new Session({ id: sessionId, taskName, request, requesterId: identity.clientId, deviceId, startedAt: this.options.now() })
@@ -582,6 +667,8 @@ export class DeviceServerEndpoint {
     // Registered before the COMMAND is sent, so that a fast answer cannot be missed. The timeout, an abort of the
     // task or of `options.signal` all settle this one promise (no race, no second promise per command).
     const answer = session.expect(responseId)
+    const sentAt = performance.now()
+    let status: DeviceServerEvents['commandEnd']['status'] = 'cancelled'
     const timer = setTimeout(() => session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs)), timeoutMs)
     timer.unref()
     const onAbort = (): void => session.cancel(options.signal?.reason instanceof Error ? options.signal.reason : new SessionCancelledError(session.id, 'aborted'))
@@ -589,9 +676,14 @@ export class DeviceServerEndpoint {
     try {
       if (!device.send(command)) throw new SessionCancelledError(session.id, 'device_disconnected')
       const results = await answer
+      status = 'ok'
       session.steps.push({ request: session.request, result: results })
       return results
+    } catch (err) {
+      if (err instanceof CommandTimeoutError) status = 'timeout'
+      throw err
     } finally {
+      this.#events.emit('commandEnd', { sessionId: session.id, deviceId: session.deviceId, durationMs: performance.now() - sentAt, status })
       clearTimeout(timer)
       session.forget(responseId)
       options.signal?.removeEventListener('abort', onAbort)
