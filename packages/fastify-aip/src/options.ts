@@ -1,6 +1,7 @@
 import type { ClientRecord, DeviceServerEvents, DeviceServerOptions, TaskRecord } from '@aip/device-server'
 import type { FastifyInstance } from 'fastify'
 import { InvalidOptionError } from './errors.js'
+import { resolveMetricsOptions, type AipMetricsOptions, type ResolvedMetricsOptions } from './metrics.js'
 
 /** What {@link AipOptions.onDeviceDisconnected} receives. */
 export type DeviceDisconnectedInfo = DeviceServerEvents['clientDisconnected']
@@ -34,6 +35,8 @@ export interface AipOptions extends DeviceServerOptions {
   onDeviceDisconnected?: AipHook<DeviceDisconnectedInfo>
   /** Called when a task ended (its TASK_END sent, its record kept). */
   onTaskEnd?: AipHook<TaskRecord>
+  /** Prometheus metrics at `/metrics`, behind the API key (`apiKey` is required). Default `false`. */
+  metrics?: boolean | AipMetricsOptions
 }
 
 /** The plugin's own options after validation. */
@@ -47,10 +50,12 @@ export interface ResolvedPluginOptions {
   readonly onDeviceRegistered: AipHook<ClientRecord> | null
   readonly onDeviceDisconnected: AipHook<DeviceDisconnectedInfo> | null
   readonly onTaskEnd: AipHook<TaskRecord> | null
+  readonly metrics: ResolvedMetricsOptions | null
 }
 
 const PLUGIN_KEYS = new Set([
-  'path', 'prefix', 'apiKey', 'http', 'liveness', 'closeTimeoutMs', 'onDeviceRegistered', 'onDeviceDisconnected', 'onTaskEnd'
+  'path', 'prefix', 'apiKey', 'http', 'liveness', 'closeTimeoutMs', 'onDeviceRegistered', 'onDeviceDisconnected', 'onTaskEnd',
+  'metrics'
 ])
 
 function routePath (name: string, value: unknown, fallback: string): string {
@@ -85,6 +90,8 @@ export function resolvePluginOptions (options: AipOptions): { plugin: ResolvedPl
   if (typeof closeTimeoutMs !== 'number' || !Number.isInteger(closeTimeoutMs) || closeTimeoutMs <= 0) {
     throw new InvalidOptionError('closeTimeoutMs', 'expected a positive integer')
   }
+  const metrics = resolveMetricsOptions(options.metrics)
+  if (metrics !== null && metrics.path !== null && (apiKey === null || !http)) throw new InvalidOptionError('metrics', 'the metrics route needs apiKey and http')
   const endpoint: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(options)) {
     if (!PLUGIN_KEYS.has(key)) endpoint[key] = value
@@ -98,7 +105,8 @@ export function resolvePluginOptions (options: AipOptions): { plugin: ResolvedPl
     closeTimeoutMs,
     onDeviceRegistered: hook<ClientRecord>('onDeviceRegistered', options.onDeviceRegistered),
     onDeviceDisconnected: hook<DeviceDisconnectedInfo>('onDeviceDisconnected', options.onDeviceDisconnected),
-    onTaskEnd: hook<TaskRecord>('onTaskEnd', options.onTaskEnd)
+    onTaskEnd: hook<TaskRecord>('onTaskEnd', options.onTaskEnd),
+    metrics
   })
   return { plugin, endpoint: endpoint as DeviceServerOptions }
 }

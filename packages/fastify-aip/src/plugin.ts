@@ -7,6 +7,7 @@ import fp from 'fastify-plugin'
 import { AipEndpoint } from './endpoint.js'
 import { AlreadyRegisteredError, InvalidOptionError } from './errors.js'
 import { resolvePluginOptions, type AipHook, type AipOptions } from './options.js'
+import { installMetrics } from './metrics.js'
 import { httpApi, livenessRoute } from './routes.js'
 
 declare module 'fastify' {
@@ -143,6 +144,11 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     } else {
       log.info({ prefix: settings.prefix }, 'no apiKey: the AIP HTTP API is not registered')
     }
+  }
+
+  // Opt-in operations routes: each in a file of its own, each behind the API key.
+  if (settings.metrics !== null) {
+    disposers.push(installMetrics({ fastify, endpoint, wsPath: settings.path, apiKey: settings.apiKey }, settings.metrics))
   }
 
   fastify.addHook('preClose', async () => {
