@@ -1,5 +1,6 @@
 import type { ClientRecord, DeviceServerEvents, DeviceServerOptions, TaskRecord } from '@aip/device-server'
 import type { FastifyInstance } from 'fastify'
+import { resolveDashboardOptions, type AipDashboardOptions, type ResolvedDashboardOptions } from './dashboard.js'
 import { InvalidOptionError } from './errors.js'
 import { resolveMetricsOptions, type AipMetricsOptions, type ResolvedMetricsOptions } from './metrics.js'
 
@@ -37,6 +38,8 @@ export interface AipOptions extends DeviceServerOptions {
   onTaskEnd?: AipHook<TaskRecord>
   /** Prometheus metrics at `/metrics`, behind the API key (`apiKey` is required). Default `false`. */
   metrics?: boolean | AipMetricsOptions
+  /** The live fleet page at `/aip`, behind the API key (`apiKey` is required). Default `false`. */
+  dashboard?: boolean | AipDashboardOptions
 }
 
 /** The plugin's own options after validation. */
@@ -51,11 +54,12 @@ export interface ResolvedPluginOptions {
   readonly onDeviceDisconnected: AipHook<DeviceDisconnectedInfo> | null
   readonly onTaskEnd: AipHook<TaskRecord> | null
   readonly metrics: ResolvedMetricsOptions | null
+  readonly dashboard: ResolvedDashboardOptions | null
 }
 
 const PLUGIN_KEYS = new Set([
   'path', 'prefix', 'apiKey', 'http', 'liveness', 'closeTimeoutMs', 'onDeviceRegistered', 'onDeviceDisconnected', 'onTaskEnd',
-  'metrics'
+  'metrics', 'dashboard'
 ])
 
 function routePath (name: string, value: unknown, fallback: string): string {
@@ -92,6 +96,8 @@ export function resolvePluginOptions (options: AipOptions): { plugin: ResolvedPl
   }
   const metrics = resolveMetricsOptions(options.metrics)
   if (metrics !== null && metrics.path !== null && (apiKey === null || !http)) throw new InvalidOptionError('metrics', 'the metrics route needs apiKey and http')
+  const dashboard = resolveDashboardOptions(options.dashboard)
+  if (dashboard !== null && (apiKey === null || !http)) throw new InvalidOptionError('dashboard', 'the dashboard needs apiKey and http')
   const endpoint: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(options)) {
     if (!PLUGIN_KEYS.has(key)) endpoint[key] = value
@@ -106,7 +112,8 @@ export function resolvePluginOptions (options: AipOptions): { plugin: ResolvedPl
     onDeviceRegistered: hook<ClientRecord>('onDeviceRegistered', options.onDeviceRegistered),
     onDeviceDisconnected: hook<DeviceDisconnectedInfo>('onDeviceDisconnected', options.onDeviceDisconnected),
     onTaskEnd: hook<TaskRecord>('onTaskEnd', options.onTaskEnd),
-    metrics
+    metrics,
+    dashboard
   })
   return { plugin, endpoint: endpoint as DeviceServerOptions }
 }

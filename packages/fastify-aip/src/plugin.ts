@@ -7,6 +7,7 @@ import fp from 'fastify-plugin'
 import { AipEndpoint } from './endpoint.js'
 import { AlreadyRegisteredError, InvalidOptionError } from './errors.js'
 import { resolvePluginOptions, type AipHook, type AipOptions } from './options.js'
+import { installDashboard } from './dashboard.js'
 import { installMetrics } from './metrics.js'
 import { httpApi, livenessRoute } from './routes.js'
 
@@ -149,6 +150,9 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   // Opt-in operations routes: each in a file of its own, each behind the API key.
   if (settings.metrics !== null) {
     disposers.push(installMetrics({ fastify, endpoint, wsPath: settings.path, apiKey: settings.apiKey }, settings.metrics))
+  }
+  if (settings.dashboard !== null && settings.apiKey !== null) {
+    disposers.push(installDashboard({ fastify, endpoint, apiKey: settings.apiKey }, settings.dashboard))
   }
 
   fastify.addHook('preClose', async () => {
