@@ -47,7 +47,7 @@ export interface DeviceServerStats {
   readonly connections: number
   /** Running sessions. */
   readonly sessions: number
-  /** Server TASKs sent to devices and not taken up or ended yet. */
+  /** Server TASKs sent to devices and not taken up yet. */
   readonly pendingDispatches: number
   /** Frames received and waiting to be handled, over every connection. */
   readonly queuedFrames: number
@@ -63,7 +63,7 @@ export interface ClientActivity {
   readonly queuedFrames: number
   /** Running sessions this client executes (as device) or requested. */
   readonly runningTasks: number
-  /** Server TASKs sent to this device and not taken up or ended yet. */
+  /** Server TASKs sent to this device and not taken up yet. */
   readonly pendingTasks: number
 }
 
@@ -208,7 +208,7 @@ export class DeviceServerEndpoint {
     let queuedFrames = 0
     for (const connection of this.#connections) queuedFrames += connection.queued
     let pendingDispatches = 0
-    for (const list of this.#dispatches.values()) pendingDispatches += list.length
+    for (const list of this.#dispatches.values()) pendingDispatches += this.#notTakenUp(list)
     return { connections: this.#connections.size, sessions: this.#sessions.size, pendingDispatches, queuedFrames, draining: this.#draining }
   }
 
@@ -220,7 +220,15 @@ export class DeviceServerEndpoint {
     for (const session of this.#sessions.values()) {
       if (session.deviceId === clientId || session.requesterId === clientId) runningTasks++
     }
-    return { lastSeenAt: connection.lastSeen, queuedFrames: connection.queued, runningTasks, pendingTasks: this.#dispatches.get(clientId)?.length ?? 0 }
+    const pendingTasks = this.#notTakenUp(this.#dispatches.get(clientId) ?? [])
+    return { lastSeenAt: connection.lastSeen, queuedFrames: connection.queued, runningTasks, pendingTasks }
+  }
+
+  /** Dispatches whose session is not running yet. */
+  #notTakenUp (list: readonly PendingDispatch[]): number {
+    let count = 0
+    for (const pending of list) if (!this.#sessions.has(pending.sessionId)) count++
+    return count
   }
 
   /**
