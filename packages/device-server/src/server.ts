@@ -12,7 +12,7 @@ import type { AgentContext, AgentOutcome, AgentTask, ExecuteOptions } from './ag
 import { authenticate, type AuthResult } from './auth.js'
 import { ClientConnection, type Identity } from './connection.js'
 import {
-  ClientNotConnectedError, CommandTimeoutError, ServerDrainingError, ServerStoppedError, SessionCancelledError, TaskFailedError
+  ClientNotConnectedError, CommandTimeoutError, InvalidOptionError, ServerDrainingError, ServerStoppedError, SessionCancelledError, TaskFailedError
 } from './errors.js'
 import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClientRecord } from './registry.js'
@@ -53,6 +53,22 @@ export interface DeviceServerStats {
   readonly queuedFrames: number
   /** True once {@link DeviceServerEndpoint.drain} was called: new tasks are refused. */
   readonly draining: boolean
+}
+
+/** Options of {@link DeviceServerEndpoint.drain}. */
+export interface DrainOptions {
+  /** How long running tasks may go on before they are cancelled. Default 30000. */
+  deadlineMs?: number
+  /** Ends the wait at once, as the deadline would. */
+  signal?: AbortSignal
+}
+
+/** What {@link DeviceServerEndpoint.drain} resolves with. */
+export interface DrainResult {
+  /** Tasks that were running when the drain began and ended on their own before the deadline. */
+  readonly finished: number
+  /** Tasks still running at the deadline, cancelled (their requesters got TASK_END failed). */
+  readonly cancelled: number
 }
 
 /** What {@link DeviceServerEndpoint.clientActivity} tells of a registered client's connection. */
@@ -232,21 +248,33 @@ export class DeviceServerEndpoint {
   }
 
   /**
-   * Starts draining: new tasks are refused (a TASK gets an ERROR saying the server is draining, `dispatch()`
-   * throws `AIP_ERR_SERVER_DRAINING`) and new connections are closed with 1012, while running tasks go on.
-   * Resolves when no session runs any more (or `signal` aborts). Call {@link stop} next to close the connections.
+   * Drains before a restart: new tasks are refused (a TASK gets an ERROR saying the server is draining,
+   * `dispatch()` throws `AIP_ERR_SERVER_DRAINING`) and new connections are closed with 1012, while running tasks
+   * go on until they end or `deadlineMs` passes. Then it {@link stop}s: what still runs is cancelled and every
+   * connection is closed with 1001, so that clients reconnect (to another server, or to this one restarted).
    */
-  async drain (signal?: AbortSignal): Promise<void> {
+  async drain ({ deadlineMs = 30_000, signal }: DrainOptions = {}): Promise<DrainResult> {
+    if (!Number.isInteger(deadlineMs) || deadlineMs < 0) throw new InvalidOptionError('deadlineMs', 'expected an integer >= 0')
+    if (this.#stopped) return { finished: 0, cancelled: 0 }
     this.#draining = true
-    this.#logger.info({ sessions: this.#sessions.size }, 'draining: new tasks refused')
-    while (this.#sessions.size > 0 && signal?.aborted !== true) {
-      const ended = [...this.#sessions.values()].map((session) => this.#ended(session))
+    const running = [...this.#sessions.values()]
+    this.#logger.info({ sessions: running.length, deadlineMs }, 'draining: new tasks refused')
+    if (running.length > 0 && signal?.aborted !== true) {
       await new Promise<void>((resolve) => {
-        const done = (): void => { signal?.removeEventListener('abort', done); resolve() }
+        const timer = setTimeout(done, deadlineMs)
+        function done (): void {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', done)
+          resolve()
+        }
         signal?.addEventListener('abort', done, { once: true })
-        Promise.all(ended).then(done, done)
+        Promise.all(running.map((session) => this.#ended(session))).then(done, done)
       })
     }
+    const cancelled = running.filter((session) => !session.ended).length
+    if (cancelled > 0) this.#logger.warn({ cancelled, deadlineMs }, 'drain deadline passed: cancelling the tasks still running')
+    await this.stop()
+    return { finished: running.length - cancelled, cancelled }
   }
 
   /** The record of a finished task, while it is kept. */
