@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { WebSocket } from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type GaugeConfiguration } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration } from 'prom-client'
 import { keyGuard } from './access.js'
 import type { AipEndpoint } from './endpoint.js'
 import { InvalidOptionError } from './errors.js'
@@ -106,28 +106,47 @@ export function installMetrics (source: MetricsSource, options: ResolvedMetricsO
     registers
   })
   const disconnections = new Counter({ name: name('disconnections_total'), help: 'Registered clients gone, by type and close code', labelNames: ['type', 'code'], registers })
-  const started = new Counter({ name: name('tasks_started_total'), help: 'Tasks accepted', registers })
-  const tasks = new Counter({ name: name('tasks_total'), help: 'Tasks ended, by outcome (completed, failed)', labelNames: ['outcome'], registers })
+  // The per-task and per-frame counts are plain numbers, copied into their counters when scraped: the hot paths
+  // only add one.
+  const counts = { started: 0, completed: 0, failed: 0, framesIn: 0, framesOut: 0 }
+  const copied = (config: CounterConfiguration<string>, read: () => Array<[string | null, number]>): Counter => new Counter({
+    ...config,
+    registers,
+    collect () {
+      this.reset()
+      for (const [label, value] of read()) {
+        if (label === null) this.inc(value)
+        else this.inc({ [config.labelNames?.[0] as string]: label }, value)
+      }
+    }
+  })
+  copied({ name: name('tasks_started_total'), help: 'Tasks accepted' }, () => [[null, counts.started]])
+  copied({ name: name('tasks_total'), help: 'Tasks ended, by outcome (completed, failed)', labelNames: ['outcome'] }, () => [['completed', counts.completed], ['failed', counts.failed]])
+  copied({ name: name('frames_received_total'), help: 'WebSocket frames received on the AIP route' }, () => [[null, counts.framesIn]])
+  copied({ name: name('frames_sent_total'), help: 'WebSocket frames sent on the AIP route' }, () => [[null, counts.framesOut]])
   const taskSeconds = new Histogram({ name: name('task_duration_seconds'), help: 'Task duration from its ack to its TASK_END, by outcome', labelNames: ['outcome'], buckets: TASK_BUCKETS, registers })
   const commandSeconds = new Histogram({ name: name('command_duration_seconds'), help: 'COMMAND duration until its results, by status (ok, timeout, cancelled)', labelNames: ['status'], buckets: COMMAND_BUCKETS, registers })
   const errors = new Counter({ name: name('errors_total'), help: 'Frames refused, by code (a decoding error code, binary_frame, too_many_frames)', labelNames: ['code'], registers })
-  const framesIn = new Counter({ name: name('frames_received_total'), help: 'WebSocket frames received on the AIP route', registers })
-  const framesOut = new Counter({ name: name('frames_sent_total'), help: 'WebSocket frames sent on the AIP route', registers })
 
-  // Label children are resolved once: the hot paths then only add.
-  const completed = { count: tasks.labels('completed'), seconds: taskSeconds.labels('completed') }
-  const failed = { count: tasks.labels('failed'), seconds: taskSeconds.labels('failed') }
+  // Label children are resolved once.
+  const completedSeconds = taskSeconds.labels('completed')
+  const failedSeconds = taskSeconds.labels('failed')
   const commandOk = commandSeconds.labels('ok')
 
   const disposers = [
     endpoint.on('clientRegistered', (record) => registrations.inc({ type: record.clientType })),
     endpoint.on('clientDisconnected', (info) => disconnections.inc({ type: info.clientType, code: String(info.code) })),
     endpoint.on('registrationRefused', (event) => refusals.inc({ reason: event.reason })),
-    endpoint.on('sessionStarted', () => started.inc()),
+    endpoint.on('sessionStarted', () => { counts.started++ }),
     endpoint.on('taskEnd', (record) => {
-      const outcome = record.status === 'completed' ? completed : failed
-      outcome.count.inc()
-      outcome.seconds.observe(Math.max(0, record.endedAt - record.startedAt) / 1000)
+      const seconds = Math.max(0, record.endedAt - record.startedAt) / 1000
+      if (record.status === 'completed') {
+        counts.completed++
+        completedSeconds.observe(seconds)
+      } else {
+        counts.failed++
+        failedSeconds.observe(seconds)
+      }
     }),
     endpoint.on('commandEnd', (event) => {
       const seconds = event.durationMs / 1000
@@ -141,11 +160,11 @@ export function installMetrics (source: MetricsSource, options: ResolvedMetricsO
   const wss = fastify.websocketServer
   const onConnection = (socket: WebSocket, request: IncomingMessage): void => {
     if ((request.url ?? '').split('?')[0] !== wsPath) return
-    socket.on('message', () => framesIn.inc())
+    socket.on('message', () => { counts.framesIn++ })
     const send = socket.send
-    socket.send = function countedSend (this: WebSocket, ...args: Parameters<WebSocket['send']>) {
-      framesOut.inc()
-      return send.apply(this, args)
+    socket.send = function countedSend (this: WebSocket, data: unknown, options?: unknown, callback?: unknown) {
+      counts.framesOut++
+      return (send as (data: unknown, options?: unknown, callback?: unknown) => void).call(this, data, options, callback)
     } as WebSocket['send']
   }
   wss.on('connection', onConnection)
