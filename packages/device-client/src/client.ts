@@ -1,6 +1,7 @@
 import { CloseCode, classifyFailure, redactUrl, runTask, type FailureReason, type FailureVerdict } from '@aip/endpoint'
 import {
-  buildCommandResults, buildDeviceRegistration, buildTaskRequest, newId, type DecodedServerMessage, type DeviceSystemInfo
+  buildCommandResults, buildDeviceInfoPush, buildDeviceRegistration, buildTaskRequest, newId, type DecodedServerMessage,
+  type DeviceSystemInfo
 } from '@aip/protocol'
 import { TypedEmitter, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
 import { AttemptError, Connection, type ConnectionEnd, type ConnectionSettings } from './connection.js'
@@ -11,7 +12,7 @@ import {
 import { resolveOptions, type DeviceClientOptions, type ResolvedDeviceClientOptions } from './options.js'
 import { Outbox, type DropReason } from './outbox.js'
 import { StateMachine, type ClientState, type DisconnectCause, type StateEvents } from './state.js'
-import { collectSystemInfo } from './telemetry.js'
+import { collectLiveReadings, collectSystemInfo } from './telemetry.js'
 import { ToolRegistry } from './tools.js'
 
 /** How long `stop()` waits for the close handshake before it drops the socket. */
@@ -33,6 +34,8 @@ export interface DeviceClientEvents extends StateEvents {
   serverError: { readonly error: string | null, readonly sessionId: string | null }
   /** Something failed that no caller can be told about (a listener, a dispatched task). */
   error: { readonly error: unknown, readonly context: string }
+  /** Fresh telemetry was written to the server (every `telemetryIntervalMs`). */
+  telemetrySent: { readonly systemInfo: Record<string, unknown> }
 }
 
 /** Options of {@link DeviceClientEndpoint.startTask}. */
@@ -301,11 +304,24 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     })
     protocol.on('invalidFrame', ({ error }) => this.#log.warn({ err: error }, 'invalid frame from the server'))
     connection.ended.then((end) => this.#onEnded(connection, end)).catch((err: unknown) => this.#emitError(err, 'connection'))
+    if (this.options.telemetryIntervalMs > 0) this.#refreshTelemetry(connection)
     this.#attempt = 0
     this.#log.info({ url: redactUrl(this.options.wsUrl) }, 'registered')
     this.#state.transition({ kind: 'registered', connectedAt: this.options.now() })
     this.#flush().catch((err: unknown) => this.#emitError(err, 'flush'))
     return true
+  }
+
+  /** Pushes fresh telemetry every `telemetryIntervalMs` while `connection` lasts. */
+  #refreshTelemetry (connection: Connection): void {
+    const timer = setInterval(() => {
+      const systemInfo = { ...this.systemInfo(), ...collectLiveReadings() }
+      connection.protocol.send(buildDeviceInfoPush({ clientId: this.options.clientId, systemInfo }))
+        .then(() => this.#events.emit('telemetrySent', { systemInfo }), (err: unknown) => this.#log.debug({ err }, 'telemetry push failed'))
+    }, this.options.telemetryIntervalMs)
+    timer.unref()
+    const stop = (): void => clearInterval(timer)
+    connection.ended.then(stop, stop)
   }
 
   #onEnded (connection: Connection, end: ConnectionEnd): void {

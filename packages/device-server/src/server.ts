@@ -39,6 +39,8 @@ export interface DeviceServerEvents {
   commandEnd: { sessionId: string, deviceId: string, durationMs: number, status: 'ok' | 'timeout' | 'cancelled' }
   /** A frame of a connection was refused: a decoding error code, `binary_frame` or `too_many_frames`. */
   frameRejected: { code: string }
+  /** A registered device pushed fresh telemetry (a DEVICE_INFO_RESPONSE); its record's `systemInfo` holds it. */
+  clientTelemetry: { clientId: string }
 }
 
 /** Load figures of a {@link DeviceServerEndpoint}, read at once (see {@link DeviceServerEndpoint.stats}). */
@@ -564,7 +566,10 @@ export class DeviceServerEndpoint {
         // The reference ignores it; we take it as a telemetry push from a device.
         if (identity.clientType === 'device' && isObject(message.metadata)) {
           const record = this.options.registry.get(identity.clientId)
-          if (record !== undefined) record.systemInfo = message.metadata
+          if (record !== undefined) {
+            record.systemInfo = message.metadata
+            this.#events.emit('clientTelemetry', { clientId: identity.clientId })
+          }
         }
         return
       case 'device_info_request':

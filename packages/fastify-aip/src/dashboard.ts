@@ -76,7 +76,7 @@ export interface DashboardSnapshot {
   readonly errors: Array<{ at: number, kind: string, detail: string }>
 }
 
-const TELEMETRY_KEYS = ['os_version', 'hostname', 'cpu_count', 'memory_total_gb', 'cpu_percent', 'memory_percent', 'load_average', 'gpu'] as const
+const TELEMETRY_KEYS = ['os_version', 'hostname', 'cpu_count', 'memory_total_gb', 'memory_percent', 'load_average', 'gpu'] as const
 
 function telemetryOf (record: ClientRecord): Record<string, string> {
   const info = record.systemInfo as Record<string, unknown> | null
@@ -202,6 +202,7 @@ export function installDashboard (source: DashboardSource, options: ResolvedDash
   }
   const disposers = [
     endpoint.on('clientRegistered', changed),
+    endpoint.on('clientTelemetry', changed),
     endpoint.on('clientDisconnected', (info) => {
       if (info.code !== 1000 && info.code !== 1001) error('disconnected', `${info.clientType} ${info.clientId} closed with ${info.code}${info.reason === '' ? '' : ` (${info.reason})`}`)
       changed()

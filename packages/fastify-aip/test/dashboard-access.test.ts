@@ -93,6 +93,9 @@ test('the event stream sends a picture at once, then one after each change, refu
   let picture = await next()
   t.match(picture.data.devices, [{ id: 'sse-dev', platform: 'linux', state: 'idle', runningTasks: 0, queuedTasks: 0, telemetry: { cpu_count: '4', hostname: 'h' } }], 'a device that registers')
   t.notOk('custom' in picture.data.devices[0].telemetry, 'only known telemetry facts, as text')
+  device.send({ type: 'device_info_response', status: 'ok', client_type: 'device', client_id: 'sse-dev', metadata: { cpu_count: 4, hostname: 'h', load_average: 0.5 } })
+  picture = await next()
+  t.match(picture.data.devices[0].telemetry, { load_average: '0.5' }, 'telemetry a device pushes shows at once')
 
   const twin = await TestClient.connect(t, `${ws}/ws?token=${TOKEN}`)
   await twin.ask(deviceRegister('sse-dev'))
