@@ -38,11 +38,12 @@ test('aip serve --metrics --dashboard serves both behind the API key, and SIGTER
   t.match(await metrics.text(), /^aip_connections 0$/m, 'with the key, Prometheus text')
   t.match(await (await fetch(started.dashboardUrl)).text(), /id="login"/, 'the dashboard asks for the key')
 
-  const device = new AipProcess(t, ['device', '--url', started.wsUrl, '--id', 'ops-dev', '--platform', 'linux'])
+  const device = new AipProcess(t, ['device', '--url', started.wsUrl, '--id', 'ops-dev', '--platform', 'linux', '--telemetry-interval', '100'])
   await device.line('stdout', /device ops-dev registered/)
   const task = new AipProcess(t, ['task', '--url', started.wsUrl, '--device', 'ops-dev', '--request', 'sleep {"ms":1500}', '--json'])
-  const running = await picture(`${started.dashboardUrl}/events`, 'ops-key', (snapshot) => snapshot.sessions.length === 1)
+  const running = await picture(`${started.dashboardUrl}/events`, 'ops-key', (snapshot) => snapshot.sessions.length === 1 && snapshot.devices[0]?.telemetry.load_average !== undefined)
   t.match(running.devices, [{ id: 'ops-dev', state: 'busy' }], 'the task runs on the device')
+  t.match(running.devices[0].telemetry, { load_average: String, memory_percent: String }, 'with the telemetry it pushes (--telemetry-interval)')
 
   serve.child.kill('SIGTERM')
   await serve.line('stderr', /SIGTERM: draining/)

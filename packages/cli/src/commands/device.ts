@@ -1,5 +1,5 @@
 import { DeviceClientEndpoint } from '@aip/device-client'
-import { CliError, ExitCode, print, requireString, type Command } from '../cli.js'
+import { CliError, ExitCode, optionalNumber, print, requireString, type Command } from '../cli.js'
 import { builtinTools } from '../tools.js'
 
 function list (value: unknown): string[] {
@@ -11,13 +11,16 @@ export const device: Command = {
   name: 'device',
   summary: 'Run a device agent with a safe built-in tool set until SIGINT or SIGTERM; it reconnects for ever.',
   usage: `Usage: aip device --url ws://HOST:PORT/ws?token=KEY --id ID [--platform linux] [--allow-dir DIR]...
-                  [--allow-command NAME]... [--json]
+                  [--allow-command NAME]... [--telemetry-interval MS] [--json]
 
   --url            the server's WebSocket address, with its ?token=
   --id             the device's client id
   --platform       platform reported at registration (default: this machine's)
   --allow-dir      a folder list_dir, read_file and checksum may read (repeatable; none: file tools refuse)
   --allow-command  an executable run_command may start, without a shell (repeatable; none: no run_command)
+  --telemetry-interval
+                   push fresh telemetry (load, free memory, uptime) to the server every MS while registered
+                   (default 0: at registration only)
   --json           print state changes as JSON lines on stdout ({ device, state, attempt?, delayMs?, cause? })
 
 The device reconnects with jittered backoff whenever its server goes away, for as long as it runs; it exits only
@@ -30,7 +33,8 @@ describes them.`,
     id: { type: 'string' },
     platform: { type: 'string' },
     'allow-dir': { type: 'string', multiple: true },
-    'allow-command': { type: 'string', multiple: true }
+    'allow-command': { type: 'string', multiple: true },
+    'telemetry-interval': { type: 'string' }
   },
   async run (values, io) {
     const wsUrl = requireString(values, 'url')
@@ -40,6 +44,7 @@ describes them.`,
       wsUrl,
       clientId,
       tools,
+      telemetryIntervalMs: Math.round(optionalNumber(values, 'telemetry-interval', 0)),
       ...(typeof values.platform === 'string' ? { platform: values.platform } : {})
     })
     const json = values.json === true
