@@ -1,4 +1,6 @@
-import { CloseCode, classifyFailure, redactUrl, runTask, type FailureReason, type FailureVerdict } from '@aip/endpoint'
+import {
+  CloseCode, TRACEPARENT, classifyFailure, extraFieldsOf, redactUrl, runTask, type FailureReason, type FailureVerdict
+} from '@aip/endpoint'
 import {
   buildCommandResults, buildDeviceInfoPush, buildDeviceRegistration, buildTaskRequest, newId, type DecodedServerMessage,
   type DeviceSystemInfo
@@ -452,11 +454,14 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   }
 
   async #runCommand (message: DecodedServerMessage, signal: AbortSignal): Promise<void> {
+    // Our server's extension field: the COMMAND's trace context, when its task had one.
+    const traceparent = extraFieldsOf(message)?.[TRACEPARENT]
     const results = await this.tools.execute(message.actions ?? [], {
       sessionId: message.session_id,
       clientId: this.options.clientId,
       signal,
-      logger: this.#log
+      logger: this.#log,
+      traceparent: typeof traceparent === 'string' ? traceparent : null
     })
     if (signal.aborted) {
       this.#log.info({ sessionId: message.session_id }, 'session ended; results not sent')

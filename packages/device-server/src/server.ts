@@ -1,6 +1,9 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { CloseCode, WebSocketTransport, childLogger, type Logger, type Transport } from '@aip/endpoint'
+import {
+  CloseCode, SpanKind, TRACEPARENT, WebSocketTransport, childLogger, parseTraceparent, startTraceSpan, type Logger,
+  type TraceSpan, type Transport
+} from '@aip/endpoint'
 import {
   buildCommand, buildDeviceInfoResponse, buildRegistrationConfirmation, buildServerError, buildServerHeartbeat,
   buildServerTask, buildTaskAck, buildTaskEnd, decodeClientMessage, deviceInfoUnavailable, encodeServerMessage, newId,
@@ -647,9 +650,16 @@ export class DeviceServerEndpoint {
     const taskName = sanitizeTaskName(message.task_name ?? sessionId)
     const session = new Session({ id: sessionId, taskName, request, requesterId: identity.clientId, deviceId, startedAt: this.options.now() })
     this.#sessions.set(sessionId, session)
+    const parent = message.metadata?.[TRACEPARENT]
+    session.trace = startTraceSpan('@aip/device-server', 'aip.task', {
+      parent: typeof parent === 'string' ? parent : null,
+      kind: SpanKind.SERVER,
+      attributes: { 'aip.session_id': sessionId, 'aip.task_name': taskName, 'aip.device_id': deviceId }
+    })
+    session.propagateTrace = parseTraceparent(parent) !== null
     // The ack goes out before the agent starts, so it always precedes the first COMMAND (B16).
     connection.send(buildTaskAck({ sessionId }))
-    this.#logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId }, 'task started')
+    this.#logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId, traceId: session.trace.traceId }, 'task started')
     this.#events.emit('sessionStarted', { sessionId, taskName, requesterId: identity.clientId, deviceId })
     // The agent runs beside the connection's frame queue: the queue must go on to deliver COMMAND_RESULTS.
     this.#run(session, message.metadata).catch((err: unknown) => this.#logger.error({ err, sessionId }, 'task runner failed'))
@@ -657,6 +667,7 @@ export class DeviceServerEndpoint {
 
   async #run (session: Session, metadata: Record<string, unknown> | null): Promise<void> {
     const device = this.options.registry.get(session.deviceId)
+    const trace = session.trace as TraceSpan
     const task: AgentTask = {
       sessionId: session.id,
       taskName: session.taskName,
@@ -664,11 +675,12 @@ export class DeviceServerEndpoint {
       requesterId: session.requesterId,
       deviceId: session.deviceId,
       platform: device?.platform ?? null,
-      metadata
+      metadata,
+      traceparent: trace.traceparent
     }
     // The signal and the child logger are made when first used: most agents read neither.
     let logger: Logger | undefined
-    const taskLogger = (): Logger => (logger ??= childLogger(this.#logger, { sessionId: session.id, deviceId: session.deviceId }))
+    const taskLogger = (): Logger => (logger ??= childLogger(this.#logger, { sessionId: session.id, deviceId: session.deviceId, traceId: trace.traceId }))
     const context: AgentContext = {
       get signal () { return session.signal },
       get logger () { return taskLogger() },
@@ -708,6 +720,9 @@ export class DeviceServerEndpoint {
     // Registered before the COMMAND is sent, so that a fast answer cannot be missed. The timeout, an abort of the
     // task or of `options.signal` all settle this one promise (no race, no second promise per command).
     const answer = session.expect(responseId)
+    // Only a task that came with a trace context gives its COMMANDs one: a Python-only fleet sees reference frames.
+    const span = session.trace === null ? null : startTraceSpan('@aip/device-server', 'aip.command', { parent: session.trace.traceparent, kind: SpanKind.CLIENT, attributes: { 'aip.session_id': session.id, 'aip.response_id': responseId } })
+    const extra = span !== null && session.propagateTrace ? { [TRACEPARENT]: span.traceparent } : null
     const sentAt = performance.now()
     let status: DeviceServerEvents['commandEnd']['status'] = 'cancelled'
     const timer = setTimeout(() => session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs)), timeoutMs)
@@ -715,7 +730,7 @@ export class DeviceServerEndpoint {
     const onAbort = (): void => session.cancel(options.signal?.reason instanceof Error ? options.signal.reason : new SessionCancelledError(session.id, 'aborted'))
     options.signal?.addEventListener('abort', onAbort, { once: true })
     try {
-      if (!device.send(command)) throw new SessionCancelledError(session.id, 'device_disconnected')
+      if (!device.send(command, extra)) throw new SessionCancelledError(session.id, 'device_disconnected')
       const results = await answer
       status = 'ok'
       session.steps.push({ request: session.request, result: results })
@@ -725,6 +740,7 @@ export class DeviceServerEndpoint {
       throw err
     } finally {
       this.#events.emit('commandEnd', { sessionId: session.id, deviceId: session.deviceId, durationMs: performance.now() - sentAt, status })
+      span?.end(status === 'ok' ? undefined : status)
       clearTimeout(timer)
       session.forget(responseId)
       options.signal?.removeEventListener('abort', onAbort)
@@ -805,7 +821,8 @@ export class DeviceServerEndpoint {
     const device = session.deviceId === session.requesterId ? undefined : this.#clients.get(session.deviceId)
     requester?.sendText(text)
     device?.sendText(text)
-    this.#logger.info({ sessionId: session.id, status: record.status, error: record.error }, 'task ended')
+    this.#logger.info({ sessionId: session.id, traceId: session.trace?.traceId, status: record.status, error: record.error }, 'task ended')
+    session.trace?.end(record.status === 'failed' ? (record.error ?? 'failed') : undefined)
     this.#settleDispatch(session.deviceId, session.id, record)
     this.#events.emit('taskEnd', record)
     for (const resolve of this.#endWaiters.get(session) ?? []) resolve()
