@@ -1,4 +1,6 @@
-import { SpanStatusCode, context, trace, type Span, type SpanContext, type SpanOptions, type Tracer, type TracerProvider } from '@opentelemetry/api'
+import {
+  ROOT_CONTEXT, SpanStatusCode, context, trace, type Context, type ContextManager, type Span, type SpanContext, type SpanOptions, type Tracer, type TracerProvider
+} from '@opentelemetry/api'
 import { test } from 'tap'
 import { SpanKind, activeTraceparent, formatTraceparent, parseTraceparent, startTraceSpan } from '../src/index.js'
 
@@ -51,9 +53,23 @@ test('with an SDK registered, spans are recorded under their remote parent, and 
   }
   const provider: TracerProvider = { getTracer: () => tracer }
   t.ok(trace.setGlobalTracerProvider(provider))
-  t.teardown(() => trace.disable())
+  t.teardown(() => { trace.disable(); context.disable() })
 
   t.equal(activeTraceparent(), null, 'no active span')
+  // A synchronous context manager, as an SDK would register (AsyncLocalStorage based) to track the active span.
+  let current: Context = ROOT_CONTEXT
+  const manager: ContextManager = {
+    active: () => current,
+    with: (ctx, fn, thisArg, ...args) => {
+      const previous = current
+      current = ctx
+      try { return fn.call(thisArg, ...args) } finally { current = previous }
+    },
+    bind: (_ctx, target) => target,
+    enable () { return this },
+    disable () { return this }
+  }
+  t.ok(context.setGlobalContextManager(manager))
   const active = context.with(trace.setSpanContext(context.active(), parseTraceparent(PARENT) as SpanContext), () => activeTraceparent())
   t.equal(active, PARENT, 'the active span of the caller')
   const task = startTraceSpan('@aip/test', 'aip.task', { parent: PARENT, kind: SpanKind.SERVER, attributes: { 'aip.session_id': 's1' } })
