@@ -17,11 +17,13 @@ export interface RealServer {
   close: () => Promise<void>
 }
 
-export async function startRealServer (port: number, onRegistered: () => void): Promise<RealServer> {
+export async function startRealServer (port: number, onRegistered: () => void, { metrics = false } = {}): Promise<RealServer> {
   const app = Fastify({ logger: false })
-  // Limits raised so that the load itself is never refused; liveness pings off, as in the baseline.
-  // Every load client connects from 127.0.0.1: no per-address or total connection cap.
-  await app.register(aipPlugin, { agent: oneCommand, pingIntervalMs: 0, maxSessions: 1_000_000, maxQueuedFrames: 100_000, http: false, maxConnectionsPerAddress: 0, maxConnections: null })
+  // Limits raised so that the load itself is never refused; liveness pings off, as in the baseline. With
+  // `metrics`, every metric is collected (the route is left out: scraping is not what is measured).
+  await app.register(aipPlugin, {
+    agent: oneCommand, pingIntervalMs: 0, maxSessions: 1_000_000, maxQueuedFrames: 100_000, http: false, maxConnectionsPerAddress: 0, maxConnections: null, metrics: metrics ? { path: false } : false
+  })
   app.aip.on('clientRegistered', onRegistered)
   await app.listen({ port, host: '127.0.0.1' })
   return {

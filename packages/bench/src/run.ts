@@ -35,6 +35,9 @@ const scenarios: Array<[string, Run]> = [
   ['throughput, 1 constellation', (kind) => withServer(kind, (s) => throughput(s, { devices: size.devices, constellations: 1, window: size.window, warmupMs: size.warmupMs, durationMs: size.durationMs }))],
   ['throughput, 10 constellations', (kind) => withServer(kind, (s) => throughput(s, { devices: size.devices, constellations: quick ? 2 : 10, window: size.window, warmupMs: size.warmupMs, durationMs: size.durationMs }))],
   [`latency at ${size.rate} tasks/s`, (kind) => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.rate, durationMs: size.durationMs * 2 }))],
+  // The cost of the Prometheus metrics: the real server with them (reported as "real") against the real server
+  // without them (reported as "baseline"), in the same run; the figure to read is cpuMicrosPerTask.
+  ['metrics on vs off, throughput, 1 constellation', (kind) => withServer(kind === 'real' ? 'real-metrics' : 'real', (s) => throughput(s, { devices: size.devices, constellations: 1, window: size.window, warmupMs: size.warmupMs, durationMs: size.durationMs }))],
   [`connect ${size.connectDevices} devices`, (kind) => withServer(kind, (s) => connect(s, { devices: size.connectDevices }))],
   [`restart with ${size.stormDevices} devices`, async (kind) => {
     const first = await ServerProcess.start(kind)

@@ -2,7 +2,8 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ServerReply, ServerStats } from './server-main.js'
 
-export type ServerKind = 'real' | 'baseline'
+/** `real-metrics`: the real server with its Prometheus metrics on (to measure what they cost). */
+export type ServerKind = 'real' | 'baseline' | 'real-metrics'
 
 /** A benchmark server running in a child process. */
 export class ServerProcess {

@@ -45,8 +45,8 @@ async function main (): Promise<void> {
     address = http.address() as AddressInfo
     registered = server.registered
     close = async () => { await server.close(); http.close() }
-  } else if (kind === 'real') {
-    const server = await startRealServer(port, onRegistered)
+  } else if (kind === 'real' || kind === 'real-metrics') {
+    const server = await startRealServer(port, onRegistered, { metrics: kind === 'real-metrics' })
     address = server.address
     registered = server.registered
     close = server.close

@@ -13,7 +13,7 @@ test('the quick benchmark runs every scenario against both servers and writes it
   t.equal(run.status, 0, run.stderr)
   const lines = run.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
   const repetitions = lines.filter((line) => line.repetition !== undefined)
-  t.equal(repetitions.length, 5, 'five scenarios, one repetition each')
+  t.equal(repetitions.length, 6, 'six scenarios, one repetition each')
   for (const line of repetitions) {
     for (const kind of ['real', 'baseline']) {
       t.ok(Object.values(line[kind]).every((v) => Number.isFinite(v)), `${line.scenario}: ${kind} figures are finite`)

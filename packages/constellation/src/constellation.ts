@@ -1,6 +1,6 @@
 import {
-  AIPEndpoint, AIPProtocol, childLogger, classifyFailure, register, type CloseInfo, type FailureFacts,
-  type FailureReason, type FailureVerdict, type Logger
+  AIPEndpoint, AIPProtocol, SpanKind, TRACEPARENT, activeTraceparent, childLogger, classifyFailure, parseTraceparent, register,
+  startTraceSpan, type CloseInfo, type FailureFacts, type FailureReason, type FailureVerdict, type Logger
 } from '@aip/endpoint'
 import {
   buildConstellationRegistration, buildDeviceInfoRequest, buildHeartbeat, buildTaskRequest, constellationClientId,
@@ -336,13 +336,23 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     }
     if (device.queue.length >= this.config.maxQueuedTasks) throw new QueueFullError(deviceId, this.config.maxQueuedTasks)
     if (signal?.aborted === true) throw new TaskAbortedError(taskId, { cause: signal.reason })
+    // The task's span, under a `traceparent` the caller put in the metadata or its active span (an OpenTelemetry
+    // SDK runs). Only then does the TASK carry one, in `metadata.traceparent` (a key the reference server
+    // ignores): otherwise the TASK is the reference's, byte for byte.
+    const given = taskRequest.metadata?.[TRACEPARENT]
+    const parent = typeof given === 'string' && parseTraceparent(given) !== null ? given : activeTraceparent()
+    const span = startTraceSpan('@aip/constellation', 'aip.task', {
+      parent,
+      kind: SpanKind.CLIENT,
+      attributes: { 'aip.task_id': taskId, 'aip.session_id': sessionId, 'aip.device_id': deviceId }
+    })
     return new Promise<TaskResult>((resolve, reject) => {
       const entry: TaskEntry = {
         taskId,
         sessionId,
         taskName,
         request,
-        metadata: taskRequest.metadata ?? null,
+        metadata: parent === null ? (taskRequest.metadata ?? null) : { ...taskRequest.metadata, [TRACEPARENT]: span.traceparent },
         device,
         phase: 'queued',
         settled: false,
@@ -350,8 +360,8 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
         timer: undefined,
         signal,
         onAbort: undefined,
-        resolve,
-        reject
+        resolve: (result) => { span.end(result.status === 'failed' ? (result.error ?? 'failed') : undefined); resolve(result) },
+        reject: (err) => { span.end(err); reject(err) }
       }
       entry.timer = setTimeout(() => {
         this.#settle(entry, 'timed_out', new TimeoutError(`task ${taskId} on device ${deviceId}`, timeoutMs))

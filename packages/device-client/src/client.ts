@@ -1,4 +1,6 @@
-import { CloseCode, classifyFailure, redactUrl, runTask, type FailureReason, type FailureVerdict } from '@aip/endpoint'
+import {
+  CloseCode, TRACEPARENT, classifyFailure, extraFieldsOf, redactUrl, runTask, type FailureReason, type FailureVerdict
+} from '@aip/endpoint'
 import {
   buildCommandResults, buildDeviceInfoPush, buildDeviceRegistration, buildTaskRequest, newId, type DecodedServerMessage,
   type DeviceSystemInfo, type Result
@@ -13,7 +15,7 @@ import type { CommandExecutor, ExecutorTelemetry } from './executor.js'
 import { resolveOptions, type DeviceClientOptions, type ResolvedDeviceClientOptions } from './options.js'
 import { Outbox, type DropReason } from './outbox.js'
 import { StateMachine, type ClientState, type DisconnectCause, type StateEvents } from './state.js'
-import { collectSystemInfo } from './telemetry.js'
+import { collectLiveReadings, collectSystemInfo } from './telemetry.js'
 import { ToolRegistry, reasonText } from './tools.js'
 
 /** How long `stop()` waits for the close handshake before it drops the socket. */
@@ -35,6 +37,8 @@ export interface DeviceClientEvents extends StateEvents {
   serverError: { readonly error: string | null, readonly sessionId: string | null }
   /** Something failed that no caller can be told about (a listener, a dispatched task). */
   error: { readonly error: unknown, readonly context: string }
+  /** Fresh telemetry was written to the server (every `telemetryIntervalMs`). */
+  telemetrySent: { readonly systemInfo: Record<string, unknown> }
 }
 
 /** Options of {@link DeviceClientEndpoint.startTask}. */
@@ -318,11 +322,24 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     })
     protocol.on('invalidFrame', ({ error }) => this.#log.warn({ err: error }, 'invalid frame from the server'))
     connection.ended.then((end) => this.#onEnded(connection, end)).catch((err: unknown) => this.#emitError(err, 'connection'))
+    if (this.options.telemetryIntervalMs > 0) this.#refreshTelemetry(connection)
     this.#attempt = 0
     this.#log.info({ url: redactUrl(this.options.wsUrl) }, 'registered')
     this.#state.transition({ kind: 'registered', connectedAt: this.options.now() })
     this.#flush().catch((err: unknown) => this.#emitError(err, 'flush'))
     return true
+  }
+
+  /** Pushes fresh telemetry every `telemetryIntervalMs` while `connection` lasts. */
+  #refreshTelemetry (connection: Connection): void {
+    const timer = setInterval(() => {
+      const systemInfo = { ...this.systemInfo(), ...collectLiveReadings() }
+      connection.protocol.send(buildDeviceInfoPush({ clientId: this.options.clientId, systemInfo }))
+        .then(() => this.#events.emit('telemetrySent', { systemInfo }), (err: unknown) => this.#log.debug({ err }, 'telemetry push failed'))
+    }, this.options.telemetryIntervalMs)
+    timer.unref()
+    const stop = (): void => clearInterval(timer)
+    connection.ended.then(stop, stop)
   }
 
   #onEnded (connection: Connection, end: ConnectionEnd): void {
@@ -464,9 +481,17 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
 
   async #runCommand (message: DecodedServerMessage, signal: AbortSignal): Promise<void> {
     const commands = message.actions ?? []
+    // Our server's extension field: the COMMAND's trace context, when its task had one.
+    const traceparent = extraFieldsOf(message)?.[TRACEPARENT]
     let results: Result[]
     try {
-      results = await this.executor.execute(commands, { sessionId: message.session_id, clientId: this.options.clientId, signal, logger: this.#log })
+      results = await this.executor.execute(commands, {
+        sessionId: message.session_id,
+        clientId: this.options.clientId,
+        signal,
+        logger: this.#log,
+        traceparent: typeof traceparent === 'string' ? traceparent : null
+      })
     } catch (err) {
       this.#log.error({ err, sessionId: message.session_id }, 'executor failed')
       const error = reasonText(err)

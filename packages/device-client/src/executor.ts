@@ -10,6 +10,8 @@ export interface ExecutionContext {
   /** Aborted when the session ends (TASK_END) or the client stops: stop the running work, fail the rest. */
   signal: AbortSignal
   logger: Logger
+  /** The COMMAND's W3C trace context, when it carried one: each tool call then runs in a span under it. */
+  traceparent?: string | null
 }
 
 /** What an executor adds to the device's telemetry (`metadata.system_info` of the REGISTER). */

@@ -8,7 +8,8 @@ export {
   ToolRegistry, reasonText, LIST_TOOLS, SKIPPED_TEXT, type ToolDefinition, type ToolSet, type ToolContext, type ExecuteOptions
 } from './tools.js'
 export {
-  collectSystemInfo, referencePlatform, detectFeatures, platformType, primaryIpv4, type SystemInfoInput, type OsSource
+  collectSystemInfo, collectLiveReadings, referencePlatform, detectFeatures, platformType, primaryIpv4, type SystemInfoInput,
+  type OsSource, type LiveReadings
 } from './telemetry.js'
 export {
   connectionError, ConnectionError, RegistrationRefusedError, RegistrationTimeoutError,

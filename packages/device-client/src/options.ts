@@ -37,6 +37,11 @@ export interface DeviceClientOptions {
   maxRetries?: number
   /** Interval of the application HEARTBEAT. Default 20000 ms (the reference's). */
   heartbeatIntervalMs?: number
+  /**
+   * While registered, push fresh telemetry (the registration's `system_info` plus load, free memory and uptime)
+   * every this many ms, as a DEVICE_INFO_RESPONSE (the reference's push form). Default 0: only at registration.
+   */
+  telemetryIntervalMs?: number
   /** Heartbeats in a row without an ack after which the connection is dead. Default 3. */
   maxMissedHeartbeats?: number
   /** Interval of WebSocket pings. Default 10000 ms. */
@@ -75,6 +80,7 @@ export interface ResolvedDeviceClientOptions {
   readonly namespace: string
   readonly reconnectionStrategy: ReconnectionStrategy
   readonly heartbeatIntervalMs: number
+  readonly telemetryIntervalMs: number
   readonly maxMissedHeartbeats: number
   readonly pingIntervalMs: number
   readonly deadAfterMs: number
@@ -197,6 +203,7 @@ export function resolveOptions (options: DeviceClientOptions): ResolvedDeviceCli
     namespace: text('namespace', options.namespace, 'aip'),
     reconnectionStrategy: strategy(options),
     heartbeatIntervalMs,
+    telemetryIntervalMs: integer('telemetryIntervalMs', options.telemetryIntervalMs, 0, 0),
     maxMissedHeartbeats: integer('maxMissedHeartbeats', options.maxMissedHeartbeats, 3, 1, 1000),
     pingIntervalMs: integer('pingIntervalMs', options.pingIntervalMs, 10_000, 1),
     deadAfterMs: integer('deadAfterMs', options.deadAfterMs, 30_000, 1),

@@ -97,3 +97,28 @@ export function collectSystemInfo (input: SystemInfoInput): DeviceSystemInfo {
     custom_metadata: { ...input.customMetadata }
   }
 }
+
+/** Readings that change while a device runs, added to its periodic telemetry push. */
+export interface LiveReadings {
+  /** The 1-minute load average (0 where the OS has none, as on Windows). */
+  load_average: number
+  /** Free memory in GiB, two decimals. */
+  memory_free_gb: number
+  /** Memory in use, in percent, one decimal. */
+  memory_percent: number
+  /** Seconds since the system started. */
+  uptime_s: number
+}
+
+/** Reads the {@link LiveReadings} from `node:os`; a reading that fails is 0. */
+export function collectLiveReadings (source: Partial<{ loadavg: () => number[], freemem: () => number, totalmem: () => number, uptime: () => number }> = {}): LiveReadings {
+  const read = { loadavg: () => os.loadavg(), freemem: () => os.freemem(), totalmem: () => os.totalmem(), uptime: () => os.uptime(), ...source }
+  const total = attempt(() => read.totalmem(), 0)
+  const free = attempt(() => read.freemem(), 0)
+  return {
+    load_average: attempt(() => Math.round((read.loadavg()[0] ?? 0) * 100) / 100, 0),
+    memory_free_gb: Math.round(free / 1024 ** 3 * 100) / 100,
+    memory_percent: total > 0 ? Math.round((1 - free / total) * 1000) / 10 : 0,
+    uptime_s: attempt(() => Math.round(read.uptime()), 0)
+  }
+}

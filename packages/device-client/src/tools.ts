@@ -1,3 +1,4 @@
+import { SpanKind, startTraceSpan, type TraceSpan } from '@aip/endpoint'
 import type { Command, MCPToolInfo, Result } from '@aip/protocol'
 import type { Logger } from '@aip/resilience'
 import { ToolTimeoutError, UnknownToolError } from './errors.js'
@@ -17,6 +18,8 @@ export interface ToolContext {
   /** The device's client id. */
   readonly clientId: string
   readonly logger: Logger
+  /** The W3C `traceparent` of this tool call's span when the COMMAND carried a trace context, else `null`. */
+  readonly traceparent: string | null
 }
 
 /** A tool the device offers. The handler's return value becomes the Result's `result` (JSON-serialisable). */
@@ -156,6 +159,10 @@ export class ToolRegistry implements CommandExecutor {
     })
     // The deadline also rejects when the call ends normally (the finally below aborts): nobody listens then.
     deadline.catch(() => {})
+    const span: TraceSpan | null = options.traceparent == null
+      ? null
+      : startTraceSpan('@aip/device-client', 'aip.tool', { parent: options.traceparent, kind: SpanKind.INTERNAL, attributes: { 'aip.tool_name': name, 'aip.call_id': callId ?? '' } })
+    let failure: unknown
     try {
       const ctx: ToolContext = {
         signal: controller.signal,
@@ -164,16 +171,19 @@ export class ToolRegistry implements CommandExecutor {
         toolName: name,
         toolType: command.tool_type,
         clientId: options.clientId,
-        logger: options.logger
+        logger: options.logger,
+        traceparent: span?.traceparent ?? null
       }
       const value = await Promise.race([Promise.resolve().then(() => tool.handler(params, ctx)), deadline])
       const result = value === undefined ? null : value
       JSON.stringify(result)
       return { status: 'success', error: null, result, namespace: this.namespace, call_id: callId }
     } catch (err) {
-      options.logger.warn({ err, toolName: name, callId, sessionId: options.sessionId }, 'tool failed')
+      failure = err
+      options.logger.warn({ err, toolName: name, callId, sessionId: options.sessionId, traceId: span?.traceId }, 'tool failed')
       return this.#failure(callId, reasonText(err))
     } finally {
+      span?.end(failure)
       clearTimeout(timer)
       options.signal.removeEventListener('abort', onAbort)
       if (!controller.signal.aborted) controller.abort(new Error('the tool call is over'))

@@ -16,6 +16,11 @@ export interface AgentTask {
   readonly platform: string | null
   /** The `metadata` of the TASK. */
   readonly metadata: Readonly<Record<string, unknown>> | null
+  /**
+   * The W3C `traceparent` of the task's span (under the TASK's `metadata.traceparent` when it has one). The server
+   * always sets it; optional so that code calling an agent directly need not invent one.
+   */
+  readonly traceparent?: string
 }
 
 /** Options of one {@link AgentContext.execute} call. */

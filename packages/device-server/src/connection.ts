@@ -113,8 +113,8 @@ export class ClientConnection {
    * Sends a server message. Frames leave in the order of the calls; the write itself completes later (a failure
    * is logged at debug level, and the socket's close follows). False when the connection is already gone.
    */
-  send (message: DecodedServerMessage): boolean {
-    return this.sendText(encodeServerMessage(message, { validate: false }))
+  send (message: DecodedServerMessage, extra: Readonly<Record<string, unknown>> | null = null): boolean {
+    return this.sendText(encodeServerMessage(message, { validate: false, extra }))
   }
 
   /** Sends an already encoded frame (one TASK_END encoded once for two recipients). */

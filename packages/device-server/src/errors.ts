@@ -26,3 +26,6 @@ export const RequestTooLargeError = createError('AIP_ERR_SERVER_REQUEST_TOO_LARG
 
 /** `dispatch()` named a device that already has `maxDispatchesPerDevice` dispatched tasks not ended. */
 export const TooManyDispatchesError = createError('AIP_ERR_SERVER_TOO_MANY_DISPATCHES', 'Device %s already has %d dispatched tasks running', 429)
+
+/** `drain()` was called: the server takes no new task (it finishes the running ones, then restarts). */
+export const ServerDrainingError = createError('AIP_ERR_SERVER_DRAINING', 'The device server is draining: no new task is accepted', 503)

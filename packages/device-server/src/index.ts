@@ -1,5 +1,6 @@
 export {
-  DeviceServerEndpoint, type DeviceServerEvents, type CancelReason, type DispatchOptions, type DispatchedTask
+  DeviceServerEndpoint, type DeviceServerEvents, type CancelReason, type DispatchOptions, type DispatchedTask,
+  type DeviceServerStats, type ClientActivity, type DrainOptions, type DrainResult
 } from './server.js'
 export { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions, type ClientKeyOptions } from './options.js'
 export { planAgent, type Agent, type AgentTask, type AgentContext, type AgentOutcome, type ExecuteOptions } from './agent.js'
@@ -9,5 +10,5 @@ export { InMemoryResultStore, type ResultStore, type TaskRecord, type InMemoryRe
 export { Texts, MAX_ECHO_CHARS, MAX_ID_CHARS } from './texts.js'
 export {
   InvalidOptionError, SessionCancelledError, CommandTimeoutError, TaskFailedError, ServerStoppedError,
-  ClientNotConnectedError, RequestTooLargeError, TooManyDispatchesError
+  ClientNotConnectedError, RequestTooLargeError, TooManyDispatchesError, ServerDrainingError
 } from './errors.js'

@@ -1,6 +1,9 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { CloseCode, WebSocketTransport, childLogger, type Logger, type Transport } from '@aip/endpoint'
+import {
+  CloseCode, SpanKind, TRACEPARENT, WebSocketTransport, childLogger, parseTraceparent, startTraceSpan, type Logger,
+  type TraceSpan, type Transport
+} from '@aip/endpoint'
 import {
   buildCommand, buildDeviceInfoResponse, buildRegistrationConfirmation, buildServerError, buildServerHeartbeat,
   buildServerTask, buildTaskAck, buildTaskEnd, decodeClientMessage, deviceInfoUnavailable, encodeServerMessage, newId,
@@ -12,7 +15,8 @@ import type { AgentContext, AgentOutcome, AgentTask, ExecuteOptions } from './ag
 import { TRUSTED, authenticate, type AuthResult, type Credential } from './auth.js'
 import { ClientConnection, type Identity } from './connection.js'
 import {
-  ClientNotConnectedError, CommandTimeoutError, RequestTooLargeError, ServerStoppedError, TooManyDispatchesError, SessionCancelledError, TaskFailedError
+  ClientNotConnectedError, CommandTimeoutError, InvalidOptionError, RequestTooLargeError, ServerDrainingError, ServerStoppedError,
+  TooManyDispatchesError, SessionCancelledError, TaskFailedError
 } from './errors.js'
 import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClientRecord } from './registry.js'
@@ -33,6 +37,56 @@ export interface DeviceServerEvents {
   sessionStarted: { sessionId: string, taskName: string, requesterId: string, deviceId: string }
   /** A task ended; its record is in the result store. */
   taskEnd: TaskRecord
+  /** A connection's REGISTER was refused (`reason` is one of a small fixed set, e.g. `duplicate client_id`). */
+  registrationRefused: { reason: string }
+  /** A COMMAND was answered, timed out or abandoned. */
+  commandEnd: { sessionId: string, deviceId: string, durationMs: number, status: 'ok' | 'timeout' | 'cancelled' }
+  /** A frame of a connection was refused: a decoding error code, `binary_frame` or `too_many_frames`. */
+  frameRejected: { code: string }
+  /** A registered device pushed fresh telemetry (a DEVICE_INFO_RESPONSE); its record's `systemInfo` holds it. */
+  clientTelemetry: { clientId: string }
+}
+
+/** Load figures of a {@link DeviceServerEndpoint}, read at once (see {@link DeviceServerEndpoint.stats}). */
+export interface DeviceServerStats {
+  /** Open connections, registered or not. */
+  readonly connections: number
+  /** Running sessions. */
+  readonly sessions: number
+  /** Server TASKs sent to devices and not taken up yet. */
+  readonly pendingDispatches: number
+  /** Frames received and waiting to be handled, over every connection. */
+  readonly queuedFrames: number
+  /** True once {@link DeviceServerEndpoint.drain} was called: new tasks are refused. */
+  readonly draining: boolean
+}
+
+/** Options of {@link DeviceServerEndpoint.drain}. */
+export interface DrainOptions {
+  /** How long running tasks may go on before they are cancelled. Default 30000. */
+  deadlineMs?: number
+  /** Ends the wait at once, as the deadline would. */
+  signal?: AbortSignal
+}
+
+/** What {@link DeviceServerEndpoint.drain} resolves with. */
+export interface DrainResult {
+  /** Tasks that were running when the drain began and ended on their own before the deadline. */
+  readonly finished: number
+  /** Tasks still running at the deadline, cancelled (their requesters got TASK_END failed). */
+  readonly cancelled: number
+}
+
+/** What {@link DeviceServerEndpoint.clientActivity} tells of a registered client's connection. */
+export interface ClientActivity {
+  /** When the last frame or pong of the connection arrived (milliseconds since the epoch). */
+  readonly lastSeenAt: number
+  /** Frames received and waiting to be handled. */
+  readonly queuedFrames: number
+  /** Running sessions this client executes (as device) or requested. */
+  readonly runningTasks: number
+  /** Server TASKs sent to this device and not taken up yet. */
+  readonly pendingTasks: number
 }
 
 /** Options of {@link DeviceServerEndpoint.dispatch}. */
@@ -79,6 +133,7 @@ export class DeviceServerEndpoint {
   /** Running sessions and the bytes of their TASK frames, by requester: each client's share is bounded. */
   readonly #usage = new Map<string, { sessions: number, bytes: number }>()
   #stopped = false
+  #draining = false
   #nextConnection = 0
 
   constructor (options: DeviceServerOptions = {}) {
@@ -113,7 +168,10 @@ export class DeviceServerEndpoint {
         socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
         return
       }
-      wss.handleUpgrade(request, socket, head, (ws) => this.#accept(new WebSocketTransport(ws), auth.credential))
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        if (this.#draining) ws.close(CloseCode.ServiceRestart, Texts.serverDraining)
+        else this.#accept(new WebSocketTransport(ws), auth.credential)
+      })
     }
     server.on('upgrade', onUpgrade)
     return () => {
@@ -142,6 +200,10 @@ export class DeviceServerEndpoint {
       transport.close(CloseCode.GoingAway, Texts.serverShuttingDown)
       return
     }
+    if (this.#draining) {
+      transport.close(CloseCode.ServiceRestart, Texts.serverDraining)
+      return
+    }
     this.#accept(transport, auth.credential)
   }
 
@@ -165,6 +227,64 @@ export class DeviceServerEndpoint {
     return this.#connections.size
   }
 
+  /** Load figures, computed now (the queued frames are summed over the connections). */
+  stats (): DeviceServerStats {
+    let queuedFrames = 0
+    for (const connection of this.#connections) queuedFrames += connection.queued
+    let pendingDispatches = 0
+    for (const list of this.#dispatches.values()) pendingDispatches += this.#notTakenUp(list)
+    return { connections: this.#connections.size, sessions: this.#sessions.size, pendingDispatches, queuedFrames, draining: this.#draining }
+  }
+
+  /** Liveness and load of a registered client's connection; `undefined` when it is not connected. */
+  clientActivity (clientId: string): ClientActivity | undefined {
+    const connection = this.#clients.get(clientId)
+    if (connection === undefined) return undefined
+    let runningTasks = 0
+    for (const session of this.#sessions.values()) {
+      if (session.deviceId === clientId || session.requesterId === clientId) runningTasks++
+    }
+    const pendingTasks = this.#notTakenUp(this.#dispatches.get(clientId) ?? [])
+    return { lastSeenAt: connection.lastSeen, queuedFrames: connection.queued, runningTasks, pendingTasks }
+  }
+
+  /** Dispatches whose session is not running yet. */
+  #notTakenUp (list: readonly PendingDispatch[]): number {
+    let count = 0
+    for (const pending of list) if (!this.#sessions.has(pending.sessionId)) count++
+    return count
+  }
+
+  /**
+   * Drains before a restart: new tasks are refused (a TASK gets an ERROR saying the server is draining,
+   * `dispatch()` throws `AIP_ERR_SERVER_DRAINING`) and new connections are closed with 1012, while running tasks
+   * go on until they end or `deadlineMs` passes. Then it {@link stop}s: what still runs is cancelled and every
+   * connection is closed with 1001, so that clients reconnect (to another server, or to this one restarted).
+   */
+  async drain ({ deadlineMs = 30_000, signal }: DrainOptions = {}): Promise<DrainResult> {
+    if (!Number.isInteger(deadlineMs) || deadlineMs < 0) throw new InvalidOptionError('deadlineMs', 'expected an integer >= 0')
+    if (this.#stopped) return { finished: 0, cancelled: 0 }
+    this.#draining = true
+    const running = [...this.#sessions.values()]
+    this.#logger.info({ sessions: running.length, deadlineMs }, 'draining: new tasks refused')
+    if (running.length > 0 && signal?.aborted !== true) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, deadlineMs)
+        function done (): void {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', done)
+          resolve()
+        }
+        signal?.addEventListener('abort', done, { once: true })
+        Promise.all(running.map((session) => this.#ended(session))).then(done, done)
+      })
+    }
+    const cancelled = running.filter((session) => !session.ended).length
+    if (cancelled > 0) this.#logger.warn({ cancelled, deadlineMs }, 'drain deadline passed: cancelling the tasks still running')
+    await this.stop()
+    return { finished: running.length - cancelled, cancelled }
+  }
+
   /** The record of a finished task, while it is kept. */
   getResult (sessionId: string): TaskRecord | undefined {
     return this.options.results.getBySession(sessionId)
@@ -181,6 +301,7 @@ export class DeviceServerEndpoint {
    */
   async dispatch (deviceId: string, request: string, options: DispatchOptions = {}): Promise<DispatchedTask> {
     if (this.#stopped) throw new ServerStoppedError()
+    if (this.#draining) throw new ServerDrainingError()
     // An aborted signal fires no 'abort' event: refuse it here, or `done` would never settle.
     options.signal?.throwIfAborted()
     if (requestTooLarge(request, this.options.maxRequestBytes)) throw new RequestTooLargeError(this.options.maxRequestBytes)
@@ -273,6 +394,7 @@ export class DeviceServerEndpoint {
       if (connection.queued >= this.options.maxQueuedFrames) {
         this.#logger.warn({ connectionId, clientId: connection.identity?.clientId }, 'too many frames in flight: closing')
         connection.close(CloseCode.PolicyViolation, 'too many frames in flight')
+        this.#events.emit('frameRejected', { code: 'too_many_frames' })
         return
       }
       connection.enqueue(() => this.#onFrame(connection, data))
@@ -312,6 +434,7 @@ export class DeviceServerEndpoint {
     if (typeof data !== 'string') {
       // Never a silent drop (B17): say why, then close with 1003.
       connection.sendAndClose(serverError({ error: Texts.binaryNotAccepted }), CloseCode.UnsupportedData, 'binary frame')
+      this.#events.emit('frameRejected', { code: 'binary_frame' })
       return
     }
     const decoded = decodeClientMessage(data, { maxBytes: this.options.maxPayloadBytes })
@@ -320,6 +443,7 @@ export class DeviceServerEndpoint {
     }
     if (!decoded.ok) {
       this.#logger.debug({ clientId: connection.identity.clientId, code: decoded.error.code }, 'malformed frame')
+      this.#events.emit('frameRejected', { code: decoded.error.code })
       connection.send(serverError({ error: decoded.error.message, sessionId: decoded.correlation?.sessionId, responseId: decoded.correlation?.requestId }))
       return
     }
@@ -356,6 +480,7 @@ export class DeviceServerEndpoint {
   #refuse (connection: ClientConnection, error: string, logReason: string, fields: Record<string, unknown> = {}): void {
     this.#logger.info({ connectionId: connection.connectionId, reason: logReason, ...fields }, 'registration refused')
     connection.sendAndClose(serverError({ error }), CloseCode.RegistrationRefused, logReason)
+    this.#events.emit('registrationRefused', { reason: logReason })
   }
 
   async #register (connection: ClientConnection, decoded: ReturnType<typeof decodeClientMessage>): Promise<void> {
@@ -481,7 +606,10 @@ export class DeviceServerEndpoint {
         // The reference ignores it; we take it as a telemetry push from a device.
         if (identity.clientType === 'device' && isObject(message.metadata)) {
           const record = this.options.registry.get(identity.clientId)
-          if (record !== undefined) record.systemInfo = message.metadata
+          if (record !== undefined) {
+            record.systemInfo = message.metadata
+            this.#events.emit('clientTelemetry', { clientId: identity.clientId })
+          }
         }
         return
       case 'device_info_request':
@@ -558,6 +686,8 @@ export class DeviceServerEndpoint {
       fail(finished.requesterId === identity.clientId ? Texts.sessionUsed(sessionId) : Texts.sessionOwned(sessionId))
       return
     }
+    // A task already promised by a dispatch before the drain still runs; any other is refused.
+    if (this.#draining && dispatch === undefined) { fail(Texts.serverDraining); return }
     if (this.#sessions.size >= this.options.maxSessions) { fail(Texts.tooManySessions); return }
     const usage = this.#usage.get(identity.clientId)
     if (usage !== undefined && usage.sessions >= this.options.maxSessionsPerClient) { fail(Texts.tooManyClientSessions); return }
@@ -566,9 +696,16 @@ export class DeviceServerEndpoint {
     const session = new Session({ id: sessionId, taskName, request, requesterId: identity.clientId, deviceId, startedAt: this.options.now(), sizeBytes: frameSize })
     this.#sessions.set(sessionId, session)
     this.#charge(identity.clientId, 1, frameSize)
+    const parent = message.metadata?.[TRACEPARENT]
+    session.trace = startTraceSpan('@aip/device-server', 'aip.task', {
+      parent: typeof parent === 'string' ? parent : null,
+      kind: SpanKind.SERVER,
+      attributes: { 'aip.session_id': sessionId, 'aip.task_name': taskName, 'aip.device_id': deviceId }
+    })
+    session.propagateTrace = parseTraceparent(parent) !== null
     // The ack goes out before the agent starts, so it always precedes the first COMMAND (B16).
     connection.send(buildTaskAck({ sessionId }))
-    this.#logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId }, 'task started')
+    this.#logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId, traceId: session.trace.traceId }, 'task started')
     this.#events.emit('sessionStarted', { sessionId, taskName, requesterId: identity.clientId, deviceId })
     // The agent runs beside the connection's frame queue: the queue must go on to deliver COMMAND_RESULTS.
     this.#run(session, message.metadata).catch((err: unknown) => this.#logger.error({ err, sessionId }, 'task runner failed'))
@@ -576,6 +713,7 @@ export class DeviceServerEndpoint {
 
   async #run (session: Session, metadata: Record<string, unknown> | null): Promise<void> {
     const device = this.options.registry.get(session.deviceId)
+    const trace = session.trace as TraceSpan
     const task: AgentTask = {
       sessionId: session.id,
       taskName: session.taskName,
@@ -583,11 +721,12 @@ export class DeviceServerEndpoint {
       requesterId: session.requesterId,
       deviceId: session.deviceId,
       platform: device?.platform ?? null,
-      metadata
+      metadata,
+      traceparent: trace.traceparent
     }
     // The signal and the child logger are made when first used: most agents read neither.
     let logger: Logger | undefined
-    const taskLogger = (): Logger => (logger ??= childLogger(this.#logger, { sessionId: session.id, deviceId: session.deviceId }))
+    const taskLogger = (): Logger => (logger ??= childLogger(this.#logger, { sessionId: session.id, deviceId: session.deviceId, traceId: trace.traceId }))
     const context: AgentContext = {
       get signal () { return session.signal },
       get logger () { return taskLogger() },
@@ -627,16 +766,27 @@ export class DeviceServerEndpoint {
     // Registered before the COMMAND is sent, so that a fast answer cannot be missed. The timeout, an abort of the
     // task or of `options.signal` all settle this one promise (no race, no second promise per command).
     const answer = session.expect(responseId)
+    // Only a task that came with a trace context gives its COMMANDs one: a Python-only fleet sees reference frames.
+    const span = session.trace === null ? null : startTraceSpan('@aip/device-server', 'aip.command', { parent: session.trace.traceparent, kind: SpanKind.CLIENT, attributes: { 'aip.session_id': session.id, 'aip.response_id': responseId } })
+    const extra = span !== null && session.propagateTrace ? { [TRACEPARENT]: span.traceparent } : null
+    const sentAt = performance.now()
+    let status: DeviceServerEvents['commandEnd']['status'] = 'cancelled'
     const timer = setTimeout(() => session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs)), timeoutMs)
     timer.unref()
     const onAbort = (): void => session.cancel(options.signal?.reason instanceof Error ? options.signal.reason : new SessionCancelledError(session.id, 'aborted'))
     options.signal?.addEventListener('abort', onAbort, { once: true })
     try {
-      if (!device.send(command)) throw new SessionCancelledError(session.id, 'device_disconnected')
+      if (!device.send(command, extra)) throw new SessionCancelledError(session.id, 'device_disconnected')
       const results = await answer
+      status = 'ok'
       session.steps.push({ request: session.request, result: results })
       return results
+    } catch (err) {
+      if (err instanceof CommandTimeoutError) status = 'timeout'
+      throw err
     } finally {
+      this.#events.emit('commandEnd', { sessionId: session.id, deviceId: session.deviceId, durationMs: performance.now() - sentAt, status })
+      span?.end(status === 'ok' ? undefined : status)
       clearTimeout(timer)
       session.forget(responseId)
       options.signal?.removeEventListener('abort', onAbort)
@@ -718,7 +868,8 @@ export class DeviceServerEndpoint {
     const device = session.deviceId === session.requesterId ? undefined : this.#clients.get(session.deviceId)
     requester?.sendText(text)
     device?.sendText(text)
-    this.#logger.info({ sessionId: session.id, status: record.status, error: record.error }, 'task ended')
+    this.#logger.info({ sessionId: session.id, traceId: session.trace?.traceId, status: record.status, error: record.error }, 'task ended')
+    session.trace?.end(record.status === 'failed' ? (record.error ?? 'failed') : undefined)
     this.#settleDispatch(session.deviceId, session.id, record)
     this.#events.emit('taskEnd', record)
     for (const resolve of this.#endWaiters.get(session) ?? []) resolve()

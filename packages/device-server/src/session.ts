@@ -1,3 +1,4 @@
+import type { TraceSpan } from '@aip/endpoint'
 import type { Result } from '@aip/protocol'
 
 /** A command waiting for its COMMAND_RESULTS. */
@@ -29,6 +30,10 @@ export class Session {
   #reason: unknown = undefined
   readonly #pending = new Map<string, PendingCommand>()
   ended = false
+  /** The task's span, from the start of its agent to its TASK_END. */
+  trace: TraceSpan | null = null
+  /** The TASK carried a trace context: its COMMANDs carry theirs (an extension field). */
+  propagateTrace = false
 
   constructor (init: { id: string, taskName: string, request: string, requesterId: string, deviceId: string, startedAt: number, sizeBytes?: number }) {
     this.id = init.id

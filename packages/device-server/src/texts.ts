@@ -38,6 +38,7 @@ export const Texts = {
   taskNotAuthorized: 'Not authorized to send tasks to this device',
   binaryNotAccepted: 'Binary frames are not accepted outside a file transfer',
   serverShuttingDown: 'The server is shutting down',
+  serverDraining: 'The server is draining before a restart; send the task to another server or retry later',
   taskCancelled: (reason: string) => `Task was cancelled: ${reason}`,
   commandTimedOut: (ms: number) => `A command got no results within ${ms} ms`,
   agentFailed: 'The agent failed while running the task',

@@ -10,7 +10,7 @@ export {
   TransferAbortedError, RegistrationRefusedError, RegistrationTimeoutError, RequestRefusedError
 } from './errors.js'
 export {
-  AIPProtocol, rechunk,
+  AIPProtocol, rechunk, extraFieldsOf,
   type ProtocolRole, type OutgoingMessage, type IncomingMessage, type IncomingType, type AnyMessage,
   type ProtocolMiddleware, type MessageHandler, type ProtocolOptions, type ResolvedProtocolOptions,
   type ProtocolErrorContext, type ProtocolEvents, type ReceiveOptions, type ReceiveTransferOptions,
@@ -36,3 +36,6 @@ export {
 } from './extensions/extension.js'
 export { loggingExtension, type LoggingExtensionOptions } from './extensions/logging.js'
 export { metricsExtension, type MetricsExtension, type MetricsSnapshot, type DirectionMetrics } from './extensions/metrics.js'
+export {
+  TRACEPARENT, SpanKind, parseTraceparent, formatTraceparent, activeTraceparent, startTraceSpan, type TraceSpan, type TraceSpanOptions
+} from './trace.js'

@@ -39,6 +39,17 @@ export interface ProtocolMiddleware {
 /** Handles one incoming message. Awaited: frames of a connection are handled one after another. */
 export type MessageHandler<R extends ProtocolRole> = (message: IncomingMessage<R>) => void | Promise<void>
 
+/** The extension fields of received messages (top-level fields the schema does not declare), by message. */
+const EXTRA_FIELDS = new WeakMap<object, Readonly<Record<string, unknown>>>()
+
+/**
+ * The fields a received message carried beyond the 14 declared ones (our extensions, such as a COMMAND's
+ * `traceparent`), or `null`. Only for messages as an {@link AIPProtocol} delivered them.
+ */
+export function extraFieldsOf (message: object): Readonly<Record<string, unknown>> | null {
+  return EXTRA_FIELDS.get(message) ?? null
+}
+
 /** Options of {@link AIPProtocol}. */
 export interface ProtocolOptions<R extends ProtocolRole> {
   /** `'client'` (device, constellation) or `'server'`. */
@@ -517,6 +528,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
       return
     }
     let message: AnyMessage | null = decoded.value
+    if (decoded.extra !== null) EXTRA_FIELDS.set(decoded.value, decoded.extra)
     const chain = [...this.#middleware]
     for (let i = chain.length - 1; i >= 0; i--) {
       const middleware = chain[i] as ProtocolMiddleware

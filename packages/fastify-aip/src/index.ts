@@ -9,6 +9,10 @@ export { AipTasks, type TaskDispatchOptions, type StartedTask } from './tasks.js
 export {
   resolvePluginOptions, type AipOptions, type AipHook, type DeviceDisconnectedInfo, type ResolvedPluginOptions
 } from './options.js'
+export { type AipMetricsOptions, type ResolvedMetricsOptions } from './metrics.js'
+export {
+  type AipDashboardOptions, type ResolvedDashboardOptions, type DashboardSnapshot, type DashboardDevice
+} from './dashboard.js'
 export {
   TASK_NAME_PATTERN, DispatchBody, DispatchReply, ClientDetails, ClientsReply, TaskResultParams, TaskResultQuery, TaskResultReply,
   HealthReply, LivenessReply, ErrorReply

@@ -1,6 +1,8 @@
 import type { ClientRecord, DeviceServerEvents, DeviceServerOptions, TaskRecord } from '@aip/device-server'
 import type { FastifyInstance } from 'fastify'
+import { resolveDashboardOptions, type AipDashboardOptions, type ResolvedDashboardOptions } from './dashboard.js'
 import { InvalidOptionError } from './errors.js'
+import { resolveMetricsOptions, type AipMetricsOptions, type ResolvedMetricsOptions } from './metrics.js'
 
 /** What {@link AipOptions.onDeviceDisconnected} receives. */
 export type DeviceDisconnectedInfo = DeviceServerEvents['clientDisconnected']
@@ -43,6 +45,10 @@ export interface AipOptions extends DeviceServerOptions {
   onDeviceDisconnected?: AipHook<DeviceDisconnectedInfo>
   /** Called when a task ended (its TASK_END sent, its record kept). */
   onTaskEnd?: AipHook<TaskRecord>
+  /** Prometheus metrics at `/metrics`, behind the API key (`apiKey` is required). Default `false`. */
+  metrics?: boolean | AipMetricsOptions
+  /** The live fleet page at `/aip`, behind the API key (`apiKey` is required). Default `false`. */
+  dashboard?: boolean | AipDashboardOptions
 }
 
 /** The plugin's own options after validation. */
@@ -59,11 +65,13 @@ export interface ResolvedPluginOptions {
   readonly onDeviceRegistered: AipHook<ClientRecord> | null
   readonly onDeviceDisconnected: AipHook<DeviceDisconnectedInfo> | null
   readonly onTaskEnd: AipHook<TaskRecord> | null
+  readonly metrics: ResolvedMetricsOptions | null
+  readonly dashboard: ResolvedDashboardOptions | null
 }
 
 const PLUGIN_KEYS = new Set([
   'path', 'prefix', 'apiKey', 'http', 'liveness', 'closeTimeoutMs', 'onDeviceRegistered', 'onDeviceDisconnected', 'onTaskEnd',
-  'headersTimeoutMs', 'maxConnections', 'maxConnectionsPerAddress'
+  'headersTimeoutMs', 'maxConnections', 'maxConnectionsPerAddress', 'metrics', 'dashboard'
 ])
 
 function routePath (name: string, value: unknown, fallback: string): string {
@@ -107,6 +115,10 @@ export function resolvePluginOptions (options: AipOptions): { plugin: ResolvedPl
   if (typeof closeTimeoutMs !== 'number' || !Number.isInteger(closeTimeoutMs) || closeTimeoutMs <= 0) {
     throw new InvalidOptionError('closeTimeoutMs', 'expected a positive integer')
   }
+  const metrics = resolveMetricsOptions(options.metrics)
+  if (metrics !== null && metrics.path !== null && (apiKey === null || !http)) throw new InvalidOptionError('metrics', 'the metrics route needs apiKey and http')
+  const dashboard = resolveDashboardOptions(options.dashboard)
+  if (dashboard !== null && (apiKey === null || !http)) throw new InvalidOptionError('dashboard', 'the dashboard needs apiKey and http')
   const endpoint: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(options)) {
     if (!PLUGIN_KEYS.has(key)) endpoint[key] = value
@@ -123,7 +135,9 @@ export function resolvePluginOptions (options: AipOptions): { plugin: ResolvedPl
     maxConnectionsPerAddress: limit('maxConnectionsPerAddress', options.maxConnectionsPerAddress, 1_000, { nullable: false, allowZero: true }) as number,
     onDeviceRegistered: hook<ClientRecord>('onDeviceRegistered', options.onDeviceRegistered),
     onDeviceDisconnected: hook<DeviceDisconnectedInfo>('onDeviceDisconnected', options.onDeviceDisconnected),
-    onTaskEnd: hook<TaskRecord>('onTaskEnd', options.onTaskEnd)
+    onTaskEnd: hook<TaskRecord>('onTaskEnd', options.onTaskEnd),
+    metrics,
+    dashboard
   })
   return { plugin, endpoint: endpoint as DeviceServerOptions }
 }

@@ -9,6 +9,8 @@ import { AipEndpoint } from './endpoint.js'
 import { AlreadyRegisteredError, InvalidOptionError } from './errors.js'
 import { resolvePluginOptions, type AipHook, type AipOptions } from './options.js'
 import { redactMistypedPaths, redactUrl, type RouterLeniency } from './redact.js'
+import { installDashboard } from './dashboard.js'
+import { installMetrics } from './metrics.js'
 import { httpApi, livenessRoute } from './routes.js'
 
 declare module 'fastify' {
@@ -153,6 +155,14 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     } else {
       log.info({ prefix: settings.prefix }, 'no apiKey: the AIP HTTP API is not registered')
     }
+  }
+
+  // Opt-in operations routes: each in a file of its own, each behind the API key.
+  if (settings.metrics !== null) {
+    disposers.push(installMetrics({ fastify, endpoint, wsPath: settings.path, apiKey: settings.apiKey }, settings.metrics))
+  }
+  if (settings.dashboard !== null && settings.apiKey !== null) {
+    disposers.push(installDashboard({ fastify, endpoint, apiKey: settings.apiKey }, settings.dashboard))
   }
 
   fastify.addHook('preClose', async () => {

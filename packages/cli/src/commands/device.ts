@@ -1,6 +1,6 @@
 import { DeviceClientEndpoint } from '@aip/device-client'
 import { McpExecutor, loadMcpConfig } from '@aip/mcp-executor'
-import { CliError, ExitCode, print, requireString, type Command, type Io } from '../cli.js'
+import { CliError, ExitCode, optionalNumber, print, requireString, type Command, type Io } from '../cli.js'
 import { builtinTools } from '../tools.js'
 
 function list (value: unknown): string[] {
@@ -12,7 +12,7 @@ export const device: Command = {
   name: 'device',
   summary: 'Run a device agent with a safe built-in tool set until SIGINT or SIGTERM; it reconnects for ever.',
   usage: `Usage: aip device --url ws://HOST:PORT/ws?token=KEY --id ID [--platform linux] [--allow-dir DIR]...
-                  [--allow-command NAME]... [--mcp-config FILE] [--json]
+                  [--allow-command NAME]... [--mcp-config FILE] [--telemetry-interval MS] [--json]
 
   --url            the server's WebSocket address, with its ?token=
   --id             the device's client id
@@ -21,6 +21,9 @@ export const device: Command = {
   --allow-command  an executable run_command may start, without a shell (repeatable; none: no run_command)
   --mcp-config     a JSON file { "mcpServers": { NAME: { command, args, env } | { url } } }: the device's tools
                    are then those of these MCP servers (stdio or Streamable HTTP), not the built-in ones
+  --telemetry-interval
+                   push fresh telemetry (load, free memory, uptime) to the server every MS while registered
+                   (default 0: at registration only)
   --json           print state changes as JSON lines on stdout ({ device, state, attempt?, delayMs?, cause? })
 
 The device reconnects with jittered backoff whenever its server goes away, for as long as it runs; it exits only
@@ -35,7 +38,8 @@ server has it); a server that dies is restarted, and each change is printed (JSO
     platform: { type: 'string' },
     'allow-dir': { type: 'string', multiple: true },
     'allow-command': { type: 'string', multiple: true },
-    'mcp-config': { type: 'string' }
+    'mcp-config': { type: 'string' },
+    'telemetry-interval': { type: 'string' }
   },
   async run (values, io) {
     const wsUrl = requireString(values, 'url')
@@ -47,6 +51,7 @@ server has it); a server that dies is restarted, and each change is printed (JSO
       wsUrl,
       clientId,
       ...(mcp === undefined ? { tools } : { executor: mcp }),
+      telemetryIntervalMs: Math.round(optionalNumber(values, 'telemetry-interval', 0)),
       ...(typeof values.platform === 'string' ? { platform: values.platform } : {})
     })
     endpoint.on('state', ({ state }) => {

@@ -10,8 +10,9 @@ function listOf (value: unknown): string[] {
 
 export const serve: Command = {
   name: 'serve',
-  summary: 'Run a device-agent server (Fastify + fastify-aip) until SIGINT or SIGTERM.',
-  usage: `Usage: aip serve [--host 127.0.0.1] [--port 5000] [--token KEY] [--api-key KEY] [--agent auto|plan] [--json]
+  summary: 'Run a device-agent server (Fastify + fastify-aip) until SIGINT, or SIGTERM (which drains first).',
+  usage: `Usage: aip serve [--host 127.0.0.1] [--port 5000] [--token KEY] [--api-key KEY] [--agent auto|plan]
+                 [--metrics] [--dashboard] [--drain-timeout 30000] [--json]
                  [--allowed-origin ORIGIN]... [--allowed-host HOST]...
                  [--max-connections N] [--max-connections-per-address N] [--headers-timeout-ms MS]
 
@@ -21,6 +22,12 @@ export const serve: Command = {
   --api-key   key of the HTTP API's X-API-Key header (generated and printed when absent)
   --agent     the agent that runs tasks: auto (default: a JSON command plan, or the tool the request names,
               discovered with list_tools) or plan (JSON command plans only, list_tools otherwise)
+  --metrics   serve Prometheus metrics at /metrics (behind the API key: X-API-Key or Authorization: Bearer)
+  --dashboard serve the live fleet page at /aip (behind the API key: log in once with it in the browser)
+  --drain-timeout
+              on SIGTERM, how long running tasks may finish before they are cancelled, in ms (default 30000):
+              new tasks are refused at once, then every client is closed with 1001 and reconnects elsewhere.
+              SIGINT closes at once.
   --json      print the listening address and keys as one JSON line
   --allowed-origin                a browser Origin allowed to open a WebSocket (repeatable; default none:
                                   requests with an Origin header are refused, native clients send none)
@@ -40,7 +47,10 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     'allowed-host': { type: 'string', multiple: true },
     'max-connections': { type: 'string' },
     'max-connections-per-address': { type: 'string' },
-    'headers-timeout-ms': { type: 'string' }
+    'headers-timeout-ms': { type: 'string' },
+    metrics: { type: 'boolean' },
+    dashboard: { type: 'boolean' },
+    'drain-timeout': { type: 'string' }
   },
   async run (values, io) {
     const host = typeof values.host === 'string' ? values.host : '127.0.0.1'
@@ -50,6 +60,9 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     if (agent === undefined) throw new CliError(`unknown agent "${agentName}" (auto, plan)`, ExitCode.Usage)
     const token = typeof values.token === 'string' ? values.token : randomBytes(16).toString('hex')
     const apiKey = typeof values['api-key'] === 'string' ? values['api-key'] : randomBytes(16).toString('hex')
+    const metrics = values.metrics === true
+    const dashboard = values.dashboard === true
+    const drainTimeoutMs = Math.round(optionalNumber(values, 'drain-timeout', 30_000))
     const limits = {
       maxConnections: optionalNumber(values, 'max-connections', 10_000, { min: 1 }),
       maxConnectionsPerAddress: optionalNumber(values, 'max-connections-per-address', 1_000),
@@ -65,7 +78,7 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     }
     // The app's own logs (JSON, pino) go to stderr at `warn` unless AIP_LOG_LEVEL says otherwise.
     const app = Fastify({ logger: { level: io.env.AIP_LOG_LEVEL ?? 'warn', stream: { write: (line: string) => io.stderr(line) } } })
-    await app.register(aipPlugin, { agent, token, apiKey, ...limits, allowedOrigins: origins, allowedHosts: hosts.length === 0 ? null : hosts })
+    await app.register(aipPlugin, { agent, token, apiKey, ...limits, allowedOrigins: origins, allowedHosts: hosts.length === 0 ? null : hosts, metrics, dashboard })
     app.aip.on('clientRegistered', (c) => io.stderr(`registered ${c.clientType} ${c.clientId}\n`))
     app.aip.on('clientDisconnected', (c) => io.stderr(`disconnected ${c.clientType} ${c.clientId} (${c.code})\n`))
     app.aip.on('taskEnd', (t) => io.stderr(`task ${t.sessionId} on ${t.deviceId}: ${t.status}${t.error === null ? '' : ` (${t.error})`}\n`))
@@ -78,13 +91,24 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     const actualPort = typeof address === 'object' && address !== null ? address.port : port
     const wsUrl = `ws://${host}:${actualPort}/ws?token=${token}`
     const httpUrl = `http://${host}:${actualPort}`
-    print(io, values.json === true, { wsUrl, httpUrl, token, apiKey }, () => [
+    const metricsUrl = metrics ? `${httpUrl}/metrics` : null
+    const dashboardUrl = dashboard ? `${httpUrl}/aip` : null
+    print(io, values.json === true, { wsUrl, httpUrl, token, apiKey, metricsUrl, dashboardUrl }, () => [
       `AIP server listening on ${httpUrl}`,
       `  devices and constellations: ${wsUrl}`,
-      `  HTTP API key (X-API-Key):   ${apiKey}`
+      `  HTTP API key (X-API-Key):   ${apiKey}`,
+      ...(metricsUrl === null ? [] : [`  Prometheus metrics:         ${metricsUrl}`]),
+      ...(dashboardUrl === null ? [] : [`  dashboard:                  ${dashboardUrl}`])
     ].join('\n'))
     const signal = await io.interrupted
-    io.stderr(`${signal}: shutting down\n`)
+    if (signal === 'SIGTERM') {
+      // A deploy: no new task, the running ones finish (up to the deadline), then clients reconnect elsewhere.
+      io.stderr(`${signal}: draining (up to ${drainTimeoutMs} ms), then shutting down\n`)
+      const { finished, cancelled } = await app.aip.drain({ deadlineMs: drainTimeoutMs })
+      io.stderr(`drained: ${finished} task(s) finished, ${cancelled} cancelled\n`)
+    } else {
+      io.stderr(`${signal}: shutting down\n`)
+    }
     await app.close()
     return ExitCode.Ok
   }

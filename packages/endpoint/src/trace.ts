@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto'
+import {
+  SpanKind, SpanStatusCode, TraceFlags, context, isSpanContextValid, trace, type Attributes, type Span, type SpanContext
+} from '@opentelemetry/api'
+
+/**
+ * W3C trace context across AIP: the constellation puts a `traceparent` in the TASK's `metadata`, the server
+ * runs the task in a span under it and gives each COMMAND a `traceparent` of its own, and the device runs each
+ * tool call in a span under that. Spans go through `@opentelemetry/api`: without an SDK they cost almost nothing
+ * and record nothing, but the ids still travel, so that every log line of a task carries one trace id.
+ */
+
+export { SpanKind }
+
+/** The metadata key (TASK) and the extension field (COMMAND) that carry the trace context. */
+export const TRACEPARENT = 'traceparent'
+
+const PATTERN = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
+
+/** The span context of a W3C `traceparent` (version 00), or `null` when it is not one. */
+export function parseTraceparent (value: unknown): SpanContext | null {
+  if (typeof value !== 'string') return null
+  const match = PATTERN.exec(value.trim().toLowerCase())
+  if (match === null) return null
+  const spanContext: SpanContext = {
+    traceId: match[1] as string,
+    spanId: match[2] as string,
+    traceFlags: Number.parseInt(match[3] as string, 16) & TraceFlags.SAMPLED,
+    isRemote: true
+  }
+  return isSpanContextValid(spanContext) ? spanContext : null
+}
+
+/** The W3C `traceparent` of a span context. */
+export function formatTraceparent (spanContext: SpanContext): string {
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${(spanContext.traceFlags & TraceFlags.SAMPLED) === 1 ? '01' : '00'}`
+}
+
+/** The `traceparent` of the caller's active span (an OpenTelemetry SDK is running), else `null`. */
+export function activeTraceparent (): string | null {
+  const active = trace.getSpanContext(context.active())
+  return active !== undefined && isSpanContextValid(active) ? formatTraceparent(active) : null
+}
+
+/** A span of an AIP step, with the trace context to pass on. */
+export interface TraceSpan {
+  /** The OpenTelemetry span (non-recording without an SDK). */
+  readonly span: Span
+  /** The `traceparent` naming this span: what the next hop runs under. */
+  readonly traceparent: string
+  readonly traceId: string
+  /** Ends the span; with an error, its status is ERROR. Ending twice does nothing. */
+  end: (error?: unknown) => void
+}
+
+/** Options of {@link startTraceSpan}. */
+export interface TraceSpanOptions {
+  /** The parent, as a `traceparent`; without one (or with an invalid one), the active span, else a new trace. */
+  parent?: string | null | undefined
+  kind?: SpanKind
+  attributes?: Attributes
+}
+
+/**
+ * Starts a span named `name` with the tracer of `tracerName`. Without an OpenTelemetry SDK the tracer is a no-op:
+ * the span then keeps the parent's trace id (or a new random one) with a new span id of our own, so the trace
+ * context still moves on from hop to hop.
+ */
+export function startTraceSpan (tracerName: string, name: string, options: TraceSpanOptions = {}): TraceSpan {
+  const remote = parseTraceparent(options.parent)
+  const parentContext = remote === null ? context.active() : trace.setSpanContext(context.active(), remote)
+  const parent = remote ?? trace.getSpanContext(parentContext) ?? null
+  const span = trace.getTracer(tracerName).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parentContext)
+  let own = span.spanContext()
+  if (!isSpanContextValid(own) || own.spanId === parent?.spanId) {
+    own = {
+      traceId: parent !== null && isSpanContextValid(parent) ? parent.traceId : randomBytes(16).toString('hex'),
+      spanId: randomBytes(8).toString('hex'),
+      traceFlags: parent?.traceFlags ?? TraceFlags.SAMPLED
+    }
+  }
+  let ended = false
+  return {
+    span,
+    traceparent: formatTraceparent(own),
+    traceId: own.traceId,
+    end (error?: unknown) {
+      if (ended) return
+      ended = true
+      if (error !== undefined) {
+        if (error instanceof Error) span.recordException(error)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
+      }
+      span.end()
+    }
+  }
+}

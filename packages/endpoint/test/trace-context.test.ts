@@ -1,0 +1,85 @@
+import {
+  ROOT_CONTEXT, SpanStatusCode, context, trace, type Context, type ContextManager, type Span, type SpanContext, type SpanOptions, type Tracer, type TracerProvider
+} from '@opentelemetry/api'
+import { test } from 'tap'
+import { SpanKind, activeTraceparent, formatTraceparent, parseTraceparent, startTraceSpan } from '../src/index.js'
+
+const PARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+
+test('traceparent: a W3C version-00 header is parsed and written back; anything else is not one', async (t) => {
+  const parsed = parseTraceparent(PARENT)
+  t.same(parsed, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true })
+  t.equal(formatTraceparent(parsed as SpanContext), PARENT)
+  t.equal(formatTraceparent({ ...(parsed as SpanContext), traceFlags: 0 }), PARENT.replace(/-01$/, '-00'))
+  for (const bad of [undefined, 42, '', 'garbage', '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    '00-00000000000000000000000000000000-00f067aa0ba902b7-01', '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01']) {
+    t.equal(parseTraceparent(bad), null, String(bad))
+  }
+})
+
+test('without an OpenTelemetry SDK, a span keeps the parent trace id under a new span id, or starts a new trace', async (t) => {
+  const child = startTraceSpan('test', 'child', { parent: PARENT, kind: SpanKind.SERVER })
+  t.equal(child.traceId, '4bf92f3577b34da6a3ce929d0e0e4736', 'the trace goes on')
+  t.match(child.traceparent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/)
+  t.not(child.traceparent, PARENT, 'under a span id of its own')
+  t.equal(child.span.isRecording(), false, 'nothing is recorded')
+  child.end(new Error('boom'))
+  child.end()
+  const root = startTraceSpan('test', 'root', { parent: 'not a traceparent' })
+  t.match(root.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/, 'a new trace')
+  t.not(root.traceId, child.traceId)
+  root.end()
+})
+
+test('with an SDK registered, spans are recorded under their remote parent, and errors set their status', async (t) => {
+  const recorded: Array<{ name: string, kind: SpanKind | undefined, parent: SpanContext | undefined, status?: number, ended: boolean }> = []
+  let next = 1
+  const tracer: Tracer = {
+    startSpan (name: string, options: SpanOptions = {}, ctx = context.active()): Span {
+      const parent = trace.getSpanContext(ctx)
+      const own: SpanContext = { traceId: parent?.traceId ?? 'a'.repeat(32), spanId: (next++).toString(16).padStart(16, '0'), traceFlags: 1 }
+      const entry: { name: string, kind: SpanKind | undefined, parent: SpanContext | undefined, status?: number, ended: boolean } = { name, kind: options.kind, parent, ended: false }
+      recorded.push(entry)
+      const span = trace.wrapSpanContext(own)
+      return Object.assign(Object.create(span) as Span, {
+        spanContext: () => own,
+        isRecording: () => true,
+        setStatus: (status: { code: number }) => { entry.status = status.code; return span },
+        recordException: () => {},
+        end: () => { entry.ended = true }
+      })
+    },
+    startActiveSpan: (() => { throw new Error('unused') }) as Tracer['startActiveSpan']
+  }
+  const provider: TracerProvider = { getTracer: () => tracer }
+  t.ok(trace.setGlobalTracerProvider(provider))
+  t.teardown(() => { trace.disable(); context.disable() })
+
+  t.equal(activeTraceparent(), null, 'no active span')
+  // A synchronous context manager, as an SDK would register (AsyncLocalStorage based) to track the active span.
+  let current: Context = ROOT_CONTEXT
+  const manager: ContextManager = {
+    active: () => current,
+    with: (ctx, fn, thisArg, ...args) => {
+      const previous = current
+      current = ctx
+      try { return fn.call(thisArg, ...args) } finally { current = previous }
+    },
+    bind: (_ctx, target) => target,
+    enable () { return this },
+    disable () { return this }
+  }
+  t.ok(context.setGlobalContextManager(manager))
+  const active = context.with(trace.setSpanContext(context.active(), parseTraceparent(PARENT) as SpanContext), () => activeTraceparent())
+  t.equal(active, PARENT, 'the active span of the caller')
+  const task = startTraceSpan('@aip/test', 'aip.task', { parent: PARENT, kind: SpanKind.SERVER, attributes: { 'aip.session_id': 's1' } })
+  t.equal(task.traceparent, '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000001-01', 'the SDK span names the next hop')
+  const command = startTraceSpan('@aip/test', 'aip.command', { parent: task.traceparent })
+  t.equal(command.traceId, task.traceId)
+  command.end('timed out')
+  task.end()
+  t.match(recorded, [
+    { name: 'aip.task', kind: SpanKind.SERVER, parent: { spanId: '00f067aa0ba902b7', isRemote: true }, ended: true },
+    { name: 'aip.command', kind: SpanKind.INTERNAL, parent: { spanId: '0000000000000001' }, status: SpanStatusCode.ERROR, ended: true }
+  ])
+})

@@ -1,0 +1,22 @@
+// The login form: posts the API key once; the server answers with a session cookie and the page reloads.
+'use strict'
+;(function () {
+  const base = document.currentScript.dataset.base
+  document.addEventListener('DOMContentLoaded', function () {
+    const form = document.getElementById('login')
+    const error = document.getElementById('login-error')
+    form.addEventListener('submit', async function (event) {
+      event.preventDefault()
+      error.hidden = true
+      const key = document.getElementById('key').value
+      const response = await fetch(base + '/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ key }),
+        credentials: 'same-origin'
+      })
+      if (response.ok) window.location.replace(base === '' ? '/' : base)
+      else error.hidden = false
+    })
+  })
+})()

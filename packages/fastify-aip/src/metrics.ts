@@ -1,0 +1,192 @@
+import type { IncomingMessage } from 'node:http'
+import type { WebSocket } from '@fastify/websocket'
+import type { FastifyInstance } from 'fastify'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration } from 'prom-client'
+import { keyGuard } from './access.js'
+import type { AipEndpoint } from './endpoint.js'
+import { InvalidOptionError } from './errors.js'
+
+/** Options of the Prometheus metrics (`metrics: true` takes every default). */
+export interface AipMetricsOptions {
+  /** Route serving the Prometheus text format, behind the API key. `false` serves none (read `registry` yourself). Default `/metrics`. */
+  path?: string | false
+  /** Prefix of every metric name. Default `aip_`. */
+  prefix?: string
+  /** Also collect prom-client's default process metrics (CPU, memory, event loop lag) in the registry. Default `false`. */
+  defaultMetrics?: boolean
+  /** The prom-client `Registry` to add the metrics to (one the app already serves, say). Default: a registry of its own. */
+  registry?: Registry
+}
+
+/** The metrics options after validation. */
+export interface ResolvedMetricsOptions {
+  readonly path: string | null
+  readonly prefix: string
+  readonly defaultMetrics: boolean
+  readonly registry: Registry | null
+}
+
+/** Validates the `metrics` option: `null` when metrics are off. Throws `AIP_ERR_FASTIFY_INVALID_OPTION`. */
+export function resolveMetricsOptions (value: unknown): ResolvedMetricsOptions | null {
+  if (value === undefined || value === false) return null
+  if (value !== true && (typeof value !== 'object' || value === null)) throw new InvalidOptionError('metrics', 'expected a boolean or an object')
+  const options: AipMetricsOptions = value === true ? {} : value as AipMetricsOptions
+  const path = options.path ?? '/metrics'
+  if (path !== false && (typeof path !== 'string' || !/^\/[^\s?#]*$/.test(path))) {
+    throw new InvalidOptionError('metrics.path', 'expected a path that starts with "/", or false')
+  }
+  const prefix = options.prefix ?? 'aip_'
+  if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
+    throw new InvalidOptionError('metrics.prefix', 'expected a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)')
+  }
+  const defaultMetrics = options.defaultMetrics ?? false
+  if (typeof defaultMetrics !== 'boolean') throw new InvalidOptionError('metrics.defaultMetrics', 'expected a boolean')
+  const registry = options.registry ?? null
+  if (registry !== null && !(registry instanceof Registry)) throw new InvalidOptionError('metrics.registry', 'expected a prom-client Registry')
+  return Object.freeze({ path: path === false ? null : path, prefix, defaultMetrics, registry })
+}
+
+/** Seconds: task durations run from milliseconds to many minutes (an LLM loop). */
+const TASK_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
+/** Seconds: a command is one tool call on the device. */
+const COMMAND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120]
+
+/** Where the metrics are read: the endpoint, its WebSocket route, and the app's HTTP server. */
+export interface MetricsSource {
+  readonly fastify: FastifyInstance
+  readonly endpoint: AipEndpoint
+  /** The plugin's WebSocket route. */
+  readonly wsPath: string
+  /** Required by the route (resolvePluginOptions checks it). */
+  readonly apiKey: string | null
+}
+
+/**
+ * The plugin's Prometheus metrics: counters fed by the endpoint's events and by the sockets of the WebSocket
+ * route, gauges read when scraped. No label carries a client id: the cardinality stays fixed however many
+ * devices connect. Returns the function that detaches every listener.
+ */
+export function installMetrics (source: MetricsSource, options: ResolvedMetricsOptions): () => void {
+  const { fastify, endpoint, wsPath, apiKey } = source
+  const registry = options.registry ?? new Registry()
+  const registers = [registry]
+  const name = (suffix: string): string => `${options.prefix}${suffix}`
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: options.prefix })
+
+  const stat = <K extends 'connections' | 'sessions' | 'pendingDispatches' | 'queuedFrames'>(key: K) =>
+    function collect (this: Gauge) { this.set(endpoint.stats()[key]) }
+  // Read when scraped: nothing to count on the hot paths.
+  const gauge = (config: GaugeConfiguration<string>): Gauge => new Gauge({ ...config, registers })
+  gauge({ name: name('connections'), help: 'Open WebSocket connections, registered or not', collect: stat('connections') })
+  gauge({ name: name('sessions_running'), help: 'Tasks running now', collect: stat('sessions') })
+  gauge({ name: name('dispatches_pending'), help: 'Tasks dispatched to devices and not taken up yet', collect: stat('pendingDispatches') })
+  gauge({ name: name('frames_queued'), help: 'Frames received and waiting to be handled, over every connection', collect: stat('queuedFrames') })
+  gauge({ name: name('draining'), help: '1 while the server drains before a restart, else 0', collect () { this.set(endpoint.stats().draining ? 1 : 0) } })
+  gauge({
+    name: name('clients'),
+    help: 'Registered clients by type',
+    labelNames: ['type'],
+    collect () {
+      let devices = 0
+      let constellations = 0
+      for (const client of endpoint.listClients()) {
+        if (client.clientType === 'device') devices++
+        else constellations++
+      }
+      this.set({ type: 'device' }, devices)
+      this.set({ type: 'constellation' }, constellations)
+    }
+  })
+
+  const registrations = new Counter({ name: name('registrations_total'), help: 'Registrations accepted, by client type', labelNames: ['type'], registers })
+  const refusals = new Counter({
+    name: name('registration_refusals_total'),
+    help: 'Connections refused, by reason (an upgrade without valid credentials, or a REGISTER refused)',
+    labelNames: ['reason'],
+    registers
+  })
+  const disconnections = new Counter({ name: name('disconnections_total'), help: 'Registered clients gone, by type and close code', labelNames: ['type', 'code'], registers })
+  // The per-task and per-frame counts are plain numbers, copied into their counters when scraped: the hot paths
+  // only add one.
+  const counts = { started: 0, completed: 0, failed: 0, framesIn: 0, framesOut: 0 }
+  const copied = (config: CounterConfiguration<string>, read: () => Array<[string | null, number]>): Counter => new Counter({
+    ...config,
+    registers,
+    collect () {
+      this.reset()
+      for (const [label, value] of read()) {
+        if (label === null) this.inc(value)
+        else this.inc({ [config.labelNames?.[0] as string]: label }, value)
+      }
+    }
+  })
+  copied({ name: name('tasks_started_total'), help: 'Tasks accepted' }, () => [[null, counts.started]])
+  copied({ name: name('tasks_total'), help: 'Tasks ended, by outcome (completed, failed)', labelNames: ['outcome'] }, () => [['completed', counts.completed], ['failed', counts.failed]])
+  copied({ name: name('frames_received_total'), help: 'WebSocket frames received on the AIP route' }, () => [[null, counts.framesIn]])
+  copied({ name: name('frames_sent_total'), help: 'WebSocket frames sent on the AIP route' }, () => [[null, counts.framesOut]])
+  const taskSeconds = new Histogram({ name: name('task_duration_seconds'), help: 'Task duration from its ack to its TASK_END, by outcome', labelNames: ['outcome'], buckets: TASK_BUCKETS, registers })
+  const commandSeconds = new Histogram({ name: name('command_duration_seconds'), help: 'COMMAND duration until its results, by status (ok, timeout, cancelled)', labelNames: ['status'], buckets: COMMAND_BUCKETS, registers })
+  const errors = new Counter({ name: name('errors_total'), help: 'Frames refused, by code (a decoding error code, binary_frame, too_many_frames)', labelNames: ['code'], registers })
+
+  // Label children are resolved once.
+  const completedSeconds = taskSeconds.labels('completed')
+  const failedSeconds = taskSeconds.labels('failed')
+  const commandOk = commandSeconds.labels('ok')
+
+  const disposers = [
+    endpoint.on('clientRegistered', (record) => registrations.inc({ type: record.clientType })),
+    endpoint.on('clientDisconnected', (info) => disconnections.inc({ type: info.clientType, code: String(info.code) })),
+    endpoint.on('registrationRefused', (event) => refusals.inc({ reason: event.reason })),
+    endpoint.on('sessionStarted', () => { counts.started++ }),
+    endpoint.on('taskEnd', (record) => {
+      const seconds = Math.max(0, record.endedAt - record.startedAt) / 1000
+      if (record.status === 'completed') {
+        counts.completed++
+        completedSeconds.observe(seconds)
+      } else {
+        counts.failed++
+        failedSeconds.observe(seconds)
+      }
+    }),
+    endpoint.on('commandEnd', (event) => {
+      const seconds = event.durationMs / 1000
+      if (event.status === 'ok') commandOk.observe(seconds)
+      else commandSeconds.observe({ status: event.status }, seconds)
+    }),
+    endpoint.on('frameRejected', (event) => errors.inc({ code: event.code }))
+  ]
+
+  // Frames of the plugin's WebSocket route only (the app may serve other WebSocket routes).
+  const wss = fastify.websocketServer
+  const onConnection = (socket: WebSocket, request: IncomingMessage): void => {
+    if ((request.url ?? '').split('?')[0] !== wsPath) return
+    socket.on('message', () => { counts.framesIn++ })
+    const send = socket.send
+    socket.send = function countedSend (this: WebSocket, data: unknown, options?: unknown, callback?: unknown) {
+      counts.framesOut++
+      return (send as (data: unknown, options?: unknown, callback?: unknown) => void).call(this, data, options, callback)
+    } as WebSocket['send']
+  }
+  wss.on('connection', onConnection)
+  disposers.push(() => wss.off('connection', onConnection))
+
+  // Upgrades refused before any WebSocket exists (bad token, Origin, Host) never reach the endpoint.
+  fastify.addHook('onResponse', (request, reply, done) => {
+    if ((reply.statusCode === 401 || reply.statusCode === 403) && request.routeOptions.url === wsPath) {
+      refusals.inc({ reason: reply.statusCode === 401 ? 'unauthorized upgrade' : 'forbidden upgrade' })
+    }
+    done()
+  })
+
+  if (options.path !== null && apiKey !== null) {
+    fastify.get(options.path, { onRequest: keyGuard(apiKey), logLevel: 'warn' }, async (_request, reply) => {
+      reply.header('content-type', registry.contentType)
+      return await registry.metrics()
+    })
+  }
+
+  return () => {
+    for (const dispose of disposers.splice(0)) dispose()
+    if (options.registry === null) registry.clear()
+  }
+}
