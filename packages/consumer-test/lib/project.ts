@@ -118,7 +118,7 @@ export const tscPath = createRequire(import.meta.url).resolve('typescript/bin/ts
 
 /** Runs `tsc -p <config>` in the consumer project. */
 export function tsc (config: string, ...extra: string[]): RunResult {
-  return run(process.execPath, [tscPath, '-p', config, ...extra], { cwd: projectDir, timeoutMs: 60_000 })
+  return run(process.execPath, [tscPath, '-p', config, ...extra], { cwd: projectDir, timeoutMs: 240_000 })
 }
 
 /** Fails with a clear message when the setup did not install the project. */

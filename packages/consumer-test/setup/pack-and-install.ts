@@ -21,7 +21,7 @@ mkdirSync(tarballs, { recursive: true })
 const [npx, ...pnpm] = pnpmCommand() as [string, ...string[]]
 const filters = packages.flatMap((p) => ['--filter', p.name])
 step('pnpm pack', run(npx, [...pnpm, ...filters, 'pack', '--workspace-concurrency=1', '--pack-destination', tarballs], {
-  cwd: workspaceDir, timeoutMs: 120_000
+  cwd: workspaceDir, timeoutMs: 300_000
 }))
 
 const files = readdirSync(tarballs)
@@ -39,7 +39,7 @@ cpSync(join(packageDir, 'consumer'), projectDir, { recursive: true })
 writeFileSync(join(projectDir, 'package.json'), `${JSON.stringify({ name: 'aip-consumer', version: '1.0.0', private: true, type: 'module', dependencies }, null, 2)}\n`)
 
 const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], {
-  cwd: projectDir, timeoutMs: 150_000, env: { ...cleanEnv(), npm_config_update_notifier: 'false' }
+  cwd: projectDir, timeoutMs: 300_000, env: { ...cleanEnv(), npm_config_update_notifier: 'false' }
 })
 step('npm install', install)
 writeFileSync(join(projectDir, 'npm-install.log'), install.output)
