@@ -99,14 +99,21 @@ export class SimDevice {
 
   async #connect (): Promise<void> {
     this.#registered = false
-    const ws = new WebSocket(this.url)
+    // Bounded: on a busy machine a restarting server's port can briefly belong to someone else (or to this very
+    // socket, a TCP self-connect), and an attempt that never ends would hang the caller's retry loop.
+    const ws = new WebSocket(this.url, { handshakeTimeout: 2000 })
     this.ws = ws
     ws.on('error', () => {})
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve())
       ws.once('error', reject)
+      ws.once('close', () => reject(new Error(`${this.deviceId}: closed before open`)))
     })
-    const answer = new Promise<Record<string, any>>((resolve) => ws.once('message', (data) => resolve(JSON.parse(data.toString()))))
+    const answer = new Promise<Record<string, any>>((resolve, reject) => {
+      const timer = setTimeout(() => { ws.terminate(); reject(new Error(`${this.deviceId}: no registration answer`)) }, 2000)
+      ws.once('message', (data) => { clearTimeout(timer); resolve(JSON.parse(data.toString())) })
+      ws.once('close', () => { clearTimeout(timer); reject(new Error(`${this.deviceId}: closed before the registration answer`)) })
+    })
     ws.send(JSON.stringify({ type: 'register', status: 'ok', client_type: 'device', client_id: this.deviceId, metadata: { platform: 'windows', system_info: { device_id: this.deviceId, platform: 'linux', cpu_count: 2 } } }))
     const reply = await answer
     if (reply.type !== 'heartbeat' || reply.status !== 'ok') {
