@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { cpus, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -34,6 +35,19 @@ const scaleOptions = {
 
 type Run = (kind: ServerKind) => Promise<Figures>
 
+/** Whether the `ws` that the real server runs on can load `bufferutil` (ws's optional native masking addon). */
+function nativeMaskingAvailable (): boolean {
+  try {
+    const fromBench = createRequire(import.meta.url)
+    const fromPlugin = createRequire(fromBench.resolve('fastify-aip'))
+    const fromWebsocket = createRequire(fromPlugin.resolve('@fastify/websocket'))
+    createRequire(fromWebsocket.resolve('ws'))('bufferutil')
+    return true
+  } catch {
+    return false
+  }
+}
+
 async function withServer (kind: ServerKind, work: (server: ServerProcess) => Promise<Figures>, options?: ChildOptions): Promise<Figures> {
   const server = await ServerProcess.start(kind, 0, options)
   try {
@@ -57,9 +71,6 @@ const scenarios: Scenario[] = [
   // The cost of the Prometheus metrics: the real server with them (reported as "real") against the real server
   // without them (reported as "baseline"), in the same run; the figure to read is cpuMicrosPerTask.
   { name: 'metrics on vs off, throughput, 1 constellation', run: (kind) => withServer(kind === 'real' ? 'real-metrics' : 'real', (s) => throughputRun(s, 1)) },
-  // ws's optional native masking addon: the real server with `bufferutil` (reported as "real") against the real
-  // server with it turned off by `WS_NO_BUFFER_UTIL` (reported as "baseline"). The load generator is the same.
-  { name: 'bufferutil on vs off, throughput, 1 constellation', run: (kind) => withServer('real', (s) => throughputRun(s, 1), kind === 'real' ? {} : { env: { WS_NO_BUFFER_UTIL: '1' } }) },
   { name: `connect ${size.connectDevices} devices`, run: (kind) => withServer(kind, (s) => connect(s, { devices: size.connectDevices })) },
   {
     name: `restart with ${size.stormDevices} devices`,
@@ -71,6 +82,12 @@ const scenarios: Scenario[] = [
     }
   }
 ]
+
+// ws's optional native masking addon, when the server's ws can load it: the real server with `bufferutil`
+// (reported as "real") against the real server with it turned off by `WS_NO_BUFFER_UTIL` (reported as "baseline").
+if (nativeMaskingAvailable() && process.env.WS_NO_BUFFER_UTIL === undefined) {
+  scenarios.splice(5, 0, { name: 'bufferutil on vs off, throughput, 1 constellation', run: (kind) => withServer('real', (s) => throughputRun(s, 1), kind === 'real' ? {} : { env: { WS_NO_BUFFER_UTIL: '1' } }) })
+}
 
 const plan = scalePlan(scaleOptions)
 if (withScale) {
