@@ -1,29 +1,55 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { cpus, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { markdown, summarise, type ScenarioResult } from './report.js'
+import { defaultScaleWorkers, scale, scalePlan } from './scale.js'
 import { connect, latency, storm, throughput, type Figures } from './scenarios.js'
-import { ServerProcess, type ServerKind } from './server-control.js'
+import { ServerProcess, type ChildOptions, type ServerKind } from './server-control.js'
+import { checkRatioTargets, checkScaleGoals, SCALE_GOALS, targetsMarkdown } from './targets.js'
 
-// pnpm bench [--quick] [--only name,name] [--reps n] [--out dir]
+// pnpm bench [--quick] [--only name,name] [--reps n] [--out dir] [--scale] [--scale-devices n] [--scale-workers n]
 // Every scenario runs against the real server (Fastify + the AIP endpoint) and the bare-ws baseline, each in
 // its own process, alternating which goes first, and reports medians and the ratio real / baseline.
 
 const argv = process.argv.slice(2)
+const option = (name: string): string | undefined => argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined
 const quick = argv.includes('--quick')
-const only = argv.includes('--only') ? new Set((argv[argv.indexOf('--only') + 1] ?? '').split(',')) : null
-const outDir = argv.includes('--out') ? resolve(argv[argv.indexOf('--out') + 1] ?? '.') : fileURLToPath(new URL('../../../bench/results/', import.meta.url))
-const repetitions = argv.includes('--reps') ? Math.max(1, Number(argv[argv.indexOf('--reps') + 1])) : quick ? 1 : 3
+const only = option('--only') === undefined ? null : new Set((option('--only') ?? '').split(','))
+const outDir = option('--out') === undefined ? fileURLToPath(new URL('../../../bench/results/', import.meta.url)) : resolve(option('--out') ?? '.')
+const reps = option('--reps') === undefined ? undefined : Math.max(1, Number(option('--reps')))
+const repetitions = reps ?? (quick ? 1 : 3)
+// The scale scenario is heavy: it runs when selected (`--only scale`), with `--scale`, or in its quick size.
+const withScale = argv.includes('--scale') || quick || (only !== null && [...only].some((part) => part.startsWith('scale')))
 
 const size = quick
-  ? { devices: 20, window: 16, warmupMs: 200, durationMs: 600, rate: 200, connectDevices: 200, stormDevices: 200 }
-  : { devices: 100, window: 128, warmupMs: 1000, durationMs: 5000, rate: 2000, connectDevices: 10_000, stormDevices: 10_000 }
+  ? { devices: 20, window: 16, warmupMs: 200, durationMs: 600, rate: 200, lightRate: 100, connectDevices: 200, stormDevices: 200, scaleDevices: 500, heartbeatMs: 1000 }
+  : { devices: 100, window: 128, warmupMs: 1000, durationMs: 5000, rate: 2000, lightRate: 500, connectDevices: 10_000, stormDevices: 10_000, scaleDevices: SCALE_GOALS.scaleDevices, heartbeatMs: SCALE_GOALS.heartbeatMs }
+const scaleOptions = {
+  devices: option('--scale-devices') === undefined ? size.scaleDevices : Number(option('--scale-devices')),
+  heartbeatMs: size.heartbeatMs,
+  workers: option('--scale-workers') === undefined ? defaultScaleWorkers() : Number(option('--scale-workers')),
+  timeoutMs: 120_000
+}
 
 type Run = (kind: ServerKind) => Promise<Figures>
 
-async function withServer (kind: ServerKind, work: (server: ServerProcess) => Promise<Figures>): Promise<Figures> {
-  const server = await ServerProcess.start(kind)
+/** Whether the `ws` that the real server runs on can load `bufferutil` (ws's optional native masking addon). */
+function nativeMaskingAvailable (): boolean {
+  try {
+    const fromBench = createRequire(import.meta.url)
+    const fromPlugin = createRequire(fromBench.resolve('fastify-aip'))
+    const fromWebsocket = createRequire(fromPlugin.resolve('@fastify/websocket'))
+    createRequire(fromWebsocket.resolve('ws'))('bufferutil')
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function withServer (kind: ServerKind, work: (server: ServerProcess) => Promise<Figures>, options?: ChildOptions): Promise<Figures> {
+  const server = await ServerProcess.start(kind, 0, options)
   try {
     return await work(server)
   } finally {
@@ -31,28 +57,58 @@ async function withServer (kind: ServerKind, work: (server: ServerProcess) => Pr
   }
 }
 
-const scenarios: Array<[string, Run]> = [
-  ['throughput, 1 constellation', (kind) => withServer(kind, (s) => throughput(s, { devices: size.devices, constellations: 1, window: size.window, warmupMs: size.warmupMs, durationMs: size.durationMs }))],
-  ['throughput, 10 constellations', (kind) => withServer(kind, (s) => throughput(s, { devices: size.devices, constellations: quick ? 2 : 10, window: size.window, warmupMs: size.warmupMs, durationMs: size.durationMs }))],
-  [`latency at ${size.rate} tasks/s`, (kind) => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.rate, durationMs: size.durationMs * 2 }))],
+const throughputRun = (s: ServerProcess, constellations: number): Promise<Figures> =>
+  throughput(s, { devices: size.devices, constellations, window: size.window, warmupMs: size.warmupMs, durationMs: size.durationMs })
+
+interface Scenario { name: string, run: Run, repetitions?: number }
+
+const scenarios: Scenario[] = [
+  { name: 'throughput, 1 constellation', run: (kind) => withServer(kind, (s) => throughputRun(s, 1)) },
+  { name: 'throughput, 10 constellations', run: (kind) => withServer(kind, (s) => throughputRun(s, quick ? 2 : 10)) },
+  { name: `latency at ${size.rate} tasks/s`, run: (kind) => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.rate, durationMs: size.durationMs * 2 })) },
+  // Light load: what most fleets see most of the time; no batching hides the fixed per-task costs.
+  { name: `light load, ${size.lightRate} tasks/s`, run: (kind) => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.lightRate, durationMs: size.durationMs * 2 })) },
   // The cost of the Prometheus metrics: the real server with them (reported as "real") against the real server
   // without them (reported as "baseline"), in the same run; the figure to read is cpuMicrosPerTask.
-  ['metrics on vs off, throughput, 1 constellation', (kind) => withServer(kind === 'real' ? 'real-metrics' : 'real', (s) => throughput(s, { devices: size.devices, constellations: 1, window: size.window, warmupMs: size.warmupMs, durationMs: size.durationMs }))],
-  [`connect ${size.connectDevices} devices`, (kind) => withServer(kind, (s) => connect(s, { devices: size.connectDevices }))],
-  [`restart with ${size.stormDevices} devices`, async (kind) => {
-    const first = await ServerProcess.start(kind)
-    const { figures, server } = await storm((port) => ServerProcess.start(kind, port), first, { devices: size.stormDevices, timeoutMs: 60_000 })
-    await server.stop()
-    return figures
-  }]
+  { name: 'metrics on vs off, throughput, 1 constellation', run: (kind) => withServer(kind === 'real' ? 'real-metrics' : 'real', (s) => throughputRun(s, 1)) },
+  { name: `connect ${size.connectDevices} devices`, run: (kind) => withServer(kind, (s) => connect(s, { devices: size.connectDevices })) },
+  {
+    name: `restart with ${size.stormDevices} devices`,
+    run: async (kind) => {
+      const first = await ServerProcess.start(kind)
+      const { figures, server } = await storm((port) => ServerProcess.start(kind, port), first, { devices: size.stormDevices, timeoutMs: 60_000 })
+      await server.stop()
+      return figures
+    }
+  }
 ]
+
+// ws's optional native masking addon, when the server's ws can load it: the real server with `bufferutil`
+// (reported as "real") against the real server with it turned off by `WS_NO_BUFFER_UTIL` (reported as "baseline").
+if (nativeMaskingAvailable() && process.env.WS_NO_BUFFER_UTIL === undefined) {
+  scenarios.splice(5, 0, { name: 'bufferutil on vs off, throughput, 1 constellation', run: (kind) => withServer('real', (s) => throughputRun(s, 1), kind === 'real' ? {} : { env: { WS_NO_BUFFER_UTIL: '1' } }) })
+}
+
+const plan = scalePlan(scaleOptions)
+if (withScale) {
+  scenarios.push({
+    name: `scale on one node, ${plan.devices} devices`,
+    // One repetition unless `--reps` says otherwise: a run holds every device twice (both servers).
+    repetitions: reps ?? 1,
+    run: (kind) => scale((port) => ServerProcess.start(kind, port, { nofile: plan.devices + 1000 }), plan, scaleOptions)
+  })
+}
 
 const results: ScenarioResult[] = []
 const started = new Date()
-for (const [name, run] of scenarios) {
+for (const scenario of scenarios) {
+  const { name, run } = scenario
   if (only !== null && ![...only].some((part) => name.includes(part))) continue
+  if (name.startsWith('scale') && plan.capped) {
+    process.stderr.write(`scale: ${scaleOptions.devices} devices asked, the open-file hard limit (ulimit -Hn = ${plan.fileLimit}) allows ${plan.devices} in one server process; goals are projected\n`)
+  }
   const result: ScenarioResult = { scenario: name, repetitions: [] }
-  for (let rep = 0; rep < repetitions; rep++) {
+  for (let rep = 0; rep < (scenario.repetitions ?? repetitions); rep++) {
     const order: ServerKind[] = rep % 2 === 0 ? ['baseline', 'real'] : ['real', 'baseline']
     const figures: Partial<Record<ServerKind, Figures>> = {}
     for (const kind of order) figures[kind] = await run(kind)
@@ -64,13 +120,19 @@ for (const [name, run] of scenarios) {
   results.push(result)
 }
 
+const checks = [
+  ...checkRatioTargets(results),
+  ...results.filter((r) => r.scenario.startsWith('scale')).flatMap((r) => checkScaleGoals(r))
+]
+for (const check of checks) process.stdout.write(`${JSON.stringify({ target: check })}\n`)
+
 const header = [
   `# AIP benchmark${quick ? ' (quick)' : ''}`,
   '',
   `${started.toISOString()}; Node ${process.version}; ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; ${Math.round(totalmem() / 2 ** 30)} GiB;`,
   `${repetitions} repetition(s), medians; real = Fastify + fastify-aip, baseline = bare ws; CPU figures are the server process's.`
 ].join('\n')
-const table = markdown(results, header)
+const table = [markdown(results, header), targetsMarkdown(checks)].filter((part) => part !== '').join('\n\n')
 process.stdout.write(`\n${table}\n`)
 mkdirSync(outDir, { recursive: true })
 const stamp = started.toISOString().replace(/[:.]/g, '-')

@@ -1,6 +1,36 @@
-import { fork, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ServerReply, ServerStats } from './server-main.js'
+
+/** How a benchmark child process is started. */
+export interface ChildOptions {
+  /** Extra environment variables (for example `WS_NO_BUFFER_UTIL=1`). */
+  env?: Record<string, string>
+  /**
+   * Open-file limit wanted for the process: it runs under `sh -c 'ulimit -n ...'`, raised as far as the hard
+   * limit allows (see {@link hardFileLimit}). Unset: the parent's limit.
+   */
+  nofile?: number
+}
+
+/** The hard open-file limit of this process (`ulimit -Hn`): how far a child's limit can be raised. */
+export function hardFileLimit (): number {
+  const out = spawnSync('/bin/sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' })
+  const value = out.stdout.trim()
+  return value === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(value)
+}
+
+/**
+ * Starts `node [execArgv] entry [args]` with an IPC channel, under a raised open-file limit when asked: the shell
+ * raises it, then `exec`s node, which keeps the IPC channel (its descriptor and `NODE_CHANNEL_FD` are inherited).
+ */
+export function forkNode (entry: string, args: string[], execArgv: string[], options: ChildOptions = {}): ChildProcess {
+  const env = { ...process.env, ...options.env }
+  const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc']
+  if (options.nofile === undefined) return spawn(process.execPath, [...execArgv, entry, ...args], { env, stdio })
+  const limit = Math.min(options.nofile, hardFileLimit())
+  return spawn('/bin/sh', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, ...execArgv, entry, ...args], { env, stdio })
+}
 
 /** `real-metrics`: the real server with its Prometheus metrics on (to measure what they cost). */
 export type ServerKind = 'real' | 'baseline' | 'real-metrics'
@@ -26,12 +56,12 @@ export class ServerProcess {
   }
 
   /** Starts a server of `kind` on `port` (0: any) and waits until it listens. */
-  static async start (kind: ServerKind, port = 0): Promise<ServerProcess> {
+  static async start (kind: ServerKind, port = 0, options: ChildOptions = {}): Promise<ServerProcess> {
     const entry = fileURLToPath(new URL('./server-main.js', import.meta.url))
     // AIP_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every server process there (see the README).
     const profile = process.env.AIP_BENCH_CPU_PROF
     const execArgv = ['--expose-gc', ...(profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`])]
-    const child = fork(entry, [kind, String(port)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const child = forkNode(entry, [kind, String(port)], execArgv, options)
     const ready = await new Promise<number>((resolve, reject) => {
       child.once('message', (message: { ready?: boolean, port?: number }) => {
         if (message.ready === true && typeof message.port === 'number') resolve(message.port)
