@@ -19,6 +19,8 @@ export {
 export type { LeaseLossReason } from './errors.js'
 export { Keys, MAX_ID_LENGTH } from './keys.js'
 export type { StreamKind } from './keys.js'
+export { LeaseKeeper } from './lease-keeper.js'
+export type { LeaseKeeperOptions } from './lease-keeper.js'
 export { RedisLeaseRegistry } from './leases.js'
 export type { RedisLeaseRegistryOptions } from './leases.js'
 export { silentLogger } from './logger.js'
