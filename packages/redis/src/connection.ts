@@ -228,6 +228,8 @@ export class RedisConnection {
     try {
       return await work(this.#client)
     } catch (err) {
+      // Our own errors (a bad argument found while reading replies) are not about Redis's availability.
+      if (err instanceof TypeError || err instanceof SyntaxError || (err instanceof Error && 'code' in err && String(err.code).startsWith('AIP_ERR_'))) throw err
       if (err instanceof Error && err.name === 'ReplyError') {
         const code = err.message.split(' ', 1)[0] ?? ''
         if (!UNAVAILABLE_REPLIES.includes(code)) throw new RedisCommandError(operation, err)
@@ -271,15 +273,15 @@ export class RedisConnection {
     if (this.#state === 'closed') return
     this.#setState('closed')
     this.#channels.clear()
-    const clients = [this.#client, this.#subscriber].filter((c): c is Redis => c !== undefined)
-    await Promise.all(clients.map(async (client) => {
-      try {
-        if (client.status === 'ready') await client.quit()
-        else client.disconnect()
-      } catch {
-        client.disconnect()
-      }
-    }))
+    // The subscriber holds nothing to flush; the command connection says QUIT when it can (bounded by the
+    // command timeout), and is cut otherwise.
+    this.#subscriber?.disconnect()
+    try {
+      if (this.#client.status === 'ready') await this.#client.quit()
+      else this.#client.disconnect()
+    } catch {
+      this.#client.disconnect()
+    }
   }
 
   #open (subscriber: boolean): Redis {

@@ -26,10 +26,19 @@ export interface RedisServer {
   dispose: () => Promise<void>
 }
 
+/** Where to look for redis-server and whether installing it is allowed; the defaults are this machine's. */
+export interface EnsureOptions {
+  /** The program to run. Default `redis-server`. */
+  binary?: string
+  /** Whether this process runs as root (and may use apt-get). Default: from `process.getuid()`. */
+  root?: boolean
+}
+
 /** Whether `redis-server` runs here, installing the Debian package first when missing and running as root. */
-export function ensureRedisServer (): { available: true } | { available: false, reason: string } {
-  if (hasRedisServer()) return { available: true }
-  if (process.getuid?.() !== 0) {
+export function ensureRedisServer (options: EnsureOptions = {}): { available: true } | { available: false, reason: string } {
+  const binary = options.binary ?? 'redis-server'
+  if (hasProgram(binary)) return { available: true }
+  if (!(options.root ?? process.getuid?.() === 0)) {
     return { available: false, reason: `redis-server is not installed and this is not root: install the Debian package ${REDIS_PACKAGE} (apt-get install -y ${REDIS_PACKAGE})` }
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
@@ -38,12 +47,12 @@ export function ensureRedisServer (): { available: true } | { available: false, 
     spawnSync('apt-get', ['update'], { env, stdio: 'ignore', timeout: 300_000 })
     install = spawnSync('apt-get', ['install', '-y', REDIS_PACKAGE], { env, stdio: 'ignore', timeout: 300_000 })
   }
-  if (install.status === 0 && hasRedisServer()) return { available: true }
+  if (install.status === 0 && hasProgram(binary)) return { available: true }
   return { available: false, reason: `redis-server is missing and apt-get install -y ${REDIS_PACKAGE} failed (exit ${String(install.status)})` }
 }
 
-function hasRedisServer (): boolean {
-  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0
+function hasProgram (binary: string): boolean {
+  return spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0
 }
 
 async function freePort (): Promise<number> {
@@ -163,8 +172,8 @@ interface TapLike {
  * For a test file: starts a redis-server and stops it (and removes its dir) at the end, or, when redis-server
  * cannot be had, skips the whole file with a message naming the package to install, on stderr too.
  */
-export async function redisServerOrSkip (t: TapLike): Promise<RedisServer | undefined> {
-  const check = ensureRedisServer()
+export async function redisServerOrSkip (t: TapLike, options: EnsureOptions = {}): Promise<RedisServer | undefined> {
+  const check = ensureRedisServer(options)
   if (!check.available) {
     process.stderr.write(`\n*** SKIPPING Redis tests: ${check.reason} ***\n\n`)
     t.comment(`SKIPPED: ${check.reason}`)
