@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { ClosedError, InvalidOptionError, RedisCommandError, RedisUnavailableError } from './errors.js'
-import { describe, Keys, optionCount, optionMs, parsePrefix } from './keys.js'
+import { checkMs, describe, Keys, optionCount, optionMs, parsePrefix } from './keys.js'
 import { silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
 
@@ -187,10 +187,10 @@ export class RedisConnection {
   /**
    * Resolves once the connection is ready (at once if it is).
    * @throws RedisUnavailableError when it is not ready within `timeoutMs`; ClosedError once closed; the signal's
-   * reason when aborted.
+   * reason when aborted; InvalidArgumentError for a bad `timeoutMs`.
    */
   async waitReady (options: WaitReadyOptions = {}): Promise<void> {
-    const timeoutMs = optionMs('timeoutMs', options.timeoutMs, 5000)
+    const timeoutMs = options.timeoutMs === undefined ? 5000 : checkMs('timeoutMs', options.timeoutMs)
     if (this.#state === 'ready') return
     if (this.#state === 'closed') throw new ClosedError()
     options.signal?.throwIfAborted()

@@ -53,6 +53,7 @@ if (server !== undefined) {
     controller.abort(new Error('gave up'))
     await t.rejects(waiting, { message: 'gave up' })
     await t.rejects(nowhere.waitReady({ signal: AbortSignal.abort(new Error('already')) }), { message: 'already' })
+    await t.rejects(nowhere.waitReady({ timeoutMs: 0 }), { code: 'AIP_ERR_REDIS_INVALID_ARGUMENT' })
     const closing = nowhere.waitReady({ timeoutMs: 60_000 })
     await nowhere.close()
     await t.rejects(closing, { code: 'AIP_ERR_REDIS_CLOSED' })
