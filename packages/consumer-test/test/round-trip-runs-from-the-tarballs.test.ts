@@ -22,6 +22,7 @@ t.test('a server, a device and a constellation installed from the tarballs run a
     'AIP_ERR_CONSTELLATION_STOPPED',
     'AIP_ERR_FASTIFY_INVALID_OPTION',
     'AIP_ERR_MCP_CLOSED',
+    'AIP_ERR_REDIS_UNAVAILABLE',
     null
   ], 'each package\'s errors are told apart with instanceof at run time')
 })

@@ -7,6 +7,7 @@ import { SessionCancelledError } from '@aip/device-server'
 import { TransportClosedError } from '@aip/endpoint'
 import { ClosedError } from '@aip/mcp-executor'
 import { InvalidJsonError } from '@aip/protocol'
+import { RedisUnavailableError } from '@aip/redis'
 import { TimeoutError } from '@aip/resilience'
 import { InvalidOptionError } from 'fastify-aip'
 
@@ -47,6 +48,11 @@ export function codeOf (err: unknown): string | undefined {
     const exact: Equals<typeof err.code, 'AIP_ERR_MCP_CLOSED'> = true
     return exact ? err.code : undefined
   }
+  if (err instanceof RedisUnavailableError) {
+    const exact: Equals<typeof err.code, 'AIP_ERR_REDIS_UNAVAILABLE'> = true
+    const operation: string = err.operation
+    return exact && operation.length > 0 ? err.code : undefined
+  }
   if (err instanceof CliError) {
     const exitCode: number = err.exitCode
     return `exit ${exitCode}`
@@ -65,6 +71,7 @@ export function sampleErrors (): unknown[] {
     new StoppedError(),
     new InvalidOptionError('path', 'a string'),
     new ClosedError(),
+    new RedisUnavailableError('probe', 'down'),
     new Error('not ours')
   ]
 }

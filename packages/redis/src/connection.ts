@@ -1,0 +1,381 @@
+import { Redis } from 'ioredis'
+import { ClosedError, InvalidOptionError, RedisCommandError, RedisUnavailableError } from './errors.js'
+import { checkMs, describe, Keys, optionCount, optionMs, parsePrefix } from './keys.js'
+import { silentLogger } from './logger.js'
+import type { Logger } from './logger.js'
+
+/**
+ * The state of a {@link RedisConnection}:
+ * - `connecting`: opened, not ready yet;
+ * - `ready`: commands are sent;
+ * - `reconnecting`: the connection dropped and is being re-established (fewer than `downAfterFailures` attempts
+ *   have failed);
+ * - `down`: `downAfterFailures` attempts or more have failed in a row; attempts go on, with capped backoff;
+ * - `closed`: `close()` was called.
+ *
+ * In every state but `ready`, operations fail at once with {@link RedisUnavailableError} (or
+ * {@link ClosedError} once closed): nothing is queued in memory while Redis is away.
+ */
+export type RedisConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'down' | 'closed'
+
+/** The last error the connection saw. */
+export interface RedisLastError {
+  /** The error's `code` (`ECONNREFUSED`, `ETIMEDOUT`, ...), or `null` when it has none. */
+  readonly code: string | null
+  readonly message: string
+  /** Milliseconds since the epoch. */
+  readonly at: number
+}
+
+/** A snapshot of a connection's health, for a health endpoint. */
+export interface RedisHealth {
+  readonly state: RedisConnectionState
+  /** When the connection entered this state, in milliseconds since the epoch. */
+  readonly since: number
+  /** Connection attempts that failed since the connection was last ready. */
+  readonly failedAttempts: number
+  /** The last connection or command error, or `null`. Kept after recovery, so a probe can show what happened. */
+  readonly lastError: RedisLastError | null
+}
+
+/** Options of {@link RedisConnection}. */
+export interface RedisConnectionOptions {
+  /**
+   * Where Redis is: `redis://[[user]:password@]host[:port][/db]`, or `rediss://...` for TLS. Credentials and TLS
+   * come through the URL. Default `redis://127.0.0.1:6379`.
+   */
+  url?: string
+  /**
+   * Prefix of every key and channel, so several clusters (or tests) share one Redis. A `:` is appended when
+   * missing. Default `aip:`.
+   */
+  keyPrefix?: string
+  /** A command not answered in this time fails with {@link RedisUnavailableError}. Default 2000. */
+  commandTimeoutMs?: number
+  /** A connection attempt not established in this time fails (and is retried). Default 2000. */
+  connectTimeoutMs?: number
+  /** Longest wait between two reconnection attempts (the backoff doubles from 50 ms up to this). Default 2000. */
+  maxReconnectDelayMs?: number
+  /** Failed attempts in a row after which the state is `down` instead of `reconnecting`. Default 3. */
+  downAfterFailures?: number
+  /** A pino-style logger. Default: silent. */
+  logger?: Logger
+}
+
+/** The options of {@link RedisConnection}, checked, with their defaults. */
+export interface ResolvedRedisConnectionOptions {
+  readonly url: string
+  readonly keyPrefix: string
+  readonly commandTimeoutMs: number
+  readonly connectTimeoutMs: number
+  readonly maxReconnectDelayMs: number
+  readonly downAfterFailures: number
+}
+
+/** Options of {@link RedisConnection.waitReady}. */
+export interface WaitReadyOptions {
+  /** Give up after this time, with {@link RedisUnavailableError}. Default 5000. */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+type StateListener = (health: RedisHealth) => void
+type MessageListener = (message: string) => void
+
+interface Subscription {
+  readonly onMessage: MessageListener
+  readonly onSubscribed: (() => void) | undefined
+}
+
+/** Redis error codes (the first word of an error answer) that mean "not available now", not "wrong data". */
+const UNAVAILABLE_REPLIES = ['LOADING', 'READONLY', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY', 'NOREPLICAS']
+
+function parseOptions (options: RedisConnectionOptions): ResolvedRedisConnectionOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', describe(options))
+  const url = options.url ?? 'redis://127.0.0.1:6379'
+  if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
+    throw new InvalidOptionError('url', 'a redis:// or rediss:// URL', typeof url === 'string' ? 'another URL' : describe(url))
+  }
+  return Object.freeze({
+    url,
+    keyPrefix: parsePrefix(options.keyPrefix),
+    commandTimeoutMs: optionMs('commandTimeoutMs', options.commandTimeoutMs, 2000),
+    connectTimeoutMs: optionMs('connectTimeoutMs', options.connectTimeoutMs, 2000),
+    maxReconnectDelayMs: optionMs('maxReconnectDelayMs', options.maxReconnectDelayMs, 2000, 50),
+    downAfterFailures: optionCount('downAfterFailures', options.downAfterFailures, 3)
+  })
+}
+
+/**
+ * The node's connections to Redis: one for commands and, opened on the first `subscribe`, one in subscriber mode
+ * for doorbells. Reconnects on its own, forever, with capped backoff, until `close()`.
+ *
+ * Operations fail fast while Redis is away: nothing is queued in memory, every operation of this package rejects
+ * at once with {@link RedisUnavailableError} (`AIP_ERR_REDIS_UNAVAILABLE`), and works again once the state is back
+ * to `ready`. Subscriptions are restored on every reconnection.
+ *
+ * @example
+ * ```ts
+ * const redis = new RedisConnection({ url: 'redis://127.0.0.1:6379', keyPrefix: 'prod:' })
+ * await redis.waitReady()
+ * app.get('/health', () => redis.health())
+ * ```
+ */
+export class RedisConnection {
+  /** The checked options. */
+  readonly options: ResolvedRedisConnectionOptions
+  /** Key names under this connection's prefix. */
+  readonly keys: Keys
+  readonly #client: Redis
+  #subscriber: Redis | undefined
+  readonly #channels = new Map<string, Set<Subscription>>()
+  readonly #stateListeners = new Set<StateListener>()
+  readonly #log: Logger
+  #state: RedisConnectionState = 'connecting'
+  #since = Date.now()
+  #failedAttempts = 0
+  #lastError: RedisLastError | null = null
+
+  /**
+   * Opens the connection (asynchronously: use {@link waitReady} to wait for it).
+   * @throws InvalidOptionError when an option is out of range.
+   */
+  constructor (options: RedisConnectionOptions = {}) {
+    this.options = parseOptions(options)
+    this.keys = new Keys(this.options.keyPrefix)
+    this.#log = options.logger ?? silentLogger
+    this.#client = this.#open(false)
+    this.#client.on('ready', () => {
+      this.#failedAttempts = 0
+      this.#setState('ready')
+    })
+    this.#client.on('close', () => {
+      if (this.#state === 'closed') return
+      if (this.#state === 'ready') {
+        this.#log.warn({ url: this.#safeUrl() }, 'redis connection lost, reconnecting')
+        this.#setState('reconnecting')
+        return
+      }
+      this.#failedAttempts++
+      this.#setState(this.#failedAttempts >= this.options.downAfterFailures ? 'down' : this.#state === 'connecting' ? 'connecting' : 'reconnecting')
+    })
+  }
+
+  /** A snapshot of the connection's health. */
+  health (): RedisHealth {
+    return { state: this.#state, since: this.#since, failedAttempts: this.#failedAttempts, lastError: this.#lastError }
+  }
+
+  /**
+   * Sends a PING and resolves with its round-trip time in milliseconds.
+   * @throws RedisUnavailableError when Redis does not answer.
+   */
+  async probe (): Promise<number> {
+    const started = performance.now()
+    await this.run('probe', async (client) => await client.ping())
+    return performance.now() - started
+  }
+
+  /**
+   * Calls `listener` with the new health on every change of state. Returns the function that removes it.
+   */
+  onStateChange (listener: StateListener): () => void {
+    this.#stateListeners.add(listener)
+    return () => { this.#stateListeners.delete(listener) }
+  }
+
+  /**
+   * Resolves once the connection is ready (at once if it is).
+   * @throws RedisUnavailableError when it is not ready within `timeoutMs`; ClosedError once closed; the signal's
+   * reason when aborted; InvalidArgumentError for a bad `timeoutMs`.
+   */
+  async waitReady (options: WaitReadyOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs === undefined ? 5000 : checkMs('timeoutMs', options.timeoutMs)
+    if (this.#state === 'ready') return
+    if (this.#state === 'closed') throw new ClosedError()
+    options.signal?.throwIfAborted()
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: unknown): void => {
+        clearTimeout(timer)
+        off()
+        options.signal?.removeEventListener('abort', onAbort)
+        if (err === undefined) resolve()
+        else reject(err)
+      }
+      const onAbort = (): void => done(options.signal?.reason)
+      const off = this.onStateChange(({ state }) => {
+        if (state === 'ready') done()
+        else if (state === 'closed') done(new ClosedError())
+      })
+      const timer = setTimeout(() => done(new RedisUnavailableError('waitReady', this.#state, this.#lastErrorObject())), timeoutMs)
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  /**
+   * Runs Redis commands for an operation of this package, with its error mapping: fails at once with
+   * {@link RedisUnavailableError} when the connection is not ready, maps connection failures and timeouts to it,
+   * and Redis's error answers to {@link RedisCommandError}.
+   *
+   * @param operation - a name for errors and logs, for example `lease.register`
+   * @param work - the commands, given the command client
+   */
+  async run<T> (operation: string, work: (client: Redis) => Promise<T>): Promise<T> {
+    if (this.#state === 'closed') throw new ClosedError()
+    if (this.#state !== 'ready' || this.#client.status !== 'ready') {
+      throw new RedisUnavailableError(operation, this.#state, this.#lastErrorObject())
+    }
+    try {
+      return await work(this.#client)
+    } catch (err) {
+      // Our own errors (a bad argument found while reading replies) are not about Redis's availability.
+      if (err instanceof TypeError || err instanceof SyntaxError || (err instanceof Error && 'code' in err && String(err.code).startsWith('AIP_ERR_'))) throw err
+      if (err instanceof Error && err.name === 'ReplyError') {
+        const code = err.message.split(' ', 1)[0] ?? ''
+        if (!UNAVAILABLE_REPLIES.includes(code)) throw new RedisCommandError(operation, err)
+      }
+      this.#recordError(err)
+      throw new RedisUnavailableError(operation, this.#state, err)
+    }
+  }
+
+  /**
+   * Listens to a pub/sub channel (the full channel name, see {@link keys}) on the subscriber connection. The
+   * subscription is restored after every reconnection; messages published while the subscriber was away are
+   * lost, which is why this package uses pub/sub only to wake readers up: `onSubscribed` is called each time
+   * Redis confirms the subscription (first, and after every reconnection), so the caller can read what it may
+   * have missed. Returns the function that removes the listener.
+   */
+  subscribe (channel: string, onMessage: MessageListener, onSubscribed?: () => void): () => void {
+    if (this.#state === 'closed') throw new ClosedError()
+    const subscriber = this.#subscriber ?? this.#openSubscriber()
+    let listeners = this.#channels.get(channel)
+    if (listeners === undefined) {
+      listeners = new Set()
+      this.#channels.set(channel, listeners)
+      if (subscriber.status === 'ready') this.#subscribeAll([channel])
+    }
+    const subscription: Subscription = { onMessage, onSubscribed }
+    listeners.add(subscription)
+    if (subscriber.status === 'ready' && listeners.size > 1) this.#subscribeAll([channel])
+    return () => {
+      const set = this.#channels.get(channel)
+      if (set === undefined || !set.delete(subscription) || set.size > 0) return
+      this.#channels.delete(channel)
+      if (this.#subscriber?.status === 'ready') {
+        this.#subscriber.unsubscribe(channel).catch((err: unknown) => this.#log.debug({ err, channel }, 'redis unsubscribe failed'))
+      }
+    }
+  }
+
+  /** Closes both connections. Pending operations reject; later ones throw {@link ClosedError}. Idempotent. */
+  async close (): Promise<void> {
+    if (this.#state === 'closed') return
+    this.#setState('closed')
+    this.#channels.clear()
+    // The subscriber holds nothing to flush; the command connection says QUIT when it can (bounded by the
+    // command timeout), and is cut otherwise.
+    this.#subscriber?.disconnect()
+    try {
+      if (this.#client.status === 'ready') await this.#client.quit()
+      else this.#client.disconnect()
+    } catch {
+      this.#client.disconnect()
+    }
+  }
+
+  #open (subscriber: boolean): Redis {
+    const { url, commandTimeoutMs, connectTimeoutMs, maxReconnectDelayMs } = this.options
+    const client = new Redis(url, {
+      // Fail fast: never hold commands in memory while Redis is away. The subscriber may queue its SUBSCRIBE.
+      enableOfflineQueue: subscriber,
+      maxRetriesPerRequest: subscriber ? null : 0,
+      autoResendUnfulfilledCommands: false,
+      autoResubscribe: false,
+      ...(subscriber ? {} : { commandTimeout: commandTimeoutMs }),
+      connectTimeout: connectTimeoutMs,
+      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 16), maxReconnectDelayMs),
+      // Reconnect after READONLY (a failover turned the primary into a replica).
+      reconnectOnError: (err: Error) => err.message.startsWith('READONLY') ? 2 : false,
+      lazyConnect: false
+    })
+    client.on('error', (err: unknown) => {
+      this.#recordError(err)
+      this.#log.debug({ err, subscriber }, 'redis connection error')
+    })
+    return client
+  }
+
+  #openSubscriber (): Redis {
+    const subscriber = this.#open(true)
+    this.#subscriber = subscriber
+    subscriber.on('ready', () => this.#subscribeAll([...this.#channels.keys()]))
+    subscriber.on('message', (channel: string, message: string) => {
+      const listeners = this.#channels.get(channel)
+      if (listeners === undefined) return
+      for (const { onMessage } of [...listeners]) {
+        try {
+          onMessage(message)
+        } catch (err) {
+          this.#log.error({ err, channel }, 'redis message listener threw')
+        }
+      }
+    })
+    return subscriber
+  }
+
+  #subscribeAll (channels: string[]): void {
+    if (channels.length === 0 || this.#subscriber === undefined) return
+    this.#subscriber.subscribe(...channels).then(() => {
+      for (const channel of channels) {
+        for (const { onSubscribed } of [...this.#channels.get(channel) ?? []]) {
+          try {
+            onSubscribed?.()
+          } catch (err) {
+            this.#log.error({ err, channel }, 'redis subscription listener threw')
+          }
+        }
+      }
+    }, (err: unknown) => {
+      // The subscriber reconnects on its own and subscribes again when ready.
+      this.#log.debug({ err, channels }, 'redis subscribe failed')
+    })
+  }
+
+  #setState (state: RedisConnectionState): void {
+    if (state === this.#state && state !== 'reconnecting' && state !== 'down' && state !== 'connecting') return
+    const changed = state !== this.#state
+    this.#state = state
+    if (changed) this.#since = Date.now()
+    const health = this.health()
+    for (const listener of [...this.#stateListeners]) {
+      try {
+        listener(health)
+      } catch (err) {
+        this.#log.error({ err }, 'redis state listener threw')
+      }
+    }
+  }
+
+  #recordError (err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err))
+    const code = (error as { code?: unknown }).code
+    this.#lastError = { code: typeof code === 'string' ? code : null, message: error.message, at: Date.now() }
+  }
+
+  #lastErrorObject (): Error | undefined {
+    if (this.#lastError === null) return undefined
+    return Object.assign(new Error(this.#lastError.message), { code: this.#lastError.code })
+  }
+
+  #safeUrl (): string {
+    try {
+      const parsed = new URL(this.options.url)
+      parsed.password = ''
+      parsed.username = ''
+      return parsed.toString()
+    } catch {
+      return 'redis'
+    }
+  }
+}

@@ -1,0 +1,207 @@
+import type { RedisConnection } from './connection.js'
+import { FencedError, InvalidArgumentError, InvalidOptionError } from './errors.js'
+import type { LeaseLossReason } from './errors.js'
+import { checkId, checkMs, describe, optionCount, optionMs } from './keys.js'
+import { LUA_FENCE, LuaScript } from './script.js'
+import type { ClusterResultStore, LeaseFence, PutOptions, RecordStore, ResultKeys } from './types.js'
+
+/** Options of {@link RedisRecordStore}. */
+export interface RedisRecordStoreOptions {
+  /** The records' kind, part of their keys: lower-case letters, digits and `-`, for example `session` or `task`. */
+  namespace: string
+  /** Default time to live of a record, in milliseconds. Default 1 hour. */
+  ttlMs?: number
+  /** Largest record accepted, in bytes of JSON. Default 1 MiB. */
+  maxRecordBytes?: number
+}
+
+// KEYS: record [, lease, epoch]. ARGV: value ('' to delete), ttl ms, epoch, token.
+const WRITE = new LuaScript(`${LUA_FENCE}
+if #KEYS == 3 then
+  local lost = fence(KEYS[2], KEYS[3], ARGV[3], ARGV[4])
+  if lost then return {0, lost} end
+end
+if ARGV[1] == '' then return {1, redis.call('DEL', KEYS[1])} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {1, 1}
+`)
+
+const NAMESPACE = /^[a-z0-9][a-z0-9-]{0,31}$/
+
+function checkFence (fence: LeaseFence): void {
+  checkId('fence.clientId', fence.clientId)
+  if (!Number.isSafeInteger(fence.epoch) || fence.epoch < 1) throw new InvalidArgumentError('fence.epoch', 'a positive integer', describe(fence.epoch))
+  checkId('fence.token', fence.token)
+}
+
+/**
+ * JSON records with a TTL, readable from every node: session and task records. Every record has a TTL (a write
+ * without one is impossible), so nothing stays after the cluster forgets it. A write or delete given a `fence`
+ * happens only if that lease still holds, checked in the same Lua script.
+ *
+ * @example
+ * ```ts
+ * const sessions = new RedisRecordStore<SessionInfo>(redis, { namespace: 'session', ttlMs: 600_000 })
+ * await sessions.put(sessionId, info, { fence: lease })
+ * ```
+ */
+export class RedisRecordStore<T> implements RecordStore<T> {
+  readonly #redis: RedisConnection
+  readonly #namespace: string
+  readonly #ttlMs: number
+  readonly #maxRecordBytes: number
+
+  /**
+   * @param redis - the node's connection
+   * @param options - namespace, TTL and bound
+   * @throws InvalidOptionError when an option is out of range
+   */
+  constructor (redis: RedisConnection, options: RedisRecordStoreOptions) {
+    this.#redis = redis
+    if (typeof options?.namespace !== 'string' || !NAMESPACE.test(options.namespace)) {
+      throw new InvalidOptionError('namespace', 'lower-case letters, digits and -, at most 32', describe(options?.namespace))
+    }
+    this.#namespace = options.namespace
+    this.#ttlMs = optionMs('ttlMs', options.ttlMs, 3_600_000)
+    this.#maxRecordBytes = optionCount('maxRecordBytes', options.maxRecordBytes, 1_048_576)
+  }
+
+  /** The namespace of the records. */
+  get namespace (): string {
+    return this.#namespace
+  }
+
+  /**
+   * Stores `value` as JSON under `id`, replacing any record, with a TTL.
+   * @throws FencedError when `options.fence` no longer holds; InvalidArgumentError, RedisUnavailableError,
+   * RedisCommandError
+   */
+  async put (id: string, value: T, options: PutOptions = {}): Promise<void> {
+    checkId('id', id)
+    const ttlMs = options.ttlMs === undefined ? this.#ttlMs : checkMs('ttlMs', options.ttlMs)
+    const json = JSON.stringify(value)
+    if (json === undefined) throw new InvalidArgumentError('value', 'a JSON value', describe(value))
+    const bytes = Buffer.byteLength(json)
+    if (bytes > this.#maxRecordBytes) throw new InvalidArgumentError('value', `at most ${this.#maxRecordBytes} bytes of JSON`, `${bytes} bytes`)
+    await this.#write(`${this.#namespace}.put`, id, json, ttlMs, options.fence)
+  }
+
+  /**
+   * The record under `id`, or `undefined` (never written, deleted or expired).
+   * @throws InvalidArgumentError, RedisUnavailableError, RedisCommandError
+   */
+  async get (id: string): Promise<T | undefined> {
+    checkId('id', id)
+    const key = this.#redis.keys.record(this.#namespace, id)
+    const json = await this.#redis.run(`${this.#namespace}.get`, async (client) => await client.get(key))
+    return json === null ? undefined : JSON.parse(json) as T
+  }
+
+  /**
+   * Deletes the record under `id`; resolves with whether there was one.
+   * @throws FencedError when `options.fence` no longer holds; InvalidArgumentError, RedisUnavailableError,
+   * RedisCommandError
+   */
+  async delete (id: string, options: { fence?: LeaseFence } = {}): Promise<boolean> {
+    checkId('id', id)
+    return await this.#write(`${this.#namespace}.delete`, id, '', 0, options.fence) === 1
+  }
+
+  /**
+   * Gives the record under `id` a new TTL (default the store's); resolves with whether it exists.
+   * @throws InvalidArgumentError, RedisUnavailableError, RedisCommandError
+   */
+  async touch (id: string, ttlMs?: number): Promise<boolean> {
+    checkId('id', id)
+    const ms = ttlMs === undefined ? this.#ttlMs : checkMs('ttlMs', ttlMs)
+    const key = this.#redis.keys.record(this.#namespace, id)
+    return await this.#redis.run(`${this.#namespace}.touch`, async (client) => await client.pexpire(key, ms)) === 1
+  }
+
+  async #write (operation: string, id: string, json: string, ttlMs: number, fence: LeaseFence | undefined): Promise<number> {
+    const keys = this.#redis.keys
+    const scriptKeys = [keys.record(this.#namespace, id)]
+    const args: Array<string | number> = [json, ttlMs, '', '']
+    if (fence !== undefined) {
+      checkFence(fence)
+      scriptKeys.push(keys.lease(fence.clientId), keys.epoch(fence.clientId))
+      args[2] = fence.epoch
+      args[3] = fence.token
+    }
+    const reply = await this.#redis.run(operation, async (client) => await WRITE.run(client, scriptKeys, args)) as [number, number | string]
+    if (reply[0] === 1) return reply[1] as number
+    const holder = fence as LeaseFence
+    throw new FencedError(holder.clientId, holder.epoch, reply[1] as LeaseLossReason)
+  }
+}
+
+/** Options of {@link RedisResultStore}. */
+export interface RedisResultStoreOptions {
+  /** How long a result is kept, in milliseconds. Default 1 hour. */
+  ttlMs?: number
+  /** Largest result accepted, in bytes of JSON. Default 1 MiB. */
+  maxRecordBytes?: number
+}
+
+/**
+ * Finished tasks' results, readable from every node by session id and by task name (the latest of that name),
+ * each kept `ttlMs`. The record and its task-name pointer are written in one MULTI.
+ */
+export class RedisResultStore<T extends ResultKeys> implements ClusterResultStore<T> {
+  readonly #redis: RedisConnection
+  readonly #records: RedisRecordStore<T>
+  readonly #ttlMs: number
+  readonly #maxRecordBytes: number
+
+  /**
+   * @param redis - the node's connection
+   * @param options - TTL and bound
+   * @throws InvalidOptionError when an option is out of range
+   */
+  constructor (redis: RedisConnection, options: RedisResultStoreOptions = {}) {
+    this.#redis = redis
+    this.#ttlMs = optionMs('ttlMs', options.ttlMs, 3_600_000)
+    this.#maxRecordBytes = optionCount('maxRecordBytes', options.maxRecordBytes, 1_048_576)
+    this.#records = new RedisRecordStore<T>(redis, { namespace: 'result', ttlMs: this.#ttlMs, maxRecordBytes: this.#maxRecordBytes })
+  }
+
+  /**
+   * Stores a result under its session id and points its task name at it.
+   * @throws InvalidArgumentError, RedisUnavailableError, RedisCommandError
+   */
+  async put (record: T): Promise<void> {
+    if (typeof record !== 'object' || record === null) throw new InvalidArgumentError('record', 'an object', describe(record))
+    checkId('record.sessionId', record.sessionId)
+    checkId('record.taskName', record.taskName)
+    const json = JSON.stringify(record)
+    const keys = this.#redis.keys
+    const bytes = Buffer.byteLength(json)
+    if (bytes > this.#maxRecordBytes) throw new InvalidArgumentError('record', `at most ${this.#maxRecordBytes} bytes of JSON`, `${bytes} bytes`)
+    await this.#redis.run('result.put', async (client) => {
+      const replies = await client.multi()
+        .set(keys.record('result', record.sessionId), json, 'PX', this.#ttlMs)
+        .set(keys.record('result-name', record.taskName), record.sessionId, 'PX', this.#ttlMs)
+        .exec()
+      for (const [err] of replies ?? []) if (err !== null) throw err
+    })
+  }
+
+  /**
+   * The result of a session, or `undefined`.
+   * @throws InvalidArgumentError, RedisUnavailableError, RedisCommandError
+   */
+  async getBySession (sessionId: string): Promise<T | undefined> {
+    return await this.#records.get(sessionId)
+  }
+
+  /**
+   * The latest result stored under a task name, or `undefined`.
+   * @throws InvalidArgumentError, RedisUnavailableError, RedisCommandError
+   */
+  async getByTaskName (taskName: string): Promise<T | undefined> {
+    checkId('taskName', taskName)
+    const pointer = this.#redis.keys.record('result-name', taskName)
+    const sessionId = await this.#redis.run('result.getByTaskName', async (client) => await client.get(pointer))
+    return sessionId === null ? undefined : await this.#records.get(sessionId)
+  }
+}

@@ -1,0 +1,24 @@
+// What every Redis test file shares: a connection per test, on its own key prefix, closed in teardown.
+import { randomUUID } from 'node:crypto'
+import { RedisConnection } from '../../src/index.js'
+import type { RedisConnectionOptions } from '../../src/index.js'
+import type { RedisServer } from './redis-server.js'
+
+interface TeardownLike { teardown: (fn: () => unknown) => void }
+
+/** A ready connection to `server` on a fresh key prefix, closed when `t` ends. */
+export async function connect (t: TeardownLike, server: RedisServer, options: RedisConnectionOptions = {}): Promise<RedisConnection> {
+  const redis = new RedisConnection({ url: server.url, keyPrefix: `t-${randomUUID().slice(0, 8)}:`, ...options })
+  t.teardown(async () => await redis.close())
+  await redis.waitReady({ timeoutMs: 10_000 })
+  return redis
+}
+
+/** Resolves once `predicate` holds, checking every `intervalMs`, at most `tries` times. */
+export async function eventually (predicate: () => Promise<boolean> | boolean, tries = 200, intervalMs = 25): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (await predicate()) return true
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+  return false
+}
