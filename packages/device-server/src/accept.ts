@@ -1,35 +1,42 @@
-import { CloseCode, type Transport } from '@aip/endpoint'
+import { AIPProtocol, CloseCode, type Transport } from '@aip/endpoint'
 import type { Credential } from './auth.js'
 import { ClientConnection } from './connection.js'
 import type { ServerCore } from './core.js'
 import { unregister } from './registration.js'
-import { onFrame } from './router.js'
+import { onInvalidFrame, onMessage } from './router.js'
 import { serverError } from './server-error.js'
 import { Texts } from './texts.js'
 
 /**
- * Takes a new connection in: its listeners (attached at once, so that no frame arrives unheard), its frame queue
- * bound by `maxQueuedFrames`, its registration deadline and its pings. The one place a connection starts.
+ * Takes a new connection in: its {@link AIPProtocol} (the one place its frames are decoded, in order, its queue
+ * bound by `maxQueuedFrames`), its listeners (attached at once, so that no frame arrives unheard), its
+ * registration deadline and its pings. The one place a connection starts.
  */
 export function accept (core: ServerCore, transport: Transport, credential: Credential): ClientConnection {
   const options = core.options
   const connectionId = core.nextConnectionId()
   // No child logger per connection (one per socket, for a few error lines): they carry connectionId themselves.
-  const connection = new ClientConnection(transport, {
+  // Activity first: this listener runs before the protocol's, for every frame.
+  transport.on('message', () => { if (!connection.overBudget) connection.seen() })
+  const protocol = new AIPProtocol(transport, {
+    role: 'server',
+    logger: core.logger,
+    maxFrameBytes: options.maxPayloadBytes,
+    maxQueuedFrames: options.maxQueuedFrames,
+    // A server takes no file transfer: a transfer frame is an invalid frame, a binary frame is refused.
+    acceptTransfers: false
+  })
+  const connection = new ClientConnection(protocol, {
     connectionId, credential, now: options.now, logger: core.logger, maxOutboundBytes: options.maxOutboundBytes
   })
   core.connections.add(connection)
-  transport.on('message', (data) => {
-    // A peer over its outbound budget is being dropped: what it still sends is not read.
+  protocol.onAnyMessage((message) => onMessage(core, connection, message, protocol.frameLength))
+  protocol.on('invalidFrame', (event) => onInvalidFrame(core, connection, event))
+  protocol.on('queueFull', () => {
     if (connection.overBudget) return
-    connection.seen()
-    if (connection.queued >= options.maxQueuedFrames) {
-      core.logger.warn({ connectionId, clientId: connection.identity?.clientId }, 'too many frames in flight: closing')
-      connection.close(CloseCode.PolicyViolation, 'too many frames in flight')
-      core.events.emit('frameRejected', { code: 'too_many_frames' })
-      return
-    }
-    connection.enqueue(() => onFrame(core, connection, data))
+    core.logger.warn({ connectionId, clientId: connection.identity?.clientId }, 'too many frames in flight: closing')
+    connection.close(CloseCode.PolicyViolation, 'too many frames in flight')
+    core.events.emit('frameRejected', { code: 'too_many_frames' })
   })
   // Activity is read only by the ping timer below.
   if (options.pingIntervalMs > 0) transport.on('pong', () => connection.seen())
@@ -39,8 +46,10 @@ export function accept (core: ServerCore, transport: Transport, credential: Cred
     connection.closeInfo = info
     connection.dispose()
     core.connections.delete(connection)
-    // Handled after the frames already queued, so that their effects happen first.
-    connection.enqueue(() => unregister(core, connection, info.code, info.reason))
+  })
+  // The protocol's close comes after the frames already queued, so that their effects happen first.
+  protocol.on('close', (info) => {
+    unregister(core, connection, info.code, info.reason).catch((err: unknown) => core.logger.error({ err, connectionId }, 'unregister failed'))
   })
   connection.registrationTimer = connection.timer(options.registrationTimeoutMs, () => {
     if (connection.identity !== null || connection.closed) return

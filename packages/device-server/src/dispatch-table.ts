@@ -33,6 +33,11 @@ export class DispatchTable {
     return count
   }
 
+  /** Every dispatch not ended, with its device, oldest first per device. */
+  * entries (): IterableIterator<[string, PendingDispatch]> {
+    for (const [deviceId, list] of this.#byDevice) for (const pending of list) yield [deviceId, pending]
+  }
+
   /** The dispatch a device's TASK takes up, if any. */
   claim (deviceId: string, message: DecodedClientMessage): PendingDispatch | undefined {
     const list = this.#byDevice.get(deviceId)

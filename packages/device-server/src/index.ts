@@ -1,6 +1,6 @@
 export {
   DeviceServerEndpoint, type DeviceServerEvents, type CancelReason, type DispatchOptions, type DispatchedTask,
-  type DeviceServerStats, type ClientActivity, type DrainOptions, type DrainResult
+  type DeviceServerStats, type ClientActivity, type DrainOptions, type DrainResult, type SessionInfo, type DispatchInfo
 } from './server.js'
 export { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions, type ClientKeyOptions } from './options.js'
 export { planAgent, type Agent, type AgentTask, type AgentContext, type AgentOutcome, type ExecuteOptions } from './agent.js'

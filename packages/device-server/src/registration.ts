@@ -1,5 +1,5 @@
 import { CloseCode } from '@aip/endpoint'
-import { buildRegistrationConfirmation, type DecodeResult, type DecodedClientMessage } from '@aip/protocol'
+import { buildRegistrationConfirmation, type DecodedClientMessage } from '@aip/protocol'
 import type { Credential } from './auth.js'
 import type { ClientConnection, Identity } from './connection.js'
 import type { ServerCore } from './core.js'
@@ -49,13 +49,13 @@ function credentialRefusal (core: ServerCore, credential: Credential, message: D
   return null
 }
 
-/** Handles the first frame of a connection: registers it, or refuses it (ERROR, then close 4002). */
-export async function register (core: ServerCore, connection: ClientConnection, decoded: DecodeResult<DecodedClientMessage>): Promise<void> {
-  if (!decoded.ok) {
-    refuse(core, connection, decoded.error.message, 'invalid first frame')
-    return
-  }
-  const message = decoded.value
+/** Refuses a first frame that could not be decoded (ERROR with the decoding error, then close 4002). */
+export function refuseFirstFrame (core: ServerCore, connection: ClientConnection, error: string): void {
+  refuse(core, connection, error, 'invalid first frame')
+}
+
+/** Handles the first message of a connection: registers it, or refuses it (ERROR, then close 4002). */
+export async function register (core: ServerCore, connection: ClientConnection, message: DecodedClientMessage): Promise<void> {
   if (message.type !== 'register') {
     refuse(core, connection, Texts.firstMessageNotRegister, 'first frame not REGISTER', { type: message.type })
     return

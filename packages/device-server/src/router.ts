@@ -1,10 +1,10 @@
-import { CloseCode } from '@aip/endpoint'
+import { CloseCode, UnexpectedBinaryError, type ProtocolEvents } from '@aip/endpoint'
 import {
-  buildDeviceInfoResponse, buildServerHeartbeat, decodeClientMessage, deviceInfoUnavailable, newId, type DecodedClientMessage
+  buildDeviceInfoResponse, buildServerHeartbeat, deviceInfoUnavailable, newId, type DecodedClientMessage
 } from '@aip/protocol'
 import type { ClientConnection, Identity } from './connection.js'
 import type { ServerCore } from './core.js'
-import { register } from './registration.js'
+import { refuseFirstFrame, register } from './registration.js'
 import { isObject, serverError } from './server-error.js'
 import { admitTask } from './task-admission.js'
 import { Texts, clip, echoId } from './texts.js'
@@ -14,31 +14,41 @@ import { Texts, clip, echoId } from './texts.js'
  * identity) to the handler of their type.
  */
 
-/** Handles one frame of a connection (in order: the connection's queue calls it). */
-export function onFrame (core: ServerCore, connection: ClientConnection, data: string | Buffer): Promise<void> | undefined {
-  if (connection.closed) return
-  if (typeof data !== 'string') {
+/**
+ * A frame the connection's protocol could not decode: the first frame of a connection is refused (ERROR, close
+ * 4002); a later one is answered with an ERROR carrying the ids it could read. A binary frame is refused and the
+ * connection closed with 1003.
+ */
+export function onInvalidFrame (core: ServerCore, connection: ClientConnection, event: ProtocolEvents<'server'>['invalidFrame']): void {
+  if (connection.closed || connection.overBudget) return
+  if (event.error instanceof UnexpectedBinaryError) {
     // Never a silent drop (B17): say why, then close with 1003.
     connection.sendAndClose(serverError({ error: Texts.binaryNotAccepted }), CloseCode.UnsupportedData, 'binary frame')
     core.events.emit('frameRejected', { code: 'binary_frame' })
     return
   }
-  const decoded = decodeClientMessage(data, { maxBytes: core.options.maxPayloadBytes })
   if (connection.identity === null) {
-    return register(core, connection, decoded)
-  }
-  if (!decoded.ok) {
-    core.logger.debug({ clientId: connection.identity.clientId, code: decoded.error.code }, 'malformed frame')
-    core.events.emit('frameRejected', { code: decoded.error.code })
-    connection.send(serverError({ error: decoded.error.message, sessionId: decoded.correlation?.sessionId, responseId: decoded.correlation?.requestId }))
+    refuseFirstFrame(core, connection, event.error.message)
     return
   }
-  onMessage(core, connection, connection.identity, decoded.value, data.length)
+  core.logger.debug({ clientId: connection.identity.clientId, code: event.error.code }, 'malformed frame')
+  core.events.emit('frameRejected', { code: event.error.code })
+  connection.send(serverError({ error: event.error.message, sessionId: event.correlation?.sessionId, responseId: event.correlation?.requestId }))
+}
+
+/**
+ * Handles one decoded message of a connection (in order: its protocol calls this for one message at a time): the
+ * first to registration, the next ones to the handler of their type.
+ */
+export function onMessage (core: ServerCore, connection: ClientConnection, message: DecodedClientMessage, frameSize: number): Promise<void> | undefined {
+  if (connection.closed || connection.overBudget) return
+  if (connection.identity === null) return register(core, connection, message)
+  route(core, connection, connection.identity, message, frameSize)
   return undefined
 }
 
 /** Routes a decoded message of a registered client by its type, after checking it speaks as its identity. */
-function onMessage (core: ServerCore, connection: ClientConnection, identity: Identity, message: DecodedClientMessage, frameSize: number): void {
+function route (core: ServerCore, connection: ClientConnection, identity: Identity, message: DecodedClientMessage, frameSize: number): void {
   if (message.client_id !== null && message.client_id !== identity.clientId) {
     connection.send(serverError({ error: Texts.clientIdMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
     return

@@ -13,13 +13,20 @@ import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } 
 import type { ClientRecord } from './registry.js'
 import type { TaskRecord } from './results.js'
 import { Texts } from './texts.js'
+import type { Session } from './session.js'
 import type {
-  CancelReason, ClientActivity, DeviceServerEvents, DeviceServerStats, DispatchOptions, DispatchedTask, DrainOptions, DrainResult
+  CancelReason, ClientActivity, DeviceServerEvents, DeviceServerStats, DispatchInfo, DispatchOptions, DispatchedTask, DrainOptions,
+  DrainResult, SessionInfo
 } from './types.js'
 
 export type {
-  CancelReason, ClientActivity, DeviceServerEvents, DeviceServerStats, DispatchOptions, DispatchedTask, DrainOptions, DrainResult
+  CancelReason, ClientActivity, DeviceServerEvents, DeviceServerStats, DispatchInfo, DispatchOptions, DispatchedTask, DrainOptions,
+  DrainResult, SessionInfo
 } from './types.js'
+
+function sessionInfo (session: Session): SessionInfo {
+  return { sessionId: session.id, taskName: session.taskName, requesterId: session.requesterId, deviceId: session.deviceId, startedAt: session.startedAt }
+}
 
 /**
  * The device-agent server: accepts device and constellation connections, pins their identity, runs an agent per
@@ -76,16 +83,22 @@ export class DeviceServerEndpoint {
   }
 
   /**
-   * Takes over an upgraded `ws` socket. The request is checked again (token, Origin, Host); a refused one is
-   * closed with 1008 at once.
+   * Takes over an upgraded `ws` socket. Auth is decided once: pass the {@link AuthResult} the caller already
+   * decided before the upgrade (with {@link authenticate}), or the upgrade request, which is then checked here
+   * (token, Origin, Host). A refused one is closed with 1008 at once.
    */
-  handleWebSocket (socket: WebSocket, request: Pick<IncomingMessage, 'url' | 'headers'>): void {
+  handleWebSocket (socket: WebSocket, request: Pick<IncomingMessage, 'url' | 'headers'> | AuthResult): void {
     this.handleTransport(new WebSocketTransport(socket), request)
   }
 
-  /** Takes over any {@link Transport} (an in-memory one in tests). Without a request, no credential is checked. */
-  handleTransport (transport: Transport, request?: Pick<IncomingMessage, 'url' | 'headers'>): void {
-    const auth: AuthResult = request === undefined ? { ok: true, boundClientId: null, credential: TRUSTED } : this.authenticate(request)
+  /**
+   * Takes over any {@link Transport} (an in-memory one in tests), with an auth decision already made, or the
+   * upgrade request to decide it from. Without either, no credential is checked (a trusted, in-process peer).
+   */
+  handleTransport (transport: Transport, request?: Pick<IncomingMessage, 'url' | 'headers'> | AuthResult): void {
+    const auth: AuthResult = request === undefined
+      ? { ok: true, boundClientId: null, credential: TRUSTED }
+      : 'ok' in request ? request : this.authenticate(request)
     if (!auth.ok) {
       this.options.logger.warn({ reason: auth.reason }, 'websocket refused')
       transport.close(CloseCode.PolicyViolation, auth.reason)
@@ -120,6 +133,40 @@ export class DeviceServerEndpoint {
   /** Open connections, registered or not. */
   get connectionCount (): number {
     return this.#core.connections.size
+  }
+
+  /** The running sessions, oldest first. */
+  listSessions (): SessionInfo[] {
+    return this.#core.sessions.list().map(sessionInfo)
+  }
+
+  /** A running session; `undefined` when none runs under this id (see {@link getResult} for finished ones). */
+  getSession (sessionId: string): SessionInfo | undefined {
+    const session = this.#core.sessions.get(sessionId)
+    return session === undefined ? undefined : sessionInfo(session)
+  }
+
+  /** The tasks sent by {@link dispatch} and not ended. */
+  listDispatches (): DispatchInfo[] {
+    const core = this.#core
+    const list: DispatchInfo[] = []
+    for (const [deviceId, pending] of core.dispatches.entries()) {
+      list.push({ deviceId, sessionId: pending.sessionId, taskName: pending.taskName, running: core.sessions.get(pending.sessionId) !== undefined })
+    }
+    return list
+  }
+
+  /**
+   * Drops every open connection at once (no close handshake), after sending a close frame with `code` and
+   * `reason` where it can: for a host whose shutdown deadline passed. Returns how many were dropped.
+   */
+  terminateConnections (code: number = CloseCode.GoingAway, reason = Texts.serverShuttingDown): number {
+    const open = [...this.#core.connections]
+    for (const connection of open) {
+      connection.close(code, reason)
+      connection.transport.terminate()
+    }
+    return open.length
   }
 
   /** Load figures, computed now (the queued frames are summed over the connections). */

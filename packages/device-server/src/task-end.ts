@@ -17,15 +17,17 @@ export async function finishTask (core: ServerCore, session: Session, outcome: A
   let error: string | null = outcome.status === 'failed' ? (outcome.error ?? Texts.agentFailed) : (outcome.error ?? null)
   // Encoded first: a result JSON cannot hold (a cycle, a BigInt from a custom agent) must still end the task.
   let status = outcome.status
+  let message = buildTaskEnd({ sessionId: session.id, status, result, error })
   let text: string
   try {
-    text = encodeServerMessage(buildTaskEnd({ sessionId: session.id, status, result, error }), { validate: false })
+    text = encodeServerMessage(message, { validate: false })
   } catch (err) {
     core.logger.error({ err, sessionId: session.id }, 'task result cannot be serialised')
     status = 'failed'
     error = Texts.resultNotSerialisable
     result = null
-    text = encodeServerMessage(buildTaskEnd({ sessionId: session.id, status, result, error }), { validate: false })
+    message = buildTaskEnd({ sessionId: session.id, status, result, error })
+    text = encodeServerMessage(message, { validate: false })
   }
   const record: TaskRecord = {
     sessionId: session.id,
@@ -47,8 +49,8 @@ export async function finishTask (core: ServerCore, session: Session, outcome: A
   // device's own task). A device whose requester left is told, so it stops working on the task (B4).
   const requester = core.clients.get(session.requesterId)
   const device = session.deviceId === session.requesterId ? undefined : core.clients.get(session.deviceId)
-  requester?.sendText(text)
-  device?.sendText(text)
+  requester?.sendEncoded(message, text)
+  device?.sendEncoded(message, text)
   core.logger.info({ sessionId: session.id, traceId: session.trace?.traceId, status: record.status, error: record.error }, 'task ended')
   session.trace?.end(record.status === 'failed' ? (record.error ?? 'failed') : undefined)
   core.dispatches.settle(session.deviceId, session.id, record)

@@ -82,3 +82,25 @@ export interface DispatchedTask {
   /** Resolves with the task's record at its TASK_END. */
   readonly done: Promise<TaskRecord>
 }
+
+/** A running session, as `DeviceServerEndpoint.listSessions` and `getSession` show it. */
+export interface SessionInfo {
+  readonly sessionId: string
+  /** The sanitised task name. */
+  readonly taskName: string
+  /** The client that sent the TASK (a constellation, or the device itself). */
+  readonly requesterId: string
+  /** The device that runs it. */
+  readonly deviceId: string
+  /** Milliseconds since the epoch (the endpoint's clock). */
+  readonly startedAt: number
+}
+
+/** A task sent by `DeviceServerEndpoint.dispatch` and not ended, as `listDispatches` shows it. */
+export interface DispatchInfo {
+  readonly deviceId: string
+  readonly sessionId: string
+  readonly taskName: string
+  /** True once the device took it up (its session runs). */
+  readonly running: boolean
+}

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import {
   DEFAULT_MAX_FRAME_BYTES, decodeClientMessage, decodeServerMessage, decodeTransferMessage, encodeClientMessage,
   encodeServerMessage, newId, timestamp,
-  type ClientMessage, type DecodedClientMessage, type DecodedServerMessage, type ProtocolError, type ServerMessage
+  type ClientMessage, type DecodedClientMessage, type DecodedServerMessage, type FrameCorrelation, type ProtocolError,
+  type ServerMessage
 } from '@aip/protocol'
 import { AbortedError, TimeoutError, TypedEmitter, silentLogger, type Logger, type Unsubscribe } from '@aip/resilience'
 import { InvalidArgumentError, InvalidOptionError, TransferSizeError, TransportClosedError, UnexpectedBinaryError } from './errors.js'
@@ -66,6 +67,16 @@ export interface ProtocolOptions<R extends ProtocolRole> {
   chunkSize?: number
   /** Middleware installed at construction, in order. */
   middleware?: readonly ProtocolMiddleware[]
+  /**
+   * Take part in binary payloads and file transfers from the peer. Default `true`. When `false` (a server that
+   * accepts none), transfer frames are invalid frames like any other and every binary frame is unexpected.
+   */
+  acceptTransfers?: boolean
+  /**
+   * Frames received and not yet handled past which a new frame is dropped and `queueFull` is emitted (the peer
+   * sends faster than its frames are handled). Default: unbounded.
+   */
+  maxQueuedFrames?: number
 }
 
 /** The validated, frozen options of a protocol. */
@@ -76,6 +87,8 @@ export interface ResolvedProtocolOptions<R extends ProtocolRole> {
   readonly maxFileBytes: number
   readonly maxConcurrentTransfers: number
   readonly chunkSize: number
+  readonly acceptTransfers: boolean
+  readonly maxQueuedFrames: number
 }
 
 /** Why an error event was emitted. */
@@ -88,7 +101,14 @@ export interface ProtocolEvents<R extends ProtocolRole> {
   /** A message arrived (after incoming middleware), before it is handed to the handlers. */
   received: { readonly message: IncomingMessage<R>, readonly bytes: number }
   /** A frame could not be decoded (or a binary frame came outside a transfer); it was dropped. */
-  invalidFrame: { readonly error: ProtocolError | InstanceType<typeof UnexpectedBinaryError>, readonly bytes: number }
+  invalidFrame: {
+    readonly error: ProtocolError | InstanceType<typeof UnexpectedBinaryError>
+    readonly bytes: number
+    /** The ids a malformed text frame carried, when they could be read (to correlate the answer). */
+    readonly correlation?: FrameCorrelation | undefined
+  }
+  /** A frame arrived while `maxQueuedFrames` were waiting: it was dropped. */
+  queueFull: { readonly queued: number }
   /** A handler or a middleware threw; the frame was dropped or partly handled, the connection goes on. */
   error: { readonly error: unknown, readonly context: ProtocolErrorContext, readonly message?: AnyMessage | undefined }
   /** A `binary_data` payload arrived outside a file transfer. */
@@ -168,8 +188,21 @@ export interface SentFile {
 /** Options of {@link AIPProtocol.send}. */
 export interface SendOptions {
   /** Extension fields written after the 14 declared ones (the reference ignores unknown fields). */
-  extra?: Readonly<Record<string, unknown>>
+  extra?: Readonly<Record<string, unknown>> | null | undefined
 }
+
+/** Options of {@link AIPProtocol.post}. */
+export interface PostOptions extends SendOptions {
+  /** Check the message against its schema before writing it. Default `true`; messages built by our builders may skip it. */
+  validate?: boolean
+  /** The message already encoded (one frame sent to several peers is encoded once); used when no middleware runs. */
+  encoded?: string
+  /** Called when the write fails after `post` returned (the connection is gone); never called synchronously. */
+  onError?: (err: unknown) => void
+}
+
+/** One job of the inbox: a frame to handle, or the close. Synchronous work returns nothing. */
+type InboxJob = () => Promise<void> | undefined
 
 type WaiterKind = 'message' | 'binary' | 'file'
 
@@ -209,8 +242,14 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   readonly #unsubscribeTransport: Unsubscribe[]
   readonly #closedPromise: Promise<CloseInfo>
   #resolveClosed!: (info: CloseInfo) => void
-  #inbox: Promise<void> = Promise.resolve()
+  /** Jobs waiting, the one running first; `null` when empty (an idle connection holds no array). */
+  #inbox: InboxJob[] | null = null
+  #draining = false
   #outbox: Promise<void> = Promise.resolve()
+  /** Writes queued on `#outbox` and not finished: `post` writes at once only when none is. */
+  #writing = 0
+  /** Length of the text frame whose message the handlers are running for. */
+  #frameLength = 0
   #closed = false
   #closeHandled = false
 
@@ -229,8 +268,13 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
       maxFrameBytes: integerOption('maxFrameBytes', options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 1),
       maxFileBytes: integerOption('maxFileBytes', options.maxFileBytes, 64 * 1024 * 1024, 0),
       maxConcurrentTransfers: integerOption('maxConcurrentTransfers', options.maxConcurrentTransfers, 4, 1),
-      chunkSize: integerOption('chunkSize', options.chunkSize, 1024 * 1024, 1)
+      chunkSize: integerOption('chunkSize', options.chunkSize, 1024 * 1024, 1),
+      acceptTransfers: options.acceptTransfers ?? true,
+      maxQueuedFrames: options.maxQueuedFrames === undefined ? Number.POSITIVE_INFINITY : integerOption('maxQueuedFrames', options.maxQueuedFrames, 1, 1)
     })
+    if (typeof this.options.acceptTransfers !== 'boolean') {
+      throw new InvalidOptionError('acceptTransfers', 'a boolean', String(options.acceptTransfers))
+    }
     this.transport = transport
     this.#closedPromise = new Promise((resolve) => { this.#resolveClosed = resolve })
     this.#log = childLogger(logger, { component: 'aip-protocol', role: options.role })
@@ -245,11 +289,12 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     })
     this.#unsubscribeTransport = [
       transport.on('message', (data) => this.#enqueueFrame(data)),
-      transport.on('close', (info) => { this.#inbox = this.#inbox.then(() => this.#handleClose(info)) })
+      transport.on('close', (info) => { this.#enqueue(() => { this.#handleClose(info); return undefined }) })
     ]
     if (!transport.isOpen) {
       this.#closed = true
-      this.#inbox = this.#inbox.then(() => this.#handleClose({ code: CloseCode.Abnormal, reason: '', local: false }))
+      const info = { code: CloseCode.Abnormal, reason: '', local: false }
+      queueMicrotask(() => this.#enqueue(() => { this.#handleClose(info); return undefined }))
     }
   }
 
@@ -266,6 +311,19 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   /** Number of callers waiting in `receive()`, `receiveBinary()` or `receiveFile()`. */
   get waiterCount (): number {
     return this.#waiters.size
+  }
+
+  /** Frames received and not handled yet (the one being handled included). */
+  get queuedFrames (): number {
+    return this.#inbox === null ? 0 : this.#inbox.length
+  }
+
+  /**
+   * The length (UTF-16 code units) of the text frame whose message the handlers are running for: read it at the
+   * start of a handler, before it awaits (a server charges a client for the frames of its running tasks).
+   */
+  get frameLength (): number {
+    return this.#frameLength
   }
 
   /** Files being received (started, not completed). */
@@ -329,6 +387,34 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
       await this.#raw(frame)
       this.#events.emit('sent', { message: current as OutgoingMessage<R>, bytes: Buffer.byteLength(frame) })
     })
+  }
+
+  /**
+   * Sends a message without a promise, for senders that do not wait for the write (a server's hot path). When no
+   * middleware is installed and no earlier send is still in flight, the frame is encoded and written at once;
+   * otherwise it goes through {@link AIPProtocol.send}, keeping the order of the calls. Returns false when the
+   * connection is closed (nothing is sent). A failed write is passed to `onError` (never thrown).
+   * @throws `AIP_ERR_PROTOCOL_INVALID_ARGUMENT` (synchronously) for a message the reference would reject, when
+   * it is validated
+   */
+  post (message: OutgoingMessage<R>, options: PostOptions = {}): boolean {
+    if (!this.isOpen) return false
+    const onError = options.onError ?? noop
+    if (this.#middleware.length > 0 || this.#writing > 0) {
+      this.send(message, options).catch(onError)
+      return true
+    }
+    const frame = options.encoded ?? (this.options.role === 'client'
+      ? encodeClientMessage(message as ClientMessage, { extra: options.extra ?? null, validate: options.validate ?? true })
+      : encodeServerMessage(message as ServerMessage, { extra: options.extra ?? null, validate: options.validate ?? true }))
+    const transport = this.transport
+    if (transport.post !== undefined) {
+      if (!transport.post(frame, onError)) return false
+    } else {
+      transport.send(frame).catch(onError)
+    }
+    if (this.#events.listenerCount('sent') > 0) this.#events.emit('sent', { message, bytes: Buffer.byteLength(frame) })
+    return true
   }
 
   /**
@@ -478,8 +564,10 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Runs `job` after every write queued before it: sends leave in call order. */
   #write (job: () => Promise<void>): Promise<void> {
+    this.#writing++
     const run = this.#outbox.then(job)
-    this.#outbox = run.then(noop, noop)
+    const done = (): void => { this.#writing-- }
+    this.#outbox = run.then(done, done)
     return run
   }
 
@@ -503,32 +591,85 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   }
 
   #enqueueFrame (data: string | Buffer): void {
-    this.#inbox = this.#inbox.then(() => this.#process(data))
+    if (this.#inbox !== null && this.#inbox.length >= this.options.maxQueuedFrames) {
+      this.#events.emit('queueFull', { queued: this.#inbox.length })
+      return
+    }
+    this.#enqueue(() => this.#process(data))
   }
 
-  async #process (data: string | Buffer): Promise<void> {
+  /**
+   * Runs `job` after every job queued before it. Synchronous jobs run without a promise (an idle connection handles
+   * a frame at once); an asynchronous one holds the inbox until it settles.
+   */
+  #enqueue (job: InboxJob): void {
+    if (this.#inbox === null) this.#inbox = [job]
+    else this.#inbox.push(job)
+    if (!this.#draining) this.#drain()
+  }
+
+  #drain (): void {
+    this.#draining = true
+    while (this.#inbox !== null) {
+      const job = this.#inbox[0] as InboxJob
+      let pending: Promise<void> | undefined
+      try {
+        pending = job()
+      } catch (error) {
+        this.#log.error({ err: error }, 'inbox job threw')
+      }
+      if (pending !== undefined) {
+        pending.catch((error: unknown) => this.#log.error({ err: error }, 'inbox job failed')).finally(() => {
+          this.#shift()
+          this.#drain()
+        })
+        return
+      }
+      this.#shift()
+    }
+    this.#draining = false
+  }
+
+  /** Drops the job just run. */
+  #shift (): void {
+    const inbox = this.#inbox as InboxJob[]
+    if (inbox.length === 1) this.#inbox = null
+    else inbox.shift()
+  }
+
+  #process (data: string | Buffer): Promise<void> | undefined {
     if (this.#closed) return
     if (typeof data !== 'string') {
-      if (!this.#transfers.binary(data)) {
+      if (!this.options.acceptTransfers || !this.#transfers.binary(data)) {
         this.#events.emit('invalidFrame', { error: new UnexpectedBinaryError(data.length), bytes: data.length })
       }
       return
     }
-    const bytes = Buffer.byteLength(data)
     const limits = { maxBytes: this.options.maxFrameBytes }
     const decoded = this.options.role === 'client' ? decodeServerMessage(data, limits) : decodeClientMessage(data, limits)
     if (!decoded.ok) {
-      const transfer = decodeTransferMessage(data, limits)
-      if (transfer.ok) {
-        this.#transfers.control(transfer.value)
-        return
+      if (this.options.acceptTransfers) {
+        const transfer = decodeTransferMessage(data, limits)
+        if (transfer.ok) {
+          this.#transfers.control(transfer.value)
+          return
+        }
+        if (TRANSFER_TYPE.test(data)) {
+          this.#events.emit('invalidFrame', { error: transfer.error, bytes: Buffer.byteLength(data) })
+          return
+        }
       }
-      const error = TRANSFER_TYPE.test(data) ? transfer.error : decoded.error
-      this.#events.emit('invalidFrame', { error, bytes })
+      this.#events.emit('invalidFrame', { error: decoded.error, bytes: Buffer.byteLength(data), correlation: decoded.correlation })
       return
     }
-    let message: AnyMessage | null = decoded.value
     if (decoded.extra !== null) EXTRA_FIELDS.set(decoded.value, decoded.extra)
+    if (this.#middleware.length === 0) return this.#handle(decoded.value as IncomingMessage<R>, data)
+    return this.#incoming(decoded.value, data)
+  }
+
+  /** Runs the incoming middleware (last registered first), then handles what is left of the message. */
+  async #incoming (decoded: AnyMessage, data: string): Promise<void> {
+    let message: AnyMessage = decoded
     const chain = [...this.#middleware]
     for (let i = chain.length - 1; i >= 0; i--) {
       const middleware = chain[i] as ProtocolMiddleware
@@ -543,19 +684,45 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
         return
       }
     }
+    await this.#handle(message as IncomingMessage<R>, data)
+  }
+
+  /** Emits `received`, wakes the waiters, then runs the handlers one after another (synchronously while they are). */
+  #handle (incoming: IncomingMessage<R>, data: string): Promise<void> | undefined {
     if (this.#closed) return
-    const incoming = message as IncomingMessage<R>
-    this.#events.emit('received', { message: incoming, bytes })
-    this.#deliver('message', incoming)
-    const handlers = [...(this.#handlers.get(incoming.type) ?? []), ...this.#anyHandlers]
-    for (const handler of handlers) {
+    if (this.#events.listenerCount('received') > 0) this.#events.emit('received', { message: incoming, bytes: Buffer.byteLength(data) })
+    if (this.#waiters.size > 0) this.#deliver('message', incoming)
+    this.#frameLength = data.length
+    const typed = this.#handlers.get(incoming.type)
+    const handlers = typed === undefined ? [...this.#anyHandlers] : [...typed, ...this.#anyHandlers]
+    return this.#runHandlers(handlers, 0, incoming)
+  }
+
+  #runHandlers (handlers: ReadonlyArray<MessageHandler<R>>, from: number, incoming: IncomingMessage<R>): Promise<void> | undefined {
+    for (let i = from; i < handlers.length; i++) {
+      let result: void | Promise<void>
       try {
-        await handler(incoming)
+        result = (handlers[i] as MessageHandler<R>)(incoming)
       } catch (error) {
-        this.#log.warn({ err: error, type: incoming.type, sessionId: incoming.session_id }, 'message handler threw')
-        this.#events.emit('error', { error, context: 'handler', message: incoming })
+        this.#handlerFailed(error, incoming)
+        continue
+      }
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+        return (result as Promise<void>).then(
+          () => this.#runHandlers(handlers, i + 1, incoming),
+          (error: unknown) => {
+            this.#handlerFailed(error, incoming)
+            return this.#runHandlers(handlers, i + 1, incoming)
+          }
+        )
       }
     }
+    return undefined
+  }
+
+  #handlerFailed (error: unknown, incoming: IncomingMessage<R>): void {
+    this.#log.warn({ err: error, type: incoming.type, sessionId: incoming.session_id }, 'message handler threw')
+    this.#events.emit('error', { error, context: 'handler', message: incoming })
   }
 
   #deliver (kind: WaiterKind, payload: unknown): void {

@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from '@aip/endpoint'
+import type { AuthResult } from '@aip/device-server'
 import websocket, { type WebSocket } from '@fastify/websocket'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { limitConnections } from './connections.js'
-import { AipEndpoint } from './endpoint.js'
+import { AipServer } from './endpoint.js'
 import { AlreadyRegisteredError, InvalidOptionError } from './errors.js'
 import { resolvePluginOptions, type AipHook, type AipOptions } from './options.js'
 import { redactMistypedPaths, redactUrl, type RouterLeniency } from './redact.js'
@@ -16,7 +17,7 @@ import { httpApi, livenessRoute } from './routes.js'
 declare module 'fastify' {
   interface FastifyInstance {
     /** The AIP device-agent server of this encapsulation context (see `fastify-aip`). */
-    aip: AipEndpoint
+    aip: AipServer
   }
 }
 
@@ -33,9 +34,9 @@ function redactedRequest (request: FastifyRequest): Record<string, unknown> {
   }
 }
 
-function createEndpoint (options: ConstructorParameters<typeof AipEndpoint>[0]): AipEndpoint {
+function createEndpoint (options: ConstructorParameters<typeof AipServer>[0]): AipServer {
   try {
-    return new AipEndpoint(options)
+    return new AipServer(options)
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err)
     const detail = /^Invalid option (\S+): (.*)$/.exec(message)
@@ -118,8 +119,9 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     })
   )
 
-  // The WebSocket route: credentials are checked before the upgrade, so a refused client gets an HTTP status.
-  const sockets = new Set<WebSocket>()
+  // The WebSocket route: credentials are checked once, before the upgrade, so a refused client gets an HTTP
+  // status; the decision is handed to the endpoint with the socket.
+  const decided = new WeakMap<object, AuthResult>()
   fastify.route({
     method: 'GET',
     url: settings.path,
@@ -132,6 +134,7 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
         reply.code(auth.status).header('connection', 'close').send({ statusCode: auth.status, error: auth.status === 401 ? 'Unauthorized' : 'Forbidden', message: auth.reason })
         return
       }
+      decided.set(request.raw, auth)
       done()
     },
     websocket: true,
@@ -139,12 +142,11 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
       // The endpoint owns this socket: @fastify/websocket's own preClose must not close it before the endpoint
       // has sent TASK_END to requesters and closed it with 1001.
       fastify.websocketServer.clients?.delete(socket)
-      sockets.add(socket)
-      // `on`, not `once`: a WebSocket emits 'close' once, and `once` would keep a wrapper per socket.
-      socket.on('close', () => sockets.delete(socket))
+      const auth = decided.get(request.raw)
+      decided.delete(request.raw)
       releaseUpgrade(socket, request, ownWebsocket)
-      // Synchronously: every listener is attached before a frame can arrive.
-      endpoint.handleWebSocket(socket, request.raw)
+      // Synchronously: every listener is attached before a frame can arrive. Auth was decided in preValidation.
+      endpoint.handleWebSocket(socket, auth ?? request.raw)
     }
   })
 
@@ -173,12 +175,11 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     endpoint.tasks.closing()
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), settings.closeTimeoutMs) })
-    const stopped = await Promise.race([endpoint.stop().then(() => false), timedOut])
+    const late = await Promise.race([endpoint.stop().then(() => false), timedOut])
     clearTimeout(timer)
-    if (stopped && sockets.size > 0) log.warn({ sockets: sockets.size, timeoutMs: settings.closeTimeoutMs }, 'sockets still open after closeTimeoutMs: terminated')
-    for (const socket of sockets) {
-      socket.close(GOING_AWAY, 'The server is shutting down')
-      socket.terminate()
+    if (late) {
+      const dropped = endpoint.terminateConnections(GOING_AWAY, 'The server is shutting down')
+      if (dropped > 0) log.warn({ sockets: dropped, timeoutMs: settings.closeTimeoutMs }, 'sockets still open after closeTimeoutMs: terminated')
     }
   })
 
@@ -186,7 +187,6 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     for (const dispose of disposers.splice(0)) dispose()
     endpoint.sessions.close()
     endpoint.tasks.close()
-    sockets.clear()
     if (endpointOptions.results === undefined) endpoint.options.results.clear()
   })
 }
