@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http'
 import { safeEqual, type ClientRecord, type TaskRecord } from '@aip/device-server'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SessionCookie, keyGuard, presentedKey } from './access.js'
-import type { AipServer } from './endpoint.js'
+import type { AipDeviceServer } from './endpoint.js'
 import { InvalidApiKeyError, InvalidOptionError } from './errors.js'
 
 /** Options of the dashboard page (`dashboard: true` takes every default). */
@@ -118,7 +118,7 @@ const ASSET_DIR = new URL('../dashboard/', import.meta.url)
 /** Where the dashboard is served from. */
 export interface DashboardSource {
   readonly fastify: FastifyInstance
-  readonly endpoint: AipServer
+  readonly endpoint: AipDeviceServer
   readonly apiKey: string
 }
 

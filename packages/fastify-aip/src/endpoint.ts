@@ -7,7 +7,7 @@ import { AipTasks } from './tasks.js'
  * `sessions` and `tasks` views over it. (Named apart from `@aip/endpoint`'s `AIPEndpoint`, the base of every
  * endpoint.)
  */
-export class AipServer extends DeviceServerEndpoint {
+export class AipDeviceServer extends DeviceServerEndpoint {
   /** Running and finished sessions, cancellation, and a stream of changes. */
   readonly sessions: AipSessions
   /** Dispatch a task to a device and await its TASK_END. */

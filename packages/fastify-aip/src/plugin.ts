@@ -6,7 +6,7 @@ import websocket, { type WebSocket } from '@fastify/websocket'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { limitConnections } from './connections.js'
-import { AipServer } from './endpoint.js'
+import { AipDeviceServer } from './endpoint.js'
 import { AlreadyRegisteredError, InvalidOptionError } from './errors.js'
 import { resolvePluginOptions, type AipHook, type AipOptions } from './options.js'
 import { redactMistypedPaths, redactUrl, type RouterLeniency } from './redact.js'
@@ -17,7 +17,7 @@ import { httpApi, livenessRoute } from './routes.js'
 declare module 'fastify' {
   interface FastifyInstance {
     /** The AIP device-agent server of this encapsulation context (see `fastify-aip`). */
-    aip: AipServer
+    aip: AipDeviceServer
   }
 }
 
@@ -34,9 +34,9 @@ function redactedRequest (request: FastifyRequest): Record<string, unknown> {
   }
 }
 
-function createEndpoint (options: ConstructorParameters<typeof AipServer>[0]): AipServer {
+function createEndpoint (options: ConstructorParameters<typeof AipDeviceServer>[0]): AipDeviceServer {
   try {
-    return new AipServer(options)
+    return new AipDeviceServer(options)
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err)
     const detail = /^Invalid option (\S+): (.*)$/.exec(message)

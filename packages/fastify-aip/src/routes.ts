@@ -2,7 +2,7 @@ import { safeEqual } from '@aip/device-server'
 import { sanitizeTaskName } from '@aip/protocol'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from 'fastify'
-import type { AipServer } from './endpoint.js'
+import type { AipDeviceServer } from './endpoint.js'
 import { InvalidApiKeyError, MissingApiKeyError, TaskNotFoundError } from './errors.js'
 import {
   ClientsReply, DispatchBody, DispatchReply, ErrorReply, HealthReply, LivenessReply, TaskResultParams, TaskResultQuery, TaskResultReply
@@ -10,7 +10,7 @@ import {
 
 /** Options of {@link httpApi}. */
 export interface HttpApiOptions {
-  endpoint: AipServer
+  endpoint: AipDeviceServer
   apiKey: string
 }
 
