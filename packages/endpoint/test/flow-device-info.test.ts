@@ -23,7 +23,7 @@ t.test('an ERROR carrying the request id is a coded refusal', async (t) => {
     await server.send(buildServerError({ error: 'Not authorized to request device info for this device', responseId: request.request_id as string }))
   })
   await t.rejects(requestDeviceInfo(client, { clientId: 'c', targetId: 'dev2', requestId: 'q1' }), {
-    code: 'AIP_ERR_ENDPOINT_REQUEST_REFUSED', message: /Not authorized/
+    code: 'AIP_ERR_ENDPOINT_REQUEST_REFUSED', request: 'device info request', reason: /Not authorized/, answer: { type: 'error', response_id: 'q1' }
   })
 })
 

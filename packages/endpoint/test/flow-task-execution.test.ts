@@ -39,7 +39,7 @@ t.test('an ERROR before the ack is a coded refusal with the server\'s text', asy
   const { client, server } = linkedProtocols()
   t.teardown(() => client.close())
   server.onMessage('task', async () => { await server.send(buildServerError({ error: "Target device 'dev1' is not connected" })) })
-  await t.rejects(runTask(client, task('t@2')), { code: 'AIP_ERR_ENDPOINT_REQUEST_REFUSED', message: /not connected/ })
+  await t.rejects(runTask(client, task('t@2')), { code: 'AIP_ERR_ENDPOINT_REQUEST_REFUSED', request: 'task', reason: /not connected/, answer: { type: 'error' } })
 })
 
 t.test('a missing ack or TASK_END rejects with the coded timeout', async (t) => {

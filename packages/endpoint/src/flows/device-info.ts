@@ -50,7 +50,7 @@ export function requestDeviceInfo (protocol: AIPProtocol<'client'>, options: Dev
       if (message.response_id !== requestId) return
       if (message.type === 'device_info_response' && message.status !== 'error') finish(() => resolve(message))
       else if (message.type === 'error' || message.type === 'device_info_response') {
-        fail(new RequestRefusedError('device info request', message.error ?? 'unknown error'))
+        fail(new RequestRefusedError('device info request', message.error ?? 'unknown error', message))
       }
     }))
     subscriptions.push(protocol.on('close', () => fail(new TransportClosedError())))

@@ -64,7 +64,7 @@ export function runTask (protocol: AIPProtocol<'client'>, task: ClientMessage, o
           return
         }
         if (message.type === 'error' && (message.session_id === null || message.session_id === wanted)) {
-          fail(new RequestRefusedError('task', message.error ?? 'unknown error'))
+          fail(new RequestRefusedError('task', message.error ?? 'unknown error', message))
           return
         }
       }
