@@ -9,7 +9,7 @@ import { DEFAULT_LIFECYCLE, LifecycleState, type EndpointState, type LifecycleTa
 import { childLogger } from './logger.js'
 import {
   AIPProtocol, type IncomingMessage, type IncomingType, type OutgoingMessage, type ProtocolOptions, type ProtocolRole
-} from './protocol.js'
+} from './protocol/index.js'
 import type { CloseInfo, Transport } from './transport.js'
 
 /** How long `stop()` waits for the close handshakes before it drops the connections. */

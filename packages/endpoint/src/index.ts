@@ -15,12 +15,11 @@ export {
   type ProtocolMiddleware, type MessageHandler, type ProtocolOptions, type ResolvedProtocolOptions,
   type ProtocolErrorContext, type ProtocolEvents, type ReceiveOptions, type ReceiveTransferOptions,
   type BinaryMetadataInput, type FileSource, type SendFileOptions, type SentFile, type SendOptions
-} from './protocol.js'
+} from './protocol/index.js'
 export {
   TransferReassembler, md5Hex,
   type ReceivedBinary, type ReceivedFile, type TransferErrorEvent, type CodedError, type TransferSink, type TransferLimits
-} from './transfer.js'
-export { MAX_TIMER_MS } from './options.js'
+} from './protocol/transfer-receive.js'
 export {
   classifyFailure, IDENTITY_CONFLICT_GRACE_MS, type FailureFacts, type FailureReason, type FailureVerdict
 } from './failure.js'

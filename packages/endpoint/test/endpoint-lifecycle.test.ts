@@ -1,7 +1,7 @@
 import t from 'tap'
 import { AIPEndpoint } from '../src/endpoint.js'
 import { DEFAULT_LIFECYCLE, SERVER_LIFECYCLE, type ServerState, type StateChange } from '../src/lifecycle-state.js'
-import type { IncomingMessage } from '../src/protocol.js'
+import type { IncomingMessage } from '../src/protocol/index.js'
 import { collect } from './helpers.js'
 
 class ServerLike extends AIPEndpoint<'server', never, ServerState> {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildHeartbeat, buildServerHeartbeat } from '@aip/protocol'
-import { AIPProtocol } from '../src/protocol.js'
+import { AIPProtocol } from '../src/protocol/index.js'
 import { createLinkedTransports } from '../src/memory-transport.js'
 import { keepAlive, nextEvent } from './helpers.js'
 import { TestEndpoint } from './test-endpoint.js'

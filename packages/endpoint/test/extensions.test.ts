@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildHeartbeat, buildServerHeartbeat } from '@aip/protocol'
-import { AIPProtocol } from '../src/protocol.js'
+import { AIPProtocol } from '../src/protocol/index.js'
 import { createLinkedTransports } from '../src/memory-transport.js'
 import { attachExtension, type Extension } from '../src/extensions/extension.js'
 import { loggingExtension } from '../src/extensions/logging.js'

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import t from 'tap'
 import { buildServerHeartbeat } from '@aip/protocol'
-import { rechunk } from '../src/protocol.js'
+import { rechunk } from '../src/protocol/index.js'
 import { linkedProtocols, nextEvent } from './helpers.js'
 
 const md5 = (data: Uint8Array): string => createHash('md5').update(data).digest('hex')

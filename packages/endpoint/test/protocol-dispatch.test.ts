@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildDeviceRegistration, buildHeartbeat, buildServerHeartbeat, buildTaskAck, encodeServerMessage } from '@aip/protocol'
-import { AIPProtocol } from '../src/protocol.js'
+import { AIPProtocol } from '../src/protocol/index.js'
 import { createLinkedTransports } from '../src/memory-transport.js'
 import { linkedProtocols, nextEvent, settle } from './helpers.js'
 

@@ -2,7 +2,7 @@ import { buildDeviceInfoRequest, newId, type DecodedServerMessage } from '@aip/p
 import { AbortedError, TimeoutError, type Unsubscribe } from '@aip/resilience'
 import { RequestRefusedError, TransportClosedError } from '../errors.js'
 import { timeoutArgument } from '../options.js'
-import type { AIPProtocol } from '../protocol.js'
+import type { AIPProtocol } from '../protocol/index.js'
 
 /** Options of {@link requestDeviceInfo}. */
 export interface DeviceInfoRequestOptions {

@@ -1,7 +1,7 @@
 import type { ClientMessage, ClientType, DecodedClientMessage, DecodedServerMessage } from '@aip/protocol'
 import { TimeoutError } from '@aip/resilience'
 import { RegistrationRefusedError, RegistrationTimeoutError, TransportClosedError } from '../errors.js'
-import type { AIPProtocol } from '../protocol.js'
+import type { AIPProtocol } from '../protocol/index.js'
 
 /** Options of {@link register}. */
 export interface RegisterOptions {

@@ -4,7 +4,7 @@ import {
 import { AbortedError, TimeoutError, type Logger, type Unsubscribe } from '@aip/resilience'
 import { RequestRefusedError, TransportClosedError } from '../errors.js'
 import { timeoutArgument } from '../options.js'
-import type { AIPProtocol } from '../protocol.js'
+import type { AIPProtocol } from '../protocol/index.js'
 
 /** Options of {@link runTask}. */
 export interface RunTaskOptions {
