@@ -1,25 +1,26 @@
 export type { CloseInfo, Transport, TransportEvents } from './transport.js'
 export { CloseCode } from './transport.js'
-export { WebSocketTransport, connectWebSocket, truncateReason, type ConnectOptions } from './ws-transport.js'
+export { WebSocketTransport, connectWebSocket, type ConnectOptions } from './ws-transport.js'
 export { createLinkedTransports } from './memory-transport.js'
-export { silentLogger, childLogger, type Logger, type LogFn } from './logger.js'
+export { silentLogger, type Logger, type LogFn } from './logger.js'
+/** @deprecated internal: import it from `@aip/endpoint/internal`. Kept here until the sibling packages move. */
+export { childLogger } from './logger.js'
 export {
-  TransportClosedError, connectError, redactUrl, ConnectErrorConstructor, type ConnectError,
+  TransportClosedError, connectError, redactUrl, type ConnectError,
   InvalidOptionError, InvalidArgumentError, NotConnectedError, UnexpectedBinaryError,
   TransferChecksumError, TransferSizeError, TransferOrderError, TransferTooLargeError, TransferLimitError,
   TransferAbortedError, RegistrationRefusedError, RegistrationTimeoutError, RequestRefusedError, InvalidStateTransitionError
 } from './errors.js'
+/** @deprecated internal: import it from `@aip/endpoint/internal`. Kept here until the sibling packages move. */
+export { ConnectErrorConstructor } from './errors.js'
 export {
-  AIPProtocol, rechunk, extraFieldsOf,
+  AIPProtocol, extraFieldsOf,
   type ProtocolRole, type OutgoingMessage, type IncomingMessage, type IncomingType, type AnyMessage,
   type ProtocolMiddleware, type MessageHandler, type ProtocolOptions, type ResolvedProtocolOptions,
   type ProtocolErrorContext, type ProtocolEvents, type ReceiveOptions, type ReceiveTransferOptions,
   type BinaryMetadataInput, type FileSource, type SendFileOptions, type SentFile, type SendOptions
 } from './protocol/index.js'
-export {
-  TransferReassembler, md5Hex,
-  type ReceivedBinary, type ReceivedFile, type TransferErrorEvent, type CodedError, type TransferSink, type TransferLimits
-} from './protocol/transfer-receive.js'
+export type { ReceivedBinary, ReceivedFile, TransferErrorEvent, CodedError } from './protocol/transfer-receive.js'
 export {
   classifyFailure, IDENTITY_CONFLICT_GRACE_MS, type FailureFacts, type FailureReason, type FailureVerdict
 } from './failure.js'
