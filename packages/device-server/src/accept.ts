@@ -1,9 +1,9 @@
-import { AIPProtocol, CloseCode, type Transport } from '@aip/endpoint'
+import { CloseCode, type Transport } from '@aip/endpoint'
 import type { Credential } from './auth.js'
 import { ClientConnection } from './connection.js'
 import type { ServerCore } from './core.js'
 import { unregister } from './registration.js'
-import { onInvalidFrame, onMessage } from './router.js'
+import { onInvalidFrame } from './router.js'
 import { serverError } from './server-error.js'
 import { Texts } from './texts.js'
 
@@ -18,19 +18,14 @@ export function accept (core: ServerCore, transport: Transport, credential: Cred
   // No child logger per connection (one per socket, for a few error lines): they carry connectionId themselves.
   // Activity first: this listener runs before the protocol's, for every frame.
   transport.on('message', () => { if (!connection.overBudget) connection.seen() })
-  const protocol = new AIPProtocol(transport, {
-    role: 'server',
-    logger: core.logger,
-    maxFrameBytes: options.maxPayloadBytes,
-    maxQueuedFrames: options.maxQueuedFrames,
-    // A server takes no file transfer: a transfer frame is an invalid frame, a binary frame is refused.
-    acceptTransfers: false
-  })
+  // Into the endpoint's connection table: its messages come back through `handleMessage(message, connectionId)`,
+  // and every extension `use()`d on the endpoint sees its frames.
+  const protocol = core.attach(transport, connectionId)
   const connection = new ClientConnection(protocol, {
     connectionId, credential, now: options.now, logger: core.logger, maxOutboundBytes: options.maxOutboundBytes
   })
   core.connections.add(connection)
-  protocol.onAnyMessage((message) => onMessage(core, connection, message, protocol.frameLength))
+  core.byConnectionId.set(connectionId, connection)
   protocol.on('invalidFrame', (event) => onInvalidFrame(core, connection, event))
   protocol.on('queueFull', () => {
     if (connection.overBudget) return
@@ -47,6 +42,7 @@ export function accept (core: ServerCore, transport: Transport, credential: Cred
     connection.dispose()
     core.connections.delete(connection)
   })
+  protocol.on('close', () => { core.byConnectionId.delete(connectionId) })
   // The protocol's close comes after the frames already queued, so that their effects happen first.
   protocol.on('close', (info) => {
     unregister(core, connection, info.code, info.reason).catch((err: unknown) => core.logger.error({ err, connectionId }, 'unregister failed'))

@@ -1,4 +1,4 @@
-import type { Logger } from '@aip/endpoint'
+import type { AIPProtocol, Logger, Transport } from '@aip/endpoint'
 import type { TypedEmitter } from '@aip/resilience'
 import type { ClientConnection } from './connection.js'
 import { DispatchTable } from './dispatch-table.js'
@@ -28,6 +28,12 @@ export class ServerCore {
   readonly endWaiters = new Map<Session, Array<() => void>>()
   /** Called after a device's connection is gone and its sessions were cancelled (the endpoint's hook). */
   readonly onDeviceDisconnected: (deviceId: string) => Promise<void>
+  /** Attaches a new connection to the endpoint's connection table under its connection id; returns its protocol. */
+  readonly attach: (transport: Transport, connectionId: string) => AIPProtocol<'server'>
+  /** Called when a session starts or ends (the endpoint moves between `listening` and `handling`). */
+  readonly onLoadChange: () => void
+  /** Every open connection by connection id (the key of the endpoint's connection table). */
+  readonly byConnectionId = new Map<string, ClientConnection>()
   stopped = false
   draining = false
   #nextConnection = 0
@@ -36,12 +42,16 @@ export class ServerCore {
     options: ResolvedServerOptions
     events: TypedEmitter<DeviceServerEvents>
     onDeviceDisconnected: (deviceId: string) => Promise<void>
+    attach: (transport: Transport, connectionId: string) => AIPProtocol<'server'>
+    onLoadChange: () => void
   }) {
     this.options = init.options
     this.logger = init.options.logger
     this.sessions = init.options.sessions
     this.events = init.events
     this.onDeviceDisconnected = init.onDeviceDisconnected
+    this.attach = init.attach
+    this.onLoadChange = init.onLoadChange
   }
 
   /** A fresh label for a connection not registered yet (`c1`, `c2`...). */

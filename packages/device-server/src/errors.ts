@@ -1,7 +1,20 @@
 import { createError } from '@fastify/error'
 
-/** An option of `DeviceServerEndpoint` is invalid. */
-export const InvalidOptionError = createError('AIP_ERR_SERVER_INVALID_OPTION', 'Invalid option %s: %s', 500, TypeError)
+const InvalidOptionBase = createError('AIP_ERR_SERVER_INVALID_OPTION', 'Invalid option %s: %s', 500, TypeError)
+
+/** An option of `DeviceServerEndpoint` is invalid; `option` names it and `detail` says what was expected. */
+export class InvalidOptionError extends InvalidOptionBase {
+  /** The option's name (`maxSessions`, `clientKeys.dev1.key`...). */
+  readonly option: string
+  /** What was expected, and what was given when it helps. */
+  readonly detail: string
+
+  constructor (option = 'options', detail = 'invalid') {
+    super(option, detail)
+    this.option = option
+    this.detail = detail
+  }
+}
 
 const SessionCancelledBase = createError('AIP_ERR_SERVER_SESSION_CANCELLED', 'Session %s was cancelled: %s', 499)
 

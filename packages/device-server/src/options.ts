@@ -1,4 +1,4 @@
-import { silentLogger, type Logger } from '@aip/endpoint'
+import { silentLogger, type Extension, type Logger } from '@aip/endpoint'
 import { DEFAULT_MAX_FRAME_BYTES, type ClientType } from '@aip/protocol'
 import { planAgent, type Agent } from './agent.js'
 import type { ClientKey } from './auth.js'
@@ -76,6 +76,10 @@ export interface DeviceServerOptions {
   sessions?: SessionStore
   /** Result store. Default: in memory, bounded by `maxResults`, `maxResultBytes` and `resultTtlMs`. */
   results?: ResultStore
+  /** Extensions (logging, metrics...) attached to every connection; more with `use()`. */
+  extensions?: readonly Extension[]
+  /** Deadline of `sendWithTimeout` / `receiveWithTimeout` when none is given. Default 120000. */
+  defaultTimeoutMs?: number
   /** A pino-compatible logger. Default: silent. */
   logger?: Logger
   /** Clock, for tests. Default `Date.now`. */
@@ -107,6 +111,8 @@ export interface ResolvedServerOptions {
   readonly sessions: SessionStore
   readonly results: ResultStore
   readonly logger: Logger
+  readonly extensions: readonly Extension[]
+  readonly defaultTimeoutMs: number
   readonly now: () => number
 }
 
@@ -186,6 +192,8 @@ export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServ
     sessions: store('sessions', options.sessions, ['add', 'get', 'delete', 'list']) ?? new InMemorySessionStore(),
     results: options.results ?? new InMemoryResultStore({ maxRecords: maxResults, ttlMs: resultTtlMs, maxBytes: maxResultBytes, now }),
     logger: options.logger ?? silentLogger,
+    extensions: [...(options.extensions ?? [])],
+    defaultTimeoutMs: count('defaultTimeoutMs', options.defaultTimeoutMs, 120_000, { allowZero: false }),
     now
   })
 }

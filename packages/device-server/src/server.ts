@@ -1,7 +1,9 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
-import { CloseCode, WebSocketTransport, type Transport } from '@aip/endpoint'
+import {
+  AIPEndpoint, CloseCode, SERVER_LIFECYCLE, WebSocketTransport, type AIPProtocol, type IncomingMessage as AipIncoming, type OutgoingMessage,
+  type ServerState, type Transport
+} from '@aip/endpoint'
 import { sanitizeTaskName } from '@aip/protocol'
-import { TypedEmitter, type Unsubscribe } from '@aip/resilience'
 import type { WebSocket } from 'ws'
 import { accept } from './accept.js'
 import { attachToHttpServer } from './adapters/node-http.js'
@@ -9,6 +11,7 @@ import { TRUSTED, authenticate, type AuthResult } from './auth.js'
 import { ServerCore } from './core.js'
 import { dispatchTask } from './dispatch.js'
 import { InvalidOptionError, ServerStoppedError } from './errors.js'
+import { onMessage } from './router.js'
 import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClientRecord } from './registry.js'
 import type { TaskRecord } from './results.js'
@@ -34,31 +37,93 @@ function sessionInfo (session: Session): SessionInfo {
  * Framework-agnostic: give it upgraded `ws` sockets ({@link handleWebSocket}), any {@link Transport}
  * ({@link handleTransport}), or let it serve the upgrades of a Node HTTP server ({@link attach}).
  *
- * Each concern has its file: `accept.ts` (a connection's listeners, queue, deadline, pings), `router.ts` (frames
- * by type), `registration.ts` (REGISTER policy, takeover, leaving), `task-admission.ts` (TASK checks),
+ * It is an {@link AIPEndpoint} (role `server`): every connection is attached to the endpoint's connection table
+ * and runs through its own `AIPProtocol`, so `use(extension)` sees every frame in and out of every connection.
+ * **Connection keys**: a connection is keyed by its connection id (`c1`, `c2`...) from the moment it is accepted;
+ * once registered, its client id names it too. `isConnected(key)`, `sendWithTimeout(message, timeoutMs, key)` and
+ * `receiveWithTimeout(type, timeoutMs, key)` take either. **Lifecycle** (`state`, `stateChange`): `created` →
+ * `started` → `listening` (on {@link start}, or the first connection) ⇄ `handling` (while at least one task
+ * runs) → `stopped`.
+ *
+ * Each concern has its file: `accept.ts` (a connection's listeners, deadline, pings), `router.ts` (messages by
+ * type), `registration.ts` (REGISTER policy, takeover, leaving), `task-admission.ts` (TASK checks),
  * `task-runner.ts` (the agent and its COMMANDs), `task-end.ts` (TASK_END), `dispatch.ts` (server TASKs).
  */
-export class DeviceServerEndpoint {
+export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEvents, ServerState> {
   /** The validated options, frozen. */
-  readonly options: ResolvedServerOptions
-  readonly #events: TypedEmitter<DeviceServerEvents>
+  declare readonly options: ResolvedServerOptions
   readonly #core: ServerCore
 
   /** @throws `AIP_ERR_SERVER_INVALID_OPTION` on a bad option */
   constructor (options: DeviceServerOptions = {}) {
-    this.options = resolveOptions(options)
-    const logger = this.options.logger
-    this.#events = new TypedEmitter<DeviceServerEvents>((err, event) => logger.error({ err, event }, 'event listener failed'))
+    const resolved = resolveOptions(options)
+    super('server', {
+      logger: resolved.logger,
+      defaultTimeoutMs: resolved.defaultTimeoutMs,
+      extensions: resolved.extensions,
+      // A server takes no file transfer: a transfer frame is an invalid frame, a binary frame is refused.
+      protocol: { maxFrameBytes: resolved.maxPayloadBytes, maxQueuedFrames: resolved.maxQueuedFrames, acceptTransfers: false }
+    }, SERVER_LIFECYCLE)
+    ;(this as { options: ResolvedServerOptions }).options = resolved
     this.#core = new ServerCore({
-      options: this.options,
-      events: this.#events,
-      onDeviceDisconnected: async (deviceId) => { await this.onDeviceDisconnected(deviceId) }
+      options: resolved,
+      events: this.events,
+      onDeviceDisconnected: async (deviceId) => { await this.onDeviceDisconnected(deviceId) },
+      attach: (transport, connectionId) => {
+        this.#listen()
+        return super.attach(transport, connectionId)
+      },
+      onLoadChange: () => this.#loadChanged()
     })
   }
 
-  /** Subscribes to an event; returns the function that unsubscribes. */
-  on<E extends keyof DeviceServerEvents>(event: E, listener: (payload: DeviceServerEvents[E]) => void): Unsubscribe {
-    return this.#events.on(event, listener)
+  /** Starts accepting connections: `created` → `started` → `listening`. The first connection does it too. */
+  async start (): Promise<void> {
+    if (this.#core.stopped) throw new ServerStoppedError()
+    this.#listen()
+  }
+
+  #listen (): void {
+    if (this.state !== 'created') return
+    this.transition('started')
+    this.transition('listening')
+  }
+
+  #loadChanged (): void {
+    const running = this.#core.sessions.size > 0
+    if (running && this.state === 'listening') this.transition('handling')
+    else if (!running && this.state === 'handling') this.transition('listening')
+  }
+
+  /** Handles one message of the connection `key` (its connection id), in order: the protocol calls it. */
+  handleMessage (message: AipIncoming<'server'>, key: string): Promise<void> | undefined {
+    const connection = this.#core.byConnectionId.get(key)
+    if (connection === undefined) return undefined
+    return onMessage(this.#core, connection, message, connection.protocol.frameLength)
+  }
+
+  /** The connection-table key of a client id (or connection id). */
+  #key (key: string | undefined): string | undefined {
+    return key === undefined ? undefined : (this.#core.clients.get(key)?.connectionId ?? key)
+  }
+
+  /**
+   * Is this client id registered, or this connection id open? Without a key: the only connection (throws
+   * `AIP_ERR_INVALID_ARGUMENT` when there are several).
+   */
+  override isConnected (key?: string): boolean {
+    if (key !== undefined && this.#core.clients.has(key)) return true
+    return super.isConnected(this.#key(key))
+  }
+
+  /** Sends `message` on the connection of a client id (or connection id) within `timeoutMs`; see `AIPEndpoint`. */
+  override async sendWithTimeout (message: OutgoingMessage<'server'>, timeoutMs?: number, key?: string): Promise<void> {
+    await super.sendWithTimeout(message, timeoutMs, this.#key(key))
+  }
+
+  /** Waits for a message of `type` on the connection of a client id (or connection id); see `AIPEndpoint`. */
+  override async receiveWithTimeout (type: AipIncoming<'server'>['type'] | '*', timeoutMs?: number, key?: string): Promise<AipIncoming<'server'>> {
+    return await super.receiveWithTimeout(type, timeoutMs, this.#key(key))
   }
 
   /** Decides from the upgrade request whether a WebSocket may be opened (token, Origin, Host). */
@@ -70,7 +135,16 @@ export class DeviceServerEndpoint {
    * Serves the WebSocket upgrades of `server` on `path` (default `/ws`): refused requests get an HTTP 401 or
    * 403 before any WebSocket exists. Returns a function that detaches it.
    */
-  attach (server: HttpServer, { path = '/ws' }: { path?: string } = {}): () => void {
+  override attach (server: HttpServer, options?: { path?: string }): () => void
+  /**
+   * The base's `attach(transport, key)`: puts a connection in the endpoint's table. The server does it for each
+   * connection it accepts; a caller hands connections over with {@link handleTransport} instead.
+   */
+  override attach (transport: Transport, key: string): AIPProtocol<'server'>
+  override attach (target: HttpServer | Transport, second?: string | { path?: string }): (() => void) | AIPProtocol<'server'> {
+    if (typeof second === 'string') return super.attach(target as Transport, second)
+    const server = target as HttpServer
+    const path = second?.path ?? '/ws'
     const core = this.#core
     return attachToHttpServer({
       logger: this.options.logger,
@@ -115,11 +189,6 @@ export class DeviceServerEndpoint {
     accept(this.#core, transport, auth.credential)
   }
 
-  /** Is a client with this id connected and registered? */
-  isConnected (clientId: string): boolean {
-    return this.#core.clients.has(clientId)
-  }
-
   /** The registered clients. */
   listClients (): ClientRecord[] {
     return this.options.registry.list()
@@ -131,7 +200,7 @@ export class DeviceServerEndpoint {
   }
 
   /** Open connections, registered or not. */
-  get connectionCount (): number {
+  override get connectionCount (): number {
     return this.#core.connections.size
   }
 
@@ -244,11 +313,11 @@ export class DeviceServerEndpoint {
    * Cancels every session that involves `deviceId` (as executor or requester) with `reason`. Requesters still
    * connected get TASK_END failed. Returns the number of sessions cancelled.
    */
-  cancelDeviceTasks (deviceId: string, reason: CancelReason = 'cancelled'): number {
+  override cancelDeviceTasks (deviceId: string, reason: CancelReason | string = 'cancelled'): number {
     let cancelled = 0
     for (const session of this.#core.sessions.list()) {
       if (session.deviceId === deviceId || session.requesterId === deviceId) {
-        this.#core.cancelSession(session, reason)
+        this.#core.cancelSession(session, reason as CancelReason)
         cancelled++
       }
     }
@@ -259,7 +328,9 @@ export class DeviceServerEndpoint {
    * Called after a device's connection is gone and its sessions were cancelled. Override it in a subclass to
    * react (alert, re-route work); errors it throws are logged.
    */
-  async onDeviceDisconnected (_deviceId: string): Promise<void> {}
+  override async onDeviceDisconnected (deviceId: string): Promise<void> {
+    await super.onDeviceDisconnected(deviceId)
+  }
 
   /** Cancels one session; false when it is not running. */
   cancelSession (sessionId: string, reason: CancelReason = 'cancelled'): boolean {
@@ -273,7 +344,7 @@ export class DeviceServerEndpoint {
    * Stops accepting connections, ends every running task with TASK_END failed to requesters still connected,
    * then closes every connection with 1001 (going away). Resolves when every connection is closed.
    */
-  async stop (): Promise<void> {
+  override async stop (): Promise<void> {
     const core = this.#core
     if (core.stopped) return
     core.stopped = true
@@ -286,7 +357,7 @@ export class DeviceServerEndpoint {
     }))
     await Promise.all(closed)
     core.dispatches.rejectAll(() => new ServerStoppedError())
+    // The base releases what is left (extensions, deadlines), moves to `stopped` and drops every listener.
+    await super.stop(CloseCode.GoingAway, Texts.serverShuttingDown)
   }
 }
-
-export { requestTooLarge } from './server-error.js'

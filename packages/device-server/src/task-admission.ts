@@ -62,6 +62,7 @@ export function admitTask (core: ServerCore, connection: ClientConnection, ident
   const session = new Session({ id: sessionId, taskName, request, requesterId: identity.clientId, deviceId, startedAt: options.now(), sizeBytes: frameSize })
   core.sessions.add(session)
   core.charge(identity.clientId, 1, frameSize)
+  core.onLoadChange()
   const parent = message.metadata?.[TRACEPARENT]
   session.trace = startTraceSpan('@aip/device-server', 'aip.task', {
     parent: typeof parent === 'string' ? parent : null,

@@ -44,6 +44,7 @@ export async function finishTask (core: ServerCore, session: Session, outcome: A
   }
   core.sessions.delete(session.id)
   core.charge(session.requesterId, -1, -session.sizeBytes)
+  core.onLoadChange()
   core.options.results.put(record)
   // One TASK_END, one response_id: to the requester and a copy to the device (the same connection for a
   // device's own task). A device whose requester left is told, so it stops working on the task (B4).

@@ -1,11 +1,15 @@
+import type { EndpointEvents } from '@aip/endpoint'
 import type { ClientRecord } from './registry.js'
 import type { TaskRecord } from './results.js'
 
 /** Why a session was cancelled; `reason` of the task's AbortSignal. */
 export type CancelReason = 'device_disconnected' | 'requester_disconnected' | 'server_stopping' | 'cancelled'
 
-/** Events of `DeviceServerEndpoint`. */
-export interface DeviceServerEvents {
+/**
+ * Events of `DeviceServerEndpoint`: those of every endpoint (`connected` / `disconnected` per connection, keyed
+ * by connection id; `stateChange` of the lifecycle; `error`; `deviceDisconnected`) and the server's own.
+ */
+export interface DeviceServerEvents extends EndpointEvents {
   /** A client registered (after its HEARTBEAT ok was sent). */
   clientRegistered: ClientRecord
   /** A registered client's connection closed. */

@@ -12,7 +12,6 @@ function collect (transport: Transport): Array<Record<string, any>> {
   return frames
 }
 
-
 const register = { type: 'register', status: 'ok', client_type: 'device', client_id: 'd1', metadata: { platform: 'linux' } }
 
 test('frames sent right behind REGISTER wait for it and are all answered, over a transport without post()', async (t) => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
-import { safeEqual, type ClientRecord, type TaskRecord } from '@aip/device-server'
+import type { ClientRecord, TaskRecord } from '@aip/device-server'
+import { safeEqual } from '@aip/device-server/internal'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SessionCookie, keyGuard, presentedKey } from './access.js'
 import type { AipDeviceServer } from './endpoint.js'

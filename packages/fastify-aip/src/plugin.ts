@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from '@aip/endpoint'
-import type { AuthResult } from '@aip/device-server'
+import { InvalidOptionError as ServerInvalidOptionError, type AuthResult } from '@aip/device-server'
 import websocket, { type WebSocket } from '@fastify/websocket'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -38,9 +38,9 @@ function createEndpoint (options: ConstructorParameters<typeof AipDeviceServer>[
   try {
     return new AipDeviceServer(options)
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err)
-    const detail = /^Invalid option (\S+): (.*)$/.exec(message)
-    throw new InvalidOptionError(detail?.[1] ?? 'options', detail?.[2] ?? message, { cause: err })
+    // Read from the error's fields, never from its message.
+    if (err instanceof ServerInvalidOptionError) throw new InvalidOptionError(err.option, err.detail, { cause: err })
+    throw new InvalidOptionError('options', err instanceof Error ? err.message : String(err), { cause: err })
   }
 }
 

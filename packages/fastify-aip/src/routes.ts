@@ -1,4 +1,4 @@
-import { safeEqual } from '@aip/device-server'
+import { safeEqual } from '@aip/device-server/internal'
 import { sanitizeTaskName } from '@aip/protocol'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from 'fastify'
