@@ -122,6 +122,9 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   // The WebSocket route: credentials are checked once, before the upgrade, so a refused client gets an HTTP
   // status; the decision is handed to the endpoint with the socket.
   const decided = new WeakMap<object, AuthResult>()
+  // The sockets this route handed over (the host's own resources): dropped once the endpoint has stopped, with
+  // those it refused while stopping, whose close handshake may never complete.
+  const sockets = new Set<WebSocket>()
   fastify.route({
     method: 'GET',
     url: settings.path,
@@ -142,6 +145,9 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
       // The endpoint owns this socket: @fastify/websocket's own preClose must not close it before the endpoint
       // has sent TASK_END to requesters and closed it with 1001.
       fastify.websocketServer.clients?.delete(socket)
+      sockets.add(socket)
+      // `on`, not `once`: a WebSocket emits 'close' once, and `once` would keep a wrapper per socket.
+      socket.on('close', () => sockets.delete(socket))
       const auth = decided.get(request.raw)
       decided.delete(request.raw)
       releaseUpgrade(socket, request, ownWebsocket)
@@ -177,9 +183,10 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), settings.closeTimeoutMs) })
     const late = await Promise.race([endpoint.stop().then(() => false), timedOut])
     clearTimeout(timer)
-    if (late) {
-      const dropped = endpoint.terminateConnections(GOING_AWAY, 'The server is shutting down')
-      if (dropped > 0) log.warn({ sockets: dropped, timeoutMs: settings.closeTimeoutMs }, 'sockets still open after closeTimeoutMs: terminated')
+    if (late && sockets.size > 0) log.warn({ sockets: sockets.size, timeoutMs: settings.closeTimeoutMs }, 'sockets still open after closeTimeoutMs: terminated')
+    for (const socket of sockets) {
+      socket.close(GOING_AWAY, 'The server is shutting down')
+      socket.terminate()
     }
   })
 
@@ -187,6 +194,7 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     for (const dispose of disposers.splice(0)) dispose()
     endpoint.sessions.close()
     endpoint.tasks.close()
+    sockets.clear()
     if (endpointOptions.results === undefined) endpoint.options.results.clear()
   })
 }
