@@ -1,6 +1,6 @@
-import { CloseCode, type CloseInfo, type Logger, type Transport } from '@aip/endpoint'
+import { CloseCode, type AIPProtocol, type CloseInfo, type Logger, type Transport } from '@aip/endpoint'
+import type { ClientType, DecodedServerMessage, ServerMessage } from '@aip/protocol'
 import type { Credential } from './auth.js'
-import { encodeServerMessage, type ClientType, type DecodedServerMessage } from '@aip/protocol'
 
 /** The registered identity of a connection, pinned at REGISTER. */
 export interface Identity {
@@ -23,10 +23,12 @@ export interface ConnectionInit {
 }
 
 /**
- * One client connection: its transport, its pinned identity, an ordered queue of incoming frames, and liveness
- * (pings, silence). Frames are handled one after another, in arrival order.
+ * One client connection: its {@link AIPProtocol} (which decodes its frames and hands them over one after another,
+ * in arrival order), its pinned identity, its outbound budget and liveness (pings, silence).
  */
 export class ClientConnection {
+  /** The protocol engine of the connection: every frame in and out goes through it. */
+  readonly protocol: AIPProtocol<'server'>
   readonly transport: Transport
   /** A label for logs before the client registers. */
   readonly connectionId: string
@@ -40,9 +42,6 @@ export class ClientConnection {
   closed = false
   closeInfo: CloseInfo | null = null
   lastSeen: number
-  /** Frames waiting, the one being handled first; `null` when empty (an idle connection holds no array). */
-  #queue: Array<() => Promise<void> | undefined> | null = null
-  #draining = false
   /** Counts frames and pongs received, so that a probe can tell whether the peer said anything meanwhile. */
   #activity = 0
   /** Timers to clear at the end; `null` when there are none. */
@@ -51,8 +50,9 @@ export class ClientConnection {
   readonly #logger: Logger
   readonly #maxOutboundBytes: number
 
-  constructor (transport: Transport, init: ConnectionInit) {
-    this.transport = transport
+  constructor (protocol: AIPProtocol<'server'>, init: ConnectionInit) {
+    this.protocol = protocol
+    this.transport = protocol.transport
     this.connectionId = init.connectionId
     this.credential = init.credential
     this.#now = init.now
@@ -63,50 +63,7 @@ export class ClientConnection {
 
   /** Frames waiting to be handled (the one being handled included). */
   get queued (): number {
-    return this.#queue === null ? 0 : this.#queue.length
-  }
-
-  /**
-   * Queues `work` after every frame received before it. Synchronous work runs without a promise; asynchronous
-   * work holds the queue until it settles. Errors are logged, never thrown.
-   */
-  enqueue (work: () => Promise<void> | undefined): void {
-    if (this.#queue === null) this.#queue = [work]
-    else this.#queue.push(work)
-    if (!this.#draining) this.#drain()
-  }
-
-  #drain (): void {
-    this.#draining = true
-    while (this.#queue !== null) {
-      const work = this.#queue[0] as () => Promise<void> | undefined
-      let pending: Promise<void> | undefined
-      try {
-        pending = work()
-      } catch (err) {
-        this.#fail(err)
-      }
-      if (pending !== undefined) {
-        pending.catch((err: unknown) => this.#fail(err)).finally(() => {
-          this.#shift()
-          this.#drain()
-        })
-        return
-      }
-      this.#shift()
-    }
-    this.#draining = false
-  }
-
-  /** Drops the frame just handled. */
-  #shift (): void {
-    const queue = this.#queue as Array<() => Promise<void> | undefined>
-    if (queue.length === 1) this.#queue = null
-    else queue.shift()
-  }
-
-  #fail (err: unknown): void {
-    this.#logger.error({ err, connectionId: this.connectionId, clientId: this.identity?.clientId }, 'frame handler failed')
+    return this.protocol.queuedFrames
   }
 
   /**
@@ -114,21 +71,26 @@ export class ClientConnection {
    * is logged at debug level, and the socket's close follows). False when the connection is already gone.
    */
   send (message: DecodedServerMessage, extra: Readonly<Record<string, unknown>> | null = null): boolean {
-    return this.sendText(encodeServerMessage(message, { validate: false, extra }))
+    return this.#post(message, extra, undefined)
   }
 
-  /** Sends an already encoded frame (one TASK_END encoded once for two recipients). */
-  sendText (text: string): boolean {
+  /** Sends `message` already encoded as `text` (one TASK_END encoded once for two recipients). */
+  sendEncoded (message: DecodedServerMessage, text: string): boolean {
+    return this.#post(message, null, text)
+  }
+
+  #post (message: DecodedServerMessage, extra: Readonly<Record<string, unknown>> | null, encoded: string | undefined): boolean {
     if (this.closed || this.overBudget || !this.transport.isOpen) return false
-    // Without a promise per frame when the transport can (WebSocketTransport).
-    if (this.transport.post !== undefined) {
-      if (!this.transport.post(text, (err) => this.#sendFailed(err))) return false
-    } else {
-      this.transport.send(text).catch((err: unknown) => this.#sendFailed(err))
-    }
+    // Without a promise per frame when nothing in between needs one (AIPProtocol.post); our builders made it.
+    const options = encoded === undefined
+      ? { extra, validate: false, onError: this.#onSendError }
+      : { extra, validate: false, encoded, onError: this.#onSendError }
+    if (!this.protocol.post(message as ServerMessage, options)) return false
     if (this.transport.bufferedAmount > this.#maxOutboundBytes) this.#exceeded()
     return true
   }
+
+  readonly #onSendError = (err: unknown): void => this.#sendFailed(err)
 
   /**
    * A peer that does not read what it is sent: stop sending, log once, close with 1008 and drop the socket after a

@@ -1,13 +1,55 @@
 import { createError } from '@fastify/error'
 
-/** An option of `DeviceServerEndpoint` is invalid. */
-export const InvalidOptionError = createError('AIP_ERR_SERVER_INVALID_OPTION', 'Invalid option %s: %s', 500, TypeError)
+const InvalidOptionBase = createError('AIP_ERR_SERVER_INVALID_OPTION', 'Invalid option %s: %s', 500, TypeError)
 
-/** The session ended (device or requester gone, server stopping) while a command was waiting for results. */
-export const SessionCancelledError = createError('AIP_ERR_SERVER_SESSION_CANCELLED', 'Session %s was cancelled: %s', 499)
+/** An option of `DeviceServerEndpoint` is invalid; `option` names it and `detail` says what was expected. */
+export class InvalidOptionError extends InvalidOptionBase {
+  /** The option's name (`maxSessions`, `clientKeys.dev1.key`...). */
+  readonly option: string
+  /** What was expected, and what was given when it helps. */
+  readonly detail: string
 
-/** A command got no COMMAND_RESULTS within its timeout. */
-export const CommandTimeoutError = createError('AIP_ERR_SERVER_COMMAND_TIMEOUT', 'Command %s got no results within %d ms', 504)
+  constructor (option = 'options', detail = 'invalid') {
+    super(option, detail)
+    this.option = option
+    this.detail = detail
+  }
+}
+
+const SessionCancelledBase = createError('AIP_ERR_SERVER_SESSION_CANCELLED', 'Session %s was cancelled: %s', 499)
+
+/**
+ * The session ended (device or requester gone, server stopping, a dispatch's deadline or signal) while a command
+ * was waiting for results. `reason` says why, as a field: code reads it, never the message.
+ */
+export class SessionCancelledError extends SessionCancelledBase {
+  /** The session that was cancelled. */
+  readonly sessionId: string
+  /** Why: `device_disconnected`, `requester_disconnected`, `server_stopping`, `cancelled`, `aborted`, `timed out`. */
+  readonly reason: string
+
+  constructor (sessionId = '', reason = 'cancelled') {
+    super(sessionId, reason)
+    this.sessionId = sessionId
+    this.reason = reason
+  }
+}
+
+const CommandTimeoutBase = createError('AIP_ERR_SERVER_COMMAND_TIMEOUT', 'Command %s got no results within %d ms', 504)
+
+/** A command got no COMMAND_RESULTS within its timeout; `responseId` and `timeoutMs` say which and how long. */
+export class CommandTimeoutError extends CommandTimeoutBase {
+  /** The COMMAND's `response_id`. */
+  readonly responseId: string
+  /** The timeout it had, in milliseconds. */
+  readonly timeoutMs: number
+
+  constructor (responseId = '', timeoutMs = 0) {
+    super(responseId, timeoutMs)
+    this.responseId = responseId
+    this.timeoutMs = timeoutMs
+  }
+}
 
 /**
  * Thrown by an agent to fail its task with a message the requester may read. Any other error fails the task

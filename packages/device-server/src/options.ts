@@ -1,10 +1,11 @@
-import { silentLogger, type Logger } from '@aip/endpoint'
+import { silentLogger, type Extension, type Logger } from '@aip/endpoint'
 import { DEFAULT_MAX_FRAME_BYTES, type ClientType } from '@aip/protocol'
 import { planAgent, type Agent } from './agent.js'
 import type { ClientKey } from './auth.js'
 import { InvalidOptionError } from './errors.js'
 import { InMemoryClientRegistry, type ClientRegistry } from './registry.js'
 import { InMemoryResultStore, type ResultStore } from './results.js'
+import { InMemorySessionStore, type SessionStore } from './sessions.js'
 
 /** A per-client key with its role: see {@link DeviceServerOptions.clientKeys}. */
 export interface ClientKeyOptions {
@@ -69,10 +70,16 @@ export interface DeviceServerOptions {
   maxResultBytes?: number
   /** `agent_name` of COMMANDs when the agent names none. Default `HostAgent`, which every reference device knows. */
   agentName?: string
-  /** Client registry. Default: in memory. */
+  /** Client registry (the design's `ws_manager`). Default: in memory. */
   registry?: ClientRegistry
+  /** Running sessions (the design's `session_manager`). Default: in memory. */
+  sessions?: SessionStore
   /** Result store. Default: in memory, bounded by `maxResults`, `maxResultBytes` and `resultTtlMs`. */
   results?: ResultStore
+  /** Extensions (logging, metrics...) attached to every connection; more with `use()`. */
+  extensions?: readonly Extension[]
+  /** Deadline of `sendWithTimeout` / `receiveWithTimeout` when none is given. Default 120000. */
+  defaultTimeoutMs?: number
   /** A pino-compatible logger. Default: silent. */
   logger?: Logger
   /** Clock, for tests. Default `Date.now`. */
@@ -101,8 +108,11 @@ export interface ResolvedServerOptions {
   readonly maxOutboundBytes: number
   readonly agentName: string
   readonly registry: ClientRegistry
+  readonly sessions: SessionStore
   readonly results: ResultStore
   readonly logger: Logger
+  readonly extensions: readonly Extension[]
+  readonly defaultTimeoutMs: number
   readonly now: () => number
 }
 
@@ -134,6 +144,16 @@ function clientKey (clientId: string, entry: unknown): ClientKey {
     throw new InvalidOptionError(`${name}.targets`, 'expected a non-empty array of device ids (["*"] for any)')
   }
   return Object.freeze({ key: secret(`${name}.key`, key), clientType, targets: targets.includes('*') ? null : new Set(targets) })
+}
+
+/** `value` when it is an object with these methods, `undefined` when it is `undefined`. */
+function store<T> (name: string, value: T | undefined, methods: readonly string[]): T | undefined {
+  if (value === undefined) return undefined
+  const object = value as Record<string, unknown> | null
+  if (object === null || typeof object !== 'object' || !methods.every((method) => typeof object[method] === 'function')) {
+    throw new InvalidOptionError(name, `expected an object with ${methods.join(', ')}`)
+  }
+  return value
 }
 
 /** Validates the options once and fills in the defaults. Throws `AIP_ERR_SERVER_INVALID_OPTION`. */
@@ -168,9 +188,12 @@ export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServ
     maxQueuedFrames: count('maxQueuedFrames', options.maxQueuedFrames, 1_000, { allowZero: false }),
     maxOutboundBytes: count('maxOutboundBytes', options.maxOutboundBytes, 16 * 1024 * 1024, { allowZero: false }),
     agentName,
-    registry: options.registry ?? new InMemoryClientRegistry(),
+    registry: store('registry', options.registry, ['add', 'get', 'remove', 'list']) ?? new InMemoryClientRegistry(),
+    sessions: store('sessions', options.sessions, ['add', 'get', 'delete', 'list']) ?? new InMemorySessionStore(),
     results: options.results ?? new InMemoryResultStore({ maxRecords: maxResults, ttlMs: resultTtlMs, maxBytes: maxResultBytes, now }),
     logger: options.logger ?? silentLogger,
+    extensions: [...(options.extensions ?? [])],
+    defaultTimeoutMs: count('defaultTimeoutMs', options.defaultTimeoutMs, 120_000, { allowZero: false }),
     now
   })
 }

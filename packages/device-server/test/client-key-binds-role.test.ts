@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { CloseCode } from '@aip/endpoint'
-import { Texts } from '../src/index.js'
+import { Texts } from '../src/internal.js'
 import { startServer, TestClient, constellationRegister, deviceRegister, registeredDevice } from './helpers/harness.js'
 
 const TOKEN = 'shared'

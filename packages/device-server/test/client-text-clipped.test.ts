@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { MAX_ECHO_CHARS, MAX_ID_CHARS } from '../src/index.js'
+import { MAX_ECHO_CHARS, MAX_ID_CHARS } from '../src/internal.js'
 import { startServer, TestClient, registeredDevice } from './helpers/harness.js'
 
 test('an ERROR repeats at most MAX_ECHO_CHARS of a client text and no overlong correlation id', async (t) => {

@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { Texts } from '../src/index.js'
+import { Texts } from '../src/internal.js'
 import { echoDevice, registeredConstellation, registeredDevice, startServer, until, type TestClient } from './helpers/harness.js'
 
 /** The TASK a Python device sends when it gets a server TASK: its own, without a session id. */

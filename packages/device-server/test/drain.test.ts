@@ -1,6 +1,7 @@
 import { test } from 'tap'
 import { CloseCode } from '@aip/endpoint'
-import { Texts, type Agent } from '../src/index.js'
+import { type Agent } from '../src/index.js'
+import { Texts } from '../src/internal.js'
 import { TestClient, registeredConstellation, registeredDevice, startServer, until } from './helpers/harness.js'
 
 // An agent that runs one command and completes with its results.

@@ -1,6 +1,7 @@
 import { test } from 'tap'
 import { CloseCode } from '@aip/endpoint'
-import { Texts, type DeviceServerEvents } from '../src/index.js'
+import { type DeviceServerEvents } from '../src/index.js'
+import { Texts } from '../src/internal.js'
 import { TestClient, constellationRegister, deviceRegister, registeredConstellation, registeredDevice, startServer } from './helpers/harness.js'
 
 const heartbeat = (clientId: string, clientType = 'device'): Record<string, unknown> =>

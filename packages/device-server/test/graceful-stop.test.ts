@@ -2,7 +2,8 @@ import { createHook } from 'node:async_hooks'
 import { fileURLToPath } from 'node:url'
 import { test } from 'tap'
 import { CloseCode, createLinkedTransports, type CloseInfo } from '@aip/endpoint'
-import { Texts, type Agent } from '../src/index.js'
+import { type Agent } from '../src/index.js'
+import { Texts } from '../src/internal.js'
 import { TestClient, registeredConstellation, registeredDevice, startServer, until } from './helpers/harness.js'
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url))

@@ -1,5 +1,6 @@
 import { createLinkedTransports, type Transport } from '@aip/endpoint'
 import { test } from 'tap'
+import { waitFor } from '@aip/test-support'
 import { DeviceServerEndpoint, SessionCancelledError, type Agent } from '../src/index.js'
 
 // Paths the hot-path work made lazy: the frame queue allocated only while frames wait, the send path of a
@@ -9,10 +10,6 @@ function collect (transport: Transport): Array<Record<string, any>> {
   const frames: Array<Record<string, any>> = []
   transport.on('message', (data) => frames.push(JSON.parse(String(data))))
   return frames
-}
-
-async function waitFor (check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
 }
 
 const register = { type: 'register', status: 'ok', client_type: 'device', client_id: 'd1', metadata: { platform: 'linux' } }

@@ -1,9 +1,7 @@
 import { test } from 'tap'
 import { DEFAULT_MAX_FRAME_BYTES } from '@aip/protocol'
-import {
-  DeviceServerEndpoint, InMemoryClientRegistry, InMemoryResultStore, InvalidOptionError, planAgent, resolveOptions,
-  type Agent, type DeviceServerOptions
-} from '../src/index.js'
+import { DeviceServerEndpoint, InMemoryClientRegistry, InMemoryResultStore, InvalidOptionError, planAgent, type Agent, type DeviceServerOptions } from '../src/index.js'
+import { resolveOptions } from '../src/internal.js'
 
 const COUNTS = [
   'maxPayloadBytes', 'registrationTimeoutMs', 'commandTimeoutMs', 'pingIntervalMs', 'takeoverProbeMs', 'maxSessions',

@@ -1,5 +1,6 @@
 import { test } from 'tap'
-import { DeviceServerEndpoint, Texts } from '../src/index.js'
+import { DeviceServerEndpoint } from '../src/index.js'
+import { Texts } from '../src/internal.js'
 import { startServer, registeredDevice } from './helpers/harness.js'
 
 const task = (clientId: string, sessionId: string, request = 'hold'): Record<string, unknown> =>

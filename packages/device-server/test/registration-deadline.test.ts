@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { CloseCode } from '@aip/endpoint'
-import { Texts } from '../src/index.js'
+import { Texts } from '../src/internal.js'
 import { TestClient, deviceRegister, registeredDevice, startServer } from './helpers/harness.js'
 
 const DEADLINE_MS = 150

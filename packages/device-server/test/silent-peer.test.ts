@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { test } from 'tap'
-import { Texts, type DeviceServerEvents } from '../src/index.js'
+import { type DeviceServerEvents } from '../src/index.js'
+import { Texts } from '../src/internal.js'
 import { TestClient, deviceRegister, registeredConstellation, registeredDevice, startServer, until } from './helpers/harness.js'
 
 const PING_MS = 80

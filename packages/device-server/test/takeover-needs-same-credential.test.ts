@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { CloseCode, createLinkedTransports } from '@aip/endpoint'
-import { Texts } from '../src/index.js'
+import { Texts } from '../src/internal.js'
 import { startServer, TestClient, deviceRegister } from './helpers/harness.js'
 
 test('an id registered with its key is taken over only with that key, once the old socket is dead', async (t) => {

@@ -1,75 +1,14 @@
 import { test } from 'tap'
-import type { Agent } from '../src/index.js'
-import { sameAsReference } from '@aip/test-support'
-import { echoDevice, startServer, TestClient, until } from './helpers/harness.js'
-import { frameObject, transcript } from '@aip/test-support'
+import { ROUND_TRIP_TRANSCRIPTS, replayTaskRoundTrip, twoStepAgent } from '@aip/test-support'
+import { adapters } from './helpers/adapters.js'
 
-// S1 and appx: the client side of the captured conversation, replayed against our server, gets the reference's
-// answers (volatile values aside).
+// S1 and appx: the client side of the captured conversation, replayed against our server through each adapter,
+// gets the reference's answers (volatile values aside).
 
-/** The capture's scripted session: two COMMAND steps, each a screenshot and a click. */
-const twoStepAgent: Agent = async (_task, context) => {
-  for (let step = 0; step < 2; step++) {
-    await context.execute([
-      { tool_name: 'get_screenshot', parameters: { step }, tool_type: 'data_collection' },
-      { tool_name: 'click_input', parameters: { id: '7', button: 'left' }, tool_type: 'action' }
-    ], { processName: 'notepad.exe', rootName: 'Notepad' })
+for (const [name, adapter] of Object.entries(adapters)) {
+  for (const file of ROUND_TRIP_TRANSCRIPTS) {
+    test(`${file} through ${name}: registration, device info, task, commands and TASK_END as the reference answers them`, async (t) => {
+      await replayTaskRoundTrip(t, await adapter(t, { agent: twoStepAgent }), file)
+    })
   }
-  return { status: 'completed' }
-}
-
-for (const file of ['s1-task-roundtrip.jsonl', 'appx-appendix-harness-rerun.jsonl']) {
-  test(`${file}: registration, device info, task, commands and TASK_END as the reference answers them`, async (t) => {
-    const lines = transcript(file)
-    const deviceLines = lines.filter((l) => l.conn === 'device:dev1')
-    const galaxyLines = lines.filter((l) => l.conn.startsWith('constellation:'))
-    const sent = (conn: typeof lines, type: string): Record<string, unknown> =>
-      frameObject(conn.find((l) => l.dir === 'client->server' && (l.frame as any).type === type)!)
-    const received = (conn: typeof lines, pred: (f: any) => boolean): Record<string, unknown> =>
-      frameObject(conn.find((l) => l.dir === 'server->client' && pred(l.frame))!)
-
-    const { wsUrl } = await startServer(t, { agent: twoStepAgent })
-    const device = await TestClient.connect(t, wsUrl)
-    sameAsReference(t, await device.ask(sent(deviceLines, 'register')), received(deviceLines, (f) => f.type === 'heartbeat'), 'device registration')
-    echoDevice(device, 'dev1')
-
-    const galaxy = await TestClient.connect(t, wsUrl)
-    sameAsReference(t, await galaxy.ask(sent(galaxyLines, 'register')), received(galaxyLines, (f) => f.type === 'heartbeat'), 'constellation registration')
-
-    const infoRequest = sent(galaxyLines, 'device_info_request')
-    const info = await galaxy.ask(infoRequest)
-    sameAsReference(t, info, received(galaxyLines, (f) => f.type === 'device_info_response'), 'device info')
-    t.equal(info.response_id, infoRequest.request_id, 'DEVICE_INFO_RESPONSE answers with the request_id')
-
-    galaxy.send(sent(galaxyLines, 'task'))
-    sameAsReference(t, await galaxy.next(), received(galaxyLines, (f) => f.type === 'heartbeat' && f.session_id !== null), 'task ack')
-
-    const commands = deviceLines.filter((l) => l.dir === 'server->client' && (l.frame as any).type === 'command').map(frameObject)
-    const sentCommands: Array<Record<string, any>> = []
-    for (const [index, expected] of commands.entries()) {
-      const { frame } = await until(device, (f) => f.type === 'command')
-      sameAsReference(t, frame, expected, `COMMAND ${index + 1}`)
-      sentCommands.push(frame)
-    }
-    const end = await galaxy.next()
-    sameAsReference(t, end, received(galaxyLines, (f) => f.type === 'task_end'), 'TASK_END to the constellation')
-    const copy = (await until(device, (f) => f.type === 'task_end')).frame
-    sameAsReference(t, copy, received(deviceLines, (f) => f.type === 'task_end'), 'TASK_END copy to the device')
-    t.equal(copy.response_id, end.response_id, 'both TASK_END copies share one response_id')
-    t.same(
-      end.result.map((step: any) => step.result.map((r: any) => r.call_id)),
-      sentCommands.map((command) => command.actions.map((a: any) => a.call_id)),
-      'each step holds the Results of one COMMAND, echoing its call ids in order'
-    )
-
-    // Galaxy's heartbeat says client_type "device" (B1): refused exactly as the reference refuses it.
-    const galaxyHeartbeat = galaxyLines.find((l) => l.dir === 'client->server' && (l.frame as any).type === 'heartbeat')
-    if (galaxyHeartbeat !== undefined) {
-      const answer = await galaxy.ask(galaxyHeartbeat.frame)
-      sameAsReference(t, answer, received(galaxyLines, (f) => f.type === 'error'), 'Galaxy heartbeat refusal')
-    }
-    const deviceHeartbeat = sent(deviceLines, 'heartbeat')
-    const beat = await device.ask(deviceHeartbeat)
-    sameAsReference(t, beat, received(deviceLines, (f) => f.type === 'heartbeat'), 'device heartbeat answer')
-  })
 }

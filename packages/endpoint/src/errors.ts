@@ -1,3 +1,4 @@
+import type { DecodedServerMessage } from '@aip/protocol'
 import { createError } from '@fastify/error'
 
 /** The transport is closed; the frame was not sent, or the awaited answer can no longer come. */
@@ -9,12 +10,21 @@ const ConnectErrorBase = createError('AIP_ERR_ENDPOINT_CONNECT', 'Cannot connect
 export type ConnectError = InstanceType<typeof ConnectErrorBase> & {
   /** The HTTP status of a refused upgrade (401, 403, ...), when the server answered one. */
   readonly httpStatus: number | undefined
+  /** The URL, without its query. */
+  readonly url: string
+  /** Why the connection could not be opened (`aborted`, the socket error's text, ...). */
+  readonly reason: string
 }
 
 /** Builds the `AIP_ERR_ENDPOINT_CONNECT` error. */
 export function connectError (url: string, reason: string, httpStatus: number | undefined): ConnectError {
-  const err = new ConnectErrorBase(redactUrl(url), reason) as ConnectError
-  Object.defineProperty(err, 'httpStatus', { value: httpStatus, enumerable: true })
+  const safe = redactUrl(url)
+  const err = new ConnectErrorBase(safe, reason) as ConnectError
+  Object.defineProperties(err, {
+    httpStatus: { value: httpStatus, enumerable: true },
+    url: { value: safe, enumerable: true },
+    reason: { value: reason, enumerable: true }
+  })
   return err
 }
 
@@ -26,14 +36,15 @@ export function redactUrl (url: string): string {
 
 export { ConnectErrorBase as ConnectErrorConstructor }
 
-/** An option of a constructor is missing, of the wrong type or out of range. Thrown once, at construction. */
-export const InvalidOptionError = createError(
-  'AIP_ERR_ENDPOINT_INVALID_OPTION', 'Invalid option %s: expected %s, got %s', 500, TypeError
-)
+/**
+ * The shared errors of `@aip/resilience` (`AIP_ERR_INVALID_OPTION`, `AIP_ERR_INVALID_ARGUMENT`), re-exported
+ * under their names so that code importing them from this package keeps working.
+ */
+export { InvalidArgumentError, InvalidOptionError } from '@aip/resilience'
 
-/** An argument of a method is out of range (a negative timeout, a stream without a declared size, ...). */
-export const InvalidArgumentError = createError(
-  'AIP_ERR_ENDPOINT_INVALID_ARGUMENT', 'Invalid argument %s: %s', 500, TypeError
+/** A lifecycle transition that the endpoint's table does not allow (a programming error in a subclass). */
+export const InvalidStateTransitionError = createError(
+  'AIP_ERR_ENDPOINT_INVALID_STATE', 'Invalid state transition from %s to %s', 500
 )
 
 /** The endpoint has no open connection (not started, stopped, or between two reconnections). */
@@ -69,20 +80,87 @@ export const TransferLimitError = createError(
   'AIP_ERR_ENDPOINT_TRANSFER_LIMIT', 'Transfer %s refused: %d transfers are already open', 429
 )
 
-/** The server answered a REGISTER with an ERROR, a non-ok status, or closed the connection instead. */
-export const RegistrationRefusedError = createError(
+/** Why a registration was refused: the server's ERROR, another answer, a close, or an undecodable answer. */
+export type RegistrationRefusal = 'error' | 'unexpected_answer' | 'closed' | 'invalid_answer'
+
+const RegistrationRefusedErrorBase = createError<'AIP_ERR_ENDPOINT_REGISTRATION_REFUSED', 403, [string]>(
   'AIP_ERR_ENDPOINT_REGISTRATION_REFUSED', 'Registration refused: %s', 403
 )
 
-/** The server did not answer a REGISTER before the deadline. */
-export const RegistrationTimeoutError = createError(
+/**
+ * The server answered a REGISTER with an ERROR or another non-ok answer, or closed the connection instead
+ * (`AIP_ERR_ENDPOINT_REGISTRATION_REFUSED`). `answer` keeps the server's answer (the ERROR frame), `reason` its
+ * text, `refusal` the kind of refusal.
+ */
+export class RegistrationRefusedError extends RegistrationRefusedErrorBase {
+  /** The server's error text, or a description of what happened instead of an answer. */
+  readonly reason: string
+  /** What happened: `error` (an ERROR), `unexpected_answer`, `closed` or `invalid_answer`. */
+  readonly refusal: RegistrationRefusal
+  /** The server's answer, when it answered with a frame we could decode. */
+  readonly answer: DecodedServerMessage | null
+
+  /**
+   * @param reason - the server's text, or what happened
+   * @param details - the kind of refusal (default `error`), the server's answer and the `cause`
+   */
+  constructor (reason: string, details: { refusal?: RegistrationRefusal, answer?: DecodedServerMessage | null, cause?: unknown } = {}) {
+    super(reason)
+    this.reason = reason
+    this.refusal = details.refusal ?? 'error'
+    this.answer = details.answer ?? null
+    if (details.cause !== undefined) this.cause = details.cause
+  }
+}
+
+const RegistrationTimeoutErrorBase = createError<'AIP_ERR_ENDPOINT_REGISTRATION_TIMEOUT', 504, [number]>(
   'AIP_ERR_ENDPOINT_REGISTRATION_TIMEOUT', 'No answer to the registration within %d ms', 504
 )
 
-/** The server answered a TASK or a DEVICE_INFO_REQUEST with an ERROR. The message is the server's text. */
-export const RequestRefusedError = createError(
+/** The server did not answer a REGISTER before the deadline (`AIP_ERR_ENDPOINT_REGISTRATION_TIMEOUT`). */
+export class RegistrationTimeoutError extends RegistrationTimeoutErrorBase {
+  /** The deadline that passed, in ms. */
+  readonly timeoutMs: number
+
+  /**
+   * @param timeoutMs - the deadline that passed, in ms
+   * @param options - `cause`: the timeout error
+   */
+  constructor (timeoutMs: number, options: { cause?: unknown } = {}) {
+    super(timeoutMs)
+    this.timeoutMs = timeoutMs
+    if (options.cause !== undefined) this.cause = options.cause
+  }
+}
+
+const RequestRefusedErrorBase = createError<'AIP_ERR_ENDPOINT_REQUEST_REFUSED', 400, [string, string]>(
   'AIP_ERR_ENDPOINT_REQUEST_REFUSED', 'The server refused the %s: %s', 400
 )
+
+/**
+ * The server answered a TASK or a DEVICE_INFO_REQUEST with an ERROR (`AIP_ERR_ENDPOINT_REQUEST_REFUSED`).
+ * `reason` is the server's text, `answer` its frame.
+ */
+export class RequestRefusedError extends RequestRefusedErrorBase {
+  /** What was refused (`task`, `device info request`). */
+  readonly request: string
+  /** The server's error text. */
+  readonly reason: string
+  /** The server's answer, when there was one. */
+  readonly answer: DecodedServerMessage | null
+
+  /**
+   * @param request - what was refused
+   * @param reason - the server's text
+   * @param answer - the server's answer frame
+   */
+  constructor (request: string, reason: string, answer: DecodedServerMessage | null = null) {
+    super(request, reason)
+    this.request = request
+    this.reason = reason
+    this.answer = answer
+  }
+}
 
 /** The sender gave up a transfer part-way (its source failed or was aborted); the receiver dropped it. */
 export const TransferAbortedError = createError(

@@ -1,26 +1,26 @@
 export type { CloseInfo, Transport, TransportEvents } from './transport.js'
 export { CloseCode } from './transport.js'
-export { WebSocketTransport, connectWebSocket, truncateReason, type ConnectOptions } from './ws-transport.js'
+export { WebSocketTransport, connectWebSocket, type ConnectOptions } from './ws-transport.js'
 export { createLinkedTransports } from './memory-transport.js'
-export { silentLogger, childLogger, type Logger, type LogFn } from './logger.js'
+export { silentLogger, type Logger, type LogFn } from './logger.js'
+/** @deprecated internal: import it from `@aip/endpoint/internal`. Kept here until the sibling packages move. */
+export { childLogger } from './logger.js'
 export {
-  TransportClosedError, connectError, redactUrl, ConnectErrorConstructor, type ConnectError,
+  TransportClosedError, connectError, redactUrl, type ConnectError,
   InvalidOptionError, InvalidArgumentError, NotConnectedError, UnexpectedBinaryError,
   TransferChecksumError, TransferSizeError, TransferOrderError, TransferTooLargeError, TransferLimitError,
-  TransferAbortedError, RegistrationRefusedError, RegistrationTimeoutError, RequestRefusedError
+  TransferAbortedError, RegistrationRefusedError, RegistrationTimeoutError, RequestRefusedError, InvalidStateTransitionError
 } from './errors.js'
+/** @deprecated internal: import it from `@aip/endpoint/internal`. Kept here until the sibling packages move. */
+export { ConnectErrorConstructor } from './errors.js'
 export {
-  AIPProtocol, rechunk, extraFieldsOf,
+  AIPProtocol, extraFieldsOf,
   type ProtocolRole, type OutgoingMessage, type IncomingMessage, type IncomingType, type AnyMessage,
   type ProtocolMiddleware, type MessageHandler, type ProtocolOptions, type ResolvedProtocolOptions,
   type ProtocolErrorContext, type ProtocolEvents, type ReceiveOptions, type ReceiveTransferOptions,
   type BinaryMetadataInput, type FileSource, type SendFileOptions, type SentFile, type SendOptions
-} from './protocol.js'
-export {
-  TransferReassembler, md5Hex,
-  type ReceivedBinary, type ReceivedFile, type TransferErrorEvent, type CodedError, type TransferSink, type TransferLimits
-} from './transfer.js'
-export { MAX_TIMER_MS } from './options.js'
+} from './protocol/index.js'
+export type { ReceivedBinary, ReceivedFile, TransferErrorEvent, CodedError } from './protocol/transfer-receive.js'
 export {
   classifyFailure, IDENTITY_CONFLICT_GRACE_MS, type FailureFacts, type FailureReason, type FailureVerdict
 } from './failure.js'
@@ -31,6 +31,10 @@ export {
 } from './flows/task-execution.js'
 export { requestDeviceInfo, type DeviceInfoRequestOptions } from './flows/device-info.js'
 export { AIPEndpoint, type EndpointOptions, type ResolvedEndpointOptions, type EndpointEvents } from './endpoint.js'
+export {
+  DEFAULT_LIFECYCLE, SERVER_LIFECYCLE, LifecycleState, type EndpointState, type ServerState, type LifecycleTable, type StateChange
+} from './lifecycle-state.js'
+export { Liveness, type LivenessOptions } from './liveness.js'
 export {
   attachExtension, type Extension, type ExtensionContext, type ExtensionErrorContext, type AttachOptions
 } from './extensions/extension.js'

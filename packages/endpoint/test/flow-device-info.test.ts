@@ -23,22 +23,22 @@ t.test('an ERROR carrying the request id is a coded refusal', async (t) => {
     await server.send(buildServerError({ error: 'Not authorized to request device info for this device', responseId: request.request_id as string }))
   })
   await t.rejects(requestDeviceInfo(client, { clientId: 'c', targetId: 'dev2', requestId: 'q1' }), {
-    code: 'AIP_ERR_ENDPOINT_REQUEST_REFUSED', message: /Not authorized/
+    code: 'AIP_ERR_ENDPOINT_REQUEST_REFUSED', request: 'device info request', reason: /Not authorized/, answer: { type: 'error', response_id: 'q1' }
   })
 })
 
 t.test('no answer rejects with the coded timeout; abort and close release the request', async (t) => {
   keepAlive(t)
   const { client, server } = linkedProtocols()
-  await t.rejects(requestDeviceInfo(client, { clientId: 'c', targetId: 'd', timeoutMs: 5 }), { code: 'AIP_ERR_RESILIENCE_TIMEOUT' })
-  await t.rejects(requestDeviceInfo(client, { clientId: 'c', targetId: 'd', timeoutMs: 0 }), { code: 'AIP_ERR_ENDPOINT_INVALID_ARGUMENT' })
+  await t.rejects(requestDeviceInfo(client, { clientId: 'c', targetId: 'd', timeoutMs: 5 }), { code: 'AIP_ERR_TIMEOUT' })
+  await t.rejects(requestDeviceInfo(client, { clientId: 'c', targetId: 'd', timeoutMs: 0 }), { code: 'AIP_ERR_INVALID_ARGUMENT' })
   const controller = new AbortController()
   controller.abort()
-  await t.rejects(requestDeviceInfo(client, { clientId: 'c', targetId: 'd', signal: controller.signal }), { code: 'AIP_ERR_RESILIENCE_ABORTED' })
+  await t.rejects(requestDeviceInfo(client, { clientId: 'c', targetId: 'd', signal: controller.signal }), { code: 'AIP_ERR_ABORTED' })
   const later = new AbortController()
   const aborted = requestDeviceInfo(client, { clientId: 'c', targetId: 'd', signal: later.signal })
   later.abort()
-  await t.rejects(aborted, { code: 'AIP_ERR_RESILIENCE_ABORTED' })
+  await t.rejects(aborted, { code: 'AIP_ERR_ABORTED' })
   const pending = requestDeviceInfo(client, { clientId: 'c', targetId: 'd' })
   server.close()
   await t.rejects(pending, { code: 'AIP_ERR_ENDPOINT_TRANSPORT_CLOSED' })

@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { AIPProtocol, type ProtocolOptions } from '../src/protocol.js'
+import { AIPProtocol, type ProtocolOptions } from '../src/protocol/index.js'
 import { createLinkedTransports } from '../src/memory-transport.js'
 import type { Transport } from '../src/transport.js'
 

@@ -24,7 +24,7 @@ t.test('a message without status is reported with the protocol\'s invalid-messag
   await serverTransport.send('{"type":"heartbeat"}')
   const event = await invalid
   t.equal(event.error.code, 'AIP_ERR_PROTOCOL_INVALID_MESSAGE')
-  t.match(event.error.message, /status/)
+  t.match(event.error, { issues: [{ path: '/status' }] })
 })
 
 t.test('a broken transfer frame is reported with the transfer schema\'s error', async (t) => {

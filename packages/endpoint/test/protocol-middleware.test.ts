@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildHeartbeat, buildServerHeartbeat, type AnyMessage } from './protocol-types.js'
-import type { ProtocolMiddleware } from '../src/protocol.js'
+import type { ProtocolMiddleware } from '../src/protocol/index.js'
 import { linkedProtocols, nextEvent } from './helpers.js'
 
 function tagging (name: string, log: string[]): ProtocolMiddleware {

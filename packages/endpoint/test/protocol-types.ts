@@ -1,2 +1,2 @@
 export { buildHeartbeat, buildServerHeartbeat } from '@aip/protocol'
-export type { AnyMessage } from '../src/protocol.js'
+export type { AnyMessage } from '../src/protocol/index.js'

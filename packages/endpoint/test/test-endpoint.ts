@@ -1,5 +1,5 @@
 import { AIPEndpoint, type EndpointOptions } from '../src/endpoint.js'
-import type { IncomingMessage } from '../src/protocol.js'
+import type { IncomingMessage } from '../src/protocol/index.js'
 import type { Transport } from '../src/transport.js'
 
 /** A minimal concrete endpoint: `start()` attaches the transport it was given. */

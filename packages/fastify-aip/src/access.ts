@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import { safeEqual } from '@aip/device-server'
+import { safeEqual } from '@aip/device-server/internal'
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import { InvalidApiKeyError, MissingApiKeyError } from './errors.js'
 

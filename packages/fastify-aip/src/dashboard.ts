@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
-import { safeEqual, type ClientRecord, type TaskRecord } from '@aip/device-server'
+import type { ClientRecord, TaskRecord } from '@aip/device-server'
+import { safeEqual } from '@aip/device-server/internal'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SessionCookie, keyGuard, presentedKey } from './access.js'
-import type { AipEndpoint } from './endpoint.js'
+import type { AipDeviceServer } from './endpoint.js'
 import { InvalidApiKeyError, InvalidOptionError } from './errors.js'
 
 /** Options of the dashboard page (`dashboard: true` takes every default). */
@@ -118,7 +119,7 @@ const ASSET_DIR = new URL('../dashboard/', import.meta.url)
 /** Where the dashboard is served from. */
 export interface DashboardSource {
   readonly fastify: FastifyInstance
-  readonly endpoint: AipEndpoint
+  readonly endpoint: AipDeviceServer
   readonly apiKey: string
 }
 

@@ -4,9 +4,10 @@ import { AipTasks } from './tasks.js'
 
 /**
  * The `fastify.aip` decorator: the {@link DeviceServerEndpoint} serving the plugin's WebSocket route, with
- * `sessions` and `tasks` helpers.
+ * `sessions` and `tasks` views over it. (Named apart from `@aip/endpoint`'s `AIPEndpoint`, the base of every
+ * endpoint.)
  */
-export class AipEndpoint extends DeviceServerEndpoint {
+export class AipDeviceServer extends DeviceServerEndpoint {
   /** Running and finished sessions, cancellation, and a stream of changes. */
   readonly sessions: AipSessions
   /** Dispatch a task to a device and await its TASK_END. */

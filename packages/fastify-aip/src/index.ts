@@ -1,9 +1,9 @@
-import type { AipEndpoint } from './endpoint.js'
+import type { AipDeviceServer } from './endpoint.js'
 import { aipPlugin } from './plugin.js'
 
 export { aipPlugin } from './plugin.js'
 export { redactUrl } from './redact.js'
-export { AipEndpoint } from './endpoint.js'
+export { AipDeviceServer } from './endpoint.js'
 export { AipSessions, type RunningSession, type SessionView, type SessionChange, type Unsubscribe } from './sessions.js'
 export { AipTasks, type TaskDispatchOptions, type StartedTask } from './tasks.js'
 export {
@@ -24,6 +24,6 @@ export {
 export type { ClientRecord, TaskRecord, Agent, AgentTask, AgentContext, AgentOutcome, DeviceServerOptions } from '@aip/device-server'
 
 /** The `fastify.aip` decorator's type. */
-export type AipDecorator = AipEndpoint
+export type AipDecorator = AipDeviceServer
 
 export default aipPlugin

@@ -3,7 +3,7 @@ import type { WebSocket } from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration } from 'prom-client'
 import { keyGuard } from './access.js'
-import type { AipEndpoint } from './endpoint.js'
+import type { AipDeviceServer } from './endpoint.js'
 import { InvalidOptionError } from './errors.js'
 
 /** Options of the Prometheus metrics (`metrics: true` takes every default). */
@@ -54,7 +54,7 @@ const COMMAND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /** Where the metrics are read: the endpoint, its WebSocket route, and the app's HTTP server. */
 export interface MetricsSource {
   readonly fastify: FastifyInstance
-  readonly endpoint: AipEndpoint
+  readonly endpoint: AipDeviceServer
   /** The plugin's WebSocket route. */
   readonly wsPath: string
   /** Required by the route (resolvePluginOptions checks it). */

@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from '@aip/endpoint'
+import { InvalidOptionError as ServerInvalidOptionError, type AuthResult } from '@aip/device-server'
 import websocket, { type WebSocket } from '@fastify/websocket'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { limitConnections } from './connections.js'
-import { AipEndpoint } from './endpoint.js'
+import { AipDeviceServer } from './endpoint.js'
 import { AlreadyRegisteredError, InvalidOptionError } from './errors.js'
 import { resolvePluginOptions, type AipHook, type AipOptions } from './options.js'
 import { redactMistypedPaths, redactUrl, type RouterLeniency } from './redact.js'
@@ -16,7 +17,7 @@ import { httpApi, livenessRoute } from './routes.js'
 declare module 'fastify' {
   interface FastifyInstance {
     /** The AIP device-agent server of this encapsulation context (see `fastify-aip`). */
-    aip: AipEndpoint
+    aip: AipDeviceServer
   }
 }
 
@@ -33,13 +34,13 @@ function redactedRequest (request: FastifyRequest): Record<string, unknown> {
   }
 }
 
-function createEndpoint (options: ConstructorParameters<typeof AipEndpoint>[0]): AipEndpoint {
+function createEndpoint (options: ConstructorParameters<typeof AipDeviceServer>[0]): AipDeviceServer {
   try {
-    return new AipEndpoint(options)
+    return new AipDeviceServer(options)
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err)
-    const detail = /^Invalid option (\S+): (.*)$/.exec(message)
-    throw new InvalidOptionError(detail?.[1] ?? 'options', detail?.[2] ?? message, { cause: err })
+    // Read from the error's fields, never from its message.
+    if (err instanceof ServerInvalidOptionError) throw new InvalidOptionError(err.option, err.detail, { cause: err })
+    throw new InvalidOptionError('options', err instanceof Error ? err.message : String(err), { cause: err })
   }
 }
 
@@ -118,7 +119,11 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     })
   )
 
-  // The WebSocket route: credentials are checked before the upgrade, so a refused client gets an HTTP status.
+  // The WebSocket route: credentials are checked once, before the upgrade, so a refused client gets an HTTP
+  // status; the decision is handed to the endpoint with the socket.
+  const decided = new WeakMap<object, AuthResult>()
+  // The sockets this route handed over (the host's own resources): dropped once the endpoint has stopped, with
+  // those it refused while stopping, whose close handshake may never complete.
   const sockets = new Set<WebSocket>()
   fastify.route({
     method: 'GET',
@@ -132,6 +137,7 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
         reply.code(auth.status).header('connection', 'close').send({ statusCode: auth.status, error: auth.status === 401 ? 'Unauthorized' : 'Forbidden', message: auth.reason })
         return
       }
+      decided.set(request.raw, auth)
       done()
     },
     websocket: true,
@@ -142,9 +148,11 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
       sockets.add(socket)
       // `on`, not `once`: a WebSocket emits 'close' once, and `once` would keep a wrapper per socket.
       socket.on('close', () => sockets.delete(socket))
+      const auth = decided.get(request.raw)
+      decided.delete(request.raw)
       releaseUpgrade(socket, request, ownWebsocket)
-      // Synchronously: every listener is attached before a frame can arrive.
-      endpoint.handleWebSocket(socket, request.raw)
+      // Synchronously: every listener is attached before a frame can arrive. Auth was decided in preValidation.
+      endpoint.handleWebSocket(socket, auth ?? request.raw)
     }
   })
 
@@ -173,9 +181,9 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     endpoint.tasks.closing()
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), settings.closeTimeoutMs) })
-    const stopped = await Promise.race([endpoint.stop().then(() => false), timedOut])
+    const late = await Promise.race([endpoint.stop().then(() => false), timedOut])
     clearTimeout(timer)
-    if (stopped && sockets.size > 0) log.warn({ sockets: sockets.size, timeoutMs: settings.closeTimeoutMs }, 'sockets still open after closeTimeoutMs: terminated')
+    if (late && sockets.size > 0) log.warn({ sockets: sockets.size, timeoutMs: settings.closeTimeoutMs }, 'sockets still open after closeTimeoutMs: terminated')
     for (const socket of sockets) {
       socket.close(GOING_AWAY, 'The server is shutting down')
       socket.terminate()

@@ -1,8 +1,8 @@
-import { safeEqual } from '@aip/device-server'
+import { safeEqual } from '@aip/device-server/internal'
 import { sanitizeTaskName } from '@aip/protocol'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from 'fastify'
-import type { AipEndpoint } from './endpoint.js'
+import type { AipDeviceServer } from './endpoint.js'
 import { InvalidApiKeyError, MissingApiKeyError, TaskNotFoundError } from './errors.js'
 import {
   ClientsReply, DispatchBody, DispatchReply, ErrorReply, HealthReply, LivenessReply, TaskResultParams, TaskResultQuery, TaskResultReply
@@ -10,7 +10,7 @@ import {
 
 /** Options of {@link httpApi}. */
 export interface HttpApiOptions {
-  endpoint: AipEndpoint
+  endpoint: AipDeviceServer
   apiKey: string
 }
 

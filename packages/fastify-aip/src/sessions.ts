@@ -1,4 +1,4 @@
-import type { DeviceServerEndpoint, TaskRecord } from '@aip/device-server'
+import type { DeviceServerEndpoint, SessionInfo, TaskRecord } from '@aip/device-server'
 
 /** A task still running. */
 export interface RunningSession {
@@ -26,13 +26,17 @@ export type Unsubscribe = () => void
 /** Where the plugin logs listener failures. */
 interface ErrorLog { error: (obj: Record<string, unknown>, msg: string) => void }
 
+/** A running session of the endpoint, as the decorator shows it. */
+function running (session: SessionInfo): RunningSession {
+  return { status: 'running', ...session }
+}
+
 /**
- * `fastify.aip.sessions`: the running sessions, tracked from the endpoint's `sessionStarted` and `taskEnd`
- * events, and the finished ones read back from its result store.
+ * `fastify.aip.sessions`: a view of the endpoint's sessions: the running ones and the finished ones (read back
+ * from its result store) are asked of the endpoint, which holds them; `on('change')` relays its events.
  */
 export class AipSessions {
   readonly #endpoint: DeviceServerEndpoint
-  readonly #running = new Map<string, RunningSession>()
   readonly #listeners = new Set<(change: SessionChange) => void>()
   readonly #disposers: Unsubscribe[] = []
   readonly #log: ErrorLog
@@ -42,12 +46,10 @@ export class AipSessions {
     this.#log = log
     this.#disposers.push(
       endpoint.on('sessionStarted', (started) => {
-        const session: RunningSession = { status: 'running', ...started, startedAt: endpoint.options.now() }
-        this.#running.set(session.sessionId, session)
-        this.#emit({ type: 'started', session })
+        const session = endpoint.getSession(started.sessionId)
+        this.#emit({ type: 'started', session: session === undefined ? { status: 'running', ...started, startedAt: endpoint.options.now() } : running(session) })
       }),
       endpoint.on('taskEnd', (record) => {
-        this.#running.delete(record.sessionId)
         this.#emit({ type: 'ended', record })
       })
     )
@@ -55,19 +57,20 @@ export class AipSessions {
 
   /** The running sessions, oldest first. */
   list (): RunningSession[] {
-    return [...this.#running.values()]
+    return this.#endpoint.listSessions().map(running)
   }
 
   /** A running session, or the record of a finished one while it is kept; `undefined` otherwise. */
   get (sessionId: string): SessionView | undefined {
-    return this.#running.get(sessionId) ?? this.#endpoint.getResult(sessionId)
+    const session = this.#endpoint.getSession(sessionId)
+    return session === undefined ? this.#endpoint.getResult(sessionId) : running(session)
   }
 
   /** The latest running session with this (sanitised) task name. */
   findRunningByTaskName (taskName: string): RunningSession | undefined {
-    let found: RunningSession | undefined
-    for (const session of this.#running.values()) if (session.taskName === taskName) found = session
-    return found
+    let found: SessionInfo | undefined
+    for (const session of this.#endpoint.listSessions()) if (session.taskName === taskName) found = session
+    return found === undefined ? undefined : running(found)
   }
 
   /** Cancels a running session: its requester gets TASK_END failed. False when it is not running. */
@@ -82,11 +85,10 @@ export class AipSessions {
     return () => { this.#listeners.delete(listener) }
   }
 
-  /** Drops every listener and the tracked sessions (the plugin's `onClose`). */
+  /** Drops every listener (the plugin's `onClose`). */
   close (): void {
     for (const dispose of this.#disposers.splice(0)) dispose()
     this.#listeners.clear()
-    this.#running.clear()
   }
 
   #emit (change: SessionChange): void {

@@ -34,8 +34,6 @@ function code (err: unknown): string | undefined {
  */
 export class AipTasks {
   readonly #endpoint: DeviceServerEndpoint
-  /** Dispatched tasks not ended yet, by task name: what `GET /task_result/:name` reports as pending. */
-  readonly #pending = new Map<string, string>()
   /**
    * The session id of the latest task dispatched under each name, oldest first, at most {@link MAX_NAMED_TASKS}:
    * `GET /task_result/:name` reads only these, so a WebSocket client naming its own task alike cannot answer for it.
@@ -64,17 +62,10 @@ export class AipTasks {
       throw this.#translate(err, deviceId, options.taskName ?? '(not started)', options)
     }
     const { sessionId, taskName } = dispatched
-    this.#pending.set(taskName, sessionId)
     this.#named.delete(taskName)
     this.#named.set(taskName, sessionId)
     if (this.#named.size > MAX_NAMED_TASKS) this.#named.delete(this.#named.keys().next().value as string)
-    const forget = (): void => {
-      if (this.#pending.get(taskName) === sessionId) this.#pending.delete(taskName)
-    }
-    const done = dispatched.done.then(
-      (record) => { forget(); return record },
-      (err: unknown) => { forget(); throw this.#translate(err, deviceId, taskName, options) }
-    )
+    const done = dispatched.done.catch((err: unknown) => { throw this.#translate(err, deviceId, taskName, options) })
     return { sessionId, taskName, done }
   }
 
@@ -89,9 +80,11 @@ export class AipTasks {
     return await started.done
   }
 
-  /** The session id of a dispatched task, by name, until it ends. */
+  /** The session id of a dispatched task, by name, until it ends (the latest one, when several share the name). */
   pendingSession (taskName: string): string | undefined {
-    return this.#pending.get(taskName)
+    let found: string | undefined
+    for (const dispatch of this.#endpoint.listDispatches()) if (dispatch.taskName === taskName) found = dispatch.sessionId
+    return found
   }
 
   /** The session id of the latest task dispatched under this name (running or ended), if it is remembered. */
@@ -107,7 +100,6 @@ export class AipTasks {
   /** Forgets every pending task (the plugin's `onClose`). */
   close (): void {
     this.#closing = true
-    this.#pending.clear()
     this.#named.clear()
   }
 

@@ -1,7 +1,7 @@
 // Compiled by `tsc -p test/tsconfig.json`, never run: the decorators and hooks are typed by module augmentation.
 import Fastify, { type FastifyInstance } from 'fastify'
 import aipPlugin, {
-  aipPlugin as named, AipEndpoint, type AipDecorator, type AipOptions, type RunningSession, type SessionView,
+  aipPlugin as named, AipDeviceServer, type AipDecorator, type AipOptions, type RunningSession, type SessionView,
   type StartedTask, type TaskRecord, type ClientRecord, type DeviceDisconnectedInfo
 } from '../src/index.js'
 
@@ -23,7 +23,7 @@ const hooks: AipOptions = {
 
 async function decorators (fastify: FastifyInstance): Promise<void> {
   expectType<AipDecorator>(fastify.aip)
-  expectType<AipEndpoint>(fastify.aip)
+  expectType<AipDeviceServer>(fastify.aip)
   expectType<boolean>(fastify.aip.isConnected('dev'))
   expectType<RunningSession[]>(fastify.aip.sessions.list())
   expectType<SessionView | undefined>(fastify.aip.sessions.get('s'))

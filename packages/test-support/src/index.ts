@@ -7,3 +7,7 @@ export {
   type Teardown, type Closed, type EchoDeviceOptions
 } from './client.js'
 export { prng, type Random } from './random.js'
+export { waitFor, nextEvent, serverFrame, referenceTimestamp, SERVER_MESSAGE_FIELDS, type EventSource } from './helpers.js'
+export {
+  replayErrorMatrix, replayTaskRoundTrip, twoStepAgent, ROUND_TRIP_TRANSCRIPTS, type ReplayServer, type RoundTripOptions
+} from './replay.js'

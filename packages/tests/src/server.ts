@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import aipPlugin from 'fastify-aip'
 import { TaskFailedError, type Agent, type DeviceServerOptions } from '@aip/device-server'
-import type { AipEndpoint, AipOptions } from 'fastify-aip'
+import type { AipDeviceServer, AipOptions } from 'fastify-aip'
 
 /** Options of the fastify-aip server the suites run against (the plugin's options). */
 export interface AipServerOptions extends DeviceServerOptions, Pick<AipOptions, 'apiKey' | 'headersTimeoutMs' | 'maxConnections' | 'maxConnectionsPerAddress'> {}
@@ -27,7 +27,7 @@ export class AipServer {
     return server
   }
 
-  get aip (): AipEndpoint {
+  get aip (): AipDeviceServer {
     return this.app.aip
   }
 

@@ -1,5 +1,5 @@
 import type { Logger, Unsubscribe } from '@aip/resilience'
-import type { AIPProtocol, AnyMessage, ProtocolRole } from '../protocol.js'
+import type { AIPProtocol, AnyMessage, ProtocolRole } from '../protocol/index.js'
 import type { CloseInfo } from '../transport.js'
 
 /** Where a hook was called from. */

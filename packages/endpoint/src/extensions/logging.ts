@@ -1,5 +1,5 @@
 import type { Logger } from '@aip/resilience'
-import type { AnyMessage } from '../protocol.js'
+import type { AnyMessage } from '../protocol/index.js'
 import type { Extension } from './extension.js'
 
 /** Options of {@link loggingExtension}. */

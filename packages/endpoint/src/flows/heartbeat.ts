@@ -1,6 +1,6 @@
 import { buildHeartbeat, type ClientType } from '@aip/protocol'
 import { HeartbeatManager, type HeartbeatEvents, type Logger, type Unsubscribe } from '@aip/resilience'
-import type { AIPProtocol } from '../protocol.js'
+import type { AIPProtocol } from '../protocol/index.js'
 
 /** Options of {@link startHeartbeat}. */
 export interface HeartbeatOptions {

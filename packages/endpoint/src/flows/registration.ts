@@ -1,7 +1,7 @@
 import type { ClientMessage, ClientType, DecodedClientMessage, DecodedServerMessage } from '@aip/protocol'
 import { TimeoutError } from '@aip/resilience'
-import { RegistrationRefusedError, RegistrationTimeoutError } from '../errors.js'
-import type { AIPProtocol } from '../protocol.js'
+import { RegistrationRefusedError, RegistrationTimeoutError, TransportClosedError } from '../errors.js'
+import type { AIPProtocol } from '../protocol/index.js'
 
 /** Options of {@link register}. */
 export interface RegisterOptions {
@@ -13,8 +13,9 @@ export interface RegisterOptions {
 /**
  * The client side of registration: sends the REGISTER and waits for the first server frame. HEARTBEAT `ok` means
  * registered (resolves with it); an ERROR or any other answer rejects with `AIP_ERR_ENDPOINT_REGISTRATION_REFUSED`
- * carrying the server's text, and so does a close or an undecodable frame before an answer (the reference closes
- * silently on a bad REGISTER). No answer in time rejects with `AIP_ERR_ENDPOINT_REGISTRATION_TIMEOUT`.
+ * keeping the answer (`err.answer`, the ERROR frame; `err.reason`, its text; `err.refusal`, `error` or
+ * `unexpected_answer`), so a caller needs no listener of its own; a close (`refusal: 'closed'`) or an undecodable
+ * frame (`invalid_answer`) before an answer rejects the same way (the reference closes silently on a bad REGISTER). No answer in time rejects with `AIP_ERR_ENDPOINT_REGISTRATION_TIMEOUT`.
  */
 export async function register (
   protocol: AIPProtocol<'client'>, message: ClientMessage, options: RegisterOptions = {}
@@ -35,13 +36,15 @@ export async function register (
     await protocol.send(message)
     const reply = await answer
     if (reply.type === 'heartbeat' && reply.status === 'ok') return reply
-    throw new RegistrationRefusedError(reply.error ?? `unexpected ${reply.type} (${reply.status})`)
+    if (reply.type === 'error') throw new RegistrationRefusedError(reply.error ?? 'no reason given', { answer: reply })
+    throw new RegistrationRefusedError(`unexpected ${reply.type} (${reply.status})`, { refusal: 'unexpected_answer', answer: reply })
   } catch (err) {
     controller.abort()
-    if (invalid !== undefined) throw new RegistrationRefusedError(`invalid answer: ${invalid}`, { cause: err })
+    if (err instanceof RegistrationRefusedError) throw err
+    if (invalid !== undefined) throw new RegistrationRefusedError(`invalid answer: ${invalid}`, { refusal: 'invalid_answer', cause: err })
     if (err instanceof TimeoutError) throw new RegistrationTimeoutError(timeoutMs, { cause: err })
-    if ((err as { code?: string }).code === 'AIP_ERR_ENDPOINT_TRANSPORT_CLOSED') {
-      throw new RegistrationRefusedError('the server closed the connection without an answer', { cause: err })
+    if (err instanceof TransportClosedError) {
+      throw new RegistrationRefusedError('the server closed the connection without an answer', { refusal: 'closed', cause: err })
     }
     throw err
   } finally {

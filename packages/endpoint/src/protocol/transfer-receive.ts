@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto'
 import type { BinaryMetadata, FileTransferComplete, FileTransferStart, TransferMessage } from '@aip/protocol'
 import {
   TransferAbortedError, TransferChecksumError, TransferLimitError, TransferOrderError, TransferSizeError, TransferTooLargeError
-} from './errors.js'
+} from '../errors.js'
 
 /** A `binary_data` payload received outside a file transfer. */
 export interface ReceivedBinary {

@@ -1,0 +1,87 @@
+import type { AIPProtocol, Logger, Transport } from '@aip/endpoint'
+import type { TypedEmitter } from '@aip/resilience'
+import type { ClientConnection } from './connection.js'
+import { DispatchTable } from './dispatch-table.js'
+import { SessionCancelledError } from './errors.js'
+import type { ResolvedServerOptions } from './options.js'
+import type { Session } from './session.js'
+import type { SessionStore } from './sessions.js'
+import type { CancelReason, DeviceServerEvents } from './types.js'
+
+/**
+ * The state of one server, shared by the files that handle its connections, registrations and tasks. Internal:
+ * `DeviceServerEndpoint` is the public face.
+ */
+export class ServerCore {
+  readonly options: ResolvedServerOptions
+  readonly logger: Logger
+  readonly events: TypedEmitter<DeviceServerEvents>
+  /** Live connections by registered client id. */
+  readonly clients = new Map<string, ClientConnection>()
+  /** Every open connection, registered or not. */
+  readonly connections = new Set<ClientConnection>()
+  readonly sessions: SessionStore
+  readonly dispatches = new DispatchTable()
+  /** Running sessions and the bytes of their TASK frames, by requester: each client's share is bounded. */
+  readonly usage = new Map<string, { sessions: number, bytes: number }>()
+  /** Resolvers waiting for a session's TASK_END (drain, stop). */
+  readonly endWaiters = new Map<Session, Array<() => void>>()
+  /** Called after a device's connection is gone and its sessions were cancelled (the endpoint's hook). */
+  readonly onDeviceDisconnected: (deviceId: string) => Promise<void>
+  /** Attaches a new connection to the endpoint's connection table under its connection id; returns its protocol. */
+  readonly attach: (transport: Transport, connectionId: string) => AIPProtocol<'server'>
+  /** Called when a session starts or ends (the endpoint moves between `listening` and `handling`). */
+  readonly onLoadChange: () => void
+  /** Every open connection by connection id (the key of the endpoint's connection table). */
+  readonly byConnectionId = new Map<string, ClientConnection>()
+  stopped = false
+  draining = false
+  #nextConnection = 0
+
+  constructor (init: {
+    options: ResolvedServerOptions
+    events: TypedEmitter<DeviceServerEvents>
+    onDeviceDisconnected: (deviceId: string) => Promise<void>
+    attach: (transport: Transport, connectionId: string) => AIPProtocol<'server'>
+    onLoadChange: () => void
+  }) {
+    this.options = init.options
+    this.logger = init.options.logger
+    this.sessions = init.options.sessions
+    this.events = init.events
+    this.onDeviceDisconnected = init.onDeviceDisconnected
+    this.attach = init.attach
+    this.onLoadChange = init.onLoadChange
+  }
+
+  /** A fresh label for a connection not registered yet (`c1`, `c2`...). */
+  nextConnectionId (): string {
+    return `c${++this.#nextConnection}`
+  }
+
+  /** Cancels a running session: its agent's signal aborts, its waiting COMMANDs reject. */
+  cancelSession (session: Session, reason: CancelReason): void {
+    if (session.aborted) return
+    this.logger.info({ sessionId: session.id, reason }, 'task cancelled')
+    session.cancel(new SessionCancelledError(session.id, reason))
+  }
+
+  /** Adds (or, with negative figures, releases) a requester's share of running sessions and their bytes. */
+  charge (clientId: string, sessions: number, bytes: number): void {
+    const usage = this.usage.get(clientId) ?? { sessions: 0, bytes: 0 }
+    usage.sessions += sessions
+    usage.bytes += bytes
+    if (usage.sessions <= 0) this.usage.delete(clientId)
+    else this.usage.set(clientId, usage)
+  }
+
+  /** Resolves once `session` has ended (at once when it has). */
+  ended (session: Session): Promise<void> {
+    if (session.ended) return Promise.resolve()
+    return new Promise((resolve) => {
+      const list = this.endWaiters.get(session) ?? []
+      list.push(resolve)
+      this.endWaiters.set(session, list)
+    })
+  }
+}

@@ -1,0 +1,7 @@
+/*
+ * Building blocks for sibling packages and tests, not covered by semver: `@aip/device-server/internal`.
+ */
+export { resolveOptions } from './options.js'
+export { authenticate, safeEqual, TRUSTED } from './auth.js'
+export { Texts, MAX_ECHO_CHARS, MAX_ID_CHARS, clip, echoId } from './texts.js'
+export { requestTooLarge } from './server-error.js'

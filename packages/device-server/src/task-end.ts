@@ -1,0 +1,61 @@
+import { buildTaskEnd, encodeServerMessage } from '@aip/protocol'
+import type { AgentOutcome } from './agent.js'
+import type { ServerCore } from './core.js'
+import type { TaskRecord } from './results.js'
+import type { Session } from './session.js'
+import { Texts } from './texts.js'
+
+/**
+ * Ends a task once: encodes its TASK_END (a result that cannot be serialised fails the task instead), stores its
+ * record, sends the one TASK_END to the requester and a copy to the device, settles its dispatch, emits
+ * `taskEnd` and wakes whoever waits for its end.
+ */
+export async function finishTask (core: ServerCore, session: Session, outcome: AgentOutcome): Promise<void> {
+  if (session.ended) return
+  session.ended = true
+  let result: unknown = outcome.result !== undefined ? outcome.result : session.steps
+  let error: string | null = outcome.status === 'failed' ? (outcome.error ?? Texts.agentFailed) : (outcome.error ?? null)
+  // Encoded first: a result JSON cannot hold (a cycle, a BigInt from a custom agent) must still end the task.
+  let status = outcome.status
+  let message = buildTaskEnd({ sessionId: session.id, status, result, error })
+  let text: string
+  try {
+    text = encodeServerMessage(message, { validate: false })
+  } catch (err) {
+    core.logger.error({ err, sessionId: session.id }, 'task result cannot be serialised')
+    status = 'failed'
+    error = Texts.resultNotSerialisable
+    result = null
+    message = buildTaskEnd({ sessionId: session.id, status, result, error })
+    text = encodeServerMessage(message, { validate: false })
+  }
+  const record: TaskRecord = {
+    sessionId: session.id,
+    taskName: session.taskName,
+    requesterId: session.requesterId,
+    deviceId: session.deviceId,
+    request: session.request,
+    status,
+    error,
+    result,
+    startedAt: session.startedAt,
+    endedAt: core.options.now(),
+    sizeBytes: text.length + session.request.length
+  }
+  core.sessions.delete(session.id)
+  core.charge(session.requesterId, -1, -session.sizeBytes)
+  core.onLoadChange()
+  core.options.results.put(record)
+  // One TASK_END, one response_id: to the requester and a copy to the device (the same connection for a
+  // device's own task). A device whose requester left is told, so it stops working on the task (B4).
+  const requester = core.clients.get(session.requesterId)
+  const device = session.deviceId === session.requesterId ? undefined : core.clients.get(session.deviceId)
+  requester?.sendEncoded(message, text)
+  device?.sendEncoded(message, text)
+  core.logger.info({ sessionId: session.id, traceId: session.trace?.traceId, status: record.status, error: record.error }, 'task ended')
+  session.trace?.end(record.status === 'failed' ? (record.error ?? 'failed') : undefined)
+  core.dispatches.settle(session.deviceId, session.id, record)
+  core.events.emit('taskEnd', record)
+  for (const resolve of core.endWaiters.get(session) ?? []) resolve()
+  core.endWaiters.delete(session)
+}

@@ -1,0 +1,114 @@
+import { SpanKind, TRACEPARENT, childLogger, startTraceSpan, type Logger, type TraceSpan } from '@aip/endpoint'
+import { buildCommand, type Command, type Result } from '@aip/protocol'
+import type { AgentContext, AgentOutcome, AgentTask, ExecuteOptions } from './agent.js'
+import type { ServerCore } from './core.js'
+import { CommandTimeoutError, SessionCancelledError, TaskFailedError } from './errors.js'
+import type { Session } from './session.js'
+import { finishTask } from './task-end.js'
+import { Texts } from './texts.js'
+import type { DeviceServerEvents } from './types.js'
+
+/** Runs the agent of a started session to its outcome, then ends the task. */
+export async function runTask (core: ServerCore, session: Session, metadata: Record<string, unknown> | null): Promise<void> {
+  const device = core.options.registry.get(session.deviceId)
+  const trace = session.trace as TraceSpan
+  const task: AgentTask = {
+    sessionId: session.id,
+    taskName: session.taskName,
+    request: session.request,
+    requesterId: session.requesterId,
+    deviceId: session.deviceId,
+    platform: device?.platform ?? null,
+    metadata,
+    traceparent: trace.traceparent
+  }
+  // The signal and the child logger are made when first used: most agents read neither.
+  let logger: Logger | undefined
+  const taskLogger = (): Logger => (logger ??= childLogger(core.logger, { sessionId: session.id, deviceId: session.deviceId, traceId: trace.traceId }))
+  const context: AgentContext = {
+    get signal () { return session.signal },
+    get logger () { return taskLogger() },
+    systemInfo: device?.systemInfo ?? null,
+    execute: (commands, options) => execute(core, session, commands, options)
+  }
+  let outcome: AgentOutcome
+  try {
+    outcome = await core.options.agent(task, context)
+    if (outcome === null || typeof outcome !== 'object' || (outcome.status !== 'completed' && outcome.status !== 'failed')) {
+      throw new TypeError('the agent returned no { status } outcome')
+    }
+  } catch (err) {
+    outcome = { status: 'failed', error: publicError(session, err) }
+    if (!session.aborted && !(err instanceof TaskFailedError)) taskLogger().error({ err }, 'agent failed')
+  }
+  if (session.aborted) outcome = { status: 'failed', error: cancelText(session.abortReason) }
+  await finishTask(core, session, outcome)
+}
+
+/** Sends one COMMAND to the session's device and resolves with its Results (the agent's `execute`). */
+async function execute (core: ServerCore, session: Session, commands: readonly Command[], options: ExecuteOptions = {}): Promise<Result[]> {
+  if (session.aborted) {
+    throw session.abortReason instanceof Error ? session.abortReason : new SessionCancelledError(session.id, 'aborted')
+  }
+  const device = core.clients.get(session.deviceId)
+  if (device === undefined) throw new SessionCancelledError(session.id, 'device_disconnected')
+  const command = buildCommand({
+    sessionId: session.id,
+    taskName: session.taskName,
+    actions: commands,
+    agentName: options.agentName ?? core.options.agentName,
+    processName: options.processName ?? null,
+    rootName: options.rootName ?? null
+  })
+  const responseId = command.response_id as string
+  const timeoutMs = options.timeoutMs ?? core.options.commandTimeoutMs
+  // Registered before the COMMAND is sent, so that a fast answer cannot be missed. The timeout, an abort of the
+  // task or of `options.signal` all settle this one promise (no race, no second promise per command).
+  const answer = session.expect(responseId)
+  // Only a task that came with a trace context gives its COMMANDs one: a Python-only fleet sees reference frames.
+  const span = session.trace === null ? null : startTraceSpan('@aip/device-server', 'aip.command', { parent: session.trace.traceparent, kind: SpanKind.CLIENT, attributes: { 'aip.session_id': session.id, 'aip.response_id': responseId } })
+  const extra = span !== null && session.propagateTrace ? { [TRACEPARENT]: span.traceparent } : null
+  const sentAt = performance.now()
+  let status: DeviceServerEvents['commandEnd']['status'] = 'cancelled'
+  const timer = setTimeout(() => session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs)), timeoutMs)
+  timer.unref()
+  const onAbort = (): void => session.cancel(options.signal?.reason instanceof Error ? options.signal.reason : new SessionCancelledError(session.id, 'aborted'))
+  options.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    if (!device.send(command, extra)) throw new SessionCancelledError(session.id, 'device_disconnected')
+    const results = await answer
+    status = 'ok'
+    session.steps.push({ request: session.request, result: results })
+    return results
+  } catch (err) {
+    if (err instanceof CommandTimeoutError) status = 'timeout'
+    throw err
+  } finally {
+    core.events.emit('commandEnd', { sessionId: session.id, deviceId: session.deviceId, durationMs: performance.now() - sentAt, status })
+    span?.end(status === 'ok' ? undefined : status)
+    clearTimeout(timer)
+    session.forget(responseId)
+    options.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/** The text a requester reads for an agent's failure: a cancel's cause, a timeout, or a generic text. */
+function publicError (session: Session, err: unknown): string {
+  if (session.aborted) return cancelText(session.abortReason)
+  if (err instanceof TaskFailedError) return err.message
+  if (err instanceof CommandTimeoutError) return Texts.commandTimedOut(err.timeoutMs)
+  // The device went away between its close and the session's cancellation: say so, not "the agent failed".
+  if (err instanceof SessionCancelledError) return cancelText(err)
+  return Texts.agentFailed
+}
+
+/** The text of a cancellation, read from the error's `reason` field. */
+function cancelText (reason: unknown): string {
+  const cause = reason instanceof SessionCancelledError ? reason.reason : undefined
+  switch (cause) {
+    case 'device_disconnected': return Texts.deviceDisconnected
+    case 'requester_disconnected': return Texts.requesterDisconnected
+    case 'server_stopping': return Texts.serverShuttingDown
+    default: return Texts.taskCancelled(cause ?? 'cancelled')
+  }
+}

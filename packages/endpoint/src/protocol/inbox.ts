@@ -1,0 +1,87 @@
+/** One job of the inbox: a frame to handle, or the close. Synchronous work returns nothing. */
+export type InboxJob = () => Promise<void> | undefined
+
+/**
+ * The ordered inbox of one connection: jobs run one after another, in arrival order. A synchronous job runs at
+ * once when the inbox is idle (no promise, no microtask); an asynchronous one holds the inbox until it settles.
+ * An idle inbox holds no array.
+ */
+export class Inbox {
+  #jobs: InboxJob[] | null = null
+  #draining = false
+  readonly #onError: (err: unknown, what: string) => void
+
+  /** @param onError - told when a job throws or rejects (the inbox goes on) */
+  constructor (onError: (err: unknown, what: string) => void) {
+    this.#onError = onError
+  }
+
+  /** Jobs waiting, the one running included. */
+  get length (): number {
+    return this.#jobs === null ? 0 : this.#jobs.length
+  }
+
+  /** Runs `job` after every job queued before it. */
+  enqueue (job: InboxJob): void {
+    if (this.#jobs === null) this.#jobs = [job]
+    else this.#jobs.push(job)
+    if (!this.#draining) this.#drain()
+  }
+
+  #drain (): void {
+    this.#draining = true
+    while (this.#jobs !== null) {
+      const job = this.#jobs[0] as InboxJob
+      let pending: Promise<void> | undefined
+      try {
+        pending = job()
+      } catch (error) {
+        this.#onError(error, 'inbox job threw')
+      }
+      if (pending !== undefined) {
+        pending.catch((error: unknown) => this.#onError(error, 'inbox job failed')).finally(() => {
+          this.#shift()
+          this.#drain()
+        })
+        return
+      }
+      this.#shift()
+    }
+    this.#draining = false
+  }
+
+  #shift (): void {
+    const jobs = this.#jobs as InboxJob[]
+    if (jobs.length === 1) this.#jobs = null
+    else jobs.shift()
+  }
+}
+
+/**
+ * Runs `handlers` on `incoming` one after another from `from`: synchronously while they return nothing, awaiting
+ * the first that returns a promise and going on after it. A throw or rejection goes to `onError`, and the next
+ * handler still runs.
+ */
+export function runHandlers<M> (
+  handlers: ReadonlyArray<(message: M) => void | Promise<void>>, from: number, incoming: M, onError: (error: unknown, message: M) => void
+): Promise<void> | undefined {
+  for (let i = from; i < handlers.length; i++) {
+    let result: void | Promise<void>
+    try {
+      result = (handlers[i] as (message: M) => void | Promise<void>)(incoming)
+    } catch (error) {
+      onError(error, incoming)
+      continue
+    }
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      return (result as Promise<void>).then(
+        () => runHandlers(handlers, i + 1, incoming, onError),
+        (error: unknown) => {
+          onError(error, incoming)
+          return runHandlers(handlers, i + 1, incoming, onError)
+        }
+      )
+    }
+  }
+  return undefined
+}
