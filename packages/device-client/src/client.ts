@@ -1,9 +1,9 @@
 import {
-  CloseCode, TRACEPARENT, classifyFailure, extraFieldsOf, redactUrl, runTask, type FailureReason, type FailureVerdict
+  CloseCode, ConnectionLifecycle, FailureJudge, redactUrl, runTask, type ConnectionEvent, type DisconnectCause,
+  type FailureReason
 } from '@aip/endpoint'
 import {
-  buildCommandResults, buildDeviceInfoPush, buildDeviceRegistration, buildTaskRequest, newId, type DecodedServerMessage,
-  type DeviceSystemInfo, type Result
+  buildDeviceInfoPush, buildDeviceRegistration, buildTaskRequest, newId, type DecodedServerMessage, type DeviceSystemInfo
 } from '@aip/protocol'
 import { TypedEmitter, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
 import { AttemptError, Connection, type ConnectionEnd, type ConnectionSettings } from './connection.js'
@@ -13,10 +13,12 @@ import {
 } from './errors.js'
 import type { CommandExecutor, ExecutorTelemetry } from './executor.js'
 import { resolveOptions, type DeviceClientOptions, type ResolvedDeviceClientOptions } from './options.js'
-import { Outbox, type DropReason } from './outbox.js'
-import { StateMachine, type ClientState, type DisconnectCause, type StateEvents } from './state.js'
+import { CommandRunner } from './command-runner.js'
+import type { DropReason } from './outbox.js'
+import { ResultsSender } from './results-sender.js'
+import type { ClientState, StateEvents } from './state.js'
 import { collectLiveReadings, collectSystemInfo } from './telemetry.js'
-import { ToolRegistry, reasonText } from './tools.js'
+import { ToolRegistry } from './tools.js'
 
 /** How long `stop()` waits for the close handshake before it drops the socket. */
 const STOP_GRACE_MS = 2000
@@ -52,12 +54,6 @@ export interface StartTaskOptions {
   signal?: AbortSignal
 }
 
-interface SessionWork {
-  readonly controller: AbortController
-  chain: Promise<void>
-  pending: number
-}
-
 /**
  * The AIP device agent: connects to a device-agent server, registers with its telemetry, heartbeats, runs the
  * COMMANDs it receives through its tools, returns their results, and reconnects for ever (by default) when the
@@ -74,10 +70,11 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   readonly executor: CommandExecutor
   readonly #log: Logger
   readonly #events: TypedEmitter<DeviceClientEvents>
-  readonly #state: StateMachine<DeviceClientEvents>
-  readonly #outbox: Outbox
+  readonly #lifecycle: ConnectionLifecycle
+  readonly #judge: FailureJudge
+  readonly #results: ResultsSender
+  readonly #commands: CommandRunner
   readonly #settings: ConnectionSettings
-  readonly #sessions = new Map<string | null, SessionWork>()
   readonly #stopController = new AbortController()
   #connection: Connection | undefined
   #started: Promise<void> | undefined
@@ -87,12 +84,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   #loopDone: Promise<void> | undefined
   #fatal: { failure: AttemptError, reason: FailureReason } | undefined
   #lastCause: DisconnectCause | undefined
-  #lastFailure: FailureReason | undefined
-  #registeredOnce = false
-  /** When the server first refused our id as already registered, in this run of refusals. */
-  #conflictSince: number | undefined
   #attempt = 0
-  #flushing = false
   #ackGate: Promise<void> = Promise.resolve()
   #offTelemetry: (() => void) | undefined
 
@@ -103,7 +95,12 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       ? (logger as Logger & { child: (b: object) => Logger }).child({ component: 'aip-device-client', clientId })
       : logger
     this.#events = new TypedEmitter<DeviceClientEvents>((err, event) => this.#log.error({ err, event }, 'event listener threw'))
-    this.#state = new StateMachine(this.#events, this.#log)
+    this.#lifecycle = new ConnectionLifecycle(({ state, previous }) => {
+      this.#log.debug({ from: previous.kind, to: state.kind }, 'state changed')
+      this.#events.emit('state', { state, previous })
+      this.#events.emit(state.kind as 'connecting', state as never)
+    })
+    this.#judge = new FailureJudge(this.options.now)
     this.tools = new ToolRegistry(this.options.tools, {
       namespace: this.options.namespace,
       timeoutMs: this.options.toolTimeoutMs,
@@ -111,14 +108,25 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     })
     this.executor = this.options.executor ?? this.tools
     this.#offTelemetry = this.executor.onTelemetryChange?.(() => { this.#pushSystemInfo() })
-    this.#outbox = new Outbox({
-      maxEntries: Math.max(1, this.options.maxPendingResults),
+    this.#results = new ResultsSender({
+      maxEntries: this.options.maxPendingResults,
       maxAgeMs: this.options.pendingResultsTtlMs,
       now: this.options.now,
-      onDrop: (entry, reason) => {
-        this.#log.warn({ sessionId: entry.sessionId, reason }, 'kept results dropped')
+      log: this.#log,
+      connection: () => this.isConnected() ? this.#connection?.protocol : undefined,
+      onSent: (entry, queuedMs) => {
+        this.#events.emit('resultsSent', { sessionId: entry.sessionId, prevResponseId: entry.message.prev_response_id, queuedMs })
+      },
+      onDropped: (entry, reason) => {
         this.#events.emit('resultsDropped', { sessionId: entry.sessionId, prevResponseId: entry.message.prev_response_id, reason })
       }
+    })
+    this.#commands = new CommandRunner({
+      executor: this.executor,
+      clientId,
+      log: this.#log,
+      deliver: (results) => { this.#results.send(results).catch((err: unknown) => this.#emitError(err, 'command')) },
+      onError: (err) => this.#emitError(err, 'command')
     })
     this.#settings = {
       url: this.options.wsUrl,
@@ -140,17 +148,17 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
 
   /** The current state (a frozen discriminated union on `kind`). */
   get status (): ClientState {
-    return this.#state.current
+    return this.#lifecycle.state
   }
 
   /** Results waiting for a connection. */
   get pendingResults (): number {
-    return this.#outbox.size
+    return this.#results.size
   }
 
   /** True while registered on an open connection. */
   isConnected (): boolean {
-    return this.#state.current.kind === 'registered' && this.#connection?.isOpen === true
+    return this.#lifecycle.state.kind === 'registered' && this.#connection?.isOpen === true
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -194,7 +202,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       const off = (): void => { for (const unsubscribe of offs) unsubscribe() }
     })
     this.#log.info({ url: redactUrl(this.options.wsUrl) }, 'device client starting')
-    this.#state.transition({ kind: 'connecting', attempt: 0 })
+    this.#apply({ type: 'connect', attempt: 0 })
     this.#firstConnect().catch((err: unknown) => this.#emitError(err, 'start'))
     return this.#started
   }
@@ -215,14 +223,14 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   async reconnectDevice (deviceId: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
     if (deviceId !== this.options.clientId || this.#stopped) return false
     const signal = options.signal ?? this.#stopController.signal
-    this.#state.transition({ kind: 'connecting', attempt: this.#attempt })
+    this.#apply({ type: 'connect', attempt: this.#attempt })
     try {
       const connection = await Connection.open(this.#settings, this.#registration(), signal)
       return this.#attach(connection)
     } catch (err) {
       const failure = toAttemptError(err)
       this.#lastCause = failure.disconnect
-      const verdict = this.#judge(failure)
+      const verdict = this.#judgeFailure(failure)
       if (!verdict.retry) {
         this.#fatal = { failure, reason: verdict.reason }
         this.#loop?.abort()
@@ -249,7 +257,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     if (this.#stopped) throw new StoppedError()
     if (typeof request !== 'string' || request === '') throw new InvalidArgumentError('request', 'a non-empty string is required')
     const connection = this.#connection
-    if (connection === undefined || !this.isConnected()) throw new NotRegisteredError(this.#state.current.kind)
+    if (connection === undefined || !this.isConnected()) throw new NotRegisteredError(this.#lifecycle.state.kind)
     const previous = this.#ackGate
     let release!: () => void
     this.#ackGate = new Promise<void>((resolve) => { release = resolve })
@@ -292,7 +300,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       if (this.#stopped) return
       const failure = toAttemptError(err)
       this.#lastCause = failure.disconnect
-      const verdict = this.#judge(failure)
+      const verdict = this.#judgeFailure(failure)
       if (!verdict.retry) {
         this.#fail('fatal', verdict.reason, failure)
         return
@@ -310,10 +318,9 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       return false
     }
     this.#connection = connection
-    this.#registeredOnce = true
-    this.#conflictSince = undefined
+    this.#judge.registered()
     const { protocol } = connection
-    protocol.onMessage('command', (message) => { this.#onCommand(message) })
+    protocol.onMessage('command', (message) => { this.#commands.run(message) })
     protocol.onMessage('task_end', (message) => { this.#onTaskEnd(message) })
     protocol.onMessage('task', (message) => { this.#onServerTask(connection, message) })
     protocol.onMessage('error', (message) => {
@@ -325,8 +332,8 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     if (this.options.telemetryIntervalMs > 0) this.#refreshTelemetry(connection)
     this.#attempt = 0
     this.#log.info({ url: redactUrl(this.options.wsUrl) }, 'registered')
-    this.#state.transition({ kind: 'registered', connectedAt: this.options.now() })
-    this.#flush().catch((err: unknown) => this.#emitError(err, 'flush'))
+    this.#apply({ type: 'registered', at: this.options.now() })
+    this.#results.flush().catch((err: unknown) => this.#emitError(err, 'flush'))
     return true
   }
 
@@ -349,7 +356,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     this.#events.emit('disconnected', { code: info.code, reason: info.reason, cause })
     if (this.#stopped || cause.kind === 'local') return
     if (cause.kind === 'closed') {
-      const verdict = classifyFailure({ closeCode: info.code, wasRegistered: true, firstConnection: false })
+      const verdict = this.#judge.judge({ closeCode: info.code, wasRegistered: true })
       if (!verdict.retry) {
         this.#fail('fatal', verdict.reason, new AttemptError(cause, { closeCode: info.code }))
         return
@@ -369,14 +376,14 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     const offAttempt = strategy.on('attempt', ({ deviceId, attempt, delayMs }) => {
       if (deviceId !== this.options.clientId || loop.signal.aborted) return
       this.#attempt = attempt
-      this.#state.transition({ kind: 'reconnecting', attempt, delayMs, cause: this.#lastCause ?? cause })
+      this.#apply({ type: 'retry', attempt, delayMs, cause: this.#lastCause ?? cause })
     })
     try {
       const reconnected = await strategy.attemptReconnection(this, this.options.clientId, { signal: loop.signal })
-      if (!reconnected && !this.#stopped) this.#fail('exhausted', this.#lastFailure)
+      if (!reconnected && !this.#stopped) this.#fail('exhausted', this.#judge.last?.reason)
     } catch (err) {
       if (this.#fatal !== undefined) this.#fail('fatal', this.#fatal.reason, this.#fatal.failure)
-      else if (!this.#stopped) this.#fail('exhausted', this.#lastFailure, toAttemptError(err))
+      else if (!this.#stopped) this.#fail('exhausted', this.#judge.last?.reason, toAttemptError(err))
     } finally {
       offAttempt()
       this.#stopController.signal.removeEventListener('abort', onStop)
@@ -384,21 +391,9 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     }
   }
 
-  /**
-   * Classifies a failed attempt (the one place that decides, `classifyFailure`), keeping track of how long the
-   * server has refused our id as already registered.
-   */
-  #judge (failure: AttemptError): FailureVerdict {
-    const now = this.options.now()
-    const verdict = classifyFailure({
-      ...failure.facts,
-      firstConnection: !this.#registeredOnce,
-      identityConflictForMs: this.#conflictSince === undefined ? 0 : now - this.#conflictSince
-    })
-    if (verdict.reason === 'identity-conflict') this.#conflictSince ??= now
-    else this.#conflictSince = undefined
-    this.#lastFailure = verdict.reason
-    return verdict
+  /** Classifies a failed attempt: the one place that decides is the {@link FailureJudge} of `@aip/endpoint`. */
+  #judgeFailure (failure: AttemptError): ReturnType<FailureJudge['judge']> {
+    return this.#judge.judge(failure.facts)
   }
 
   /** Ends the client after a fatal refusal or an exhausted strategy. */
@@ -417,7 +412,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     this.#log.error({ err: error, reason, failure: failureReason }, 'device client stopped')
     this.#halt()
     this.#connection?.close(CloseCode.Normal, 'device stopping')
-    this.#state.transition({ kind: 'stopped', reason, error, ...(failureReason === undefined ? {} : { failure: failureReason }) })
+    this.#apply({ type: 'giveUp', reason, error, ...(failureReason === undefined ? {} : { failure: failureReason }) })
   }
 
   #halt (): void {
@@ -425,8 +420,8 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     this.#offTelemetry?.()
     this.#offTelemetry = undefined
     this.#stopController.abort(new StoppedError())
-    for (const work of this.#sessions.values()) work.controller.abort(new StoppedError())
-    this.#outbox.clear()
+    this.#commands.abortAll(new StoppedError())
+    this.#results.clear()
   }
 
   async #shutdown (): Promise<void> {
@@ -446,30 +441,11 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       await connection.ended
     }
     this.#log.info({}, 'device client stopped')
-    this.#state.transition({ kind: 'stopped', reason: 'stopped' })
+    this.#apply({ type: 'stop' })
   }
 
   // -------------------------------------------------------------------------------------------------------
   // Commands and results
-
-  #onCommand (message: DecodedServerMessage): void {
-    const sessionId = message.session_id
-    let work = this.#sessions.get(sessionId)
-    if (work === undefined) {
-      work = { controller: new AbortController(), chain: Promise.resolve(), pending: 0 }
-      this.#sessions.set(sessionId, work)
-    }
-    const current = work
-    current.pending++
-    // Commands of one session run one after another; other sessions run beside them.
-    current.chain = current.chain
-      .then(() => this.#runCommand(message, current.controller.signal))
-      .catch((err: unknown) => this.#emitError(err, 'command'))
-      .finally(() => {
-        current.pending--
-        if (current.pending === 0 && this.#sessions.get(sessionId) === current) this.#sessions.delete(sessionId)
-      })
-  }
 
   /** Sends the system info again (the executor's telemetry changed); the server keeps the latest. */
   #pushSystemInfo (): void {
@@ -479,75 +455,10 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       .catch((err: unknown) => this.#log.debug({ err }, 'telemetry push not sent'))
   }
 
-  async #runCommand (message: DecodedServerMessage, signal: AbortSignal): Promise<void> {
-    const commands = message.actions ?? []
-    // Our server's extension field: the COMMAND's trace context, when its task had one.
-    const traceparent = extraFieldsOf(message)?.[TRACEPARENT]
-    let results: Result[]
-    try {
-      results = await this.executor.execute(commands, {
-        sessionId: message.session_id,
-        clientId: this.options.clientId,
-        signal,
-        logger: this.#log,
-        traceparent: typeof traceparent === 'string' ? traceparent : null
-      })
-    } catch (err) {
-      this.#log.error({ err, sessionId: message.session_id }, 'executor failed')
-      const error = reasonText(err)
-      results = commands.map((command) => ({ status: 'failure', error, result: null, namespace: null, call_id: command.call_id ?? null }))
-    }
-    if (signal.aborted) {
-      this.#log.info({ sessionId: message.session_id }, 'session ended; results not sent')
-      return
-    }
-    this.#outbox.push(buildCommandResults({
-      clientId: this.options.clientId,
-      sessionId: message.session_id,
-      prevResponseId: message.response_id ?? '',
-      results
-    }))
-    await this.#flush()
-  }
-
-  /** Sends the kept results in order while registered; what cannot be sent waits for the next registration. */
-  async #flush (): Promise<void> {
-    if (this.#flushing) return
-    this.#flushing = true
-    try {
-      while (this.#outbox.size > 0) {
-        const connection = this.#connection
-        if (connection === undefined || !this.isConnected()) return
-        const entries = this.#outbox.take()
-        for (let i = 0; i < entries.length; i++) {
-          const entry = entries[i] as (typeof entries)[number]
-          try {
-            await connection.protocol.send(entry.message)
-          } catch (err) {
-            this.#log.debug({ err, sessionId: entry.sessionId }, 'results kept for the next connection')
-            this.#outbox.requeue(entries.slice(i))
-            return
-          }
-          this.#events.emit('resultsSent', {
-            sessionId: entry.sessionId,
-            prevResponseId: entry.message.prev_response_id,
-            queuedMs: Math.max(0, this.options.now() - entry.queuedAt)
-          })
-        }
-      }
-    } finally {
-      this.#flushing = false
-    }
-  }
-
   #onTaskEnd (message: DecodedServerMessage): void {
     const sessionId = message.session_id
-    const work = this.#sessions.get(sessionId)
-    if (work !== undefined) {
-      work.controller.abort(new Error(`session ${String(sessionId)} ended`))
-      this.#sessions.delete(sessionId)
-    }
-    this.#outbox.endSession(sessionId)
+    this.#commands.endSession(sessionId)
+    this.#results.endSession(sessionId)
     this.#events.emit('taskEnd', { sessionId, status: message.status, error: message.error })
   }
 
@@ -589,6 +500,11 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       default:
         return err
     }
+  }
+
+  /** The one place the client's state changes: an event through the shared lifecycle. */
+  #apply (event: ConnectionEvent): void {
+    if (!this.#lifecycle.apply(event)) this.#log.debug({ from: this.#lifecycle.state.kind, event: event.type }, 'state change ignored')
   }
 
   #emitError (error: unknown, context: string): void {

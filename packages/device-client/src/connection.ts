@@ -6,7 +6,7 @@ import {
 import type { DecodedClientMessage, DecodedServerMessage } from '@aip/protocol'
 import type { Logger } from '@aip/resilience'
 import { RegistrationRefusedError, RegistrationTimeoutError } from './errors.js'
-import type { DisconnectCause } from './state.js'
+import type { DisconnectCause } from '@aip/endpoint'
 
 /** Settings of one connection, taken from the client's resolved options. */
 export interface ConnectionSettings {
