@@ -75,3 +75,8 @@ export const DeviceInfoRefusedError = createError(
 
 /** A device's task queue is full (`maxQueuedTasks`). */
 export const QueueFullError = createError('AIP_ERR_CONSTELLATION_QUEUE_FULL', 'The task queue of device %s is full (%d tasks)', 429)
+
+/** `sendTaskToDevice` was given a session id that is already queued or running on the device. */
+export const DuplicateSessionError = createError(
+  'AIP_ERR_CONSTELLATION_DUPLICATE_SESSION', 'Session %s is already queued or running on device %s', 409
+)
