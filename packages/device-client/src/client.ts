@@ -1,19 +1,14 @@
 import {
-  CloseCode, ConnectionLifecycle, FailureJudge, redactUrl, runTask, type ConnectionEvent, type DisconnectCause,
-  type FailureReason
+  CloseCode, ConnectionLifecycle, FailureJudge, redactUrl, type ConnectionEvent, type DisconnectCause, type FailureReason
 } from '@aip/endpoint'
-import {
-  buildDeviceInfoPush, buildDeviceRegistration, buildTaskRequest, newId, type DecodedServerMessage, type DeviceSystemInfo
-} from '@aip/protocol'
+import { buildDeviceInfoPush, buildDeviceRegistration, type DecodedServerMessage, type DeviceSystemInfo } from '@aip/protocol'
 import { TypedEmitter, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
 import { AttemptError, Connection, type ConnectionEnd, type ConnectionSettings } from './connection.js'
-import {
-  DisconnectedError, InvalidArgumentError, NotRegisteredError, StoppedError, TaskAbortedError, TaskRefusedError,
-  TaskTimeoutError, connectionError, type ConnectionError
-} from './errors.js'
+import { InvalidArgumentError, NotRegisteredError, StoppedError, connectionError, type ConnectionError } from './errors.js'
 import type { CommandExecutor, ExecutorTelemetry } from './executor.js'
 import { resolveOptions, type DeviceClientOptions, type ResolvedDeviceClientOptions } from './options.js'
 import { CommandRunner } from './command-runner.js'
+import { DeviceTasks, type StartTaskOptions } from './device-tasks.js'
 import type { DropReason } from './outbox.js'
 import { ResultsSender } from './results-sender.js'
 import type { ClientState, StateEvents } from './state.js'
@@ -43,17 +38,6 @@ export interface DeviceClientEvents extends StateEvents {
   telemetrySent: { readonly systemInfo: Record<string, unknown> }
 }
 
-/** Options of {@link DeviceClientEndpoint.startTask}. */
-export interface StartTaskOptions {
-  /** `task_name` of the TASK. Default: a fresh uuid, as the reference device does. */
-  taskName?: string
-  /** Deadline for the TASK_END, counted from the send. Default: none. */
-  timeoutMs?: number
-  /** Deadline for the ack. Default: the client's `timeoutMs`. */
-  ackTimeoutMs?: number
-  signal?: AbortSignal
-}
-
 /**
  * The AIP device agent: connects to a device-agent server, registers with its telemetry, heartbeats, runs the
  * COMMANDs it receives through its tools, returns their results, and reconnects for ever (by default) when the
@@ -74,6 +58,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   readonly #judge: FailureJudge
   readonly #results: ResultsSender
   readonly #commands: CommandRunner
+  readonly #tasks: DeviceTasks
   readonly #settings: ConnectionSettings
   readonly #stopController = new AbortController()
   #connection: Connection | undefined
@@ -85,7 +70,6 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   #fatal: { failure: AttemptError, reason: FailureReason } | undefined
   #lastCause: DisconnectCause | undefined
   #attempt = 0
-  #ackGate: Promise<void> = Promise.resolve()
   #offTelemetry: (() => void) | undefined
 
   constructor (options: DeviceClientOptions) {
@@ -120,6 +104,14 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       onDropped: (entry, reason) => {
         this.#events.emit('resultsDropped', { sessionId: entry.sessionId, prevResponseId: entry.message.prev_response_id, reason })
       }
+    })
+    this.#tasks = new DeviceTasks({
+      clientId,
+      platform: this.options.platform,
+      ackTimeoutMs: this.options.timeoutMs,
+      log: this.#log,
+      stopped: () => this.#stopped,
+      onError: (err, context) => this.#emitError(err, context)
     })
     this.#commands = new CommandRunner({
       executor: this.executor,
@@ -258,31 +250,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     if (typeof request !== 'string' || request === '') throw new InvalidArgumentError('request', 'a non-empty string is required')
     const connection = this.#connection
     if (connection === undefined || !this.isConnected()) throw new NotRegisteredError(this.#lifecycle.state.kind)
-    const previous = this.#ackGate
-    let release!: () => void
-    this.#ackGate = new Promise<void>((resolve) => { release = resolve })
-    await previous
-    const task = buildTaskRequest({
-      clientId: this.options.clientId,
-      clientType: 'device',
-      request,
-      taskName: options.taskName ?? newId(),
-      metadata: { platform: this.options.platform }
-    })
-    const ackTimeoutMs = options.ackTimeoutMs ?? this.options.timeoutMs
-    try {
-      if (!connection.isOpen) throw new DisconnectedError('task')
-      return await runTask(connection.protocol, task, {
-        ackTimeoutMs,
-        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-        onAck: () => release()
-      })
-    } catch (err) {
-      throw this.#taskError(err, ackTimeoutMs, options.timeoutMs)
-    } finally {
-      release()
-    }
+    return await this.#tasks.start(connection.protocol, request, options)
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -322,7 +290,10 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     const { protocol } = connection
     protocol.onMessage('command', (message) => { this.#commands.run(message) })
     protocol.onMessage('task_end', (message) => { this.#onTaskEnd(message) })
-    protocol.onMessage('task', (message) => { this.#onServerTask(connection, message) })
+    protocol.onMessage('task', (message) => {
+      this.#events.emit('serverTask', { sessionId: message.session_id, taskName: message.task_name, request: message.user_request })
+      this.#tasks.answerServerTask(protocol, message)
+    })
     protocol.onMessage('error', (message) => {
       this.#log.warn({ error: message.error, sessionId: message.session_id }, 'server error')
       this.#events.emit('serverError', { error: message.error, sessionId: message.session_id })
@@ -460,46 +431,6 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     this.#commands.endSession(sessionId)
     this.#results.endSession(sessionId)
     this.#events.emit('taskEnd', { sessionId, status: message.status, error: message.error })
-  }
-
-  /**
-   * A server TASK (the reference's HTTP dispatch): like the reference device, answer with our own TASK carrying the
-   * request and task name; unlike it, echo the session id the server chose (our server binds either form).
-   */
-  #onServerTask (connection: Connection, message: DecodedServerMessage): void {
-    this.#events.emit('serverTask', { sessionId: message.session_id, taskName: message.task_name, request: message.user_request })
-    const task = buildTaskRequest({
-      clientId: this.options.clientId,
-      clientType: 'device',
-      request: message.user_request ?? '',
-      taskName: message.task_name ?? newId(),
-      sessionId: message.session_id,
-      metadata: { platform: this.options.platform }
-    })
-    runTask(connection.protocol, task, { ackTimeoutMs: this.options.timeoutMs })
-      .then((end) => this.#log.info({ sessionId: end.session_id, status: end.status }, 'dispatched task ended'))
-      .catch((err: unknown) => {
-        if (!this.#stopped) this.#emitError(err, 'serverTask')
-      })
-  }
-
-  #taskError (err: unknown, ackTimeoutMs: number, timeoutMs: number | undefined): unknown {
-    const code = (err as { code?: string }).code
-    if (this.#stopped) return new StoppedError({ cause: err })
-    switch (code) {
-      case 'AIP_ERR_ENDPOINT_REQUEST_REFUSED':
-        return new TaskRefusedError((err as Error).message.replace(/^The server refused the task: /, ''), { cause: err })
-      case 'AIP_ERR_RESILIENCE_TIMEOUT': {
-        const ack = (err as { operation?: string }).operation === 'task ack'
-        return new TaskTimeoutError(ack ? 'ack' : 'TASK_END', ack ? ackTimeoutMs : timeoutMs ?? 0, { cause: err })
-      }
-      case 'AIP_ERR_RESILIENCE_ABORTED':
-        return new TaskAbortedError({ cause: err })
-      case 'AIP_ERR_ENDPOINT_TRANSPORT_CLOSED':
-        return new DisconnectedError('task', { cause: err })
-      default:
-        return err
-    }
   }
 
   /** The one place the client's state changes: an event through the shared lifecycle. */

@@ -1,4 +1,5 @@
-export { DeviceClientEndpoint, type DeviceClientEvents, type StartTaskOptions } from './client.js'
+export { DeviceClientEndpoint, type DeviceClientEvents } from './client.js'
+export type { StartTaskOptions } from './device-tasks.js'
 export type { DeviceClientOptions, ResolvedDeviceClientOptions } from './options.js'
 export type { ClientState, DisconnectCause, StopReason, StateEvents } from './state.js'
 export type { ConnectionEnd } from './connection.js'
