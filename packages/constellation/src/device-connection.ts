@@ -137,7 +137,8 @@ export class DeviceConnection implements Beating {
       return new RegistrationTimeoutError(device.clientId, this.#host.options.registrationTimeoutMs, { cause: err })
     }
     if (code === 'AIP_ERR_ENDPOINT_REGISTRATION_REFUSED') {
-      return new RegistrationRefusedError(device.clientId, refusal ?? (err as Error).message, { cause: err })
+      // Without an ERROR the server closed or answered something else; `cause` tells which.
+      return new RegistrationRefusedError(device.clientId, refusal ?? 'the server closed the connection or sent no valid answer', { cause: err })
     }
     return err
   }

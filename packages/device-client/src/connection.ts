@@ -150,8 +150,9 @@ export class Connection {
       const refused = new RegistrationRefusedError(text, { cause: err })
       return new AttemptError({ kind: 'registration', message: refused.message, error: refused }, { refusal: text })
     }
-    // No ERROR: the server closed (a silent refusal, a restart) or answered something else.
-    const refused = new RegistrationRefusedError((err as Error).message.replace(/^Registration refused: /, ''), { cause: err })
+    // No ERROR: the server closed (a silent refusal, a restart) or answered something else; `cause` tells which.
+    const text = closeCode === undefined ? 'the server sent no valid answer' : `the server closed the connection with ${closeCode} without an answer`
+    const refused = new RegistrationRefusedError(text, { cause: err })
     return new AttemptError({ kind: 'registration', code: closeCode, message: refused.message, error: refused }, { closeCode })
   }
 
