@@ -1,18 +1,18 @@
 import {
   CloseCode, ConnectionLifecycle, FailureJudge, redactUrl, type ConnectionEvent, type DisconnectCause, type FailureReason
 } from '@aip/endpoint'
-import { buildDeviceInfoPush, buildDeviceRegistration, type DecodedServerMessage, type DeviceSystemInfo } from '@aip/protocol'
+import { buildDeviceRegistration, type DecodedServerMessage, type DeviceSystemInfo } from '@aip/protocol'
 import { TypedEmitter, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
 import { AttemptError, Connection, type ConnectionEnd, type ConnectionSettings } from './connection.js'
 import { InvalidArgumentError, NotRegisteredError, StoppedError, connectionError, type ConnectionError } from './errors.js'
-import type { CommandExecutor, ExecutorTelemetry } from './executor.js'
+import type { CommandExecutor } from './executor.js'
 import { resolveOptions, type DeviceClientOptions, type ResolvedDeviceClientOptions } from './options.js'
 import { CommandRunner } from './command-runner.js'
 import { DeviceTasks, type StartTaskOptions } from './device-tasks.js'
 import type { DropReason } from './outbox.js'
 import { ResultsSender } from './results-sender.js'
 import type { ClientState, StateEvents } from './state.js'
-import { collectLiveReadings, collectSystemInfo } from './telemetry.js'
+import { TelemetryReporter } from './telemetry-reporter.js'
 import { ToolRegistry } from './tools.js'
 
 /** How long `stop()` waits for the close handshake before it drops the socket. */
@@ -59,6 +59,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   readonly #results: ResultsSender
   readonly #commands: CommandRunner
   readonly #tasks: DeviceTasks
+  readonly #telemetry: TelemetryReporter
   readonly #settings: ConnectionSettings
   readonly #stopController = new AbortController()
   #connection: Connection | undefined
@@ -91,7 +92,19 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       earlyExit: this.options.earlyExit
     })
     this.executor = this.options.executor ?? this.tools
-    this.#offTelemetry = this.executor.onTelemetryChange?.(() => { this.#pushSystemInfo() })
+    this.#telemetry = new TelemetryReporter({
+      clientId,
+      executor: this.executor,
+      customMetadata: this.options.customMetadata,
+      supportedFeatures: this.options.supportedFeatures,
+      intervalMs: this.options.telemetryIntervalMs,
+      log: this.#log,
+      onSent: (systemInfo) => this.#events.emit('telemetrySent', { systemInfo })
+    })
+    this.#offTelemetry = this.executor.onTelemetryChange?.(() => {
+      const connection = this.#connection
+      if (connection !== undefined && this.isConnected()) this.#telemetry.push(connection.protocol)
+    })
     this.#results = new ResultsSender({
       maxEntries: this.options.maxPendingResults,
       maxAgeMs: this.options.pendingResultsTtlMs,
@@ -160,21 +173,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
 
   /** The telemetry sent at registration, read now from `node:os` and the executor's `telemetry()`. */
   systemInfo (): DeviceSystemInfo {
-    let extra: ExecutorTelemetry = {}
-    try {
-      extra = this.executor.telemetry?.() ?? {}
-    } catch (err) {
-      this.#log.warn({ err }, 'executor telemetry failed; registering without it')
-    }
-    const info = collectSystemInfo({
-      clientId: this.options.clientId,
-      customMetadata: { ...extra.customMetadata, ...this.options.customMetadata },
-      supportedFeatures: this.options.supportedFeatures
-    })
-    for (const feature of extra.supportedFeatures ?? []) {
-      if (!info.supported_features.includes(feature)) info.supported_features.push(feature)
-    }
-    return info
+    return this.#telemetry.systemInfo()
   }
 
   /**
@@ -300,24 +299,12 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     })
     protocol.on('invalidFrame', ({ error }) => this.#log.warn({ err: error }, 'invalid frame from the server'))
     connection.ended.then((end) => this.#onEnded(connection, end)).catch((err: unknown) => this.#emitError(err, 'connection'))
-    if (this.options.telemetryIntervalMs > 0) this.#refreshTelemetry(connection)
+    this.#telemetry.refreshWhile(connection.protocol, connection.ended)
     this.#attempt = 0
     this.#log.info({ url: redactUrl(this.options.wsUrl) }, 'registered')
     this.#apply({ type: 'registered', at: this.options.now() })
     this.#results.flush().catch((err: unknown) => this.#emitError(err, 'flush'))
     return true
-  }
-
-  /** Pushes fresh telemetry every `telemetryIntervalMs` while `connection` lasts. */
-  #refreshTelemetry (connection: Connection): void {
-    const timer = setInterval(() => {
-      const systemInfo = { ...this.systemInfo(), ...collectLiveReadings() }
-      connection.protocol.send(buildDeviceInfoPush({ clientId: this.options.clientId, systemInfo }))
-        .then(() => this.#events.emit('telemetrySent', { systemInfo }), (err: unknown) => this.#log.debug({ err }, 'telemetry push failed'))
-    }, this.options.telemetryIntervalMs)
-    timer.unref()
-    const stop = (): void => clearInterval(timer)
-    connection.ended.then(stop, stop)
   }
 
   #onEnded (connection: Connection, end: ConnectionEnd): void {
@@ -417,14 +404,6 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
 
   // -------------------------------------------------------------------------------------------------------
   // Commands and results
-
-  /** Sends the system info again (the executor's telemetry changed); the server keeps the latest. */
-  #pushSystemInfo (): void {
-    const connection = this.#connection
-    if (connection === undefined || !this.isConnected()) return
-    connection.protocol.send(buildDeviceInfoPush({ clientId: this.options.clientId, systemInfo: this.systemInfo() }))
-      .catch((err: unknown) => this.#log.debug({ err }, 'telemetry push not sent'))
-  }
 
   #onTaskEnd (message: DecodedServerMessage): void {
     const sessionId = message.session_id
