@@ -106,7 +106,8 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
    * Sees every incoming message before the endpoint handles it: runs the `messageProcessor`. A subclass may
    * override it (and call `super.handleMessage`). Errors are logged by the caller and never stop processing.
    */
-  async handleMessage (message: DecodedServerMessage, context: MessageContext = { deviceId: '' }): Promise<void> {
+  async handleMessage (message: DecodedServerMessage, key: MessageContext | string = { deviceId: '' }): Promise<void> {
+    const context = typeof key === 'string' ? { deviceId: key } : key
     const processor = this.config.messageProcessor
     if (processor === undefined) return
     if (typeof processor === 'function') await processor(message, context)

@@ -14,7 +14,7 @@ t.test('a server, a device and a constellation installed from the tarballs run a
   t.equal(report.status, 'completed', 'the task completed')
   t.match(report.result.at(-1)?.result.at(-1), { status: 'success', result: { echoed: { word: 'hello' } } }, 'the device ran the tool')
   t.same(report.codes, [
-    'AIP_ERR_RESILIENCE_TIMEOUT',
+    'AIP_ERR_TIMEOUT',
     'AIP_ERR_PROTOCOL_INVALID_JSON',
     'AIP_ERR_ENDPOINT_TRANSPORT_CLOSED',
     'AIP_ERR_SERVER_SESSION_CANCELLED',

@@ -1,27 +1,41 @@
-import { TimeoutManager, TypedEmitter, silentLogger, type Logger, type Unsubscribe } from '@aip/resilience'
+import {
+  CheckedOption, InvalidArgumentError, LoggerOption, Milliseconds, TimeoutManager, TypedEmitter, describeValue,
+  resolveOptions, type Logger, type Unsubscribe
+} from '@aip/resilience'
+import { Type } from '@sinclair/typebox'
 import { NotConnectedError } from './errors.js'
 import { attachExtension, type Extension } from './extensions/extension.js'
+import { DEFAULT_LIFECYCLE, LifecycleState, type EndpointState, type LifecycleTable, type StateChange } from './lifecycle-state.js'
 import { childLogger } from './logger.js'
-import { integerOption, loggerOption, MAX_TIMER_MS } from './options.js'
 import {
   AIPProtocol, type IncomingMessage, type IncomingType, type OutgoingMessage, type ProtocolOptions, type ProtocolRole
 } from './protocol.js'
 import type { CloseInfo, Transport } from './transport.js'
 
-/** How long `stop()` waits for the close handshake before it drops the connection. */
+/** How long `stop()` waits for the close handshakes before it drops the connections. */
 const STOP_GRACE_MS = 2000
 
 /** Options of {@link AIPEndpoint}. */
 export interface EndpointOptions {
   /** pino-compatible logger. Default: silent. */
   logger?: Logger
-  /** Deadline of `sendWithTimeout` / `receiveWithTimeout` when none is given. Default 120000 ms. */
+  /** Deadline of `sendWithTimeout` / `receiveWithTimeout` when none is given, in ms. Default 120000. */
   defaultTimeoutMs?: number
   /** Extensions attached to every connection, in order. */
   extensions?: readonly Extension[]
   /** Options handed to each connection's {@link AIPProtocol} (limits, middleware). */
   protocol?: Omit<ProtocolOptions<ProtocolRole>, 'role' | 'logger'>
 }
+
+const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** The schema of {@link EndpointOptions}, with its defaults. */
+const EndpointOptionsSchema = Type.Object({
+  logger: LoggerOption(),
+  defaultTimeoutMs: Milliseconds({ min: 1, default: 120_000 }),
+  extensions: Type.Optional(CheckedOption<readonly Extension[]>('an array of extensions', Array.isArray)),
+  protocol: Type.Optional(CheckedOption<EndpointOptions['protocol']>('an object of protocol options', isObject))
+})
 
 /** The validated, frozen options of an endpoint. */
 export interface ResolvedEndpointOptions {
@@ -31,25 +45,50 @@ export interface ResolvedEndpointOptions {
 
 /** Events of every {@link AIPEndpoint}. Subclasses add theirs. */
 export interface EndpointEvents {
-  /** A connection was attached. */
+  /** A connection was attached; `endpointId` is its key in the connection table. */
   connected: { readonly endpointId: string | undefined }
-  /** The connection closed. */
+  /** A connection closed. */
   disconnected: { readonly endpointId: string | undefined, readonly info: CloseInfo }
   /** `handleMessage` threw, or another error the endpoint could not return to a caller. */
   error: { readonly error: unknown, readonly context: string }
   /** `onDeviceDisconnected` ran for a device (the default hook emits it). */
   deviceDisconnected: { readonly deviceId: string }
+  /** The lifecycle state changed (see {@link AIPEndpoint.state}). */
+  stateChange: StateChange
+}
+
+/** One entry of the connection table. */
+interface Connection<R extends ProtocolRole> {
+  readonly key: string
+  readonly protocol: AIPProtocol<R>
+  readonly unsubscribe: Unsubscribe[]
+  /** The detach function of each extension attached to this connection; created on first use. */
+  extensions: Map<Extension, Unsubscribe> | undefined
 }
 
 /**
- * The base of every AIP endpoint (device client, device server connection, constellation): one connection at a
- * time through an {@link AIPProtocol}, typed events, extensions, deadlines, and the hooks the reconnection
- * strategy of `@aip/resilience` calls (it is a `ReconnectableEndpoint`).
+ * The base of every AIP endpoint (device server, device client, constellation).
  *
- * A subclass implements `start()` (connect, register, then `attach(transport)`) and `handleMessage()`, and
- * overrides the hooks it needs. `stop()` detaches the connection, closes it, and leaves no timer or listener.
+ * **Connections.** An endpoint holds a table of connections keyed by a string (a client id on the server, a
+ * device id on the constellation, one fixed key on the device client). Each connection runs through its own
+ * {@link AIPProtocol}: every decoded message goes to `handleMessage(message, key)` (in order, per connection),
+ * and every extension given to `use()` (or the `extensions` option) sees every frame in and out. The methods
+ * taking an optional `key` act on that connection; without a key they act on the only connection, and throw
+ * `AIP_ERR_INVALID_ARGUMENT` when there are several.
+ *
+ * **Lifecycle.** `state` is observable (`stateChange { from, to }`), and changes only through the protected
+ * `transition(to)`, checked against the subclass's {@link LifecycleTable} (default {@link DEFAULT_LIFECYCLE};
+ * the server uses {@link SERVER_LIFECYCLE}). `stop()` moves to `stopped` when the table allows it.
+ *
+ * A subclass implements `start()` (connect or listen, then `attach(transport, key)` per connection) and
+ * `handleMessage()`, and overrides the hooks it needs (it is a `ReconnectableEndpoint` of `@aip/resilience`).
+ * `stop()` closes every connection and leaves no timer or listener.
  */
-export abstract class AIPEndpoint<R extends ProtocolRole = ProtocolRole, E extends EndpointEvents = EndpointEvents> {
+export abstract class AIPEndpoint<
+  R extends ProtocolRole = ProtocolRole,
+  E extends EndpointEvents = EndpointEvents,
+  S extends string = EndpointState
+> {
   /** The validated options, frozen. */
   readonly options: ResolvedEndpointOptions
   /** The role of this endpoint's connections. */
@@ -59,37 +98,67 @@ export abstract class AIPEndpoint<R extends ProtocolRole = ProtocolRole, E exten
   protected readonly timeouts: TimeoutManager
   readonly #extensions: Extension[]
   readonly #protocolOptions: EndpointOptions['protocol']
-  #protocol: AIPProtocol<R> | undefined
-  #detach: Unsubscribe[] = []
+  readonly #connections = new Map<string, Connection<R>>()
+  readonly #lifecycle: LifecycleState<S>
 
-  constructor (role: R, options: EndpointOptions = {}) {
-    const logger = loggerOption(options.logger, silentLogger)
-    this.options = Object.freeze({
-      logger,
-      defaultTimeoutMs: integerOption('defaultTimeoutMs', options.defaultTimeoutMs, 120_000, 1, MAX_TIMER_MS)
-    })
+  /**
+   * @param role - `'client'` (device, constellation) or `'server'`
+   * @param options - validated once (`AIP_ERR_INVALID_OPTION`)
+   * @param lifecycle - the subclass's lifecycle table; default {@link DEFAULT_LIFECYCLE}
+   */
+  constructor (role: R, options: EndpointOptions = {}, lifecycle?: LifecycleTable<S>) {
+    const resolved = resolveOptions(EndpointOptionsSchema, options)
+    this.options = Object.freeze({ logger: resolved.logger, defaultTimeoutMs: resolved.defaultTimeoutMs })
     this.role = role
-    this.log = childLogger(logger, { component: 'aip-endpoint', role })
+    this.log = childLogger(resolved.logger, { component: 'aip-endpoint', role })
     this.events = new TypedEmitter<E>((err, event) => this.log.error({ err, event }, 'endpoint event listener threw'))
-    this.timeouts = new TimeoutManager({ defaultTimeoutMs: this.options.defaultTimeoutMs, logger })
-    this.#extensions = [...(options.extensions ?? [])]
-    this.#protocolOptions = options.protocol
+    this.timeouts = new TimeoutManager({ defaultTimeoutMs: resolved.defaultTimeoutMs, logger: resolved.logger })
+    this.#extensions = [...(resolved.extensions ?? [])]
+    this.#protocolOptions = resolved.protocol
+    this.#lifecycle = new LifecycleState<S>(
+      lifecycle ?? (DEFAULT_LIFECYCLE as unknown as LifecycleTable<S>),
+      (change) => this.events.emit('stateChange', change as E['stateChange'])
+    )
   }
 
-  /** Connects (and registers) the endpoint. */
+  /** Starts the endpoint: connects (and registers), or starts accepting connections. */
   abstract start (): Promise<void>
 
-  /** Handles one incoming message of the current connection; errors become `error` events. */
-  abstract handleMessage (message: IncomingMessage<R>): void | Promise<void>
+  /**
+   * Handles one incoming message of the connection `key`. Messages of one connection are handled one after
+   * another; a throw (or rejection) becomes an `error` event and the connection goes on.
+   */
+  abstract handleMessage (message: IncomingMessage<R>, key: string): void | Promise<void>
 
-  /** The current connection's protocol, if any. */
-  get protocol (): AIPProtocol<R> | undefined {
-    return this.#protocol
+  /** The current lifecycle state. */
+  get state (): S {
+    return this.#lifecycle.state
   }
 
-  /** True while a connection is attached and open. */
-  isConnected (): boolean {
-    return this.#protocol?.isOpen === true
+  /**
+   * The protocol of the only connection, if any.
+   * @deprecated use {@link AIPEndpoint.connection}, which also takes a key.
+   */
+  get protocol (): AIPProtocol<R> | undefined {
+    return this.connection()
+  }
+
+  /** Number of attached connections. */
+  get connectionCount (): number {
+    return this.#connections.size
+  }
+
+  /** The keys of the attached connections, in the order they were attached. */
+  connectionKeys (): string[] {
+    return [...this.#connections.keys()]
+  }
+
+  /**
+   * True while the connection `key` (default: the only one) is attached and open.
+   * @throws `AIP_ERR_INVALID_ARGUMENT` when no key is given and several connections are attached
+   */
+  isConnected (key?: string): boolean {
+    return this.#find(key)?.protocol.isOpen === true
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -97,60 +166,72 @@ export abstract class AIPEndpoint<R extends ProtocolRole = ProtocolRole, E exten
     return this.events.on(event, listener)
   }
 
-  /** Adds an extension to this and every later connection; returns the function that removes it. */
+  /**
+   * Adds an extension to every current and future connection (its `onConnect` runs at once for the current
+   * ones); returns the function that removes it from all of them.
+   */
   use (extension: Extension): Unsubscribe {
     this.#extensions.push(extension)
-    const protocol = this.#protocol
-    const detach = protocol === undefined ? undefined : attachExtension(protocol, extension, { logger: this.log })
-    if (detach !== undefined) this.#detach.push(detach)
+    for (const connection of this.#connections.values()) this.#attachExtension(connection, extension)
     return () => {
       const at = this.#extensions.indexOf(extension)
       if (at !== -1) this.#extensions.splice(at, 1)
-      detach?.()
+      for (const connection of this.#connections.values()) {
+        const detach = connection.extensions?.get(extension)
+        if (detach === undefined) continue
+        connection.extensions?.delete(extension)
+        detach()
+      }
     }
   }
 
   /**
-   * Sends a message on the current connection within `timeoutMs` (default `defaultTimeoutMs`). Rejects with
-   * `AIP_ERR_ENDPOINT_NOT_CONNECTED`, `AIP_ERR_RESILIENCE_TIMEOUT`, or the send's own error.
+   * Sends a message on the connection `key` (default: the only one) within `timeoutMs` (default
+   * `defaultTimeoutMs`).
+   * @throws (rejects) `AIP_ERR_ENDPOINT_NOT_CONNECTED`, `AIP_ERR_TIMEOUT`, `AIP_ERR_INVALID_ARGUMENT` (no key
+   * among several connections), or the send's own error
    */
-  async sendWithTimeout (message: OutgoingMessage<R>, timeoutMs?: number): Promise<void> {
-    const protocol = this.#requireProtocol()
+  async sendWithTimeout (message: OutgoingMessage<R>, timeoutMs?: number, key?: string): Promise<void> {
+    const protocol = this.#require(key)
     await this.timeouts.withTimeout(() => protocol.send(message), timeoutMs, 'send')
   }
 
   /**
-   * Waits for the next message of `type` on the current connection within `timeoutMs` (default
-   * `defaultTimeoutMs`). Rejects with `AIP_ERR_ENDPOINT_NOT_CONNECTED`, `AIP_ERR_RESILIENCE_TIMEOUT` or
-   * `AIP_ERR_ENDPOINT_TRANSPORT_CLOSED`.
+   * Waits for the next message of `type` (`'*'`: any) on the connection `key` (default: the only one) within
+   * `timeoutMs` (default `defaultTimeoutMs`).
+   * @throws (rejects) `AIP_ERR_ENDPOINT_NOT_CONNECTED`, `AIP_ERR_TIMEOUT`, `AIP_ERR_ENDPOINT_TRANSPORT_CLOSED`,
+   * `AIP_ERR_INVALID_ARGUMENT` (no key among several connections)
    */
-  async receiveWithTimeout (type: IncomingType<R> | '*', timeoutMs?: number): Promise<IncomingMessage<R>> {
-    const protocol = this.#requireProtocol()
+  async receiveWithTimeout (type: IncomingType<R> | '*', timeoutMs?: number, key?: string): Promise<IncomingMessage<R>> {
+    const protocol = this.#require(key)
     return await protocol.receive(type, { timeoutMs: timeoutMs ?? this.options.defaultTimeoutMs })
   }
 
   /**
-   * Stops the endpoint: closes the connection (1000 by default), releases every waiter and deadline, and removes
-   * every listener. Subclasses that override it call `super.stop()`.
+   * Stops the endpoint: closes every connection (1000 by default; a connection that does not finish its close
+   * handshake within 2 s is dropped), releases every waiter and deadline, moves to `stopped` (when the lifecycle
+   * allows it) and removes every listener. Subclasses that override it call `super.stop()`.
    */
   async stop (code = 1000, reason = ''): Promise<void> {
-    const protocol = this.#protocol
-    if (protocol !== undefined) {
+    const protocols = [...this.#connections.values()].map((connection) => connection.protocol)
+    if (protocols.length > 0) {
       // Extensions and listeners stay until the close is seen, so `onClose` and `disconnected` still run.
-      protocol.close(code, reason)
+      for (const protocol of protocols) protocol.close(code, reason)
       let timer: NodeJS.Timeout | undefined
       const late = new Promise<'late'>((resolve) => {
         timer = setTimeout(() => resolve('late'), STOP_GRACE_MS)
         timer.unref()
       })
-      if (await Promise.race([protocol.closed, late]) === 'late') {
-        protocol.transport.terminate()
-        await protocol.closed
+      const all = Promise.all(protocols.map((protocol) => protocol.closed))
+      if (await Promise.race([all, late]) === 'late') {
+        for (const protocol of protocols) protocol.transport.terminate()
+        await all
       }
       clearTimeout(timer)
     }
-    this.#release()
+    for (const key of [...this.#connections.keys()]) this.detach(key)
     this.timeouts.dispose()
+    if (this.#lifecycle.can('stopped' as S)) this.transition('stopped' as S)
     this.events.clear()
   }
 
@@ -171,47 +252,108 @@ export abstract class AIPEndpoint<R extends ProtocolRole = ProtocolRole, E exten
   }
 
   /**
-   * Attaches a connection: builds its protocol, routes every message to `handleMessage`, attaches the extensions
-   * (their `onConnect` runs now) and emits `connected`. A previous connection is detached first (not closed).
+   * Moves the lifecycle to `to` and emits `stateChange { from, to }`. Moving to the current state does nothing.
+   * @throws `AIP_ERR_ENDPOINT_INVALID_STATE` when the lifecycle table does not allow the move
    */
-  protected attach (transport: Transport, endpointId?: string): AIPProtocol<R> {
-    this.#release()
+  protected transition (to: S): void {
+    this.#lifecycle.transition(to)
+  }
+
+  /** True when the lifecycle table allows moving from the current state to `to`. */
+  protected canTransition (to: S): boolean {
+    return this.#lifecycle.can(to)
+  }
+
+  /**
+   * Attaches a connection under `key`: builds its {@link AIPProtocol}, routes every decoded message to
+   * `handleMessage(message, key)`, attaches every extension (their `onConnect` runs now) and emits
+   * `connected { endpointId: key }`. A previous connection under the same key is detached first (not closed).
+   * When the connection closes it leaves the table and `disconnected { endpointId: key, info }` is emitted.
+   */
+  protected attach (transport: Transport, key: string): AIPProtocol<R> {
+    if (typeof key !== 'string') throw new InvalidArgumentError('key', 'a string', describeValue(key))
+    if (this.#connections.has(key)) this.detach(key)
     const protocol = new AIPProtocol<R>(transport, {
       ...this.#protocolOptions,
       role: this.role,
       logger: this.options.logger
     })
-    this.#protocol = protocol
-    const detach: Unsubscribe[] = [
-      protocol.onAnyMessage(async (message) => {
-        try {
-          await this.handleMessage(message)
-        } catch (error) {
-          this.log.warn({ err: error, type: message.type, sessionId: message.session_id }, 'handleMessage threw')
-          this.events.emit('error', { error, context: 'handleMessage' } as E['error'])
-        }
-      }),
-      protocol.on('close', (info) => {
-        if (this.#protocol !== protocol) return
-        this.#protocol = undefined
-        this.#detach = []
-        this.events.emit('disconnected', { endpointId, info } as E['disconnected'])
-      })
-    ]
-    for (const extension of this.#extensions) detach.push(attachExtension(protocol, extension, { endpointId, logger: this.log }))
-    this.#detach = detach
-    this.events.emit('connected', { endpointId } as E['connected'])
+    const connection: Connection<R> = { key, protocol, unsubscribe: [], extensions: undefined }
+    connection.unsubscribe.push(
+      protocol.onAnyMessage((message) => this.#dispatch(message, key)),
+      protocol.on('close', (info) => this.#closed(connection, info))
+    )
+    this.#connections.set(key, connection)
+    for (const extension of this.#extensions) this.#attachExtension(connection, extension)
+    this.events.emit('connected', { endpointId: key } as E['connected'])
     return protocol
   }
 
-  #release (): void {
-    for (const unsubscribe of this.#detach) unsubscribe()
-    this.#detach = []
-    this.#protocol = undefined
+  /**
+   * Removes the connection `key` from the table without closing it: its messages no longer reach
+   * `handleMessage` and its extensions are detached. Returns its protocol (to close it), if it was attached.
+   */
+  protected detach (key: string): AIPProtocol<R> | undefined {
+    const connection = this.#connections.get(key)
+    if (connection === undefined) return undefined
+    this.#connections.delete(key)
+    this.#release(connection)
+    return connection.protocol
   }
 
-  #requireProtocol (): AIPProtocol<R> {
-    const protocol = this.#protocol
+  /**
+   * The protocol of the connection `key`, or of the only connection when `key` is omitted; `undefined` when
+   * there is none.
+   * @throws `AIP_ERR_INVALID_ARGUMENT` when no key is given and several connections are attached
+   */
+  protected connection (key?: string): AIPProtocol<R> | undefined {
+    return this.#find(key)?.protocol
+  }
+
+  async #dispatch (message: IncomingMessage<R>, key: string): Promise<void> {
+    try {
+      await this.handleMessage(message, key)
+    } catch (error) {
+      this.log.warn({ err: error, key, type: message.type, sessionId: message.session_id }, 'handleMessage threw')
+      this.events.emit('error', { error, context: 'handleMessage' } as E['error'])
+    }
+  }
+
+  #closed (connection: Connection<R>, info: CloseInfo): void {
+    if (this.#connections.get(connection.key) !== connection) return
+    this.#connections.delete(connection.key)
+    for (const unsubscribe of connection.unsubscribe) unsubscribe()
+    connection.unsubscribe.length = 0
+    // Each extension detaches itself after its `onClose`, which runs after this listener.
+    connection.extensions = undefined
+    this.events.emit('disconnected', { endpointId: connection.key, info } as E['disconnected'])
+  }
+
+  #release (connection: Connection<R>): void {
+    for (const unsubscribe of connection.unsubscribe) unsubscribe()
+    connection.unsubscribe.length = 0
+    if (connection.extensions !== undefined) {
+      for (const detach of connection.extensions.values()) detach()
+      connection.extensions = undefined
+    }
+  }
+
+  #attachExtension (connection: Connection<R>, extension: Extension): void {
+    const detach = attachExtension(connection.protocol, extension, { endpointId: connection.key, logger: this.log })
+    connection.extensions ??= new Map()
+    connection.extensions.set(extension, detach)
+  }
+
+  #find (key: string | undefined): Connection<R> | undefined {
+    if (key !== undefined) return this.#connections.get(key)
+    if (this.#connections.size > 1) {
+      throw new InvalidArgumentError('key', 'a connection key: this endpoint has several connections', 'undefined')
+    }
+    return this.#connections.values().next().value
+  }
+
+  #require (key: string | undefined): AIPProtocol<R> {
+    const protocol = this.#find(key)?.protocol
     if (protocol === undefined || !protocol.isOpen) throw new NotConnectedError()
     return protocol
   }

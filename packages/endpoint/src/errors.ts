@@ -26,14 +26,15 @@ export function redactUrl (url: string): string {
 
 export { ConnectErrorBase as ConnectErrorConstructor }
 
-/** An option of a constructor is missing, of the wrong type or out of range. Thrown once, at construction. */
-export const InvalidOptionError = createError(
-  'AIP_ERR_ENDPOINT_INVALID_OPTION', 'Invalid option %s: expected %s, got %s', 500, TypeError
-)
+/**
+ * The shared errors of `@aip/resilience` (`AIP_ERR_INVALID_OPTION`, `AIP_ERR_INVALID_ARGUMENT`), re-exported
+ * under their names so that code importing them from this package keeps working.
+ */
+export { InvalidArgumentError, InvalidOptionError } from '@aip/resilience'
 
-/** An argument of a method is out of range (a negative timeout, a stream without a declared size, ...). */
-export const InvalidArgumentError = createError(
-  'AIP_ERR_ENDPOINT_INVALID_ARGUMENT', 'Invalid argument %s: %s', 500, TypeError
+/** A lifecycle transition that the endpoint's table does not allow (a programming error in a subclass). */
+export const InvalidStateTransitionError = createError(
+  'AIP_ERR_ENDPOINT_INVALID_STATE', 'Invalid state transition from %s to %s', 500
 )
 
 /** The endpoint has no open connection (not started, stopped, or between two reconnections). */

@@ -7,7 +7,7 @@ export {
   TransportClosedError, connectError, redactUrl, ConnectErrorConstructor, type ConnectError,
   InvalidOptionError, InvalidArgumentError, NotConnectedError, UnexpectedBinaryError,
   TransferChecksumError, TransferSizeError, TransferOrderError, TransferTooLargeError, TransferLimitError,
-  TransferAbortedError, RegistrationRefusedError, RegistrationTimeoutError, RequestRefusedError
+  TransferAbortedError, RegistrationRefusedError, RegistrationTimeoutError, RequestRefusedError, InvalidStateTransitionError
 } from './errors.js'
 export {
   AIPProtocol, rechunk, extraFieldsOf,
@@ -35,6 +35,10 @@ export {
 } from './flows/task-execution.js'
 export { requestDeviceInfo, type DeviceInfoRequestOptions } from './flows/device-info.js'
 export { AIPEndpoint, type EndpointOptions, type ResolvedEndpointOptions, type EndpointEvents } from './endpoint.js'
+export {
+  DEFAULT_LIFECYCLE, SERVER_LIFECYCLE, LifecycleState, type EndpointState, type ServerState, type LifecycleTable, type StateChange
+} from './lifecycle-state.js'
+export { Liveness, type LivenessOptions } from './liveness.js'
 export {
   attachExtension, type Extension, type ExtensionContext, type ExtensionErrorContext, type AttachOptions
 } from './extensions/extension.js'

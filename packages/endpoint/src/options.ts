@@ -1,8 +1,6 @@
-import type { Logger } from '@aip/resilience'
-import { InvalidArgumentError, InvalidOptionError } from './errors.js'
+import { InvalidArgumentError, InvalidOptionError, MAX_TIMER_MS, type Logger } from '@aip/resilience'
 
-/** Largest delay a Node.js timer accepts (2^31 − 1 ms). */
-export const MAX_TIMER_MS = 2_147_483_647
+export { MAX_TIMER_MS }
 
 function describe (value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
@@ -35,7 +33,7 @@ export function loggerOption (value: unknown, fallback: Logger): Logger {
 export function timeoutArgument (name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
-    throw new InvalidArgumentError(name, `expected a number of ms from 1 to ${MAX_TIMER_MS}, got ${describe(value)}`)
+    throw new InvalidArgumentError(name, `a number of ms from 1 to ${MAX_TIMER_MS}`, describe(value))
   }
   return value
 }

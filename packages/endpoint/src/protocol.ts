@@ -4,7 +4,7 @@ import {
   encodeServerMessage, newId, timestamp,
   type ClientMessage, type DecodedClientMessage, type DecodedServerMessage, type ProtocolError, type ServerMessage
 } from '@aip/protocol'
-import { AbortedError, TimeoutError, TypedEmitter, silentLogger, type Logger, type Unsubscribe } from '@aip/resilience'
+import { AbortedError, TimeoutError, TypedEmitter, describeValue, silentLogger, type Logger, type Unsubscribe } from '@aip/resilience'
 import { InvalidArgumentError, InvalidOptionError, TransferSizeError, TransportClosedError, UnexpectedBinaryError } from './errors.js'
 import { childLogger } from './logger.js'
 import { integerOption, loggerOption, timeoutArgument } from './options.js'
@@ -103,9 +103,9 @@ export interface ProtocolEvents<R extends ProtocolRole> {
 
 /** Options of {@link AIPProtocol.receive}. */
 export interface ReceiveOptions<R extends ProtocolRole> {
-  /** Reject with `AIP_ERR_RESILIENCE_TIMEOUT` after this long. Default: no timeout. */
+  /** Reject with `AIP_ERR_TIMEOUT` after this long. Default: no timeout. */
   timeoutMs?: number
-  /** Reject with `AIP_ERR_RESILIENCE_ABORTED` when this aborts. */
+  /** Reject with `AIP_ERR_ABORTED` when this aborts. */
   signal?: AbortSignal
   /** Only messages for which this returns true are taken. */
   filter?: (message: IncomingMessage<R>) => boolean
@@ -216,7 +216,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /**
    * @param transport - an open connection; listeners are attached at once, so no frame is lost
-   * @param options - the role and limits; validated here (`AIP_ERR_ENDPOINT_INVALID_OPTION`)
+   * @param options - the role and limits; validated here (`AIP_ERR_INVALID_OPTION`)
    */
   constructor (transport: Transport, options: ProtocolOptions<R>) {
     if (options?.role !== 'client' && options?.role !== 'server') {
@@ -334,7 +334,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   /**
    * Waits for the next message of `type` (`'*'`: of any type) that passes `filter`. The waiter is registered
    * before this returns, so a message that arrives right after a `send()` is not missed. Handlers still see the
-   * message. Rejects with `AIP_ERR_RESILIENCE_TIMEOUT`, `AIP_ERR_RESILIENCE_ABORTED`, or
+   * message. Rejects with `AIP_ERR_TIMEOUT`, `AIP_ERR_ABORTED`, or
    * `AIP_ERR_ENDPOINT_TRANSPORT_CLOSED` when the connection closes first.
    */
   receive (type: IncomingType<R> | '*', options: ReceiveOptions<R> = {}): Promise<IncomingMessage<R>> {
@@ -365,7 +365,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
    * Never send this to a Python peer that does not expect it (reference bug B17).
    */
   async sendBinary (data: Uint8Array, metadata: BinaryMetadataInput = {}): Promise<string> {
-    if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data', 'expected a Uint8Array')
+    if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data', 'a Uint8Array', describeValue(data))
     const transferId = metadata.transferId ?? newId()
     const frame = {
       ...metadata.extra,
@@ -391,15 +391,15 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
    * `aborted` key instead of a checksum, and our receiver drops the transfer (`AIP_ERR_ENDPOINT_TRANSFER_ABORTED`).
    */
   async sendFile (source: FileSource, options: SendFileOptions): Promise<SentFile> {
-    if (typeof options?.filename !== 'string') throw new InvalidArgumentError('filename', 'expected a string')
+    if (typeof options?.filename !== 'string') throw new InvalidArgumentError('options.filename', 'a string', describeValue(options?.filename))
     const whole = source instanceof Uint8Array
     const size = whole ? source.byteLength : options.size
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-      throw new InvalidArgumentError('size', 'expected the total size in bytes (an integer >= 0) for a stream')
+      throw new InvalidArgumentError('options.size', 'the total size in bytes (an integer >= 0) for a stream', describeValue(size))
     }
     const chunkSize = options.chunkSize ?? this.options.chunkSize
     if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
-      throw new InvalidArgumentError('chunkSize', 'expected an integer >= 1')
+      throw new InvalidArgumentError('options.chunkSize', 'an integer >= 1', describeValue(chunkSize))
     }
     if (!this.isOpen) throw new TransportClosedError()
     const transferId = options.transferId ?? newId()
@@ -423,7 +423,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
       let failure: Error | undefined
       for await (const chunk of rechunk(whole ? [source] : source, chunkSize)) {
         if (options.signal?.aborted === true) {
-          failure = new AbortedError(label, { cause: options.signal.reason })
+          failure = new AbortedError(label, options.signal.reason)
           break
         }
         if (sent + chunk.byteLength > size) {
@@ -587,11 +587,11 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
       return Promise.reject(err)
     }
     const { signal } = options
-    if (signal?.aborted === true) return Promise.reject(new AbortedError(operation, { cause: signal.reason }))
+    if (signal?.aborted === true) return Promise.reject(new AbortedError(operation, signal.reason))
     if (this.#closed) return Promise.reject(new TransportClosedError())
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
-      const onAbort = (): void => { settle(() => reject(new AbortedError(operation, { cause: signal?.reason }))) }
+      const onAbort = (): void => { settle(() => reject(new AbortedError(operation, signal?.reason))) }
       const settle = (finish: () => void): void => {
         if (!this.#waiters.delete(waiter)) return
         if (timer !== undefined) clearTimeout(timer)
@@ -645,7 +645,7 @@ export async function * rechunk (source: Iterable<Uint8Array> | AsyncIterable<Ui
   let parts: Uint8Array[] = []
   let buffered = 0
   for await (const piece of source as AsyncIterable<Uint8Array>) {
-    if (!(piece instanceof Uint8Array)) throw new InvalidArgumentError('source', 'expected chunks of bytes (Uint8Array)')
+    if (!(piece instanceof Uint8Array)) throw new InvalidArgumentError('source', 'chunks of bytes (Uint8Array)', describeValue(piece))
     let offset = 0
     while (offset < piece.byteLength) {
       const take = Math.min(chunkSize - buffered, piece.byteLength - offset)

@@ -93,7 +93,7 @@ t.test('a second metadata frame before the announced binary frame fails the firs
 
 t.test('sendBinary refuses something that is not bytes, and refuses to send when closed', async (t) => {
   const { client } = linkedProtocols()
-  await t.rejects(client.sendBinary('text' as never), { code: 'AIP_ERR_ENDPOINT_INVALID_ARGUMENT' })
+  await t.rejects(client.sendBinary('text' as never), { code: 'AIP_ERR_INVALID_ARGUMENT' })
   client.close()
   await t.rejects(client.sendBinary(Buffer.from('a')), { code: 'AIP_ERR_ENDPOINT_TRANSPORT_CLOSED' })
 })

@@ -43,7 +43,7 @@ t.test('receiveWithTimeout rejects with the coded timeout', async (t) => {
   const { endpoint } = setup({ defaultTimeoutMs: 5 })
   await endpoint.start()
   t.teardown(() => endpoint.stop())
-  await t.rejects(endpoint.receiveWithTimeout('task_end'), { code: 'AIP_ERR_RESILIENCE_TIMEOUT' })
+  await t.rejects(endpoint.receiveWithTimeout('task_end'), { code: 'AIP_ERR_TIMEOUT' })
 })
 
 t.test('a handleMessage that throws becomes an error event', async (t) => {
@@ -94,8 +94,8 @@ t.test('the default hooks fit a reconnection strategy: no reconnection, no tasks
 
 t.test('the options are validated and frozen', async (t) => {
   const [a] = createLinkedTransports()
-  t.throws(() => new TestEndpoint(() => a, { defaultTimeoutMs: 0 }), { code: 'AIP_ERR_ENDPOINT_INVALID_OPTION' })
-  t.throws(() => new TestEndpoint(() => a, { logger: 1 as never }), { code: 'AIP_ERR_ENDPOINT_INVALID_OPTION' })
+  t.throws(() => new TestEndpoint(() => a, { defaultTimeoutMs: 0 }), { code: 'AIP_ERR_INVALID_OPTION' })
+  t.throws(() => new TestEndpoint(() => a, { logger: 1 as never }), { code: 'AIP_ERR_INVALID_OPTION' })
   const endpoint = new TestEndpoint(() => a, { protocol: { maxFileBytes: 10 } })
   t.ok(Object.isFrozen(endpoint.options))
   await endpoint.start()

@@ -87,7 +87,7 @@ t.test('an extension added with use() joins the current connection; its removal 
   await second
   await endpoint.stop()
   t.same(before.calls, ['connect test-endpoint', 'receive heartbeat', 'receive heartbeat', 'close 1000'])
-  t.same(late.calls, ['connect undefined', 'receive heartbeat'])
+  t.same(late.calls, ['connect test-endpoint', 'receive heartbeat'])
 })
 
 t.test('a hook that throws or rejects is logged and does not disturb the connection', async (t) => {

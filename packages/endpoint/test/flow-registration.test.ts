@@ -62,11 +62,11 @@ t.test('an aborted registration rejects with the aborted code', async (t) => {
   t.teardown(() => client.close())
   const controller = new AbortController()
   controller.abort()
-  await t.rejects(register(client, buildDeviceRegistration({ clientId: 'dev1' }), { signal: controller.signal }), { code: 'AIP_ERR_RESILIENCE_ABORTED' })
+  await t.rejects(register(client, buildDeviceRegistration({ clientId: 'dev1' }), { signal: controller.signal }), { code: 'AIP_ERR_ABORTED' })
   const later = new AbortController()
   const pending = register(client, buildDeviceRegistration({ clientId: 'dev1' }), { signal: later.signal })
   later.abort()
-  await t.rejects(pending, { code: 'AIP_ERR_RESILIENCE_ABORTED' })
+  await t.rejects(pending, { code: 'AIP_ERR_ABORTED' })
 })
 
 t.test('validateRegistration accepts a REGISTER and returns the claimed identity', async (t) => {

@@ -149,10 +149,10 @@ t.test('a close of the peer is emitted once, after the frames that came before i
 
 t.test('the options are validated once and frozen', async (t) => {
   const [a] = createLinkedTransports()
-  t.throws(() => new AIPProtocol(a, { role: 'peer' as never }), { code: 'AIP_ERR_ENDPOINT_INVALID_OPTION' })
-  t.throws(() => new AIPProtocol(a, { role: 'client', maxFileBytes: -1 }), { code: 'AIP_ERR_ENDPOINT_INVALID_OPTION' })
-  t.throws(() => new AIPProtocol(a, { role: 'client', chunkSize: 1.5 }), { code: 'AIP_ERR_ENDPOINT_INVALID_OPTION' })
-  t.throws(() => new AIPProtocol(a, { role: 'client', logger: {} as never }), { code: 'AIP_ERR_ENDPOINT_INVALID_OPTION' })
+  t.throws(() => new AIPProtocol(a, { role: 'peer' as never }), { code: 'AIP_ERR_INVALID_OPTION' })
+  t.throws(() => new AIPProtocol(a, { role: 'client', maxFileBytes: -1 }), { code: 'AIP_ERR_INVALID_OPTION' })
+  t.throws(() => new AIPProtocol(a, { role: 'client', chunkSize: 1.5 }), { code: 'AIP_ERR_INVALID_OPTION' })
+  t.throws(() => new AIPProtocol(a, { role: 'client', logger: {} as never }), { code: 'AIP_ERR_INVALID_OPTION' })
   const protocol = new AIPProtocol(a, { role: 'client', maxFileBytes: 0 })
   t.equal(protocol.options.maxFileBytes, 0, 'zero is kept')
   t.equal(protocol.options.chunkSize, 1024 * 1024)

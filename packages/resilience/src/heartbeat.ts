@@ -66,7 +66,7 @@ export class HeartbeatManager {
   readonly #clients = new Map<string, ClientState>()
 
   /**
-   * @throws `AIP_ERR_RESILIENCE_INVALID_OPTION` when `send` is missing or an option is out of range
+   * @throws `AIP_ERR_INVALID_OPTION` when `send` is missing or an option is out of range
    */
   constructor (options: HeartbeatManagerOptions) {
     this.options = resolveHeartbeatOptions(options)
@@ -90,7 +90,7 @@ export class HeartbeatManager {
    * Starts the heartbeat of `clientId`; the first one is sent after one interval. Restarts it (with fresh
    * counters) if it was already running.
    *
-   * @throws `AIP_ERR_RESILIENCE_INVALID_OPTION` when `intervalMs` is not a number > 0 (0 is not "the default")
+   * @throws `AIP_ERR_INVALID_OPTION` when `intervalMs` is not a number > 0 (0 is not "the default")
    */
   start (clientId: string, options: HeartbeatStartOptions = {}): void {
     const intervalMs = checkMs('intervalMs', options.intervalMs ?? this.options.intervalMs, true)

@@ -1,13 +1,18 @@
 export { computeBackoffMs, ReconnectionPolicy } from './backoff.js'
 export type { BackoffOptions } from './backoff.js'
 export { AbortedError, InvalidArgumentError, InvalidOptionError, TimeoutError } from './errors.js'
+export type { TimeoutDetails } from './errors.js'
 export { TypedEmitter } from './events.js'
 export type { Unsubscribe } from './events.js'
 export { HeartbeatManager } from './heartbeat.js'
 export type { HeartbeatEvents, HeartbeatStartOptions } from './heartbeat.js'
 export { silentLogger } from './logger.js'
 export type { LogFn, Logger } from './logger.js'
-export { MAX_TIMER_MS } from './options.js'
+export {
+  CheckedOption, Default, FunctionOption, InstanceOption, LoggerOption, MAX_TIMER_MS, Milliseconds, describeValue, isLogger,
+  resolveOptions
+} from './schema-options.js'
+export type { MillisecondsOptions, OptionsInput, ResolvedOptions, WithDefault } from './schema-options.js'
 export type {
   HeartbeatManagerOptions,
   HeartbeatSend,

@@ -4,8 +4,9 @@ import { InvalidOptionError } from './errors.js'
 import { silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
 
-/** The longest delay a Node.js timer accepts (about 24.8 days); longer ones fire after 1 ms. */
-export const MAX_TIMER_MS = 2 ** 31 - 1
+import { MAX_TIMER_MS } from './schema-options.js'
+
+export { MAX_TIMER_MS }
 
 type ErrorCtor = new (name: string, expected: string, got: string) => Error
 
@@ -74,7 +75,7 @@ const reconnectionPolicies = new Set<unknown>(Object.values(ReconnectionPolicy))
 
 /**
  * Validates reconnection options, fills in the defaults and freezes the result.
- * Throws `AIP_ERR_RESILIENCE_INVALID_OPTION` on the first bad value.
+ * Throws `AIP_ERR_INVALID_OPTION` on the first bad value.
  */
 export function resolveReconnectionOptions (input?: ReconnectionStrategyOptions): ResolvedReconnectionOptions {
   const o = checkObject('options', input)
@@ -132,7 +133,7 @@ export type ResolvedHeartbeatOptions = Readonly<Required<HeartbeatManagerOptions
 
 /**
  * Validates heartbeat options, fills in the defaults and freezes the result.
- * Throws `AIP_ERR_RESILIENCE_INVALID_OPTION` on the first bad value (an interval of 0 included).
+ * Throws `AIP_ERR_INVALID_OPTION` on the first bad value (an interval of 0 included).
  */
 export function resolveHeartbeatOptions (input: HeartbeatManagerOptions): ResolvedHeartbeatOptions {
   const o = checkObject('options', input)
@@ -160,7 +161,7 @@ export type ResolvedTimeoutOptions = Readonly<Required<TimeoutManagerOptions>>
 
 /**
  * Validates timeout options, fills in the defaults and freezes the result.
- * Throws `AIP_ERR_RESILIENCE_INVALID_OPTION` on the first bad value.
+ * Throws `AIP_ERR_INVALID_OPTION` on the first bad value.
  */
 export function resolveTimeoutOptions (input?: TimeoutManagerOptions): ResolvedTimeoutOptions {
   const o = checkObject('options', input)

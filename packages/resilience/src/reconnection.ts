@@ -38,7 +38,7 @@ export interface ReconnectionEvents {
  * Per-call options of {@link ReconnectionStrategy.attemptReconnection}.
  */
 export interface AttemptReconnectionOptions {
-  /** Aborting it abandons the reconnection: the promise rejects with `AIP_ERR_RESILIENCE_ABORTED`. */
+  /** Aborting it abandons the reconnection: the promise rejects with `AIP_ERR_ABORTED`. */
   signal?: AbortSignal | undefined
   /**
    * The retry budget of this reconnection: an integer >= 0, or `Infinity`. Default: the strategy's `maxRetries`.
@@ -75,7 +75,7 @@ export class ReconnectionStrategy {
   readonly #inFlight = new Map<string, InFlight>()
 
   /**
-   * @throws `AIP_ERR_RESILIENCE_INVALID_OPTION` when an option is out of range
+   * @throws `AIP_ERR_INVALID_OPTION` when an option is out of range
    */
   constructor (options?: ReconnectionStrategyOptions) {
     this.options = resolveReconnectionOptions(options)
@@ -103,7 +103,7 @@ export class ReconnectionStrategy {
   /**
    * The delay before attempt `attempt` (1 for the first) with this strategy's options and random source.
    *
-   * @throws `AIP_ERR_RESILIENCE_INVALID_ARGUMENT` when `attempt` is not an integer >= 1
+   * @throws `AIP_ERR_INVALID_ARGUMENT` when `attempt` is not an integer >= 1
    */
   backoffMs (attempt: number): number {
     if (!Number.isInteger(attempt) || attempt < 1) throw new InvalidArgumentError('attempt', 'an integer >= 1', String(attempt))
@@ -140,8 +140,8 @@ export class ReconnectionStrategy {
    * with the `NONE` policy or a budget of 0). Errors thrown by `reconnectDevice` count as failed attempts. The
    * wait between attempts keeps the process alive until the reconnection ends or is aborted.
    *
-   * @throws (rejects) `AIP_ERR_RESILIENCE_ABORTED` when `signal` aborts or the strategy is disposed first
-   * @throws (rejects) `AIP_ERR_RESILIENCE_INVALID_ARGUMENT` when `options.maxRetries` is not an integer >= 0 nor `Infinity`
+   * @throws (rejects) `AIP_ERR_ABORTED` when `signal` aborts or the strategy is disposed first
+   * @throws (rejects) `AIP_ERR_INVALID_ARGUMENT` when `options.maxRetries` is not an integer >= 0 nor `Infinity`
    */
   attemptReconnection (endpoint: ReconnectableEndpoint, deviceId: string, options: AttemptReconnectionOptions = {}): Promise<boolean> {
     const { logger, policy } = this.options
@@ -160,7 +160,7 @@ export class ReconnectionStrategy {
     }
     const { signal } = options
     if (signal?.aborted === true) {
-      return Promise.reject(new AbortedError(`reconnection of ${deviceId}`, { cause: signal.reason }))
+      return Promise.reject(new AbortedError(`reconnection of ${deviceId}`, signal.reason))
     }
     const controller = new AbortController()
     const onAbort = (): void => controller.abort(signal?.reason)
@@ -211,7 +211,7 @@ export class ReconnectionStrategy {
       }
     } catch (err) {
       // Only an abort gets here: sleep() and throwIfAborted() are the only throwers.
-      throw new AbortedError(`reconnection of ${deviceId}`, { cause: signal.aborted ? signal.reason : err })
+      throw new AbortedError(`reconnection of ${deviceId}`, signal.aborted ? signal.reason : err)
     }
     logger.error({ deviceId, attempts: state.failures }, 'reconnection attempts exhausted')
     this.#events.emit('exhausted', { deviceId, attempts: state.failures })
@@ -223,7 +223,7 @@ export class ReconnectionStrategy {
    * layers, reconnects (unless the policy is `NONE`), then runs `onReconnect`. Errors of the hooks and of
    * `onReconnect` are logged, not thrown. Resolves with whether the device is reconnected.
    *
-   * @throws (rejects) `AIP_ERR_RESILIENCE_ABORTED` when `signal` aborts or the strategy is disposed first
+   * @throws (rejects) `AIP_ERR_ABORTED` when `signal` aborts or the strategy is disposed first
    */
   async handleDisconnection (
     endpoint: ReconnectableEndpoint,
@@ -259,7 +259,7 @@ export class ReconnectionStrategy {
   }
 
   /**
-   * Abandons every reconnection in flight (their promises reject with `AIP_ERR_RESILIENCE_ABORTED`), clears
+   * Abandons every reconnection in flight (their promises reject with `AIP_ERR_ABORTED`), clears
    * their timers and removes every listener. The strategy can still be used afterwards.
    */
   dispose (): void {

@@ -16,18 +16,18 @@ export interface SleepOptions {
 
 /**
  * Resolves after `ms` milliseconds. The timer keeps the process alive unless `keepAlive` is false, and is cleared
- * when `signal` aborts, in which case the promise rejects with an `AIP_ERR_RESILIENCE_ABORTED` error whose `cause`
+ * when `signal` aborts, in which case the promise rejects with an `AIP_ERR_ABORTED` error whose `cause`
  * is the signal's reason.
  */
 export function sleep (ms: number, options: SleepOptions = {}): Promise<void> {
   const { signal, keepAlive = true } = options
   if (signal?.aborted === true) {
-    return Promise.reject(new AbortedError('sleep', { cause: signal.reason }))
+    return Promise.reject(new AbortedError('sleep', signal.reason))
   }
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       clearTimeout(timer)
-      reject(new AbortedError('sleep', { cause: signal?.reason }))
+      reject(new AbortedError('sleep', signal?.reason))
     }
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort)

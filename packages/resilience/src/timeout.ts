@@ -12,7 +12,7 @@ export type TimedWork<T> = PromiseLike<T> | ((signal: AbortSignal) => T | Promis
  * Per-call options of {@link TimeoutManager.withTimeout}.
  */
 export interface WithTimeoutOptions {
-  /** Aborting it stops the work and rejects with `AIP_ERR_RESILIENCE_ABORTED`. */
+  /** Aborting it stops the work and rejects with `AIP_ERR_ABORTED`. */
   signal?: AbortSignal | undefined
 }
 
@@ -32,7 +32,7 @@ export class TimeoutManager {
   readonly #pending = new Set<(err: Error) => void>()
 
   /**
-   * @throws `AIP_ERR_RESILIENCE_INVALID_OPTION` when `defaultTimeoutMs` is not a number > 0
+   * @throws `AIP_ERR_INVALID_OPTION` when `defaultTimeoutMs` is not a number > 0
    */
   constructor (options?: TimeoutManagerOptions) {
     this.options = resolveTimeoutOptions(options)
@@ -44,20 +44,20 @@ export class TimeoutManager {
   }
 
   /**
-   * Resolves with the work's result, or rejects with a {@link TimeoutError} (code `AIP_ERR_RESILIENCE_TIMEOUT`)
+   * Resolves with the work's result, or rejects with a {@link TimeoutError} (code `AIP_ERR_TIMEOUT`)
    * naming `operation` and the time if it takes longer than `timeoutMs`. The work's own errors pass through.
    *
    * @param work - a promise or a function of an `AbortSignal`
    * @param timeoutMs - the deadline in ms, > 0; default `defaultTimeoutMs`
    * @param operation - a name for errors and logs
-   * @throws (rejects) `AIP_ERR_RESILIENCE_ABORTED` when `options.signal` aborts or the manager is disposed first
-   * @throws (rejects) `AIP_ERR_RESILIENCE_INVALID_ARGUMENT` when `timeoutMs` is not a number > 0
+   * @throws (rejects) `AIP_ERR_ABORTED` when `options.signal` aborts or the manager is disposed first
+   * @throws (rejects) `AIP_ERR_INVALID_ARGUMENT` when `timeoutMs` is not a number > 0
    */
   async withTimeout<T> (work: TimedWork<T>, timeoutMs?: number, operation = 'operation', options: WithTimeoutOptions = {}): Promise<T> {
     const ms = checkMs('timeoutMs', timeoutMs ?? this.options.defaultTimeoutMs, true, InvalidArgumentError)
     const { signal } = options
     const { logger } = this.options
-    if (signal?.aborted === true) throw new AbortedError(operation, { cause: signal.reason })
+    if (signal?.aborted === true) throw new AbortedError(operation, signal.reason)
     logger.debug({ operation, timeoutMs: ms }, 'operation started')
 
     return await new Promise<T>((resolve, reject) => {
@@ -76,7 +76,7 @@ export class TimeoutManager {
         controller.abort(err)
         reject(err)
       }
-      const onAbort = (): void => fail(new AbortedError(operation, { cause: signal?.reason }))
+      const onAbort = (): void => fail(new AbortedError(operation, signal?.reason))
       const timer = setTimeout(() => {
         logger.warn({ operation, timeoutMs: ms }, 'operation timed out')
         fail(new TimeoutError(operation, ms))
@@ -122,7 +122,7 @@ export class TimeoutManager {
   }
 
   /**
-   * Aborts every operation still running (they reject with `AIP_ERR_RESILIENCE_ABORTED`) and clears their
+   * Aborts every operation still running (they reject with `AIP_ERR_ABORTED`) and clears their
    * timers. The manager can still be used afterwards.
    */
   dispose (): void {

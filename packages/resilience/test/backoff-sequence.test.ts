@@ -73,6 +73,6 @@ t.test('a strategy computes the same delays through backoffMs()', async (t) => {
   const jittered = new ReconnectionStrategy({ random: () => 0.25 })
   t.equal(jittered.backoffMs(3), 1000)
   for (const bad of [0, -1, 1.5, NaN]) {
-    t.throws(() => strategy.backoffMs(bad), { code: 'AIP_ERR_RESILIENCE_INVALID_ARGUMENT' }, `attempt ${bad}`)
+    t.throws(() => strategy.backoffMs(bad), { code: 'AIP_ERR_INVALID_ARGUMENT' }, `attempt ${bad}`)
   }
 })

@@ -70,6 +70,6 @@ t.test('an abort rejects the whole recovery', async (t) => {
   const strategy = new ReconnectionStrategy()
   const { endpoint } = endpointLog([true])
   await t.rejects(strategy.handleDisconnection(endpoint, 'd1', undefined, { signal: AbortSignal.abort() }), {
-    code: 'AIP_ERR_RESILIENCE_ABORTED'
+    code: 'AIP_ERR_ABORTED'
   })
 })

@@ -28,7 +28,7 @@ t.test('aborting during a backoff sleep rejects at once and clears the timer', a
   clock.advance(500)
   const reason = new Error('user stopped')
   controller.abort(reason)
-  const err = await t.rejects(done, { code: 'AIP_ERR_RESILIENCE_ABORTED', message: 'reconnection of d1 was aborted' })
+  const err = await t.rejects(done, { code: 'AIP_ERR_ABORTED', message: 'reconnection of d1 was aborted' })
   t.ok(err instanceof AbortedError)
   t.equal((err as Error).cause, reason, 'the signal reason is the cause')
   t.equal(pendingTimers(clock).length, 0, 'the backoff timer is cleared')
@@ -40,7 +40,7 @@ t.test('an already aborted signal rejects without any attempt', async (t) => {
   const strategy = new ReconnectionStrategy()
   const { endpoint, signals } = failingEndpoint()
   await t.rejects(strategy.attemptReconnection(endpoint, 'd1', { signal: AbortSignal.abort('gone') }), {
-    code: 'AIP_ERR_RESILIENCE_ABORTED', cause: 'gone'
+    code: 'AIP_ERR_ABORTED', cause: 'gone'
   })
   t.equal(signals.length, 0)
   t.equal(strategy.activeCount, 0)
@@ -63,7 +63,7 @@ t.test('the signal given to reconnectDevice aborts when the caller aborts mid-at
   await tick()
   t.equal(seen?.aborted, false)
   controller.abort()
-  await t.rejects(done, { code: 'AIP_ERR_RESILIENCE_ABORTED' })
+  await t.rejects(done, { code: 'AIP_ERR_ABORTED' })
   t.equal(seen?.aborted, true)
   t.equal(pendingTimers(clock).length, 0)
 })
@@ -88,7 +88,7 @@ t.test('dispose() abandons every reconnection in flight and leaves no timer', as
   let events = 0
   strategy.on('attempt', () => { events++ })
   strategy.dispose()
-  for (const run of runs) await t.rejects(run, { code: 'AIP_ERR_RESILIENCE_ABORTED', cause: { code: 'AIP_ERR_RESILIENCE_ABORTED' } })
+  for (const run of runs) await t.rejects(run, { code: 'AIP_ERR_ABORTED', cause: { code: 'AIP_ERR_ABORTED' } })
   t.equal(strategy.activeCount, 0)
   t.equal(pendingTimers(clock).length, 0)
   clock.advance(120_000)

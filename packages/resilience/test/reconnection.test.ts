@@ -167,7 +167,7 @@ t.test('a backoff timer keeps the process alive, and dispose() clears it', async
   t.equal(timers.length, 1)
   t.equal(timers[0]?.reffed, true, 'a program whose only job is to reconnect does not exit while it waits')
   strategy.dispose()
-  await t.rejects(done, { code: 'AIP_ERR_RESILIENCE_ABORTED' })
+  await t.rejects(done, { code: 'AIP_ERR_ABORTED' })
   t.equal(pendingTimers(clock).length, 0)
 })
 
@@ -182,7 +182,7 @@ t.test('a per-call maxRetries overrides the strategy budget for that reconnectio
   t.equal(await drive(clock, strategy.attemptReconnection(endpoint, 'd3')), false)
   t.equal(calls.filter((c) => c.deviceId === 'd3').length, 2, 'without one, the strategy budget holds')
   for (const bad of [-1, 1.5, Number.NaN]) {
-    await t.rejects(strategy.attemptReconnection(endpoint, 'd4', { maxRetries: bad }), { code: 'AIP_ERR_RESILIENCE_INVALID_ARGUMENT' })
+    await t.rejects(strategy.attemptReconnection(endpoint, 'd4', { maxRetries: bad }), { code: 'AIP_ERR_INVALID_ARGUMENT' })
   }
 })
 

@@ -30,9 +30,9 @@ t.test('aborting a sleep rejects with a coded error and clears its timer', async
   const controller = new AbortController()
   const slept = sleep(50, { signal: controller.signal })
   controller.abort('why')
-  await t.rejects(slept, { code: 'AIP_ERR_RESILIENCE_ABORTED', message: 'sleep was aborted', cause: 'why' })
+  await t.rejects(slept, { code: 'AIP_ERR_ABORTED', message: 'sleep was aborted', cause: 'why' })
   t.equal(pendingTimers(clock).length, 0)
-  await t.rejects(sleep(50, { signal: AbortSignal.abort() }), { code: 'AIP_ERR_RESILIENCE_ABORTED' })
+  await t.rejects(sleep(50, { signal: AbortSignal.abort() }), { code: 'AIP_ERR_ABORTED' })
   t.equal(pendingTimers(clock).length, 0, 'an aborted signal sets no timer')
 })
 

@@ -11,7 +11,7 @@ function fail (err: unknown, what: string): CliError {
     case 'AIP_ERR_CONSTELLATION_REGISTRATION_REFUSED':
       return new CliError(message, ExitCode.Refused)
     case 'AIP_ERR_CONSTELLATION_REGISTRATION_TIMEOUT':
-    case 'AIP_ERR_RESILIENCE_TIMEOUT':
+    case 'AIP_ERR_TIMEOUT':
       return new CliError(message, ExitCode.Timeout)
     default:
       return new CliError(message, ExitCode.TaskFailed)

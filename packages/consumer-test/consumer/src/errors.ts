@@ -15,7 +15,7 @@ type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B
 /** The code of an error of one of the packages, or `undefined`. */
 export function codeOf (err: unknown): string | undefined {
   if (err instanceof TimeoutError) {
-    const exact: Equals<typeof err.code, 'AIP_ERR_RESILIENCE_TIMEOUT'> = true
+    const exact: Equals<typeof err.code, 'AIP_ERR_TIMEOUT'> = true
     const operation: string = err.operation
     return exact && operation.length > 0 ? err.code : undefined
   }

@@ -22,7 +22,7 @@ export interface DeviceInfoRequestOptions {
  * whose `response_id` is the request's `request_id` (its `result` holds the information, or
  * `{ error: 'Device <id> not found or no system info available' }`). An ERROR or a response with status `error`
  * carrying that id rejects with `AIP_ERR_ENDPOINT_REQUEST_REFUSED`. The reference server's refusals carry no id
- * (B5): against it, a refusal ends in `AIP_ERR_RESILIENCE_TIMEOUT`.
+ * (B5): against it, a refusal ends in `AIP_ERR_TIMEOUT`.
  */
 export function requestDeviceInfo (protocol: AIPProtocol<'client'>, options: DeviceInfoRequestOptions): Promise<DecodedServerMessage> {
   let timeoutMs: number
@@ -32,7 +32,7 @@ export function requestDeviceInfo (protocol: AIPProtocol<'client'>, options: Dev
     return Promise.reject(err)
   }
   const { signal } = options
-  if (signal?.aborted === true) return Promise.reject(new AbortedError('device info request', { cause: signal.reason }))
+  if (signal?.aborted === true) return Promise.reject(new AbortedError('device info request', signal.reason))
   const requestId = options.requestId ?? newId()
   return new Promise((resolve, reject) => {
     const subscriptions: Unsubscribe[] = []
@@ -43,7 +43,7 @@ export function requestDeviceInfo (protocol: AIPProtocol<'client'>, options: Dev
       settle()
     }
     const fail = (error: unknown): void => finish(() => reject(error))
-    const onAbort = (): void => fail(new AbortedError('device info request', { cause: signal?.reason }))
+    const onAbort = (): void => fail(new AbortedError('device info request', signal?.reason))
     const timer = setTimeout(() => fail(new TimeoutError('device info request', timeoutMs)), timeoutMs)
     timer.unref()
     subscriptions.push(protocol.onAnyMessage((message) => {

@@ -22,7 +22,7 @@ export interface RunTaskOptions {
  * own, or the one the server chose when the TASK had none), then for the TASK_END of that session, and resolves
  * with it (`completed` or `failed`: read `status`). The listener is in place before the TASK is sent, so neither
  * answer can be missed. An ERROR before the ack (with the TASK's `session_id`, or with none, as the reference
- * sends them) rejects with `AIP_ERR_ENDPOINT_REQUEST_REFUSED`; deadlines reject with `AIP_ERR_RESILIENCE_TIMEOUT`.
+ * sends them) rejects with `AIP_ERR_ENDPOINT_REQUEST_REFUSED`; deadlines reject with `AIP_ERR_TIMEOUT`.
  */
 export function runTask (protocol: AIPProtocol<'client'>, task: ClientMessage, options: RunTaskOptions = {}): Promise<DecodedServerMessage> {
   let ackTimeoutMs: number | undefined
@@ -34,7 +34,7 @@ export function runTask (protocol: AIPProtocol<'client'>, task: ClientMessage, o
     return Promise.reject(err)
   }
   const { signal } = options
-  if (signal?.aborted === true) return Promise.reject(new AbortedError('task', { cause: signal.reason }))
+  if (signal?.aborted === true) return Promise.reject(new AbortedError('task', signal.reason))
   const wanted = task.session_id ?? null
   return new Promise((resolve, reject) => {
     let sessionId: string | null = null
@@ -48,7 +48,7 @@ export function runTask (protocol: AIPProtocol<'client'>, task: ClientMessage, o
       settle()
     }
     const fail = (error: unknown): void => finish(() => reject(error))
-    const onAbort = (): void => fail(new AbortedError('task', { cause: signal?.reason }))
+    const onAbort = (): void => fail(new AbortedError('task', signal?.reason))
     const arm = (ms: number, operation: string): void => {
       const timer = setTimeout(() => fail(new TimeoutError(operation, ms)), ms)
       timer.unref()

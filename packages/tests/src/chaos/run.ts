@@ -237,7 +237,7 @@ export async function run (options: ChaosOptions): Promise<ChaosReport> {
       t.settles++
       const code = err.code ?? 'no code'
       note(t, `rejected ${code}: ${err.message ?? String(err)}`)
-      if (code === 'AIP_ERR_RESILIENCE_TIMEOUT') t.state = 'timed_out'
+      if (code === 'AIP_ERR_TIMEOUT') t.state = 'timed_out'
       else if (code === 'AIP_ERR_CONSTELLATION_TASK_ABORTED') t.state = 'cancelled'
       else if (FAILURE_CODES.has(code)) t.state = 'failed'
       else t.state = null
