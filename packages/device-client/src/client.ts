@@ -1,59 +1,42 @@
 import {
-  CloseCode, ConnectionLifecycle, FailureJudge, redactUrl, type ConnectionEvent, type DisconnectCause, type FailureReason
+  AIPEndpoint, CLIENT_LIFECYCLE, CloseCode, ConnectionLifecycle, FailureJudge, redactUrl, type ConnectionEvent,
+  type ConnectionStateKind, type DisconnectCause, type FailureReason
 } from '@aip/endpoint'
 import { buildDeviceRegistration, type DecodedServerMessage, type DeviceSystemInfo } from '@aip/protocol'
-import { TypedEmitter, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
+import { InvalidArgumentError, describeValue, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
+import { CommandRunner } from './command-runner.js'
 import { AttemptError, Connection, type ConnectionEnd, type ConnectionSettings } from './connection.js'
-import { InvalidArgumentError, NotRegisteredError, StoppedError, connectionError, type ConnectionError } from './errors.js'
+import { DeviceTasks, type StartTaskOptions } from './device-tasks.js'
+import { NotRegisteredError, StoppedError, connectionError, type ConnectionError } from './errors.js'
+import type { DeviceClientEvents } from './events.js'
 import type { CommandExecutor } from './executor.js'
 import { resolveOptions, type DeviceClientOptions, type ResolvedDeviceClientOptions } from './options.js'
-import { CommandRunner } from './command-runner.js'
-import { DeviceTasks, type StartTaskOptions } from './device-tasks.js'
-import type { DropReason } from './outbox.js'
 import { ResultsSender } from './results-sender.js'
-import type { ClientState, StateEvents } from './state.js'
+import type { ClientState } from './state.js'
 import { TelemetryReporter } from './telemetry-reporter.js'
 import { ToolRegistry } from './tools.js'
 
 /** How long `stop()` waits for the close handshake before it drops the socket. */
 const STOP_GRACE_MS = 2000
 
-/** Events of a {@link DeviceClientEndpoint}. */
-export interface DeviceClientEvents extends StateEvents {
-  /** A registered connection closed (the state then becomes `reconnecting` or `stopped`). */
-  disconnected: { readonly code: number, readonly reason: string, readonly cause: ConnectionEnd['cause'] }
-  /** COMMAND_RESULTS were written to the server (`queuedMs` > 0 when they waited for a reconnection). */
-  resultsSent: { readonly sessionId: string | null, readonly prevResponseId: string | null, readonly queuedMs: number }
-  /** Kept COMMAND_RESULTS were dropped without being sent. */
-  resultsDropped: { readonly sessionId: string | null, readonly prevResponseId: string | null, readonly reason: DropReason }
-  /** A server TASK (HTTP dispatch) arrived; the client turns it into its own TASK. */
-  serverTask: { readonly sessionId: string | null, readonly taskName: string | null, readonly request: string | null }
-  /** A TASK_END arrived for a session this device took part in. */
-  taskEnd: { readonly sessionId: string | null, readonly status: string, readonly error: string | null }
-  /** The server sent an ERROR outside a request this client waits for; `error` holds its text. */
-  serverError: { readonly error: string | null, readonly sessionId: string | null }
-  /** Something failed that no caller can be told about (a listener, a dispatched task). */
-  error: { readonly error: unknown, readonly context: string }
-  /** Fresh telemetry was written to the server (every `telemetryIntervalMs`). */
-  telemetrySent: { readonly systemInfo: Record<string, unknown> }
-}
-
 /**
  * The AIP device agent: connects to a device-agent server, registers with its telemetry, heartbeats, runs the
  * COMMANDs it receives through its tools, returns their results, and reconnects for ever (by default) when the
- * connection drops. Its state is `status`; every change is an event.
+ * connection drops.
  *
- * It is a `ReconnectableEndpoint`: the `ReconnectionStrategy` drives `reconnectDevice`.
+ * It is an `AIPEndpoint` of `@aip/endpoint` with one connection, keyed by its client id: `use(extension)`,
+ * `sendWithTimeout`, `receiveWithTimeout` and `isConnected` act on it, and every frame goes through its
+ * `AIPProtocol`. Its state is the shared client connection lifecycle (`status`, the full state; `state`, its
+ * kind); every change is an event. The `ReconnectionStrategy` drives `reconnectDevice`.
  */
-export class DeviceClientEndpoint implements ReconnectableEndpoint {
+export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEvents, ConnectionStateKind> implements ReconnectableEndpoint {
   /** The validated options, frozen. */
-  readonly options: ResolvedDeviceClientOptions
+  override readonly options: ResolvedDeviceClientOptions
   /** The tools of the `tools` option (empty when an `executor` is given). */
   readonly tools: ToolRegistry
   /** What runs the COMMANDs: the `executor` option, or the {@link tools}. */
   readonly executor: CommandExecutor
   readonly #log: Logger
-  readonly #events: TypedEmitter<DeviceClientEvents>
   readonly #lifecycle: ConnectionLifecycle
   readonly #judge: FailureJudge
   readonly #results: ResultsSender
@@ -73,55 +56,54 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   #attempt = 0
   #offTelemetry: (() => void) | undefined
 
+  /** @throws `AIP_ERR_INVALID_OPTION` naming the first invalid option */
   constructor (options: DeviceClientOptions) {
-    this.options = resolveOptions(options)
-    const { logger, clientId } = this.options
+    const resolved = resolveOptions(options)
+    super('client', { logger: resolved.logger, defaultTimeoutMs: resolved.defaultTimeoutMs }, CLIENT_LIFECYCLE)
+    this.options = resolved
+    const { logger, clientId } = resolved
     this.#log = typeof (logger as { child?: unknown }).child === 'function'
       ? (logger as Logger & { child: (b: object) => Logger }).child({ component: 'aip-device-client', clientId })
       : logger
-    this.#events = new TypedEmitter<DeviceClientEvents>((err, event) => this.#log.error({ err, event }, 'event listener threw'))
     this.#lifecycle = new ConnectionLifecycle(({ state, previous }) => {
       this.#log.debug({ from: previous.kind, to: state.kind }, 'state changed')
-      this.#events.emit('state', { state, previous })
-      this.#events.emit(state.kind as 'connecting', state as never)
+      this.transition(state.kind)
+      this.events.emit('state', { state, previous })
+      this.events.emit(state.kind as 'connecting', state as never)
     })
-    this.#judge = new FailureJudge(this.options.now)
-    this.tools = new ToolRegistry(this.options.tools, {
-      namespace: this.options.namespace,
-      timeoutMs: this.options.toolTimeoutMs,
-      earlyExit: this.options.earlyExit
-    })
-    this.executor = this.options.executor ?? this.tools
+    this.#judge = new FailureJudge(resolved.now)
+    this.tools = new ToolRegistry(resolved.tools, { namespace: resolved.namespace, timeoutMs: resolved.toolTimeoutMs, earlyExit: resolved.earlyExit })
+    this.executor = resolved.executor ?? this.tools
     this.#telemetry = new TelemetryReporter({
       clientId,
       executor: this.executor,
-      customMetadata: this.options.customMetadata,
-      supportedFeatures: this.options.supportedFeatures,
-      intervalMs: this.options.telemetryIntervalMs,
+      customMetadata: resolved.customMetadata,
+      supportedFeatures: resolved.supportedFeatures,
+      intervalMs: resolved.telemetryIntervalMs,
       log: this.#log,
-      onSent: (systemInfo) => this.#events.emit('telemetrySent', { systemInfo })
+      onSent: (systemInfo) => this.events.emit('telemetrySent', { systemInfo })
     })
     this.#offTelemetry = this.executor.onTelemetryChange?.(() => {
       const connection = this.#connection
       if (connection !== undefined && this.isConnected()) this.#telemetry.push(connection.protocol)
     })
     this.#results = new ResultsSender({
-      maxEntries: this.options.maxPendingResults,
-      maxAgeMs: this.options.pendingResultsTtlMs,
-      now: this.options.now,
+      maxEntries: resolved.maxPendingResults,
+      maxAgeMs: resolved.pendingResultsTtlMs,
+      now: resolved.now,
       log: this.#log,
       connection: () => this.isConnected() ? this.#connection?.protocol : undefined,
       onSent: (entry, queuedMs) => {
-        this.#events.emit('resultsSent', { sessionId: entry.sessionId, prevResponseId: entry.message.prev_response_id, queuedMs })
+        this.events.emit('resultsSent', { sessionId: entry.sessionId, prevResponseId: entry.message.prev_response_id, queuedMs })
       },
       onDropped: (entry, reason) => {
-        this.#events.emit('resultsDropped', { sessionId: entry.sessionId, prevResponseId: entry.message.prev_response_id, reason })
+        this.events.emit('resultsDropped', { sessionId: entry.sessionId, prevResponseId: entry.message.prev_response_id, reason })
       }
     })
     this.#tasks = new DeviceTasks({
       clientId,
-      platform: this.options.platform,
-      ackTimeoutMs: this.options.timeoutMs,
+      platform: resolved.platform,
+      ackTimeoutMs: resolved.timeoutMs,
       log: this.#log,
       stopped: () => this.#stopped,
       onError: (err, context) => this.#emitError(err, context)
@@ -134,24 +116,26 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       onError: (err) => this.#emitError(err, 'command')
     })
     this.#settings = {
-      url: this.options.wsUrl,
+      url: resolved.wsUrl,
       clientId,
-      headers: this.options.headers,
-      timeoutMs: this.options.timeoutMs,
-      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
-      maxMissedHeartbeats: this.options.maxMissedHeartbeats,
-      pingIntervalMs: this.options.pingIntervalMs,
-      deadAfterMs: this.options.deadAfterMs,
-      logger: this.#log
+      headers: resolved.headers,
+      timeoutMs: resolved.timeoutMs,
+      heartbeatIntervalMs: resolved.heartbeatIntervalMs,
+      maxMissedHeartbeats: resolved.maxMissedHeartbeats,
+      pingIntervalMs: resolved.pingIntervalMs,
+      deadAfterMs: resolved.deadAfterMs,
+      logger: this.#log,
+      attach: (transport) => this.attach(transport, clientId),
+      detach: () => { this.detach(clientId) }
     }
   }
 
-  /** The client id this device registers with. */
+  /** The client id this device registers with, and the key of its connection. */
   get clientId (): string {
     return this.options.clientId
   }
 
-  /** The current state (a frozen discriminated union on `kind`). */
+  /** The current state (a frozen discriminated union on `kind`; `state` is its kind). */
   get status (): ClientState {
     return this.#lifecycle.state
   }
@@ -161,14 +145,20 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     return this.#results.size
   }
 
-  /** True while registered on an open connection. */
-  isConnected (): boolean {
+  /** True while registered on an open connection (`key`, if given, must be the client id). */
+  override isConnected (key?: string): boolean {
+    if (key !== undefined && key !== this.options.clientId) return false
     return this.#lifecycle.state.kind === 'registered' && this.#connection?.isOpen === true
   }
 
-  /** Subscribes to an event; returns the function that unsubscribes. */
-  on<K extends keyof DeviceClientEvents>(event: K, listener: (payload: DeviceClientEvents[K]) => void): Unsubscribe {
-    return this.#events.on(event, listener)
+  /**
+   * Subscribes to an event; returns the function that unsubscribes. `disconnected` is announced once per
+   * registered connection, with its cause (a failed attempt is not a disconnection).
+   */
+  override on<K extends keyof DeviceClientEvents>(event: K, listener: (payload: DeviceClientEvents[K]) => void): Unsubscribe {
+    if (event !== 'disconnected') return super.on(event, listener)
+    // The base announces every closed connection; the device announces its registered ones, with their cause.
+    return super.on(event, (payload) => { if ('cause' in payload) listener(payload) })
   }
 
   /** The telemetry sent at registration, read now from `node:os` and the executor's `telemetry()`. */
@@ -202,16 +192,44 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
    * Stops heartbeats and reconnection, aborts running tools, drops kept results, and closes the connection cleanly
    * (1000). Resolves when no socket and no timer of this client is left.
    */
-  stop (): Promise<void> {
+  override stop (): Promise<void> {
     this.#stopping ??= this.#shutdown()
     return this.#stopping
+  }
+
+  /**
+   * Routes a message of the connection: COMMANDs to the executor, TASK_END to the running commands and kept
+   * results, a server TASK to a device TASK, an ERROR to `serverError` (once registered). The registration
+   * answer and heartbeat answers are read by their flows.
+   */
+  handleMessage (message: DecodedServerMessage): void {
+    switch (message.type) {
+      case 'command':
+        this.#commands.run(message)
+        return
+      case 'task_end':
+        this.#commands.endSession(message.session_id)
+        this.#results.endSession(message.session_id)
+        this.events.emit('taskEnd', { sessionId: message.session_id, status: message.status, error: message.error })
+        return
+      case 'task': {
+        this.events.emit('serverTask', { sessionId: message.session_id, taskName: message.task_name, request: message.user_request })
+        const protocol = this.connection(this.options.clientId)
+        if (protocol !== undefined) this.#tasks.answerServerTask(protocol, message)
+        return
+      }
+      case 'error':
+        if (this.#lifecycle.state.kind !== 'registered') return
+        this.#log.warn({ error: message.error, sessionId: message.session_id }, 'server error')
+        this.events.emit('serverError', { error: message.error, sessionId: message.session_id })
+    }
   }
 
   /**
    * One reconnection attempt, called by the `ReconnectionStrategy`: opens a connection and registers. Resolves
    * true when registered; throws the classified failure otherwise. A fatal failure also ends the loop.
    */
-  async reconnectDevice (deviceId: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  override async reconnectDevice (deviceId: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
     if (deviceId !== this.options.clientId || this.#stopped) return false
     const signal = options.signal ?? this.#stopController.signal
     this.#apply({ type: 'connect', attempt: this.#attempt })
@@ -221,7 +239,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     } catch (err) {
       const failure = toAttemptError(err)
       this.#lastCause = failure.disconnect
-      const verdict = this.#judgeFailure(failure)
+      const verdict = this.#judge.judge(failure.facts)
       if (!verdict.retry) {
         this.#fatal = { failure, reason: verdict.reason }
         this.#loop?.abort()
@@ -233,7 +251,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   }
 
   /** Hook of `ReconnectableEndpoint`: the device's own COMMANDs keep running; nothing to cancel here. */
-  cancelDeviceTasks (deviceId: string, reason: string): void {
+  override cancelDeviceTasks (deviceId: string, reason: string): void {
     this.#log.debug({ deviceId, reason }, 'connection lost; running tools go on and their results are kept')
   }
 
@@ -241,12 +259,12 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
    * Sends a device-originated TASK and resolves with its TASK_END (`completed` or `failed`: read `status`). Its
    * COMMANDs run through this client's tools meanwhile. Rejects with `AIP_ERR_DEVICE_NOT_REGISTERED`,
    * `AIP_ERR_DEVICE_TASK_REFUSED` (the server's ERROR), `AIP_ERR_DEVICE_TASK_TIMEOUT`, `AIP_ERR_DEVICE_TASK_ABORTED`,
-   * `AIP_ERR_DEVICE_DISCONNECTED` or `AIP_ERR_DEVICE_STOPPED`. Acks are awaited one task at a time, so concurrent
-   * calls never take each other's ack.
+   * `AIP_ERR_DEVICE_DISCONNECTED`, `AIP_ERR_DEVICE_STOPPED` or `AIP_ERR_INVALID_ARGUMENT`. Acks are awaited one
+   * task at a time, so concurrent calls never take each other's ack.
    */
   async startTask (request: string, options: StartTaskOptions = {}): Promise<DecodedServerMessage> {
     if (this.#stopped) throw new StoppedError()
-    if (typeof request !== 'string' || request === '') throw new InvalidArgumentError('request', 'a non-empty string is required')
+    if (typeof request !== 'string' || request === '') throw new InvalidArgumentError('request', 'a non-empty string', describeValue(request))
     const connection = this.#connection
     if (connection === undefined || !this.isConnected()) throw new NotRegisteredError(this.#lifecycle.state.kind)
     return await this.#tasks.start(connection.protocol, request, options)
@@ -267,7 +285,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       if (this.#stopped) return
       const failure = toAttemptError(err)
       this.#lastCause = failure.disconnect
-      const verdict = this.#judgeFailure(failure)
+      const verdict = this.#judge.judge(failure.facts)
       if (!verdict.retry) {
         this.#fail('fatal', verdict.reason, failure)
         return
@@ -286,18 +304,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     }
     this.#connection = connection
     this.#judge.registered()
-    const { protocol } = connection
-    protocol.onMessage('command', (message) => { this.#commands.run(message) })
-    protocol.onMessage('task_end', (message) => { this.#onTaskEnd(message) })
-    protocol.onMessage('task', (message) => {
-      this.#events.emit('serverTask', { sessionId: message.session_id, taskName: message.task_name, request: message.user_request })
-      this.#tasks.answerServerTask(protocol, message)
-    })
-    protocol.onMessage('error', (message) => {
-      this.#log.warn({ error: message.error, sessionId: message.session_id }, 'server error')
-      this.#events.emit('serverError', { error: message.error, sessionId: message.session_id })
-    })
-    protocol.on('invalidFrame', ({ error }) => this.#log.warn({ err: error }, 'invalid frame from the server'))
+    connection.protocol.on('invalidFrame', ({ error }) => this.#log.warn({ err: error }, 'invalid frame from the server'))
     connection.ended.then((end) => this.#onEnded(connection, end)).catch((err: unknown) => this.#emitError(err, 'connection'))
     this.#telemetry.refreshWhile(connection.protocol, connection.ended)
     this.#attempt = 0
@@ -311,7 +318,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     if (this.#connection === connection) this.#connection = undefined
     const { info, cause } = end
     this.#log.warn({ code: info.code, reason: info.reason, cause: cause.kind }, 'disconnected')
-    this.#events.emit('disconnected', { code: info.code, reason: info.reason, cause })
+    this.events.emit('disconnected', { endpointId: this.options.clientId, info, code: info.code, reason: info.reason, cause })
     if (this.#stopped || cause.kind === 'local') return
     if (cause.kind === 'closed') {
       const verdict = this.#judge.judge({ closeCode: info.code, wasRegistered: true })
@@ -349,11 +356,6 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     }
   }
 
-  /** Classifies a failed attempt: the one place that decides is the {@link FailureJudge} of `@aip/endpoint`. */
-  #judgeFailure (failure: AttemptError): ReturnType<FailureJudge['judge']> {
-    return this.#judge.judge(failure.facts)
-  }
-
   /** Ends the client after a fatal refusal or an exhausted strategy. */
   #fail (reason: 'fatal' | 'exhausted', failureReason: FailureReason | undefined, failure?: AttemptError): void {
     if (this.#stopped) return
@@ -385,6 +387,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   async #shutdown (): Promise<void> {
     if (this.#stopped) {
       await this.#connection?.ended
+      await super.stop()
       return
     }
     this.#halt()
@@ -400,16 +403,8 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     }
     this.#log.info({}, 'device client stopped')
     this.#apply({ type: 'stop' })
-  }
-
-  // -------------------------------------------------------------------------------------------------------
-  // Commands and results
-
-  #onTaskEnd (message: DecodedServerMessage): void {
-    const sessionId = message.session_id
-    this.#commands.endSession(sessionId)
-    this.#results.endSession(sessionId)
-    this.#events.emit('taskEnd', { sessionId, status: message.status, error: message.error })
+    // Releases what the base holds (deadlines, listeners); no connection is left to close.
+    await super.stop()
   }
 
   /** The one place the client's state changes: an event through the shared lifecycle. */
@@ -419,7 +414,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
 
   #emitError (error: unknown, context: string): void {
     this.#log.error({ err: error, context }, 'device client error')
-    this.#events.emit('error', { error, context })
+    this.events.emit('error', { error, context })
   }
 }
 

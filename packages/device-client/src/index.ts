@@ -1,4 +1,5 @@
-export { DeviceClientEndpoint, type DeviceClientEvents } from './client.js'
+export { DeviceClientEndpoint } from './client.js'
+export type { DeviceClientEvents } from './events.js'
 export type { StartTaskOptions } from './device-tasks.js'
 export type { DeviceClientOptions, ResolvedDeviceClientOptions } from './options.js'
 export type { ClientState, DisconnectCause, StopReason, StateEvents } from './state.js'

@@ -25,7 +25,7 @@ export {
   classifyFailure, FailureJudge, IDENTITY_CONFLICT_GRACE_MS, type AttemptFacts, type FailureFacts, type FailureReason, type FailureVerdict
 } from './failure.js'
 export {
-  ConnectionLifecycle, nextConnectionState, type ConnectionState, type ConnectionStateKind, type ConnectionEvent,
+  CLIENT_LIFECYCLE, ConnectionLifecycle, nextConnectionState, type ConnectionState, type ConnectionStateKind, type ConnectionEvent,
   type ConnectionStateChange, type DisconnectCause, type StopReason
 } from './lifecycle.js'
 export { register, validateRegistration, type RegisterOptions, type RegistrationClaim, type RegistrationCheck } from './flows/registration.js'

@@ -1,4 +1,5 @@
 import type { FailureReason } from './failure.js'
+import type { LifecycleTable } from './lifecycle-state.js'
 
 /**
  * Why a client connection is down or was never up: the cause of a `lost` or `reconnecting` state.
@@ -125,6 +126,23 @@ export function nextConnectionState (state: ConnectionState, event: ConnectionEv
       return Object.freeze({ kind: 'stopped', reason: 'stopped' })
   }
 }
+
+/**
+ * The kinds of {@link ConnectionState} as an endpoint lifecycle table (`AIPEndpoint`'s `state`): a client endpoint
+ * with one connection (the device client) mirrors its connection's kind there. Every move
+ * {@link nextConnectionState} allows between two kinds is in it.
+ */
+export const CLIENT_LIFECYCLE: LifecycleTable<ConnectionStateKind> = Object.freeze({
+  initial: 'idle',
+  transitions: Object.freeze({
+    idle: Object.freeze(['connecting', 'stopped'] as const),
+    connecting: Object.freeze(['registered', 'lost', 'reconnecting', 'stopped'] as const),
+    registered: Object.freeze(['lost', 'reconnecting', 'stopped'] as const),
+    lost: Object.freeze(['connecting', 'reconnecting', 'stopped'] as const),
+    reconnecting: Object.freeze(['connecting', 'reconnecting', 'stopped'] as const),
+    stopped: Object.freeze(['connecting', 'stopped'] as const)
+  })
+})
 
 /** A state change: the state left and the state entered. */
 export interface ConnectionStateChange {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import {
-  ConnectionLifecycle, nextConnectionState, type ConnectionEvent, type ConnectionState, type ConnectionStateChange,
+  CLIENT_LIFECYCLE, ConnectionLifecycle, nextConnectionState, type ConnectionEvent, type ConnectionState, type ConnectionStateChange,
   type DisconnectCause
 } from '../src/index.js'
 
@@ -85,4 +85,15 @@ t.test('the lifecycle holder changes its state only through allowed moves, and r
     ['idle', 'connecting'], ['connecting', 'registered'], ['registered', 'stopped']
   ])
   t.same(lifecycle.state, { kind: 'stopped', reason: 'stopped' })
+})
+
+t.test('the client lifecycle table holds every move between kinds the transition function allows', async (t) => {
+  for (const [stateName, state] of Object.entries(states)) {
+    for (const [eventName, [event]] of Object.entries(events)) {
+      const next = nextConnectionState(state, event)
+      if (next === undefined || next.kind === state.kind) continue
+      t.ok(CLIENT_LIFECYCLE.transitions[state.kind].includes(next.kind), `${stateName} -> ${eventName} (${next.kind}) is in the table`)
+    }
+  }
+  t.equal(CLIENT_LIFECYCLE.initial, 'idle')
 })
