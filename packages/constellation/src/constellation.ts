@@ -1,9 +1,9 @@
 import {
-  AIPEndpoint, AIPProtocol, SpanKind, TRACEPARENT, activeTraceparent, childLogger, parseTraceparent, startTraceSpan,
+  AIPEndpoint, SpanKind, TRACEPARENT, activeTraceparent, childLogger, parseTraceparent, startTraceSpan, type AIPProtocol,
   type Logger
 } from '@aip/endpoint'
 import { buildDeviceInfoRequest, constellationSessionId, newId, type DecodedServerMessage } from '@aip/protocol'
-import { AbortedError, TimeoutError } from '@aip/resilience'
+import { AbortedError, TimeoutError, describeValue } from '@aip/resilience'
 import { Device } from './device.js'
 import { DeviceConnection, type ConnectionHooks } from './device-connection.js'
 import { normalizeDeviceInfo, type DeviceInfoAnswer } from './device-info.js'
@@ -54,8 +54,8 @@ export interface DeviceInfoOptions {
  * ```
  */
 export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEvents> {
-  /** The validated, frozen options of the constellation. */
-  readonly config: ResolvedConstellationOptions
+  /** The validated, frozen options of the constellation (its only options object). */
+  override readonly options: ResolvedConstellationOptions
   readonly #log: Logger
   readonly #host: ConstellationHost
   readonly #hooks: ConnectionHooks
@@ -65,12 +65,12 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
   #stopped = false
 
   /**
-   * @throws `AIP_ERR_CONSTELLATION_INVALID_OPTION` when an option is missing or out of range
+   * @throws `AIP_ERR_INVALID_OPTION` when an option is missing or out of range
    */
   constructor (options: ConstellationOptions) {
     const config = resolveOptions(options)
-    super('client', { logger: config.logger })
-    this.config = config
+    super('client', { logger: config.logger, defaultTimeoutMs: config.defaultTimeoutMs })
+    this.options = config
     this.#log = childLogger(config.logger, { component: 'aip-constellation', taskName: config.taskName })
     this.#host = {
       options: config,
@@ -79,8 +79,8 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
       stopped: () => this.#stopped
     }
     this.#hooks = {
-      protocolFor: (transport, deviceId) => new AIPProtocol(transport, { role: 'client', logger: this.#devices.get(deviceId)?.link.log ?? this.#log }),
-      handleMessage: async (message, deviceId) => { await this.handleMessage(message, { deviceId }) },
+      attach: (transport, deviceId) => this.attach(transport, deviceId),
+      detach: (deviceId) => { this.detach(deviceId) },
       onClose: (device, connection, info) => connectionClosed(this.#host, this.#recovery, device, connection, info)
     }
     this.#recovery = {
@@ -91,31 +91,50 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     }
   }
 
-  /** The orchestrator's task name. */
-  get taskName (): string {
-    return this.config.taskName
+  /**
+   * The validated options.
+   * @deprecated the same object as {@link ConstellationEndpoint.options}
+   */
+  get config (): ResolvedConstellationOptions {
+    return this.options
   }
 
-  /** Nothing to start: connections are opened by `connectToDevice`. Refused after `stop()`. */
+  /** The orchestrator's task name. */
+  get taskName (): string {
+    return this.options.taskName
+  }
+
+  /** Moves the endpoint to `started`; connections are opened by `connectToDevice`. Refused after `stop()`. */
   async start (): Promise<void> {
     if (this.#stopped) throw new StoppedError()
+    if (this.canTransition('started')) this.transition('started')
     this.#log.info({}, 'constellation endpoint started')
   }
 
   /**
-   * Sees every incoming message before the endpoint handles it: runs the `messageProcessor`. A subclass may
-   * override it (and call `super.handleMessage`). Errors are logged by the caller and never stop processing.
+   * Sees every incoming message of a device connection (`key`: its device id) before the endpoint routes it:
+   * runs the `messageProcessor`, whose errors are logged and emitted as `error` (context `messageProcessor`) and
+   * never stop processing. A subclass may override it (and call `super.handleMessage`).
    */
   async handleMessage (message: DecodedServerMessage, key: MessageContext | string = { deviceId: '' }): Promise<void> {
     const context = typeof key === 'string' ? { deviceId: key } : key
-    const processor = this.config.messageProcessor
+    const processor = this.options.messageProcessor
     if (processor === undefined) return
-    if (typeof processor === 'function') await processor(message, context)
-    else await processor.processMessage(message, context)
+    try {
+      if (typeof processor === 'function') await processor(message, context)
+      else await processor.processMessage(message, context)
+    } catch (err) {
+      this.#log.warn({ err, deviceId: context.deviceId, type: message.type }, 'message processor threw')
+      this.events.emit('error', { error: err, context: 'messageProcessor' })
+    }
   }
 
-  /** True while at least one device has an open, registered connection. */
-  override isConnected (): boolean {
+  /**
+   * True while the device `key` has an open, registered connection; without a key, while at least one device
+   * has one.
+   */
+  override isConnected (key?: string): boolean {
+    if (key !== undefined) return this.isDeviceConnected(key)
     for (const device of this.#devices.values()) if (device.sendable !== undefined) return true
     return false
   }
@@ -145,7 +164,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
    *
    * @throws (rejects) `AIP_ERR_CONSTELLATION_CONNECT` (with `httpStatus` on a refused upgrade),
    * `AIP_ERR_CONSTELLATION_REGISTRATION_REFUSED` (an ERROR answer, at once), `AIP_ERR_CONSTELLATION_REGISTRATION_TIMEOUT`,
-   * `AIP_ERR_CONSTELLATION_INVALID_ARGUMENT`, `AIP_ERR_CONSTELLATION_STOPPED`. The device is then in state `failed`.
+   * `AIP_ERR_INVALID_ARGUMENT`, `AIP_ERR_CONSTELLATION_STOPPED`. The device is then in state `failed`.
    */
   async connectToDevice (agentProfile: AgentProfile): Promise<void> {
     if (this.#stopped) throw new StoppedError()
@@ -154,7 +173,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     if (device !== undefined) {
       const active = device.status !== 'failed' && device.status !== 'disconnected'
       if (active && device.profile.serverUrl !== profile.serverUrl) {
-        throw new InvalidArgumentError('agentProfile', `device ${profile.deviceId} is already connected through another server`)
+        throw new InvalidArgumentError('agentProfile.serverUrl', `the server device ${profile.deviceId} is connected through`, 'another server')
       }
       if (this.isDeviceConnected(profile.deviceId)) return
       if (device.attempt !== undefined) return await device.attempt
@@ -212,7 +231,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     const device = this.#devices.get(deviceId)
     if (device === undefined) return
     device.tasks.failRunning(reason)
-    if (!this.config.keepQueueWhileReconnecting) device.tasks.failQueued(reason, 'disconnected')
+    if (!this.options.keepQueueWhileReconnecting) device.tasks.failQueued(reason, 'disconnected')
   }
 
   /**
@@ -247,11 +266,11 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
    * carries the caller's `sessionId`, or else `<taskName>@<taskId>`; only the TASK_END of that session on that
    * device's connection ends it. Tasks of a device are sent in FIFO order, `maxConcurrentTasks` at a time.
    *
-   * @throws (rejects) `AIP_ERR_CONSTELLATION_TASK_REFUSED` (a correlated ERROR, at once), `AIP_ERR_RESILIENCE_TIMEOUT`
+   * @throws (rejects) `AIP_ERR_CONSTELLATION_TASK_REFUSED` (a correlated ERROR, at once), `AIP_ERR_TIMEOUT`
    * (`TimeoutError`), `AIP_ERR_CONSTELLATION_TASK_ABORTED`, `AIP_ERR_CONSTELLATION_DEVICE_DISCONNECTED`,
    * `AIP_ERR_CONSTELLATION_NOT_CONNECTED`, `AIP_ERR_CONSTELLATION_UNKNOWN_DEVICE`, `AIP_ERR_CONSTELLATION_QUEUE_FULL`,
    * `AIP_ERR_CONSTELLATION_DUPLICATE_SESSION` (the session id is already queued or running on the device),
-   * `AIP_ERR_CONSTELLATION_INVALID_ARGUMENT`, `AIP_ERR_CONSTELLATION_STOPPED`
+   * `AIP_ERR_INVALID_ARGUMENT`, `AIP_ERR_CONSTELLATION_STOPPED`
    */
   sendTaskToDevice (deviceId: string, taskRequest: TaskRequest): Promise<TaskResult> {
     try {
@@ -263,22 +282,22 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
 
   #enqueue (deviceId: string, taskRequest: TaskRequest): Promise<TaskResult> {
     if (this.#stopped) throw new StoppedError()
-    if (typeof taskRequest !== 'object' || taskRequest === null) throw new InvalidArgumentError('taskRequest', 'expected an object')
+    if (typeof taskRequest !== 'object' || taskRequest === null) throw invalid('taskRequest', 'an object', taskRequest)
     const { request, signal } = taskRequest
-    if (typeof request !== 'string' || request === '') throw new InvalidArgumentError('request', 'expected a non-empty string')
+    if (typeof request !== 'string' || request === '') throw invalid('taskRequest.request', 'a non-empty string', request)
     const taskId = taskRequest.taskId ?? newId()
-    if (typeof taskId !== 'string' || taskId === '') throw new InvalidArgumentError('taskId', 'expected a non-empty string')
-    const taskName = taskRequest.taskName ?? `galaxy/${this.config.taskName}/${taskId}`
-    if (typeof taskName !== 'string' || taskName === '') throw new InvalidArgumentError('taskName', 'expected a non-empty string')
+    if (typeof taskId !== 'string' || taskId === '') throw invalid('taskRequest.taskId', 'a non-empty string', taskId)
+    const taskName = taskRequest.taskName ?? `galaxy/${this.options.taskName}/${taskId}`
+    if (typeof taskName !== 'string' || taskName === '') throw invalid('taskRequest.taskName', 'a non-empty string', taskName)
     const given = taskRequest.sessionId
-    if (given !== undefined && (typeof given !== 'string' || given === '')) throw new InvalidArgumentError('sessionId', 'expected a non-empty string')
-    const timeoutMs = timeoutArgument('timeoutMs', taskRequest.timeoutMs) ?? this.config.taskTimeoutMs
+    if (given !== undefined && (typeof given !== 'string' || given === '')) throw invalid('taskRequest.sessionId', 'a non-empty string', given)
+    const timeoutMs = timeoutArgument('timeoutMs', taskRequest.timeoutMs) ?? this.options.taskTimeoutMs
     const device = this.#devices.get(deviceId)
     if (device === undefined) throw new UnknownDeviceError(deviceId)
     if (!this.#accepting(device)) throw new NotConnectedError(deviceId)
-    const sessionId = given ?? constellationSessionId(this.config.taskName, taskId)
+    const sessionId = given ?? constellationSessionId(this.options.taskName, taskId)
     if (device.tasks.has(sessionId)) throw new DuplicateSessionError(sessionId, deviceId)
-    if (device.tasks.queued.length >= this.config.maxQueuedTasks) throw new QueueFullError(deviceId, this.config.maxQueuedTasks)
+    if (device.tasks.queued.length >= this.options.maxQueuedTasks) throw new QueueFullError(deviceId, this.options.maxQueuedTasks)
     if (signal?.aborted === true) throw new TaskAbortedError(taskId, { cause: signal.reason })
     // The task's span, under a `traceparent` the caller put in the metadata or its active span (an OpenTelemetry
     // SDK runs). Only then does the TASK carry one, in `metadata.traceparent` (a key the reference server
@@ -307,7 +326,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
         reject: (err) => { span.end(err); reject(err) }
       }
       entry.timer = setTimeout(() => {
-        device.tasks.settle(entry, 'timed_out', new TimeoutError(`task ${taskId} on device ${deviceId}`, timeoutMs))
+        device.tasks.settle(entry, 'timed_out', new TimeoutError(`task ${taskId} on device ${deviceId}`, timeoutMs, { sessionId, deviceId, taskId }))
       }, timeoutMs)
       entry.timer.unref()
       if (signal !== undefined) {
@@ -323,7 +342,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     if (device.removed) return false
     if (device.status === 'failed') return false
     if (device.status === 'disconnected') {
-      return device.recovery !== undefined && this.config.keepQueueWhileReconnecting
+      return device.recovery !== undefined && this.options.keepQueueWhileReconnecting
     }
     return true
   }
@@ -337,7 +356,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
    * none); with `{ view: true }`, with that record and its normalised view (`os`, `cpu`, `gpu`, `memory`...).
    *
    * @throws (rejects) `AIP_ERR_CONSTELLATION_DEVICE_INFO_REFUSED` (an ERROR with the request's id, or the only
-   * request waiting on the connection), `AIP_ERR_RESILIENCE_TIMEOUT`, `AIP_ERR_RESILIENCE_ABORTED`,
+   * request waiting on the connection), `AIP_ERR_TIMEOUT`, `AIP_ERR_ABORTED`,
    * `AIP_ERR_CONSTELLATION_NOT_CONNECTED`, `AIP_ERR_CONSTELLATION_UNKNOWN_DEVICE`, `AIP_ERR_CONSTELLATION_DEVICE_DISCONNECTED`
    */
   requestDeviceInfo (deviceId: string, options: DeviceInfoOptions & { view: true }): Promise<DeviceInfoAnswer>
@@ -354,17 +373,17 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
 
   #requestInfo (deviceId: string, options: DeviceInfoOptions): Promise<Record<string, unknown> | null> {
     if (this.#stopped) throw new StoppedError()
-    const timeoutMs = timeoutArgument('timeoutMs', options.timeoutMs) ?? this.config.deviceInfoTimeoutMs
+    const timeoutMs = timeoutArgument('timeoutMs', options.timeoutMs) ?? this.options.deviceInfoTimeoutMs
     const device = this.#devices.get(deviceId)
     if (device === undefined) throw new UnknownDeviceError(deviceId)
     const protocol = device.sendable
     if (protocol === undefined) throw new NotConnectedError(deviceId)
     const { signal } = options
-    if (signal?.aborted === true) throw new AbortedError(`device info request for ${deviceId}`, { cause: signal.reason })
+    if (signal?.aborted === true) throw new AbortedError(`device info request for ${deviceId}`, signal.reason)
     const requestId = device.infos.nextId(deviceId)
     return new Promise((resolve, reject) => {
-      const onAbort = (): void => entry.settle(new AbortedError(`device info request for ${deviceId}`, { cause: signal?.reason }))
-      const timer = setTimeout(() => entry.settle(new TimeoutError(`device info request for ${deviceId}`, timeoutMs)), timeoutMs)
+      const onAbort = (): void => entry.settle(new AbortedError(`device info request for ${deviceId}`, signal?.reason))
+      const timer = setTimeout(() => entry.settle(new TimeoutError(`device info request for ${deviceId}`, timeoutMs, { deviceId, requestId })), timeoutMs)
       timer.unref()
       const entry: InfoEntry = {
         requestId,
@@ -395,8 +414,8 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     const key = ServerLink.keyOf(url)
     let link = this.#links.get(key)
     if (link === undefined) {
-      const { strategy, owned } = this.config.strategyFor(key)
-      link = new ServerLink(url, { logger: this.#log, strategy, ownsStrategy: owned, heartbeatIntervalMs: this.config.heartbeatIntervalMs })
+      const { strategy, owned } = this.options.strategyFor(key)
+      link = new ServerLink(url, { logger: this.#log, strategy, ownsStrategy: owned, heartbeatIntervalMs: this.options.heartbeatIntervalMs })
       this.#links.set(key, link)
     }
     return link
@@ -452,7 +471,6 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     device.link.add(connection)
     device.link.log.info({ deviceId: device.deviceId, clientId: device.clientId }, 'device connected')
     device.apply({ type: 'registered', at: Date.now() })
-    this.events.emit('connected', { endpointId: device.deviceId })
     device.tasks.pump()
   }
 
@@ -474,6 +492,10 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     device.apply({ type: 'stop' })
     this.#releaseLink(device)
   }
+}
+
+function invalid (argument: string, expected: string, value: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(argument, expected, describeValue(value))
 }
 
 async function closeGracefully (protocol: AIPProtocol<'client'>, code: number, reason: string): Promise<void> {

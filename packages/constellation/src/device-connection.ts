@@ -12,10 +12,13 @@ import type { TaskResult } from './types.js'
 
 /** What a device connection needs of its endpoint besides the host. */
 export interface ConnectionHooks {
-  /** Builds the protocol of a new connection over its transport. */
-  readonly protocolFor: (transport: Transport, deviceId: string) => AIPProtocol<'client'>
-  /** Runs the endpoint's `handleMessage` (the message processor) on a message of the device. */
-  readonly handleMessage: (message: DecodedServerMessage, deviceId: string) => Promise<void>
+  /**
+   * Attaches a new connection's transport to the endpoint under the device id: its `AIPProtocol`, the
+   * extensions, and `handleMessage` (the message processor), which sees every frame before it is routed here.
+   */
+  readonly attach: (transport: Transport, deviceId: string) => AIPProtocol<'client'>
+  /** Takes a connection that failed to register out of the endpoint before it is dropped. */
+  readonly detach: (deviceId: string) => void
   /** A connection of the device closed. */
   readonly onClose: (device: Device, connection: DeviceConnection, info: CloseInfo) => void
 }
@@ -46,9 +49,10 @@ export class DeviceConnection implements Beating {
     this.protocol = protocol
     // Listeners first: no frame is lost, and the registration answer is seen by the message processor too.
     this.#subscriptions.push(
-      protocol.onAnyMessage(async (message) => {
-        await this.#handle(hooks, message)
-      }),
+      // The registration answer, kept before the registration flow wakes up (`received` precedes delivery).
+      protocol.on('received', ({ message }) => { this.firstAnswer ??= message }),
+      // After the endpoint's own listener (attach): the message processor has seen the frame.
+      protocol.onAnyMessage((message) => { this.#route(message) }),
       protocol.on('close', (info) => {
         this.release()
         hooks.onClose(device, this, info)
@@ -61,14 +65,15 @@ export class DeviceConnection implements Beating {
    * registered connection (not yet established: the caller attaches it). Rejects with
    * `AIP_ERR_CONSTELLATION_CONNECT`, `AIP_ERR_CONSTELLATION_REGISTRATION_REFUSED`,
    * `AIP_ERR_CONSTELLATION_REGISTRATION_TIMEOUT` or `AIP_ERR_CONSTELLATION_STOPPED`, after the device's lifecycle
-   * recorded the loss; what is known of the failure is left in `device.lastFacts` for the failure judge.
+   * recorded the loss; what is known of the failure is left in `device.lastFacts` for the failure judge. A
+   * connection that does not register is taken out of the endpoint before it is dropped.
    */
   static async open (host: ConstellationHost, device: Device, hooks: ConnectionHooks, signal: AbortSignal): Promise<DeviceConnection> {
     const { deviceId, clientId, link } = device
     const { options } = host
     let transport: Transport
     try {
-      if (signal.aborted) throw new AbortedError(`connection of ${deviceId}`, { cause: signal.reason })
+      if (signal.aborted) throw new AbortedError(`connection of ${deviceId}`, signal.reason)
       transport = await options.transportFactory(device.profile.serverUrl, { signal, handshakeTimeoutMs: options.connectTimeoutMs, deviceId })
     } catch (err) {
       const httpStatus = (err as { httpStatus?: number }).httpStatus
@@ -80,7 +85,7 @@ export class DeviceConnection implements Beating {
         : httpStatus !== undefined ? `the server refused the upgrade with HTTP ${httpStatus}` : 'the connection failed'
       throw connectError(link.key, deviceId, why, httpStatus, err)
     }
-    const connection = new DeviceConnection(host, device, hooks.protocolFor(transport, deviceId), hooks)
+    const connection = new DeviceConnection(host, device, hooks.attach(transport, deviceId), hooks)
     const { protocol } = connection
     try {
       if (host.stopped() || device.removed) throw new StoppedError()
@@ -91,6 +96,7 @@ export class DeviceConnection implements Beating {
       if (!protocol.isOpen) throw new RegistrationRefusedError(clientId, 'the server closed the connection right after accepting it')
       if (host.stopped() || device.removed) throw new StoppedError()
     } catch (err) {
+      hooks.detach(deviceId)
       protocol.close(1000, 'registration failed')
       protocol.transport.terminate()
       const error = connection.#registrationError(err)
@@ -143,19 +149,10 @@ export class DeviceConnection implements Beating {
     return err
   }
 
-  async #handle (hooks: ConnectionHooks, message: DecodedServerMessage): Promise<void> {
+  #route (message: DecodedServerMessage): void {
     const device = this.#device
     const first = !this.#sawFirst
-    if (first) {
-      this.#sawFirst = true
-      this.firstAnswer = message
-    }
-    try {
-      await hooks.handleMessage(message, device.deviceId)
-    } catch (err) {
-      this.#host.log.warn({ err, deviceId: device.deviceId, type: message.type }, 'message processor threw')
-      this.#host.emit('error', { error: err, context: 'messageProcessor' })
-    }
+    this.#sawFirst = true
     // The first frame is the registration answer, handled by the registration flow.
     if (first) return
     if (device.connection !== this) {

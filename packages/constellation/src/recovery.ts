@@ -14,7 +14,7 @@ export interface RecoveryHooks {
 }
 
 /**
- * A connection of `device` closed. An established connection that was not closed on purpose fails the pending
+ * A connection of `device` closed (the endpoint announced it as `disconnected`). An established connection that was not closed on purpose fails the pending
  * device-info requests, marks the device `lost` and starts its recovery.
  */
 export function connectionClosed (host: ConstellationHost, hooks: RecoveryHooks, device: Device, connection: DeviceConnection, info: CloseInfo): void {
@@ -22,7 +22,6 @@ export function connectionClosed (host: ConstellationHost, hooks: RecoveryHooks,
   if (!connection.established || device.connection !== connection) return
   device.connection = undefined
   device.link.log.info({ deviceId: device.deviceId, code: info.code, reason: info.reason, local: info.local }, 'device connection closed')
-  host.emit('disconnected', { endpointId: device.deviceId, info })
   if (connection.closing || device.removed || host.stopped()) return
   const why = `connection closed (${info.code}${info.reason === '' ? '' : ` ${info.reason}`})`
   device.infos.failAll(() => new DeviceDisconnectedError(device.deviceId, 'the device info request', why))

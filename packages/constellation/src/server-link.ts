@@ -1,4 +1,4 @@
-import { childLogger, redactUrl, type Logger } from '@aip/endpoint'
+import { Liveness, childLogger, redactUrl, type Logger } from '@aip/endpoint'
 import type { ReconnectionStrategy } from '@aip/resilience'
 
 /** A connection the link's heartbeat timer drives. */
@@ -23,7 +23,7 @@ export class ServerLink {
   readonly #beating = new Set<Beating>()
   /** Devices using this link (connected or not). */
   readonly devices = new Set<string>()
-  #timer: NodeJS.Timeout | undefined
+  #liveness: Liveness | undefined
 
   constructor (url: URL, options: { logger: Logger, strategy: ReconnectionStrategy, ownsStrategy: boolean, heartbeatIntervalMs: number }) {
     this.key = ServerLink.keyOf(url)
@@ -46,7 +46,7 @@ export class ServerLink {
   /** Adds a connection to the heartbeat; starts the timer with the first one. */
   add (connection: Beating): void {
     this.#beating.add(connection)
-    if (this.#timer === undefined) this.#arm()
+    this.#liveness ??= new Liveness({ intervalMs: this.#intervalMs, onTick: () => this.#beat() })
   }
 
   /** Removes a connection; stops the timer with the last one. */
@@ -62,23 +62,18 @@ export class ServerLink {
     if (this.#ownsStrategy) this.strategy.dispose()
   }
 
-  #arm (): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      for (const connection of [...this.#beating]) {
-        try {
-          connection.beat()
-        } catch (err) {
-          this.log.warn({ err }, 'heartbeat failed')
-        }
+  #beat (): void {
+    for (const connection of [...this.#beating]) {
+      try {
+        connection.beat()
+      } catch (err) {
+        this.log.warn({ err }, 'heartbeat failed')
       }
-      if (this.#beating.size > 0) this.#arm()
-    }, this.#intervalMs)
-    this.#timer.unref()
+    }
   }
 
   #clear (): void {
-    clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#liveness?.stop()
+    this.#liveness = undefined
   }
 }

@@ -22,5 +22,5 @@ test("a task carries the caller's session id, and a session id already in flight
   t.equal(other.sessionId, 'caller-session-2')
   const derived = await constellation.sendTaskToDevice('dev1', { request: '1', taskId: 't9' })
   t.equal(derived.sessionId, 'galaxy@t9', 'without one, the session id is still <taskName>@<taskId>')
-  await t.rejects(constellation.sendTaskToDevice('dev1', { request: '1', sessionId: '' }), { code: 'AIP_ERR_CONSTELLATION_INVALID_ARGUMENT' })
+  await t.rejects(constellation.sendTaskToDevice('dev1', { request: '1', sessionId: '' }), { code: 'AIP_ERR_INVALID_ARGUMENT' })
 })
