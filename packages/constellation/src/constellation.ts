@@ -1,9 +1,6 @@
-import {
-  AIPEndpoint, SpanKind, TRACEPARENT, activeTraceparent, childLogger, parseTraceparent, startTraceSpan, type AIPProtocol,
-  type Logger
-} from '@aip/endpoint'
-import { buildDeviceInfoRequest, constellationSessionId, newId, type DecodedServerMessage } from '@aip/protocol'
-import { AbortedError, TimeoutError, describeValue } from '@aip/resilience'
+import { AIPEndpoint, childLogger, type Logger } from '@aip/endpoint'
+import { constellationSessionId, newId, type DecodedServerMessage } from '@aip/protocol'
+import { AbortedError } from '@aip/resilience'
 import { Device } from './device.js'
 import { DeviceConnection, type ConnectionHooks } from './device-connection.js'
 import { normalizeDeviceInfo, type DeviceInfoAnswer } from './device-info.js'
@@ -13,19 +10,14 @@ import {
 } from './errors.js'
 import type { ConstellationHost } from './host.js'
 import {
-  resolveOptions, resolveProfile, timeoutArgument, type ConstellationOptions, type ResolvedConstellationOptions,
-  type ResolvedProfile
+  invalidArgument, resolveOptions, resolveProfile, timeoutArgument, type ConstellationOptions, type ResolvedConstellationOptions
 } from './options.js'
-import type { InfoEntry } from './pending.js'
 import { connectionClosed, giveUp, type RecoveryHooks } from './recovery.js'
-import { ServerLink } from './server-link.js'
+import { ServerLinks } from './server-link.js'
 import type { TaskEntry } from './task-queue.js'
 import type {
   AgentProfile, ConstellationEvents, DeviceSnapshot, MessageContext, TaskOutcome, TaskRequest, TaskResult
 } from './types.js'
-
-/** How long `disconnectDevice` and `stop` wait for a close handshake before dropping the socket. */
-const CLOSE_GRACE_MS = 2000
 
 /** Options of {@link ConstellationEndpoint.requestDeviceInfo}. */
 export interface DeviceInfoOptions {
@@ -61,7 +53,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
   readonly #hooks: ConnectionHooks
   readonly #recovery: RecoveryHooks
   readonly #devices = new Map<string, Device>()
-  readonly #links = new Map<string, ServerLink>()
+  readonly #links: ServerLinks
   #stopped = false
 
   /**
@@ -72,6 +64,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     super('client', { logger: config.logger, defaultTimeoutMs: config.defaultTimeoutMs })
     this.options = config
     this.#log = childLogger(config.logger, { component: 'aip-constellation', taskName: config.taskName })
+    this.#links = new ServerLinks(config, this.#log)
     this.#host = {
       options: config,
       log: this.#log,
@@ -178,9 +171,10 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
       if (this.isDeviceConnected(profile.deviceId)) return
       if (device.attempt !== undefined) return await device.attempt
       device.recovery?.abort(new AbortedError(`reconnection of ${profile.deviceId}`))
-      this.#setProfile(device, profile, url)
+      device.profile = profile
+      this.#links.move(device, url)
     } else {
-      const link = this.#linkFor(url)
+      const link = this.#links.forUrl(url)
       device = new Device(this.#host, profile, link)
       link.devices.add(device.deviceId)
       this.#devices.set(device.deviceId, device)
@@ -252,8 +246,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     if (this.#stopped) return
     this.#stopped = true
     await Promise.all([...this.#devices.values()].map((device) => this.#remove(device, () => new StoppedError(), 'stopped', code, reason)))
-    for (const link of this.#links.values()) link.dispose()
-    this.#links.clear()
+    this.#links.disposeAll()
     this.#log.info({}, 'constellation endpoint stopped')
     await super.stop(code, reason)
   }
@@ -282,15 +275,15 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
 
   #enqueue (deviceId: string, taskRequest: TaskRequest): Promise<TaskResult> {
     if (this.#stopped) throw new StoppedError()
-    if (typeof taskRequest !== 'object' || taskRequest === null) throw invalid('taskRequest', 'an object', taskRequest)
+    if (typeof taskRequest !== 'object' || taskRequest === null) throw invalidArgument('taskRequest', 'an object', taskRequest)
     const { request, signal } = taskRequest
-    if (typeof request !== 'string' || request === '') throw invalid('taskRequest.request', 'a non-empty string', request)
+    if (typeof request !== 'string' || request === '') throw invalidArgument('taskRequest.request', 'a non-empty string', request)
     const taskId = taskRequest.taskId ?? newId()
-    if (typeof taskId !== 'string' || taskId === '') throw invalid('taskRequest.taskId', 'a non-empty string', taskId)
+    if (typeof taskId !== 'string' || taskId === '') throw invalidArgument('taskRequest.taskId', 'a non-empty string', taskId)
     const taskName = taskRequest.taskName ?? `galaxy/${this.options.taskName}/${taskId}`
-    if (typeof taskName !== 'string' || taskName === '') throw invalid('taskRequest.taskName', 'a non-empty string', taskName)
+    if (typeof taskName !== 'string' || taskName === '') throw invalidArgument('taskRequest.taskName', 'a non-empty string', taskName)
     const given = taskRequest.sessionId
-    if (given !== undefined && (typeof given !== 'string' || given === '')) throw invalid('taskRequest.sessionId', 'a non-empty string', given)
+    if (given !== undefined && (typeof given !== 'string' || given === '')) throw invalidArgument('taskRequest.sessionId', 'a non-empty string', given)
     const timeoutMs = timeoutArgument('timeoutMs', taskRequest.timeoutMs) ?? this.options.taskTimeoutMs
     const device = this.#devices.get(deviceId)
     if (device === undefined) throw new UnknownDeviceError(deviceId)
@@ -299,42 +292,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     if (device.tasks.has(sessionId)) throw new DuplicateSessionError(sessionId, deviceId)
     if (device.tasks.queued.length >= this.options.maxQueuedTasks) throw new QueueFullError(deviceId, this.options.maxQueuedTasks)
     if (signal?.aborted === true) throw new TaskAbortedError(taskId, { cause: signal.reason })
-    // The task's span, under a `traceparent` the caller put in the metadata or its active span (an OpenTelemetry
-    // SDK runs). Only then does the TASK carry one, in `metadata.traceparent` (a key the reference server
-    // ignores): otherwise the TASK is the reference's, byte for byte.
-    const traced = taskRequest.metadata?.[TRACEPARENT]
-    const parent = typeof traced === 'string' && parseTraceparent(traced) !== null ? traced : activeTraceparent()
-    const span = startTraceSpan('@aip/constellation', 'aip.task', {
-      parent,
-      kind: SpanKind.CLIENT,
-      attributes: { 'aip.task_id': taskId, 'aip.session_id': sessionId, 'aip.device_id': deviceId }
-    })
-    return new Promise<TaskResult>((resolve, reject) => {
-      const entry: TaskEntry = {
-        taskId,
-        sessionId,
-        taskName,
-        request,
-        metadata: parent === null ? (taskRequest.metadata ?? null) : { ...taskRequest.metadata, [TRACEPARENT]: span.traceparent },
-        phase: 'queued',
-        settled: false,
-        connection: undefined,
-        timer: undefined,
-        signal,
-        onAbort: undefined,
-        resolve: (result) => { span.end(result.status === 'failed' ? (result.error ?? 'failed') : undefined); resolve(result) },
-        reject: (err) => { span.end(err); reject(err) }
-      }
-      entry.timer = setTimeout(() => {
-        device.tasks.settle(entry, 'timed_out', new TimeoutError(`task ${taskId} on device ${deviceId}`, timeoutMs, { sessionId, deviceId, taskId }))
-      }, timeoutMs)
-      entry.timer.unref()
-      if (signal !== undefined) {
-        entry.onAbort = () => device.tasks.settle(entry, 'cancelled', new TaskAbortedError(taskId, { cause: signal.reason }))
-        signal.addEventListener('abort', entry.onAbort, { once: true })
-      }
-      device.tasks.push(entry)
-    })
+    return device.tasks.enqueue({ taskId, sessionId, taskName, request, metadata: taskRequest.metadata ?? null, timeoutMs, signal })
   }
 
   /** Whether a device takes new tasks: connected or connecting, or reconnecting with the queue kept. */
@@ -380,65 +338,11 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     if (protocol === undefined) throw new NotConnectedError(deviceId)
     const { signal } = options
     if (signal?.aborted === true) throw new AbortedError(`device info request for ${deviceId}`, signal.reason)
-    const requestId = device.infos.nextId(deviceId)
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => entry.settle(new AbortedError(`device info request for ${deviceId}`, signal?.reason))
-      const timer = setTimeout(() => entry.settle(new TimeoutError(`device info request for ${deviceId}`, timeoutMs, { deviceId, requestId })), timeoutMs)
-      timer.unref()
-      const entry: InfoEntry = {
-        requestId,
-        connection: protocol,
-        settled: false,
-        settle: (error, result) => {
-          if (entry.settled) return
-          entry.settled = true
-          clearTimeout(timer)
-          signal?.removeEventListener('abort', onAbort)
-          device.infos.delete(requestId)
-          if (error !== undefined) reject(error)
-          else resolve(result ?? null)
-        }
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      device.infos.add(entry)
-      protocol.send(buildDeviceInfoRequest({ clientId: device.clientId, targetId: deviceId, requestId })).catch((err: unknown) => {
-        entry.settle(new DeviceDisconnectedError(deviceId, 'the device info request', 'the request could not be sent', { cause: err }))
-      })
-    })
+    return device.infos.request(protocol, { clientId: device.clientId, deviceId, timeoutMs, signal })
   }
 
   // ---------------------------------------------------------------------------------------------------------
   // Connection internals
-
-  #linkFor (url: URL): ServerLink {
-    const key = ServerLink.keyOf(url)
-    let link = this.#links.get(key)
-    if (link === undefined) {
-      const { strategy, owned } = this.options.strategyFor(key)
-      link = new ServerLink(url, { logger: this.#log, strategy, ownsStrategy: owned, heartbeatIntervalMs: this.options.heartbeatIntervalMs })
-      this.#links.set(key, link)
-    }
-    return link
-  }
-
-  #releaseLink (device: Device): void {
-    const link = device.link
-    link.devices.delete(device.deviceId)
-    if (link.devices.size === 0 && this.#links.get(link.key) === link) {
-      this.#links.delete(link.key)
-      link.dispose()
-    }
-  }
-
-  #setProfile (device: Device, profile: ResolvedProfile, url: URL): void {
-    device.profile = profile
-    const link = this.#linkFor(url)
-    if (link !== device.link) {
-      this.#releaseLink(device)
-      device.link = link
-      link.devices.add(device.deviceId)
-    }
-  }
 
   /** One connection attempt (joined by concurrent callers). */
   #connect (device: Device, signal?: AbortSignal): Promise<void> {
@@ -486,25 +390,10 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     if (connection !== undefined) {
       connection.closing = true
       device.link.remove(connection)
-      await closeGracefully(connection.protocol, code, reason)
+      await connection.closeGracefully(code, reason)
     }
     await device.attempt?.catch(() => {})
     device.apply({ type: 'stop' })
-    this.#releaseLink(device)
+    this.#links.release(device)
   }
-}
-
-function invalid (argument: string, expected: string, value: unknown): InvalidArgumentError {
-  return new InvalidArgumentError(argument, expected, describeValue(value))
-}
-
-async function closeGracefully (protocol: AIPProtocol<'client'>, code: number, reason: string): Promise<void> {
-  protocol.close(code, reason)
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS)
-    timer.unref()
-  })
-  if (await Promise.race([protocol.closed, late]) === 'late') protocol.transport.terminate()
-  clearTimeout(timer)
 }

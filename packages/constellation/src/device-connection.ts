@@ -10,6 +10,9 @@ import { correlateError } from './pending.js'
 import type { Beating } from './server-link.js'
 import type { TaskResult } from './types.js'
 
+/** How long `disconnectDevice` and `stop` wait for a close handshake before dropping the socket. */
+const CLOSE_GRACE_MS = 2000
+
 /** What a device connection needs of its endpoint besides the host. */
 export interface ConnectionHooks {
   /**
@@ -104,6 +107,19 @@ export class DeviceConnection implements Beating {
       throw error
     }
     return connection
+  }
+
+  /** Closes on purpose (`code`, `reason`) and waits for the close handshake, dropping the socket after 2 s. */
+  async closeGracefully (code: number, reason: string): Promise<void> {
+    const protocol = this.protocol
+    protocol.close(code, reason)
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS)
+      timer.unref()
+    })
+    if (await Promise.race([protocol.closed, late]) === 'late') protocol.transport.terminate()
+    clearTimeout(timer)
   }
 
   /** Removes the connection's listeners (its close, or its device is gone). */

@@ -152,15 +152,16 @@ export interface ResolvedProfile {
   readonly maxRetries: number | undefined
 }
 
-function invalid (argument: string, expected: string, value: unknown): InvalidArgumentError {
+/** The shared `AIP_ERR_INVALID_ARGUMENT` for `argument`, describing the value it got. */
+export function invalidArgument (argument: string, expected: string, value: unknown): InvalidArgumentError {
   return new InvalidArgumentError(argument, expected, describeValue(value))
 }
 
 /** Validates an agent profile (`AIP_ERR_INVALID_ARGUMENT`); the URL must be `ws:` or `wss:`. */
 export function resolveProfile (profile: AgentProfile): { profile: ResolvedProfile, url: URL } {
-  if (typeof profile !== 'object' || profile === null) throw invalid('agentProfile', 'an object', profile)
+  if (typeof profile !== 'object' || profile === null) throw invalidArgument('agentProfile', 'an object', profile)
   const { deviceId, serverUrl } = profile
-  if (typeof deviceId !== 'string' || deviceId.trim() === '') throw invalid('agentProfile.deviceId', 'a non-empty string', deviceId)
+  if (typeof deviceId !== 'string' || deviceId.trim() === '') throw invalidArgument('agentProfile.deviceId', 'a non-empty string', deviceId)
   let url: URL | undefined
   try {
     url = typeof serverUrl === 'string' ? new URL(serverUrl) : undefined
@@ -171,14 +172,14 @@ export function resolveProfile (profile: AgentProfile): { profile: ResolvedProfi
   }
   const maxRetries = profile.maxRetries
   if (maxRetries !== undefined && (typeof maxRetries !== 'number' || !(maxRetries === Infinity || (Number.isInteger(maxRetries) && maxRetries >= 0)))) {
-    throw invalid('agentProfile.maxRetries', 'an integer >= 0 or Infinity', maxRetries)
+    throw invalidArgument('agentProfile.maxRetries', 'an integer >= 0 or Infinity', maxRetries)
   }
   const capabilities = profile.capabilities ?? []
   if (!Array.isArray(capabilities) || capabilities.some((c) => typeof c !== 'string')) {
-    throw invalid('agentProfile.capabilities', 'an array of strings', capabilities)
+    throw invalidArgument('agentProfile.capabilities', 'an array of strings', capabilities)
   }
   const metadata = profile.metadata ?? {}
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw invalid('agentProfile.metadata', 'an object', metadata)
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw invalidArgument('agentProfile.metadata', 'an object', metadata)
   return {
     url,
     profile: Object.freeze({
@@ -196,7 +197,7 @@ export function resolveProfile (profile: AgentProfile): { profile: ResolvedProfi
 export function timeoutArgument (name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS) {
-    throw invalid(name, `an integer number of ms from 1 to ${MAX_TIMER_MS}`, value)
+    throw invalidArgument(name, `an integer number of ms from 1 to ${MAX_TIMER_MS}`, value)
   }
   return value
 }

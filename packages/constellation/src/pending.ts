@@ -1,5 +1,7 @@
 import type { AIPProtocol } from '@aip/endpoint'
-import type { DecodedServerMessage } from '@aip/protocol'
+import { buildDeviceInfoRequest, type DecodedServerMessage } from '@aip/protocol'
+import { AbortedError, TimeoutError } from '@aip/resilience'
+import { DeviceDisconnectedError } from './errors.js'
 import type { TaskEntry, TaskQueue } from './task-queue.js'
 
 /** A DEVICE_INFO_REQUEST waiting for its answer. */
@@ -23,16 +25,44 @@ export class PendingInfos {
     return requestId
   }
 
+  /**
+   * Sends a DEVICE_INFO_REQUEST on `protocol` and resolves with the answer's record (or `null`); rejects on its
+   * deadline (`TimeoutError` with `deviceId` and `requestId`), on `signal`, or when it cannot be sent. The answer
+   * (or a correlated ERROR) settles it through its entry.
+   */
+  request (
+    protocol: AIPProtocol<'client'>, options: { clientId: string, deviceId: string, timeoutMs: number, signal: AbortSignal | undefined }
+  ): Promise<Record<string, unknown> | null> {
+    const { clientId, deviceId, timeoutMs, signal } = options
+    const requestId = this.nextId(deviceId)
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => entry.settle(new AbortedError(`device info request for ${deviceId}`, signal?.reason))
+      const timer = setTimeout(() => entry.settle(new TimeoutError(`device info request for ${deviceId}`, timeoutMs, { deviceId, requestId })), timeoutMs)
+      timer.unref()
+      const entry: InfoEntry = {
+        requestId,
+        connection: protocol,
+        settled: false,
+        settle: (error, result) => {
+          if (entry.settled) return
+          entry.settled = true
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
+          this.#entries.delete(requestId)
+          if (error !== undefined) reject(error)
+          else resolve(result ?? null)
+        }
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#entries.set(requestId, entry)
+      protocol.send(buildDeviceInfoRequest({ clientId, targetId: deviceId, requestId })).catch((err: unknown) => {
+        entry.settle(new DeviceDisconnectedError(deviceId, 'the device info request', 'the request could not be sent', { cause: err }))
+      })
+    })
+  }
+
   get (requestId: string | null): InfoEntry | undefined {
     return requestId === null ? undefined : this.#entries.get(requestId)
-  }
-
-  add (entry: InfoEntry): void {
-    this.#entries.set(entry.requestId, entry)
-  }
-
-  delete (requestId: string): void {
-    this.#entries.delete(requestId)
   }
 
   /** The requests written to `connection`. */

@@ -1,5 +1,6 @@
 import { Liveness, childLogger, redactUrl, type Logger } from '@aip/endpoint'
 import type { ReconnectionStrategy } from '@aip/resilience'
+import type { ResolvedConstellationOptions } from './options.js'
 
 /** A connection the link's heartbeat timer drives. */
 export interface Beating {
@@ -75,5 +76,60 @@ export class ServerLink {
   #clear (): void {
     this.#liveness?.stop()
     this.#liveness = undefined
+  }
+}
+
+/** A device as its server link sees it. */
+interface LinkedDevice {
+  readonly deviceId: string
+  link: ServerLink
+}
+
+/** The server links of a constellation, by server key: built on first use, disposed with their last device. */
+export class ServerLinks {
+  readonly #links = new Map<string, ServerLink>()
+  readonly #options: ResolvedConstellationOptions
+  readonly #log: Logger
+
+  constructor (options: ResolvedConstellationOptions, log: Logger) {
+    this.#options = options
+    this.#log = log
+  }
+
+  /** The link of a server URL (built with the server's reconnection strategy on first use). */
+  forUrl (url: URL): ServerLink {
+    const key = ServerLink.keyOf(url)
+    let link = this.#links.get(key)
+    if (link === undefined) {
+      const { strategy, owned } = this.#options.strategyFor(key)
+      link = new ServerLink(url, { logger: this.#log, strategy, ownsStrategy: owned, heartbeatIntervalMs: this.#options.heartbeatIntervalMs })
+      this.#links.set(key, link)
+    }
+    return link
+  }
+
+  /** The device no longer uses its link; the link goes with its last device. */
+  release (device: LinkedDevice): void {
+    const link = device.link
+    link.devices.delete(device.deviceId)
+    if (link.devices.size === 0 && this.#links.get(link.key) === link) {
+      this.#links.delete(link.key)
+      link.dispose()
+    }
+  }
+
+  /** Moves a device to the link of `url` (its profile changed server). */
+  move (device: LinkedDevice, url: URL): void {
+    const link = this.forUrl(url)
+    if (link === device.link) return
+    this.release(device)
+    device.link = link
+    link.devices.add(device.deviceId)
+  }
+
+  /** Disposes every link (the endpoint stops). */
+  disposeAll (): void {
+    for (const link of this.#links.values()) link.dispose()
+    this.#links.clear()
   }
 }

@@ -1,6 +1,7 @@
-import type { AIPProtocol } from '@aip/endpoint'
+import { SpanKind, TRACEPARENT, activeTraceparent, parseTraceparent, startTraceSpan, type AIPProtocol } from '@aip/endpoint'
 import { buildTaskRequest } from '@aip/protocol'
-import { DeviceDisconnectedError } from './errors.js'
+import { TimeoutError } from '@aip/resilience'
+import { DeviceDisconnectedError, TaskAbortedError } from './errors.js'
 import type { ConstellationHost } from './host.js'
 import type { TaskOutcome, TaskPhase, TaskResult } from './types.js'
 
@@ -20,6 +21,18 @@ export interface TaskEntry {
   onAbort: (() => void) | undefined
   resolve: (result: TaskResult) => void
   reject: (error: unknown) => void
+}
+
+/** A checked task request, ready to queue. */
+export interface TaskSpec {
+  readonly taskId: string
+  readonly sessionId: string
+  readonly taskName: string
+  readonly request: string
+  readonly metadata: Record<string, unknown> | null
+  /** Deadline of the whole task, queue wait included. */
+  readonly timeoutMs: number
+  readonly signal: AbortSignal | undefined
 }
 
 /** Whom a queue belongs to. */
@@ -53,6 +66,51 @@ export class TaskQueue {
   /** Whether a task with this session id is queued or running. */
   has (sessionId: string): boolean {
     return this.running.has(sessionId) || this.queued.some((entry) => entry.sessionId === sessionId)
+  }
+
+  /**
+   * Queues a task with its deadline (`TimeoutError` with `sessionId`, `deviceId`, `taskId`), its abort listener
+   * and its trace span, and resolves with its TASK_END (or rejects with its fate).
+   */
+  enqueue (spec: TaskSpec): Promise<TaskResult> {
+    const { taskId, sessionId, taskName, request, timeoutMs, signal } = spec
+    const { deviceId } = this.#owner
+    // The task's span, under a `traceparent` the caller put in the metadata or its active span (an OpenTelemetry
+    // SDK runs). Only then does the TASK carry one, in `metadata.traceparent` (a key the reference server
+    // ignores): otherwise the TASK is the reference's, byte for byte.
+    const traced = spec.metadata?.[TRACEPARENT]
+    const parent = typeof traced === 'string' && parseTraceparent(traced) !== null ? traced : activeTraceparent()
+    const span = startTraceSpan('@aip/constellation', 'aip.task', {
+      parent,
+      kind: SpanKind.CLIENT,
+      attributes: { 'aip.task_id': taskId, 'aip.session_id': sessionId, 'aip.device_id': deviceId }
+    })
+    return new Promise<TaskResult>((resolve, reject) => {
+      const entry: TaskEntry = {
+        taskId,
+        sessionId,
+        taskName,
+        request,
+        metadata: parent === null ? spec.metadata : { ...spec.metadata, [TRACEPARENT]: span.traceparent },
+        phase: 'queued',
+        settled: false,
+        connection: undefined,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+        resolve: (result) => { span.end(result.status === 'failed' ? (result.error ?? 'failed') : undefined); resolve(result) },
+        reject: (err) => { span.end(err); reject(err) }
+      }
+      entry.timer = setTimeout(() => {
+        this.settle(entry, 'timed_out', new TimeoutError(`task ${taskId} on device ${deviceId}`, timeoutMs, { sessionId, deviceId, taskId }))
+      }, timeoutMs)
+      entry.timer.unref()
+      if (signal !== undefined) {
+        entry.onAbort = () => this.settle(entry, 'cancelled', new TaskAbortedError(taskId, { cause: signal.reason }))
+        signal.addEventListener('abort', entry.onAbort, { once: true })
+      }
+      this.push(entry)
+    })
   }
 
   /** Queues a task and sends what can be sent. */
