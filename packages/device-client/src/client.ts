@@ -16,9 +16,6 @@ import type { ClientState } from './state.js'
 import { TelemetryReporter } from './telemetry-reporter.js'
 import { ToolRegistry } from './tools.js'
 
-/** How long `stop()` waits for the close handshake before it drops the socket. */
-const STOP_GRACE_MS = 2000
-
 /**
  * The AIP device agent: connects to a device-agent server, registers with its telemetry, heartbeats, runs the
  * COMMANDs it receives through its tools, returns their results, and reconnects for ever (by default) when the
@@ -237,7 +234,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       const connection = await Connection.open(this.#settings, this.#registration(), signal)
       return this.#attach(connection)
     } catch (err) {
-      const failure = toAttemptError(err)
+      const failure = AttemptError.from(err)
       this.#lastCause = failure.disconnect
       const verdict = this.#judge.judge(failure.facts)
       if (!verdict.retry) {
@@ -283,7 +280,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       connection = await Connection.open(this.#settings, this.#registration(), this.#stopController.signal)
     } catch (err) {
       if (this.#stopped) return
-      const failure = toAttemptError(err)
+      const failure = AttemptError.from(err)
       this.#lastCause = failure.disconnect
       const verdict = this.#judge.judge(failure.facts)
       if (!verdict.retry) {
@@ -348,7 +345,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       if (!reconnected && !this.#stopped) this.#fail('exhausted', this.#judge.last?.reason)
     } catch (err) {
       if (this.#fatal !== undefined) this.#fail('fatal', this.#fatal.reason, this.#fatal.failure)
-      else if (!this.#stopped) this.#fail('exhausted', this.#judge.last?.reason, toAttemptError(err))
+      else if (!this.#stopped) this.#fail('exhausted', this.#judge.last?.reason, AttemptError.from(err))
     } finally {
       offAttempt()
       this.#stopController.signal.removeEventListener('abort', onStop)
@@ -392,15 +389,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
     }
     this.#halt()
     await this.#loopDone
-    const connection = this.#connection
-    if (connection !== undefined) {
-      connection.close(CloseCode.Normal, 'device stopping')
-      let timer: NodeJS.Timeout | undefined
-      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), STOP_GRACE_MS) })
-      if (await Promise.race([connection.ended, late]) === 'late') connection.terminate()
-      clearTimeout(timer)
-      await connection.ended
-    }
+    await this.#connection?.closeGracefully(CloseCode.Normal, 'device stopping')
     this.#log.info({}, 'device client stopped')
     this.#apply({ type: 'stop' })
     // Releases what the base holds (deadlines, listeners); no connection is left to close.
@@ -416,9 +405,4 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
     this.#log.error({ err: error, context }, 'device client error')
     this.events.emit('error', { error, context })
   }
-}
-
-function toAttemptError (err: unknown): AttemptError {
-  if (err instanceof AttemptError) return err
-  return new AttemptError({ kind: 'connect', message: err instanceof Error ? err.message : String(err), error: err }, {})
 }

@@ -6,6 +6,9 @@ import type { DecodedClientMessage, DecodedServerMessage } from '@aip/protocol'
 import type { Logger } from '@aip/resilience'
 import { RegistrationRefusedError, RegistrationTimeoutError } from './errors.js'
 
+/** How long a graceful close waits for the close handshake before it drops the socket. */
+const STOP_GRACE_MS = 2000
+
 /** Settings of one connection, taken from the client's resolved options. */
 export interface ConnectionSettings {
   url: string
@@ -43,6 +46,12 @@ export class AttemptError extends Error {
     this.cause = disconnect.error
     this.disconnect = disconnect
     this.facts = facts
+  }
+
+  /** `err` as an attempt error (a failure outside the attempt counts as a connect failure). */
+  static from (err: unknown): AttemptError {
+    if (err instanceof AttemptError) return err
+    return new AttemptError({ kind: 'connect', message: err instanceof Error ? err.message : String(err), error: err }, {})
   }
 
   get httpStatus (): number | undefined {
@@ -171,6 +180,16 @@ export class Connection {
   close (code: number = CloseCode.Normal, reason = ''): void {
     this.#cause ??= { kind: 'local', code, message: reason === '' ? 'closed by the client' : reason }
     this.protocol.close(code, reason)
+  }
+
+  /** Closes cleanly and waits for the close; drops the socket when the handshake takes over 2 s. */
+  async closeGracefully (code: number, reason: string): Promise<void> {
+    this.close(code, reason)
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), STOP_GRACE_MS) })
+    if (await Promise.race([this.ended, late]) === 'late') this.terminate()
+    clearTimeout(timer)
+    await this.ended
   }
 
   /** Drops the socket at once, without a close handshake. */
