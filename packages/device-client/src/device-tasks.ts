@@ -52,17 +52,21 @@ export class DeviceTasks {
       metadata: { platform: this.#options.platform }
     })
     const ackTimeoutMs = options.ackTimeoutMs ?? this.#options.ackTimeoutMs
+    // The server's text of a refusal, from the ERROR frame itself (the flow's error carries it only in its message).
+    let refusal: string | null = null
+    const offError = protocol.onMessage('error', (message) => { if (message.session_id === null) refusal = message.error })
     try {
       if (!protocol.isOpen) throw new DisconnectedError('task')
       return await runTask(protocol, task, {
         ackTimeoutMs,
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
-        onAck: () => release()
+        onAck: () => { offError(); release() }
       })
     } catch (err) {
-      throw this.#taskError(err, ackTimeoutMs, options.timeoutMs)
+      throw this.#taskError(err, ackTimeoutMs, options.timeoutMs, refusal)
     } finally {
+      offError()
       release()
     }
   }
@@ -88,7 +92,7 @@ export class DeviceTasks {
   }
 
   /** The device's error for a failed task, decided from the error's class and fields. */
-  #taskError (err: unknown, ackTimeoutMs: number, timeoutMs: number | undefined): unknown {
+  #taskError (err: unknown, ackTimeoutMs: number, timeoutMs: number | undefined, refusal: string | null): unknown {
     if (this.#options.stopped()) return new StoppedError({ cause: err })
     if (err instanceof TimeoutError) {
       const ack = err.operation === 'task ack'
@@ -97,16 +101,11 @@ export class DeviceTasks {
     if (err instanceof AbortedError) return new TaskAbortedError({ cause: err })
     switch ((err as { code?: string }).code) {
       case 'AIP_ERR_ENDPOINT_REQUEST_REFUSED':
-        return new TaskRefusedError(refusalText(err), { cause: err })
+        return new TaskRefusedError(refusal ?? 'unknown error', { cause: err })
       case 'AIP_ERR_ENDPOINT_TRANSPORT_CLOSED':
         return new DisconnectedError('task', { cause: err })
       default:
         return err
     }
   }
-}
-
-/** The server's text of a refused request. */
-function refusalText (err: unknown): string {
-  return (err as Error).message.replace(/^The server refused the task: /, '')
 }
