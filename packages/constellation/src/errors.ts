@@ -9,15 +9,12 @@ type Args4 = [any?, any?, any?, any?]
  * `DeviceInfoRefusedError`, never the other way round.
  */
 
-/** A constructor option of `ConstellationEndpoint` is missing, of the wrong type or out of range. */
-export const InvalidOptionError = createError<'AIP_ERR_CONSTELLATION_INVALID_OPTION', 500, Args4>(
-  'AIP_ERR_CONSTELLATION_INVALID_OPTION', 'Invalid option %s: expected %s, got %s', 500, TypeError
-)
-
-/** A method argument (an agent profile, a task request, a timeout) is invalid. */
-export const InvalidArgumentError = createError(
-  'AIP_ERR_CONSTELLATION_INVALID_ARGUMENT', 'Invalid argument %s: %s', 500, TypeError
-)
+/**
+ * A bad option (`AIP_ERR_INVALID_OPTION`: `option`, `expected`, `received`) or a bad argument — an agent profile, a
+ * task request, a timeout — (`AIP_ERR_INVALID_ARGUMENT`: `argument`, `expected`, `received`): the shared errors
+ * of `@aip/resilience`, re-exported under their names.
+ */
+export { InvalidArgumentError, InvalidOptionError } from '@aip/resilience'
 
 /** The server answered the constellation's REGISTER with an ERROR (its text is in the message), or closed. */
 export const RegistrationRefusedError = createError(
@@ -75,3 +72,8 @@ export const DeviceInfoRefusedError = createError(
 
 /** A device's task queue is full (`maxQueuedTasks`). */
 export const QueueFullError = createError('AIP_ERR_CONSTELLATION_QUEUE_FULL', 'The task queue of device %s is full (%d tasks)', 429)
+
+/** `sendTaskToDevice` was given a session id that is already queued or running on the device. */
+export const DuplicateSessionError = createError(
+  'AIP_ERR_CONSTELLATION_DUPLICATE_SESSION', 'Session %s is already queued or running on device %s', 409
+)

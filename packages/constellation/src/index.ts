@@ -1,4 +1,5 @@
-export { ConstellationEndpoint } from './constellation.js'
+export { ConstellationEndpoint, type DeviceInfoOptions } from './constellation.js'
+export { normalizeDeviceInfo, type DeviceInfoView, type DeviceInfoAnswer } from './device-info.js'
 export type { ConstellationOptions, ResolvedConstellationOptions, ResolvedProfile, TransportFactory } from './options.js'
 export type {
   AgentProfile, TaskRequest, TaskResult, TaskOutcome, TaskPhase, DeviceStatus, DeviceSnapshot, MessageContext,
@@ -7,5 +8,5 @@ export type {
 export {
   InvalidOptionError, InvalidArgumentError, RegistrationRefusedError, RegistrationTimeoutError, connectError,
   ConnectErrorConstructor, NotConnectedError, UnknownDeviceError, TaskRefusedError, TaskAbortedError,
-  DeviceDisconnectedError, StoppedError, DeviceInfoRefusedError, QueueFullError, type ConnectError
+  DeviceDisconnectedError, StoppedError, DeviceInfoRefusedError, QueueFullError, DuplicateSessionError, type ConnectError
 } from './errors.js'

@@ -1,26 +1,29 @@
-import { connectWebSocket, silentLogger, type Logger, type Transport } from '@aip/endpoint'
-import { ReconnectionStrategy, type ReconnectionStrategyOptions } from '@aip/resilience'
-import { InvalidArgumentError, InvalidOptionError } from './errors.js'
+import { connectWebSocket, type Logger, type Transport } from '@aip/endpoint'
+import {
+  CheckedOption, FunctionOption, InvalidArgumentError, InvalidOptionError, LoggerOption, MAX_TIMER_MS, Milliseconds,
+  ReconnectionStrategy, describeValue, resolveOptions as resolveSchema, type ReconnectionStrategyOptions
+} from '@aip/resilience'
+import { Type } from '@sinclair/typebox'
 import type { AgentProfile, MessageProcessor } from './types.js'
-
-/** Largest delay a Node.js timer accepts (2^31 − 1 ms). */
-const MAX_TIMER_MS = 2_147_483_647
 
 /** Opens the transport of one device's connection (`deviceId` says which). Default: `connectWebSocket` of `@aip/endpoint`. */
 export type TransportFactory = (url: string, options: { signal: AbortSignal, handshakeTimeoutMs: number, deviceId: string }) => Promise<Transport>
+
+/** What the `reconnectionStrategy` option takes. */
+export type ReconnectionOption = ReconnectionStrategy | ReconnectionStrategyOptions | ((serverUrl: string) => ReconnectionStrategy)
 
 /** Options of `ConstellationEndpoint`. Times are in milliseconds. */
 export interface ConstellationOptions {
   /** The orchestrator's task name: client ids are `<taskName>@<deviceId>`, session ids `<taskName>@<taskId>`. */
   taskName: string
   /** Sees every incoming message first. */
-  messageProcessor?: MessageProcessor | undefined
+  messageProcessor?: MessageProcessor | null | undefined
   /**
    * Reconnection after a disconnection. Options (or nothing, for attempts without end from 1 s, capped at 5 s,
    * with full jitter) build **one strategy per server URL**; a `ReconnectionStrategy` instance is shared
    * by every server; a function builds the strategy of each server (it receives the URL without its query).
    */
-  reconnectionStrategy?: ReconnectionStrategy | ReconnectionStrategyOptions | ((serverUrl: string) => ReconnectionStrategy) | undefined
+  reconnectionStrategy?: ReconnectionOption | undefined
   /** pino-compatible logger. Default: silent. */
   logger?: Logger | undefined
   /** Reconnect by itself after a disconnection. Default true. */
@@ -37,6 +40,8 @@ export interface ConstellationOptions {
   taskTimeoutMs?: number | undefined
   /** Default deadline of `requestDeviceInfo`. Default 10000. */
   deviceInfoTimeoutMs?: number | undefined
+  /** Default deadline of `sendWithTimeout` / `receiveWithTimeout`. Default 120000. */
+  defaultTimeoutMs?: number | undefined
   /** Tasks a device runs at once; the others wait in its FIFO queue. Default 1. */
   maxConcurrentTasks?: number | undefined
   /** Tasks waiting in one device's queue before `sendTaskToDevice` refuses. Default 10000. */
@@ -47,10 +52,11 @@ export interface ConstellationOptions {
   transportFactory?: TransportFactory | undefined
 }
 
-/** The validated, frozen options. */
+/** The validated, frozen options (`endpoint.options`). */
 export interface ResolvedConstellationOptions {
   readonly taskName: string
   readonly messageProcessor: MessageProcessor | undefined
+  /** The reconnection strategy of a server (the URL without its query), and whether the endpoint owns it. */
   readonly strategyFor: (serverUrl: string) => { strategy: ReconnectionStrategy, owned: boolean }
   readonly logger: Logger
   readonly autoReconnect: boolean
@@ -60,50 +66,40 @@ export interface ResolvedConstellationOptions {
   readonly maxMissedHeartbeats: number
   readonly taskTimeoutMs: number
   readonly deviceInfoTimeoutMs: number
+  readonly defaultTimeoutMs: number
   readonly maxConcurrentTasks: number
   readonly maxQueuedTasks: number
   readonly keepQueueWhileReconnecting: boolean
   readonly transportFactory: TransportFactory
 }
 
-function describe (value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value)
-  return typeof value
-}
+const isProcessor = (value: unknown): boolean => value === null || typeof value === 'function' ||
+  (typeof value === 'object' && typeof (value as { processMessage?: unknown }).processMessage === 'function')
 
-function integer (name: string, value: unknown, fallback: number, min: number, max = MAX_TIMER_MS): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(name, `an integer from ${min} to ${max}`, describe(value))
-  }
-  return value
-}
+const isReconnection = (value: unknown): boolean => value instanceof ReconnectionStrategy || typeof value === 'function' ||
+  (typeof value === 'object' && value !== null && !Array.isArray(value))
 
-function boolean (name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw new InvalidOptionError(name, 'a boolean', describe(value))
-  return value
-}
+const defaultTransportFactory: TransportFactory = (url, { signal, handshakeTimeoutMs }) => connectWebSocket(url, { signal, handshakeTimeoutMs })
 
-function logger (value: unknown): Logger {
-  if (value === undefined) return silentLogger
-  const candidate = value as Partial<Record<'debug' | 'info' | 'warn' | 'error', unknown>> | null
-  if (typeof candidate !== 'object' || candidate === null || typeof candidate.debug !== 'function' ||
-    typeof candidate.info !== 'function' || typeof candidate.warn !== 'function' || typeof candidate.error !== 'function') {
-    throw new InvalidOptionError('logger', 'an object with debug, info, warn and error methods', describe(value))
-  }
-  return value as Logger
-}
-
-function messageProcessor (value: unknown): MessageProcessor | undefined {
-  if (value === undefined || value === null) return undefined
-  if (typeof value === 'function') return value as MessageProcessor
-  if (typeof value === 'object' && typeof (value as { processMessage?: unknown }).processMessage === 'function') {
-    return value as MessageProcessor
-  }
-  throw new InvalidOptionError('messageProcessor', 'a function or an object with processMessage', describe(value))
-}
+/** The schema of {@link ConstellationOptions}, with its defaults. */
+export const ConstellationOptionsSchema = Type.Object({
+  taskName: Type.String({ minLength: 1, pattern: '\\S', expected: 'a non-empty string' }),
+  messageProcessor: Type.Optional(CheckedOption<MessageProcessor | null>('a function or an object with processMessage', isProcessor)),
+  reconnectionStrategy: Type.Optional(CheckedOption<ReconnectionOption>('a ReconnectionStrategy, its options, or a factory', isReconnection)),
+  logger: LoggerOption(),
+  autoReconnect: Type.Boolean({ default: true }),
+  connectTimeoutMs: Milliseconds({ min: 1, default: 10_000 }),
+  registrationTimeoutMs: Milliseconds({ min: 1, default: 10_000 }),
+  heartbeatIntervalMs: Milliseconds({ min: 1, default: 30_000 }),
+  maxMissedHeartbeats: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
+  taskTimeoutMs: Milliseconds({ min: 1, default: 300_000 }),
+  deviceInfoTimeoutMs: Milliseconds({ min: 1, default: 10_000 }),
+  defaultTimeoutMs: Milliseconds({ min: 1, default: 120_000 }),
+  maxConcurrentTasks: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
+  maxQueuedTasks: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 10_000 }),
+  keepQueueWhileReconnecting: Type.Boolean({ default: true }),
+  transportFactory: FunctionOption<TransportFactory>({ default: defaultTransportFactory })
+})
 
 /**
  * Reconnection without end, from 1 s, capped at 5 s, with full jitter: an orchestrator does not give up on its
@@ -112,59 +108,36 @@ function messageProcessor (value: unknown): MessageProcessor | undefined {
  */
 const DEFAULT_RECONNECTION: ReconnectionStrategyOptions = { maxRetries: Infinity, initialBackoffMs: 1000, maxBackoffMs: 5000 }
 
-function strategyFor (value: unknown, log: Logger): ResolvedConstellationOptions['strategyFor'] {
+function strategyFor (value: ReconnectionOption | undefined, log: Logger): ResolvedConstellationOptions['strategyFor'] {
   if (value instanceof ReconnectionStrategy) return () => ({ strategy: value, owned: false })
   if (typeof value === 'function') {
-    const factory = value as (serverUrl: string) => unknown
     return (serverUrl) => {
-      const strategy = factory(serverUrl)
+      const strategy: unknown = value(serverUrl)
       if (!(strategy instanceof ReconnectionStrategy)) {
-        throw new InvalidOptionError('reconnectionStrategy', 'a function returning a ReconnectionStrategy', describe(strategy))
+        throw new InvalidOptionError('reconnectionStrategy', 'a function returning a ReconnectionStrategy', describeValue(strategy))
       }
       return { strategy, owned: false }
     }
   }
-  if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    throw new InvalidOptionError('reconnectionStrategy', 'a ReconnectionStrategy, its options, or a factory', describe(value))
-  }
-  const options: ReconnectionStrategyOptions = { ...DEFAULT_RECONNECTION, logger: log, ...(value as ReconnectionStrategyOptions | undefined) }
+  const options: ReconnectionStrategyOptions = { ...DEFAULT_RECONNECTION, logger: log, ...value }
   try {
     // Validated once, here: every server's strategy is built from the same options.
     new ReconnectionStrategy(options).dispose()
   } catch (err) {
-    throw new InvalidOptionError('reconnectionStrategy', 'valid ReconnectionStrategy options', (err as Error).message, { cause: err })
+    const option = (err as { option?: string }).option
+    throw new InvalidOptionError(option === undefined ? 'reconnectionStrategy' : `reconnectionStrategy.${option}`,
+      (err as { expected?: string }).expected ?? 'valid ReconnectionStrategy options', (err as { received?: string }).received ?? '', { cause: err })
   }
   return () => ({ strategy: new ReconnectionStrategy(options), owned: true })
 }
 
-const defaultTransportFactory: TransportFactory = (url, { signal, handshakeTimeoutMs }) => connectWebSocket(url, { signal, handshakeTimeoutMs })
-
-/** Validates the options once, fills in the defaults, and freezes the result. */
+/** Validates the options once (`AIP_ERR_INVALID_OPTION`), fills in the defaults, and freezes the result. */
 export function resolveOptions (input: ConstellationOptions): ResolvedConstellationOptions {
-  if (typeof input !== 'object' || input === null) throw new InvalidOptionError('options', 'an object', describe(input))
-  const { taskName } = input
-  if (typeof taskName !== 'string' || taskName.trim() === '') {
-    throw new InvalidOptionError('taskName', 'a non-empty string', describe(taskName))
-  }
-  const log = logger(input.logger)
-  const transportFactory = input.transportFactory ?? defaultTransportFactory
-  if (typeof transportFactory !== 'function') throw new InvalidOptionError('transportFactory', 'a function', describe(transportFactory))
+  const o = resolveSchema(ConstellationOptionsSchema, input)
   return Object.freeze({
-    taskName,
-    messageProcessor: messageProcessor(input.messageProcessor),
-    strategyFor: strategyFor(input.reconnectionStrategy, log),
-    logger: log,
-    autoReconnect: boolean('autoReconnect', input.autoReconnect, true),
-    connectTimeoutMs: integer('connectTimeoutMs', input.connectTimeoutMs, 10_000, 1),
-    registrationTimeoutMs: integer('registrationTimeoutMs', input.registrationTimeoutMs, 10_000, 1),
-    heartbeatIntervalMs: integer('heartbeatIntervalMs', input.heartbeatIntervalMs, 30_000, 1),
-    maxMissedHeartbeats: integer('maxMissedHeartbeats', input.maxMissedHeartbeats, 3, 1, 1000),
-    taskTimeoutMs: integer('taskTimeoutMs', input.taskTimeoutMs, 300_000, 1),
-    deviceInfoTimeoutMs: integer('deviceInfoTimeoutMs', input.deviceInfoTimeoutMs, 10_000, 1),
-    maxConcurrentTasks: integer('maxConcurrentTasks', input.maxConcurrentTasks, 1, 1, 10_000),
-    maxQueuedTasks: integer('maxQueuedTasks', input.maxQueuedTasks, 10_000, 0, Number.MAX_SAFE_INTEGER),
-    keepQueueWhileReconnecting: boolean('keepQueueWhileReconnecting', input.keepQueueWhileReconnecting, true),
-    transportFactory
+    ...o,
+    messageProcessor: o.messageProcessor ?? undefined,
+    strategyFor: strategyFor(o.reconnectionStrategy, o.logger)
   })
 }
 
@@ -179,31 +152,34 @@ export interface ResolvedProfile {
   readonly maxRetries: number | undefined
 }
 
-/** Validates an agent profile (`AIP_ERR_CONSTELLATION_INVALID_ARGUMENT`); the URL must be `ws:` or `wss:`. */
+/** The shared `AIP_ERR_INVALID_ARGUMENT` for `argument`, describing the value it got. */
+export function invalidArgument (argument: string, expected: string, value: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(argument, expected, describeValue(value))
+}
+
+/** Validates an agent profile (`AIP_ERR_INVALID_ARGUMENT`); the URL must be `ws:` or `wss:`. */
 export function resolveProfile (profile: AgentProfile): { profile: ResolvedProfile, url: URL } {
-  if (typeof profile !== 'object' || profile === null) throw new InvalidArgumentError('agentProfile', 'expected an object')
+  if (typeof profile !== 'object' || profile === null) throw invalidArgument('agentProfile', 'an object', profile)
   const { deviceId, serverUrl } = profile
-  if (typeof deviceId !== 'string' || deviceId.trim() === '') throw new InvalidArgumentError('deviceId', 'expected a non-empty string')
-  if (typeof serverUrl !== 'string') throw new InvalidArgumentError('serverUrl', 'expected a ws:// or wss:// URL')
-  let url: URL
+  if (typeof deviceId !== 'string' || deviceId.trim() === '') throw invalidArgument('agentProfile.deviceId', 'a non-empty string', deviceId)
+  let url: URL | undefined
   try {
-    url = new URL(serverUrl)
-  } catch {
-    throw new InvalidArgumentError('serverUrl', 'expected a ws:// or wss:// URL')
+    url = typeof serverUrl === 'string' ? new URL(serverUrl) : undefined
+  } catch {}
+  // The URL itself is never described: it may carry a token.
+  if (url === undefined || (url.protocol !== 'ws:' && url.protocol !== 'wss:')) {
+    throw new InvalidArgumentError('agentProfile.serverUrl', 'a ws:// or wss:// URL', typeof serverUrl === 'string' ? 'another URL' : describeValue(serverUrl))
   }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new InvalidArgumentError('serverUrl', 'expected a ws:// or wss:// URL')
   const maxRetries = profile.maxRetries
   if (maxRetries !== undefined && (typeof maxRetries !== 'number' || !(maxRetries === Infinity || (Number.isInteger(maxRetries) && maxRetries >= 0)))) {
-    throw new InvalidArgumentError('maxRetries', `expected an integer >= 0 or Infinity, got ${describe(maxRetries)}`)
+    throw invalidArgument('agentProfile.maxRetries', 'an integer >= 0 or Infinity', maxRetries)
   }
   const capabilities = profile.capabilities ?? []
   if (!Array.isArray(capabilities) || capabilities.some((c) => typeof c !== 'string')) {
-    throw new InvalidArgumentError('capabilities', 'expected an array of strings')
+    throw invalidArgument('agentProfile.capabilities', 'an array of strings', capabilities)
   }
   const metadata = profile.metadata ?? {}
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-    throw new InvalidArgumentError('metadata', 'expected an object')
-  }
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw invalidArgument('agentProfile.metadata', 'an object', metadata)
   return {
     url,
     profile: Object.freeze({
@@ -217,11 +193,11 @@ export function resolveProfile (profile: AgentProfile): { profile: ResolvedProfi
   }
 }
 
-/** A per-call timeout: `undefined`, or a whole number of ms from 1 to 2^31 − 1. */
+/** A per-call timeout: `undefined`, or a whole number of ms from 1 to 2^31 − 1 (`AIP_ERR_INVALID_ARGUMENT`). */
 export function timeoutArgument (name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS) {
-    throw new InvalidArgumentError(name, `expected an integer number of ms from 1 to ${MAX_TIMER_MS}, got ${describe(value)}`)
+    throw invalidArgument(name, `an integer number of ms from 1 to ${MAX_TIMER_MS}`, value)
   }
   return value
 }

@@ -1,5 +1,6 @@
-import { childLogger, redactUrl, type Logger } from '@aip/endpoint'
+import { Liveness, childLogger, redactUrl, type Logger } from '@aip/endpoint'
 import type { ReconnectionStrategy } from '@aip/resilience'
+import type { ResolvedConstellationOptions } from './options.js'
 
 /** A connection the link's heartbeat timer drives. */
 export interface Beating {
@@ -23,7 +24,7 @@ export class ServerLink {
   readonly #beating = new Set<Beating>()
   /** Devices using this link (connected or not). */
   readonly devices = new Set<string>()
-  #timer: NodeJS.Timeout | undefined
+  #liveness: Liveness | undefined
 
   constructor (url: URL, options: { logger: Logger, strategy: ReconnectionStrategy, ownsStrategy: boolean, heartbeatIntervalMs: number }) {
     this.key = ServerLink.keyOf(url)
@@ -46,7 +47,7 @@ export class ServerLink {
   /** Adds a connection to the heartbeat; starts the timer with the first one. */
   add (connection: Beating): void {
     this.#beating.add(connection)
-    if (this.#timer === undefined) this.#arm()
+    this.#liveness ??= new Liveness({ intervalMs: this.#intervalMs, onTick: () => this.#beat() })
   }
 
   /** Removes a connection; stops the timer with the last one. */
@@ -62,23 +63,73 @@ export class ServerLink {
     if (this.#ownsStrategy) this.strategy.dispose()
   }
 
-  #arm (): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      for (const connection of [...this.#beating]) {
-        try {
-          connection.beat()
-        } catch (err) {
-          this.log.warn({ err }, 'heartbeat failed')
-        }
+  #beat (): void {
+    for (const connection of [...this.#beating]) {
+      try {
+        connection.beat()
+      } catch (err) {
+        this.log.warn({ err }, 'heartbeat failed')
       }
-      if (this.#beating.size > 0) this.#arm()
-    }, this.#intervalMs)
-    this.#timer.unref()
+    }
   }
 
   #clear (): void {
-    clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#liveness?.stop()
+    this.#liveness = undefined
+  }
+}
+
+/** A device as its server link sees it. */
+interface LinkedDevice {
+  readonly deviceId: string
+  link: ServerLink
+}
+
+/** The server links of a constellation, by server key: built on first use, disposed with their last device. */
+export class ServerLinks {
+  readonly #links = new Map<string, ServerLink>()
+  readonly #options: ResolvedConstellationOptions
+  readonly #log: Logger
+
+  constructor (options: ResolvedConstellationOptions, log: Logger) {
+    this.#options = options
+    this.#log = log
+  }
+
+  /** The link of a server URL (built with the server's reconnection strategy on first use). */
+  forUrl (url: URL): ServerLink {
+    const key = ServerLink.keyOf(url)
+    let link = this.#links.get(key)
+    if (link === undefined) {
+      const { strategy, owned } = this.#options.strategyFor(key)
+      link = new ServerLink(url, { logger: this.#log, strategy, ownsStrategy: owned, heartbeatIntervalMs: this.#options.heartbeatIntervalMs })
+      this.#links.set(key, link)
+    }
+    return link
+  }
+
+  /** The device no longer uses its link; the link goes with its last device. */
+  release (device: LinkedDevice): void {
+    const link = device.link
+    link.devices.delete(device.deviceId)
+    if (link.devices.size === 0 && this.#links.get(link.key) === link) {
+      this.#links.delete(link.key)
+      link.dispose()
+    }
+  }
+
+  /** Moves a device to the link of `url` (its profile changed server). */
+  move (device: LinkedDevice, url: URL): void {
+    const link = this.forUrl(url)
+    if (link === device.link) return
+    this.release(device)
+    device.link = link
+    link.devices.add(device.deviceId)
+  }
+
+  /** Disposes every link (the endpoint stops). */
+  disposeAll (): void {
+    for (const link of this.#links.values()) link.dispose()
+    this.#links.clear()
   }
 }

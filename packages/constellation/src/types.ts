@@ -30,8 +30,13 @@ export interface TaskRequest {
   readonly request: string
   /** The TASK's `task_name`. Default `galaxy/<constellation taskName>/<taskId>`, as the reference orchestrator. */
   readonly taskName?: string | undefined
-  /** The task's id: the session id is `<constellation taskName>@<taskId>`. Default: a fresh uuid. */
+  /** The task's id: the session id is `<constellation taskName>@<taskId>` unless `sessionId` is given. Default: a fresh uuid. */
   readonly taskId?: string | undefined
+  /**
+   * The TASK's `session_id` (the design's `session_id`). Default `<constellation taskName>@<taskId>`. A session id
+   * already queued or running on the device is refused with `AIP_ERR_CONSTELLATION_DUPLICATE_SESSION`.
+   */
+  readonly sessionId?: string | undefined
   /** Deadline of the whole task, queue wait included. Default: the `taskTimeoutMs` option. */
   readonly timeoutMs?: number | undefined
   /** Aborting it rejects the task at once with `AIP_ERR_CONSTELLATION_TASK_ABORTED`. */

@@ -128,14 +128,14 @@ test('device info: correlated by request_id; an ERROR with its id, or id-less an
   await t.rejects(constellation.requestDeviceInfo('dev1'), { code: 'AIP_ERR_CONSTELLATION_DEVICE_INFO_REFUSED', message: /Not authorized/ })
   await t.rejects(constellation.requestDeviceInfo('dev1'), { code: 'AIP_ERR_CONSTELLATION_DEVICE_INFO_REFUSED', message: /Not authorized/ })
   await t.rejects(constellation.requestDeviceInfo('dev1'), { code: 'AIP_ERR_CONSTELLATION_DEVICE_INFO_REFUSED', message: /bad/ })
-  await t.rejects(constellation.requestDeviceInfo('dev1', { timeoutMs: 100 }), { code: 'AIP_ERR_RESILIENCE_TIMEOUT' })
+  await t.rejects(constellation.requestDeviceInfo('dev1', { timeoutMs: 100 }), { code: 'AIP_ERR_TIMEOUT' })
   t.equal(await constellation.requestDeviceInfo('dev1'), null, 'a result that is not an object is null')
   const controller = new AbortController()
   const aborted = constellation.requestDeviceInfo('dev1', { signal: controller.signal })
   controller.abort()
-  await t.rejects(aborted, { code: 'AIP_ERR_RESILIENCE_ABORTED' })
-  await t.rejects(constellation.requestDeviceInfo('dev1', { signal: AbortSignal.abort() }), { code: 'AIP_ERR_RESILIENCE_ABORTED' })
-  await t.rejects(constellation.requestDeviceInfo('dev1', { timeoutMs: 0 }), { code: 'AIP_ERR_CONSTELLATION_INVALID_ARGUMENT' })
+  await t.rejects(aborted, { code: 'AIP_ERR_ABORTED' })
+  await t.rejects(constellation.requestDeviceInfo('dev1', { signal: AbortSignal.abort() }), { code: 'AIP_ERR_ABORTED' })
+  await t.rejects(constellation.requestDeviceInfo('dev1', { timeoutMs: 0 }), { code: 'AIP_ERR_INVALID_ARGUMENT' })
   await t.rejects(constellation.requestDeviceInfo('nobody'), { code: 'AIP_ERR_CONSTELLATION_UNKNOWN_DEVICE' })
 })
 
@@ -191,7 +191,7 @@ test('timeout, abort and a late TASK_END: each task settles once, late frames ar
   constellation.on('unmatched', ({ message }) => unmatched.push(`${message.type}:${String(message.session_id)}`))
 
   const slow = await constellation.sendTaskToDevice('dev1', { request: 'x', taskId: 'slow' }).catch((e: unknown) => e)
-  t.match(slow, { code: 'AIP_ERR_RESILIENCE_TIMEOUT' })
+  t.match(slow, { code: 'AIP_ERR_TIMEOUT' })
   socketRef?.send(serverFrame({ type: 'task_end', status: 'completed', session_id: 'g@slow' }))
   await waitFor(() => unmatched.includes('task_end:g@slow'), 2000, 'late TASK_END dropped')
 

@@ -87,7 +87,7 @@ test('connectToDevice is idempotent and joins a connection in progress', async (
   await Promise.all([constellation.connectToDevice(profile), constellation.connectToDevice(profile)])
   await constellation.connectToDevice(profile)
   t.equal(constellation.getDevice('dev1')?.connections, 1, 'one connection')
-  await t.rejects(constellation.connectToDevice({ deviceId: 'dev1', serverUrl: 'ws://127.0.0.1:1/ws' }), { code: 'AIP_ERR_CONSTELLATION_INVALID_ARGUMENT' })
+  await t.rejects(constellation.connectToDevice({ deviceId: 'dev1', serverUrl: 'ws://127.0.0.1:1/ws' }), { code: 'AIP_ERR_INVALID_ARGUMENT' })
   t.equal(await constellation.reconnectDevice('dev1'), true, 'reconnectDevice of a connected device is true')
   t.equal(await constellation.reconnectDevice('nobody'), false, 'of an unknown device false')
 })

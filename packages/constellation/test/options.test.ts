@@ -3,14 +3,14 @@ import { test } from 'tap'
 import { ConstellationEndpoint } from '../src/index.js'
 import { SimDevice, TestServer } from './helpers.js'
 
-const INVALID = { code: 'AIP_ERR_CONSTELLATION_INVALID_OPTION' }
+const INVALID = { code: 'AIP_ERR_INVALID_OPTION' }
 
 test('options are validated once, with defaults, and frozen', async (t) => {
   const endpoint = new ConstellationEndpoint({ taskName: 'g' })
   t.teardown(() => endpoint.stop())
-  t.ok(Object.isFrozen(endpoint.config))
+  t.ok(Object.isFrozen(endpoint.options))
   t.equal(endpoint.taskName, 'g')
-  t.match(endpoint.config, {
+  t.match(endpoint.options, {
     autoReconnect: true,
     connectTimeoutMs: 10_000,
     registrationTimeoutMs: 10_000,
@@ -22,8 +22,8 @@ test('options are validated once, with defaults, and frozen', async (t) => {
     maxQueuedTasks: 10_000,
     keepQueueWhileReconnecting: true
   })
-  t.equal(new ConstellationEndpoint({ taskName: 'g', maxQueuedTasks: 0 }).config.maxQueuedTasks, 0, '0 is kept (?? not ||)')
-  t.equal(new ConstellationEndpoint({ taskName: 'g', autoReconnect: false }).config.autoReconnect, false)
+  t.equal(new ConstellationEndpoint({ taskName: 'g', maxQueuedTasks: 0 }).options.maxQueuedTasks, 0, '0 is kept (?? not ||)')
+  t.equal(new ConstellationEndpoint({ taskName: 'g', autoReconnect: false }).options.autoReconnect, false)
 })
 
 test('invalid options are coded errors', async (t) => {
@@ -61,7 +61,7 @@ test('a strategy instance is shared; a factory builds one per server', async (t)
 test('agent profiles and task requests are checked', async (t) => {
   const endpoint = new ConstellationEndpoint({ taskName: 'g' })
   t.teardown(() => endpoint.stop())
-  const BAD = { code: 'AIP_ERR_CONSTELLATION_INVALID_ARGUMENT' }
+  const BAD = { code: 'AIP_ERR_INVALID_ARGUMENT' }
   await t.rejects(endpoint.connectToDevice(null as never), BAD)
   await t.rejects(endpoint.connectToDevice({ deviceId: '', serverUrl: 'ws://h/ws' }), BAD)
   await t.rejects(endpoint.connectToDevice({ deviceId: 'd', serverUrl: 42 as never }), BAD)

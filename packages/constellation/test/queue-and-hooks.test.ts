@@ -19,7 +19,7 @@ test('FIFO per device, one task at a time by default', async (t) => {
   const ids = ['a', 'b', 'c', 'd', 'e', 'f']
   const tasks = ids.map((taskId, n) => constellation.sendTaskToDevice('dev1', { request: String(10 - n), taskId }))
   t.equal(constellation.getDevice('dev1')?.queued, 5, 'one sent, five queued')
-  await t.rejects(constellation.sendTaskToDevice('dev1', { request: '1', taskId: 'b' }), { code: 'AIP_ERR_CONSTELLATION_INVALID_ARGUMENT' }, 'a task id pending on the device is refused')
+  await t.rejects(constellation.sendTaskToDevice('dev1', { request: '1', taskId: 'b' }), { code: 'AIP_ERR_CONSTELLATION_DUPLICATE_SESSION' }, 'a task id pending on the device is refused')
   await t.rejects(constellation.sendTaskToDevice('dev1', { request: '1', taskId: 'z' }), { code: 'AIP_ERR_CONSTELLATION_QUEUE_FULL' })
   const ends = await Promise.all(tasks)
   t.same(ends.map((end) => end.taskId), ids)

@@ -21,7 +21,7 @@ async function revive (device: SimDevice): Promise<void> {
 
 const TASKS = 300
 const ALLOWED = new Set(['completed', 'failed', 'AIP_ERR_CONSTELLATION_TASK_REFUSED', 'AIP_ERR_CONSTELLATION_DEVICE_DISCONNECTED',
-  'AIP_ERR_CONSTELLATION_TASK_ABORTED', 'AIP_ERR_RESILIENCE_TIMEOUT'])
+  'AIP_ERR_CONSTELLATION_TASK_ABORTED', 'AIP_ERR_TIMEOUT'])
 
 test(`${TASKS} tasks over 3 devices on 2 servers with random device drops, network cuts, a server restart and aborts`, async (t) => {
   const seed = Number(process.env.AIP_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31))

@@ -1,83 +1,46 @@
 import {
-  CloseCode, TRACEPARENT, classifyFailure, extraFieldsOf, redactUrl, runTask, type FailureReason, type FailureVerdict
+  AIPEndpoint, CLIENT_LIFECYCLE, CloseCode, ConnectionLifecycle, FailureJudge, redactUrl, type ConnectionEvent,
+  type ConnectionStateKind, type DisconnectCause, type FailureReason
 } from '@aip/endpoint'
-import {
-  buildCommandResults, buildDeviceInfoPush, buildDeviceRegistration, buildTaskRequest, newId, type DecodedServerMessage,
-  type DeviceSystemInfo, type Result
-} from '@aip/protocol'
-import { TypedEmitter, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
+import { buildDeviceRegistration, type DecodedServerMessage, type DeviceSystemInfo } from '@aip/protocol'
+import { InvalidArgumentError, describeValue, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
+import { CommandRunner } from './command-runner.js'
 import { AttemptError, Connection, type ConnectionEnd, type ConnectionSettings } from './connection.js'
-import {
-  DisconnectedError, InvalidArgumentError, NotRegisteredError, StoppedError, TaskAbortedError, TaskRefusedError,
-  TaskTimeoutError, connectionError, type ConnectionError
-} from './errors.js'
-import type { CommandExecutor, ExecutorTelemetry } from './executor.js'
+import { DeviceTasks, type StartTaskOptions } from './device-tasks.js'
+import { NotRegisteredError, StoppedError, connectionError, type ConnectionError } from './errors.js'
+import type { DeviceClientEvents } from './events.js'
+import type { CommandExecutor } from './executor.js'
 import { resolveOptions, type DeviceClientOptions, type ResolvedDeviceClientOptions } from './options.js'
-import { Outbox, type DropReason } from './outbox.js'
-import { StateMachine, type ClientState, type DisconnectCause, type StateEvents } from './state.js'
-import { collectLiveReadings, collectSystemInfo } from './telemetry.js'
-import { ToolRegistry, reasonText } from './tools.js'
-
-/** How long `stop()` waits for the close handshake before it drops the socket. */
-const STOP_GRACE_MS = 2000
-
-/** Events of a {@link DeviceClientEndpoint}. */
-export interface DeviceClientEvents extends StateEvents {
-  /** A registered connection closed (the state then becomes `reconnecting` or `stopped`). */
-  disconnected: { readonly code: number, readonly reason: string, readonly cause: ConnectionEnd['cause'] }
-  /** COMMAND_RESULTS were written to the server (`queuedMs` > 0 when they waited for a reconnection). */
-  resultsSent: { readonly sessionId: string | null, readonly prevResponseId: string | null, readonly queuedMs: number }
-  /** Kept COMMAND_RESULTS were dropped without being sent. */
-  resultsDropped: { readonly sessionId: string | null, readonly prevResponseId: string | null, readonly reason: DropReason }
-  /** A server TASK (HTTP dispatch) arrived; the client turns it into its own TASK. */
-  serverTask: { readonly sessionId: string | null, readonly taskName: string | null, readonly request: string | null }
-  /** A TASK_END arrived for a session this device took part in. */
-  taskEnd: { readonly sessionId: string | null, readonly status: string, readonly error: string | null }
-  /** The server sent an ERROR outside a request this client waits for; `error` holds its text. */
-  serverError: { readonly error: string | null, readonly sessionId: string | null }
-  /** Something failed that no caller can be told about (a listener, a dispatched task). */
-  error: { readonly error: unknown, readonly context: string }
-  /** Fresh telemetry was written to the server (every `telemetryIntervalMs`). */
-  telemetrySent: { readonly systemInfo: Record<string, unknown> }
-}
-
-/** Options of {@link DeviceClientEndpoint.startTask}. */
-export interface StartTaskOptions {
-  /** `task_name` of the TASK. Default: a fresh uuid, as the reference device does. */
-  taskName?: string
-  /** Deadline for the TASK_END, counted from the send. Default: none. */
-  timeoutMs?: number
-  /** Deadline for the ack. Default: the client's `timeoutMs`. */
-  ackTimeoutMs?: number
-  signal?: AbortSignal
-}
-
-interface SessionWork {
-  readonly controller: AbortController
-  chain: Promise<void>
-  pending: number
-}
+import { ResultsSender } from './results-sender.js'
+import type { ClientState } from './state.js'
+import { TelemetryReporter } from './telemetry-reporter.js'
+import { ToolRegistry } from './tools.js'
 
 /**
  * The AIP device agent: connects to a device-agent server, registers with its telemetry, heartbeats, runs the
  * COMMANDs it receives through its tools, returns their results, and reconnects for ever (by default) when the
- * connection drops. Its state is `status`; every change is an event.
+ * connection drops.
  *
- * It is a `ReconnectableEndpoint`: the `ReconnectionStrategy` drives `reconnectDevice`.
+ * It is an `AIPEndpoint` of `@aip/endpoint` with one connection, keyed by its client id: `use(extension)`,
+ * `sendWithTimeout`, `receiveWithTimeout` and `isConnected` act on it, and every frame goes through its
+ * `AIPProtocol`. Its state is the shared client connection lifecycle (`status`, the full state; `state`, its
+ * kind); every change is an event. The `ReconnectionStrategy` drives `reconnectDevice`.
  */
-export class DeviceClientEndpoint implements ReconnectableEndpoint {
+export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEvents, ConnectionStateKind> implements ReconnectableEndpoint {
   /** The validated options, frozen. */
-  readonly options: ResolvedDeviceClientOptions
+  override readonly options: ResolvedDeviceClientOptions
   /** The tools of the `tools` option (empty when an `executor` is given). */
   readonly tools: ToolRegistry
   /** What runs the COMMANDs: the `executor` option, or the {@link tools}. */
   readonly executor: CommandExecutor
   readonly #log: Logger
-  readonly #events: TypedEmitter<DeviceClientEvents>
-  readonly #state: StateMachine<DeviceClientEvents>
-  readonly #outbox: Outbox
+  readonly #lifecycle: ConnectionLifecycle
+  readonly #judge: FailureJudge
+  readonly #results: ResultsSender
+  readonly #commands: CommandRunner
+  readonly #tasks: DeviceTasks
+  readonly #telemetry: TelemetryReporter
   readonly #settings: ConnectionSettings
-  readonly #sessions = new Map<string | null, SessionWork>()
   readonly #stopController = new AbortController()
   #connection: Connection | undefined
   #started: Promise<void> | undefined
@@ -87,94 +50,117 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   #loopDone: Promise<void> | undefined
   #fatal: { failure: AttemptError, reason: FailureReason } | undefined
   #lastCause: DisconnectCause | undefined
-  #lastFailure: FailureReason | undefined
-  #registeredOnce = false
-  /** When the server first refused our id as already registered, in this run of refusals. */
-  #conflictSince: number | undefined
   #attempt = 0
-  #flushing = false
-  #ackGate: Promise<void> = Promise.resolve()
   #offTelemetry: (() => void) | undefined
 
+  /** @throws `AIP_ERR_INVALID_OPTION` naming the first invalid option */
   constructor (options: DeviceClientOptions) {
-    this.options = resolveOptions(options)
-    const { logger, clientId } = this.options
+    const resolved = resolveOptions(options)
+    super('client', { logger: resolved.logger, defaultTimeoutMs: resolved.defaultTimeoutMs }, CLIENT_LIFECYCLE)
+    this.options = resolved
+    const { logger, clientId } = resolved
     this.#log = typeof (logger as { child?: unknown }).child === 'function'
       ? (logger as Logger & { child: (b: object) => Logger }).child({ component: 'aip-device-client', clientId })
       : logger
-    this.#events = new TypedEmitter<DeviceClientEvents>((err, event) => this.#log.error({ err, event }, 'event listener threw'))
-    this.#state = new StateMachine(this.#events, this.#log)
-    this.tools = new ToolRegistry(this.options.tools, {
-      namespace: this.options.namespace,
-      timeoutMs: this.options.toolTimeoutMs,
-      earlyExit: this.options.earlyExit
+    this.#lifecycle = new ConnectionLifecycle(({ state, previous }) => {
+      this.#log.debug({ from: previous.kind, to: state.kind }, 'state changed')
+      this.transition(state.kind)
+      this.events.emit('state', { state, previous })
+      this.events.emit(state.kind as 'connecting', state as never)
     })
-    this.executor = this.options.executor ?? this.tools
-    this.#offTelemetry = this.executor.onTelemetryChange?.(() => { this.#pushSystemInfo() })
-    this.#outbox = new Outbox({
-      maxEntries: Math.max(1, this.options.maxPendingResults),
-      maxAgeMs: this.options.pendingResultsTtlMs,
-      now: this.options.now,
-      onDrop: (entry, reason) => {
-        this.#log.warn({ sessionId: entry.sessionId, reason }, 'kept results dropped')
-        this.#events.emit('resultsDropped', { sessionId: entry.sessionId, prevResponseId: entry.message.prev_response_id, reason })
+    this.#judge = new FailureJudge(resolved.now)
+    this.tools = new ToolRegistry(resolved.tools, { namespace: resolved.namespace, timeoutMs: resolved.toolTimeoutMs, earlyExit: resolved.earlyExit })
+    this.executor = resolved.executor ?? this.tools
+    this.#telemetry = new TelemetryReporter({
+      clientId,
+      executor: this.executor,
+      customMetadata: resolved.customMetadata,
+      supportedFeatures: resolved.supportedFeatures,
+      intervalMs: resolved.telemetryIntervalMs,
+      log: this.#log,
+      onSent: (systemInfo) => this.events.emit('telemetrySent', { systemInfo })
+    })
+    this.#offTelemetry = this.executor.onTelemetryChange?.(() => {
+      const connection = this.#connection
+      if (connection !== undefined && this.isConnected()) this.#telemetry.push(connection.protocol)
+    })
+    this.#results = new ResultsSender({
+      maxEntries: resolved.maxPendingResults,
+      maxAgeMs: resolved.pendingResultsTtlMs,
+      now: resolved.now,
+      log: this.#log,
+      connection: () => this.isConnected() ? this.#connection?.protocol : undefined,
+      onSent: (entry, queuedMs) => {
+        this.events.emit('resultsSent', { sessionId: entry.sessionId, prevResponseId: entry.message.prev_response_id, queuedMs })
+      },
+      onDropped: (entry, reason) => {
+        this.events.emit('resultsDropped', { sessionId: entry.sessionId, prevResponseId: entry.message.prev_response_id, reason })
       }
     })
-    this.#settings = {
-      url: this.options.wsUrl,
+    this.#tasks = new DeviceTasks({
       clientId,
-      headers: this.options.headers,
-      timeoutMs: this.options.timeoutMs,
-      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
-      maxMissedHeartbeats: this.options.maxMissedHeartbeats,
-      pingIntervalMs: this.options.pingIntervalMs,
-      deadAfterMs: this.options.deadAfterMs,
-      logger: this.#log
+      platform: resolved.platform,
+      ackTimeoutMs: resolved.timeoutMs,
+      log: this.#log,
+      stopped: () => this.#stopped,
+      onError: (err, context) => this.#emitError(err, context)
+    })
+    this.#commands = new CommandRunner({
+      executor: this.executor,
+      clientId,
+      log: this.#log,
+      deliver: (results) => { this.#results.send(results).catch((err: unknown) => this.#emitError(err, 'command')) },
+      onError: (err) => this.#emitError(err, 'command')
+    })
+    this.#settings = {
+      url: resolved.wsUrl,
+      clientId,
+      headers: resolved.headers,
+      timeoutMs: resolved.timeoutMs,
+      heartbeatIntervalMs: resolved.heartbeatIntervalMs,
+      maxMissedHeartbeats: resolved.maxMissedHeartbeats,
+      pingIntervalMs: resolved.pingIntervalMs,
+      deadAfterMs: resolved.deadAfterMs,
+      logger: this.#log,
+      attach: (transport) => this.attach(transport, clientId),
+      detach: () => { this.detach(clientId) }
     }
   }
 
-  /** The client id this device registers with. */
+  /** The client id this device registers with, and the key of its connection. */
   get clientId (): string {
     return this.options.clientId
   }
 
-  /** The current state (a frozen discriminated union on `kind`). */
+  /** The current state (a frozen discriminated union on `kind`; `state` is its kind). */
   get status (): ClientState {
-    return this.#state.current
+    return this.#lifecycle.state
   }
 
   /** Results waiting for a connection. */
   get pendingResults (): number {
-    return this.#outbox.size
+    return this.#results.size
   }
 
-  /** True while registered on an open connection. */
-  isConnected (): boolean {
-    return this.#state.current.kind === 'registered' && this.#connection?.isOpen === true
+  /** True while registered on an open connection (`key`, if given, must be the client id). */
+  override isConnected (key?: string): boolean {
+    if (key !== undefined && key !== this.options.clientId) return false
+    return this.#lifecycle.state.kind === 'registered' && this.#connection?.isOpen === true
   }
 
-  /** Subscribes to an event; returns the function that unsubscribes. */
-  on<K extends keyof DeviceClientEvents>(event: K, listener: (payload: DeviceClientEvents[K]) => void): Unsubscribe {
-    return this.#events.on(event, listener)
+  /**
+   * Subscribes to an event; returns the function that unsubscribes. `disconnected` is announced once per
+   * registered connection, with its cause (a failed attempt is not a disconnection).
+   */
+  override on<K extends keyof DeviceClientEvents>(event: K, listener: (payload: DeviceClientEvents[K]) => void): Unsubscribe {
+    if (event !== 'disconnected') return super.on(event, listener)
+    // The base announces every closed connection; the device announces its registered ones, with their cause.
+    return super.on(event, (payload) => { if ('cause' in payload) listener(payload) })
   }
 
   /** The telemetry sent at registration, read now from `node:os` and the executor's `telemetry()`. */
   systemInfo (): DeviceSystemInfo {
-    let extra: ExecutorTelemetry = {}
-    try {
-      extra = this.executor.telemetry?.() ?? {}
-    } catch (err) {
-      this.#log.warn({ err }, 'executor telemetry failed; registering without it')
-    }
-    const info = collectSystemInfo({
-      clientId: this.options.clientId,
-      customMetadata: { ...extra.customMetadata, ...this.options.customMetadata },
-      supportedFeatures: this.options.supportedFeatures
-    })
-    for (const feature of extra.supportedFeatures ?? []) {
-      if (!info.supported_features.includes(feature)) info.supported_features.push(feature)
-    }
-    return info
+    return this.#telemetry.systemInfo()
   }
 
   /**
@@ -194,7 +180,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       const off = (): void => { for (const unsubscribe of offs) unsubscribe() }
     })
     this.#log.info({ url: redactUrl(this.options.wsUrl) }, 'device client starting')
-    this.#state.transition({ kind: 'connecting', attempt: 0 })
+    this.#apply({ type: 'connect', attempt: 0 })
     this.#firstConnect().catch((err: unknown) => this.#emitError(err, 'start'))
     return this.#started
   }
@@ -203,26 +189,54 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
    * Stops heartbeats and reconnection, aborts running tools, drops kept results, and closes the connection cleanly
    * (1000). Resolves when no socket and no timer of this client is left.
    */
-  stop (): Promise<void> {
+  override stop (): Promise<void> {
     this.#stopping ??= this.#shutdown()
     return this.#stopping
+  }
+
+  /**
+   * Routes a message of the connection: COMMANDs to the executor, TASK_END to the running commands and kept
+   * results, a server TASK to a device TASK, an ERROR to `serverError` (once registered). The registration
+   * answer and heartbeat answers are read by their flows.
+   */
+  handleMessage (message: DecodedServerMessage): void {
+    switch (message.type) {
+      case 'command':
+        this.#commands.run(message)
+        return
+      case 'task_end':
+        this.#commands.endSession(message.session_id)
+        this.#results.endSession(message.session_id)
+        this.events.emit('taskEnd', { sessionId: message.session_id, status: message.status, error: message.error })
+        return
+      case 'task': {
+        this.events.emit('serverTask', { sessionId: message.session_id, taskName: message.task_name, request: message.user_request })
+        const protocol = this.connection(this.options.clientId)
+        if (protocol !== undefined) this.#tasks.answerServerTask(protocol, message)
+        return
+      }
+      case 'error':
+        if (this.#lifecycle.state.kind !== 'registered') return
+        this.#log.warn({ error: message.error, sessionId: message.session_id }, 'server error')
+        this.events.emit('serverError', { error: message.error, sessionId: message.session_id })
+    }
   }
 
   /**
    * One reconnection attempt, called by the `ReconnectionStrategy`: opens a connection and registers. Resolves
    * true when registered; throws the classified failure otherwise. A fatal failure also ends the loop.
    */
-  async reconnectDevice (deviceId: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  override async reconnectDevice (deviceId: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
     if (deviceId !== this.options.clientId || this.#stopped) return false
     const signal = options.signal ?? this.#stopController.signal
-    this.#state.transition({ kind: 'connecting', attempt: this.#attempt })
+    this.#apply({ type: 'connect', attempt: this.#attempt })
     try {
       const connection = await Connection.open(this.#settings, this.#registration(), signal)
       return this.#attach(connection)
     } catch (err) {
-      const failure = toAttemptError(err)
+      const failure = AttemptError.from(err)
       this.#lastCause = failure.disconnect
-      const verdict = this.#judge(failure)
+      const verdict = this.#judge.judge(failure.facts)
       if (!verdict.retry) {
         this.#fatal = { failure, reason: verdict.reason }
         this.#loop?.abort()
@@ -234,7 +248,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
   }
 
   /** Hook of `ReconnectableEndpoint`: the device's own COMMANDs keep running; nothing to cancel here. */
-  cancelDeviceTasks (deviceId: string, reason: string): void {
+  override cancelDeviceTasks (deviceId: string, reason: string): void {
     this.#log.debug({ deviceId, reason }, 'connection lost; running tools go on and their results are kept')
   }
 
@@ -242,39 +256,15 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
    * Sends a device-originated TASK and resolves with its TASK_END (`completed` or `failed`: read `status`). Its
    * COMMANDs run through this client's tools meanwhile. Rejects with `AIP_ERR_DEVICE_NOT_REGISTERED`,
    * `AIP_ERR_DEVICE_TASK_REFUSED` (the server's ERROR), `AIP_ERR_DEVICE_TASK_TIMEOUT`, `AIP_ERR_DEVICE_TASK_ABORTED`,
-   * `AIP_ERR_DEVICE_DISCONNECTED` or `AIP_ERR_DEVICE_STOPPED`. Acks are awaited one task at a time, so concurrent
-   * calls never take each other's ack.
+   * `AIP_ERR_DEVICE_DISCONNECTED`, `AIP_ERR_DEVICE_STOPPED` or `AIP_ERR_INVALID_ARGUMENT`. Acks are awaited one
+   * task at a time, so concurrent calls never take each other's ack.
    */
   async startTask (request: string, options: StartTaskOptions = {}): Promise<DecodedServerMessage> {
     if (this.#stopped) throw new StoppedError()
-    if (typeof request !== 'string' || request === '') throw new InvalidArgumentError('request', 'a non-empty string is required')
+    if (typeof request !== 'string' || request === '') throw new InvalidArgumentError('request', 'a non-empty string', describeValue(request))
     const connection = this.#connection
-    if (connection === undefined || !this.isConnected()) throw new NotRegisteredError(this.#state.current.kind)
-    const previous = this.#ackGate
-    let release!: () => void
-    this.#ackGate = new Promise<void>((resolve) => { release = resolve })
-    await previous
-    const task = buildTaskRequest({
-      clientId: this.options.clientId,
-      clientType: 'device',
-      request,
-      taskName: options.taskName ?? newId(),
-      metadata: { platform: this.options.platform }
-    })
-    const ackTimeoutMs = options.ackTimeoutMs ?? this.options.timeoutMs
-    try {
-      if (!connection.isOpen) throw new DisconnectedError('task')
-      return await runTask(connection.protocol, task, {
-        ackTimeoutMs,
-        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-        onAck: () => release()
-      })
-    } catch (err) {
-      throw this.#taskError(err, ackTimeoutMs, options.timeoutMs)
-    } finally {
-      release()
-    }
+    if (connection === undefined || !this.isConnected()) throw new NotRegisteredError(this.#lifecycle.state.kind)
+    return await this.#tasks.start(connection.protocol, request, options)
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -290,9 +280,9 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       connection = await Connection.open(this.#settings, this.#registration(), this.#stopController.signal)
     } catch (err) {
       if (this.#stopped) return
-      const failure = toAttemptError(err)
+      const failure = AttemptError.from(err)
       this.#lastCause = failure.disconnect
-      const verdict = this.#judge(failure)
+      const verdict = this.#judge.judge(failure.facts)
       if (!verdict.retry) {
         this.#fail('fatal', verdict.reason, failure)
         return
@@ -310,46 +300,25 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
       return false
     }
     this.#connection = connection
-    this.#registeredOnce = true
-    this.#conflictSince = undefined
-    const { protocol } = connection
-    protocol.onMessage('command', (message) => { this.#onCommand(message) })
-    protocol.onMessage('task_end', (message) => { this.#onTaskEnd(message) })
-    protocol.onMessage('task', (message) => { this.#onServerTask(connection, message) })
-    protocol.onMessage('error', (message) => {
-      this.#log.warn({ error: message.error, sessionId: message.session_id }, 'server error')
-      this.#events.emit('serverError', { error: message.error, sessionId: message.session_id })
-    })
-    protocol.on('invalidFrame', ({ error }) => this.#log.warn({ err: error }, 'invalid frame from the server'))
+    this.#judge.registered()
+    connection.protocol.on('invalidFrame', ({ error }) => this.#log.warn({ err: error }, 'invalid frame from the server'))
     connection.ended.then((end) => this.#onEnded(connection, end)).catch((err: unknown) => this.#emitError(err, 'connection'))
-    if (this.options.telemetryIntervalMs > 0) this.#refreshTelemetry(connection)
+    this.#telemetry.refreshWhile(connection.protocol, connection.ended)
     this.#attempt = 0
     this.#log.info({ url: redactUrl(this.options.wsUrl) }, 'registered')
-    this.#state.transition({ kind: 'registered', connectedAt: this.options.now() })
-    this.#flush().catch((err: unknown) => this.#emitError(err, 'flush'))
+    this.#apply({ type: 'registered', at: this.options.now() })
+    this.#results.flush().catch((err: unknown) => this.#emitError(err, 'flush'))
     return true
-  }
-
-  /** Pushes fresh telemetry every `telemetryIntervalMs` while `connection` lasts. */
-  #refreshTelemetry (connection: Connection): void {
-    const timer = setInterval(() => {
-      const systemInfo = { ...this.systemInfo(), ...collectLiveReadings() }
-      connection.protocol.send(buildDeviceInfoPush({ clientId: this.options.clientId, systemInfo }))
-        .then(() => this.#events.emit('telemetrySent', { systemInfo }), (err: unknown) => this.#log.debug({ err }, 'telemetry push failed'))
-    }, this.options.telemetryIntervalMs)
-    timer.unref()
-    const stop = (): void => clearInterval(timer)
-    connection.ended.then(stop, stop)
   }
 
   #onEnded (connection: Connection, end: ConnectionEnd): void {
     if (this.#connection === connection) this.#connection = undefined
     const { info, cause } = end
     this.#log.warn({ code: info.code, reason: info.reason, cause: cause.kind }, 'disconnected')
-    this.#events.emit('disconnected', { code: info.code, reason: info.reason, cause })
+    this.events.emit('disconnected', { endpointId: this.options.clientId, info, code: info.code, reason: info.reason, cause })
     if (this.#stopped || cause.kind === 'local') return
     if (cause.kind === 'closed') {
-      const verdict = classifyFailure({ closeCode: info.code, wasRegistered: true, firstConnection: false })
+      const verdict = this.#judge.judge({ closeCode: info.code, wasRegistered: true })
       if (!verdict.retry) {
         this.#fail('fatal', verdict.reason, new AttemptError(cause, { closeCode: info.code }))
         return
@@ -369,36 +338,19 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     const offAttempt = strategy.on('attempt', ({ deviceId, attempt, delayMs }) => {
       if (deviceId !== this.options.clientId || loop.signal.aborted) return
       this.#attempt = attempt
-      this.#state.transition({ kind: 'reconnecting', attempt, delayMs, cause: this.#lastCause ?? cause })
+      this.#apply({ type: 'retry', attempt, delayMs, cause: this.#lastCause ?? cause })
     })
     try {
       const reconnected = await strategy.attemptReconnection(this, this.options.clientId, { signal: loop.signal })
-      if (!reconnected && !this.#stopped) this.#fail('exhausted', this.#lastFailure)
+      if (!reconnected && !this.#stopped) this.#fail('exhausted', this.#judge.last?.reason)
     } catch (err) {
       if (this.#fatal !== undefined) this.#fail('fatal', this.#fatal.reason, this.#fatal.failure)
-      else if (!this.#stopped) this.#fail('exhausted', this.#lastFailure, toAttemptError(err))
+      else if (!this.#stopped) this.#fail('exhausted', this.#judge.last?.reason, AttemptError.from(err))
     } finally {
       offAttempt()
       this.#stopController.signal.removeEventListener('abort', onStop)
       if (this.#loop === loop) this.#loop = undefined
     }
-  }
-
-  /**
-   * Classifies a failed attempt (the one place that decides, `classifyFailure`), keeping track of how long the
-   * server has refused our id as already registered.
-   */
-  #judge (failure: AttemptError): FailureVerdict {
-    const now = this.options.now()
-    const verdict = classifyFailure({
-      ...failure.facts,
-      firstConnection: !this.#registeredOnce,
-      identityConflictForMs: this.#conflictSince === undefined ? 0 : now - this.#conflictSince
-    })
-    if (verdict.reason === 'identity-conflict') this.#conflictSince ??= now
-    else this.#conflictSince = undefined
-    this.#lastFailure = verdict.reason
-    return verdict
   }
 
   /** Ends the client after a fatal refusal or an exhausted strategy. */
@@ -417,7 +369,7 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     this.#log.error({ err: error, reason, failure: failureReason }, 'device client stopped')
     this.#halt()
     this.#connection?.close(CloseCode.Normal, 'device stopping')
-    this.#state.transition({ kind: 'stopped', reason, error, ...(failureReason === undefined ? {} : { failure: failureReason }) })
+    this.#apply({ type: 'giveUp', reason, error, ...(failureReason === undefined ? {} : { failure: failureReason }) })
   }
 
   #halt (): void {
@@ -425,179 +377,32 @@ export class DeviceClientEndpoint implements ReconnectableEndpoint {
     this.#offTelemetry?.()
     this.#offTelemetry = undefined
     this.#stopController.abort(new StoppedError())
-    for (const work of this.#sessions.values()) work.controller.abort(new StoppedError())
-    this.#outbox.clear()
+    this.#commands.abortAll(new StoppedError())
+    this.#results.clear()
   }
 
   async #shutdown (): Promise<void> {
     if (this.#stopped) {
       await this.#connection?.ended
+      await super.stop()
       return
     }
     this.#halt()
     await this.#loopDone
-    const connection = this.#connection
-    if (connection !== undefined) {
-      connection.close(CloseCode.Normal, 'device stopping')
-      let timer: NodeJS.Timeout | undefined
-      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), STOP_GRACE_MS) })
-      if (await Promise.race([connection.ended, late]) === 'late') connection.terminate()
-      clearTimeout(timer)
-      await connection.ended
-    }
+    await this.#connection?.closeGracefully(CloseCode.Normal, 'device stopping')
     this.#log.info({}, 'device client stopped')
-    this.#state.transition({ kind: 'stopped', reason: 'stopped' })
+    this.#apply({ type: 'stop' })
+    // Releases what the base holds (deadlines, listeners); no connection is left to close.
+    await super.stop()
   }
 
-  // -------------------------------------------------------------------------------------------------------
-  // Commands and results
-
-  #onCommand (message: DecodedServerMessage): void {
-    const sessionId = message.session_id
-    let work = this.#sessions.get(sessionId)
-    if (work === undefined) {
-      work = { controller: new AbortController(), chain: Promise.resolve(), pending: 0 }
-      this.#sessions.set(sessionId, work)
-    }
-    const current = work
-    current.pending++
-    // Commands of one session run one after another; other sessions run beside them.
-    current.chain = current.chain
-      .then(() => this.#runCommand(message, current.controller.signal))
-      .catch((err: unknown) => this.#emitError(err, 'command'))
-      .finally(() => {
-        current.pending--
-        if (current.pending === 0 && this.#sessions.get(sessionId) === current) this.#sessions.delete(sessionId)
-      })
-  }
-
-  /** Sends the system info again (the executor's telemetry changed); the server keeps the latest. */
-  #pushSystemInfo (): void {
-    const connection = this.#connection
-    if (connection === undefined || !this.isConnected()) return
-    connection.protocol.send(buildDeviceInfoPush({ clientId: this.options.clientId, systemInfo: this.systemInfo() }))
-      .catch((err: unknown) => this.#log.debug({ err }, 'telemetry push not sent'))
-  }
-
-  async #runCommand (message: DecodedServerMessage, signal: AbortSignal): Promise<void> {
-    const commands = message.actions ?? []
-    // Our server's extension field: the COMMAND's trace context, when its task had one.
-    const traceparent = extraFieldsOf(message)?.[TRACEPARENT]
-    let results: Result[]
-    try {
-      results = await this.executor.execute(commands, {
-        sessionId: message.session_id,
-        clientId: this.options.clientId,
-        signal,
-        logger: this.#log,
-        traceparent: typeof traceparent === 'string' ? traceparent : null
-      })
-    } catch (err) {
-      this.#log.error({ err, sessionId: message.session_id }, 'executor failed')
-      const error = reasonText(err)
-      results = commands.map((command) => ({ status: 'failure', error, result: null, namespace: null, call_id: command.call_id ?? null }))
-    }
-    if (signal.aborted) {
-      this.#log.info({ sessionId: message.session_id }, 'session ended; results not sent')
-      return
-    }
-    this.#outbox.push(buildCommandResults({
-      clientId: this.options.clientId,
-      sessionId: message.session_id,
-      prevResponseId: message.response_id ?? '',
-      results
-    }))
-    await this.#flush()
-  }
-
-  /** Sends the kept results in order while registered; what cannot be sent waits for the next registration. */
-  async #flush (): Promise<void> {
-    if (this.#flushing) return
-    this.#flushing = true
-    try {
-      while (this.#outbox.size > 0) {
-        const connection = this.#connection
-        if (connection === undefined || !this.isConnected()) return
-        const entries = this.#outbox.take()
-        for (let i = 0; i < entries.length; i++) {
-          const entry = entries[i] as (typeof entries)[number]
-          try {
-            await connection.protocol.send(entry.message)
-          } catch (err) {
-            this.#log.debug({ err, sessionId: entry.sessionId }, 'results kept for the next connection')
-            this.#outbox.requeue(entries.slice(i))
-            return
-          }
-          this.#events.emit('resultsSent', {
-            sessionId: entry.sessionId,
-            prevResponseId: entry.message.prev_response_id,
-            queuedMs: Math.max(0, this.options.now() - entry.queuedAt)
-          })
-        }
-      }
-    } finally {
-      this.#flushing = false
-    }
-  }
-
-  #onTaskEnd (message: DecodedServerMessage): void {
-    const sessionId = message.session_id
-    const work = this.#sessions.get(sessionId)
-    if (work !== undefined) {
-      work.controller.abort(new Error(`session ${String(sessionId)} ended`))
-      this.#sessions.delete(sessionId)
-    }
-    this.#outbox.endSession(sessionId)
-    this.#events.emit('taskEnd', { sessionId, status: message.status, error: message.error })
-  }
-
-  /**
-   * A server TASK (the reference's HTTP dispatch): like the reference device, answer with our own TASK carrying the
-   * request and task name; unlike it, echo the session id the server chose (our server binds either form).
-   */
-  #onServerTask (connection: Connection, message: DecodedServerMessage): void {
-    this.#events.emit('serverTask', { sessionId: message.session_id, taskName: message.task_name, request: message.user_request })
-    const task = buildTaskRequest({
-      clientId: this.options.clientId,
-      clientType: 'device',
-      request: message.user_request ?? '',
-      taskName: message.task_name ?? newId(),
-      sessionId: message.session_id,
-      metadata: { platform: this.options.platform }
-    })
-    runTask(connection.protocol, task, { ackTimeoutMs: this.options.timeoutMs })
-      .then((end) => this.#log.info({ sessionId: end.session_id, status: end.status }, 'dispatched task ended'))
-      .catch((err: unknown) => {
-        if (!this.#stopped) this.#emitError(err, 'serverTask')
-      })
-  }
-
-  #taskError (err: unknown, ackTimeoutMs: number, timeoutMs: number | undefined): unknown {
-    const code = (err as { code?: string }).code
-    if (this.#stopped) return new StoppedError({ cause: err })
-    switch (code) {
-      case 'AIP_ERR_ENDPOINT_REQUEST_REFUSED':
-        return new TaskRefusedError((err as Error).message.replace(/^The server refused the task: /, ''), { cause: err })
-      case 'AIP_ERR_RESILIENCE_TIMEOUT': {
-        const ack = (err as { operation?: string }).operation === 'task ack'
-        return new TaskTimeoutError(ack ? 'ack' : 'TASK_END', ack ? ackTimeoutMs : timeoutMs ?? 0, { cause: err })
-      }
-      case 'AIP_ERR_RESILIENCE_ABORTED':
-        return new TaskAbortedError({ cause: err })
-      case 'AIP_ERR_ENDPOINT_TRANSPORT_CLOSED':
-        return new DisconnectedError('task', { cause: err })
-      default:
-        return err
-    }
+  /** The one place the client's state changes: an event through the shared lifecycle. */
+  #apply (event: ConnectionEvent): void {
+    if (!this.#lifecycle.apply(event)) this.#log.debug({ from: this.#lifecycle.state.kind, event: event.type }, 'state change ignored')
   }
 
   #emitError (error: unknown, context: string): void {
     this.#log.error({ err: error, context }, 'device client error')
-    this.#events.emit('error', { error, context })
+    this.events.emit('error', { error, context })
   }
-}
-
-function toAttemptError (err: unknown): AttemptError {
-  if (err instanceof AttemptError) return err
-  return new AttemptError({ kind: 'connect', message: err instanceof Error ? err.message : String(err), error: err }, {})
 }

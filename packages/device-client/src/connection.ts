@@ -1,12 +1,13 @@
-import { performance } from 'node:perf_hooks'
 import {
-  AIPProtocol, CloseCode, connectWebSocket, register, startHeartbeat, type CloseInfo, type ConnectError,
-  type FailureFacts, type HeartbeatHandle, type Transport
+  CloseCode, Liveness, connectWebSocket, register, startHeartbeat, type AIPProtocol, type AttemptFacts, type CloseInfo,
+  type ConnectError, type DisconnectCause, type HeartbeatHandle, type Transport
 } from '@aip/endpoint'
 import type { DecodedClientMessage, DecodedServerMessage } from '@aip/protocol'
 import type { Logger } from '@aip/resilience'
 import { RegistrationRefusedError, RegistrationTimeoutError } from './errors.js'
-import type { DisconnectCause } from './state.js'
+
+/** How long a graceful close waits for the close handshake before it drops the socket. */
+const STOP_GRACE_MS = 2000
 
 /** Settings of one connection, taken from the client's resolved options. */
 export interface ConnectionSettings {
@@ -20,6 +21,10 @@ export interface ConnectionSettings {
   pingIntervalMs: number
   deadAfterMs: number
   logger: Logger
+  /** Attaches a new connection's transport to the endpoint: its `AIPProtocol`, extensions and `handleMessage`. */
+  attach: (transport: Transport) => AIPProtocol<'client'>
+  /** Takes a connection that failed to register out of the endpoint before it is dropped. */
+  detach: () => void
 }
 
 /** How a registered connection ended. */
@@ -28,9 +33,6 @@ export interface ConnectionEnd {
   /** `local`: we closed it on purpose (stop); otherwise why it is gone. */
   readonly cause: DisconnectCause | { readonly kind: 'local', readonly code: number, readonly message: string }
 }
-
-/** What is known of a failed attempt, for `classifyFailure` (the client adds whether it is a first connection). */
-export type AttemptFacts = Omit<FailureFacts, 'firstConnection' | 'identityConflictForMs'>
 
 /** A failed attempt to open and register a connection, with what is known of it. */
 export class AttemptError extends Error {
@@ -46,6 +48,12 @@ export class AttemptError extends Error {
     this.facts = facts
   }
 
+  /** `err` as an attempt error (a failure outside the attempt counts as a connect failure). */
+  static from (err: unknown): AttemptError {
+    if (err instanceof AttemptError) return err
+    return new AttemptError({ kind: 'connect', message: err instanceof Error ? err.message : String(err), error: err }, {})
+  }
+
   get httpStatus (): number | undefined {
     return this.facts.httpStatus
   }
@@ -56,8 +64,9 @@ export class AttemptError extends Error {
 }
 
 /**
- * One socket's life: connect, register, heartbeat, dead-peer detection, and the classified end. Open one with
- * {@link Connection.open}; it never reconnects (the client does).
+ * One socket's life: connect, register, heartbeat, dead-peer detection (the shared `Liveness` of
+ * `@aip/endpoint`), and the classified end. Open one with {@link Connection.open}; it never reconnects (the
+ * client does).
  */
 export class Connection {
   readonly protocol: AIPProtocol<'client'>
@@ -66,8 +75,7 @@ export class Connection {
   readonly ended: Promise<ConnectionEnd>
   readonly #settings: ConnectionSettings
   readonly #heartbeat: HeartbeatHandle
-  #timer: NodeJS.Timeout | undefined
-  #lastSeen = performance.now()
+  readonly #liveness: Liveness
   #cause: ConnectionEnd['cause'] | undefined
 
   private constructor (protocol: AIPProtocol<'client'>, ack: DecodedServerMessage, settings: ConnectionSettings) {
@@ -75,7 +83,15 @@ export class Connection {
     this.ack = ack
     this.#settings = settings
     const transport = protocol.transport
-    const seen = (): void => { this.#lastSeen = performance.now() }
+    // Pings every pingIntervalMs; no frame and no pong for deadAfterMs: the peer is dead (a half-open connection).
+    const liveness = new Liveness({
+      intervalMs: settings.pingIntervalMs,
+      deadAfterMs: settings.deadAfterMs,
+      onTick: () => { if (protocol.isOpen) transport.ping() },
+      onDead: (silentMs) => this.#kill({ kind: 'silence', message: `no frame or pong for ${Math.round(silentMs)} ms` })
+    })
+    this.#liveness = liveness
+    const seen = (): void => liveness.touch()
     const offMessage = transport.on('message', seen)
     const offPong = transport.on('pong', seen)
     this.#heartbeat = startHeartbeat(protocol, {
@@ -88,9 +104,8 @@ export class Connection {
     this.#heartbeat.on('dead', ({ missedAcks }) => {
       this.#kill({ kind: 'heartbeat', message: `${missedAcks} heartbeats in a row got no ack` })
     })
-    this.#arm()
     this.ended = protocol.closed.then((info) => {
-      clearTimeout(this.#timer)
+      liveness.stop()
       offMessage()
       offPong()
       this.#heartbeat.stop()
@@ -119,13 +134,14 @@ export class Connection {
     } catch (err) {
       throw new AttemptError({ kind: 'connect', message: (err as Error).message, error: err }, { httpStatus: (err as ConnectError).httpStatus })
     }
-    const protocol = new AIPProtocol(transport, { role: 'client', logger: settings.logger })
+    const protocol = settings.attach(transport)
     let answer: DecodedServerMessage | undefined
     const offError = protocol.on('received', ({ message }) => { if (message.type === 'error') answer ??= message })
     try {
       const ack = await register(protocol, registration, { timeoutMs: settings.timeoutMs, signal })
       return new Connection(protocol, ack, settings)
     } catch (err) {
+      settings.detach()
       protocol.transport.terminate()
       const info = await protocol.closed
       throw Connection.#classifyRegistration(err, answer, info, settings.timeoutMs)
@@ -150,8 +166,9 @@ export class Connection {
       const refused = new RegistrationRefusedError(text, { cause: err })
       return new AttemptError({ kind: 'registration', message: refused.message, error: refused }, { refusal: text })
     }
-    // No ERROR: the server closed (a silent refusal, a restart) or answered something else.
-    const refused = new RegistrationRefusedError((err as Error).message.replace(/^Registration refused: /, ''), { cause: err })
+    // No ERROR: the server closed (a silent refusal, a restart) or answered something else; `cause` tells which.
+    const text = closeCode === undefined ? 'the server sent no valid answer' : `the server closed the connection with ${closeCode} without an answer`
+    const refused = new RegistrationRefusedError(text, { cause: err })
     return new AttemptError({ kind: 'registration', code: closeCode, message: refused.message, error: refused }, { closeCode })
   }
 
@@ -165,32 +182,27 @@ export class Connection {
     this.protocol.close(code, reason)
   }
 
+  /** Closes cleanly and waits for the close; drops the socket when the handshake takes over 2 s. */
+  async closeGracefully (code: number, reason: string): Promise<void> {
+    this.close(code, reason)
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), STOP_GRACE_MS) })
+    if (await Promise.race([this.ended, late]) === 'late') this.terminate()
+    clearTimeout(timer)
+    await this.ended
+  }
+
   /** Drops the socket at once, without a close handshake. */
   terminate (reason = 'terminated by the client'): void {
     this.#cause ??= { kind: 'local', code: CloseCode.Abnormal, message: reason }
     this.protocol.transport.terminate()
   }
 
-  /** The liveness probe: one re-armed, unref()ed timer that pings, and declares the peer dead after silence. */
-  #arm (): void {
-    this.#timer = setTimeout(() => {
-      if (!this.protocol.isOpen) return
-      const silentMs = performance.now() - this.#lastSeen
-      if (silentMs >= this.#settings.deadAfterMs) {
-        this.#kill({ kind: 'silence', message: `no frame or pong for ${Math.round(silentMs)} ms` })
-        return
-      }
-      this.protocol.transport.ping()
-      this.#arm()
-    }, Math.min(this.#settings.pingIntervalMs, Math.max(1, this.#settings.deadAfterMs - (performance.now() - this.#lastSeen))))
-    this.#timer.unref()
-  }
-
   #kill (cause: DisconnectCause): void {
     if (this.#cause !== undefined) return
     this.#cause = cause
     this.#settings.logger.warn({ clientId: this.#settings.clientId, cause: cause.kind }, 'connection declared dead')
-    clearTimeout(this.#timer)
+    this.#liveness.stop()
     this.protocol.transport.terminate()
   }
 }

@@ -53,15 +53,11 @@ export const NotRegisteredError = createError(
   'AIP_ERR_DEVICE_NOT_REGISTERED', 'The device is not registered (state: %s)', 503
 )
 
-/** A constructor option is missing, of the wrong type or out of range. Thrown once, at construction. */
-export const InvalidOptionError = createError(
-  'AIP_ERR_DEVICE_INVALID_OPTION', 'Invalid option %s: expected %s, got %s', 500, TypeError
-)
-
-/** A method argument is invalid (an empty request, a timeout that is not a positive number). */
-export const InvalidArgumentError = createError(
-  'AIP_ERR_DEVICE_INVALID_ARGUMENT', 'Invalid argument %s: %s', 500, TypeError
-)
+/**
+ * A bad option (`AIP_ERR_INVALID_OPTION`: `option`, `expected`, `received`) or a bad argument
+ * (`AIP_ERR_INVALID_ARGUMENT`): the shared errors of `@aip/resilience`, re-exported under their names.
+ */
+export { InvalidArgumentError, InvalidOptionError } from '@aip/resilience'
 
 /** A tool did not finish within its timeout; its signal was aborted and the Command failed. */
 export const ToolTimeoutError = createError(

@@ -1,4 +1,6 @@
-export { DeviceClientEndpoint, type DeviceClientEvents, type StartTaskOptions } from './client.js'
+export { DeviceClientEndpoint } from './client.js'
+export type { DeviceClientEvents } from './events.js'
+export type { StartTaskOptions } from './device-tasks.js'
 export type { DeviceClientOptions, ResolvedDeviceClientOptions } from './options.js'
 export type { ClientState, DisconnectCause, StopReason, StateEvents } from './state.js'
 export type { ConnectionEnd } from './connection.js'

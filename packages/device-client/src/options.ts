@@ -1,15 +1,15 @@
 import os from 'node:os'
-import { ReconnectionStrategy, silentLogger, type Logger } from '@aip/resilience'
-import { InvalidOptionError } from './errors.js'
+import {
+  FunctionOption, InvalidOptionError, LoggerOption, Milliseconds, ReconnectionStrategy, describeValue,
+  resolveOptions as resolveSchema, type Logger
+} from '@aip/resilience'
+import { Type } from '@sinclair/typebox'
 import { referencePlatform } from './telemetry.js'
 import type { CommandExecutor } from './executor.js'
 import type { ToolSet } from './tools.js'
 
 /** Cap of the default strategy's delays: after a long outage every device tries again within 10 s. */
 const DEFAULT_MAX_BACKOFF_MS = 10_000
-
-/** Largest delay a Node.js timer accepts (2^31 − 1 ms). */
-const MAX_TIMER_MS = 2_147_483_647
 
 /** Options of {@link DeviceClientEndpoint}. */
 export interface DeviceClientOptions {
@@ -68,6 +68,8 @@ export interface DeviceClientOptions {
   logger?: Logger
   /** Wall clock (ms) for `connectedAt` and the age of kept results. Default `Date.now`. */
   now?: () => number
+  /** Default deadline of `sendWithTimeout` / `receiveWithTimeout`. Default 120000 ms. */
+  defaultTimeoutMs?: number
 }
 
 /** The validated, frozen options. */
@@ -94,32 +96,40 @@ export interface ResolvedDeviceClientOptions {
   readonly headers: Readonly<Record<string, string>>
   readonly logger: Logger
   readonly now: () => number
+  /** Default deadline of `sendWithTimeout` / `receiveWithTimeout` (the base endpoint's): 120000 ms. */
+  readonly defaultTimeoutMs: number
 }
 
-function describe (value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value)
-  return Array.isArray(value) ? 'an array' : typeof value
-}
+const NonEmpty = (): ReturnType<typeof Type.String> => Type.String({ pattern: '\\S', expected: 'a non-empty string' })
+const plainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** The schema of the plain options of {@link DeviceClientOptions}, with their defaults. */
+const DeviceClientOptionsSchema = Type.Object({
+  wsUrl: NonEmpty(),
+  clientId: NonEmpty(),
+  platform: Type.Optional(NonEmpty()),
+  namespace: Type.String({ pattern: '\\S', expected: 'a non-empty string', default: 'aip' }),
+  heartbeatIntervalMs: Milliseconds({ min: 1, default: 20_000 }),
+  telemetryIntervalMs: Milliseconds({ min: 0, default: 0 }),
+  maxMissedHeartbeats: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
+  pingIntervalMs: Milliseconds({ min: 1, default: 10_000 }),
+  deadAfterMs: Milliseconds({ min: 1, default: 30_000 }),
+  timeoutMs: Milliseconds({ min: 1, default: 10_000 }),
+  toolTimeoutMs: Milliseconds({ min: 1, default: 60_000 }),
+  defaultTimeoutMs: Milliseconds({ min: 1, default: 120_000 }),
+  earlyExit: Type.Boolean({ default: true }),
+  maxPendingResults: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 100 }),
+  pendingResultsTtlMs: Milliseconds({ min: 1, default: 300_000 }),
+  customMetadata: Type.Record(Type.String(), Type.Unknown(), { default: {}, expected: 'an object' }),
+  supportedFeatures: Type.Optional(Type.Array(Type.String(), { expected: 'an array of strings' })),
+  headers: Type.Record(Type.String(), Type.String(), { default: {}, expected: 'an object of strings' }),
+  logger: LoggerOption(),
+  now: FunctionOption<() => number>({ default: Date.now }),
+  maxRetries: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Literal(Infinity)], { expected: 'an integer >= 0 or Infinity' }))
+})
 
 function fail (name: string, expected: string, value: unknown): never {
-  throw new InvalidOptionError(name, expected, describe(value))
-}
-
-function integer (name: string, value: unknown, fallback: number, min: number, max = MAX_TIMER_MS): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(name, `an integer from ${min} to ${max}`, value)
-  return value
-}
-
-function text (name: string, value: unknown, fallback?: string): string {
-  if (value === undefined && fallback !== undefined) return fallback
-  if (typeof value !== 'string' || value.trim() === '') fail(name, 'a non-empty string', value)
-  return value
-}
-
-function plainObject (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
+  throw new InvalidOptionError(name, expected, describeValue(value))
 }
 
 function tools (value: unknown): ToolSet {
@@ -130,7 +140,10 @@ function tools (value: unknown): ToolSet {
     if (name.trim() === '') fail('tools', 'non-empty tool names', name)
     if (name === 'list_tools') fail(`tools.${name}`, 'another name (list_tools is built in)', name)
     if (!plainObject(tool) || typeof tool.handler !== 'function') fail(`tools.${name}`, 'an object with a handler function', tool)
-    if (tool.timeoutMs !== undefined) integer(`tools.${name}.timeoutMs`, tool.timeoutMs, 1, 1)
+    const timeoutMs = tool.timeoutMs
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1)) {
+      fail(`tools.${name}.timeoutMs`, 'an integer number of ms >= 1', timeoutMs)
+    }
     if (tool.toolType !== undefined && tool.toolType !== 'action' && tool.toolType !== 'data_collection') {
       fail(`tools.${name}.toolType`, "'action' or 'data_collection'", tool.toolType)
     }
@@ -153,69 +166,46 @@ function executor (options: DeviceClientOptions): CommandExecutor | undefined {
   return value as CommandExecutor
 }
 
-function logger (value: unknown): Logger {
-  if (value === undefined) return silentLogger
-  const candidate = value as Partial<Record<keyof Logger, unknown>> | null
-  if (!plainObject(candidate) || typeof candidate.debug !== 'function' || typeof candidate.info !== 'function' ||
-    typeof candidate.warn !== 'function' || typeof candidate.error !== 'function') {
-    fail('logger', 'an object with debug, info, warn and error methods', value)
-  }
-  return value as Logger
-}
-
-function strategy (options: DeviceClientOptions): ReconnectionStrategy {
+function strategy (options: DeviceClientOptions, maxRetries: number | undefined): ReconnectionStrategy {
   if (options.reconnectionStrategy !== undefined) {
     if (!(options.reconnectionStrategy instanceof ReconnectionStrategy)) fail('reconnectionStrategy', 'a ReconnectionStrategy', options.reconnectionStrategy)
-    if (options.maxRetries !== undefined) fail('maxRetries', 'undefined when reconnectionStrategy is given', options.maxRetries)
+    if (maxRetries !== undefined) fail('maxRetries', 'undefined when reconnectionStrategy is given', maxRetries)
     return options.reconnectionStrategy
   }
-  const maxRetries = options.maxRetries ?? Infinity
-  if (maxRetries !== Infinity) integer('maxRetries', maxRetries, 0, 0, Number.MAX_SAFE_INTEGER)
-  return new ReconnectionStrategy({ maxRetries, initialBackoffMs: 1000, maxBackoffMs: DEFAULT_MAX_BACKOFF_MS })
+  return new ReconnectionStrategy({ maxRetries: maxRetries ?? Infinity, initialBackoffMs: 1000, maxBackoffMs: DEFAULT_MAX_BACKOFF_MS })
 }
 
-/** Validates the options once, fills the defaults with `??`, and freezes the result. */
+/** Validates the options once (`AIP_ERR_INVALID_OPTION`), fills the defaults, and freezes the result. */
 export function resolveOptions (options: DeviceClientOptions): ResolvedDeviceClientOptions {
   if (!plainObject(options)) fail('options', 'an object', options)
-  const wsUrl = text('wsUrl', options.wsUrl)
+  const o = resolveSchema(DeviceClientOptionsSchema, options)
   let url: URL | undefined
-  try { url = new URL(wsUrl) } catch {}
+  try { url = new URL(o.wsUrl) } catch {}
+  // The URL itself is never described: it may carry a token.
   if (url === undefined || (url.protocol !== 'ws:' && url.protocol !== 'wss:')) fail('wsUrl', 'a ws:// or wss:// URL', url === undefined ? 'an invalid URL' : url.protocol)
-  const heartbeatIntervalMs = integer('heartbeatIntervalMs', options.heartbeatIntervalMs, 20_000, 1)
-  const headers = options.headers ?? {}
-  if (!plainObject(headers) || Object.values(headers).some((v) => typeof v !== 'string')) fail('headers', 'an object of strings', headers)
-  const customMetadata = options.customMetadata ?? {}
-  if (!plainObject(customMetadata)) fail('customMetadata', 'an object', customMetadata)
-  const features = options.supportedFeatures
-  if (features !== undefined && (!Array.isArray(features) || features.some((f) => typeof f !== 'string'))) {
-    fail('supportedFeatures', 'an array of strings', features)
-  }
-  const now = options.now ?? Date.now
-  if (typeof now !== 'function') fail('now', 'a function', now)
-  const earlyExit = options.earlyExit ?? true
-  if (typeof earlyExit !== 'boolean') fail('earlyExit', 'a boolean', earlyExit)
   return Object.freeze({
-    wsUrl,
-    clientId: text('clientId', options.clientId),
+    wsUrl: o.wsUrl,
+    clientId: o.clientId,
     tools: tools(options.tools),
     executor: executor(options),
-    platform: text('platform', options.platform, referencePlatform(os.platform())),
-    namespace: text('namespace', options.namespace, 'aip'),
-    reconnectionStrategy: strategy(options),
-    heartbeatIntervalMs,
-    telemetryIntervalMs: integer('telemetryIntervalMs', options.telemetryIntervalMs, 0, 0),
-    maxMissedHeartbeats: integer('maxMissedHeartbeats', options.maxMissedHeartbeats, 3, 1, 1000),
-    pingIntervalMs: integer('pingIntervalMs', options.pingIntervalMs, 10_000, 1),
-    deadAfterMs: integer('deadAfterMs', options.deadAfterMs, 30_000, 1),
-    timeoutMs: integer('timeoutMs', options.timeoutMs, 10_000, 1),
-    toolTimeoutMs: integer('toolTimeoutMs', options.toolTimeoutMs, 60_000, 1),
-    earlyExit,
-    maxPendingResults: integer('maxPendingResults', options.maxPendingResults, 100, 0, Number.MAX_SAFE_INTEGER),
-    pendingResultsTtlMs: integer('pendingResultsTtlMs', options.pendingResultsTtlMs, 300_000, 1),
-    customMetadata: Object.freeze({ ...customMetadata }),
-    supportedFeatures: features === undefined ? undefined : Object.freeze([...features]),
-    headers: Object.freeze({ ...headers }),
-    logger: logger(options.logger),
-    now
+    platform: o.platform ?? referencePlatform(os.platform()),
+    namespace: o.namespace,
+    reconnectionStrategy: strategy(options, o.maxRetries),
+    heartbeatIntervalMs: o.heartbeatIntervalMs,
+    telemetryIntervalMs: o.telemetryIntervalMs,
+    maxMissedHeartbeats: o.maxMissedHeartbeats,
+    pingIntervalMs: o.pingIntervalMs,
+    deadAfterMs: o.deadAfterMs,
+    timeoutMs: o.timeoutMs,
+    toolTimeoutMs: o.toolTimeoutMs,
+    defaultTimeoutMs: o.defaultTimeoutMs,
+    earlyExit: o.earlyExit,
+    maxPendingResults: o.maxPendingResults,
+    pendingResultsTtlMs: o.pendingResultsTtlMs,
+    customMetadata: Object.freeze({ ...o.customMetadata }),
+    supportedFeatures: o.supportedFeatures === undefined ? undefined : Object.freeze([...o.supportedFeatures]),
+    headers: Object.freeze({ ...o.headers }),
+    logger: o.logger,
+    now: o.now
   })
 }

@@ -105,7 +105,9 @@ test('an executor whose telemetry throws does not keep the device from registeri
 
 test('the executor option is validated', async (t) => {
   const base = { wsUrl: 'ws://127.0.0.1:1/ws', clientId: 'd' }
-  t.throws(() => client(t, { ...base, executor: {} as unknown as CommandExecutor }), InvalidOptionError)
+  const err = (() => { try { client(t, { ...base, executor: {} as unknown as CommandExecutor }) } catch (err) { return err } })()
+  t.ok(err instanceof InvalidOptionError, 'the shared InvalidOptionError')
+  t.match(err, { code: 'AIP_ERR_INVALID_OPTION', option: 'executor', expected: 'an object with an execute function' })
   t.throws(() => client(t, { ...base, executor: { execute: async () => [], telemetry: 1 } as unknown as CommandExecutor }), /executor\.telemetry/)
   t.throws(() => client(t, { ...base, executor: { execute: async () => [] }, tools: {} }), /Invalid option tools: expected undefined when executor is given/)
   const device = client(t, { ...base })

@@ -22,7 +22,7 @@ test('defaults are filled once and frozen', async (t) => {
   t.equal(new DeviceClientEndpoint({ ...base, earlyExit: false, maxPendingResults: 0 }).options.earlyExit, false, '?? keeps false')
 })
 
-test('invalid options throw AIP_ERR_DEVICE_INVALID_OPTION naming the option', async (t) => {
+test('invalid options throw AIP_ERR_INVALID_OPTION naming the option', async (t) => {
   const bad: Array<[string, Partial<DeviceClientOptions> | null]> = [
     ['options', null],
     ['wsUrl', { wsUrl: 'http://x' }],
@@ -49,7 +49,7 @@ test('invalid options throw AIP_ERR_DEVICE_INVALID_OPTION naming the option', as
   ]
   for (const [name, patch] of bad) {
     const options = patch === null ? null : { ...base, ...patch }
-    t.throws(() => new DeviceClientEndpoint(options as DeviceClientOptions), { code: 'AIP_ERR_DEVICE_INVALID_OPTION', message: new RegExp(`Invalid option ${name.replace('.', '\\.')}`) }, name)
+    t.throws(() => new DeviceClientEndpoint(options as DeviceClientOptions), { code: 'AIP_ERR_INVALID_OPTION', message: new RegExp(`Invalid option ${name.replace('.', '\\.')}`) }, name)
   }
   const logger = { debug () {}, info () {}, warn () {}, error () {}, child () { return this } }
   t.equal(new DeviceClientEndpoint({ ...base, logger, maxRetries: 2 }).options.reconnectionStrategy.options.maxRetries, 2)

@@ -40,7 +40,7 @@ test('startTask failures are coded: refused, ack timeout, abort, disconnect, not
   await peer.next()
   peer.send(serverFrame({ type: 'heartbeat', status: 'ok' }))
   await started
-  await t.rejects(device.startTask(''), { code: 'AIP_ERR_DEVICE_INVALID_ARGUMENT' })
+  await t.rejects(device.startTask(''), { code: 'AIP_ERR_INVALID_ARGUMENT' })
 
   const refused = device.startTask('x')
   await peer.next((f) => f.type === 'task')

@@ -140,3 +140,50 @@ export function classifyFailure (facts: FailureFacts): FailureVerdict {
   }
   return verdict('network', true)
 }
+
+/** What a client knows of one failed attempt; {@link FailureJudge} adds the rest. */
+export type AttemptFacts = Omit<FailureFacts, 'firstConnection' | 'identityConflictForMs'>
+
+/**
+ * The retry decision of one client connection (a device client, or one device of a constellation): it keeps what
+ * {@link classifyFailure} needs beyond one attempt (whether the connection ever registered, since when the
+ * server refuses the id as already registered) and remembers the last verdict. Both clients decide through it,
+ * so the decision has one place.
+ */
+export class FailureJudge {
+  readonly #now: () => number
+  #registeredOnce = false
+  #conflictSince: number | undefined
+  #last: FailureVerdict | undefined
+
+  /** @param now - wall clock in ms (default `Date.now`), for the identity-conflict grace */
+  constructor (now: () => number = Date.now) {
+    this.#now = now
+  }
+
+  /** The verdict on the last failed attempt, if any since the last registration. */
+  get last (): FailureVerdict | undefined {
+    return this.#last
+  }
+
+  /** The connection registered: later failures are reconnections, and a run of identity conflicts is over. */
+  registered (): void {
+    this.#registeredOnce = true
+    this.#conflictSince = undefined
+    this.#last = undefined
+  }
+
+  /** Classifies a failed attempt (see {@link classifyFailure}) and remembers the verdict. */
+  judge (facts: AttemptFacts): FailureVerdict {
+    const now = this.#now()
+    const verdict = classifyFailure({
+      ...facts,
+      firstConnection: !this.#registeredOnce,
+      identityConflictForMs: this.#conflictSince === undefined ? 0 : now - this.#conflictSince
+    })
+    if (verdict.reason === 'identity-conflict') this.#conflictSince ??= now
+    else this.#conflictSince = undefined
+    this.#last = verdict
+    return verdict
+  }
+}

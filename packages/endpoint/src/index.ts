@@ -22,8 +22,12 @@ export {
 } from './protocol/index.js'
 export type { ReceivedBinary, ReceivedFile, TransferErrorEvent, CodedError } from './protocol/transfer-receive.js'
 export {
-  classifyFailure, IDENTITY_CONFLICT_GRACE_MS, type FailureFacts, type FailureReason, type FailureVerdict
+  classifyFailure, FailureJudge, IDENTITY_CONFLICT_GRACE_MS, type AttemptFacts, type FailureFacts, type FailureReason, type FailureVerdict
 } from './failure.js'
+export {
+  CLIENT_LIFECYCLE, ConnectionLifecycle, nextConnectionState, type ConnectionState, type ConnectionStateKind, type ConnectionEvent,
+  type ConnectionStateChange, type DisconnectCause, type StopReason
+} from './lifecycle.js'
 export { register, validateRegistration, type RegisterOptions, type RegistrationClaim, type RegistrationCheck } from './flows/registration.js'
 export { startHeartbeat, type HeartbeatOptions, type HeartbeatHandle } from './flows/heartbeat.js'
 export {

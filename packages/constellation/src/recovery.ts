@@ -1,0 +1,105 @@
+import type { CloseInfo } from '@aip/endpoint'
+import type { ReconnectableEndpoint } from '@aip/resilience'
+import type { Device } from './device.js'
+import type { DeviceConnection } from './device-connection.js'
+import { DeviceDisconnectedError } from './errors.js'
+import type { ConstellationHost } from './host.js'
+
+/** The endpoint's overridable hooks, as recovery calls them. */
+export interface RecoveryHooks {
+  readonly cancelDeviceTasks: (deviceId: string, reason: string) => void | Promise<void>
+  readonly onDeviceDisconnected: (deviceId: string) => void | Promise<void>
+  readonly reconnectDevice: (deviceId: string, options?: { signal?: AbortSignal }) => Promise<boolean>
+  readonly isDeviceConnected: (deviceId: string) => boolean
+}
+
+/**
+ * A connection of `device` closed (the endpoint announced it as `disconnected`). An established connection that was not closed on purpose fails the pending
+ * device-info requests, marks the device `lost` and starts its recovery.
+ */
+export function connectionClosed (host: ConstellationHost, hooks: RecoveryHooks, device: Device, connection: DeviceConnection, info: CloseInfo): void {
+  device.link.remove(connection)
+  if (!connection.established || device.connection !== connection) return
+  device.connection = undefined
+  device.link.log.info({ deviceId: device.deviceId, code: info.code, reason: info.reason, local: info.local }, 'device connection closed')
+  if (connection.closing || device.removed || host.stopped()) return
+  const why = `connection closed (${info.code}${info.reason === '' ? '' : ` ${info.reason}`})`
+  device.infos.failAll(() => new DeviceDisconnectedError(device.deviceId, 'the device info request', why))
+  const error = new DeviceDisconnectedError(device.deviceId, 'its tasks', why)
+  device.apply({ type: 'lose', cause: { kind: 'closed', code: info.code, message: why, error } })
+  recover(host, hooks, device).catch((err: unknown) => host.log.error({ err, deviceId: device.deviceId }, 'recovery failed'))
+}
+
+/**
+ * The reference recovery, through the server's strategy: `cancelDeviceTasks`, `onDeviceDisconnected`, then
+ * reconnection attempts (each one `reconnectDevice`, each failure judged by the device's failure judge) until
+ * reconnected or given up (state `failed`). One budget: the profile's `maxRetries` when it sets one, else the
+ * strategy's.
+ */
+export async function recover (host: ConstellationHost, hooks: RecoveryHooks, device: Device): Promise<void> {
+  const { deviceId } = device
+  const { options } = host
+  const controller = new AbortController()
+  device.recovery = controller
+  const reason = 'device_disconnected'
+  const cancelDeviceTasks = async (id: string, why: string): Promise<void> => {
+    try {
+      await hooks.cancelDeviceTasks(id, why)
+    } finally {
+      // Whatever an override did, no running task outlives the connection that carried it.
+      device.tasks.failRunning(why)
+      if (!options.keepQueueWhileReconnecting) device.tasks.failQueued(why, 'disconnected')
+    }
+  }
+  const onDeviceDisconnected = async (id: string): Promise<void> => { await hooks.onDeviceDisconnected(id) }
+  let reconnected = false
+  try {
+    if (options.autoReconnect) {
+      const endpoint: ReconnectableEndpoint = {
+        cancelDeviceTasks,
+        onDeviceDisconnected,
+        reconnectDevice: async (id, attemptOptions) => {
+          const ok = await hooks.reconnectDevice(id, attemptOptions)
+          if (!ok && !controller.signal.aborted) {
+            const verdict = device.judge.judge(device.lastFacts)
+            if (!verdict.retry) {
+              device.failure = verdict.reason
+              controller.abort(device.lastError)
+            } else if (verdict.free) {
+              device.link.strategy.reset(id)
+            }
+          }
+          return ok
+        }
+      }
+      reconnected = await device.link.strategy.handleDisconnection(endpoint, deviceId, undefined, {
+        signal: controller.signal,
+        ...(device.profile.maxRetries === undefined ? {} : { maxRetries: device.profile.maxRetries })
+      })
+    } else {
+      await cancelDeviceTasks(deviceId, reason).catch((err: unknown) => host.log.error({ err, deviceId }, 'cancelDeviceTasks failed'))
+      await onDeviceDisconnected(deviceId).catch((err: unknown) => host.log.error({ err, deviceId }, 'onDeviceDisconnected failed'))
+    }
+  } catch (err) {
+    host.log.info({ err, deviceId }, 'reconnection abandoned')
+  } finally {
+    if (device.recovery === controller) device.recovery = undefined
+  }
+  if (reconnected || hooks.isDeviceConnected(deviceId) || device.removed || host.stopped()) return
+  if (device.attempt !== undefined || device.recovery !== undefined) return
+  giveUp(device, device.lastError ?? new DeviceDisconnectedError(deviceId, 'its tasks', 'reconnection gave up'))
+}
+
+/** The device is given up: state `failed`, and everything pending on it fails. */
+export function giveUp (device: Device, error: unknown): void {
+  device.apply({
+    type: 'giveUp',
+    reason: device.failure === undefined ? 'exhausted' : 'fatal',
+    error: error as Error,
+    ...(device.failure === undefined ? {} : { failure: device.failure })
+  })
+  const reason = device.failure === undefined ? 'the device was given up' : `the device was given up (${device.failure})`
+  device.tasks.failRunning(reason)
+  device.tasks.failQueued(reason, 'disconnected')
+  device.infos.failAll(() => new DeviceDisconnectedError(device.deviceId, 'the device info request', reason))
+}

@@ -1,0 +1,27 @@
+import type { EndpointEvents } from '@aip/endpoint'
+import type { ConnectionEnd } from './connection.js'
+import type { DropReason } from './outbox.js'
+import type { StateEvents } from './state.js'
+
+/** Events of a {@link DeviceClientEndpoint}, beside the `stateChange` and `connected` of every endpoint. */
+export interface DeviceClientEvents extends StateEvents, EndpointEvents {
+  /**
+   * A registered connection closed (the state then becomes `reconnecting` or `stopped`): its close `code` and
+   * `reason`, and its `cause` (`closed`, `heartbeat`, `silence`, or `local` for our own close).
+   */
+  disconnected: EndpointEvents['disconnected'] & { readonly code: number, readonly reason: string, readonly cause: ConnectionEnd['cause'] }
+  /** COMMAND_RESULTS were written to the server (`queuedMs` > 0 when they waited for a reconnection). */
+  resultsSent: { readonly sessionId: string | null, readonly prevResponseId: string | null, readonly queuedMs: number }
+  /** Kept COMMAND_RESULTS were dropped without being sent. */
+  resultsDropped: { readonly sessionId: string | null, readonly prevResponseId: string | null, readonly reason: DropReason }
+  /** A server TASK (HTTP dispatch) arrived; the client turns it into its own TASK. */
+  serverTask: { readonly sessionId: string | null, readonly taskName: string | null, readonly request: string | null }
+  /** A TASK_END arrived for a session this device took part in. */
+  taskEnd: { readonly sessionId: string | null, readonly status: string, readonly error: string | null }
+  /** The server sent an ERROR outside a request this client waits for; `error` holds its text. */
+  serverError: { readonly error: string | null, readonly sessionId: string | null }
+  /** Something failed that no caller can be told about (a listener, a dispatched task). */
+  error: { readonly error: unknown, readonly context: string }
+  /** Fresh telemetry was written to the server (every `telemetryIntervalMs`). */
+  telemetrySent: { readonly systemInfo: Record<string, unknown> }
+}
