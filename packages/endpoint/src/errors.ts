@@ -106,6 +106,7 @@ export class RegistrationRefusedError extends RegistrationRefusedErrorBase {
    */
   constructor (reason: string, details: { refusal?: RegistrationRefusal, answer?: DecodedServerMessage | null, cause?: unknown } = {}) {
     super(reason)
+    this.name = 'RegistrationRefusedError'
     this.reason = reason
     this.refusal = details.refusal ?? 'error'
     this.answer = details.answer ?? null
@@ -128,6 +129,7 @@ export class RegistrationTimeoutError extends RegistrationTimeoutErrorBase {
    */
   constructor (timeoutMs: number, options: { cause?: unknown } = {}) {
     super(timeoutMs)
+    this.name = 'RegistrationTimeoutError'
     this.timeoutMs = timeoutMs
     if (options.cause !== undefined) this.cause = options.cause
   }
@@ -156,6 +158,7 @@ export class RequestRefusedError extends RequestRefusedErrorBase {
    */
   constructor (request: string, reason: string, answer: DecodedServerMessage | null = null) {
     super(request, reason)
+    this.name = 'RequestRefusedError'
     this.request = request
     this.reason = reason
     this.answer = answer

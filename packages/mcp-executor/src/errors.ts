@@ -1,9 +1,10 @@
 import { createError } from '@fastify/error'
 
-/** An option of `McpExecutor` is missing, of the wrong type or out of range. Thrown once, at construction. */
-export const InvalidOptionError = createError(
-  'AIP_ERR_MCP_INVALID_OPTION', 'Invalid option %s: expected %s, got %s', 500, TypeError
-)
+/**
+ * An option of `McpExecutor` is missing, of the wrong type or out of range: the shared `AIP_ERR_INVALID_OPTION`
+ * of `@aip/resilience` (fields `option`, `expected`, `received`), re-exported under its name.
+ */
+export { InvalidOptionError } from '@aip/resilience'
 
 /** An MCP configuration file (`{ "mcpServers": { ... } }`) cannot be read or has a wrong shape. */
 export const InvalidConfigError = createError(

@@ -6,7 +6,7 @@ import {
   AmbiguousToolError, ClosedError, ConnectionLostError, ServerUnavailableError, ToolTimeoutError, UnknownToolError
 } from './errors.js'
 import { ServerLink, errorText, type ServerStatus } from './link.js'
-import { resolveOptions, type McpExecutorOptions, type ResolvedMcpExecutorOptions } from './options.js'
+import { resolveExecutorOptions, type McpExecutorOptions, type ResolvedMcpExecutorOptions } from './options.js'
 
 /** Events of an {@link McpExecutor}. */
 export interface McpExecutorEvents {
@@ -50,7 +50,7 @@ export class McpExecutor implements CommandExecutor, ReconnectableEndpoint {
   #closed: Promise<void> | undefined
 
   constructor (options: McpExecutorOptions) {
-    this.options = resolveOptions(options)
+    this.options = resolveExecutorOptions(options)
     const { logger } = this.options
     this.#log = typeof (logger as { child?: unknown }).child === 'function'
       ? (logger as Logger & { child: (b: object) => Logger }).child({ component: 'aip-mcp-executor' })

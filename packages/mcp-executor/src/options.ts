@@ -1,5 +1,8 @@
-import { MAX_TIMER_MS, ReconnectionStrategy, silentLogger, type Logger } from '@aip/resilience'
-import { InvalidOptionError } from './errors.js'
+import {
+  CheckedOption, Default, InstanceOption, InvalidOptionError, LoggerOption, Milliseconds, ReconnectionStrategy, describeValue,
+  resolveOptions, type Logger
+} from '@aip/resilience'
+import { Type } from '@sinclair/typebox'
 
 /** `tool_type` of the tools of a server, as `list_tools` reports and filters it. */
 export type McpToolType = 'action' | 'data_collection'
@@ -100,90 +103,73 @@ export interface ResolvedMcpExecutorOptions {
 /** Server names are namespaces: letters, digits, `_` and `-`, so that `<name>.<tool>` splits at the first dot. */
 const SERVER_NAME = /^[A-Za-z0-9_-]+$/
 
-function describe (value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value)
-  return Array.isArray(value) ? 'an array' : typeof value
-}
-
-function fail (name: string, expected: string, value: unknown): never {
-  throw new InvalidOptionError(name, expected, describe(value))
-}
-
 function plainObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function integer (name: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_TIMER_MS) fail(name, `an integer from ${min} to ${MAX_TIMER_MS}`, value)
-  return value
-}
+const NonEmpty = Type.String({ pattern: '\\S', expected: 'a non-empty string' })
+const Strings = Type.Record(Type.String(), Type.String(), { expected: 'an object of strings' })
 
-function text (name: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') fail(name, 'a non-empty string', value)
-  return value
-}
+/** The schema of one server's settings (stdio and HTTP keys together; which one applies is checked after). */
+const ServerSchema = Type.Object({
+  toolType: Default(Type.Union([Type.Literal('action'), Type.Literal('data_collection')]), 'action'),
+  timeoutMs: Type.Optional(Milliseconds({ min: 1 })),
+  command: Type.Optional(NonEmpty),
+  args: Default(Type.Array(Type.String(), { expected: 'an array of strings' }), []),
+  env: Default(Strings, {}),
+  cwd: Type.Optional(NonEmpty),
+  url: Type.Optional(NonEmpty),
+  headers: Default(Strings, {})
+})
 
-function strings (name: string, value: unknown): Record<string, string> {
-  if (value === undefined) return {}
-  if (!plainObject(value) || Object.values(value).some((v) => typeof v !== 'string')) fail(name, 'an object of strings', value)
-  return { ...value } as Record<string, string>
-}
+/** The schema of {@link McpExecutorOptions}, with its defaults. */
+const McpExecutorOptionsSchema = Type.Object({
+  servers: CheckedOption<Record<string, unknown>>('an object of MCP servers by name', plainObject),
+  toolTimeoutMs: Milliseconds({ min: 1, default: 60_000 }),
+  connectTimeoutMs: Milliseconds({ min: 1, default: 10_000 }),
+  earlyExit: Default(Type.Boolean(), true),
+  pingIntervalMs: Milliseconds({ min: 0, default: 15_000 }),
+  reconnectionStrategy: Type.Optional(InstanceOption(ReconnectionStrategy)),
+  clientInfo: Type.Object({ name: NonEmpty, version: NonEmpty }, { default: { name: 'aip-device', version: '1.0.0' } }),
+  logger: LoggerOption()
+})
 
 function server (name: string, value: unknown): ResolvedServer {
   const at = `servers.${name}`
-  if (!SERVER_NAME.test(name)) fail('servers', 'names of letters, digits, _ and - (a name is a namespace)', name)
-  if (!plainObject(value)) fail(at, 'an object with command or url', value)
-  const toolType = value.toolType ?? 'action'
-  if (toolType !== 'action' && toolType !== 'data_collection') fail(`${at}.toolType`, "'action' or 'data_collection'", toolType)
-  const timeoutMs = value.timeoutMs === undefined ? undefined : integer(`${at}.timeoutMs`, value.timeoutMs, 0, 1)
-  const common = { name, toolType: toolType as McpToolType, timeoutMs }
-  if (value.command !== undefined && value.url !== undefined) fail(at, 'either command or url, not both', value)
-  if (value.url !== undefined) {
+  if (!SERVER_NAME.test(name)) {
+    throw new InvalidOptionError('servers', 'names of letters, digits, _ and - (a name is a namespace)', describeValue(name))
+  }
+  if (!plainObject(value)) throw new InvalidOptionError(at, 'an object with command or url', describeValue(value))
+  const o = resolveOptions(ServerSchema, value, at)
+  const common = { name, toolType: o.toolType, timeoutMs: o.timeoutMs }
+  if (o.command !== undefined && o.url !== undefined) throw new InvalidOptionError(at, 'either command or url, not both', 'both')
+  if (o.url !== undefined) {
     let url: URL | undefined
-    try { url = new URL(text(`${at}.url`, value.url)) } catch (err) { if ((err as { code?: string }).code === 'AIP_ERR_MCP_INVALID_OPTION') throw err }
-    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail(`${at}.url`, 'an http:// or https:// URL', value.url)
-    return Object.freeze({ kind: 'http', ...common, url, headers: Object.freeze(strings(`${at}.headers`, value.headers)) })
+    try { url = new URL(o.url) } catch {}
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new InvalidOptionError(`${at}.url`, 'an http:// or https:// URL', describeValue(o.url))
+    }
+    return Object.freeze({ kind: 'http', ...common, url, headers: o.headers })
   }
-  const command = text(`${at}.command`, value.command)
-  const args = value.args ?? []
-  if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) fail(`${at}.args`, 'an array of strings', args)
-  const cwd = value.cwd === undefined ? undefined : text(`${at}.cwd`, value.cwd)
-  return Object.freeze({
-    kind: 'stdio', ...common, command, args: Object.freeze([...args as string[]]), env: Object.freeze(strings(`${at}.env`, value.env)), cwd
-  })
+  if (o.command === undefined) throw new InvalidOptionError(`${at}.command`, 'a non-empty string', 'undefined')
+  return Object.freeze({ kind: 'stdio', ...common, command: o.command, args: o.args, env: o.env, cwd: o.cwd })
 }
 
-function logger (value: unknown): Logger {
-  if (value === undefined) return silentLogger
-  const candidate = value as Partial<Record<keyof Logger, unknown>> | null
-  if (!plainObject(candidate) || typeof candidate.debug !== 'function' || typeof candidate.info !== 'function' ||
-    typeof candidate.warn !== 'function' || typeof candidate.error !== 'function') {
-    fail('logger', 'an object with debug, info, warn and error methods', value)
-  }
-  return value as Logger
-}
-
-/** Validates the options once, fills the defaults with `??`, and freezes the result. */
-export function resolveOptions (options: McpExecutorOptions): ResolvedMcpExecutorOptions {
-  if (!plainObject(options)) fail('options', 'an object', options)
-  if (!plainObject(options.servers)) fail('servers', 'an object of MCP servers by name', options.servers)
-  const servers = Object.entries(options.servers).map(([name, config]) => server(name, config))
-  const earlyExit = options.earlyExit ?? true
-  if (typeof earlyExit !== 'boolean') fail('earlyExit', 'a boolean', earlyExit)
-  const strategy = options.reconnectionStrategy ?? new ReconnectionStrategy({ maxRetries: Infinity, initialBackoffMs: 500, maxBackoffMs: 10_000 })
-  if (!(strategy instanceof ReconnectionStrategy)) fail('reconnectionStrategy', 'a ReconnectionStrategy', strategy)
-  const clientInfo = options.clientInfo ?? { name: 'aip-device', version: '1.0.0' }
-  if (!plainObject(clientInfo)) fail('clientInfo', 'an object with name and version', clientInfo)
+/**
+ * Validates the options once against their schema, fills the defaults and freezes the result.
+ * @throws `AIP_ERR_INVALID_OPTION` naming the first bad option by its dotted path
+ */
+export function resolveExecutorOptions (options: McpExecutorOptions): ResolvedMcpExecutorOptions {
+  const o = resolveOptions(McpExecutorOptionsSchema, options)
+  const servers = Object.entries(o.servers).map(([name, config]) => server(name, config))
   return Object.freeze({
     servers: Object.freeze(servers),
-    toolTimeoutMs: integer('toolTimeoutMs', options.toolTimeoutMs, 60_000, 1),
-    connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs, 10_000, 1),
-    earlyExit,
-    pingIntervalMs: integer('pingIntervalMs', options.pingIntervalMs, 15_000, 0),
-    reconnectionStrategy: strategy,
-    clientInfo: Object.freeze({ name: text('clientInfo.name', clientInfo.name), version: text('clientInfo.version', clientInfo.version) }),
-    logger: logger(options.logger)
+    toolTimeoutMs: o.toolTimeoutMs,
+    connectTimeoutMs: o.connectTimeoutMs,
+    earlyExit: o.earlyExit,
+    pingIntervalMs: o.pingIntervalMs,
+    reconnectionStrategy: o.reconnectionStrategy ?? new ReconnectionStrategy({ maxRetries: Infinity, initialBackoffMs: 500, maxBackoffMs: 10_000 }),
+    clientInfo: o.clientInfo,
+    logger: o.logger
   })
 }

@@ -19,9 +19,10 @@ test('every code of src/errors.ts is exported as an error class', async (t) => {
     if (!/Error$/.test(name) || typeof value !== 'function') continue
     const err = new (value as new () => { code?: unknown })()
     t.type(err, Error, `${name} builds an Error`)
-    if (typeof err.code === 'string') exportedCodes.add(err.code)
+    if (typeof err.code === 'string' && err.code.startsWith('AIP_ERR_MCP_')) exportedCodes.add(err.code)
   }
   t.same([...exportedCodes].sort(), [...codes].sort())
+  t.equal(new exported.InvalidOptionError('o', 'e', 'r').code, 'AIP_ERR_INVALID_OPTION', 'bad options use the shared code')
 })
 
 test('every code is documented in the README error table', async (t) => {

@@ -46,6 +46,7 @@ export class TimeoutError extends TimeoutErrorBase {
    */
   constructor (operation: string, timeoutMs: number, details?: TimeoutDetails) {
     super(operation, timeoutMs)
+    this.name = 'TimeoutError'
     this.operation = operation
     this.timeoutMs = timeoutMs
     this.sessionId = details?.sessionId
@@ -76,6 +77,7 @@ export class AbortedError extends AbortedErrorBase {
    */
   constructor (operation: string, reason?: unknown) {
     super(operation)
+    this.name = 'AbortedError'
     const actual = isCauseWrapper(reason) ? reason.cause : reason
     this.operation = operation
     this.reason = actual
@@ -114,6 +116,7 @@ export class InvalidOptionError extends InvalidOptionErrorBase {
    */
   constructor (option: string, expected: string, received: string, options?: { cause?: unknown }) {
     super(option, expected, received)
+    this.name = 'InvalidOptionError'
     this.option = option
     this.expected = expected
     this.received = received
@@ -150,6 +153,7 @@ export class InvalidArgumentError extends InvalidArgumentErrorBase {
    */
   constructor (argument: string, expected: string, received = '', options?: { cause?: unknown }) {
     super(received === '' ? `Invalid argument ${argument}: ${expected}` : `Invalid argument ${argument}: expected ${expected}, got ${received}`)
+    this.name = 'InvalidArgumentError'
     this.argument = argument
     this.expected = expected
     this.received = received

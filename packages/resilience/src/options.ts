@@ -1,49 +1,27 @@
-import { inspect } from 'node:util'
+import { Type, type TNumber } from '@sinclair/typebox'
 import { ReconnectionPolicy } from './backoff.js'
 import { InvalidOptionError } from './errors.js'
-import { silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
-
-import { MAX_TIMER_MS } from './schema-options.js'
+import { Default, FunctionOption, LoggerOption, MAX_TIMER_MS, describeValue, resolveOptions, type WithDefault } from './schema-options.js'
 
 export { MAX_TIMER_MS }
 
-type ErrorCtor = new (name: string, expected: string, got: string) => Error
+type ErrorCtor = new (name: string, expected: string, received: string) => Error
 
-function fail (Ctor: ErrorCtor, name: string, expected: string, value: unknown): never {
-  throw new Ctor(name, expected, inspect(value, { depth: 0 }))
-}
-
-/** Checks a delay: a finite number in [min, MAX_TIMER_MS]; `positive` excludes 0. */
+/** Checks a per-call delay: a finite number in [0, MAX_TIMER_MS]; `positive` excludes 0. */
 export function checkMs (name: string, value: unknown, positive: boolean, Ctor: ErrorCtor = InvalidOptionError): number {
   const ok = typeof value === 'number' && Number.isFinite(value) && value <= MAX_TIMER_MS && (positive ? value > 0 : value >= 0)
-  if (!ok) fail(Ctor, name, `a number of milliseconds ${positive ? '> 0' : '>= 0'} and <= ${MAX_TIMER_MS}`, value)
+  if (!ok) throw new Ctor(name, `a number of milliseconds ${positive ? '> 0' : '>= 0'} and <= ${MAX_TIMER_MS}`, describeValue(value))
   return value
 }
 
-function checkInteger (name: string, value: unknown, min: number, allowInfinity: boolean): number {
-  const ok = typeof value === 'number' && value >= min && (Number.isInteger(value) || (allowInfinity && value === Infinity))
-  if (!ok) fail(InvalidOptionError, name, `an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}`, value)
-  return value
-}
-
-function checkFunction<F> (name: string, value: unknown): F {
-  if (typeof value !== 'function') fail(InvalidOptionError, name, 'a function', value)
-  return value as F
-}
-
-function checkLogger (value: unknown): Logger {
-  const levels = ['debug', 'info', 'warn', 'error'] as const
-  const ok = typeof value === 'object' && value !== null &&
-    levels.every(level => typeof (value as Record<string, unknown>)[level] === 'function')
-  if (!ok) fail(InvalidOptionError, 'logger', 'an object with debug, info, warn and error methods', value)
-  return value as Logger
-}
-
-function checkObject<T extends object> (name: string, value: T | undefined): Partial<T> {
-  if (value === undefined) return {}
-  if (typeof value !== 'object' || value === null) fail(InvalidOptionError, name, 'an object', value)
-  return value
+/** A delay in ms, not necessarily an integer: >= 0 (or > 0 when `positive`), at most MAX_TIMER_MS. */
+function Delay (positive: boolean, fallback: number): WithDefault<TNumber> {
+  return Default(Type.Number({
+    ...(positive ? { exclusiveMinimum: 0 } : { minimum: 0 }),
+    maximum: MAX_TIMER_MS,
+    expected: `a number of milliseconds ${positive ? '> 0' : '>= 0'} and <= ${MAX_TIMER_MS}`
+  }), fallback)
 }
 
 /**
@@ -71,32 +49,24 @@ export interface ReconnectionStrategyOptions {
 /** {@link ReconnectionStrategyOptions} after validation, with every default filled in (frozen). */
 export type ResolvedReconnectionOptions = Readonly<Required<ReconnectionStrategyOptions>>
 
-const reconnectionPolicies = new Set<unknown>(Object.values(ReconnectionPolicy))
+/** The schema of {@link ReconnectionStrategyOptions}, with its defaults. */
+const ReconnectionOptionsSchema = Type.Object({
+  maxRetries: Default(Type.Union([Type.Integer({ minimum: 0 }), Type.Literal(Infinity)]), 5),
+  initialBackoffMs: Delay(false, 1000),
+  maxBackoffMs: Delay(false, 60_000),
+  backoffMultiplier: Default(Type.Number({ minimum: 1, expected: 'a finite number >= 1' }), 2),
+  policy: Default(Type.Union(Object.values(ReconnectionPolicy).map((policy) => Type.Literal(policy))), ReconnectionPolicy.EXPONENTIAL_BACKOFF),
+  jitter: Default(Type.Boolean(), true),
+  random: FunctionOption<() => number>({ default: Math.random }),
+  logger: LoggerOption()
+})
 
 /**
  * Validates reconnection options, fills in the defaults and freezes the result.
  * Throws `AIP_ERR_INVALID_OPTION` on the first bad value.
  */
 export function resolveReconnectionOptions (input?: ReconnectionStrategyOptions): ResolvedReconnectionOptions {
-  const o = checkObject('options', input)
-  const policy = o.policy ?? ReconnectionPolicy.EXPONENTIAL_BACKOFF
-  if (!reconnectionPolicies.has(policy)) fail(InvalidOptionError, 'policy', `one of ${[...reconnectionPolicies].join(', ')}`, policy)
-  const multiplier = o.backoffMultiplier ?? 2
-  if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier < 1) {
-    fail(InvalidOptionError, 'backoffMultiplier', 'a finite number >= 1', multiplier)
-  }
-  const jitter = o.jitter ?? true
-  if (typeof jitter !== 'boolean') fail(InvalidOptionError, 'jitter', 'a boolean', jitter)
-  return Object.freeze({
-    maxRetries: checkInteger('maxRetries', o.maxRetries ?? 5, 0, true),
-    initialBackoffMs: checkMs('initialBackoffMs', o.initialBackoffMs ?? 1000, false),
-    maxBackoffMs: checkMs('maxBackoffMs', o.maxBackoffMs ?? 60_000, false),
-    backoffMultiplier: multiplier,
-    policy,
-    jitter,
-    random: checkFunction<() => number>('random', o.random ?? Math.random),
-    logger: checkLogger(o.logger ?? silentLogger)
-  })
+  return resolveOptions(ReconnectionOptionsSchema, input) as ResolvedReconnectionOptions
 }
 
 /**
@@ -131,19 +101,21 @@ export interface HeartbeatManagerOptions {
 /** {@link HeartbeatManagerOptions} after validation, with every default filled in (frozen). */
 export type ResolvedHeartbeatOptions = Readonly<Required<HeartbeatManagerOptions>>
 
+/** The schema of {@link HeartbeatManagerOptions}, with its defaults. */
+const HeartbeatOptionsSchema = Type.Object({
+  send: FunctionOption<HeartbeatSend>(),
+  intervalMs: Delay(true, 30_000),
+  maxMissedAcks: Default(Type.Integer({ minimum: 1 }), 3),
+  now: FunctionOption<() => number>({ default: () => performance.now() }),
+  logger: LoggerOption()
+})
+
 /**
  * Validates heartbeat options, fills in the defaults and freezes the result.
  * Throws `AIP_ERR_INVALID_OPTION` on the first bad value (an interval of 0 included).
  */
 export function resolveHeartbeatOptions (input: HeartbeatManagerOptions): ResolvedHeartbeatOptions {
-  const o = checkObject('options', input)
-  return Object.freeze({
-    send: checkFunction<HeartbeatSend>('send', o.send),
-    intervalMs: checkMs('intervalMs', o.intervalMs ?? 30_000, true),
-    maxMissedAcks: checkInteger('maxMissedAcks', o.maxMissedAcks ?? 3, 1, false),
-    now: checkFunction<() => number>('now', o.now ?? (() => performance.now())),
-    logger: checkLogger(o.logger ?? silentLogger)
-  })
+  return resolveOptions(HeartbeatOptionsSchema, input) as ResolvedHeartbeatOptions
 }
 
 /**
@@ -159,14 +131,16 @@ export interface TimeoutManagerOptions {
 /** {@link TimeoutManagerOptions} after validation, with every default filled in (frozen). */
 export type ResolvedTimeoutOptions = Readonly<Required<TimeoutManagerOptions>>
 
+/** The schema of {@link TimeoutManagerOptions}, with its defaults. */
+const TimeoutOptionsSchema = Type.Object({
+  defaultTimeoutMs: Delay(true, 120_000),
+  logger: LoggerOption()
+})
+
 /**
  * Validates timeout options, fills in the defaults and freezes the result.
  * Throws `AIP_ERR_INVALID_OPTION` on the first bad value.
  */
 export function resolveTimeoutOptions (input?: TimeoutManagerOptions): ResolvedTimeoutOptions {
-  const o = checkObject('options', input)
-  return Object.freeze({
-    defaultTimeoutMs: checkMs('defaultTimeoutMs', o.defaultTimeoutMs ?? 120_000, true),
-    logger: checkLogger(o.logger ?? silentLogger)
-  })
+  return resolveOptions(TimeoutOptionsSchema, input) as ResolvedTimeoutOptions
 }

@@ -1,4 +1,4 @@
-import { buildDeviceInfoRequest, newId, type DecodedServerMessage } from '@aip/protocol'
+import { answersDeviceInfoRequest, buildDeviceInfoRequest, newId, type DecodedServerMessage } from '@aip/protocol'
 import { AbortedError, TimeoutError, type Unsubscribe } from '@aip/resilience'
 import { RequestRefusedError, TransportClosedError } from '../errors.js'
 import { timeoutArgument } from '../options.js'
@@ -46,15 +46,16 @@ export function requestDeviceInfo (protocol: AIPProtocol<'client'>, options: Dev
     const onAbort = (): void => fail(new AbortedError('device info request', signal?.reason))
     const timer = setTimeout(() => fail(new TimeoutError('device info request', timeoutMs)), timeoutMs)
     timer.unref()
+    const request = buildDeviceInfoRequest({ clientId: options.clientId, targetId: options.targetId, requestId })
     subscriptions.push(protocol.onAnyMessage((message) => {
       if (message.response_id !== requestId) return
-      if (message.type === 'device_info_response' && message.status !== 'error') finish(() => resolve(message))
+      if (answersDeviceInfoRequest(message, request) && message.status !== 'error') finish(() => resolve(message))
       else if (message.type === 'error' || message.type === 'device_info_response') {
         fail(new RequestRefusedError('device info request', message.error ?? 'unknown error', message))
       }
     }))
     subscriptions.push(protocol.on('close', () => fail(new TransportClosedError())))
     signal?.addEventListener('abort', onAbort, { once: true })
-    protocol.send(buildDeviceInfoRequest({ clientId: options.clientId, targetId: options.targetId, requestId })).catch(fail)
+    protocol.send(request).catch(fail)
   })
 }

@@ -1,5 +1,5 @@
 import {
-  buildCommandResults, type ClientMessage, type Command, type DecodedServerMessage, type Result
+  buildCommandResults, isTaskAck, isTaskEnd, type ClientMessage, type Command, type DecodedServerMessage, type Result
 } from '@aip/protocol'
 import { AbortedError, TimeoutError, type Logger, type Unsubscribe } from '@aip/resilience'
 import { RequestRefusedError, TransportClosedError } from '../errors.js'
@@ -56,8 +56,10 @@ export function runTask (protocol: AIPProtocol<'client'>, task: ClientMessage, o
     }
     subscriptions.push(protocol.onAnyMessage((message) => {
       if (sessionId === null) {
-        const ours = wanted === null ? message.session_id !== null : message.session_id === wanted
-        if (message.type === 'heartbeat' && message.status === 'ok' && ours) {
+        const acked = wanted === null
+          ? message.type === 'heartbeat' && message.status === 'ok' && message.session_id !== null
+          : isTaskAck(message, wanted)
+        if (acked) {
           sessionId = message.session_id
           clearTimeout(timers[0])
           options.onAck?.(message)
@@ -69,7 +71,7 @@ export function runTask (protocol: AIPProtocol<'client'>, task: ClientMessage, o
         }
       }
       const current = sessionId ?? wanted
-      if (message.type === 'task_end' && current !== null && message.session_id === current) finish(() => resolve(message))
+      if (current !== null && isTaskEnd(message, current)) finish(() => resolve(message))
     }))
     subscriptions.push(protocol.on('close', () => fail(new TransportClosedError())))
     signal?.addEventListener('abort', onAbort, { once: true })
