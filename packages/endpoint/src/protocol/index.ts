@@ -40,6 +40,11 @@ const TRANSFER_TYPE = /"type"\s*:\s*"(?:binary_data|file_transfer_start|file_tra
 
 const noop = (): void => {}
 
+/** One function calling `first` then `second`. */
+function both (first: () => void, second: () => void): () => void {
+  return () => { first(); second() }
+}
+
 /** The extension fields of received messages (top-level fields the schema does not declare), by message. */
 const EXTRA_FIELDS = new WeakMap<object, Readonly<Record<string, unknown>>>()
 
@@ -107,11 +112,12 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     this.#middleware = this.options.middleware
     this.transport = transport
     this.#inbox = new Inbox(this, AIPProtocol.#inboxFailed)
-    // A transport drops its listeners after its `close`: the removers are needed only when that may have passed.
+    // A transport drops its listeners after its `close`: the removers are needed only when that may have passed
+    // (and kept out of this constructor's closures, which would otherwise hold them for every connection).
     const offMessage = transport.on('message', (data) => this.#enqueueFrame(data))
     const offClose = transport.on('close', (info) => { this.#inbox.enqueue(() => { this.#handleClose(info); return undefined }) })
     if (!transport.isOpen) {
-      this.#offTransport = () => { offMessage(); offClose() }
+      this.#offTransport = both(offMessage, offClose)
       this.#closed = true
       const info = { code: CloseCode.Abnormal, reason: '', local: false }
       queueMicrotask(() => this.#inbox.enqueue(() => { this.#handleClose(info); return undefined }))
