@@ -42,9 +42,9 @@ export function accept (core: ServerCore, transport: Transport, credential: Cred
     connection.dispose()
     core.connections.delete(connection)
   })
-  protocol.on('close', () => { core.byConnectionId.delete(connectionId) })
   // The protocol's close comes after the frames already queued, so that their effects happen first.
   protocol.on('close', (info) => {
+    core.byConnectionId.delete(connectionId)
     unregister(core, connection, info.code, info.reason).catch((err: unknown) => core.logger.error({ err, connectionId }, 'unregister failed'))
   })
   connection.registrationTimer = connection.timer(options.registrationTimeoutMs, () => {

@@ -8,7 +8,8 @@ import { attachExtension, type Extension } from './extensions/extension.js'
 import { DEFAULT_LIFECYCLE, LifecycleState, type EndpointState, type LifecycleTable, type StateChange } from './lifecycle-state.js'
 import { childLogger } from './logger.js'
 import {
-  AIPProtocol, type IncomingMessage, type IncomingType, type OutgoingMessage, type ProtocolOptions, type ProtocolRole
+  AIPProtocol, bindOwner, resolveProtocolOptions, type IncomingMessage, type IncomingType, type OutgoingMessage,
+  type ProtocolOptions, type ProtocolOwner, type ProtocolRole, type ResolvedProtocolOptions
 } from './protocol/index.js'
 import type { CloseInfo, Transport } from './transport.js'
 
@@ -57,15 +58,6 @@ export interface EndpointEvents {
   stateChange: StateChange
 }
 
-/** One entry of the connection table. */
-interface Connection<R extends ProtocolRole> {
-  readonly key: string
-  readonly protocol: AIPProtocol<R>
-  readonly unsubscribe: Unsubscribe[]
-  /** The detach function of each extension attached to this connection; created on first use. */
-  extensions: Map<Extension, Unsubscribe> | undefined
-}
-
 /**
  * The base of every AIP endpoint (device server, device client, constellation).
  *
@@ -97,13 +89,22 @@ export abstract class AIPEndpoint<
   protected readonly events: TypedEmitter<E>
   protected readonly timeouts: TimeoutManager
   readonly #extensions: Extension[]
-  readonly #protocolOptions: EndpointOptions['protocol']
-  readonly #connections = new Map<string, Connection<R>>()
+  /** Validated once, shared (frozen) by every connection's protocol. */
+  readonly #protocolOptions: ResolvedProtocolOptions<R>
+  /** How every connection's protocol reaches this endpoint, with its key. */
+  readonly #owner: ProtocolOwner<R>
+  /**
+   * The connection table: each connection's protocol under its key, nothing more (a server holds one entry per
+   * connection). Messages and the close reach the endpoint through the protocol's owner binding, with the key.
+   */
+  readonly #connections = new Map<string, AIPProtocol<R>>()
+  /** The detach function of each extension attached to a connection; only connections with extensions have one. */
+  readonly #attached = new Map<AIPProtocol<R>, Map<Extension, Unsubscribe>>()
   readonly #lifecycle: LifecycleState<S>
 
   /**
    * @param role - `'client'` (device, constellation) or `'server'`
-   * @param options - validated once (`AIP_ERR_INVALID_OPTION`)
+   * @param options - validated once (`AIP_ERR_INVALID_OPTION`), the protocol options included
    * @param lifecycle - the subclass's lifecycle table; default {@link DEFAULT_LIFECYCLE}
    */
   constructor (role: R, options: EndpointOptions = {}, lifecycle?: LifecycleTable<S>) {
@@ -114,7 +115,11 @@ export abstract class AIPEndpoint<
     this.events = new TypedEmitter<E>((err, event) => this.log.error({ err, event }, 'endpoint event listener threw'))
     this.timeouts = new TimeoutManager({ defaultTimeoutMs: resolved.defaultTimeoutMs, logger: resolved.logger })
     this.#extensions = [...(resolved.extensions ?? [])]
-    this.#protocolOptions = resolved.protocol
+    this.#protocolOptions = resolveProtocolOptions<R>({ ...resolved.protocol, role, logger: resolved.logger })
+    this.#owner = {
+      ownerMessage: (message, key) => this.#dispatch(message, key),
+      ownerClosed: (protocol, key, info) => this.#closed(protocol, key, info)
+    }
     this.#lifecycle = new LifecycleState<S>(
       lifecycle ?? (DEFAULT_LIFECYCLE as unknown as LifecycleTable<S>),
       (change) => this.events.emit('stateChange', change as E['stateChange'])
@@ -158,7 +163,7 @@ export abstract class AIPEndpoint<
    * @throws `AIP_ERR_INVALID_ARGUMENT` when no key is given and several connections are attached
    */
   isConnected (key?: string): boolean {
-    return this.#find(key)?.protocol.isOpen === true
+    return this.#find(key)?.isOpen === true
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -172,14 +177,16 @@ export abstract class AIPEndpoint<
    */
   use (extension: Extension): Unsubscribe {
     this.#extensions.push(extension)
-    for (const connection of this.#connections.values()) this.#attachExtension(connection, extension)
+    for (const [key, protocol] of this.#connections) this.#attachExtension(protocol, key, extension)
     return () => {
       const at = this.#extensions.indexOf(extension)
       if (at !== -1) this.#extensions.splice(at, 1)
-      for (const connection of this.#connections.values()) {
-        const detach = connection.extensions?.get(extension)
-        if (detach === undefined) continue
-        connection.extensions?.delete(extension)
+      for (const protocol of this.#connections.values()) {
+        const detaches = this.#attached.get(protocol)
+        const detach = detaches?.get(extension)
+        if (detaches === undefined || detach === undefined) continue
+        detaches.delete(extension)
+        if (detaches.size === 0) this.#attached.delete(protocol)
         detach()
       }
     }
@@ -213,7 +220,7 @@ export abstract class AIPEndpoint<
    * allows it) and removes every listener. Subclasses that override it call `super.stop()`.
    */
   async stop (code = 1000, reason = ''): Promise<void> {
-    const protocols = [...this.#connections.values()].map((connection) => connection.protocol)
+    const protocols = [...this.#connections.values()]
     if (protocols.length > 0) {
       // Extensions and listeners stay until the close is seen, so `onClose` and `disconnected` still run.
       for (const protocol of protocols) protocol.close(code, reason)
@@ -276,18 +283,10 @@ export abstract class AIPEndpoint<
   protected attach (transport: Transport, key: string): AIPProtocol<R> {
     if (typeof key !== 'string') throw new InvalidArgumentError('key', 'a string', describeValue(key))
     if (this.#connections.has(key)) this.detach(key)
-    const protocol = new AIPProtocol<R>(transport, {
-      ...this.#protocolOptions,
-      role: this.role,
-      logger: this.options.logger
-    })
-    const connection: Connection<R> = { key, protocol, unsubscribe: [], extensions: undefined }
-    connection.unsubscribe.push(
-      protocol.onAnyMessage((message) => this.#dispatch(message, key)),
-      protocol.on('close', (info) => this.#closed(connection, info))
-    )
-    this.#connections.set(key, connection)
-    for (const extension of this.#extensions) this.#attachExtension(connection, extension)
+    const protocol = new AIPProtocol<R>(transport, this.#protocolOptions)
+    protocol[bindOwner](this.#owner, key)
+    this.#connections.set(key, protocol)
+    for (const extension of this.#extensions) this.#attachExtension(protocol, key, extension)
     this.events.emit('connected', { endpointId: key } as E['connected'])
     return protocol
   }
@@ -297,11 +296,11 @@ export abstract class AIPEndpoint<
    * `handleMessage` and its extensions are detached. Returns its protocol (to close it), if it was attached.
    */
   protected detach (key: string): AIPProtocol<R> | undefined {
-    const connection = this.#connections.get(key)
-    if (connection === undefined) return undefined
+    const protocol = this.#connections.get(key)
+    if (protocol === undefined) return undefined
     this.#connections.delete(key)
-    this.#release(connection)
-    return connection.protocol
+    this.#release(protocol)
+    return protocol
   }
 
   /**
@@ -310,7 +309,7 @@ export abstract class AIPEndpoint<
    * @throws `AIP_ERR_INVALID_ARGUMENT` when no key is given and several connections are attached
    */
   protected connection (key?: string): AIPProtocol<R> | undefined {
-    return this.#find(key)?.protocol
+    return this.#find(key)
   }
 
   async #dispatch (message: IncomingMessage<R>, key: string): Promise<void> {
@@ -322,32 +321,34 @@ export abstract class AIPEndpoint<
     }
   }
 
-  #closed (connection: Connection<R>, info: CloseInfo): void {
-    if (this.#connections.get(connection.key) !== connection) return
-    this.#connections.delete(connection.key)
-    for (const unsubscribe of connection.unsubscribe) unsubscribe()
-    connection.unsubscribe.length = 0
-    // Each extension detaches itself after its `onClose`, which runs after this listener.
-    connection.extensions = undefined
-    this.events.emit('disconnected', { endpointId: connection.key, info } as E['disconnected'])
+  #closed (protocol: AIPProtocol<R>, key: string, info: CloseInfo): void {
+    if (this.#connections.get(key) !== protocol) return
+    this.#connections.delete(key)
+    protocol[bindOwner](null)
+    // Each extension detaches itself after its `onClose`, which runs after this call.
+    this.#attached.delete(protocol)
+    this.events.emit('disconnected', { endpointId: key, info } as E['disconnected'])
   }
 
-  #release (connection: Connection<R>): void {
-    for (const unsubscribe of connection.unsubscribe) unsubscribe()
-    connection.unsubscribe.length = 0
-    if (connection.extensions !== undefined) {
-      for (const detach of connection.extensions.values()) detach()
-      connection.extensions = undefined
+  #release (protocol: AIPProtocol<R>): void {
+    protocol[bindOwner](null)
+    const detaches = this.#attached.get(protocol)
+    if (detaches === undefined) return
+    this.#attached.delete(protocol)
+    for (const detach of detaches.values()) detach()
+  }
+
+  #attachExtension (protocol: AIPProtocol<R>, key: string, extension: Extension): void {
+    const detach = attachExtension(protocol, extension, { endpointId: key, logger: this.log })
+    let detaches = this.#attached.get(protocol)
+    if (detaches === undefined) {
+      detaches = new Map()
+      this.#attached.set(protocol, detaches)
     }
+    detaches.set(extension, detach)
   }
 
-  #attachExtension (connection: Connection<R>, extension: Extension): void {
-    const detach = attachExtension(connection.protocol, extension, { endpointId: connection.key, logger: this.log })
-    connection.extensions ??= new Map()
-    connection.extensions.set(extension, detach)
-  }
-
-  #find (key: string | undefined): Connection<R> | undefined {
+  #find (key: string | undefined): AIPProtocol<R> | undefined {
     if (key !== undefined) return this.#connections.get(key)
     if (this.#connections.size > 1) {
       throw new InvalidArgumentError('key', 'a connection key: this endpoint has several connections', 'undefined')
@@ -356,7 +357,7 @@ export abstract class AIPEndpoint<
   }
 
   #require (key: string | undefined): AIPProtocol<R> {
-    const protocol = this.#find(key)?.protocol
+    const protocol = this.#find(key)
     if (protocol === undefined || !protocol.isOpen) throw new NotConnectedError()
     return protocol
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 import {
   SpanKind, SpanStatusCode, TraceFlags, context, isSpanContextValid, trace, type Attributes, type Span, type SpanContext
 } from '@opentelemetry/api'
@@ -16,6 +16,28 @@ export { SpanKind }
 export const TRACEPARENT = 'traceparent'
 
 const PATTERN = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
+
+/** Random bytes drawn from the system at a time and handed out in slices (one draw per 4096 bytes, not per id). */
+const POOL_BYTES = 4096
+const pool = Buffer.allocUnsafe(POOL_BYTES)
+let poolOffset = POOL_BYTES
+
+/**
+ * `bytes` random bytes as lower-case hex, taken from a pool of random bytes refilled with `crypto.randomFillSync`
+ * when used up (each byte is handed out once). W3C forbids an all-zero trace or span id: that one draw in 2^64
+ * (span id) ends in `1` instead.
+ */
+export function randomHexId (bytes: number): string {
+  if (poolOffset + bytes > POOL_BYTES) {
+    randomFillSync(pool)
+    poolOffset = 0
+  }
+  const start = poolOffset
+  poolOffset += bytes
+  const id = pool.toString('hex', start, poolOffset)
+  for (let i = start; i < poolOffset; i++) if (pool[i] !== 0) return id
+  return `${id.slice(0, -1)}1`
+}
 
 /** The span context of a W3C `traceparent` (version 00), or `null` when it is not one. */
 export function parseTraceparent (value: unknown): SpanContext | null {
@@ -74,8 +96,8 @@ export function startTraceSpan (tracerName: string, name: string, options: Trace
   let own = span.spanContext()
   if (!isSpanContextValid(own) || own.spanId === parent?.spanId) {
     own = {
-      traceId: parent !== null && isSpanContextValid(parent) ? parent.traceId : randomBytes(16).toString('hex'),
-      spanId: randomBytes(8).toString('hex'),
+      traceId: parent !== null && isSpanContextValid(parent) ? parent.traceId : randomHexId(16),
+      spanId: randomHexId(8),
       traceFlags: parent?.traceFlags ?? TraceFlags.SAMPLED
     }
   }

@@ -11,12 +11,13 @@ import { TransportClosedError, connectError } from './errors.js'
 export class WebSocketTransport implements Transport {
   readonly socket: WebSocket
   /**
-   * Listeners by event, in arrays of the exact size: a server holds one transport per connection for the
-   * connection's lifetime, and a Map of Sets costs about 1 KB per transport. Same rules as `TypedEmitter`: called
-   * in the order added, a listener added twice is called once, one that throws does not stop the others (its error
-   * is dropped), and an emit calls the listeners present when it started (arrays are copied on write).
+   * Listeners by event: the listener itself when it is the only one, else an array of the exact size. A server
+   * holds one transport per connection for the connection's lifetime, and a Map of Sets costs about 1 KB per
+   * transport. Same rules as `TypedEmitter`: called in the order added, a listener added twice is called once, one
+   * that throws does not stop the others (its error is dropped), and an emit calls the listeners present when it
+   * started (arrays are copied on write).
    */
-  #listeners: Record<string, Array<(payload: never) => void> | undefined> = {}
+  #listeners: Record<string, Listener | Listener[] | undefined> = {}
   #closed = false
   #localClose = false
   #pongHeard = false
@@ -87,27 +88,38 @@ export class WebSocketTransport implements Transport {
   }
 
   on<E extends keyof TransportEvents>(event: E, listener: (payload: TransportEvents[E]) => void): () => void {
-    const added = listener as (payload: never) => void
-    const list = this.#listeners[event]
+    const added = listener as Listener
+    const present = this.#listeners[event]
     // The socket's 'pong' is listened to only once someone asks (a server without pings never does).
     if (event === 'pong' && !this.#pongHeard) {
       this.#pongHeard = true
       this.socket.on('pong', () => this.#emit('pong', undefined))
     }
     // Copy on write: arrays of the exact size, and an emit in progress keeps the list it started with.
-    if (list === undefined) this.#listeners[event] = [added]
-    else if (!list.includes(added)) this.#listeners[event] = [...list, added]
+    if (present === undefined) this.#listeners[event] = added
+    else if (typeof present === 'function') {
+      if (present !== added) this.#listeners[event] = [present, added]
+    } else if (!present.includes(added)) this.#listeners[event] = [...present, added]
     return () => {
       const current = this.#listeners[event]
-      if (current?.includes(added) === true) this.#listeners[event] = current.filter((l) => l !== added)
+      if (current === added) {
+        this.#listeners[event] = undefined
+      } else if (Array.isArray(current) && current.includes(added)) {
+        const rest = current.filter((l) => l !== added)
+        this.#listeners[event] = rest.length === 1 ? rest[0] : rest
+      }
     }
   }
 
   #emit<E extends keyof TransportEvents>(event: E, payload: TransportEvents[E]): void {
-    const list = this.#listeners[event] as Array<(payload: TransportEvents[E]) => void> | undefined
-    if (list === undefined) return
-    for (let i = 0; i < list.length; i++) {
-      try { (list[i] as (payload: TransportEvents[E]) => void)(payload) } catch {}
+    const present = this.#listeners[event] as Listener | Listener[] | undefined
+    if (present === undefined) return
+    if (typeof present === 'function') {
+      try { (present as (payload: TransportEvents[E]) => void)(payload) } catch {}
+      return
+    }
+    for (let i = 0; i < present.length; i++) {
+      try { (present[i] as (payload: TransportEvents[E]) => void)(payload) } catch {}
     }
   }
 
@@ -118,6 +130,8 @@ export class WebSocketTransport implements Transport {
     this.#listeners = {}
   }
 }
+
+type Listener = (payload: never) => void
 
 /** The network socket under a `ws` WebSocket (its `_socket`, set once the handshake is done). */
 interface NetSocket { cork: () => void, uncork: () => void, readonly writableCorked: number }

@@ -3,6 +3,7 @@ import {
 } from '@opentelemetry/api'
 import { test } from 'tap'
 import { SpanKind, activeTraceparent, formatTraceparent, parseTraceparent, startTraceSpan } from '../src/index.js'
+import { randomHexId } from '../src/trace.js'
 
 const PARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
 
@@ -82,4 +83,39 @@ test('with an SDK registered, spans are recorded under their remote parent, and 
     { name: 'aip.task', kind: SpanKind.SERVER, parent: { spanId: '00f067aa0ba902b7', isRemote: true }, ended: true },
     { name: 'aip.command', kind: SpanKind.INTERNAL, parent: { spanId: '0000000000000001' }, status: SpanStatusCode.ERROR, ended: true }
   ])
+})
+
+test('ids come from a pooled random buffer: W3C hex of the right length, never all zero, no repeat over many refills', async (t) => {
+  const spanIds = new Set<string>()
+  const traceIds = new Set<string>()
+  const bad: string[] = []
+  // 4096 pooled bytes hold 512 span ids: 3000 of each size crosses many refills.
+  for (let i = 0; i < 3000; i++) {
+    const spanId = randomHexId(8)
+    const traceId = randomHexId(16)
+    if (!/^[0-9a-f]{16}$/.test(spanId) || /^0+$/.test(spanId)) bad.push(spanId)
+    if (!/^[0-9a-f]{32}$/.test(traceId) || /^0+$/.test(traceId)) bad.push(traceId)
+    spanIds.add(spanId)
+    traceIds.add(traceId)
+  }
+  t.same(bad, [], 'every id is lower-case hex of its length, not all zero')
+  t.equal(spanIds.size, 3000, 'every span id differs')
+  t.equal(traceIds.size, 3000, 'every trace id differs')
+})
+
+test('spans started without an SDK carry valid W3C traceparents with fresh ids', async (t) => {
+  const seen = new Set<string>()
+  const bad: string[] = []
+  for (let i = 0; i < 600; i++) {
+    const root = startTraceSpan('aip-test', 'root')
+    const child = startTraceSpan('aip-test', 'child', { parent: root.traceparent })
+    if (parseTraceparent(root.traceparent) === null || parseTraceparent(child.traceparent) === null) bad.push(root.traceparent)
+    if (child.traceId !== root.traceId || child.traceparent === root.traceparent) bad.push(child.traceparent)
+    seen.add(root.traceparent)
+    seen.add(child.traceparent)
+    root.end()
+    child.end()
+  }
+  t.same(bad, [], 'valid, the child under its parent trace with its own span id')
+  t.equal(seen.size, 1200, 'no traceparent repeats')
 })

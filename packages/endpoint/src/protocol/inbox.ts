@@ -6,13 +6,19 @@ export type InboxJob = () => Promise<void> | undefined
  * once when the inbox is idle (no promise, no microtask); an asynchronous one holds the inbox until it settles.
  * An idle inbox holds no array.
  */
-export class Inbox {
+export class Inbox<Owner = unknown> {
   #jobs: InboxJob[] | null = null
   #draining = false
-  readonly #onError: (err: unknown, what: string) => void
+  readonly #owner: Owner
+  readonly #onError: (owner: Owner, err: unknown, what: string) => void
 
-  /** @param onError - told when a job throws or rejects (the inbox goes on) */
-  constructor (onError: (err: unknown, what: string) => void) {
+  /**
+   * @param owner - handed to `onError`
+   * @param onError - told when a job throws or rejects (the inbox goes on); a function shared by every owner, so
+   * that an inbox holds no closure of its own
+   */
+  constructor (owner: Owner, onError: (owner: Owner, err: unknown, what: string) => void) {
+    this.#owner = owner
     this.#onError = onError
   }
 
@@ -36,10 +42,10 @@ export class Inbox {
       try {
         pending = job()
       } catch (error) {
-        this.#onError(error, 'inbox job threw')
+        this.#onError(this.#owner, error, 'inbox job threw')
       }
       if (pending !== undefined) {
-        pending.catch((error: unknown) => this.#onError(error, 'inbox job failed')).finally(() => {
+        pending.catch((error: unknown) => this.#onError(this.#owner, error, 'inbox job failed')).finally(() => {
           this.#shift()
           this.#drain()
         })
@@ -60,25 +66,26 @@ export class Inbox {
 /**
  * Runs `handlers` on `incoming` one after another from `from`: synchronously while they return nothing, awaiting
  * the first that returns a promise and going on after it. A throw or rejection goes to `onError`, and the next
- * handler still runs.
+ * handler still runs (`onError` gets `owner` first: a function shared by every owner needs no closure).
  */
-export function runHandlers<M> (
-  handlers: ReadonlyArray<(message: M) => void | Promise<void>>, from: number, incoming: M, onError: (error: unknown, message: M) => void
+export function runHandlers<M, Owner> (
+  handlers: ReadonlyArray<(message: M) => void | Promise<void>>, from: number, incoming: M, owner: Owner,
+  onError: (owner: Owner, error: unknown, message: M) => void
 ): Promise<void> | undefined {
   for (let i = from; i < handlers.length; i++) {
     let result: void | Promise<void>
     try {
       result = (handlers[i] as (message: M) => void | Promise<void>)(incoming)
     } catch (error) {
-      onError(error, incoming)
+      onError(owner, error, incoming)
       continue
     }
     if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
       return (result as Promise<void>).then(
-        () => runHandlers(handlers, i + 1, incoming, onError),
+        () => runHandlers(handlers, i + 1, incoming, owner, onError),
         (error: unknown) => {
-          onError(error, incoming)
-          return runHandlers(handlers, i + 1, incoming, onError)
+          onError(owner, error, incoming)
+          return runHandlers(handlers, i + 1, incoming, owner, onError)
         }
       )
     }

@@ -1,11 +1,8 @@
 import {
-  DEFAULT_MAX_FRAME_BYTES, decodeClientMessage, decodeServerMessage, decodeTransferMessage, encodeClientMessage,
-  encodeServerMessage, type ClientMessage, type ServerMessage
+  decodeClientMessage, decodeServerMessage, decodeTransferMessage, encodeClientMessage, encodeServerMessage,
+  type ClientMessage, type ServerMessage
 } from '@aip/protocol'
-import {
-  CheckedOption, LoggerOption, TypedEmitter, resolveOptions, type Logger, type Unsubscribe
-} from '@aip/resilience'
-import { Type } from '@sinclair/typebox'
+import type { Logger, Unsubscribe } from '@aip/resilience'
 import { TransportClosedError, UnexpectedBinaryError } from '../errors.js'
 import { childLogger } from '../logger.js'
 import { CloseCode, type CloseInfo, type Transport } from '../transport.js'
@@ -18,27 +15,35 @@ import type {
   ResolvedProtocolOptions, SendFileOptions, SendOptions, SentFile
 } from './types.js'
 import { Inbox, runHandlers } from './inbox.js'
+import { Listeners } from './listeners.js'
+import { resolveProtocolOptions } from './options.js'
 import { Waiters, type WaiterKind } from './waiters.js'
 
 export type * from './types.js'
 export { rechunk } from './transfer-send.js'
+export { isResolvedProtocolOptions, resolveProtocolOptions } from './options.js'
 
-/** The schema of {@link ProtocolOptions}, with its defaults. */
-const ProtocolOptionsSchema = Type.Object({
-  role: Type.Union([Type.Literal('client'), Type.Literal('server')]),
-  logger: LoggerOption(),
-  maxFrameBytes: Type.Integer({ minimum: 1, default: DEFAULT_MAX_FRAME_BYTES }),
-  maxFileBytes: Type.Integer({ minimum: 0, default: 64 * 1024 * 1024 }),
-  maxConcurrentTransfers: Type.Integer({ minimum: 1, default: 4 }),
-  chunkSize: Type.Integer({ minimum: 1, default: 1024 * 1024 }),
-  acceptTransfers: Type.Boolean({ default: true }),
-  maxQueuedFrames: Type.Optional(Type.Integer({ minimum: 1 })),
-  middleware: Type.Optional(CheckedOption<readonly ProtocolMiddleware[]>('an array of middleware', Array.isArray))
-})
+/**
+ * The endpoint that owns a protocol (internal to this package): it gets every message after the handlers of its
+ * type and before the other `onAnyMessage` handlers, and the close before any `close` listener, through two
+ * methods shared by all its connections, with the connection's key: no closure per connection.
+ */
+export interface ProtocolOwner<R extends ProtocolRole> {
+  ownerMessage: (message: IncomingMessage<R>, key: string) => void | Promise<void>
+  ownerClosed: (protocol: AIPProtocol<R>, key: string, info: CloseInfo) => void
+}
+
+/** The method of {@link AIPProtocol} that binds its owner (internal to this package). */
+export const bindOwner: unique symbol = Symbol('aip.protocol.bindOwner')
 
 const TRANSFER_TYPE = /"type"\s*:\s*"(?:binary_data|file_transfer_start|file_transfer_complete)"/
 
 const noop = (): void => {}
+
+/** One function calling `first` then `second`. */
+function both (first: () => void, second: () => void): () => void {
+  return () => { first(); second() }
+}
 
 /** The extension fields of received messages (top-level fields the schema does not declare), by message. */
 const EXTRA_FIELDS = new WeakMap<object, Readonly<Record<string, unknown>>>()
@@ -64,20 +69,31 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   readonly options: ResolvedProtocolOptions<R>
   /** The connection this protocol runs on. */
   readonly transport: Transport
+  // A server holds one protocol per connection for the connection's lifetime: whatever most connections never
+  // use (listeners, handlers, waiters, transfers, the close promise, a child logger) is made on first use.
   /** The child logger, made on first use: most connections never log (a pino child per connection costs). */
   #logger: Logger | undefined
-  readonly #events: TypedEmitter<ProtocolEvents<R>>
-  readonly #middleware: ProtocolMiddleware[] = []
-  readonly #handlers = new Map<string, Set<MessageHandler<R>>>()
-  readonly #anyHandlers = new Set<MessageHandler<R>>()
-  readonly #waiters = new Waiters()
+  #events: Listeners<ProtocolEvents<R>, AIPProtocol<R>> | undefined
+  /** Middleware of this protocol; the frozen shared list of the options until `use()` changes it. */
+  #middleware: readonly ProtocolMiddleware[]
+  #ownMiddleware = false
+  #handlers: Map<string, Set<MessageHandler<R>>> | undefined
+  #anyHandlers: Set<MessageHandler<R>> | undefined
+  #waiters: Waiters | undefined
   /** Made on first use: a connection that never receives a transfer holds none. */
   #reassembler: TransferReassembler | undefined
-  readonly #unsubscribeTransport: Unsubscribe[]
-  readonly #closedPromise: Promise<CloseInfo>
-  #resolveClosed!: (info: CloseInfo) => void
-  readonly #inbox: Inbox
-  #outbox: Promise<void> = Promise.resolve()
+  /** Removes this protocol's transport listeners; kept only for a transport already closed at construction. */
+  #offTransport: (() => void) | undefined
+  #closedPromise: Promise<CloseInfo> | undefined
+  #resolveClosed: ((info: CloseInfo) => void) | undefined
+  #closeInfo: CloseInfo | undefined
+  readonly #inbox: Inbox<this>
+  /** The tail of the writes in flight; `undefined` when none is. */
+  #outbox: Promise<void> | undefined
+  #owner: ProtocolOwner<R> | null = null
+  #ownerKey = ''
+  /** `(message) => owner.ownerMessage(message, key)`, made only when other handlers run beside the owner's. */
+  #ownerHandler: MessageHandler<R> | undefined
   /** Writes queued on `#outbox` and not finished: `post` writes at once only when none is. */
   #writing = 0
   /** Length of the text frame whose message the handlers are running for. */
@@ -88,37 +104,37 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /**
    * @param transport - an open connection; listeners are attached at once, so no frame is lost
-   * @param options - the role and limits; validated here (`AIP_ERR_INVALID_OPTION`)
+   * @param options - the role and limits; validated here (`AIP_ERR_INVALID_OPTION`) unless they come from
+   * {@link resolveProtocolOptions}, which is how many protocols share one validated, frozen object
    */
-  constructor (transport: Transport, options: ProtocolOptions<R>) {
-    const resolved = resolveOptions(ProtocolOptionsSchema, options)
-    const logger = resolved.logger
-    this.options = Object.freeze({
-      role: resolved.role as R,
-      logger,
-      maxFrameBytes: resolved.maxFrameBytes,
-      maxFileBytes: resolved.maxFileBytes,
-      maxConcurrentTransfers: resolved.maxConcurrentTransfers,
-      chunkSize: resolved.chunkSize,
-      acceptTransfers: resolved.acceptTransfers,
-      maxQueuedFrames: resolved.maxQueuedFrames ?? Number.POSITIVE_INFINITY
-    })
+  constructor (transport: Transport, options: ProtocolOptions<R> | ResolvedProtocolOptions<R>) {
+    this.options = resolveProtocolOptions(options)
+    this.#middleware = this.options.middleware
     this.transport = transport
-    this.#closedPromise = new Promise((resolve) => { this.#resolveClosed = resolve })
-    this.#inbox = new Inbox((err, what) => this.#log.error({ err }, what))
-    this.#events = new TypedEmitter<ProtocolEvents<R>>((err, event) => {
-      this.#log.error({ err, event }, 'protocol event listener threw')
-    })
-    for (const middleware of resolved.middleware ?? []) this.#middleware.push(middleware)
-    this.#unsubscribeTransport = [
-      transport.on('message', (data) => this.#enqueueFrame(data)),
-      transport.on('close', (info) => { this.#inbox.enqueue(() => { this.#handleClose(info); return undefined }) })
-    ]
+    this.#inbox = new Inbox(this, AIPProtocol.#inboxFailed)
+    // A transport drops its listeners after its `close`: the removers are needed only when that may have passed
+    // (and kept out of this constructor's closures, which would otherwise hold them for every connection).
+    const offMessage = transport.on('message', (data) => this.#enqueueFrame(data))
+    const offClose = transport.on('close', (info) => { this.#inbox.enqueue(() => { this.#handleClose(info); return undefined }) })
     if (!transport.isOpen) {
+      this.#offTransport = both(offMessage, offClose)
       this.#closed = true
       const info = { code: CloseCode.Abnormal, reason: '', local: false }
       queueMicrotask(() => this.#inbox.enqueue(() => { this.#handleClose(info); return undefined }))
     }
+  }
+
+  static #inboxFailed<P extends ProtocolRole> (protocol: AIPProtocol<P>, err: unknown, what: string): void {
+    protocol.#log.error({ err }, what)
+  }
+
+  static #listenerFailed<P extends ProtocolRole> (protocol: AIPProtocol<P>, err: unknown, event: unknown): void {
+    protocol.#log.error({ err, event }, 'protocol event listener threw')
+  }
+
+  static #handlerFailed<P extends ProtocolRole> (protocol: AIPProtocol<P>, error: unknown, incoming: AnyMessage): void {
+    protocol.#log.warn({ err: error, type: incoming.type, sessionId: incoming.session_id }, 'message handler threw')
+    protocol.#emit('error', { error, context: 'handler', message: incoming as IncomingMessage<P> })
   }
 
   get #log (): Logger {
@@ -140,12 +156,18 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Resolves once the connection has closed and every frame received before the close was handled. */
   get closed (): Promise<CloseInfo> {
+    if (this.#closedPromise === undefined) {
+      const info = this.#closeInfo
+      this.#closedPromise = info !== undefined
+        ? Promise.resolve(info)
+        : new Promise((resolve) => { this.#resolveClosed = resolve })
+    }
     return this.#closedPromise
   }
 
   /** Number of callers waiting in `receive()`, `receiveBinary()` or `receiveFile()`. */
   get waiterCount (): number {
-    return this.#waiters.size
+    return this.#waiters?.size ?? 0
   }
 
   /** Frames received and not handled yet (the one being handled included). */
@@ -168,37 +190,51 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends keyof ProtocolEvents<R>>(event: E, listener: (payload: ProtocolEvents<R>[E]) => void): Unsubscribe {
+    this.#events ??= new Listeners<ProtocolEvents<R>, AIPProtocol<R>>(this, AIPProtocol.#listenerFailed)
     return this.#events.on(event, listener)
   }
 
   /** Adds a middleware at the end of the chain; returns the function that removes it. */
   use (middleware: ProtocolMiddleware): Unsubscribe {
-    this.#middleware.push(middleware)
+    this.#ownedMiddleware().push(middleware)
     return () => {
-      const at = this.#middleware.indexOf(middleware)
-      if (at !== -1) this.#middleware.splice(at, 1)
+      const list = this.#ownedMiddleware()
+      const at = list.indexOf(middleware)
+      if (at !== -1) list.splice(at, 1)
     }
   }
 
   /** Registers a handler for one message type; returns the function that removes it. */
   onMessage (type: IncomingType<R>, handler: MessageHandler<R>): Unsubscribe {
-    let set = this.#handlers.get(type)
+    const handlers = (this.#handlers ??= new Map())
+    let set = handlers.get(type)
     if (set === undefined) {
       set = new Set()
-      this.#handlers.set(type, set)
+      handlers.set(type, set)
     }
     set.add(handler)
     return () => {
-      const current = this.#handlers.get(type)
+      const current = handlers.get(type)
       current?.delete(handler)
-      if (current?.size === 0) this.#handlers.delete(type)
+      if (current?.size === 0) handlers.delete(type)
     }
   }
 
   /** Registers a handler for every message, called after the handlers of its type; returns the remover. */
   onAnyMessage (handler: MessageHandler<R>): Unsubscribe {
-    this.#anyHandlers.add(handler)
-    return () => { this.#anyHandlers.delete(handler) }
+    const handlers = (this.#anyHandlers ??= new Set())
+    handlers.add(handler)
+    return () => { handlers.delete(handler) }
+  }
+
+  /**
+   * Binds the endpoint that owns this protocol (`null`: unbinds it). Internal to this package: an endpoint calls
+   * it once, right after construction, so that its handler comes before any other `onAnyMessage` handler.
+   */
+  [bindOwner] (owner: ProtocolOwner<R> | null, key = ''): void {
+    this.#owner = owner
+    this.#ownerKey = key
+    this.#ownerHandler = undefined
   }
 
   /**
@@ -215,7 +251,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
         ? encodeClientMessage(current as ClientMessage, { extra: options.extra ?? null })
         : encodeServerMessage(current as ServerMessage, { extra: options.extra ?? null })
       await this.#raw(frame)
-      this.#events.emit('sent', { message: current as OutgoingMessage<R>, bytes: Buffer.byteLength(frame) })
+      this.#emit('sent', { message: current as OutgoingMessage<R>, bytes: Buffer.byteLength(frame) })
     })
   }
 
@@ -244,7 +280,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     } else {
       transport.send(frame).catch(onError)
     }
-    if (this.#events.listenerCount('sent') > 0) this.#events.emit('sent', { message, bytes: Buffer.byteLength(frame) })
+    if (this.#events !== undefined && this.#events.count('sent') > 0) this.#events.emit('sent', { message, bytes: Buffer.byteLength(frame) })
     return true
   }
 
@@ -256,7 +292,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
    */
   receive (type: IncomingType<R> | '*', options: ReceiveOptions<R> = {}): Promise<IncomingMessage<R>> {
     const filter = options.filter
-    return this.#waiters.wait('message', undefined, options, `receive ${type}`, (payload) => {
+    return this.#waiterTable.wait('message', undefined, options, `receive ${type}`, (payload) => {
       const message = payload as IncomingMessage<R>
       return (type === '*' || message.type === type) && (filter === undefined || filter(message))
     }, this.#closed) as Promise<IncomingMessage<R>>
@@ -264,14 +300,14 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Waits for the next binary payload (or the one of `transferId`); rejects on its transfer error. */
   receiveBinary (options: ReceiveTransferOptions = {}): Promise<ReceivedBinary> {
-    return this.#waiters.wait('binary', options.transferId, options, 'receive binary', (payload) =>
+    return this.#waiterTable.wait('binary', options.transferId, options, 'receive binary', (payload) =>
       options.transferId === undefined || (payload as ReceivedBinary).transferId === options.transferId
     , this.#closed) as Promise<ReceivedBinary>
   }
 
   /** Waits for the next complete file (or the one of `transferId`); rejects on its transfer error. */
   receiveFile (options: ReceiveTransferOptions = {}): Promise<ReceivedFile> {
-    return this.#waiters.wait('file', options.transferId, options, 'receive file', (payload) =>
+    return this.#waiterTable.wait('file', options.transferId, options, 'receive file', (payload) =>
       options.transferId === undefined || (payload as ReceivedFile).transferId === options.transferId
     , this.#closed) as Promise<ReceivedFile>
   }
@@ -308,10 +344,30 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   /** Runs `job` after every write queued before it: sends leave in call order. */
   #write (job: () => Promise<void>): Promise<void> {
     this.#writing++
-    const run = this.#outbox.then(job)
-    const done = (): void => { this.#writing-- }
+    const run = (this.#outbox ?? Promise.resolve()).then(job)
+    const done = (): void => {
+      // The last write in flight is done: nothing to chain on any more.
+      if (--this.#writing === 0) this.#outbox = undefined
+    }
     this.#outbox = run.then(done, done)
     return run
+  }
+
+  /** The middleware list this protocol may change (copied from the shared one on first change). */
+  #ownedMiddleware (): ProtocolMiddleware[] {
+    if (!this.#ownMiddleware) {
+      this.#middleware = [...this.#middleware]
+      this.#ownMiddleware = true
+    }
+    return this.#middleware as ProtocolMiddleware[]
+  }
+
+  get #waiterTable (): Waiters {
+    return (this.#waiters ??= new Waiters())
+  }
+
+  #emit<E extends keyof ProtocolEvents<R>>(event: E, payload: ProtocolEvents<R>[E]): void {
+    this.#events?.emit(event, payload)
   }
 
   /** Like `#write`, refusing when closed. */
@@ -336,7 +392,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   /** The view of this protocol the transfer senders use; built on first use. */
   #transferLink (): TransferLink {
     if (this.#link !== undefined) return this.#link
-    const protocol = this as AIPProtocol<ProtocolRole>
+    const protocol = this
     const link: TransferLink = {
       get isOpen () { return protocol.isOpen },
       chunkSize: this.options.chunkSize,
@@ -350,7 +406,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   #enqueueFrame (data: string | Buffer): void {
     if (this.#inbox.length >= this.options.maxQueuedFrames) {
-      this.#events.emit('queueFull', { queued: this.#inbox.length })
+      this.#emit('queueFull', { queued: this.#inbox.length })
       return
     }
     this.#inbox.enqueue(() => this.#process(data))
@@ -361,7 +417,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     if (this.#closed) return
     if (typeof data !== 'string') {
       if (!this.options.acceptTransfers || !this.#transfers.binary(data)) {
-        this.#events.emit('invalidFrame', { error: new UnexpectedBinaryError(data.length), bytes: data.length })
+        this.#emit('invalidFrame', { error: new UnexpectedBinaryError(data.length), bytes: data.length })
       }
       return
     }
@@ -375,16 +431,19 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
           return
         }
         if (TRANSFER_TYPE.test(data)) {
-          this.#events.emit('invalidFrame', { error: transfer.error, bytes: Buffer.byteLength(data) })
+          this.#emit('invalidFrame', { error: transfer.error, bytes: Buffer.byteLength(data) })
           return
         }
       }
-      this.#events.emit('invalidFrame', { error: decoded.error, bytes: Buffer.byteLength(data), correlation: decoded.correlation })
+      this.#emit('invalidFrame', { error: decoded.error, bytes: Buffer.byteLength(data), correlation: decoded.correlation })
       return
     }
     if (decoded.extra !== null) EXTRA_FIELDS.set(decoded.value, decoded.extra)
     if (this.#middleware.length === 0) return this.#handle(decoded.value as IncomingMessage<R>, data)
-    return runIncoming([...this.#middleware], decoded.value, this.#onMiddlewareError).then((message) => {
+    const onError = (error: unknown, message: AnyMessage): void => {
+      AIPProtocol.#middlewareFailed(this, error, message)
+    }
+    return runIncoming([...this.#middleware], decoded.value, onError).then((message) => {
       if (message !== null) return this.#handle(message as IncomingMessage<R>, data)
     })
   }
@@ -392,53 +451,88 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   /** Emits `received`, wakes the waiters, then runs the handlers one after another (synchronously while they are). */
   #handle (incoming: IncomingMessage<R>, data: string): Promise<void> | undefined {
     if (this.#closed) return
-    if (this.#events.listenerCount('received') > 0) this.#events.emit('received', { message: incoming, bytes: Buffer.byteLength(data) })
+    if (this.#events !== undefined && this.#events.count('received') > 0) {
+      this.#events.emit('received', { message: incoming, bytes: Buffer.byteLength(data) })
+    }
     this.#deliver('message', incoming)
     this.#frameLength = data.length
-    const typed = this.#handlers.get(incoming.type)
-    const handlers = typed === undefined ? [...this.#anyHandlers] : [...typed, ...this.#anyHandlers]
-    return runHandlers(handlers, 0, incoming, this.#onHandlerError)
+    const typed = this.#handlers?.get(incoming.type)
+    const any = this.#anyHandlers
+    const owner = this.#owner
+    if (typed === undefined && (any === undefined || any.size === 0)) {
+      // Only the owner's (a server connection's hot path): no array of handlers.
+      return owner === null ? undefined : this.#runOwner(owner, incoming)
+    }
+    const handlers: Array<MessageHandler<R>> = typed === undefined ? [] : [...typed]
+    if (owner !== null) {
+      const key = this.#ownerKey
+      handlers.push(this.#ownerHandler ??= (message) => owner.ownerMessage(message, key))
+    }
+    if (any !== undefined) for (const handler of any) handlers.push(handler)
+    return runHandlers(handlers, 0, incoming, this, AIPProtocol.#handlerFailed)
   }
 
-  readonly #onHandlerError = (error: unknown, incoming: IncomingMessage<R>): void => {
-    this.#log.warn({ err: error, type: incoming.type, sessionId: incoming.session_id }, 'message handler threw')
-    this.#events.emit('error', { error, context: 'handler', message: incoming })
+  /** Runs the owner's handler alone, as `runHandlers` would run a list of one. */
+  #runOwner (owner: ProtocolOwner<R>, incoming: IncomingMessage<R>): Promise<void> | undefined {
+    let result: void | Promise<void>
+    try {
+      result = owner.ownerMessage(incoming, this.#ownerKey)
+    } catch (error) {
+      AIPProtocol.#handlerFailed(this, error, incoming)
+      return undefined
+    }
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      return (result as Promise<void>).then(undefined, (error: unknown) => {
+        AIPProtocol.#handlerFailed(this, error, incoming)
+      })
+    }
+    return undefined
   }
 
   #deliver (kind: WaiterKind, payload: unknown): void {
-    if (kind === 'binary') this.#events.emit('binary', payload as ReceivedBinary)
-    else if (kind === 'file') this.#events.emit('file', payload as ReceivedFile)
-    this.#waiters.deliver(kind, payload)
+    if (kind === 'binary') this.#emit('binary', payload as ReceivedBinary)
+    else if (kind === 'file') this.#emit('file', payload as ReceivedFile)
+    this.#waiters?.deliver(kind, payload)
   }
 
-  readonly #onMiddlewareError = (error: unknown, message: AnyMessage): void => {
-    this.#log.warn({ err: error, type: message.type }, 'incoming middleware threw; message dropped')
-    this.#events.emit('error', { error, context: 'middleware', message })
+  static #middlewareFailed<P extends ProtocolRole> (protocol: AIPProtocol<P>, error: unknown, message: AnyMessage): void {
+    protocol.#log.warn({ err: error, type: message.type }, 'incoming middleware threw; message dropped')
+    protocol.#emit('error', { error, context: 'middleware', message })
   }
 
   #transferFailed (event: TransferErrorEvent): void {
     this.#log.warn({ err: event.error, transferId: event.transferId }, 'incoming transfer failed')
-    this.#events.emit('transferError', event)
-    this.#waiters.failTransfer(event.transferId, event.error)
+    this.#emit('transferError', event)
+    this.#waiters?.failTransfer(event.transferId, event.error)
   }
 
   #shutdown (): void {
-    if (this.#closed && this.#waiters.size === 0) return
+    if (this.#closed && (this.#waiters === undefined || this.#waiters.size === 0)) return
     this.#closed = true
     const dropped = this.#reassembler?.clear() ?? 0
     if (dropped > 0) this.#log.debug({ dropped }, 'open transfers dropped at close')
-    this.#waiters.rejectAll(() => new TransportClosedError())
+    this.#waiters?.rejectAll(() => new TransportClosedError())
   }
 
   #handleClose (info: CloseInfo): void {
     if (this.#closeHandled) return
     this.#closeHandled = true
     this.#shutdown()
-    for (const unsubscribe of this.#unsubscribeTransport) unsubscribe()
-    this.#events.emit('close', info)
-    this.#events.clear()
-    this.#resolveClosed(info)
-    this.#handlers.clear()
-    this.#anyHandlers.clear()
+    this.#offTransport?.()
+    this.#offTransport = undefined
+    const owner = this.#owner
+    if (owner !== null) {
+      try {
+        owner.ownerClosed(this, this.#ownerKey, info)
+      } catch (err) {
+        AIPProtocol.#listenerFailed(this, err, 'close')
+      }
+    }
+    this.#emit('close', info)
+    this.#events?.clear()
+    this.#closeInfo = info
+    this.#resolveClosed?.(info)
+    this.#handlers?.clear()
+    this.#anyHandlers?.clear()
   }
 }

@@ -70,6 +70,8 @@ export interface ResolvedProtocolOptions<R extends ProtocolRole> {
   readonly chunkSize: number
   readonly acceptTransfers: boolean
   readonly maxQueuedFrames: number
+  /** The middleware installed at construction of each protocol, in order (frozen; `use()` adds per protocol). */
+  readonly middleware: readonly ProtocolMiddleware[]
 }
 
 /** Why an error event was emitted. */
