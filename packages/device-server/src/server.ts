@@ -4,6 +4,7 @@ import {
   type ServerState, type Transport
 } from '@aip/endpoint'
 import { sanitizeTaskName } from '@aip/protocol'
+import { describeValue } from '@aip/resilience'
 import type { WebSocket } from 'ws'
 import { accept } from './accept.js'
 import { attachToHttpServer } from './adapters/node-http.js'
@@ -54,7 +55,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
   declare readonly options: ResolvedServerOptions
   readonly #core: ServerCore
 
-  /** @throws `AIP_ERR_SERVER_INVALID_OPTION` on a bad option */
+  /** @throws `AIP_ERR_INVALID_OPTION` on a bad option (fields `option`, `expected`, `received`) */
   constructor (options: DeviceServerOptions = {}) {
     const resolved = resolveOptions(options)
     super('server', {
@@ -259,7 +260,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
    * connection is closed with 1001, so that clients reconnect (to another server, or to this one restarted).
    */
   async drain ({ deadlineMs = 30_000, signal }: DrainOptions = {}): Promise<DrainResult> {
-    if (!Number.isInteger(deadlineMs) || deadlineMs < 0) throw new InvalidOptionError('deadlineMs', 'expected an integer >= 0')
+    if (!Number.isInteger(deadlineMs) || deadlineMs < 0) throw new InvalidOptionError('deadlineMs', 'an integer >= 0', describeValue(deadlineMs))
     const core = this.#core
     if (core.stopped) return { finished: 0, cancelled: 0 }
     core.draining = true
