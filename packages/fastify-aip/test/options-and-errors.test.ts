@@ -61,3 +61,12 @@ test('defaults, and endpoint options passed through', async (t) => {
   t.match(resolvePluginOptions({ headersTimeoutMs: null, maxConnections: null, maxConnectionsPerAddress: 0 }).plugin,
     { headersTimeoutMs: null, maxConnections: null, maxConnectionsPerAddress: 0 }, 'each can be turned off')
 })
+
+test('an endpoint option error reaches the caller as is, with its fields', async (t) => {
+  const app = Fastify()
+  app.register(aipPlugin, { maxPayloadBytes: -1 } as AipOptions)
+  await t.rejects(async () => { await app.ready() }, { code: 'AIP_ERR_INVALID_OPTION', option: 'maxPayloadBytes', expected: 'a positive integer', received: '-1' })
+  await app.close()
+  t.throws(() => resolvePluginOptions({ metrics: { prefix: '9bad' } }), { code: 'AIP_ERR_INVALID_OPTION', option: 'metrics.prefix', received: "'9bad'" }, 'nested options are named by their dotted path')
+  t.throws(() => resolvePluginOptions({ dashboard: { path: '/aip/' } }), { code: 'AIP_ERR_INVALID_OPTION', option: 'dashboard.path' })
+})
