@@ -72,8 +72,8 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
       stopped: () => this.#stopped
     }
     this.#hooks = {
-      attach: (transport, deviceId) => this.attach(transport, deviceId),
-      detach: (deviceId) => { this.detach(deviceId) },
+      attach: (transport, deviceId) => this.attachConnection(transport, deviceId),
+      detach: (deviceId) => { this.detachConnection(deviceId) },
       onClose: (device, connection, info) => connectionClosed(this.#host, this.#recovery, device, connection, info)
     }
     this.#recovery = {

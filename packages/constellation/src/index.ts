@@ -6,7 +6,7 @@ export type {
   MessageProcessor, ConstellationEvents
 } from './types.js'
 export {
-  InvalidOptionError, InvalidArgumentError, RegistrationRefusedError, RegistrationTimeoutError, connectError,
+  InvalidOptionError, InvalidArgumentError, RegistrationRefusedError, RegistrationTimeoutError,
   ConnectErrorConstructor, NotConnectedError, UnknownDeviceError, TaskRefusedError, TaskAbortedError,
   DeviceDisconnectedError, StoppedError, DeviceInfoRefusedError, QueueFullError, DuplicateSessionError, type ConnectError
 } from './errors.js'

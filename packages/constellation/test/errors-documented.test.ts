@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'tap'
 import * as exported from '../src/index.js'
+import { connectError } from '../src/internal.js'
 
 const packageDir = join(import.meta.dirname, '..')
 
@@ -18,16 +19,14 @@ test('src/errors.ts declares coded errors, every one exported from the package',
   const exportedCodes = new Set<string>()
   for (const [name, value] of Object.entries(exported)) {
     if (!(name.endsWith('Error') || name === 'ConnectErrorConstructor') || typeof value !== 'function') continue
-    const err = name === 'connectError'
-      ? (value as typeof exported.connectError)('ws://h/ws', 'dev', 'why', 403)
-      : new (value as new () => { code?: unknown })()
+    const err = new (value as new () => { code?: unknown })()
     t.type(err, Error, `${name} builds an Error`)
     // The shared codes of @aip/resilience (AIP_ERR_INVALID_OPTION...) are re-exported, not declared here.
     const code = (err as { code?: unknown }).code
     if (typeof code === 'string' && code.startsWith('AIP_ERR_CONSTELLATION_')) exportedCodes.add(code)
   }
   t.same([...exportedCodes].sort(), [...codes].sort(), 'the index exports an error constructor for each code')
-  const connect = exported.connectError('ws://h/ws', 'dev', 'why', 403)
+  const connect = connectError('ws://h/ws', 'dev', 'why', 403)
   t.equal(connect.httpStatus, 403)
   t.type(connect, exported.ConnectErrorConstructor)
 })

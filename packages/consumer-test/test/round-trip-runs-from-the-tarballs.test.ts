@@ -20,7 +20,8 @@ t.test('a server, a device and a constellation installed from the tarballs run a
     'AIP_ERR_SERVER_SESSION_CANCELLED',
     'AIP_ERR_DEVICE_CONNECTION',
     'AIP_ERR_CONSTELLATION_STOPPED',
-    'AIP_ERR_FASTIFY_INVALID_OPTION',
+    'AIP_ERR_FASTIFY_TASK_NOT_FOUND',
+    'AIP_ERR_INVALID_OPTION',
     'AIP_ERR_MCP_CLOSED',
     'AIP_ERR_REDIS_UNAVAILABLE',
     null

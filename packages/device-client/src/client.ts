@@ -122,8 +122,8 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       pingIntervalMs: resolved.pingIntervalMs,
       deadAfterMs: resolved.deadAfterMs,
       logger: this.#log,
-      attach: (transport) => this.attach(transport, clientId),
-      detach: () => { this.detach(clientId) }
+      attach: (transport) => this.attachConnection(transport, clientId),
+      detach: () => { this.detachConnection(clientId) }
     }
   }
 

@@ -1,5 +1,6 @@
 import {
-  CloseCode, Liveness, connectWebSocket, register, startHeartbeat, type AIPProtocol, type AttemptFacts, type CloseInfo,
+  CloseCode, Liveness, connectWebSocket, register, RegistrationRefusedError as EndpointRegistrationRefusedError,
+  RegistrationTimeoutError as EndpointRegistrationTimeoutError, startHeartbeat, type AIPProtocol, type AttemptFacts, type CloseInfo,
   type ConnectError, type DisconnectCause, type HeartbeatHandle, type Transport
 } from '@aip/endpoint'
 import type { DecodedClientMessage, DecodedServerMessage } from '@aip/protocol'
@@ -135,8 +136,6 @@ export class Connection {
       throw new AttemptError({ kind: 'connect', message: (err as Error).message, error: err }, { httpStatus: (err as ConnectError).httpStatus })
     }
     const protocol = settings.attach(transport)
-    let answer: DecodedServerMessage | undefined
-    const offError = protocol.on('received', ({ message }) => { if (message.type === 'error') answer ??= message })
     try {
       const ack = await register(protocol, registration, { timeoutMs: settings.timeoutMs, signal })
       return new Connection(protocol, ack, settings)
@@ -144,24 +143,23 @@ export class Connection {
       settings.detach()
       protocol.transport.terminate()
       const info = await protocol.closed
-      throw Connection.#classifyRegistration(err, answer, info, settings.timeoutMs)
-    } finally {
-      offError()
+      throw Connection.#classifyRegistration(err, info, settings.timeoutMs)
     }
   }
 
-  static #classifyRegistration (err: unknown, answer: DecodedServerMessage | undefined, info: CloseInfo, timeoutMs: number): AttemptError {
-    const code = (err as { code?: string }).code
-    if (code === 'AIP_ERR_ENDPOINT_REGISTRATION_TIMEOUT') {
+  /** The attempt error of a failed registration, decided from the flow's error and the answer it kept. */
+  static #classifyRegistration (err: unknown, info: CloseInfo, timeoutMs: number): AttemptError {
+    if (err instanceof EndpointRegistrationTimeoutError) {
       const timeout = new RegistrationTimeoutError(timeoutMs, { cause: err })
       return new AttemptError({ kind: 'registration', message: timeout.message, error: timeout }, { registrationTimedOut: true })
     }
     const closeCode = info.local ? undefined : info.code
-    if (code !== 'AIP_ERR_ENDPOINT_REGISTRATION_REFUSED') {
+    if (!(err instanceof EndpointRegistrationRefusedError)) {
       return new AttemptError({ kind: 'registration', code: closeCode, message: (err as Error).message, error: err }, { closeCode })
     }
-    if (answer !== undefined) {
-      // The server named its reason.
+    const answer = err.answer
+    if (answer !== null && answer.type === 'error') {
+      // The server named its reason (the ERROR frame the registration flow kept).
       const text = answer.error ?? 'unknown error'
       const refused = new RegistrationRefusedError(text, { cause: err })
       return new AttemptError({ kind: 'registration', message: refused.message, error: refused }, { refusal: text })

@@ -7,14 +7,10 @@ export type { ConnectionEnd } from './connection.js'
 export type { DropReason } from './outbox.js'
 export type { CommandExecutor, ExecutionContext, ExecutorTelemetry } from './executor.js'
 export {
-  ToolRegistry, reasonText, LIST_TOOLS, SKIPPED_TEXT, type ToolDefinition, type ToolSet, type ToolContext, type ExecuteOptions
+  ToolRegistry, LIST_TOOLS, SKIPPED_TEXT, type ToolDefinition, type ToolSet, type ToolContext, type ExecuteOptions
 } from './tools.js'
 export {
-  collectSystemInfo, collectLiveReadings, referencePlatform, detectFeatures, platformType, primaryIpv4, type SystemInfoInput,
-  type OsSource, type LiveReadings
-} from './telemetry.js'
-export {
-  connectionError, ConnectionError, RegistrationRefusedError, RegistrationTimeoutError,
+  ConnectionError, RegistrationRefusedError, RegistrationTimeoutError,
   NotRegisteredError, InvalidOptionError, InvalidArgumentError, ToolTimeoutError, UnknownToolError, TaskRefusedError,
-  TaskTimeoutError, TaskAbortedError, DisconnectedError, StoppedError, type ConnectionErrorDetails
+  TaskTimeoutError, TaskAbortedError, DisconnectedError, StoppedError
 } from './errors.js'

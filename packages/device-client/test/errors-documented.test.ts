@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'tap'
 import * as exported from '../src/index.js'
+import { connectionError } from '../src/internal.js'
 
 const packageDir = join(import.meta.dirname, '..')
 
@@ -23,7 +24,7 @@ test('every code of src/errors.ts is exported as an error class', async (t) => {
     if (typeof err.code === 'string' && err.code.startsWith('AIP_ERR_DEVICE_')) exportedCodes.add(err.code)
   }
   t.same([...exportedCodes].sort(), [...codes].sort())
-  const err = exported.connectionError('dev1', 'refused', { httpStatus: 403, closeCode: 4002, cause: new Error('x') })
+  const err = connectionError('dev1', 'refused', { httpStatus: 403, closeCode: 4002, cause: new Error('x') })
   t.type(err, exported.ConnectionError)
   t.match(err, { code: 'AIP_ERR_DEVICE_CONNECTION', httpStatus: 403, closeCode: 4002, message: 'Cannot connect device dev1: refused' })
 })

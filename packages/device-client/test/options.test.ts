@@ -1,6 +1,7 @@
 import { test } from 'tap'
 import { ReconnectionStrategy } from '@aip/resilience'
-import { DeviceClientEndpoint, collectSystemInfo, detectFeatures, platformType, primaryIpv4, referencePlatform, type DeviceClientOptions } from '../src/index.js'
+import { DeviceClientEndpoint, type DeviceClientOptions } from '../src/index.js'
+import { collectSystemInfo, detectFeatures, platformType, primaryIpv4, referencePlatform } from '../src/internal.js'
 
 const base = { wsUrl: 'ws://127.0.0.1:1/ws', clientId: 'dev1' }
 

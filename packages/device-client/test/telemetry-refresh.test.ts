@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { collectLiveReadings } from '../src/index.js'
+import { collectLiveReadings } from '../src/internal.js'
 import { client, nextEvent, startServer } from './helpers/net.js'
 
 test('with telemetryIntervalMs, a registered device pushes fresh telemetry that the server keeps', async (t) => {

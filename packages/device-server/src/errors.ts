@@ -1,20 +1,10 @@
 import { createError } from '@fastify/error'
 
-const InvalidOptionBase = createError('AIP_ERR_SERVER_INVALID_OPTION', 'Invalid option %s: %s', 500, TypeError)
-
-/** An option of `DeviceServerEndpoint` is invalid; `option` names it and `detail` says what was expected. */
-export class InvalidOptionError extends InvalidOptionBase {
-  /** The option's name (`maxSessions`, `clientKeys.dev1.key`...). */
-  readonly option: string
-  /** What was expected, and what was given when it helps. */
-  readonly detail: string
-
-  constructor (option = 'options', detail = 'invalid') {
-    super(option, detail)
-    this.option = option
-    this.detail = detail
-  }
-}
+/**
+ * The shared `AIP_ERR_INVALID_OPTION` of `@aip/resilience` (fields `option`, `expected`, `received`), re-exported
+ * under its name: a bad option of `DeviceServerEndpoint` or of `drain()` throws it.
+ */
+export { InvalidOptionError } from '@aip/resilience'
 
 const SessionCancelledBase = createError('AIP_ERR_SERVER_SESSION_CANCELLED', 'Session %s was cancelled: %s', 499)
 

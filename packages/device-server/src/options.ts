@@ -1,8 +1,11 @@
-import { silentLogger, type Extension, type Logger } from '@aip/endpoint'
+import type { Extension, Logger } from '@aip/endpoint'
 import { DEFAULT_MAX_FRAME_BYTES, type ClientType } from '@aip/protocol'
 import { planAgent, type Agent } from './agent.js'
 import type { ClientKey } from './auth.js'
-import { InvalidOptionError } from './errors.js'
+import {
+  CheckedOption, FunctionOption, InvalidOptionError, LoggerOption, Milliseconds, describeValue, resolveOptions as resolveSchema
+} from '@aip/resilience'
+import { Type } from '@sinclair/typebox'
 import { InMemoryClientRegistry, type ClientRegistry } from './registry.js'
 import { InMemoryResultStore, type ResultStore } from './results.js'
 import { InMemorySessionStore, type SessionStore } from './sessions.js'
@@ -116,84 +119,113 @@ export interface ResolvedServerOptions {
   readonly now: () => number
 }
 
-function count (name: string, value: number | undefined, fallback: number, { min = 0, allowZero = true } = {}): number {
-  const resolved = value ?? fallback
-  if (typeof resolved !== 'number' || !Number.isFinite(resolved) || !Number.isInteger(resolved) || resolved < min || (!allowZero && resolved === 0)) {
-    throw new InvalidOptionError(name, `expected ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${String(value)}`)
-  }
-  return resolved
-}
+const NonEmpty = (): ReturnType<typeof Type.String> => Type.String({ minLength: 1, expected: 'a non-empty string' })
 
-function secret (name: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) throw new InvalidOptionError(name, 'expected a non-empty string')
-  return value
+/** A positive integer count (bytes, frames, sessions...) with its default. */
+const Count = (fallback: number): ReturnType<typeof Type.Integer> =>
+  Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, default: fallback, expected: 'a positive integer' })
+
+/** An object with these methods (a store given by the caller). */
+const StoreOption = <T>(methods: readonly string[]): ReturnType<typeof CheckedOption<T>> =>
+  CheckedOption<T>(`an object with ${methods.join(', ')}`, (value) => {
+    const object = value as Record<string, unknown> | null
+    return typeof object === 'object' && object !== null && methods.every((method) => typeof object[method] === 'function')
+  })
+
+/**
+ * The schema of {@link DeviceServerOptions}, with the defaults. `clientKeys` entries are checked one by one after it
+ * (their form depends on the role), so that the error names the client id.
+ */
+const DeviceServerOptionsSchema = Type.Object({
+  agent: FunctionOption<Agent>({ default: planAgent }),
+  token: Type.Union([Type.Null(), NonEmpty()], { default: null, expected: 'a non-empty string or null' }),
+  clientKeys: Type.Record(Type.String(), Type.Unknown(), { default: {}, expected: 'an object of keys by client id' }),
+  allowedOrigins: Type.Array(Type.String(), { default: [], expected: 'an array of strings' }),
+  allowedHosts: Type.Union([Type.Null(), Type.Array(Type.String())], { default: null, expected: 'an array of strings or null' }),
+  maxPayloadBytes: Count(DEFAULT_MAX_FRAME_BYTES),
+  registrationTimeoutMs: Milliseconds({ min: 1, default: 10_000 }),
+  commandTimeoutMs: Milliseconds({ min: 1, default: 120_000 }),
+  pingIntervalMs: Milliseconds({ min: 0, default: 20_000 }),
+  takeoverProbeMs: Milliseconds({ min: 1, default: 2_000 }),
+  maxSessions: Count(10_000),
+  maxSessionsPerClient: Count(100),
+  maxSessionBytesPerClient: Count(16 * 1024 * 1024),
+  dispatchTimeoutMs: Milliseconds({ min: 1, default: 600_000 }),
+  maxDispatchesPerDevice: Count(100),
+  maxRequestBytes: Count(64 * 1024),
+  maxQueuedFrames: Count(1_000),
+  maxOutboundBytes: Count(16 * 1024 * 1024),
+  maxResults: Count(10_000),
+  resultTtlMs: Milliseconds({ min: 1, default: 3_600_000 }),
+  maxResultBytes: Count(64 * 1024 * 1024),
+  agentName: Type.String({ minLength: 1, default: 'HostAgent', expected: 'a non-empty string' }),
+  registry: Type.Optional(StoreOption<ClientRegistry>(['add', 'get', 'remove', 'list'])),
+  sessions: Type.Optional(StoreOption<SessionStore>(['add', 'get', 'delete', 'list'])),
+  results: Type.Optional(StoreOption<ResultStore>(['put', 'getBySession', 'getByTaskName', 'clear'])),
+  extensions: Type.Array(Type.Unknown(), { default: [], expected: 'an array of extensions' }),
+  defaultTimeoutMs: Milliseconds({ min: 1, default: 120_000 }),
+  logger: LoggerOption(),
+  now: FunctionOption<() => number>({ default: Date.now })
+})
+
+function fail (name: string, expected: string, value: unknown): never {
+  throw new InvalidOptionError(name, expected, describeValue(value))
 }
 
 function clientKey (clientId: string, entry: unknown): ClientKey {
   const name = `clientKeys.${clientId}`
   if (typeof entry === 'string' || entry === null || typeof entry !== 'object') {
-    return Object.freeze({ key: secret(name, entry), clientType: 'device' as const, targets: null })
+    if (typeof entry !== 'string' || entry === '') fail(name, 'a non-empty string or a key object', entry)
+    return Object.freeze({ key: entry, clientType: 'device' as const, targets: null })
   }
   const { key, clientType = 'device', targets } = entry as ClientKeyOptions
-  if (clientType !== 'device' && clientType !== 'constellation') throw new InvalidOptionError(`${name}.clientType`, 'expected "device" or "constellation"')
+  if (typeof key !== 'string' || key === '') fail(`${name}.key`, 'a non-empty string', key)
+  if (clientType !== 'device' && clientType !== 'constellation') fail(`${name}.clientType`, '"device" or "constellation"', clientType)
   if (clientType === 'device') {
-    if (targets !== undefined) throw new InvalidOptionError(`${name}.targets`, 'only a constellation key has targets')
-    return Object.freeze({ key: secret(`${name}.key`, key), clientType, targets: null })
+    if (targets !== undefined) fail(`${name}.targets`, 'no targets (only a constellation key has targets)', targets)
+    return Object.freeze({ key, clientType, targets: null })
   }
   if (!Array.isArray(targets) || targets.length === 0 || !targets.every((id) => typeof id === 'string' && id !== '')) {
-    throw new InvalidOptionError(`${name}.targets`, 'expected a non-empty array of device ids (["*"] for any)')
+    fail(`${name}.targets`, 'a non-empty array of device ids (["*"] for any)', targets)
   }
-  return Object.freeze({ key: secret(`${name}.key`, key), clientType, targets: targets.includes('*') ? null : new Set(targets) })
+  return Object.freeze({ key, clientType, targets: targets.includes('*') ? null : new Set(targets) })
 }
 
-/** `value` when it is an object with these methods, `undefined` when it is `undefined`. */
-function store<T> (name: string, value: T | undefined, methods: readonly string[]): T | undefined {
-  if (value === undefined) return undefined
-  const object = value as Record<string, unknown> | null
-  if (object === null || typeof object !== 'object' || !methods.every((method) => typeof object[method] === 'function')) {
-    throw new InvalidOptionError(name, `expected an object with ${methods.join(', ')}`)
-  }
-  return value
-}
-
-/** Validates the options once and fills in the defaults. Throws `AIP_ERR_SERVER_INVALID_OPTION`. */
+/**
+ * Validates the options once (a TypeBox schema, through `resolveOptions` of `@aip/resilience`) and fills in the
+ * defaults. Throws `AIP_ERR_INVALID_OPTION` naming the option (`maxSessions`, `clientKeys.dev1.key`...).
+ */
 export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServerOptions {
-  if (options.agent !== undefined && typeof options.agent !== 'function') throw new InvalidOptionError('agent', 'expected a function')
-  const token = options.token == null ? null : secret('token', options.token)
+  const o = resolveSchema(DeviceServerOptionsSchema, options)
   const clientKeys = new Map<string, ClientKey>()
-  for (const [clientId, entry] of Object.entries(options.clientKeys ?? {})) clientKeys.set(clientId, clientKey(clientId, entry))
-  const maxResults = count('maxResults', options.maxResults, 10_000, { allowZero: false })
-  const resultTtlMs = count('resultTtlMs', options.resultTtlMs, 3_600_000, { allowZero: false })
-  const maxResultBytes = count('maxResultBytes', options.maxResultBytes, 64 * 1024 * 1024, { allowZero: false })
-  const now = options.now ?? Date.now
-  const agentName = options.agentName ?? 'HostAgent'
-  if (typeof agentName !== 'string' || agentName === '') throw new InvalidOptionError('agentName', 'expected a non-empty string')
+  for (const [clientId, entry] of Object.entries(o.clientKeys)) clientKeys.set(clientId, clientKey(clientId, entry))
+  const now = o.now
   return Object.freeze({
-    agent: options.agent ?? planAgent,
-    token,
+    agent: o.agent,
+    token: o.token,
     clientKeys,
-    allowedOrigins: new Set(options.allowedOrigins ?? []),
-    allowedHosts: options.allowedHosts == null ? null : new Set(options.allowedHosts.map((host) => host.toLowerCase())),
-    maxPayloadBytes: count('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_FRAME_BYTES, { allowZero: false }),
-    registrationTimeoutMs: count('registrationTimeoutMs', options.registrationTimeoutMs, 10_000, { allowZero: false }),
-    commandTimeoutMs: count('commandTimeoutMs', options.commandTimeoutMs, 120_000, { allowZero: false }),
-    pingIntervalMs: count('pingIntervalMs', options.pingIntervalMs, 20_000),
-    takeoverProbeMs: count('takeoverProbeMs', options.takeoverProbeMs, 2_000, { allowZero: false }),
-    maxSessions: count('maxSessions', options.maxSessions, 10_000, { allowZero: false }),
-    maxSessionsPerClient: count('maxSessionsPerClient', options.maxSessionsPerClient, 100, { allowZero: false }),
-    maxSessionBytesPerClient: count('maxSessionBytesPerClient', options.maxSessionBytesPerClient, 16 * 1024 * 1024, { allowZero: false }),
-    dispatchTimeoutMs: count('dispatchTimeoutMs', options.dispatchTimeoutMs, 600_000, { allowZero: false }),
-    maxDispatchesPerDevice: count('maxDispatchesPerDevice', options.maxDispatchesPerDevice, 100, { allowZero: false }),
-    maxRequestBytes: count('maxRequestBytes', options.maxRequestBytes, 64 * 1024, { allowZero: false }),
-    maxQueuedFrames: count('maxQueuedFrames', options.maxQueuedFrames, 1_000, { allowZero: false }),
-    maxOutboundBytes: count('maxOutboundBytes', options.maxOutboundBytes, 16 * 1024 * 1024, { allowZero: false }),
-    agentName,
-    registry: store('registry', options.registry, ['add', 'get', 'remove', 'list']) ?? new InMemoryClientRegistry(),
-    sessions: store('sessions', options.sessions, ['add', 'get', 'delete', 'list']) ?? new InMemorySessionStore(),
-    results: options.results ?? new InMemoryResultStore({ maxRecords: maxResults, ttlMs: resultTtlMs, maxBytes: maxResultBytes, now }),
-    logger: options.logger ?? silentLogger,
-    extensions: [...(options.extensions ?? [])],
-    defaultTimeoutMs: count('defaultTimeoutMs', options.defaultTimeoutMs, 120_000, { allowZero: false }),
+    allowedOrigins: new Set(o.allowedOrigins),
+    allowedHosts: o.allowedHosts === null ? null : new Set(o.allowedHosts.map((host) => host.toLowerCase())),
+    maxPayloadBytes: o.maxPayloadBytes,
+    registrationTimeoutMs: o.registrationTimeoutMs,
+    commandTimeoutMs: o.commandTimeoutMs,
+    pingIntervalMs: o.pingIntervalMs,
+    takeoverProbeMs: o.takeoverProbeMs,
+    maxSessions: o.maxSessions,
+    maxSessionsPerClient: o.maxSessionsPerClient,
+    maxSessionBytesPerClient: o.maxSessionBytesPerClient,
+    dispatchTimeoutMs: o.dispatchTimeoutMs,
+    maxDispatchesPerDevice: o.maxDispatchesPerDevice,
+    maxRequestBytes: o.maxRequestBytes,
+    maxQueuedFrames: o.maxQueuedFrames,
+    maxOutboundBytes: o.maxOutboundBytes,
+    agentName: o.agentName,
+    registry: o.registry ?? new InMemoryClientRegistry(),
+    sessions: o.sessions ?? new InMemorySessionStore(),
+    results: o.results ?? new InMemoryResultStore({ maxRecords: o.maxResults, ttlMs: o.resultTtlMs, maxBytes: o.maxResultBytes, now }),
+    logger: o.logger,
+    extensions: [...o.extensions] as Extension[],
+    defaultTimeoutMs: o.defaultTimeoutMs,
     now
   })
 }

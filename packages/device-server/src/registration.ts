@@ -1,4 +1,4 @@
-import { CloseCode } from '@aip/endpoint'
+import { CloseCode, validateRegistration, type RegistrationClaim } from '@aip/endpoint'
 import { buildRegistrationConfirmation, type DecodedClientMessage } from '@aip/protocol'
 import type { Credential } from './auth.js'
 import type { ClientConnection, Identity } from './connection.js'
@@ -27,9 +27,8 @@ function refuse (core: ServerCore, connection: ClientConnection, error: string, 
 }
 
 /** The refusal of a REGISTER by the credential it came with, or `null` when the credential allows it. */
-function credentialRefusal (core: ServerCore, credential: Credential, message: DecodedClientMessage, clientId: string): [string, string, Record<string, unknown>] | null {
-  const clientType = message.client_type
-  const targetId = clientType === 'constellation' ? message.target_id : null
+function credentialRefusal (core: ServerCore, credential: Credential, claim: RegistrationClaim): [string, string, Record<string, unknown>] | null {
+  const { clientId, clientType, targetId } = claim
   if (credential.kind === 'client') {
     const { binding } = credential
     if (credential.clientId !== clientId) return [Texts.clientIdNotAllowed, 'client key bound to another id', { clientId }]
@@ -56,20 +55,19 @@ export function refuseFirstFrame (core: ServerCore, connection: ClientConnection
 
 /** Handles the first message of a connection: registers it, or refuses it (ERROR, then close 4002). */
 export async function register (core: ServerCore, connection: ClientConnection, message: DecodedClientMessage): Promise<void> {
-  if (message.type !== 'register') {
-    refuse(core, connection, Texts.firstMessageNotRegister, 'first frame not REGISTER', { type: message.type })
+  // The shape (a REGISTER with a client_id) is the endpoint's registration flow; the words and the policy are ours.
+  const check = validateRegistration(message)
+  if (!check.ok) {
+    if (check.refusal === 'not_register') refuse(core, connection, Texts.firstMessageNotRegister, 'first frame not REGISTER', { type: message.type })
+    else refuse(core, connection, Texts.registerNeedsClientId, 'no client_id')
     return
   }
-  const clientId = message.client_id
-  if (clientId === null || clientId === '') {
-    refuse(core, connection, Texts.registerNeedsClientId, 'no client_id')
-    return
-  }
+  const { clientId, clientType, targetId, metadata } = check.claim
   if (clientId.length > MAX_ID_CHARS || (message.target_id?.length ?? 0) > MAX_ID_CHARS) {
     refuse(core, connection, Texts.idTooLong(clientId.length > MAX_ID_CHARS ? 'client_id' : 'target_id'), 'id too long')
     return
   }
-  const refusal = credentialRefusal(core, connection.credential, message, clientId)
+  const refusal = credentialRefusal(core, connection.credential, check.claim)
   if (refusal !== null) {
     refuse(core, connection, ...refusal)
     return
@@ -94,9 +92,6 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     await unregister(core, existing, CloseCode.Replaced, Texts.replaced)
   }
   if (connection.closed) return
-  const clientType = message.client_type
-  const targetId = clientType === 'constellation' ? message.target_id : null
-  const metadata = message.metadata
   const record: ClientRecord = {
     clientId,
     clientType,

@@ -1,9 +1,10 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import {
-  AIPEndpoint, CloseCode, SERVER_LIFECYCLE, WebSocketTransport, type AIPProtocol, type IncomingMessage as AipIncoming, type OutgoingMessage,
+  AIPEndpoint, CloseCode, SERVER_LIFECYCLE, WebSocketTransport, type IncomingMessage as AipIncoming, type OutgoingMessage,
   type ServerState, type Transport
 } from '@aip/endpoint'
 import { sanitizeTaskName } from '@aip/protocol'
+import { describeValue } from '@aip/resilience'
 import type { WebSocket } from 'ws'
 import { accept } from './accept.js'
 import { attachToHttpServer } from './adapters/node-http.js'
@@ -54,7 +55,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
   declare readonly options: ResolvedServerOptions
   readonly #core: ServerCore
 
-  /** @throws `AIP_ERR_SERVER_INVALID_OPTION` on a bad option */
+  /** @throws `AIP_ERR_INVALID_OPTION` on a bad option (fields `option`, `expected`, `received`) */
   constructor (options: DeviceServerOptions = {}) {
     const resolved = resolveOptions(options)
     super('server', {
@@ -71,7 +72,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
       onDeviceDisconnected: async (deviceId) => { await this.onDeviceDisconnected(deviceId) },
       attach: (transport, connectionId) => {
         this.#listen()
-        return super.attach(transport, connectionId)
+        return super.attachConnection(transport, connectionId)
       },
       onLoadChange: () => this.#loadChanged()
     })
@@ -135,16 +136,8 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
    * Serves the WebSocket upgrades of `server` on `path` (default `/ws`): refused requests get an HTTP 401 or
    * 403 before any WebSocket exists. Returns a function that detaches it.
    */
-  override attach (server: HttpServer, options?: { path?: string }): () => void
-  /**
-   * The base's `attach(transport, key)`: puts a connection in the endpoint's table. The server does it for each
-   * connection it accepts; a caller hands connections over with {@link handleTransport} instead.
-   */
-  override attach (transport: Transport, key: string): AIPProtocol<'server'>
-  override attach (target: HttpServer | Transport, second?: string | { path?: string }): (() => void) | AIPProtocol<'server'> {
-    if (typeof second === 'string') return super.attach(target as Transport, second)
-    const server = target as HttpServer
-    const path = second?.path ?? '/ws'
+  attach (server: HttpServer, options?: { path?: string }): () => void {
+    const path = options?.path ?? '/ws'
     const core = this.#core
     return attachToHttpServer({
       logger: this.options.logger,
@@ -267,7 +260,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
    * connection is closed with 1001, so that clients reconnect (to another server, or to this one restarted).
    */
   async drain ({ deadlineMs = 30_000, signal }: DrainOptions = {}): Promise<DrainResult> {
-    if (!Number.isInteger(deadlineMs) || deadlineMs < 0) throw new InvalidOptionError('deadlineMs', 'expected an integer >= 0')
+    if (!Number.isInteger(deadlineMs) || deadlineMs < 0) throw new InvalidOptionError('deadlineMs', 'an integer >= 0', describeValue(deadlineMs))
     const core = this.#core
     if (core.stopped) return { finished: 0, cancelled: 0 }
     core.draining = true

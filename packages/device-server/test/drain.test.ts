@@ -57,5 +57,5 @@ test('at the deadline, drain() cancels what still runs; a signal ends the wait a
   controller.abort()
   t.same(await drained, { finished: 0, cancelled: 1 })
   t.same(await other.endpoint.drain({ signal: AbortSignal.abort() }), { finished: 0, cancelled: 0 })
-  await t.rejects(other.endpoint.drain({ deadlineMs: -1 }), { code: 'AIP_ERR_SERVER_INVALID_OPTION' })
+  await t.rejects(other.endpoint.drain({ deadlineMs: -1 }), { code: 'AIP_ERR_INVALID_OPTION' })
 })

@@ -5,6 +5,9 @@ import * as exported from '../src/index.js'
 
 const packageDir = join(import.meta.dirname, '..')
 
+/** The shared error family of `@aip/resilience` that the package re-exports. */
+const FAMILY = ['AIP_ERR_INVALID_OPTION']
+
 /** The codes declared in src/errors.ts, in order. */
 function declaredCodes (): string[] {
   const source = readFileSync(join(packageDir, 'src', 'errors.ts'), 'utf8')
@@ -22,14 +25,14 @@ test('src/errors.ts declares coded errors, every one exported from the package',
     t.type(err, Error, `${name} builds an Error`)
     if (typeof err.code === 'string') exportedCodes.add(err.code)
   }
-  t.same([...exportedCodes].sort(), [...codes].sort(), 'the index exports an error class for each code')
+  t.same([...exportedCodes].sort(), [...codes, ...FAMILY].sort(), 'the index exports an error class for each code, and the shared ones')
 })
 
 test('every error code is documented in the README error table', async (t) => {
   const readme = readFileSync(join(packageDir, 'README.md'), 'utf8')
   t.match(readme, /^## Errors$/m, 'the README has an Errors section')
   t.match(readme, /^\| Code \| Description \| How to solve \|$/m, 'with the table header')
-  for (const code of declaredCodes()) {
+  for (const code of [...declaredCodes(), ...FAMILY]) {
     t.match(readme, new RegExp(`^\\| \`${code}\` \\|`, 'm'), code)
   }
 })

@@ -44,5 +44,5 @@ test('a peer whose unread bytes pass maxOutboundBytes is closed with 1008, logge
 })
 
 test('maxOutboundBytes must be a positive integer', async (t) => {
-  t.throws(() => new DeviceServerEndpoint({ maxOutboundBytes: 0 }), { code: 'AIP_ERR_SERVER_INVALID_OPTION' })
+  t.throws(() => new DeviceServerEndpoint({ maxOutboundBytes: 0 }), { code: 'AIP_ERR_INVALID_OPTION' })
 })

@@ -72,7 +72,7 @@ export interface EndpointEvents {
  * `transition(to)`, checked against the subclass's {@link LifecycleTable} (default {@link DEFAULT_LIFECYCLE};
  * the server uses {@link SERVER_LIFECYCLE}). `stop()` moves to `stopped` when the table allows it.
  *
- * A subclass implements `start()` (connect or listen, then `attach(transport, key)` per connection) and
+ * A subclass implements `start()` (connect or listen, then `attachConnection(transport, key)` per connection) and
  * `handleMessage()`, and overrides the hooks it needs (it is a `ReconnectableEndpoint` of `@aip/resilience`).
  * `stop()` closes every connection and leaves no timer or listener.
  */
@@ -236,7 +236,7 @@ export abstract class AIPEndpoint<
       }
       clearTimeout(timer)
     }
-    for (const key of [...this.#connections.keys()]) this.detach(key)
+    for (const key of [...this.#connections.keys()]) this.detachConnection(key)
     this.timeouts.dispose()
     if (this.#lifecycle.can('stopped' as S)) this.transition('stopped' as S)
     this.events.clear()
@@ -280,9 +280,9 @@ export abstract class AIPEndpoint<
    * `connected { endpointId: key }`. A previous connection under the same key is detached first (not closed).
    * When the connection closes it leaves the table and `disconnected { endpointId: key, info }` is emitted.
    */
-  protected attach (transport: Transport, key: string): AIPProtocol<R> {
+  protected attachConnection (transport: Transport, key: string): AIPProtocol<R> {
     if (typeof key !== 'string') throw new InvalidArgumentError('key', 'a string', describeValue(key))
-    if (this.#connections.has(key)) this.detach(key)
+    if (this.#connections.has(key)) this.detachConnection(key)
     const protocol = new AIPProtocol<R>(transport, this.#protocolOptions)
     protocol[bindOwner](this.#owner, key)
     this.#connections.set(key, protocol)
@@ -295,7 +295,7 @@ export abstract class AIPEndpoint<
    * Removes the connection `key` from the table without closing it: its messages no longer reach
    * `handleMessage` and its extensions are detached. Returns its protocol (to close it), if it was attached.
    */
-  protected detach (key: string): AIPProtocol<R> | undefined {
+  protected detachConnection (key: string): AIPProtocol<R> | undefined {
     const protocol = this.#connections.get(key)
     if (protocol === undefined) return undefined
     this.#connections.delete(key)

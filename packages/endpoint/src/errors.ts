@@ -10,7 +10,7 @@ const ConnectErrorBase = createError('AIP_ERR_ENDPOINT_CONNECT', 'Cannot connect
 export type ConnectError = InstanceType<typeof ConnectErrorBase> & {
   /** The HTTP status of a refused upgrade (401, 403, ...), when the server answered one. */
   readonly httpStatus: number | undefined
-  /** The URL, without its query. */
+  /** The URL, with its query values, password and fragment hidden ({@link redactUrl}). */
   readonly url: string
   /** Why the connection could not be opened (`aborted`, the socket error's text, ...). */
   readonly reason: string
@@ -28,10 +28,48 @@ export function connectError (url: string, reason: string, httpStatus: number | 
   return err
 }
 
-/** The URL without its query, so that a `?token=` never reaches a log or an error message. */
+/** What a hidden part of a URL is replaced with. */
+const REDACTED = '[redacted]'
+
+/**
+ * The URL (absolute, or a request's path and query) as it may be logged or put in an error message: the password
+ * of its user info, the value of every query parameter and the fragment are replaced with `[redacted]`; the
+ * scheme, host, path and the query's keys stay, so a log still tells which parameters were given.
+ * `ws://h/ws?token=abc&x=1` becomes `ws://h/ws?token=[redacted]&x=[redacted]`. Every value is hidden, not only
+ * those of secret-looking keys (`token`, `key`, `sig`...): no list of names can know every credential.
+ * A URL without query, password or fragment is returned unchanged.
+ */
 export function redactUrl (url: string): string {
-  const at = url.indexOf('?')
-  return at === -1 ? url : `${url.slice(0, at)}?…`
+  const hash = url.indexOf('#')
+  const beforeHash = hash === -1 ? url : url.slice(0, hash)
+  const fragment = hash === -1 || hash === url.length - 1 ? url.slice(hash === -1 ? url.length : hash) : `#${REDACTED}`
+  const query = beforeHash.indexOf('?')
+  const base = query === -1 ? beforeHash : beforeHash.slice(0, query)
+  const search = query === -1 ? '' : `?${redactQuery(beforeHash.slice(query + 1))}`
+  return `${redactPassword(base)}${search}${fragment}`
+}
+
+/** `a=1&b&c=` becomes `a=[redacted]&b&c=`: keys kept, non-empty values hidden. */
+function redactQuery (query: string): string {
+  return query.split('&').map((pair) => {
+    const eq = pair.indexOf('=')
+    return eq === -1 || eq === pair.length - 1 ? pair : `${pair.slice(0, eq + 1)}${REDACTED}`
+  }).join('&')
+}
+
+/** `ws://user:secret@host/p` becomes `ws://user:[redacted]@host/p`; anything else is returned unchanged. */
+function redactPassword (base: string): string {
+  const scheme = base.indexOf('://')
+  if (scheme === -1) return base
+  const authorityStart = scheme + 3
+  const slash = base.indexOf('/', authorityStart)
+  const authority = slash === -1 ? base.slice(authorityStart) : base.slice(authorityStart, slash)
+  const at = authority.lastIndexOf('@')
+  if (at === -1) return base
+  const colon = authority.indexOf(':')
+  if (colon === -1 || colon > at) return base
+  const rest = slash === -1 ? '' : base.slice(slash)
+  return `${base.slice(0, authorityStart)}${authority.slice(0, colon + 1)}${REDACTED}${authority.slice(at)}${rest}`
 }
 
 export { ConnectErrorBase as ConnectErrorConstructor }

@@ -28,7 +28,10 @@ export {
   CLIENT_LIFECYCLE, ConnectionLifecycle, nextConnectionState, type ConnectionState, type ConnectionStateKind, type ConnectionEvent,
   type ConnectionStateChange, type DisconnectCause, type StopReason
 } from './lifecycle.js'
-export { register, validateRegistration, type RegisterOptions, type RegistrationClaim, type RegistrationCheck } from './flows/registration.js'
+export {
+  register, validateRegistration, type RegisterOptions, type RegistrationClaim, type RegistrationCheck,
+  type RegistrationShapeRefusal
+} from './flows/registration.js'
 export { startHeartbeat, type HeartbeatOptions, type HeartbeatHandle } from './flows/heartbeat.js'
 export {
   runTask, answerCommands, type RunTaskOptions, type CommandExecutor, type AnswerCommandsOptions

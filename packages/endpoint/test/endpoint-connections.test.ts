@@ -12,11 +12,11 @@ class MultiEndpoint extends AIPEndpoint<'client'> {
   readonly handled: Array<[string, string]> = []
   async start (): Promise<void> {}
   add (transport: Transport, key: string): AIPProtocol<'client'> {
-    return this.attach(transport, key)
+    return this.attachConnection(transport, key)
   }
 
   remove (key: string): AIPProtocol<'client'> | undefined {
-    return this.detach(key)
+    return this.detachConnection(key)
   }
 
   get (key?: string): AIPProtocol<'client'> | undefined {

@@ -27,7 +27,7 @@ t.test('every exported error code is documented in a row of the README error tab
   }
 })
 
-t.test('the connect error hides the query of the URL', async (t) => {
+t.test('the connect error hides the query values of the URL', async (t) => {
   const err = api.connectError('ws://h/ws?token=abc', 'refused', 401)
   t.equal(err.httpStatus, 401)
   t.notMatch(err.message, /abc/)

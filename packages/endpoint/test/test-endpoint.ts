@@ -14,7 +14,7 @@ export class TestEndpoint extends AIPEndpoint<'client'> {
   }
 
   async start (): Promise<void> {
-    this.attach(this.#transport(), 'test-endpoint')
+    this.attachConnection(this.#transport(), 'test-endpoint')
   }
 
   handleMessage (message: IncomingMessage<'client'>): void {

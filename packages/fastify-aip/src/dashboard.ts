@@ -5,7 +5,9 @@ import { safeEqual } from '@aip/device-server/internal'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SessionCookie, keyGuard, presentedKey } from './access.js'
 import type { AipDeviceServer } from './endpoint.js'
-import { InvalidApiKeyError, InvalidOptionError } from './errors.js'
+import { InvalidOptionError, describeValue, resolveOptions as resolveSchema } from '@aip/resilience'
+import { Type } from '@sinclair/typebox'
+import { InvalidApiKeyError } from './errors.js'
 
 /** Options of the dashboard page (`dashboard: true` takes every default). */
 export interface AipDashboardOptions {
@@ -27,29 +29,29 @@ export interface ResolvedDashboardOptions {
   readonly refreshMs: number
 }
 
-function count (name: string, value: unknown, fallback: number, min: number): number {
-  const resolved = value ?? fallback
-  if (typeof resolved !== 'number' || !Number.isInteger(resolved) || resolved < min) {
-    throw new InvalidOptionError(`dashboard.${name}`, `expected an integer of at least ${min}`)
-  }
-  return resolved
-}
+const Count = (fallback: number, min: number): ReturnType<typeof Type.Integer> =>
+  Type.Integer({ minimum: min, default: fallback, expected: `an integer of at least ${min}` })
 
-/** Validates the `dashboard` option: `null` when the page is off. Throws `AIP_ERR_FASTIFY_INVALID_OPTION`. */
+/** The schema of {@link AipDashboardOptions}, with the defaults. */
+const DashboardOptionsSchema = Type.Object({
+  path: Type.String({
+    pattern: '^/([A-Za-z0-9._~\\-/]*[A-Za-z0-9._~\\-])?$',
+    default: '/aip',
+    expected: 'a path that starts with "/" and does not end with one (letters, digits, ._~-/)'
+  }),
+  recentTasks: Count(50, 0),
+  recentErrors: Count(50, 0),
+  refreshMs: Count(5000, 100)
+})
+
+/** Validates the `dashboard` option: `null` when the page is off. Throws `AIP_ERR_INVALID_OPTION`. */
 export function resolveDashboardOptions (value: unknown): ResolvedDashboardOptions | null {
   if (value === undefined || value === false) return null
-  if (value !== true && (typeof value !== 'object' || value === null)) throw new InvalidOptionError('dashboard', 'expected a boolean or an object')
-  const options: AipDashboardOptions = value === true ? {} : value as AipDashboardOptions
-  const path = options.path ?? '/aip'
-  if (typeof path !== 'string' || !/^\/[A-Za-z0-9._~\-/]*$/.test(path) || (path.length > 1 && path.endsWith('/'))) {
-    throw new InvalidOptionError('dashboard.path', 'expected a path that starts with "/" and does not end with one (letters, digits, ._~-/)')
+  if (value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw new InvalidOptionError('dashboard', 'a boolean or an object', describeValue(value))
   }
-  return Object.freeze({
-    path,
-    recentTasks: count('recentTasks', options.recentTasks, 50, 0),
-    recentErrors: count('recentErrors', options.recentErrors, 50, 0),
-    refreshMs: count('refreshMs', options.refreshMs, 5000, 100)
-  })
+  const o = resolveSchema(DashboardOptionsSchema, value === true ? {} : value, 'dashboard')
+  return Object.freeze({ path: o.path, recentTasks: o.recentTasks, recentErrors: o.recentErrors, refreshMs: o.refreshMs })
 }
 
 /** What the page shows of a device. */

@@ -1,7 +1,10 @@
 import { createError } from '@fastify/error'
 
-/** An option passed to the plugin is invalid (wrong type, bad path, empty key, ...). */
-export const InvalidOptionError = createError('AIP_ERR_FASTIFY_INVALID_OPTION', 'Invalid fastify-aip option %s: %s', 500, TypeError)
+/**
+ * The shared `AIP_ERR_INVALID_OPTION` of `@aip/resilience` (fields `option`, `expected`, `received`), re-exported
+ * under its name: a bad option of the plugin, or of the endpoint it builds, throws it.
+ */
+export { InvalidOptionError } from '@aip/resilience'
 
 /** The plugin was registered twice in one encapsulation context (the `aip` decorator exists already). */
 export const AlreadyRegisteredError = createError(

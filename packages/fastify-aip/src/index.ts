@@ -2,7 +2,6 @@ import type { AipDeviceServer } from './endpoint.js'
 import { aipPlugin } from './plugin.js'
 
 export { aipPlugin } from './plugin.js'
-export { redactUrl } from './redact.js'
 export { AipDeviceServer } from './endpoint.js'
 export { AipSessions, type RunningSession, type SessionView, type SessionChange, type Unsubscribe } from './sessions.js'
 export { AipTasks, type TaskDispatchOptions, type StartedTask } from './tasks.js'

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration } from 'prom-client'
 import { keyGuard } from './access.js'
 import type { AipDeviceServer } from './endpoint.js'
-import { InvalidOptionError } from './errors.js'
+import { CheckedOption, InvalidOptionError, describeValue, resolveOptions as resolveSchema } from '@aip/resilience'
+import { Type } from '@sinclair/typebox'
 
 /** Options of the Prometheus metrics (`metrics: true` takes every default). */
 export interface AipMetricsOptions {
@@ -26,24 +27,26 @@ export interface ResolvedMetricsOptions {
   readonly registry: Registry | null
 }
 
-/** Validates the `metrics` option: `null` when metrics are off. Throws `AIP_ERR_FASTIFY_INVALID_OPTION`. */
+/** The schema of {@link AipMetricsOptions}, with the defaults. */
+const MetricsOptionsSchema = Type.Object({
+  path: Type.Union([Type.Literal(false), Type.String({ pattern: '^/[^\\s?#]*$' })], {
+    default: '/metrics', expected: 'a path that starts with "/", or false'
+  }),
+  prefix: Type.String({
+    pattern: '^([a-zA-Z_:][a-zA-Z0-9_:]*)?$', default: 'aip_', expected: 'a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)'
+  }),
+  defaultMetrics: Type.Boolean({ default: false }),
+  registry: Type.Optional(CheckedOption<Registry>('a prom-client Registry', (value) => value instanceof Registry))
+})
+
+/** Validates the `metrics` option: `null` when metrics are off. Throws `AIP_ERR_INVALID_OPTION`. */
 export function resolveMetricsOptions (value: unknown): ResolvedMetricsOptions | null {
   if (value === undefined || value === false) return null
-  if (value !== true && (typeof value !== 'object' || value === null)) throw new InvalidOptionError('metrics', 'expected a boolean or an object')
-  const options: AipMetricsOptions = value === true ? {} : value as AipMetricsOptions
-  const path = options.path ?? '/metrics'
-  if (path !== false && (typeof path !== 'string' || !/^\/[^\s?#]*$/.test(path))) {
-    throw new InvalidOptionError('metrics.path', 'expected a path that starts with "/", or false')
+  if (value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw new InvalidOptionError('metrics', 'a boolean or an object', describeValue(value))
   }
-  const prefix = options.prefix ?? 'aip_'
-  if (typeof prefix !== 'string' || !/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/.test(prefix)) {
-    throw new InvalidOptionError('metrics.prefix', 'expected a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)')
-  }
-  const defaultMetrics = options.defaultMetrics ?? false
-  if (typeof defaultMetrics !== 'boolean') throw new InvalidOptionError('metrics.defaultMetrics', 'expected a boolean')
-  const registry = options.registry ?? null
-  if (registry !== null && !(registry instanceof Registry)) throw new InvalidOptionError('metrics.registry', 'expected a prom-client Registry')
-  return Object.freeze({ path: path === false ? null : path, prefix, defaultMetrics, registry })
+  const o = resolveSchema(MetricsOptionsSchema, value === true ? {} : value, 'metrics')
+  return Object.freeze({ path: o.path === false ? null : o.path, prefix: o.prefix, defaultMetrics: o.defaultMetrics, registry: o.registry ?? null })
 }
 
 /** Seconds: task durations run from milliseconds to many minutes (an LLM loop). */

@@ -1,7 +1,8 @@
 import type { ClientRecord, DeviceServerEvents, DeviceServerOptions, TaskRecord } from '@aip/device-server'
+import { FunctionOption, InvalidOptionError, Milliseconds, describeValue, resolveOptions as resolveSchema } from '@aip/resilience'
+import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { resolveDashboardOptions, type AipDashboardOptions, type ResolvedDashboardOptions } from './dashboard.js'
-import { InvalidOptionError } from './errors.js'
 import { resolveMetricsOptions, type AipMetricsOptions, type ResolvedMetricsOptions } from './metrics.js'
 
 /** What {@link AipOptions.onDeviceDisconnected} receives. */
@@ -74,68 +75,70 @@ const PLUGIN_KEYS = new Set([
   'headersTimeoutMs', 'maxConnections', 'maxConnectionsPerAddress', 'metrics', 'dashboard'
 ])
 
-function routePath (name: string, value: unknown, fallback: string): string {
-  const resolved = value ?? fallback
-  if (typeof resolved !== 'string' || !/^\/[^\s?#]*$/.test(resolved)) {
-    throw new InvalidOptionError(name, 'expected a path that starts with "/" (no spaces, query or fragment)')
-  }
-  return resolved
-}
+/** A route path: starts with `/`, no spaces, query or fragment. */
+const RoutePath = (fallback: string): ReturnType<typeof Type.String> =>
+  Type.String({ pattern: '^/[^\\s?#]*$', default: fallback, expected: 'a path that starts with "/" (no spaces, query or fragment)' })
 
-function limit (name: string, value: unknown, fallback: number, { nullable = true, allowZero = false } = {}): number | null {
-  if (value === null && nullable) return null
-  const resolved = value === undefined ? fallback : value
-  if (typeof resolved !== 'number' || !Number.isInteger(resolved) || resolved < 0 || (!allowZero && resolved === 0)) {
-    throw new InvalidOptionError(name, `expected a ${allowZero ? 'non-negative' : 'positive'} integer${nullable ? ' or null' : ''}`)
-  }
-  return resolved
-}
+/** A positive integer, or `null` (leave the server's own setting). */
+const Limit = (fallback: number): ReturnType<typeof Type.Union> =>
+  Type.Union([Type.Null(), Type.Integer({ minimum: 1 })], { default: fallback, expected: 'a positive integer or null' })
 
-function hook<T> (name: string, value: unknown): AipHook<T> | null {
-  if (value === undefined || value === null) return null
-  if (typeof value !== 'function') throw new InvalidOptionError(name, 'expected a function')
-  return value as AipHook<T>
-}
+const Hook = (): ReturnType<typeof Type.Optional> => Type.Optional(Type.Union([Type.Null(), FunctionOption()], { expected: 'a function' }))
+
+/**
+ * The schema of the plugin's own options (the endpoint's are the endpoint's), with the defaults. `liveness`
+ * defaults from `prefix`; `metrics` and `dashboard` are resolved by their own schemas.
+ */
+const PluginOptionsSchema = Type.Object({
+  path: RoutePath('/ws'),
+  prefix: RoutePath('/api'),
+  apiKey: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, expected: 'a non-empty string' }),
+  http: Type.Boolean({ default: true }),
+  liveness: Type.Optional(Type.Union([Type.Literal(false), Type.String({ pattern: '^/[^\\s?#]*$' })], {
+    expected: 'a path that starts with "/" (no spaces, query or fragment), or false'
+  })),
+  closeTimeoutMs: Milliseconds({ min: 1, default: 10_000 }),
+  headersTimeoutMs: Limit(10_000),
+  maxConnections: Limit(10_000),
+  maxConnectionsPerAddress: Type.Integer({ minimum: 0, default: 1_000, expected: 'a non-negative integer' }),
+  onDeviceRegistered: Hook(),
+  onDeviceDisconnected: Hook(),
+  onTaskEnd: Hook()
+})
 
 /**
  * Validates the plugin's own options once (the endpoint validates the rest) and splits them from the endpoint
- * options. Throws `AIP_ERR_FASTIFY_INVALID_OPTION`.
+ * options. Throws `AIP_ERR_INVALID_OPTION`.
  */
 export function resolvePluginOptions (options: AipOptions): { plugin: ResolvedPluginOptions, endpoint: DeviceServerOptions } {
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'expected an object')
-  const path = routePath('path', options.path, '/ws')
-  const rawPrefix = routePath('prefix', options.prefix, '/api')
-  const prefix = rawPrefix.length > 1 ? rawPrefix.replace(/\/+$/, '') : rawPrefix
-  const apiKey = options.apiKey ?? null
-  if (apiKey !== null && (typeof apiKey !== 'string' || apiKey.length === 0)) throw new InvalidOptionError('apiKey', 'expected a non-empty string')
-  const http = options.http ?? true
-  if (typeof http !== 'boolean') throw new InvalidOptionError('http', 'expected a boolean')
-  const liveness = options.liveness === false ? null : routePath('liveness', options.liveness, `${prefix === '/' ? '' : prefix}/live`)
-  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000
-  if (typeof closeTimeoutMs !== 'number' || !Number.isInteger(closeTimeoutMs) || closeTimeoutMs <= 0) {
-    throw new InvalidOptionError('closeTimeoutMs', 'expected a positive integer')
-  }
-  const metrics = resolveMetricsOptions(options.metrics)
-  if (metrics !== null && metrics.path !== null && (apiKey === null || !http)) throw new InvalidOptionError('metrics', 'the metrics route needs apiKey and http')
-  const dashboard = resolveDashboardOptions(options.dashboard)
-  if (dashboard !== null && (apiKey === null || !http)) throw new InvalidOptionError('dashboard', 'the dashboard needs apiKey and http')
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidOptionError('options', 'an object', describeValue(options))
+  const own: Record<string, unknown> = {}
   const endpoint: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(options)) {
-    if (!PLUGIN_KEYS.has(key)) endpoint[key] = value
+    if (PLUGIN_KEYS.has(key)) own[key] = value
+    else endpoint[key] = value
   }
+  const o = resolveSchema(PluginOptionsSchema, own)
+  const prefix = o.prefix.length > 1 ? o.prefix.replace(/\/+$/, '') : o.prefix
+  const apiKey = o.apiKey
+  const http = o.http
+  const metrics = resolveMetricsOptions(options.metrics)
+  if (metrics !== null && metrics.path !== null && (apiKey === null || !http)) throw new InvalidOptionError('metrics', 'apiKey and http (the metrics route needs them)', describeValue(options.metrics))
+  const dashboard = resolveDashboardOptions(options.dashboard)
+  if (dashboard !== null && (apiKey === null || !http)) throw new InvalidOptionError('dashboard', 'apiKey and http (the dashboard needs them)', describeValue(options.dashboard))
   const plugin: ResolvedPluginOptions = Object.freeze({
-    path,
+    path: o.path,
     prefix,
     apiKey,
     http,
-    liveness,
-    closeTimeoutMs,
-    headersTimeoutMs: limit('headersTimeoutMs', options.headersTimeoutMs, 10_000),
-    maxConnections: limit('maxConnections', options.maxConnections, 10_000),
-    maxConnectionsPerAddress: limit('maxConnectionsPerAddress', options.maxConnectionsPerAddress, 1_000, { nullable: false, allowZero: true }) as number,
-    onDeviceRegistered: hook<ClientRecord>('onDeviceRegistered', options.onDeviceRegistered),
-    onDeviceDisconnected: hook<DeviceDisconnectedInfo>('onDeviceDisconnected', options.onDeviceDisconnected),
-    onTaskEnd: hook<TaskRecord>('onTaskEnd', options.onTaskEnd),
+    liveness: o.liveness === false ? null : o.liveness ?? `${prefix === '/' ? '' : prefix}/live`,
+    closeTimeoutMs: o.closeTimeoutMs,
+    headersTimeoutMs: o.headersTimeoutMs as number | null,
+    maxConnections: o.maxConnections as number | null,
+    maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+    onDeviceRegistered: (o.onDeviceRegistered ?? null) as AipHook<ClientRecord> | null,
+    onDeviceDisconnected: (o.onDeviceDisconnected ?? null) as AipHook<DeviceDisconnectedInfo> | null,
+    onTaskEnd: (o.onTaskEnd ?? null) as AipHook<TaskRecord> | null,
     metrics,
     dashboard
   })

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import type { Logger } from '@aip/endpoint'
-import { InvalidOptionError as ServerInvalidOptionError, type AuthResult } from '@aip/device-server'
+import { redactUrl, type Logger } from '@aip/endpoint'
+import type { AuthResult } from '@aip/device-server'
 import websocket, { type WebSocket } from '@fastify/websocket'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -9,7 +9,7 @@ import { limitConnections } from './connections.js'
 import { AipDeviceServer } from './endpoint.js'
 import { AlreadyRegisteredError, InvalidOptionError } from './errors.js'
 import { resolvePluginOptions, type AipHook, type AipOptions } from './options.js'
-import { redactMistypedPaths, redactUrl, type RouterLeniency } from './redact.js'
+import { redactMistypedPaths, type RouterLeniency } from './redact.js'
 import { installDashboard } from './dashboard.js'
 import { installMetrics } from './metrics.js'
 import { httpApi, livenessRoute } from './routes.js'
@@ -38,9 +38,9 @@ function createEndpoint (options: ConstructorParameters<typeof AipDeviceServer>[
   try {
     return new AipDeviceServer(options)
   } catch (err) {
-    // Read from the error's fields, never from its message.
-    if (err instanceof ServerInvalidOptionError) throw new InvalidOptionError(err.option, err.detail, { cause: err })
-    throw new InvalidOptionError('options', err instanceof Error ? err.message : String(err), { cause: err })
+    // The endpoint's options throw the shared AIP_ERR_INVALID_OPTION already: it goes to the caller as is.
+    if (err instanceof InvalidOptionError) throw err
+    throw new InvalidOptionError('options', 'options the endpoint accepts', err instanceof Error ? err.message : String(err), { cause: err })
   }
 }
 

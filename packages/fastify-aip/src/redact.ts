@@ -1,9 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http'
-
-/** The request URL with the value of its `token` query parameter replaced, for logs. */
-export function redactUrl (url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]')
-}
+import { redactUrl } from '@aip/endpoint'
 
 /** `/WS/`, `//ws`, `/Ws///` all become `/ws`: the forms a WebSocket path is mistyped in. */
 function loosePath (path: string): string {
@@ -28,7 +24,8 @@ function routed (path: string, router: RouterLeniency): string {
 /**
  * A client that mistypes the WebSocket path (`/ws/`, `/WS`) still sends its `?token=`, and the app's request log
  * would write it in clear (the WebSocket route's own log line redacts it; a 404 does not). Rewrites the URL of
- * such requests, before Fastify logs or routes them, with the token redacted: they are refused (404) all the same.
+ * such requests, before Fastify logs or routes them, with their query values redacted (`redactUrl` of
+ * `@aip/endpoint`): they are refused (404) all the same.
  * Returns the function that stops it.
  */
 export function redactMistypedPaths (server: Server, path: string, router: RouterLeniency): () => void {

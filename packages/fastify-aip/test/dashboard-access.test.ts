@@ -128,7 +128,7 @@ test('invalid dashboard options are refused, and the page needs the API key', as
   for (const [name, value] of bad) {
     const app = Fastify()
     app.register(aipPlugin, { dashboard: value } as never)
-    await t.rejects(async () => { await app.ready() }, { code: 'AIP_ERR_FASTIFY_INVALID_OPTION', message: new RegExp(`option ${name.replace('.', '\\.')}:`) }, `${name}: ${JSON.stringify(value)}`)
+    await t.rejects(async () => { await app.ready() }, { code: 'AIP_ERR_INVALID_OPTION', message: new RegExp(`option ${name.replace('.', '\\.')}:`) }, `${name}: ${JSON.stringify(value)}`)
     await app.close()
   }
   const root = await buildApp(t, { apiKey: API_KEY, dashboard: { path: '/' } })

@@ -18,12 +18,13 @@ test('every exported AIP_ERR_FASTIFY_* code is in the README errors table, and e
     if (typeof err.code === 'string') exported.add(err.code)
   }
   t.ok(exported.size >= 10, `found ${exported.size} codes`)
-  t.same([...exported].sort(), [...declared].sort(), 'the index exports an error class for each declared code')
+  // The shared family of @aip/resilience, re-exported: AIP_ERR_INVALID_OPTION.
+  t.same([...exported].sort(), [...declared, 'AIP_ERR_INVALID_OPTION'].sort(), 'the index exports an error class for each declared code, and the shared one')
   t.match(readme, /^\| Code \| Description \| How to solve \|$/m, 'the README has the errors table')
   for (const code of exported) t.match(readme, new RegExp(`^\\| \`${code}\` \\|`, 'm'), `${code} is documented`)
 })
 
-test('invalid options fail registration with AIP_ERR_FASTIFY_INVALID_OPTION', async (t) => {
+test('invalid options, the plugin\'s and the endpoint\'s, fail registration with AIP_ERR_INVALID_OPTION naming the option', async (t) => {
   const bad: Array<[string, unknown]> = [
     ['path', 'ws'],
     ['path', 42],
@@ -44,10 +45,10 @@ test('invalid options fail registration with AIP_ERR_FASTIFY_INVALID_OPTION', as
   for (const [name, value] of bad) {
     const app = Fastify()
     app.register(aipPlugin, { [name]: value } as AipOptions)
-    await t.rejects(async () => { await app.ready() }, { code: 'AIP_ERR_FASTIFY_INVALID_OPTION', message: new RegExp(`option ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) }, `${name}: ${String(value)}`)
+    await t.rejects(async () => { await app.ready() }, { code: 'AIP_ERR_INVALID_OPTION', message: new RegExp(`option ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) }, `${name}: ${String(value)}`)
     await app.close()
   }
-  t.throws(() => resolvePluginOptions(null as unknown as AipOptions), { code: 'AIP_ERR_FASTIFY_INVALID_OPTION' })
+  t.throws(() => resolvePluginOptions(null as unknown as AipOptions), { code: 'AIP_ERR_INVALID_OPTION' })
 })
 
 test('defaults, and endpoint options passed through', async (t) => {
@@ -59,4 +60,13 @@ test('defaults, and endpoint options passed through', async (t) => {
   t.match(plugin, { headersTimeoutMs: 10000, maxConnections: 10000, maxConnectionsPerAddress: 1000 }, 'connection limits on by default')
   t.match(resolvePluginOptions({ headersTimeoutMs: null, maxConnections: null, maxConnectionsPerAddress: 0 }).plugin,
     { headersTimeoutMs: null, maxConnections: null, maxConnectionsPerAddress: 0 }, 'each can be turned off')
+})
+
+test('an endpoint option error reaches the caller as is, with its fields', async (t) => {
+  const app = Fastify()
+  app.register(aipPlugin, { maxPayloadBytes: -1 } as AipOptions)
+  await t.rejects(async () => { await app.ready() }, { code: 'AIP_ERR_INVALID_OPTION', option: 'maxPayloadBytes', expected: 'a positive integer', received: '-1' })
+  await app.close()
+  t.throws(() => resolvePluginOptions({ metrics: { prefix: '9bad' } }), { code: 'AIP_ERR_INVALID_OPTION', option: 'metrics.prefix', received: "'9bad'" }, 'nested options are named by their dotted path')
+  t.throws(() => resolvePluginOptions({ dashboard: { path: '/aip/' } }), { code: 'AIP_ERR_INVALID_OPTION', option: 'dashboard.path' })
 })

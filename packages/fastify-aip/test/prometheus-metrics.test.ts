@@ -93,7 +93,7 @@ test('metrics can go to a registry of the app, with no route, and invalid metric
   for (const [name, value] of bad) {
     const bare = Fastify()
     bare.register(aipPlugin, { metrics: value } as never)
-    await t.rejects(async () => { await bare.ready() }, { code: 'AIP_ERR_FASTIFY_INVALID_OPTION', message: new RegExp(`option ${name.replace('.', '\\.')}:`) }, `${name}: ${JSON.stringify(value)}`)
+    await t.rejects(async () => { await bare.ready() }, { code: 'AIP_ERR_INVALID_OPTION', message: new RegExp(`option ${name.replace('.', '\\.')}:`) }, `${name}: ${JSON.stringify(value)}`)
     await bare.close()
   }
 })

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, Server } from 'node:http'
 import { test } from 'tap'
-import { redactUrl } from '../src/index.js'
 import { redactMistypedPaths } from '../src/redact.js'
 
 function urlAfter (server: EventEmitter, event: 'request' | 'upgrade', url: string): string {
@@ -10,17 +9,12 @@ function urlAfter (server: EventEmitter, event: 'request' | 'upgrade', url: stri
   return request.url as string
 }
 
-test('redactUrl replaces every token value, whatever its case', async (t) => {
-  t.equal(redactUrl('/ws?a=1&token=abc&TOKEN=def#x'), '/ws?a=1&token=[redacted]&TOKEN=[redacted]#x')
-  t.equal(redactUrl('/ws'), '/ws')
-})
-
 test('only the tokens of paths the router will not send to the WebSocket route are redacted', async (t) => {
   const strict = new EventEmitter()
   const stop = redactMistypedPaths(strict as unknown as Server, '/ws', { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, caseSensitive: true })
   t.equal(urlAfter(strict, 'request', '/ws?token=s'), '/ws?token=s', 'the route itself is left alone')
   t.equal(urlAfter(strict, 'upgrade', '/ws/?token=s'), '/ws/?token=[redacted]')
-  t.equal(urlAfter(strict, 'request', '//WS//?x=1&token=s'), '//WS//?x=1&token=[redacted]')
+  t.equal(urlAfter(strict, 'request', '//WS//?x=1&token=s'), '//WS//?x=[redacted]&token=[redacted]', 'every query value is hidden')
   t.equal(urlAfter(strict, 'request', '/wss?token=s'), '/wss?token=s', 'another path is not touched')
   t.equal(urlAfter(strict, 'request', '/ws/'), '/ws/', 'no token, nothing to do')
   t.equal(urlAfter(strict, 'request', '/'), '/')

@@ -9,7 +9,7 @@ import { ClosedError } from '@aip/mcp-executor'
 import { InvalidJsonError } from '@aip/protocol'
 import { RedisUnavailableError } from '@aip/redis'
 import { TimeoutError } from '@aip/resilience'
-import { InvalidOptionError } from 'fastify-aip'
+import { InvalidOptionError, TaskNotFoundError } from 'fastify-aip'
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 
@@ -40,9 +40,15 @@ export function codeOf (err: unknown): string | undefined {
     const exact: Equals<typeof err.code, 'AIP_ERR_CONSTELLATION_STOPPED'> = true
     return exact ? err.code : undefined
   }
-  if (err instanceof InvalidOptionError) {
-    const exact: Equals<typeof err.code, 'AIP_ERR_FASTIFY_INVALID_OPTION'> = true
+  if (err instanceof TaskNotFoundError) {
+    const exact: Equals<typeof err.code, 'AIP_ERR_FASTIFY_TASK_NOT_FOUND'> = true
     return exact ? err.code : undefined
+  }
+  if (err instanceof InvalidOptionError) {
+    // The shared family of @aip/resilience, re-exported by the packages that throw it.
+    const exact: Equals<typeof err.code, 'AIP_ERR_INVALID_OPTION'> = true
+    const option: string = err.option
+    return exact && option.length > 0 ? err.code : undefined
   }
   if (err instanceof ClosedError) {
     const exact: Equals<typeof err.code, 'AIP_ERR_MCP_CLOSED'> = true
@@ -69,7 +75,8 @@ export function sampleErrors (): unknown[] {
     new SessionCancelledError('s1', 'gone'),
     new ConnectionError('dev', 'refused'),
     new StoppedError(),
-    new InvalidOptionError('path', 'a string'),
+    new TaskNotFoundError('t1'),
+    new InvalidOptionError('path', 'a string', '42'),
     new ClosedError(),
     new RedisUnavailableError('probe', 'down'),
     new Error('not ours')

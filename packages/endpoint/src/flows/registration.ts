@@ -62,17 +62,28 @@ export interface RegistrationClaim {
   readonly metadata: Record<string, unknown> | null
 }
 
-/** The outcome of {@link validateRegistration}: the claim, or the ERROR text to send before closing. */
-export type RegistrationCheck = { readonly ok: true, readonly claim: RegistrationClaim } | { readonly ok: false, readonly error: string }
+/** Why {@link validateRegistration} refused a first message: not a REGISTER, or a REGISTER without `client_id`. */
+export type RegistrationShapeRefusal = 'not_register' | 'no_client_id'
 
 /**
- * The server side: checks that the first message of a connection is a REGISTER with a non-empty `client_id`.
- * Policy (duplicates, targets, credentials) is the server's; this only checks the shape.
+ * The outcome of {@link validateRegistration}: the claim, or why it was refused (`refusal`, for a server that words
+ * its own ERROR) with a default ERROR text to send before closing.
+ */
+export type RegistrationCheck =
+  | { readonly ok: true, readonly claim: RegistrationClaim }
+  | { readonly ok: false, readonly refusal: RegistrationShapeRefusal, readonly error: string }
+
+/**
+ * The server side: checks that the first message of a connection is a REGISTER with a non-empty `client_id` (as
+ * the reference server: any non-empty string is an id). Policy (duplicates, targets, credentials) is the
+ * server's; this only checks the shape.
  */
 export function validateRegistration (message: DecodedClientMessage): RegistrationCheck {
-  if (message.type !== 'register') return { ok: false, error: `The first message must be register, got ${message.type}` }
-  if (typeof message.client_id !== 'string' || message.client_id.trim() === '') {
-    return { ok: false, error: 'client_id is required to register' }
+  if (message.type !== 'register') {
+    return { ok: false, refusal: 'not_register', error: `The first message must be register, got ${message.type}` }
+  }
+  if (typeof message.client_id !== 'string' || message.client_id === '') {
+    return { ok: false, refusal: 'no_client_id', error: 'client_id is required to register' }
   }
   return {
     ok: true,
