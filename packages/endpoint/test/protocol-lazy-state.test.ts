@@ -45,7 +45,7 @@ class Endpoint extends AIPEndpoint<'client'> {
   async start (): Promise<void> {}
   add (key: string): [AIPProtocol<'client'>, AIPProtocol<'server'>] {
     const [a, b] = createLinkedTransports()
-    return [this.attach(a, key), new AIPProtocol(b, { role: 'server' })]
+    return [this.attachConnection(a, key), new AIPProtocol(b, { role: 'server' })]
   }
 
   handleMessage (message: IncomingMessage<'client'>, key: string): void {
@@ -86,7 +86,7 @@ t.test("the endpoint's handler runs after the handlers of the type and before th
 
 t.test('a detached connection no longer reaches the endpoint, and its close is not reported as a disconnection', async (t) => {
   class Detaching extends Endpoint {
-    remove (key: string): AIPProtocol<'client'> | undefined { return this.detach(key) }
+    remove (key: string): AIPProtocol<'client'> | undefined { return this.detachConnection(key) }
   }
   const endpoint = new Detaching('client')
   t.teardown(() => endpoint.stop())

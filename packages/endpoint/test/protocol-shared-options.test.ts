@@ -54,7 +54,7 @@ t.test('protocols built with one resolved object share it, and use() on one leav
 class Endpoint extends AIPEndpoint<'client'> {
   async start (): Promise<void> {}
   add (key: string): AIPProtocol<'client'> {
-    return this.attach(createLinkedTransports()[0], key)
+    return this.attachConnection(createLinkedTransports()[0], key)
   }
 
   handleMessage (_message: IncomingMessage<'client'>): void {}
