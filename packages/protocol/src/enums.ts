@@ -16,8 +16,14 @@ export const CLIENT_MESSAGE_TYPES = [
   'device_info_response'
 ] as const
 
-/** `type` of a ClientMessage. Case-sensitive, lower-case on the wire. */
-export const ClientMessageType = literalUnion(CLIENT_MESSAGE_TYPES, 'Type of a client message')
+/**
+ * Client message types of our negotiated extensions (PROTOCOL.md): `task_cancel` (the continuity extension). A
+ * server answers one from a client that did not negotiate it as it answers any type it does not take.
+ */
+export const EXTENSION_CLIENT_MESSAGE_TYPES = ['task_cancel'] as const
+
+/** `type` of a ClientMessage: a reference type, or an extension type. Case-sensitive, lower-case on the wire. */
+export const ClientMessageType = literalUnion([...CLIENT_MESSAGE_TYPES, ...EXTENSION_CLIENT_MESSAGE_TYPES] as const, 'Type of a client message')
 export type ClientMessageType = Static<typeof ClientMessageType>
 
 /** Every `type` the server may send, in the reference's declaration order. */

@@ -1,5 +1,5 @@
 export {
-  CLIENT_MESSAGE_TYPES, ClientMessageType, SERVER_MESSAGE_TYPES, ServerMessageType, TASK_STATUSES, TaskStatus,
+  CLIENT_MESSAGE_TYPES, EXTENSION_CLIENT_MESSAGE_TYPES, ClientMessageType, SERVER_MESSAGE_TYPES, ServerMessageType, TASK_STATUSES, TaskStatus,
   CLIENT_TYPES, ClientType, RESULT_STATUSES, ResultStatus, TOOL_TYPES, ToolType
 } from './enums.js'
 export { Command, COMMAND_FIELDS, Result, RESULT_FIELDS } from './command.js'
@@ -41,3 +41,8 @@ export {
   InvalidJsonError, FrameTooLargeError, FrameTooDeepError, InvalidMessageError, InvalidArgumentError,
   ProtocolErrorCode, type ProtocolError, type ProtocolIssue
 } from './errors.js'
+export {
+  CONTINUITY_CAPABILITIES, CAPABILITIES_KEY, GRANT_FIELD, TIMEOUT_KEY, RESENT_FIELD, TASK_CANCEL,
+  grantField, readGrant, requestedCapabilities, taskTimeoutMs, buildTaskCancel,
+  type ContinuityCapability, type ContinuityGrant, type TaskCancelInput
+} from './continuity.js'
