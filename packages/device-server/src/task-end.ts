@@ -13,6 +13,8 @@ import { Texts } from './texts.js'
 export async function finishTask (core: ServerCore, session: Session, outcome: AgentOutcome): Promise<void> {
   if (session.ended) return
   session.ended = true
+  if (session.deadlineTimer !== null) clearTimeout(session.deadlineTimer)
+  session.deadlineTimer = null
   let result: unknown = outcome.result !== undefined ? outcome.result : session.steps
   let error: string | null = outcome.status === 'failed' ? (outcome.error ?? Texts.agentFailed) : (outcome.error ?? null)
   // Encoded first: a result JSON cannot hold (a cycle, a BigInt from a custom agent) must still end the task.
