@@ -55,6 +55,8 @@ export class HeldTransport implements Transport {
   readonly bufferedAmount = 0
   closing: CloseInfo | null = null
   #closed = false
+  #read = 0
+  #waiter: (() => void) | null = null
 
   get isOpen (): boolean {
     return !this.#closed
@@ -63,6 +65,15 @@ export class HeldTransport implements Transport {
   async send (data: string | Uint8Array): Promise<void> {
     if (this.#closed) throw new Error('closed')
     this.sent.push(JSON.parse(data.toString()) as Record<string, any>)
+    const waiter = this.#waiter
+    this.#waiter = null
+    waiter?.()
+  }
+
+  /** The next frame the server wrote that the test has not read yet (waits for it). */
+  async next (): Promise<Record<string, any>> {
+    while (this.#read >= this.sent.length) await new Promise<void>((resolve) => { this.#waiter = resolve })
+    return this.sent[this.#read++] as Record<string, any>
   }
 
   close (code = 1000, reason = ''): void {
