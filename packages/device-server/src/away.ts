@@ -21,7 +21,15 @@ export interface AwayClient {
   readonly code: number
   readonly reason: string
   readonly timer: NodeJS.Timeout
+  /**
+   * Sessions of an away device that ended meanwhile (their TASK_END copy could not be sent): sent on its resume, so
+   * that it stops their work and drops their cached results. At most {@link MAX_MISSED_ENDS}.
+   */
+  readonly missedEnds: string[]
 }
+
+/** TASK_ENDs kept for one away device; older ones are dropped (the device's own bounds clean up after them). */
+export const MAX_MISSED_ENDS = 1_000
 
 /** WebSocket normal closure: sent by a client, it means "I am leaving on purpose". */
 const NORMAL_CLOSE = 1000
@@ -46,7 +54,7 @@ function goAway (core: ServerCore, connection: ClientConnection, identity: Ident
   const window = core.options.resumeWindowMs
   const timer = setTimeout(() => { expire(core, entry) }, window)
   timer.unref()
-  const entry: AwayClient = { identity, credential: connection.credential, since: core.options.now(), code, reason, timer }
+  const entry: AwayClient = { identity, credential: connection.credential, since: core.options.now(), code, reason, timer, missedEnds: [] }
   core.away.set(identity.clientId, entry)
   core.logger.info({ clientId: identity.clientId, clientType: identity.clientType, code, resumeWindowMs: window }, 'client away: its sessions are held')
   core.events.emit('clientAway', { clientId: identity.clientId, clientType: identity.clientType, code, reason, resumeWindowMs: window })

@@ -1,6 +1,6 @@
 import { CloseCode, validateRegistration, type RegistrationClaim } from '@aip/endpoint'
 import {
-  GRANT_FIELD, buildRegistrationConfirmation, grantField, requestedCapabilities, type ContinuityGrant, type DecodedClientMessage
+  GRANT_FIELD, buildRegistrationConfirmation, buildTaskEnd, grantField, requestedCapabilities, type ContinuityGrant, type DecodedClientMessage
 } from '@aip/protocol'
 import type { Credential } from './auth.js'
 import { endAway, takeBack, unregister } from './away.js'
@@ -147,6 +147,7 @@ export async function register (core: ServerCore, connection: ClientConnection, 
   if (away !== undefined && resumed) {
     // After the HEARTBEAT ok: the COMMANDs the device may have missed, in order, marked as re-sent.
     const resentCommands = clientType === 'device' ? resendCommands(core, clientId) : 0
+    if (clientType === 'device') resendEnds(core, connection, away.missedEnds)
     const awayMs = core.options.now() - away.since
     core.logger.info({ clientId, clientType, targetId, epoch, awayMs, resentCommands }, 'client resumed')
     core.events.emit('clientResumed', { clientId, clientType, epoch, awayMs, resentCommands })
@@ -154,4 +155,12 @@ export async function register (core: ServerCore, connection: ClientConnection, 
   }
   core.logger.info({ clientId, clientType, targetId, epoch }, 'client registered')
   core.events.emit('clientRegistered', record)
+}
+
+/** Sends a resumed device the TASK_ENDs of its sessions that ended while it was away (those still kept). */
+function resendEnds (core: ServerCore, connection: ClientConnection, sessionIds: readonly string[]): void {
+  for (const sessionId of sessionIds) {
+    const record = core.options.results.getBySession(sessionId)
+    if (record !== undefined) connection.send(buildTaskEnd({ sessionId, status: record.status, result: record.result, error: record.error }))
+  }
 }

@@ -12,7 +12,7 @@ import { attachToHttpServer } from './adapters/node-http.js'
 import { TRUSTED, authenticate, type AuthResult } from './auth.js'
 import { ServerCore } from './core.js'
 import { dispatchTask } from './dispatch.js'
-import { InvalidOptionError, ServerStoppedError } from './errors.js'
+import { InvalidOptionError, ServerStoppedError, SessionCancelledError } from './errors.js'
 import { onMessage } from './router.js'
 import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClientRecord } from './registry.js'
@@ -364,12 +364,25 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     await super.onDeviceDisconnected(deviceId)
   }
 
-  /** Cancels one session; false when it is not running. */
+  /**
+   * Cancels one session: its agent's signal aborts, its requester gets TASK_END failed and its device a copy. A task
+   * sent by {@link dispatch} that the device has not taken up yet is cancelled too (its `done` rejects with
+   * `AIP_ERR_SERVER_SESSION_CANCELLED`). False when neither runs under this id.
+   */
   cancelSession (sessionId: string, reason: CancelReason = 'cancelled'): boolean {
-    const session = this.#core.sessions.get(sessionId)
-    if (session === undefined) return false
-    this.#core.cancelSession(session, reason)
-    return true
+    const core = this.#core
+    const session = core.sessions.get(sessionId)
+    if (session !== undefined) {
+      core.cancelSession(session, reason)
+      return true
+    }
+    for (const [deviceId, pending] of core.dispatches.entries()) {
+      if (pending.sessionId !== sessionId) continue
+      core.logger.info({ sessionId, reason }, 'dispatched task cancelled before the device took it up')
+      core.dispatches.settle(deviceId, sessionId, new SessionCancelledError(sessionId, reason))
+      return true
+    }
+    return false
   }
 
   /**

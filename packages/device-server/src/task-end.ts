@@ -1,5 +1,6 @@
 import { buildTaskEnd, encodeServerMessage } from '@aip/protocol'
 import type { AgentOutcome } from './agent.js'
+import { MAX_MISSED_ENDS } from './away.js'
 import type { ServerCore } from './core.js'
 import type { TaskRecord } from './results.js'
 import type { Session } from './session.js'
@@ -54,6 +55,12 @@ export async function finishTask (core: ServerCore, session: Session, outcome: A
   const device = session.deviceId === session.requesterId ? undefined : core.clients.get(session.deviceId)
   requester?.sendEncoded(message, text)
   device?.sendEncoded(message, text)
+  // A device away (inside its resume window) gets its copy when it resumes. A requester away re-sends its TASK.
+  const awayDevice = core.away.get(session.deviceId)
+  if (awayDevice !== undefined) {
+    awayDevice.missedEnds.push(session.id)
+    if (awayDevice.missedEnds.length > MAX_MISSED_ENDS) awayDevice.missedEnds.shift()
+  }
   core.logger.info({ sessionId: session.id, traceId: session.trace?.traceId, status: record.status, error: record.error }, 'task ended')
   session.trace?.end(record.status === 'failed' ? (record.error ?? 'failed') : undefined)
   core.dispatches.settle(session.deviceId, session.id, record)

@@ -95,3 +95,23 @@ test('a COMMAND the agent issues while its device is away waits, and goes out un
   t.match(await ended, { status: 'ok' })
   t.match((await until(galaxy, (f) => f.type === 'task_end')).frame, { status: 'completed' })
 })
+
+test('a device resuming is sent the TASK_END of each of its sessions that ended while it was away', async (t) => {
+  const { wsUrl, endpoint } = await startServer(t, { agent: stepsAgent(1), resumeWindowMs: 60_000 })
+  const first = await TestClient.connect(t, wsUrl)
+  await first.ask(continuityDevice('dev-m'))
+  const galaxy = await registeredConstellation(t, wsUrl, 'g-m', 'dev-m')
+  await galaxy.ask(task('g-m', 'dev-m', 'm@1'))
+  await until(first, (f) => f.type === 'command')
+  const away = nextEvent(endpoint, 'clientAway')
+  first.ws.terminate()
+  await away
+  const ended = nextEvent(endpoint, 'taskEnd')
+  t.ok(endpoint.cancelSession('m@1'), 'cancelled while the device is away')
+  await ended
+  t.match((await until(galaxy, (f) => f.type === 'task_end')).frame, { status: 'failed', session_id: 'm@1' })
+  const second = await TestClient.connect(t, wsUrl)
+  t.match((await second.ask(continuityDevice('dev-m'))).aip, { resumed: true, epoch: 2 })
+  t.match(await second.next(), { type: 'task_end', status: 'failed', session_id: 'm@1' }, 'its copy, so that it stops the work')
+  t.same(second.frames, [], 'no COMMAND: the session has ended')
+})
