@@ -8,6 +8,9 @@ import { Session } from './session.js'
 import { runTask } from './task-runner.js'
 import { MAX_ID_CHARS, Texts } from './texts.js'
 
+/** The longest delay a Node timer holds (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647
+
 /** The device a TASK runs on, or the text of its refusal. */
 function taskDevice (core: ServerCore, identity: Identity, message: DecodedClientMessage): { deviceId: string } | { refusal: string } {
   if (identity.clientType === 'constellation') {
@@ -78,8 +81,9 @@ export function admitTask (core: ServerCore, connection: ClientConnection, ident
   })
   session.propagateTrace = parseTraceparent(parent) !== null
   const deadlineMs = taskTimeoutMs(message.metadata)
-  if (deadlineMs !== null) {
-    // Any requester may give a deadline: at it the session is cancelled, as a `task_cancel` would.
+  // Any requester may give a deadline: at it the session is cancelled, as a `task_cancel` would. One beyond what a
+  // timer can hold (about 24.8 days) is no deadline in practice, and a longer delay would fire at once.
+  if (deadlineMs !== null && deadlineMs <= MAX_TIMER_MS) {
     session.deadlineAt = session.startedAt + deadlineMs
     session.deadlineTimer = setTimeout(() => { core.cancelSession(session, 'deadline passed') }, deadlineMs)
     session.deadlineTimer.unref()

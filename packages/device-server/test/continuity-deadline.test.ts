@@ -68,3 +68,15 @@ test('a COMMAND to a device granted deadline carries its own timeout when shorte
   t.equal(command.type, 'command')
   t.notOk(TIMEOUT_KEY in command, 'reference COMMAND')
 })
+
+test('a deadline longer than a timer can hold is no deadline (it must not fire at once)', async (t) => {
+  const { endpoint, clock, connect } = setup(t, { agent: stepsAgent(1) })
+  const device = connect()
+  device.receive(deviceRegister('dev-d4'))
+  await device.next()
+  device.receive({ type: 'task', status: 'continue', client_type: 'device', client_id: 'dev-d4', session_id: 'd4@1', request: 'go', metadata: { [TIMEOUT_KEY]: 2 ** 40 } })
+  await device.next()
+  t.match(await device.next(), { type: 'command' })
+  clock.advance(10)
+  t.match(endpoint.getSession('d4@1'), { deadlineAt: null }, 'still running, with no deadline')
+})
