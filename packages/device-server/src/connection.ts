@@ -1,5 +1,5 @@
 import { CloseCode, type AIPProtocol, type CloseInfo, type Logger, type Transport } from '@aip/endpoint'
-import type { ClientType, DecodedServerMessage, ServerMessage } from '@aip/protocol'
+import type { ClientType, ContinuityGrant, DecodedServerMessage, ServerMessage } from '@aip/protocol'
 import type { Credential } from './auth.js'
 
 /** The registered identity of a connection, pinned at REGISTER. */
@@ -7,6 +7,10 @@ export interface Identity {
   readonly clientId: string
   readonly clientType: ClientType
   readonly targetId: string | null
+  /** This registration's epoch for the client id (the continuity extension): +1 on every registration of the id. */
+  readonly epoch: number
+  /** What the server granted (the continuity extension); `null` when the REGISTER asked for nothing. */
+  readonly grant: ContinuityGrant | null
 }
 
 /** How long a connection over its outbound budget has to take its close frame before it is dropped. */

@@ -1,5 +1,6 @@
 import type { AIPProtocol, Logger, Transport } from '@aip/endpoint'
 import type { TypedEmitter } from '@aip/resilience'
+import type { AwayClient } from './away.js'
 import type { ClientConnection } from './connection.js'
 import { DispatchTable } from './dispatch-table.js'
 import { SessionCancelledError } from './errors.js'
@@ -20,6 +21,15 @@ export class ServerCore {
   readonly clients = new Map<string, ClientConnection>()
   /** Every open connection, registered or not. */
   readonly connections = new Set<ClientConnection>()
+  /**
+   * Clients granted `resume` whose connection dropped, by client id, while their resume window runs: not in
+   * `clients`, still in the registry, their sessions held.
+   */
+  readonly away = new Map<string, AwayClient>()
+  /** The epoch of the latest registration of each client id registered or away (dropped when the client is gone). */
+  readonly epochs = new Map<string, number>()
+  /** Frames dropped because their connection was no longer its client's current one. */
+  fencedFrames = 0
   readonly sessions: SessionStore
   readonly dispatches = new DispatchTable()
   /** Running sessions and the bytes of their TASK frames, by requester: each client's share is bounded. */

@@ -46,6 +46,18 @@ export interface DeviceServerOptions {
   pingIntervalMs?: number
   /** Time an old connection has to answer a ping when its client id registers again. Default 2000. */
   takeoverProbeMs?: number
+  /**
+   * How long the server holds the sessions of a client granted `resume` (the continuity extension: the client asked
+   * for it in its REGISTER) after its connection drops: the client is away, its tasks go on and wait for it, and a
+   * registration of the same id with the same credential within the window resumes them. Default 30000. `0`
+   * grants `resume` to no one: every client's sessions are cancelled at its first close (the reference behaviour).
+   */
+  resumeWindowMs?: number
+  /**
+   * Running tasks that may wait for one away device (its connection dropped, inside its resume window); one more
+   * TASK for it is refused. Default 64.
+   */
+  maxSessionsPerAwayDevice?: number
   /** Tasks running at once, over all clients. Default 10000. */
   maxSessions?: number
   /** Tasks running at once that one client requested. Default 100. */
@@ -101,6 +113,8 @@ export interface ResolvedServerOptions {
   readonly commandTimeoutMs: number
   readonly pingIntervalMs: number
   readonly takeoverProbeMs: number
+  readonly resumeWindowMs: number
+  readonly maxSessionsPerAwayDevice: number
   readonly maxSessions: number
   readonly maxSessionsPerClient: number
   readonly maxSessionBytesPerClient: number
@@ -147,6 +161,8 @@ const DeviceServerOptionsSchema = Type.Object({
   commandTimeoutMs: Milliseconds({ min: 1, default: 120_000 }),
   pingIntervalMs: Milliseconds({ min: 0, default: 20_000 }),
   takeoverProbeMs: Milliseconds({ min: 1, default: 2_000 }),
+  resumeWindowMs: Milliseconds({ min: 0, default: 30_000 }),
+  maxSessionsPerAwayDevice: Count(64),
   maxSessions: Count(10_000),
   maxSessionsPerClient: Count(100),
   maxSessionBytesPerClient: Count(16 * 1024 * 1024),
@@ -211,6 +227,8 @@ export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServ
     commandTimeoutMs: o.commandTimeoutMs,
     pingIntervalMs: o.pingIntervalMs,
     takeoverProbeMs: o.takeoverProbeMs,
+    resumeWindowMs: o.resumeWindowMs,
+    maxSessionsPerAwayDevice: o.maxSessionsPerAwayDevice,
     maxSessions: o.maxSessions,
     maxSessionsPerClient: o.maxSessionsPerClient,
     maxSessionBytesPerClient: o.maxSessionBytesPerClient,

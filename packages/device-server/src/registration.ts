@@ -1,18 +1,24 @@
 import { CloseCode, validateRegistration, type RegistrationClaim } from '@aip/endpoint'
-import { buildRegistrationConfirmation, type DecodedClientMessage } from '@aip/protocol'
+import {
+  GRANT_FIELD, buildRegistrationConfirmation, buildTaskEnd, grantField, requestedCapabilities, type ContinuityGrant, type DecodedClientMessage
+} from '@aip/protocol'
 import type { Credential } from './auth.js'
+import { endAway, takeBack, unregister } from './away.js'
+import { resendCommands } from './command-writer.js'
 import type { ClientConnection, Identity } from './connection.js'
 import type { ServerCore } from './core.js'
-import { ClientNotConnectedError } from './errors.js'
 import type { ClientRecord } from './registry.js'
 import { isObject, serverError } from './server-error.js'
 import { MAX_ID_CHARS, Texts } from './texts.js'
 
 /*
  * REGISTER policy: the first frame of a connection either gives it an identity (client id, role, target) pinned
- * for its whole life, or is refused with an ERROR naming the cause and a close. And the way back: a registered
- * client's connection closes, its sessions are cancelled and its dispatches rejected.
+ * for its whole life, or is refused with an ERROR naming the cause and a close. A client that asked for the
+ * continuity extension is answered with its grant; one that was away (granted `resume`, its connection dropped)
+ * resumes its sessions. The way out is `away.ts`.
  */
+
+export { unregister } from './away.js'
 
 /** May a connection holding `next` take over an id registered with `current`? Keys must be the same one. */
 function sameCredential (current: Credential, next: Credential): boolean {
@@ -41,9 +47,10 @@ function credentialRefusal (core: ServerCore, credential: Credential, claim: Reg
     return [Texts.clientIdNeedsOwnKey, 'client id has its own key', { clientId }]
   }
   if (targetId !== null) {
-    const target = core.clients.get(targetId)
+    // A device away inside its resume window is still the target it was.
+    const target = core.clients.get(targetId)?.identity ?? core.away.get(targetId)?.identity
     if (target === undefined) return [Texts.targetNotConnected(targetId), 'target not connected', { clientId, targetId }]
-    if (target.identity?.clientType !== 'device') return [Texts.targetIsNotDevice(targetId), 'target not a device', { clientId, targetId }]
+    if (target.clientType !== 'device') return [Texts.targetIsNotDevice(targetId), 'target not a device', { clientId, targetId }]
   }
   return null
 }
@@ -91,7 +98,30 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     existing.transport.terminate()
     await unregister(core, existing, CloseCode.Replaced, Texts.replaced)
   }
+  const away = core.away.get(clientId)
+  if (away !== undefined && !sameCredential(away.credential, connection.credential)) {
+    refuse(core, connection, Texts.duplicateClient(clientId), 'duplicate client_id (other credential)', { clientId })
+    return
+  }
+  // Capabilities asked for and enabled: `resume` only with a resume window.
+  const asked = requestedCapabilities(metadata)
+  const capabilities = asked.filter((capability) => capability !== 'resume' || core.options.resumeWindowMs > 0)
+  let resumed = false
+  if (away !== undefined) {
+    const same = away.identity.clientType === clientType && away.identity.targetId === targetId
+    if (same && capabilities.includes('resume')) {
+      takeBack(core, clientId)
+      resumed = true
+    } else {
+      // Another role or scope, or a client that does not resume: the held sessions end as at the window's expiry.
+      await endAway(core, clientId)
+    }
+  }
   if (connection.closed) return
+  if (core.clients.has(clientId)) {
+    refuse(core, connection, Texts.duplicateClient(clientId), 'duplicate client_id', { clientId })
+    return
+  }
   const record: ClientRecord = {
     clientId,
     clientType,
@@ -101,38 +131,36 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     metadata,
     registeredAt: core.options.now()
   }
-  const identity: Identity = { clientId, clientType, targetId }
+  const epoch = (core.epochs.get(clientId) ?? 0) + 1
+  core.epochs.set(clientId, epoch)
+  // Only a REGISTER that asked gets a grant: a reference peer sees the reference answer, byte for byte.
+  const grant: ContinuityGrant | null = asked.length === 0
+    ? null
+    : { capabilities, epoch, resumeWindowMs: capabilities.includes('resume') ? core.options.resumeWindowMs : 0, resumed }
+  const identity: Identity = { clientId, clientType, targetId, epoch, grant }
   connection.identity = identity
   if (connection.registrationTimer !== null) connection.cancelTimer(connection.registrationTimer)
   connection.registrationTimer = null
   core.clients.set(clientId, connection)
   core.options.registry.add(record)
-  connection.send(buildRegistrationConfirmation())
-  core.logger.info({ clientId, clientType, targetId }, 'client registered')
+  connection.send(buildRegistrationConfirmation(), grant === null ? null : { [GRANT_FIELD]: grantField(grant) })
+  if (away !== undefined && resumed) {
+    // After the HEARTBEAT ok: the COMMANDs the device may have missed, in order, marked as re-sent.
+    const resentCommands = clientType === 'device' ? resendCommands(core, clientId) : 0
+    if (clientType === 'device') resendEnds(core, connection, away.missedEnds)
+    const awayMs = core.options.now() - away.since
+    core.logger.info({ clientId, clientType, targetId, epoch, awayMs, resentCommands }, 'client resumed')
+    core.events.emit('clientResumed', { clientId, clientType, epoch, awayMs, resentCommands })
+    return
+  }
+  core.logger.info({ clientId, clientType, targetId, epoch }, 'client registered')
   core.events.emit('clientRegistered', record)
 }
 
-/**
- * A connection closed (or was replaced): when it was a registered client's, the client leaves the registry, the
- * sessions it runs or requested are cancelled, its dispatches rejected, and `clientDisconnected` is emitted.
- */
-export async function unregister (core: ServerCore, connection: ClientConnection, code: number, reason: string): Promise<void> {
-  const identity = connection.identity
-  if (identity === null || core.clients.get(identity.clientId) !== connection) return
-  core.clients.delete(identity.clientId)
-  core.options.registry.remove(identity.clientId)
-  core.logger.info({ clientId: identity.clientId, clientType: identity.clientType, code }, 'client disconnected')
-  if (identity.clientType === 'device') {
-    for (const session of core.sessions.list()) {
-      if (session.deviceId === identity.clientId) core.cancelSession(session, 'device_disconnected')
-    }
-    core.dispatches.rejectDevice(identity.clientId, new ClientNotConnectedError(identity.clientId))
-    await core.onDeviceDisconnected(identity.clientId).catch((err: unknown) => {
-      core.logger.error({ err, deviceId: identity.clientId }, 'onDeviceDisconnected failed')
-    })
+/** Sends a resumed device the TASK_ENDs of its sessions that ended while it was away (those still kept). */
+function resendEnds (core: ServerCore, connection: ClientConnection, sessionIds: readonly string[]): void {
+  for (const sessionId of sessionIds) {
+    const record = core.options.results.getBySession(sessionId)
+    if (record !== undefined) connection.send(buildTaskEnd({ sessionId, status: record.status, result: record.result, error: record.error }))
   }
-  for (const session of core.sessions.list()) {
-    if (session.requesterId === identity.clientId) core.cancelSession(session, 'requester_disconnected')
-  }
-  core.events.emit('clientDisconnected', { clientId: identity.clientId, clientType: identity.clientType, code, reason })
 }

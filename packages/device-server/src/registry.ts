@@ -14,6 +14,13 @@ export interface ClientRecord {
   readonly metadata: Readonly<Record<string, unknown>> | null
   /** Milliseconds since the epoch. */
   readonly registeredAt: number
+  /**
+   * Set by `DeviceServerEndpoint.listClients` on the record of a client that is away (the continuity extension: its
+   * connection dropped and its resume window runs): `true`, with `awaySince` (milliseconds since the epoch).
+   * Absent on connected clients and in the registry itself.
+   */
+  readonly away?: boolean
+  readonly awaySince?: number
 }
 
 /**

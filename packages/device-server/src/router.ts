@@ -2,6 +2,7 @@ import { CloseCode, UnexpectedBinaryError, type ProtocolEvents } from '@aip/endp
 import {
   buildDeviceInfoResponse, buildServerHeartbeat, deviceInfoUnavailable, newId, type DecodedClientMessage
 } from '@aip/protocol'
+import { granted } from './command-writer.js'
 import type { ClientConnection, Identity } from './connection.js'
 import type { ServerCore } from './core.js'
 import { refuseFirstFrame, register } from './registration.js'
@@ -41,10 +42,25 @@ export function onInvalidFrame (core: ServerCore, connection: ClientConnection, 
  * first to registration, the next ones to the handler of their type.
  */
 export function onMessage (core: ServerCore, connection: ClientConnection, message: DecodedClientMessage, frameSize: number): Promise<void> | undefined {
+  const identity = connection.identity
+  if (identity !== null && core.clients.get(identity.clientId) !== connection) {
+    fence(core, connection, identity)
+    return
+  }
   if (connection.closed || connection.overBudget) return
-  if (connection.identity === null) return register(core, connection, message)
-  route(core, connection, connection.identity, message, frameSize)
+  if (identity === null) return register(core, connection, message)
+  route(core, connection, identity, message, frameSize)
   return undefined
+}
+
+/**
+ * Drops a frame of a connection that is no longer its client's current one (replaced by a takeover, or its client
+ * away or resumed elsewhere): it can neither complete nor alter work.
+ */
+function fence (core: ServerCore, connection: ClientConnection, identity: Identity): void {
+  core.fencedFrames++
+  core.logger.debug({ clientId: identity.clientId, connectionId: connection.connectionId, epoch: identity.epoch }, 'frame of a replaced connection dropped')
+  core.events.emit('frameFenced', { clientId: identity.clientId, connectionId: connection.connectionId })
 }
 
 /** Routes a decoded message of a registered client by its type, after checking it speaks as its identity. */
@@ -87,7 +103,34 @@ function route (core: ServerCore, connection: ClientConnection, identity: Identi
       return
     case 'command_results':
       onCommandResults(core, identity, message)
+      return
+    case 'task_cancel':
+      onTaskCancel(core, connection, identity, message)
   }
+}
+
+/**
+ * `task_cancel` (the continuity extension): only from a client granted `cancel` (any other gets the ERROR of a
+ * type the server does not take), only for a running session that client requested. The session is cancelled:
+ * its TASK_END `failed` is the answer.
+ */
+function onTaskCancel (core: ServerCore, connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
+  if (!granted(identity, 'cancel')) {
+    connection.send(serverError({ error: Texts.unknownType(message.type), sessionId: message.session_id }))
+    return
+  }
+  const sessionId = message.session_id
+  const session = sessionId === null ? undefined : core.sessions.get(sessionId)
+  if (sessionId === null || session === undefined || session.ended) {
+    connection.send(serverError({ error: Texts.sessionNotRunning(sessionId ?? ''), sessionId, responseId: message.request_id ?? undefined }))
+    return
+  }
+  if (session.requesterId !== identity.clientId) {
+    connection.send(serverError({ error: Texts.sessionOwned(sessionId), sessionId, responseId: message.request_id ?? undefined }))
+    return
+  }
+  core.logger.info({ sessionId, clientId: identity.clientId, reason: clip(message.error ?? '', 256) }, 'task cancel requested')
+  core.cancelSession(session, 'cancelled by the requester')
 }
 
 function onDeviceInfoRequest (core: ServerCore, connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {

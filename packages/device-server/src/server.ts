@@ -7,11 +7,12 @@ import { sanitizeTaskName } from '@aip/protocol'
 import { describeValue } from '@aip/resilience'
 import type { WebSocket } from 'ws'
 import { accept } from './accept.js'
+import { endAway, type AwayClient } from './away.js'
 import { attachToHttpServer } from './adapters/node-http.js'
 import { TRUSTED, authenticate, type AuthResult } from './auth.js'
 import { ServerCore } from './core.js'
 import { dispatchTask } from './dispatch.js'
-import { InvalidOptionError, ServerStoppedError } from './errors.js'
+import { InvalidOptionError, ServerStoppedError, SessionCancelledError } from './errors.js'
 import { onMessage } from './router.js'
 import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClientRecord } from './registry.js'
@@ -28,8 +29,17 @@ export type {
   DrainResult, SessionInfo
 } from './types.js'
 
-function sessionInfo (session: Session): SessionInfo {
-  return { sessionId: session.id, taskName: session.taskName, requesterId: session.requesterId, deviceId: session.deviceId, startedAt: session.startedAt }
+function sessionInfo (core: ServerCore, session: Session): SessionInfo {
+  return {
+    sessionId: session.id,
+    taskName: session.taskName,
+    requesterId: session.requesterId,
+    deviceId: session.deviceId,
+    startedAt: session.startedAt,
+    deviceAway: core.away.has(session.deviceId),
+    requesterAway: core.away.has(session.requesterId),
+    deadlineAt: session.deadlineAt
+  }
 }
 
 /**
@@ -182,9 +192,18 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     accept(this.#core, transport, auth.credential)
   }
 
-  /** The registered clients. */
+  /**
+   * The registered clients, those away included (their connection dropped and their resume window runs): their
+   * records carry `away: true` and `awaySince`.
+   */
   listClients (): ClientRecord[] {
-    return this.options.registry.list()
+    const away = this.#core.away
+    const list = this.options.registry.list()
+    if (away.size === 0) return list
+    return list.map((record) => {
+      const entry = away.get(record.clientId)
+      return entry === undefined ? record : { ...record, away: true, awaySince: entry.since }
+    })
   }
 
   /** Running sessions. */
@@ -199,13 +218,13 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
 
   /** The running sessions, oldest first. */
   listSessions (): SessionInfo[] {
-    return this.#core.sessions.list().map(sessionInfo)
+    return this.#core.sessions.list().map((session) => sessionInfo(this.#core, session))
   }
 
   /** A running session; `undefined` when none runs under this id (see {@link getResult} for finished ones). */
   getSession (sessionId: string): SessionInfo | undefined {
     const session = this.#core.sessions.get(sessionId)
-    return session === undefined ? undefined : sessionInfo(session)
+    return session === undefined ? undefined : sessionInfo(this.#core, session)
   }
 
   /** The tasks sent by {@link dispatch} and not ended. */
@@ -237,20 +256,40 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     let queuedFrames = 0
     for (const connection of core.connections) queuedFrames += connection.queued
     const pendingDispatches = core.dispatches.notTakenUp((sessionId) => core.sessions.get(sessionId) !== undefined)
-    return { connections: core.connections.size, sessions: core.sessions.size, pendingDispatches, queuedFrames, draining: core.draining }
+    return {
+      connections: core.connections.size,
+      sessions: core.sessions.size,
+      pendingDispatches,
+      queuedFrames,
+      draining: core.draining,
+      awayClients: core.away.size,
+      fencedFrames: core.fencedFrames
+    }
   }
 
-  /** Liveness and load of a registered client's connection; `undefined` when it is not connected. */
+  /**
+   * Liveness and load of a registered client's connection, or of a client away inside its resume window (`away`,
+   * `awaySince`); `undefined` when it is neither.
+   */
   clientActivity (clientId: string): ClientActivity | undefined {
     const core = this.#core
     const connection = core.clients.get(clientId)
-    if (connection === undefined) return undefined
+    const away = connection === undefined ? core.away.get(clientId) : undefined
+    if (connection === undefined && away === undefined) return undefined
     let runningTasks = 0
     for (const session of core.sessions.list()) {
       if (session.deviceId === clientId || session.requesterId === clientId) runningTasks++
     }
     const pendingTasks = core.dispatches.notTakenUp((sessionId) => core.sessions.get(sessionId) !== undefined, clientId)
-    return { lastSeenAt: connection.lastSeen, queuedFrames: connection.queued, runningTasks, pendingTasks }
+    return {
+      lastSeenAt: connection?.lastSeen ?? (away as AwayClient).since,
+      away: away !== undefined,
+      awaySince: away?.since ?? null,
+      epoch: (connection?.identity ?? away?.identity)?.epoch ?? 0,
+      queuedFrames: connection?.queued ?? 0,
+      runningTasks,
+      pendingTasks
+    }
   }
 
   /**
@@ -325,12 +364,25 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     await super.onDeviceDisconnected(deviceId)
   }
 
-  /** Cancels one session; false when it is not running. */
+  /**
+   * Cancels one session: its agent's signal aborts, its requester gets TASK_END failed and its device a copy. A task
+   * sent by {@link dispatch} that the device has not taken up yet is cancelled too (its `done` rejects with
+   * `AIP_ERR_SERVER_SESSION_CANCELLED`). False when neither runs under this id.
+   */
   cancelSession (sessionId: string, reason: CancelReason = 'cancelled'): boolean {
-    const session = this.#core.sessions.get(sessionId)
-    if (session === undefined) return false
-    this.#core.cancelSession(session, reason)
-    return true
+    const core = this.#core
+    const session = core.sessions.get(sessionId)
+    if (session !== undefined) {
+      core.cancelSession(session, reason)
+      return true
+    }
+    for (const [deviceId, pending] of core.dispatches.entries()) {
+      if (pending.sessionId !== sessionId) continue
+      core.logger.info({ sessionId, reason }, 'dispatched task cancelled before the device took it up')
+      core.dispatches.settle(deviceId, sessionId, new SessionCancelledError(sessionId, reason))
+      return true
+    }
+    return false
   }
 
   /**
@@ -342,6 +394,8 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     if (core.stopped) return
     core.stopped = true
     for (const session of core.sessions.list()) core.cancelSession(session, 'server_stopping')
+    // Clients away will not come back to this server: they are gone (their sessions were cancelled just above).
+    await Promise.all([...core.away.keys()].map(async (clientId) => { await endAway(core, clientId) }))
     await Promise.all(core.sessions.list().map((session) => core.ended(session)))
     const closed = [...core.connections].map((connection) => new Promise<void>((resolve) => {
       if (connection.closed) { resolve(); return }

@@ -1,10 +1,23 @@
 import type { TraceSpan } from '@aip/endpoint'
-import type { Result } from '@aip/protocol'
+import type { DecodedServerMessage, Result } from '@aip/protocol'
 
 /** A command waiting for its COMMAND_RESULTS. */
 interface PendingCommand {
   resolve: (results: Result[]) => void
   reject: (err: Error) => void
+  /** The COMMAND itself, kept to be sent (again) when its device resumes; `null` until the runner gives it. */
+  outgoing: OutstandingCommand | null
+}
+
+/** A COMMAND waiting for its results, as the runner keeps it to send it, or send it again after a resume. */
+export interface OutstandingCommand {
+  readonly command: DecodedServerMessage
+  /** Extension fields it carries whenever it is written (its `traceparent`), or `null`. */
+  readonly extra: Readonly<Record<string, unknown>> | null
+  /** When its results are due (the endpoint's clock): a device granted `deadline` is told the time left. */
+  readonly dueAt: number
+  /** Written to a device connection at least once: a later write carries `aip_resent`. */
+  sent: boolean
 }
 
 /** One step of a task: the request and the Results of one COMMAND, as the reference reports it in TASK_END. */
@@ -34,6 +47,10 @@ export class Session {
   trace: TraceSpan | null = null
   /** The TASK carried a trace context: its COMMANDs carry theirs (an extension field). */
   propagateTrace = false
+  /** When the TASK's deadline (its `metadata.aip_timeout_ms`) passes, on the endpoint's clock; `null` for none. */
+  deadlineAt: number | null = null
+  /** The deadline's timer, cleared at the end. */
+  deadlineTimer: NodeJS.Timeout | null = null
 
   constructor (init: { id: string, taskName: string, request: string, requesterId: string, deviceId: string, startedAt: number, sizeBytes?: number }) {
     this.id = init.id
@@ -67,8 +84,19 @@ export class Session {
   /** Registers the wait for the results of the COMMAND with `responseId` (before the COMMAND is sent). */
   expect (responseId: string): Promise<Result[]> {
     return new Promise<Result[]>((resolve, reject) => {
-      this.#pending.set(responseId, { resolve, reject })
+      this.#pending.set(responseId, { resolve, reject, outgoing: null })
     })
+  }
+
+  /** Keeps the COMMAND of a waiting `responseId`, to send it (again) when the device resumes. */
+  keep (responseId: string, outgoing: OutstandingCommand): void {
+    const pending = this.#pending.get(responseId)
+    if (pending !== undefined) pending.outgoing = outgoing
+  }
+
+  /** The COMMANDs still waiting for results, in the order they were issued. */
+  * outstanding (): IterableIterator<OutstandingCommand> {
+    for (const pending of this.#pending.values()) if (pending.outgoing !== null) yield pending.outgoing
   }
 
   /** Fails the wait for `responseId` with `err` (its timeout); false when nothing waits for it any more. */

@@ -1,5 +1,6 @@
 import { SpanKind, TRACEPARENT, parseTraceparent, startTraceSpan } from '@aip/endpoint'
-import { buildTaskAck, newId, sanitizeTaskName, type DecodedClientMessage } from '@aip/protocol'
+import { buildTaskAck, buildTaskEnd, newId, sanitizeTaskName, taskTimeoutMs, type DecodedClientMessage } from '@aip/protocol'
+import { granted } from './command-writer.js'
 import type { ClientConnection, Identity } from './connection.js'
 import type { ServerCore } from './core.js'
 import { requestTooLarge, serverError } from './server-error.js'
@@ -7,14 +8,18 @@ import { Session } from './session.js'
 import { runTask } from './task-runner.js'
 import { MAX_ID_CHARS, Texts } from './texts.js'
 
+/** The longest delay a Node timer holds (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647
+
 /** The device a TASK runs on, or the text of its refusal. */
 function taskDevice (core: ServerCore, identity: Identity, message: DecodedClientMessage): { deviceId: string } | { refusal: string } {
   if (identity.clientType === 'constellation') {
     const targetId = message.target_id
     if (targetId === null) return { refusal: Texts.constellationNeedsTarget }
-    const target = core.clients.get(targetId)
+    // A device away inside its resume window takes tasks: they wait for it (bounded by maxSessionsPerAwayDevice).
+    const target = core.clients.get(targetId)?.identity ?? core.away.get(targetId)?.identity
     if (target === undefined) return { refusal: Texts.targetNotConnected(targetId) }
-    if (target.identity?.clientType !== 'device') return { refusal: Texts.targetNotDevice }
+    if (target.clientType !== 'device') return { refusal: Texts.targetNotDevice }
     if (identity.targetId !== null && identity.targetId !== targetId) return { refusal: Texts.taskNotAuthorized }
     return { deviceId: targetId }
   }
@@ -29,6 +34,7 @@ function taskDevice (core: ServerCore, identity: Identity, message: DecodedClien
 export function admitTask (core: ServerCore, connection: ClientConnection, identity: Identity, message: DecodedClientMessage, frameSize: number): void {
   const fail = (error: string): boolean =>
     connection.send(serverError({ error, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
+  if (granted(identity, 'resume') && answeredAgain(core, connection, identity, message.session_id)) return
   const target = taskDevice(core, identity, message)
   if ('refusal' in target) { fail(target.refusal); return }
   const { deviceId } = target
@@ -57,6 +63,10 @@ export function admitTask (core: ServerCore, connection: ClientConnection, ident
   if (core.sessions.size >= options.maxSessions) { fail(Texts.tooManySessions); return }
   const usage = core.usage.get(identity.clientId)
   if (usage !== undefined && usage.sessions >= options.maxSessionsPerClient) { fail(Texts.tooManyClientSessions); return }
+  if (core.away.has(deviceId) && waitingFor(core, deviceId) >= options.maxSessionsPerAwayDevice) {
+    fail(Texts.tooManyWaitingForDevice(deviceId, options.maxSessionsPerAwayDevice))
+    return
+  }
   if ((usage?.bytes ?? 0) + frameSize > options.maxSessionBytesPerClient) { fail(Texts.clientSessionsTooLarge); return }
   const taskName = sanitizeTaskName(message.task_name ?? sessionId)
   const session = new Session({ id: sessionId, taskName, request, requesterId: identity.clientId, deviceId, startedAt: options.now(), sizeBytes: frameSize })
@@ -70,10 +80,46 @@ export function admitTask (core: ServerCore, connection: ClientConnection, ident
     attributes: { 'aip.session_id': sessionId, 'aip.task_name': taskName, 'aip.device_id': deviceId }
   })
   session.propagateTrace = parseTraceparent(parent) !== null
+  const deadlineMs = taskTimeoutMs(message.metadata)
+  // Any requester may give a deadline: at it the session is cancelled, as a `task_cancel` would. One beyond what a
+  // timer can hold (about 24.8 days) is no deadline in practice, and a longer delay would fire at once.
+  if (deadlineMs !== null && deadlineMs <= MAX_TIMER_MS) {
+    session.deadlineAt = session.startedAt + deadlineMs
+    session.deadlineTimer = setTimeout(() => { core.cancelSession(session, 'deadline passed') }, deadlineMs)
+    session.deadlineTimer.unref()
+  }
   // The ack goes out before the agent starts, so it always precedes the first COMMAND (B16).
   connection.send(buildTaskAck({ sessionId }))
   core.logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId, traceId: session.trace.traceId }, 'task started')
   core.events.emit('sessionStarted', { sessionId, taskName, requesterId: identity.clientId, deviceId })
   // The agent runs beside the connection's frame queue: the queue must go on to deliver COMMAND_RESULTS.
   runTask(core, session, message.metadata).catch((err: unknown) => core.logger.error({ err, sessionId }, 'task runner failed'))
+}
+
+/** Running sessions of `deviceId` (while it is away, they all wait for it). */
+function waitingFor (core: ServerCore, deviceId: string): number {
+  let count = 0
+  for (const session of core.sessions.list()) if (session.deviceId === deviceId) count++
+  return count
+}
+
+/**
+ * A TASK sent again by a requester granted `resume` (after its own resume) for a session it already owns is
+ * answered without running anything twice: running → its ack again; finished and kept → its TASK_END again.
+ * False when the session is neither (the TASK goes through the usual checks).
+ */
+function answeredAgain (core: ServerCore, connection: ClientConnection, identity: Identity, sessionId: string | null): boolean {
+  if (sessionId === null) return false
+  const running = core.sessions.get(sessionId)
+  if (running !== undefined) {
+    if (running.requesterId !== identity.clientId) return false
+    core.logger.debug({ sessionId, clientId: identity.clientId }, 'TASK of a running session sent again: ack repeated')
+    connection.send(buildTaskAck({ sessionId }))
+    return true
+  }
+  const finished = core.options.results.getBySession(sessionId)
+  if (finished === undefined || finished.requesterId !== identity.clientId) return false
+  core.logger.debug({ sessionId, clientId: identity.clientId }, 'TASK of a finished session sent again: TASK_END repeated')
+  connection.send(buildTaskEnd({ sessionId, status: finished.status, result: finished.result, error: finished.error }))
+  return true
 }

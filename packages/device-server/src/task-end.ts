@@ -1,5 +1,6 @@
 import { buildTaskEnd, encodeServerMessage } from '@aip/protocol'
 import type { AgentOutcome } from './agent.js'
+import { MAX_MISSED_ENDS } from './away.js'
 import type { ServerCore } from './core.js'
 import type { TaskRecord } from './results.js'
 import type { Session } from './session.js'
@@ -13,6 +14,8 @@ import { Texts } from './texts.js'
 export async function finishTask (core: ServerCore, session: Session, outcome: AgentOutcome): Promise<void> {
   if (session.ended) return
   session.ended = true
+  if (session.deadlineTimer !== null) clearTimeout(session.deadlineTimer)
+  session.deadlineTimer = null
   let result: unknown = outcome.result !== undefined ? outcome.result : session.steps
   let error: string | null = outcome.status === 'failed' ? (outcome.error ?? Texts.agentFailed) : (outcome.error ?? null)
   // Encoded first: a result JSON cannot hold (a cycle, a BigInt from a custom agent) must still end the task.
@@ -52,6 +55,12 @@ export async function finishTask (core: ServerCore, session: Session, outcome: A
   const device = session.deviceId === session.requesterId ? undefined : core.clients.get(session.deviceId)
   requester?.sendEncoded(message, text)
   device?.sendEncoded(message, text)
+  // A device away (inside its resume window) gets its copy when it resumes. A requester away re-sends its TASK.
+  const awayDevice = core.away.get(session.deviceId)
+  if (awayDevice !== undefined) {
+    awayDevice.missedEnds.push(session.id)
+    if (awayDevice.missedEnds.length > MAX_MISSED_ENDS) awayDevice.missedEnds.shift()
+  }
   core.logger.info({ sessionId: session.id, traceId: session.trace?.traceId, status: record.status, error: record.error }, 'task ended')
   session.trace?.end(record.status === 'failed' ? (record.error ?? 'failed') : undefined)
   core.dispatches.settle(session.deviceId, session.id, record)

@@ -1,6 +1,7 @@
 import { SpanKind, TRACEPARENT, childLogger, startTraceSpan, type Logger, type TraceSpan } from '@aip/endpoint'
 import { buildCommand, type Command, type Result } from '@aip/protocol'
 import type { AgentContext, AgentOutcome, AgentTask, ExecuteOptions } from './agent.js'
+import { holdsCommands, writeCommand } from './command-writer.js'
 import type { ServerCore } from './core.js'
 import { CommandTimeoutError, SessionCancelledError, TaskFailedError } from './errors.js'
 import type { Session } from './session.js'
@@ -38,10 +39,10 @@ export async function runTask (core: ServerCore, session: Session, metadata: Rec
       throw new TypeError('the agent returned no { status } outcome')
     }
   } catch (err) {
-    outcome = { status: 'failed', error: publicError(session, err) }
+    outcome = { status: 'failed', error: publicError(core, session, err) }
     if (!session.aborted && !(err instanceof TaskFailedError)) taskLogger().error({ err }, 'agent failed')
   }
-  if (session.aborted) outcome = { status: 'failed', error: cancelText(session.abortReason) }
+  if (session.aborted) outcome = { status: 'failed', error: cancelText(core, session, session.abortReason) }
   await finishTask(core, session, outcome)
 }
 
@@ -50,8 +51,8 @@ async function execute (core: ServerCore, session: Session, commands: readonly C
   if (session.aborted) {
     throw session.abortReason instanceof Error ? session.abortReason : new SessionCancelledError(session.id, 'aborted')
   }
-  const device = core.clients.get(session.deviceId)
-  if (device === undefined) throw new SessionCancelledError(session.id, 'device_disconnected')
+  // A device away inside its resume window gets the COMMAND when it resumes; a device gone fails the task.
+  if (!core.clients.has(session.deviceId) && !core.away.has(session.deviceId)) throw new SessionCancelledError(session.id, 'device_disconnected')
   const command = buildCommand({
     sessionId: session.id,
     taskName: session.taskName,
@@ -68,6 +69,8 @@ async function execute (core: ServerCore, session: Session, commands: readonly C
   // Only a task that came with a trace context gives its COMMANDs one: a Python-only fleet sees reference frames.
   const span = session.trace === null ? null : startTraceSpan('@aip/device-server', 'aip.command', { parent: session.trace.traceparent, kind: SpanKind.CLIENT, attributes: { 'aip.session_id': session.id, 'aip.response_id': responseId } })
   const extra = span !== null && session.propagateTrace ? { [TRACEPARENT]: span.traceparent } : null
+  const outgoing = { command, extra, dueAt: core.options.now() + timeoutMs, sent: false }
+  session.keep(responseId, outgoing)
   const sentAt = performance.now()
   let status: DeviceServerEvents['commandEnd']['status'] = 'cancelled'
   const timer = setTimeout(() => session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs)), timeoutMs)
@@ -75,7 +78,8 @@ async function execute (core: ServerCore, session: Session, commands: readonly C
   const onAbort = (): void => session.cancel(options.signal?.reason instanceof Error ? options.signal.reason : new SessionCancelledError(session.id, 'aborted'))
   options.signal?.addEventListener('abort', onAbort, { once: true })
   try {
-    if (!device.send(command, extra)) throw new SessionCancelledError(session.id, 'device_disconnected')
+    // Not written (the device is away, or its connection closing): kept, and written when the device resumes.
+    if (!writeCommand(core, session, outgoing) && !holdsCommands(core, session.deviceId)) throw new SessionCancelledError(session.id, 'device_disconnected')
     const results = await answer
     status = 'ok'
     session.steps.push({ request: session.request, result: results })
@@ -93,21 +97,25 @@ async function execute (core: ServerCore, session: Session, commands: readonly C
 }
 
 /** The text a requester reads for an agent's failure: a cancel's cause, a timeout, or a generic text. */
-function publicError (session: Session, err: unknown): string {
-  if (session.aborted) return cancelText(session.abortReason)
+function publicError (core: ServerCore, session: Session, err: unknown): string {
+  if (session.aborted) return cancelText(core, session, session.abortReason)
   if (err instanceof TaskFailedError) return err.message
   if (err instanceof CommandTimeoutError) return Texts.commandTimedOut(err.timeoutMs)
   // The device went away between its close and the session's cancellation: say so, not "the agent failed".
-  if (err instanceof SessionCancelledError) return cancelText(err)
+  if (err instanceof SessionCancelledError) return cancelText(core, session, err)
   return Texts.agentFailed
 }
 
 /** The text of a cancellation, read from the error's `reason` field. */
-function cancelText (reason: unknown): string {
+function cancelText (core: ServerCore, session: Session, reason: unknown): string {
   const cause = reason instanceof SessionCancelledError ? reason.reason : undefined
   switch (cause) {
     case 'device_disconnected': return Texts.deviceDisconnected
     case 'requester_disconnected': return Texts.requesterDisconnected
+    case 'device_not_resumed': return Texts.deviceNotResumed(core.options.resumeWindowMs)
+    case 'requester_not_resumed': return Texts.requesterNotResumed(core.options.resumeWindowMs)
+    case 'cancelled by the requester': return Texts.cancelledByRequester
+    case 'deadline passed': return Texts.deadlinePassed(session.deadlineAt === null ? 0 : session.deadlineAt - session.startedAt)
     case 'server_stopping': return Texts.serverShuttingDown
     default: return Texts.taskCancelled(cause ?? 'cancelled')
   }

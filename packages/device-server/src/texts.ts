@@ -44,7 +44,16 @@ export const Texts = {
   agentFailed: 'The agent failed while running the task',
   resultNotSerialisable: 'The task result cannot be sent (it is not JSON)',
   replaced: 'Replaced by a new connection of the same client',
-  idTooLong: (field: string) => `${field} is longer than ${MAX_ID_CHARS} characters`
+  idTooLong: (field: string) => `${field} is longer than ${MAX_ID_CHARS} characters`,
+
+  // The continuity extension.
+  deviceNotResumed: (ms: number) => `Task was cancelled because target device disconnected and did not come back within the resume window (${ms} ms)`,
+  requesterNotResumed: (ms: number) => `Task was cancelled because the requester disconnected and did not come back within the resume window (${ms} ms)`,
+  cancelledByRequester: 'Task was cancelled by the requester',
+  deadlinePassed: (ms: number) => `Task was cancelled: its deadline of ${ms} ms passed`,
+  sessionNotRunning: (sid: string) => `session_id '${clip(sid, MAX_ID_CHARS)}' is not running`,
+  tooManyWaitingForDevice: (id: string, max: number) =>
+    `Device '${clip(id, MAX_ID_CHARS)}' is reconnecting and already has ${max} tasks waiting for it; try again later`
 } as const
 
 /** Longest id (`client_id`, `target_id`, `session_id`, `task_name`) a client may use; longer ones are refused. */

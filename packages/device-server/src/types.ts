@@ -2,8 +2,15 @@ import type { EndpointEvents } from '@aip/endpoint'
 import type { ClientRecord } from './registry.js'
 import type { TaskRecord } from './results.js'
 
-/** Why a session was cancelled; `reason` of the task's AbortSignal. */
-export type CancelReason = 'device_disconnected' | 'requester_disconnected' | 'server_stopping' | 'cancelled'
+/**
+ * Why a session was cancelled; `reason` of the task's AbortSignal. The continuity extension adds
+ * `device_not_resumed` / `requester_not_resumed` (the client's connection dropped and it did not come back within
+ * the resume window), `cancelled by the requester` (a `task_cancel`) and `deadline passed` (the TASK's
+ * `metadata.aip_timeout_ms`).
+ */
+export type CancelReason =
+  | 'device_disconnected' | 'requester_disconnected' | 'server_stopping' | 'cancelled'
+  | 'device_not_resumed' | 'requester_not_resumed' | 'cancelled by the requester' | 'deadline passed'
 
 /**
  * Events of `DeviceServerEndpoint`: those of every endpoint (`connected` / `disconnected` per connection, keyed
@@ -12,8 +19,27 @@ export type CancelReason = 'device_disconnected' | 'requester_disconnected' | 's
 export interface DeviceServerEvents extends EndpointEvents {
   /** A client registered (after its HEARTBEAT ok was sent). */
   clientRegistered: ClientRecord
-  /** A registered client's connection closed. */
+  /**
+   * A registered client is gone: its connection closed (a client granted `resume`: it left on purpose with a
+   * normal close, or its resume window expired; `code` and `reason` are those of the close). Its sessions are
+   * cancelled.
+   */
   clientDisconnected: { clientId: string, clientType: 'device' | 'constellation', code: number, reason: string }
+  /**
+   * The connection of a client granted `resume` dropped: the client is away, its sessions wait for it for
+   * `resumeWindowMs`. `clientResumed` or `clientDisconnected` follows.
+   */
+  clientAway: { clientId: string, clientType: 'device' | 'constellation', code: number, reason: string, resumeWindowMs: number }
+  /**
+   * An away client registered again within its resume window and took its sessions back (`epoch`: the new
+   * registration's; `awayMs`: how long it was away). Outstanding COMMANDs were re-sent to a device.
+   */
+  clientResumed: { clientId: string, clientType: 'device' | 'constellation', epoch: number, awayMs: number, resentCommands: number }
+  /**
+   * A frame of a connection that is no longer the current one of its client id (replaced by a takeover or a
+   * resume) was dropped unread.
+   */
+  frameFenced: { clientId: string, connectionId: string }
   /** A task was accepted and its ack sent. */
   sessionStarted: { sessionId: string, taskName: string, requesterId: string, deviceId: string }
   /** A task ended; its record is in the result store. */
@@ -40,6 +66,10 @@ export interface DeviceServerStats {
   readonly queuedFrames: number
   /** True once `DeviceServerEndpoint.drain` was called: new tasks are refused. */
   readonly draining: boolean
+  /** Clients away (their connection dropped, inside their resume window). */
+  readonly awayClients: number
+  /** Frames dropped since the start because their connection was no longer its client's current one. */
+  readonly fencedFrames: number
 }
 
 /** Options of `DeviceServerEndpoint.drain`. */
@@ -62,6 +92,12 @@ export interface DrainResult {
 export interface ClientActivity {
   /** When the last frame or pong of the connection arrived (milliseconds since the epoch). */
   readonly lastSeenAt: number
+  /** True while the client is away: its connection dropped and its resume window runs (see `awaySince`). */
+  readonly away: boolean
+  /** When the client went away (milliseconds since the epoch), or `null` while it is connected. */
+  readonly awaySince: number | null
+  /** The epoch of the client's current (or, while away, latest) registration: it grows with every registration. */
+  readonly epoch: number
   /** Frames received and waiting to be handled. */
   readonly queuedFrames: number
   /** Running sessions this client executes (as device) or requested. */
@@ -98,6 +134,12 @@ export interface SessionInfo {
   readonly deviceId: string
   /** Milliseconds since the epoch (the endpoint's clock). */
   readonly startedAt: number
+  /** True while its device is away (inside its resume window): its COMMANDs wait for the device to resume. */
+  readonly deviceAway: boolean
+  /** True while its requester is away: its TASK_END, if it ends meanwhile, is kept for the requester's return. */
+  readonly requesterAway: boolean
+  /** When its deadline passes (milliseconds since the epoch), from the TASK's `metadata.aip_timeout_ms`; else `null`. */
+  readonly deadlineAt: number | null
 }
 
 /** A task sent by `DeviceServerEndpoint.dispatch` and not ended, as `listDispatches` shows it. */

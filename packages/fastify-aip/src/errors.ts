@@ -39,3 +39,12 @@ export const InvalidTaskError = createError('AIP_ERR_FASTIFY_INVALID_TASK', 'Inv
 
 /** A device already has the most dispatched tasks running that the server allows (`maxDispatchesPerDevice`). */
 export const TooManyTasksError = createError('AIP_ERR_FASTIFY_TOO_MANY_TASKS', 'Device %s already has %d dispatched tasks running', 429)
+
+/** `tasks.cancel` or `POST /api/tasks/:sessionId/cancel` named a session that is neither running, dispatched nor kept. */
+export const SessionNotFoundError = createError('AIP_ERR_FASTIFY_SESSION_NOT_FOUND', 'No running or kept task has session id %s', 404)
+
+/** `tasks.cancel` or `POST /api/tasks/:sessionId/cancel` named a task that has already ended. */
+export const TaskEndedError = createError('AIP_ERR_FASTIFY_TASK_ENDED', 'Task %s has already ended', 409)
+
+/** A dispatched task was cancelled (`tasks.cancel`, the cancel route, `sessions.cancel`) before the device took it up. */
+export const TaskCancelledError = createError('AIP_ERR_FASTIFY_TASK_CANCELLED', 'Task %s was cancelled', 499)

@@ -4,7 +4,7 @@ import { aipPlugin } from './plugin.js'
 export { aipPlugin } from './plugin.js'
 export { AipDeviceServer } from './endpoint.js'
 export { AipSessions, type RunningSession, type SessionView, type SessionChange, type Unsubscribe } from './sessions.js'
-export { AipTasks, type TaskDispatchOptions, type StartedTask } from './tasks.js'
+export { AipTasks, MAX_CANCEL_REASON_CHARS, type TaskDispatchOptions, type StartedTask } from './tasks.js'
 export {
   resolvePluginOptions, type AipOptions, type AipHook, type DeviceDisconnectedInfo, type ResolvedPluginOptions
 } from './options.js'
@@ -18,8 +18,10 @@ export {
 } from './schemas.js'
 export {
   InvalidOptionError, AlreadyRegisteredError, ClientNotConnectedError, TaskTimeoutError, TaskAbortedError,
-  ServerClosingError, TaskNotFoundError, MissingApiKeyError, InvalidApiKeyError, InvalidTaskError, TooManyTasksError
+  ServerClosingError, TaskNotFoundError, MissingApiKeyError, InvalidApiKeyError, InvalidTaskError, TooManyTasksError,
+  SessionNotFoundError, TaskEndedError, TaskCancelledError
 } from './errors.js'
+export { taskRoutes, CancelParams, CancelBody, CancelReply, type TaskRoutesOptions } from './task-routes.js'
 export type { ClientRecord, TaskRecord, Agent, AgentTask, AgentContext, AgentOutcome, DeviceServerOptions } from '@aip/device-server'
 
 /** The `fastify.aip` decorator's type. */

@@ -13,6 +13,7 @@ import { redactMistypedPaths, type RouterLeniency } from './redact.js'
 import { installDashboard } from './dashboard.js'
 import { installMetrics } from './metrics.js'
 import { httpApi, livenessRoute } from './routes.js'
+import { taskRoutes } from './task-routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -160,6 +161,7 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     if (settings.liveness !== null) livenessRoute(fastify, settings.liveness)
     if (settings.apiKey !== null) {
       await fastify.register(httpApi, { prefix: settings.prefix, endpoint, apiKey: settings.apiKey })
+      await fastify.register(taskRoutes, { prefix: settings.prefix, endpoint, apiKey: settings.apiKey })
     } else {
       log.info({ prefix: settings.prefix }, 'no apiKey: the AIP HTTP API is not registered')
     }

@@ -1,5 +1,9 @@
 import type { DeviceServerEndpoint, TaskRecord } from '@aip/device-server'
-import { ClientNotConnectedError, InvalidTaskError, ServerClosingError, TaskAbortedError, TaskTimeoutError, TooManyTasksError } from './errors.js'
+import type { CancelReason } from '@aip/device-server'
+import {
+  ClientNotConnectedError, InvalidTaskError, ServerClosingError, SessionNotFoundError, TaskAbortedError, TaskCancelledError, TaskEndedError,
+  TaskTimeoutError, TooManyTasksError
+} from './errors.js'
 
 /** Options of {@link AipTasks.dispatch}. */
 export interface TaskDispatchOptions {
@@ -20,6 +24,9 @@ export interface StartedTask {
   /** Resolves with the task's record at its TASK_END; rejects with the coded errors of {@link AipTasks.dispatch}. */
   readonly done: Promise<TaskRecord>
 }
+
+/** Longest cancel reason kept (the rest is cut): it goes into the TASK_END's error text. */
+export const MAX_CANCEL_REASON_CHARS = 256
 
 /** Names of dispatched tasks remembered for `GET /task_result/:name` (the default `maxResults`). */
 export const MAX_NAMED_TASKS = 10_000
@@ -80,6 +87,23 @@ export class AipTasks {
     return await started.done
   }
 
+  /**
+   * Cancels a task by its session id: a running one (sent by any requester: a constellation, a device, or
+   * `dispatch`) ends with TASK_END `failed` (`Task was cancelled: <reason>`) to its requester and a copy to its device,
+   * whose running tool is aborted; a dispatched one the device has not taken up is withdrawn. Returns once the
+   * cancel is under way (the TASK_END follows when the agent has stopped). Throws
+   * `AIP_ERR_FASTIFY_SESSION_NOT_FOUND` (404) for an unknown session and `AIP_ERR_FASTIFY_TASK_ENDED` (409) for one
+   * that has ended.
+   */
+  cancel (sessionId: string, reason = 'cancelled'): void {
+    if (typeof sessionId !== 'string' || sessionId === '') throw new InvalidTaskError('the session id must be a non-empty string')
+    if (typeof reason !== 'string' || reason === '') throw new InvalidTaskError('the reason must be a non-empty string')
+    const cause = (reason.length > MAX_CANCEL_REASON_CHARS ? reason.slice(0, MAX_CANCEL_REASON_CHARS) : reason) as CancelReason
+    if (this.#endpoint.cancelSession(sessionId, cause)) return
+    if (this.#endpoint.getResult(sessionId) !== undefined) throw new TaskEndedError(sessionId)
+    throw new SessionNotFoundError(sessionId)
+  }
+
   /** The session id of a dispatched task, by name, until it ends (the latest one, when several share the name). */
   pendingSession (taskName: string): string | undefined {
     let found: string | undefined
@@ -115,6 +139,8 @@ export class AipTasks {
       case 'AIP_ERR_SERVER_REQUEST_TOO_LARGE': return new InvalidTaskError((err as Error).message.replace(/^The request/, 'the request'), { cause: err })
       case 'AIP_ERR_SERVER_SESSION_CANCELLED':
         if (options.signal?.aborted === true) return new TaskAbortedError(taskName, { cause: err })
+        // Cancelled by a call (`tasks.cancel`, the cancel route), not by its deadline.
+        if ((err as { reason?: string }).reason !== 'timed out') return new TaskCancelledError(taskName, { cause: err })
         return new TaskTimeoutError(taskName, options.timeoutMs ?? this.#endpoint.options.dispatchTimeoutMs, { cause: err })
     }
     /* c8 ignore next */

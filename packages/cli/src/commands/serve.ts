@@ -8,6 +8,9 @@ function listOf (value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string' && item !== '') : []
 }
 
+/** Flags whose name is not the option's in kebab case. */
+const FLAGS: Record<string, string> = { resumeWindowMs: 'resume-window' }
+
 export const serve: Command = {
   name: 'serve',
   summary: 'Run a device-agent server (Fastify + fastify-aip) until SIGINT, or SIGTERM (which drains first).',
@@ -15,6 +18,7 @@ export const serve: Command = {
                  [--metrics] [--dashboard] [--drain-timeout 30000] [--json]
                  [--allowed-origin ORIGIN]... [--allowed-host HOST]...
                  [--max-connections N] [--max-connections-per-address N] [--headers-timeout-ms MS]
+                 [--resume-window MS]
 
   --host      address to listen on (default 127.0.0.1)
   --port      port to listen on (default 5000; 0 picks a free one)
@@ -35,6 +39,10 @@ export const serve: Command = {
   --max-connections               connections the server holds at most (default 10000)
   --max-connections-per-address   connections one remote address may hold (default 1000; 0: no limit)
   --headers-timeout-ms            time a new connection has to send its request headers (default 10000)
+  --resume-window                 how long the tasks of a client whose link dropped are held for it, in ms
+                                  (default 30000): a device or constellation that asked for it (our clients
+                                  do) and reconnects within it carries on where it was. 0: every task fails
+                                  at its client's first disconnect, as the reference server does
 
 AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.`,
   options: {
@@ -48,6 +56,7 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     'max-connections': { type: 'string' },
     'max-connections-per-address': { type: 'string' },
     'headers-timeout-ms': { type: 'string' },
+    'resume-window': { type: 'string' },
     metrics: { type: 'boolean' },
     dashboard: { type: 'boolean' },
     'drain-timeout': { type: 'string' }
@@ -66,10 +75,11 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     const limits = {
       maxConnections: optionalNumber(values, 'max-connections', 10_000, { min: 1 }),
       maxConnectionsPerAddress: optionalNumber(values, 'max-connections-per-address', 1_000),
-      headersTimeoutMs: optionalNumber(values, 'headers-timeout-ms', 10_000, { min: 1 })
+      headersTimeoutMs: optionalNumber(values, 'headers-timeout-ms', 10_000, { min: 1 }),
+      resumeWindowMs: optionalNumber(values, 'resume-window', 30_000)
     }
     for (const [name, value] of Object.entries(limits)) {
-      if (!Number.isInteger(value)) throw new CliError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be an integer`, ExitCode.Usage)
+      if (!Number.isInteger(value)) throw new CliError(`--${FLAGS[name] ?? name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be an integer`, ExitCode.Usage)
     }
     const origins = listOf(values['allowed-origin'])
     const hosts = listOf(values['allowed-host'])
@@ -81,6 +91,8 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     await app.register(aipPlugin, { agent, token, apiKey, ...limits, allowedOrigins: origins, allowedHosts: hosts.length === 0 ? null : hosts, metrics, dashboard })
     app.aip.on('clientRegistered', (c) => io.stderr(`registered ${c.clientType} ${c.clientId}\n`))
     app.aip.on('clientDisconnected', (c) => io.stderr(`disconnected ${c.clientType} ${c.clientId} (${c.code})\n`))
+    app.aip.on('clientAway', (c) => io.stderr(`away ${c.clientType} ${c.clientId} (${c.code}): its tasks are held for ${c.resumeWindowMs} ms\n`))
+    app.aip.on('clientResumed', (c) => io.stderr(`resumed ${c.clientType} ${c.clientId} after ${c.awayMs} ms\n`))
     app.aip.on('taskEnd', (t) => io.stderr(`task ${t.sessionId} on ${t.deviceId}: ${t.status}${t.error === null ? '' : ` (${t.error})`}\n`))
     try {
       await app.listen({ host, port })
