@@ -5,7 +5,7 @@ import {
 import { buildDeviceRegistration, type ContinuityGrant, type DecodedServerMessage, type DeviceSystemInfo } from '@aip/protocol'
 import { InvalidArgumentError, describeValue, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
 import { CommandRunner } from './command-runner.js'
-import { AttemptError, Connection, type ConnectionEnd, type ConnectionSettings } from './connection.js'
+import { AttemptError, Connection, connectionSettings, type ConnectionEnd, type ConnectionSettings } from './connection.js'
 import { DeviceContinuity } from './continuity.js'
 import { DeviceTasks, type StartTaskOptions } from './device-tasks.js'
 import { NotRegisteredError, StoppedError, connectionError, type ConnectionError } from './errors.js'
@@ -40,8 +40,6 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
   readonly #results: ResultsSender
   readonly #commands: CommandRunner
   readonly #continuity: DeviceContinuity
-  /** COMMANDs that arrived between the registration answer and the attachment of their connection. */
-  #early: DecodedServerMessage[] = []
   readonly #tasks: DeviceTasks
   readonly #telemetry: TelemetryReporter
   readonly #settings: ConnectionSettings
@@ -116,29 +114,13 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       log: this.#log,
       deliver: (results) => { this.#results.send(results).catch((err: unknown) => this.#emitError(err, 'command')) },
       onError: (err) => this.#emitError(err, 'command'),
-      continuity: resolved.continuity,
-      cache: this.#continuity.cache,
-      registration: () => this.#continuity.facts(),
-      reports: {
-        executed: (ref) => this.events.emit('commandExecuted', ref),
-        deduplicated: (ref, answer) => this.events.emit('commandDeduplicated', { ...ref, answer }),
-        notRun: (ref, reason) => this.events.emit('commandNotRun', { ...ref, reason }),
-        timedOut: (ref, timeoutMs) => this.events.emit('commandTimedOut', { ...ref, timeoutMs })
-      }
+      continuity: resolved.continuity ? this.#continuity : undefined,
+      report: (event, payload) => this.events.emit(event, payload as never)
     })
-    this.#settings = {
-      url: resolved.wsUrl,
-      clientId,
-      headers: resolved.headers,
-      timeoutMs: resolved.timeoutMs,
-      heartbeatIntervalMs: resolved.heartbeatIntervalMs,
-      maxMissedHeartbeats: resolved.maxMissedHeartbeats,
-      pingIntervalMs: resolved.pingIntervalMs,
-      deadAfterMs: resolved.deadAfterMs,
-      logger: this.#log,
+    this.#settings = connectionSettings(resolved, this.#log, {
       attach: (transport) => this.attachConnection(transport, clientId),
       detach: () => { this.detachConnection(clientId) }
-    }
+    })
   }
 
   /** The client id this device registers with, and the key of its connection. */
@@ -225,7 +207,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
     switch (message.type) {
       case 'command':
         // A COMMAND right behind the registration answer waits until the answer's grant is read.
-        if (this.#attaching()) this.#early.push(message)
+        if (this.#attaching()) this.#continuity.hold(message)
         else this.#commands.run(message)
         return
       case 'task_end':
@@ -258,7 +240,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       const connection = await Connection.open(this.#settings, this.#registration(), signal)
       return this.#attach(connection)
     } catch (err) {
-      this.#early = []
+      this.#continuity.dropHeld()
       const failure = AttemptError.from(err)
       this.#lastCause = failure.disconnect
       const verdict = this.#judge.judge(failure.facts)
@@ -309,7 +291,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
     try {
       connection = await Connection.open(this.#settings, this.#registration(), this.#stopController.signal)
     } catch (err) {
-      this.#early = []
+      this.#continuity.dropHeld()
       if (this.#stopped) return
       const failure = AttemptError.from(err)
       this.#lastCause = failure.disconnect
@@ -327,7 +309,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
 
   #attach (connection: Connection): boolean {
     if (this.#stopped) {
-      this.#early = []
+      this.#continuity.dropHeld()
       connection.close(CloseCode.GoingAway, 'device stopping')
       return false
     }
@@ -342,9 +324,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
     this.events.emit('grant', granted)
     this.#apply({ type: 'registered', at: this.options.now() })
     this.#results.flush().catch((err: unknown) => this.#emitError(err, 'flush'))
-    const early = this.#early
-    this.#early = []
-    for (const message of early) this.#commands.run(message)
+    for (const message of this.#continuity.takeHeld()) this.#commands.run(message)
     return true
   }
 
@@ -421,7 +401,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
     this.#offTelemetry = undefined
     this.#stopController.abort(new StoppedError())
     this.#commands.abortAll(new StoppedError())
-    this.#early = []
+    this.#continuity.dropHeld()
     this.#results.clear()
   }
 

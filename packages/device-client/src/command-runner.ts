@@ -27,16 +27,22 @@ export interface CommandRef {
   readonly resent: boolean
 }
 
-/** What a {@link CommandRunner} tells its client. */
-export interface CommandRunnerReports {
-  /** The executor was called for a COMMAND (once per execution). */
-  readonly executed: (command: CommandRef) => void
-  /** A COMMAND already known was not run again: still `running`, or answered from the `cached` results. */
-  readonly deduplicated: (command: CommandRef, answer: 'running' | 'cached') => void
-  /** A COMMAND re-sent after a process restart was answered `failure` without running its actions. */
-  readonly notRun: (command: CommandRef, reason: 'restarted') => void
-  /** A COMMAND's deadline passed: its tools were aborted and it was answered `failure`. */
-  readonly timedOut: (command: CommandRef, timeoutMs: number) => void
+/** The events of a {@link CommandRunner} (events of the device client). */
+export interface CommandEvents {
+  /** The executor was called for a COMMAND: one event per execution (count them to prove nothing ran twice). */
+  commandExecuted: CommandRef
+  /**
+   * A COMMAND this device already knew (by its `response_id`; continuity) was not run again: `running` (its
+   * results go out when it ends) or `cached` (its COMMAND_RESULTS were sent again).
+   */
+  commandDeduplicated: CommandRef & { readonly answer: 'running' | 'cached' }
+  /**
+   * A COMMAND re-sent after this device process restarted was answered `failure`
+   * (`AIP_ERR_DEVICE_RESTARTED_IN_FLIGHT`) without running its actions.
+   */
+  commandNotRun: CommandRef & { readonly reason: 'restarted' }
+  /** A COMMAND's deadline (`aip_timeout_ms`) passed: its tools were aborted and it was answered `failure`. */
+  commandTimedOut: CommandRef & { readonly timeoutMs: number }
 }
 
 /** What a {@link CommandRunner} needs from its client. */
@@ -48,17 +54,14 @@ export interface CommandRunnerOptions {
   readonly deliver: (results: DecodedClientMessage) => void
   /** A failure no caller can be told about. */
   readonly onError: (error: unknown) => void
-  /** Apply the continuity rules (the `continuity` option): known COMMANDs are never run twice. Default false. */
-  readonly continuity?: boolean
-  /** The results produced, by COMMAND `response_id` (continuity). Default: none kept. */
-  readonly cache?: ResultCache
-  /** The current registration. Default: a first registration without a grant. */
-  readonly registration?: () => RegistrationFacts
-  /** Default: nobody is told. */
-  readonly reports?: Partial<CommandRunnerReports>
+  /**
+   * The continuity rules (known COMMANDs are never run twice, deadlines): their cache and the current
+   * registration. Default: none, the reference behaviour.
+   */
+  readonly continuity?: { readonly cache: ResultCache, readonly facts: () => RegistrationFacts } | undefined
+  /** Tells an event. Default: nobody is told. */
+  readonly report?: <K extends keyof CommandEvents>(event: K, payload: CommandEvents[K]) => void
 }
-
-const NO_REGISTRATION: RegistrationFacts = Object.freeze({ grant: null, first: true })
 
 interface SessionWork {
   readonly controller: AbortController
@@ -79,29 +82,26 @@ interface SessionWork {
  */
 export class CommandRunner {
   readonly #options: CommandRunnerOptions
-  readonly #continuity: boolean
-  readonly #cache: ResultCache | undefined
-  readonly #registration: () => RegistrationFacts
-  readonly #reports: Partial<CommandRunnerReports>
+  readonly #rules: CommandRunnerOptions['continuity']
+  readonly #report: <K extends keyof CommandEvents>(event: K, payload: CommandEvents[K]) => void
   readonly #sessions = new Map<string | null, SessionWork>()
   /** COMMANDs queued or running, by `response_id`, with their session (continuity). */
   readonly #running = new Map<string, string | null>()
 
   constructor (options: CommandRunnerOptions) {
     this.#options = options
-    this.#continuity = options.continuity ?? false
-    this.#cache = options.cache
-    this.#registration = options.registration ?? (() => NO_REGISTRATION)
-    this.#reports = options.reports ?? {}
+    this.#rules = options.continuity
+    this.#report = options.report ?? (() => {})
   }
 
   /** Answers a COMMAND: from what is known of it (continuity), or by queueing it on its session's chain. */
   run (message: DecodedServerMessage): void {
     const ref: CommandRef = { sessionId: message.session_id, responseId: message.response_id, resent: extraFieldsOf(message)?.[RESENT_FIELD] === true }
     const responseId = message.response_id
-    if (this.#continuity && responseId !== null && responseId !== '') {
+    const rules = this.#rules
+    if (rules !== undefined && responseId !== null && responseId !== '') {
       if (this.#answerKnown(responseId, ref)) return
-      const { grant, first } = this.#registration()
+      const { grant, first } = rules.facts()
       if (ref.resent && first && grant?.resumed === true && !dataCollectionOnly(message.actions ?? [])) {
         this.#answerRestarted(message, responseId, ref)
         return
@@ -116,7 +116,7 @@ export class CommandRunner {
     for (const [responseId, session] of this.#running) {
       if (session === sessionId) this.#running.delete(responseId)
     }
-    this.#cache?.endSession(sessionId)
+    this.#rules?.cache.endSession(sessionId)
     const work = this.#sessions.get(sessionId)
     if (work === undefined) return
     work.controller.abort(new Error(`session ${String(sessionId)} ended`))
@@ -127,7 +127,7 @@ export class CommandRunner {
   abortAll (reason: unknown): void {
     for (const work of this.#sessions.values()) work.controller.abort(reason)
     this.#running.clear()
-    this.#cache?.clear()
+    this.#rules?.cache.clear()
   }
 
   /** Answers a COMMAND already running or answered; false when it is unknown. */
@@ -135,13 +135,13 @@ export class CommandRunner {
     const { log, deliver } = this.#options
     if (this.#running.has(responseId)) {
       log.info({ sessionId: ref.sessionId, responseId, resent: ref.resent }, 'COMMAND already running; not run again')
-      this.#reports.deduplicated?.(ref, 'running')
+      this.#report('commandDeduplicated', { ...ref, answer: 'running' })
       return true
     }
-    const cached = this.#cache?.get(responseId)
+    const cached = this.#rules?.cache.get(responseId)
     if (cached === undefined) return false
     log.info({ sessionId: ref.sessionId, responseId, resent: ref.resent }, 'COMMAND already answered; its results are sent again')
-    this.#reports.deduplicated?.(ref, 'cached')
+    this.#report('commandDeduplicated', { ...ref, answer: 'cached' })
     deliver(cached)
     return true
   }
@@ -151,8 +151,8 @@ export class CommandRunner {
     const error = new RestartedInFlightError().message
     log.warn({ sessionId: ref.sessionId, responseId }, 'COMMAND re-sent after a restart; its actions are not run again')
     const results = this.#results(message, failures(message.actions ?? [], error))
-    this.#cache?.put(responseId, results)
-    this.#reports.notRun?.(ref, 'restarted')
+    this.#rules?.cache.put(responseId, results)
+    this.#report('commandNotRun', { ...ref, reason: 'restarted' })
     deliver(results)
   }
 
@@ -180,7 +180,7 @@ export class CommandRunner {
     const extra = extraFieldsOf(message)
     // Our server's extension fields: the COMMAND's trace context, when its task had one; its deadline, if granted.
     const traceparent = extra?.[TRACEPARENT]
-    const grant = this.#continuity ? this.#registration().grant : null
+    const grant = this.#rules?.facts().grant ?? null
     const timeoutMs = grant?.capabilities.includes('deadline') === true ? commandDeadlineMs(extra) : null
     const responseId = message.response_id
     let results: Result[]
@@ -190,7 +190,7 @@ export class CommandRunner {
         log.info({ sessionId: message.session_id }, 'session ended; COMMAND not run')
         return
       }
-      this.#reports.executed?.(ref)
+      this.#report('commandExecuted', ref)
       const outcome = await runWithDeadline(timeoutMs, session, (signal) => executor.execute(commands, {
         sessionId: message.session_id,
         clientId,
@@ -200,7 +200,7 @@ export class CommandRunner {
       }))
       if (outcome.timedOut) {
         log.warn({ sessionId: message.session_id, responseId, timeoutMs }, 'COMMAND deadline passed; its tools were aborted')
-        this.#reports.timedOut?.(ref, timeoutMs ?? 0)
+        this.#report('commandTimedOut', { ...ref, timeoutMs: timeoutMs ?? 0 })
         results = failures(commands, outcome.error)
       } else {
         results = outcome.results
@@ -215,7 +215,7 @@ export class CommandRunner {
     }
     const answer = this.#results(message, results)
     // Cached before it leaves: a copy of the COMMAND arriving from now on is answered with these results.
-    if (responseId !== null && this.#running.delete(responseId)) this.#cache?.put(responseId, answer)
+    if (responseId !== null && this.#running.delete(responseId)) this.#rules?.cache.put(responseId, answer)
     this.#options.deliver(answer)
   }
 

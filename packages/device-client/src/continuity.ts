@@ -34,6 +34,8 @@ export class DeviceContinuity {
   readonly cache: ResultCache
   #grant: ContinuityGrant | null = null
   #registrations = 0
+  /** COMMANDs that arrived right behind a registration answer, before its grant was read. */
+  #held: DecodedServerMessage[] = []
 
   constructor (options: DeviceContinuityOptions) {
     this.enabled = options.enabled
@@ -57,6 +59,23 @@ export class DeviceContinuity {
     this.#grant = grant
     this.cache.setMaxAge(grant !== null && grant.capabilities.includes('resume') ? 2 * grant.resumeWindowMs : 0)
     return { grant, resumed: grant?.resumed === true, first: this.#registrations === 1 }
+  }
+
+  /** Keeps a COMMAND that arrived before its registration's grant was read (bounded by what one turn delivers). */
+  hold (message: DecodedServerMessage): void {
+    this.#held.push(message)
+  }
+
+  /** The held COMMANDs, in order, to run now that the grant is read. */
+  takeHeld (): DecodedServerMessage[] {
+    const held = this.#held
+    this.#held = []
+    return held
+  }
+
+  /** Forgets the held COMMANDs (their connection failed, or the client stops). */
+  dropHeld (): void {
+    this.#held = []
   }
 
   /** What the COMMAND rules need of the current registration. */

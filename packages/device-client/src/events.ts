@@ -1,12 +1,12 @@
 import type { EndpointEvents } from '@aip/endpoint'
-import type { CommandRef } from './command-runner.js'
+import type { CommandEvents } from './command-runner.js'
 import type { ConnectionEnd } from './connection.js'
 import type { GrantEvent } from './continuity.js'
 import type { DropReason } from './outbox.js'
 import type { StateEvents } from './state.js'
 
 /** Events of a {@link DeviceClientEndpoint}, beside the `stateChange` and `connected` of every endpoint. */
-export interface DeviceClientEvents extends StateEvents, EndpointEvents {
+export interface DeviceClientEvents extends StateEvents, EndpointEvents, CommandEvents {
   /**
    * A registered connection closed (the state then becomes `reconnecting` or `stopped`): its close `code` and
    * `reason`, and its `cause` (`closed`, `heartbeat`, `silence`, or `local` for our own close).
@@ -30,20 +30,6 @@ export interface DeviceClientEvents extends StateEvents, EndpointEvents {
    * `first` registration. Emitted before the `registered` state event, at every registration.
    */
   grant: GrantEvent
-  /** The executor was called for a COMMAND: one event per execution (count them to prove nothing ran twice). */
-  commandExecuted: CommandRef
-  /**
-   * A COMMAND this device already knew (by its `response_id`; continuity) was not run again: `running` (its
-   * results go out when it ends) or `cached` (its COMMAND_RESULTS were sent again).
-   */
-  commandDeduplicated: CommandRef & { readonly answer: 'running' | 'cached' }
-  /**
-   * A COMMAND re-sent after this device process restarted was answered `failure`
-   * (`AIP_ERR_DEVICE_RESTARTED_IN_FLIGHT`) without running its actions.
-   */
-  commandNotRun: CommandRef & { readonly reason: 'restarted' }
-  /** A COMMAND's deadline (`aip_timeout_ms`) passed: its tools were aborted and it was answered `failure`. */
-  commandTimedOut: CommandRef & { readonly timeoutMs: number }
   /** Fresh telemetry was written to the server (every `telemetryIntervalMs`). */
   telemetrySent: { readonly systemInfo: Record<string, unknown> }
 }

@@ -12,7 +12,7 @@ export const device: Command = {
   name: 'device',
   summary: 'Run a device agent with a safe built-in tool set until SIGINT or SIGTERM; it reconnects for ever.',
   usage: `Usage: aip device --url ws://HOST:PORT/ws?token=KEY --id ID [--platform linux] [--allow-dir DIR]...
-                  [--allow-command NAME]... [--mcp-config FILE] [--telemetry-interval MS] [--json]
+                  [--allow-command NAME]... [--mcp-config FILE] [--telemetry-interval MS] [--no-continuity] [--json]
 
   --url            the server's WebSocket address, with its ?token=
   --id             the device's client id
@@ -24,6 +24,8 @@ export const device: Command = {
   --telemetry-interval
                    push fresh telemetry (load, free memory, uptime) to the server every MS while registered
                    (default 0: at registration only)
+  --no-continuity  do not ask the server for the continuity extension (resume after a link loss, cancellation,
+                   deadlines): the REGISTER is then exactly the reference's
   --json           print state changes as JSON lines on stdout ({ device, state, attempt?, delayMs?, cause? })
 
 The device reconnects with jittered backoff whenever its server goes away, for as long as it runs; it exits only
@@ -39,7 +41,8 @@ server has it); a server that dies is restarted, and each change is printed (JSO
     'allow-dir': { type: 'string', multiple: true },
     'allow-command': { type: 'string', multiple: true },
     'mcp-config': { type: 'string' },
-    'telemetry-interval': { type: 'string' }
+    'telemetry-interval': { type: 'string' },
+    'no-continuity': { type: 'boolean' }
   },
   async run (values, io) {
     const wsUrl = requireString(values, 'url')
@@ -52,6 +55,7 @@ server has it); a server that dies is restarted, and each change is printed (JSO
       clientId,
       ...(mcp === undefined ? { tools } : { executor: mcp }),
       telemetryIntervalMs: Math.round(optionalNumber(values, 'telemetry-interval', 0)),
+      continuity: values['no-continuity'] !== true,
       ...(typeof values.platform === 'string' ? { platform: values.platform } : {})
     })
     endpoint.on('state', ({ state }) => {
