@@ -4,8 +4,14 @@ import { test } from 'tap'
 import { DeviceServerEndpoint } from '@aip/device-server'
 import { AipProcess } from './helpers/processes.js'
 
-test('aip device asks for the continuity extension; --no-continuity sends the reference REGISTER', async (t) => {
-  const endpoint = new DeviceServerEndpoint({ pingIntervalMs: 0 })
+test('aip device asks for the continuity extension and prints its executions with --json; --no-continuity sends the reference REGISTER', async (t) => {
+  const endpoint = new DeviceServerEndpoint({
+    pingIntervalMs: 0,
+    agent: async (_task, ctx) => {
+      await ctx.execute([{ tool_name: 'echo', parameters: { n: 1 }, tool_type: 'action', call_id: 'c1' }], { timeoutMs: 10_000 })
+      return { status: 'completed' }
+    }
+  })
   const registers = new Map<string, Record<string, unknown>>()
   endpoint.use({
     onReceive: (message) => {
@@ -24,12 +30,17 @@ test('aip device asks for the continuity extension; --no-continuity sends the re
   })
   const wsUrl = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`
 
-  const asking = new AipProcess(t, ['device', '--url', wsUrl, '--id', 'asks', '--platform', 'linux'])
+  const asking = new AipProcess(t, ['device', '--url', wsUrl, '--id', 'asks', '--platform', 'linux', '--json'])
   const plain = new AipProcess(t, ['device', '--url', wsUrl, '--id', 'plain', '--platform', 'linux', '--no-continuity'])
   await asking.line('stdout', /device asks registered/)
   await plain.line('stdout', /device plain registered/)
   t.same(registers.get('asks')?.aip_capabilities, ['resume', 'cancel', 'deadline'])
   t.same(Object.keys(registers.get('plain') ?? {}), ['system_info', 'registration_time', 'platform'], 'the reference metadata keys only')
+  const record = await (await endpoint.dispatch('asks', 'echo')).done
+  t.equal(record.status, 'completed')
+  const executed = JSON.parse(await asking.line('stdout', /"command":"executed"/)) as Record<string, unknown>
+  t.match(executed, { device: 'asks', command: 'executed', sessionId: record.sessionId, resent: false }, '--json prints each execution')
+  t.type(executed.responseId, 'string')
   t.equal(await asking.stop(), 0)
   t.equal(await plain.stop(), 0)
 })

@@ -26,7 +26,9 @@ export const device: Command = {
                    (default 0: at registration only)
   --no-continuity  do not ask the server for the continuity extension (resume after a link loss, cancellation,
                    deadlines): the REGISTER is then exactly the reference's
-  --json           print state changes as JSON lines on stdout ({ device, state, attempt?, delayMs?, cause? })
+  --json           print state changes as JSON lines on stdout ({ device, state, attempt?, delayMs?, cause? }),
+                   and one line per COMMAND run or not run ({ device, command: executed | deduplicated |
+                   notRun | timedOut, sessionId, responseId, resent, answer?, reason?, timeoutMs? })
 
 The device reconnects with jittered backoff whenever its server goes away, for as long as it runs; it exits only
 on SIGINT / SIGTERM or a refusal that retrying cannot heal (bad token, its id taken by another device).
@@ -69,6 +71,14 @@ server has it); a server that dies is restarted, and each change is printed (JSO
         io.stderr(`device ${clientId}: ${state.kind}${detail}\n`)
       }
     })
+    if (json) {
+      // One line per execution and per COMMAND not run: a run can prove that no command ran twice.
+      const commandLine = (command: string, event: object): void => { io.stdout(`${JSON.stringify({ device: clientId, command, ...event })}\n`) }
+      endpoint.on('commandExecuted', (event) => commandLine('executed', event))
+      endpoint.on('commandDeduplicated', (event) => commandLine('deduplicated', event))
+      endpoint.on('commandNotRun', (event) => commandLine('notRun', event))
+      endpoint.on('commandTimedOut', (event) => commandLine('timedOut', event))
+    }
     // Servers that cannot be reached now are retried in the background; the device registers meanwhile.
     await mcp?.start()
     try {
