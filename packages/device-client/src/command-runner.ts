@@ -4,7 +4,7 @@ import {
   type Result
 } from '@aip/protocol'
 import type { Logger } from '@aip/resilience'
-import { commandDeadlineMs, runWithDeadline } from './command-deadline.js'
+import { commandDeadline, runWithDeadline, type CommandDeadline } from './command-deadline.js'
 import { RestartedInFlightError } from './errors.js'
 import type { CommandExecutor } from './executor.js'
 import type { ResultCache } from './result-cache.js'
@@ -164,9 +164,12 @@ export class CommandRunner {
       this.#sessions.set(sessionId, work)
     }
     const current = work
+    // A deadline counts from the COMMAND's arrival, also while it waits behind the other COMMANDs of its session.
+    const grant = this.#rules?.facts().grant ?? null
+    const deadline = grant?.capabilities.includes('deadline') === true ? commandDeadline(extraFieldsOf(message)) : null
     current.pending++
     current.chain = current.chain
-      .then(() => this.#execute(message, ref, current.controller.signal))
+      .then(() => this.#execute(message, ref, deadline, current.controller.signal))
       .catch((err: unknown) => this.#options.onError(err))
       .finally(() => {
         current.pending--
@@ -174,14 +177,11 @@ export class CommandRunner {
       })
   }
 
-  async #execute (message: DecodedServerMessage, ref: CommandRef, session: AbortSignal): Promise<void> {
+  async #execute (message: DecodedServerMessage, ref: CommandRef, deadline: CommandDeadline | null, session: AbortSignal): Promise<void> {
     const { executor, clientId, log } = this.#options
     const commands = message.actions ?? []
-    const extra = extraFieldsOf(message)
-    // Our server's extension fields: the COMMAND's trace context, when its task had one; its deadline, if granted.
-    const traceparent = extra?.[TRACEPARENT]
-    const grant = this.#rules?.facts().grant ?? null
-    const timeoutMs = grant?.capabilities.includes('deadline') === true ? commandDeadlineMs(extra) : null
+    // Our server's extension field: the COMMAND's trace context, when its task had one.
+    const traceparent = extraFieldsOf(message)?.[TRACEPARENT]
     const responseId = message.response_id
     let results: Result[]
     try {
@@ -190,17 +190,20 @@ export class CommandRunner {
         log.info({ sessionId: message.session_id }, 'session ended; COMMAND not run')
         return
       }
-      this.#report('commandExecuted', ref)
-      const outcome = await runWithDeadline(timeoutMs, session, (signal) => executor.execute(commands, {
-        sessionId: message.session_id,
-        clientId,
-        signal,
-        logger: log,
-        traceparent: typeof traceparent === 'string' ? traceparent : null
-      }))
+      const outcome = await runWithDeadline(deadline, session, (signal) => {
+        this.#report('commandExecuted', ref)
+        return executor.execute(commands, {
+          sessionId: message.session_id,
+          clientId,
+          signal,
+          logger: log,
+          traceparent: typeof traceparent === 'string' ? traceparent : null
+        })
+      })
       if (outcome.timedOut) {
+        const timeoutMs = deadline?.timeoutMs ?? 0
         log.warn({ sessionId: message.session_id, responseId, timeoutMs }, 'COMMAND deadline passed; its tools were aborted')
-        this.#report('commandTimedOut', { ...ref, timeoutMs: timeoutMs ?? 0 })
+        this.#report('commandTimedOut', { ...ref, timeoutMs })
         results = failures(commands, outcome.error)
       } else {
         results = outcome.results

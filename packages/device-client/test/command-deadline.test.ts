@@ -49,3 +49,22 @@ test('aip_timeout_ms is ignored without a deadline grant, and with continuity: f
     t.same(results.action_results.map((r: Record<string, unknown>) => [r.status, r.result]), [['success', false]], 'ran to its end, never aborted')
   }
 })
+
+test('a deadline counts from the arrival: one that passed while the COMMAND waited in its session is failed unrun', async (t) => {
+  const scripted = await startScripted(t)
+  let counted = 0
+  const { device, peer } = await registeredDevice(t, scripted, {
+    tools: {
+      busy: { handler: async () => { await new Promise((resolve) => setTimeout(resolve, 50)); return 'busy done' } },
+      count: { handler: () => ++counted }
+    }
+  })
+  const executed: string[] = []
+  device.on('commandExecuted', ({ responseId }) => executed.push(String(responseId)))
+  peer.send(commandFrame({ responseId: 'r1', actions: [{ tool_name: 'busy' }] }))
+  peer.send(commandFrame({ responseId: 'r2', actions: [{ tool_name: 'count' }], timeoutMs: 1 }))
+  const results = await peer.next((frame) => frame.type === 'command_results' && frame.prev_response_id === 'r2')
+  t.same(results.action_results.map((r: Record<string, unknown>) => [r.status, r.error]), [['failure', 'The COMMAND timed out after 1 ms']])
+  t.equal(counted, 0, 'the tool never ran')
+  t.same(executed, ['r1'], 'only the first COMMAND was executed')
+})
