@@ -2,10 +2,11 @@ import {
   AIPEndpoint, CLIENT_LIFECYCLE, CloseCode, ConnectionLifecycle, FailureJudge, redactUrl, type ConnectionEvent,
   type ConnectionStateKind, type DisconnectCause, type FailureReason
 } from '@aip/endpoint'
-import { buildDeviceRegistration, type DecodedServerMessage, type DeviceSystemInfo } from '@aip/protocol'
+import { buildDeviceRegistration, type ContinuityGrant, type DecodedServerMessage, type DeviceSystemInfo } from '@aip/protocol'
 import { InvalidArgumentError, describeValue, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
 import { CommandRunner } from './command-runner.js'
-import { AttemptError, Connection, type ConnectionEnd, type ConnectionSettings } from './connection.js'
+import { AttemptError, Connection, connectionSettings, type ConnectionEnd, type ConnectionSettings } from './connection.js'
+import { DeviceContinuity } from './continuity.js'
 import { DeviceTasks, type StartTaskOptions } from './device-tasks.js'
 import { NotRegisteredError, StoppedError, connectionError, type ConnectionError } from './errors.js'
 import type { DeviceClientEvents } from './events.js'
@@ -38,6 +39,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
   readonly #judge: FailureJudge
   readonly #results: ResultsSender
   readonly #commands: CommandRunner
+  readonly #continuity: DeviceContinuity
   readonly #tasks: DeviceTasks
   readonly #telemetry: TelemetryReporter
   readonly #settings: ConnectionSettings
@@ -105,26 +107,20 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       stopped: () => this.#stopped,
       onError: (err, context) => this.#emitError(err, context)
     })
+    this.#continuity = new DeviceContinuity({ enabled: resolved.continuity, maxCachedResults: resolved.maxCachedResults, now: resolved.now })
     this.#commands = new CommandRunner({
       executor: this.executor,
       clientId,
       log: this.#log,
       deliver: (results) => { this.#results.send(results).catch((err: unknown) => this.#emitError(err, 'command')) },
-      onError: (err) => this.#emitError(err, 'command')
+      onError: (err) => this.#emitError(err, 'command'),
+      continuity: resolved.continuity ? this.#continuity : undefined,
+      report: (event, payload) => this.events.emit(event, payload as never)
     })
-    this.#settings = {
-      url: resolved.wsUrl,
-      clientId,
-      headers: resolved.headers,
-      timeoutMs: resolved.timeoutMs,
-      heartbeatIntervalMs: resolved.heartbeatIntervalMs,
-      maxMissedHeartbeats: resolved.maxMissedHeartbeats,
-      pingIntervalMs: resolved.pingIntervalMs,
-      deadAfterMs: resolved.deadAfterMs,
-      logger: this.#log,
+    this.#settings = connectionSettings(resolved, this.#log, {
       attach: (transport) => this.attachConnection(transport, clientId),
       detach: () => { this.detachConnection(clientId) }
-    }
+    })
   }
 
   /** The client id this device registers with, and the key of its connection. */
@@ -135,6 +131,14 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
   /** The current state (a frozen discriminated union on `kind`; `state` is its kind). */
   get status (): ClientState {
     return this.#lifecycle.state
+  }
+
+  /**
+   * What the server granted of the continuity extension at the current (or last) registration: `null` before the
+   * first, with `continuity: false`, or from a server that granted nothing (the Python reference).
+   */
+  get grant (): ContinuityGrant | null {
+    return this.#continuity.grant
   }
 
   /** Results waiting for a connection. */
@@ -202,7 +206,9 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
   handleMessage (message: DecodedServerMessage): void {
     switch (message.type) {
       case 'command':
-        this.#commands.run(message)
+        // A COMMAND right behind the registration answer waits until the answer's grant is read.
+        if (this.#attaching()) this.#continuity.hold(message)
+        else this.#commands.run(message)
         return
       case 'task_end':
         this.#commands.endSession(message.session_id)
@@ -234,6 +240,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       const connection = await Connection.open(this.#settings, this.#registration(), signal)
       return this.#attach(connection)
     } catch (err) {
+      this.#continuity.dropHeld()
       const failure = AttemptError.from(err)
       this.#lastCause = failure.disconnect
       const verdict = this.#judge.judge(failure.facts)
@@ -271,7 +278,12 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
   // Connection life
 
   #registration (): ReturnType<typeof buildDeviceRegistration> {
-    return buildDeviceRegistration({ clientId: this.options.clientId, platform: this.options.platform, systemInfo: this.systemInfo() })
+    return buildDeviceRegistration({
+      clientId: this.options.clientId,
+      platform: this.options.platform,
+      systemInfo: this.systemInfo(),
+      metadata: this.#continuity.registrationMetadata()
+    })
   }
 
   async #firstConnect (): Promise<void> {
@@ -279,6 +291,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
     try {
       connection = await Connection.open(this.#settings, this.#registration(), this.#stopController.signal)
     } catch (err) {
+      this.#continuity.dropHeld()
       if (this.#stopped) return
       const failure = AttemptError.from(err)
       this.#lastCause = failure.disconnect
@@ -296,19 +309,29 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
 
   #attach (connection: Connection): boolean {
     if (this.#stopped) {
+      this.#continuity.dropHeld()
       connection.close(CloseCode.GoingAway, 'device stopping')
       return false
     }
     this.#connection = connection
+    const granted = this.#continuity.registered(connection.ack)
     this.#judge.registered()
     connection.protocol.on('invalidFrame', ({ error }) => this.#log.warn({ err: error }, 'invalid frame from the server'))
     connection.ended.then((end) => this.#onEnded(connection, end)).catch((err: unknown) => this.#emitError(err, 'connection'))
     this.#telemetry.refreshWhile(connection.protocol, connection.ended)
     this.#attempt = 0
     this.#log.info({ url: redactUrl(this.options.wsUrl) }, 'registered')
+    this.events.emit('grant', granted)
     this.#apply({ type: 'registered', at: this.options.now() })
     this.#results.flush().catch((err: unknown) => this.#emitError(err, 'flush'))
+    for (const message of this.#continuity.takeHeld()) this.#commands.run(message)
     return true
+  }
+
+  /** A connection is attached to the endpoint but not yet to this client: its registration answer is being read. */
+  #attaching (): boolean {
+    const attached = this.connection(this.options.clientId)
+    return attached !== undefined && attached !== this.#connection?.protocol
   }
 
   #onEnded (connection: Connection, end: ConnectionEnd): void {
@@ -378,6 +401,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
     this.#offTelemetry = undefined
     this.#stopController.abort(new StoppedError())
     this.#commands.abortAll(new StoppedError())
+    this.#continuity.dropHeld()
     this.#results.clear()
   }
 

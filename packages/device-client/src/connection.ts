@@ -6,6 +6,7 @@ import {
 import type { DecodedClientMessage, DecodedServerMessage } from '@aip/protocol'
 import type { Logger } from '@aip/resilience'
 import { RegistrationRefusedError, RegistrationTimeoutError } from './errors.js'
+import type { ResolvedDeviceClientOptions } from './options.js'
 
 /** How long a graceful close waits for the close handshake before it drops the socket. */
 const STOP_GRACE_MS = 2000
@@ -26,6 +27,27 @@ export interface ConnectionSettings {
   attach: (transport: Transport) => AIPProtocol<'client'>
   /** Takes a connection that failed to register out of the endpoint before it is dropped. */
   detach: () => void
+}
+
+/** The settings of the connections of a client with these options. */
+export function connectionSettings (
+  options: Pick<ResolvedDeviceClientOptions, 'wsUrl' | 'clientId' | 'headers' | 'timeoutMs' | 'heartbeatIntervalMs' | 'maxMissedHeartbeats' | 'pingIntervalMs' | 'deadAfterMs'>,
+  logger: Logger,
+  endpoint: Pick<ConnectionSettings, 'attach' | 'detach'>
+): ConnectionSettings {
+  return {
+    url: options.wsUrl,
+    clientId: options.clientId,
+    headers: options.headers,
+    timeoutMs: options.timeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    maxMissedHeartbeats: options.maxMissedHeartbeats,
+    pingIntervalMs: options.pingIntervalMs,
+    deadAfterMs: options.deadAfterMs,
+    logger,
+    attach: endpoint.attach,
+    detach: endpoint.detach
+  }
 }
 
 /** How a registered connection ended. */

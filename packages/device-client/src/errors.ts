@@ -93,3 +93,19 @@ export const DisconnectedError = createError(
 export const StoppedError = createError(
   'AIP_ERR_DEVICE_STOPPED', 'The device client is stopped', 503
 )
+
+/**
+ * A COMMAND's deadline (its `aip_timeout_ms`, continuity `deadline`) passed: its tools' signal was aborted and
+ * every Command of it failed with this text.
+ */
+export const CommandTimeoutError = createError(
+  'AIP_ERR_DEVICE_COMMAND_TIMEOUT', 'The COMMAND timed out after %d ms', 504
+)
+
+/**
+ * The server re-sent a COMMAND after this device process restarted (continuity `resume`): whether its actions
+ * ran before the restart is unknown, so they are not run again and each Command fails with this text.
+ */
+export const RestartedInFlightError = createError(
+  'AIP_ERR_DEVICE_RESTARTED_IN_FLIGHT', 'The device restarted while the command was in flight; its actions were not run again', 409
+)

@@ -1,10 +1,12 @@
 import type { EndpointEvents } from '@aip/endpoint'
+import type { CommandEvents } from './command-runner.js'
 import type { ConnectionEnd } from './connection.js'
+import type { GrantEvent } from './continuity.js'
 import type { DropReason } from './outbox.js'
 import type { StateEvents } from './state.js'
 
 /** Events of a {@link DeviceClientEndpoint}, beside the `stateChange` and `connected` of every endpoint. */
-export interface DeviceClientEvents extends StateEvents, EndpointEvents {
+export interface DeviceClientEvents extends StateEvents, EndpointEvents, CommandEvents {
   /**
    * A registered connection closed (the state then becomes `reconnecting` or `stopped`): its close `code` and
    * `reason`, and its `cause` (`closed`, `heartbeat`, `silence`, or `local` for our own close).
@@ -22,6 +24,12 @@ export interface DeviceClientEvents extends StateEvents, EndpointEvents {
   serverError: { readonly error: string | null, readonly sessionId: string | null }
   /** Something failed that no caller can be told about (a listener, a dispatched task). */
   error: { readonly error: unknown, readonly context: string }
+  /**
+   * A registration succeeded: what the server granted of the continuity extension (`grant`, `null` for a server
+   * that granted nothing), whether it `resumed` sessions it held for this id, and whether it is this client's
+   * `first` registration. Emitted before the `registered` state event, at every registration.
+   */
+  grant: GrantEvent
   /** Fresh telemetry was written to the server (every `telemetryIntervalMs`). */
   telemetrySent: { readonly systemInfo: Record<string, unknown> }
 }

@@ -5,6 +5,9 @@ export type { DeviceClientOptions, ResolvedDeviceClientOptions } from './options
 export type { ClientState, DisconnectCause, StopReason, StateEvents } from './state.js'
 export type { ConnectionEnd } from './connection.js'
 export type { DropReason } from './outbox.js'
+export type { GrantEvent } from './continuity.js'
+export type { CommandRef } from './command-runner.js'
+export type { ContinuityGrant, ContinuityCapability } from '@aip/protocol'
 export type { CommandExecutor, ExecutionContext, ExecutorTelemetry } from './executor.js'
 export {
   ToolRegistry, LIST_TOOLS, SKIPPED_TEXT, type ToolDefinition, type ToolSet, type ToolContext, type ExecuteOptions
@@ -12,5 +15,5 @@ export {
 export {
   ConnectionError, RegistrationRefusedError, RegistrationTimeoutError,
   NotRegisteredError, InvalidOptionError, InvalidArgumentError, ToolTimeoutError, UnknownToolError, TaskRefusedError,
-  TaskTimeoutError, TaskAbortedError, DisconnectedError, StoppedError
+  TaskTimeoutError, TaskAbortedError, DisconnectedError, StoppedError, CommandTimeoutError, RestartedInFlightError
 } from './errors.js'

@@ -58,6 +58,15 @@ export interface DeviceClientOptions {
   maxPendingResults?: number
   /** Age after which kept results are dropped instead of delivered. Default 300000 ms (5 min). */
   pendingResultsTtlMs?: number
+  /**
+   * Ask the server for the continuity extension (`resume`, `cancel`, `deadline`: `metadata.aip_capabilities` of the
+   * REGISTER) and apply what it grants: COMMANDs re-sent after a resume are recognised and never run twice, a
+   * COMMAND's deadline aborts its tools. Default true. `false`: the REGISTER and every behaviour are the
+   * reference's (a reference server grants nothing either way).
+   */
+  continuity?: boolean
+  /** Most COMMAND_RESULTS kept to answer a re-sent COMMAND (continuity, `resume` granted). Default 256. */
+  maxCachedResults?: number
   /** `custom_metadata` of the system info. Default `{}`. */
   customMetadata?: Record<string, unknown>
   /** Replaces the detected `supported_features` of the system info. */
@@ -91,6 +100,8 @@ export interface ResolvedDeviceClientOptions {
   readonly earlyExit: boolean
   readonly maxPendingResults: number
   readonly pendingResultsTtlMs: number
+  readonly continuity: boolean
+  readonly maxCachedResults: number
   readonly customMetadata: Readonly<Record<string, unknown>>
   readonly supportedFeatures: readonly string[] | undefined
   readonly headers: Readonly<Record<string, string>>
@@ -120,6 +131,8 @@ const DeviceClientOptionsSchema = Type.Object({
   earlyExit: Type.Boolean({ default: true }),
   maxPendingResults: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 100 }),
   pendingResultsTtlMs: Milliseconds({ min: 1, default: 300_000 }),
+  continuity: Type.Boolean({ default: true }),
+  maxCachedResults: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 256 }),
   customMetadata: Type.Record(Type.String(), Type.Unknown(), { default: {}, expected: 'an object' }),
   supportedFeatures: Type.Optional(Type.Array(Type.String(), { expected: 'an array of strings' })),
   headers: Type.Record(Type.String(), Type.String(), { default: {}, expected: 'an object of strings' }),
@@ -202,6 +215,8 @@ export function resolveOptions (options: DeviceClientOptions): ResolvedDeviceCli
     earlyExit: o.earlyExit,
     maxPendingResults: o.maxPendingResults,
     pendingResultsTtlMs: o.pendingResultsTtlMs,
+    continuity: o.continuity,
+    maxCachedResults: o.maxCachedResults,
     customMetadata: Object.freeze({ ...o.customMetadata }),
     supportedFeatures: o.supportedFeatures === undefined ? undefined : Object.freeze([...o.supportedFeatures]),
     headers: Object.freeze({ ...o.headers }),

@@ -28,7 +28,8 @@ test('registers with our server: states, events, status and the server record', 
 
 test('the REGISTER has the 14 fields in reference order and a reference-shaped system_info', async (t) => {
   const scripted = await startScripted(t)
-  const device = client(t, { wsUrl: scripted.wsUrl, clientId: 'dev1', platform: 'windows', customMetadata: { site: 'lab' } })
+  // The reference REGISTER; the default one adds only metadata.aip_capabilities (continuity-registration.test.ts).
+  const device = client(t, { wsUrl: scripted.wsUrl, clientId: 'dev1', platform: 'windows', customMetadata: { site: 'lab' }, continuity: false })
   const started = device.start()
   const peer = await scripted.connection()
   const register = await peer.next()

@@ -12,7 +12,7 @@ export const device: Command = {
   name: 'device',
   summary: 'Run a device agent with a safe built-in tool set until SIGINT or SIGTERM; it reconnects for ever.',
   usage: `Usage: aip device --url ws://HOST:PORT/ws?token=KEY --id ID [--platform linux] [--allow-dir DIR]...
-                  [--allow-command NAME]... [--mcp-config FILE] [--telemetry-interval MS] [--json]
+                  [--allow-command NAME]... [--mcp-config FILE] [--telemetry-interval MS] [--no-continuity] [--json]
 
   --url            the server's WebSocket address, with its ?token=
   --id             the device's client id
@@ -24,7 +24,11 @@ export const device: Command = {
   --telemetry-interval
                    push fresh telemetry (load, free memory, uptime) to the server every MS while registered
                    (default 0: at registration only)
-  --json           print state changes as JSON lines on stdout ({ device, state, attempt?, delayMs?, cause? })
+  --no-continuity  do not ask the server for the continuity extension (resume after a link loss, cancellation,
+                   deadlines): the REGISTER is then exactly the reference's
+  --json           print state changes as JSON lines on stdout ({ device, state, attempt?, delayMs?, cause? }),
+                   and one line per COMMAND run or not run ({ device, command: executed | deduplicated |
+                   notRun | timedOut, sessionId, responseId, resent, answer?, reason?, timeoutMs? })
 
 The device reconnects with jittered backoff whenever its server goes away, for as long as it runs; it exits only
 on SIGINT / SIGTERM or a refusal that retrying cannot heal (bad token, its id taken by another device).
@@ -39,7 +43,8 @@ server has it); a server that dies is restarted, and each change is printed (JSO
     'allow-dir': { type: 'string', multiple: true },
     'allow-command': { type: 'string', multiple: true },
     'mcp-config': { type: 'string' },
-    'telemetry-interval': { type: 'string' }
+    'telemetry-interval': { type: 'string' },
+    'no-continuity': { type: 'boolean' }
   },
   async run (values, io) {
     const wsUrl = requireString(values, 'url')
@@ -52,6 +57,7 @@ server has it); a server that dies is restarted, and each change is printed (JSO
       clientId,
       ...(mcp === undefined ? { tools } : { executor: mcp }),
       telemetryIntervalMs: Math.round(optionalNumber(values, 'telemetry-interval', 0)),
+      continuity: values['no-continuity'] !== true,
       ...(typeof values.platform === 'string' ? { platform: values.platform } : {})
     })
     endpoint.on('state', ({ state }) => {
@@ -65,6 +71,14 @@ server has it); a server that dies is restarted, and each change is printed (JSO
         io.stderr(`device ${clientId}: ${state.kind}${detail}\n`)
       }
     })
+    if (json) {
+      // One line per execution and per COMMAND not run: a run can prove that no command ran twice.
+      const commandLine = (command: string, event: object): void => { io.stdout(`${JSON.stringify({ device: clientId, command, ...event })}\n`) }
+      endpoint.on('commandExecuted', (event) => commandLine('executed', event))
+      endpoint.on('commandDeduplicated', (event) => commandLine('deduplicated', event))
+      endpoint.on('commandNotRun', (event) => commandLine('notRun', event))
+      endpoint.on('commandTimedOut', (event) => commandLine('timedOut', event))
+    }
     // Servers that cannot be reached now are retried in the background; the device registers meanwhile.
     await mcp?.start()
     try {
