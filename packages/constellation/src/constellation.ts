@@ -8,10 +8,10 @@ import {
   DeviceDisconnectedError, DuplicateSessionError, InvalidArgumentError, NotConnectedError, QueueFullError, StoppedError,
   TaskAbortedError, UnknownDeviceError
 } from './errors.js'
-import { endHold, resumeOrFail } from './resume.js'
 import type { ConstellationHost } from './host.js'
 import { resolveOptions, resolveProfile, timeoutArgument, type ConstellationOptions, type ResolvedConstellationOptions } from './options.js'
 import { connectionClosed, giveUp, type RecoveryHooks } from './recovery.js'
+import { endHold, resumeOrFail } from './resume.js'
 import { ServerLinks } from './server-link.js'
 import type { TaskEntry } from './task-queue.js'
 import { taskSpec } from './task-request.js'
