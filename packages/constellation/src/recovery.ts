@@ -15,8 +15,10 @@ export interface RecoveryHooks {
 }
 
 /**
- * A connection of `device` closed (the endpoint announced it as `disconnected`). An established connection that was not closed on purpose fails the pending
- * device-info requests, marks the device `lost` and starts its recovery.
+ * A connection of `device` closed (the endpoint announced it as `disconnected`). An established connection that was
+ * not closed on purpose fails the pending device-info requests, holds the running tasks for a resume when the server
+ * granted one (before anyone hears of the loss: a state listener already sees `awaitingResume`), marks the device
+ * `lost` and starts its recovery.
  */
 export function connectionClosed (host: ConstellationHost, hooks: RecoveryHooks, device: Device, connection: DeviceConnection, info: CloseInfo): void {
   device.link.remove(connection)
