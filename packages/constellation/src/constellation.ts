@@ -1,5 +1,5 @@
 import { AIPEndpoint, childLogger, type Logger } from '@aip/endpoint'
-import { constellationSessionId, newId, type DecodedServerMessage } from '@aip/protocol'
+import type { DecodedServerMessage } from '@aip/protocol'
 import { AbortedError } from '@aip/resilience'
 import { Device } from './device.js'
 import { DeviceConnection, type ConnectionHooks } from './device-connection.js'
@@ -9,14 +9,14 @@ import {
   TaskAbortedError, UnknownDeviceError
 } from './errors.js'
 import type { ConstellationHost } from './host.js'
-import {
-  invalidArgument, resolveOptions, resolveProfile, timeoutArgument, type ConstellationOptions, type ResolvedConstellationOptions
-} from './options.js'
+import { resolveOptions, resolveProfile, timeoutArgument, type ConstellationOptions, type ResolvedConstellationOptions } from './options.js'
 import { connectionClosed, giveUp, type RecoveryHooks } from './recovery.js'
+import { endHold, resumeOrFail } from './resume.js'
 import { ServerLinks } from './server-link.js'
 import type { TaskEntry } from './task-queue.js'
+import { taskSpec } from './task-request.js'
 import type {
-  AgentProfile, ConstellationEvents, DeviceSnapshot, MessageContext, TaskOutcome, TaskRequest, TaskResult
+  AgentProfile, ConstellationEvents, DeviceSnapshot, MessageContext, SendTaskOptions, TaskOutcome, TaskRequest, TaskResult
 } from './types.js'
 
 /** Options of {@link ConstellationEndpoint.requestDeviceInfo}. */
@@ -219,12 +219,14 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
   /**
    * Hook: rejects the device's running tasks with `AIP_ERR_CONSTELLATION_DEVICE_DISCONNECTED` (`reason` in the
    * message); queued tasks stay queued unless `keepQueueWhileReconnecting` is false. If an override does not call
-   * `super`, the endpoint still rejects the running tasks right after it returns: no task is left pending.
+   * `super`, the endpoint still rejects the running tasks right after it returns: no task is left pending. While the
+   * running tasks are held for a resume (the server granted `resume`), they are spared: they fail only if the
+   * resume does not come.
    */
   override async cancelDeviceTasks (deviceId: string, reason: string): Promise<void> {
     const device = this.#devices.get(deviceId)
     if (device === undefined) return
-    device.tasks.failRunning(reason)
+    if (device.hold === undefined) device.tasks.failRunning(reason)
     if (!this.options.keepQueueWhileReconnecting) device.tasks.failQueued(reason, 'disconnected')
   }
 
@@ -258,6 +260,10 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
    * Queues a task for a device and resolves with its TASK_END (read `status`: `completed` or `failed`). The TASK
    * carries the caller's `sessionId`, or else `<taskName>@<taskId>`; only the TASK_END of that session on that
    * device's connection ends it. Tasks of a device are sent in FIFO order, `maxConcurrentTasks` at a time.
+   * `options` (`signal`, `timeoutMs`) take the place of the request's own. With continuity granted by the server:
+   * a drop does not fail a running task if the server resumes it (`resume`); an abort or deadline of a sent task
+   * cancels it on the server and keeps its slot until the server confirms (`cancel`); the TASK carries its
+   * deadline (`deadline`). See the README's "Task continuity".
    *
    * @throws (rejects) `AIP_ERR_CONSTELLATION_TASK_REFUSED` (a correlated ERROR, at once), `AIP_ERR_TIMEOUT`
    * (`TimeoutError`), `AIP_ERR_CONSTELLATION_TASK_ABORTED`, `AIP_ERR_CONSTELLATION_DEVICE_DISCONNECTED`,
@@ -265,34 +271,24 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
    * `AIP_ERR_CONSTELLATION_DUPLICATE_SESSION` (the session id is already queued or running on the device),
    * `AIP_ERR_INVALID_ARGUMENT`, `AIP_ERR_CONSTELLATION_STOPPED`
    */
-  sendTaskToDevice (deviceId: string, taskRequest: TaskRequest): Promise<TaskResult> {
+  sendTaskToDevice (deviceId: string, taskRequest: TaskRequest, options?: SendTaskOptions): Promise<TaskResult> {
     try {
-      return this.#enqueue(deviceId, taskRequest)
+      return this.#enqueue(deviceId, taskRequest, options)
     } catch (err) {
       return Promise.reject(err)
     }
   }
 
-  #enqueue (deviceId: string, taskRequest: TaskRequest): Promise<TaskResult> {
+  #enqueue (deviceId: string, taskRequest: TaskRequest, options: SendTaskOptions | undefined): Promise<TaskResult> {
     if (this.#stopped) throw new StoppedError()
-    if (typeof taskRequest !== 'object' || taskRequest === null) throw invalidArgument('taskRequest', 'an object', taskRequest)
-    const { request, signal } = taskRequest
-    if (typeof request !== 'string' || request === '') throw invalidArgument('taskRequest.request', 'a non-empty string', request)
-    const taskId = taskRequest.taskId ?? newId()
-    if (typeof taskId !== 'string' || taskId === '') throw invalidArgument('taskRequest.taskId', 'a non-empty string', taskId)
-    const taskName = taskRequest.taskName ?? `galaxy/${this.options.taskName}/${taskId}`
-    if (typeof taskName !== 'string' || taskName === '') throw invalidArgument('taskRequest.taskName', 'a non-empty string', taskName)
-    const given = taskRequest.sessionId
-    if (given !== undefined && (typeof given !== 'string' || given === '')) throw invalidArgument('taskRequest.sessionId', 'a non-empty string', given)
-    const timeoutMs = timeoutArgument('timeoutMs', taskRequest.timeoutMs) ?? this.options.taskTimeoutMs
+    const spec = taskSpec(taskRequest, options, this.options)
     const device = this.#devices.get(deviceId)
     if (device === undefined) throw new UnknownDeviceError(deviceId)
     if (!this.#accepting(device)) throw new NotConnectedError(deviceId)
-    const sessionId = given ?? constellationSessionId(this.options.taskName, taskId)
-    if (device.tasks.has(sessionId)) throw new DuplicateSessionError(sessionId, deviceId)
+    if (device.tasks.has(spec.sessionId)) throw new DuplicateSessionError(spec.sessionId, deviceId)
     if (device.tasks.queued.length >= this.options.maxQueuedTasks) throw new QueueFullError(deviceId, this.options.maxQueuedTasks)
-    if (signal?.aborted === true) throw new TaskAbortedError(taskId, { cause: signal.reason })
-    return device.tasks.enqueue({ taskId, sessionId, taskName, request, metadata: taskRequest.metadata ?? null, timeoutMs, signal })
+    if (spec.signal?.aborted === true) throw new TaskAbortedError(spec.taskId, { cause: spec.signal.reason })
+    return device.tasks.enqueue(spec)
   }
 
   /** Whether a device takes new tasks: connected or connecting, or reconnecting with the queue kept. */
@@ -368,6 +364,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     const connection = await DeviceConnection.open(this.#host, device, this.#hooks, signal)
     connection.established = true
     device.connection = connection
+    device.grant = connection.grant
     device.connections++
     device.failure = undefined
     device.lastError = undefined
@@ -375,6 +372,8 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     device.link.add(connection)
     device.link.log.info({ deviceId: device.deviceId, clientId: device.clientId }, 'device connected')
     device.apply({ type: 'registered', at: Date.now() })
+    // Held tasks first (sent again, or failed), then the queue.
+    resumeOrFail(this.#host, device, connection.protocol)
     device.tasks.pump()
   }
 
@@ -383,6 +382,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     if (this.#devices.get(device.deviceId) === device) this.#devices.delete(device.deviceId)
     device.recovery?.abort(new AbortedError(`reconnection of ${device.deviceId}`))
     device.attemptAbort?.abort(new AbortedError(`connection of ${device.deviceId}`))
+    endHold(device)
     device.tasks.settleAll(outcome, error)
     device.infos.failAll(() => outcome === 'stopped' ? new StoppedError() : new DeviceDisconnectedError(device.deviceId, 'the device info request', 'disconnected by the caller'))
     const connection = device.connection

@@ -1,6 +1,7 @@
 import { register, type AIPProtocol, type CloseInfo, type Transport } from '@aip/endpoint'
-import { buildConstellationRegistration, buildHeartbeat, type DecodedServerMessage } from '@aip/protocol'
+import { buildConstellationRegistration, buildHeartbeat, type ContinuityGrant, type DecodedServerMessage } from '@aip/protocol'
 import { AbortedError, type Unsubscribe } from '@aip/resilience'
+import { continuityRequest, grantOf } from './continuity.js'
 import type { Device } from './device.js'
 import {
   DeviceInfoRefusedError, RegistrationRefusedError, RegistrationTimeoutError, StoppedError, TaskRefusedError, connectError
@@ -39,6 +40,8 @@ export class DeviceConnection implements Beating {
   closing = false
   /** The first frame (the registration answer), once seen. */
   firstAnswer: DecodedServerMessage | undefined
+  /** What the server granted in its registration answer (continuity), or `null`. */
+  grant: ContinuityGrant | null = null
   #sawFirst = false
   #awaitingHeartbeat = false
   #missedHeartbeats = 0
@@ -92,10 +95,9 @@ export class DeviceConnection implements Beating {
     const { protocol } = connection
     try {
       if (host.stopped() || device.removed) throw new StoppedError()
-      await register(protocol, buildConstellationRegistration({ clientId, targetId: deviceId, taskName: options.taskName }), {
-        timeoutMs: options.registrationTimeoutMs,
-        signal
-      })
+      const registration = buildConstellationRegistration({ clientId, targetId: deviceId, taskName: options.taskName, ...continuityRequest(options.continuity) })
+      const answer = await register(protocol, registration, { timeoutMs: options.registrationTimeoutMs, signal })
+      connection.grant = grantOf(answer, options.continuity)
       if (!protocol.isOpen) throw new RegistrationRefusedError(clientId, 'the server closed the connection right after accepting it')
       if (host.stopped() || device.removed) throw new StoppedError()
     } catch (err) {
@@ -217,6 +219,10 @@ export class DeviceConnection implements Beating {
   #onTaskEnd (message: DecodedServerMessage): void {
     const device = this.#device
     const entry = message.session_id === null ? undefined : device.tasks.running.get(message.session_id)
+    if (device.tasks.cancelled.on(message.session_id, this.protocol) !== undefined) {
+      device.tasks.cancelled.release(message.session_id as string, 'task_end')
+      return
+    }
     if (entry === undefined || entry.connection !== this.protocol) {
       this.#unmatched(message, 'TASK_END of no pending task (late, or already settled)')
       return
@@ -251,6 +257,12 @@ export class DeviceConnection implements Beating {
   #onError (message: DecodedServerMessage): void {
     const device = this.#device
     const text = message.error ?? 'unknown error'
+    if (device.tasks.cancelled.on(message.session_id, this.protocol) !== undefined) {
+      // The cancel was refused: the session had already ended on the server.
+      device.link.log.debug({ deviceId: device.deviceId, sessionId: message.session_id, error: text }, 'task_cancel refused')
+      device.tasks.cancelled.release(message.session_id as string, 'refused')
+      return
+    }
     const target = correlateError(message, this.protocol, device.tasks, device.infos)
     switch (target.kind) {
       case 'task':

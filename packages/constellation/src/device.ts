@@ -1,11 +1,12 @@
 import {
   ConnectionLifecycle, FailureJudge, type AIPProtocol, type AttemptFacts, type ConnectionEvent, type ConnectionState, type FailureReason
 } from '@aip/endpoint'
-import { constellationClientId } from '@aip/protocol'
+import { constellationClientId, type ContinuityGrant } from '@aip/protocol'
 import type { DeviceConnection } from './device-connection.js'
 import type { ConstellationHost } from './host.js'
 import type { ResolvedProfile } from './options.js'
 import { PendingInfos } from './pending.js'
+import type { ResumeHold } from './resume.js'
 import type { ServerLink } from './server-link.js'
 import { TaskQueue } from './task-queue.js'
 import type { DeviceSnapshot, DeviceStatus } from './types.js'
@@ -43,6 +44,10 @@ export class Device {
   removed = false
   connections = 0
   lastHeartbeatAt: number | null = null
+  /** What the server granted at the last registration (continuity), or `null`. */
+  grant: ContinuityGrant | null = null
+  /** The running tasks wait for a resume (the connection dropped on a server that granted `resume`). */
+  hold: ResumeHold | undefined
   readonly #host: ConstellationHost
   readonly #lifecycle: ConnectionLifecycle
   #activity: Activity = 'connected'
@@ -61,6 +66,7 @@ export class Device {
       clientId: this.clientId,
       get removed () { return device.removed },
       get sendable () { return device.sendable },
+      get grant () { return device.grant },
       activityChanged: () => this.#onActivity()
     })
   }
@@ -99,6 +105,9 @@ export class Device {
       metadata: this.profile.metadata,
       queued: this.tasks.queued.length,
       running: this.tasks.running.size,
+      cancelling: this.tasks.cancelled.size,
+      continuity: this.grant,
+      awaitingResume: this.hold !== undefined,
       connections: this.connections,
       lastHeartbeatAt: this.lastHeartbeatAt
     })
@@ -106,7 +115,7 @@ export class Device {
 
   #onActivity (): void {
     if (this.#lifecycle.state.kind !== 'registered') return
-    this.#activity = this.tasks.running.size > 0 ? 'busy' : 'idle'
+    this.#activity = this.tasks.busySlots > 0 ? 'busy' : 'idle'
     this.#publish(this.#lifecycle.state)
   }
 

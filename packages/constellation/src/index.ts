@@ -3,8 +3,9 @@ export { normalizeDeviceInfo, type DeviceInfoView, type DeviceInfoAnswer } from 
 export type { ConstellationOptions, ResolvedConstellationOptions, ResolvedProfile, TransportFactory } from './options.js'
 export type {
   AgentProfile, TaskRequest, TaskResult, TaskOutcome, TaskPhase, DeviceStatus, DeviceSnapshot, MessageContext,
-  MessageProcessor, ConstellationEvents
+  MessageProcessor, ConstellationEvents, SendTaskOptions, SlotReleaseCause
 } from './types.js'
+export type { ContinuityCapability, ContinuityGrant } from '@aip/protocol'
 export {
   InvalidOptionError, InvalidArgumentError, RegistrationRefusedError, RegistrationTimeoutError,
   ConnectErrorConstructor, NotConnectedError, UnknownDeviceError, TaskRefusedError, TaskAbortedError,

@@ -50,6 +50,22 @@ export interface ConstellationOptions {
   keepQueueWhileReconnecting?: boolean | undefined
   /** Opens each connection's transport. Default: a `ws` WebSocket (`connectWebSocket`). */
   transportFactory?: TransportFactory | undefined
+  /**
+   * Ask each server for the task-continuity extension (`resume`, `cancel`, `deadline`) in the REGISTER `metadata`.
+   * A server that grants nothing (the Python reference) keeps the reference behaviour; `false` sends the
+   * reference REGISTER byte for byte. Default true.
+   */
+  continuity?: boolean | undefined
+  /**
+   * With `resume` granted: how long after the server's resume window a dropped device's running tasks still
+   * wait for a registration before they fail. Default 2000.
+   */
+  resumeMarginMs?: number | undefined
+  /**
+   * With `cancel` granted: how long a cancelled (aborted or timed-out) task keeps its device slot while waiting for
+   * the server's TASK_END that confirms the end. Default 10000.
+   */
+  cancelConfirmTimeoutMs?: number | undefined
 }
 
 /** The validated, frozen options (`endpoint.options`). */
@@ -71,6 +87,9 @@ export interface ResolvedConstellationOptions {
   readonly maxQueuedTasks: number
   readonly keepQueueWhileReconnecting: boolean
   readonly transportFactory: TransportFactory
+  readonly continuity: boolean
+  readonly resumeMarginMs: number
+  readonly cancelConfirmTimeoutMs: number
 }
 
 const isProcessor = (value: unknown): boolean => value === null || typeof value === 'function' ||
@@ -98,7 +117,10 @@ export const ConstellationOptionsSchema = Type.Object({
   maxConcurrentTasks: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
   maxQueuedTasks: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 10_000 }),
   keepQueueWhileReconnecting: Type.Boolean({ default: true }),
-  transportFactory: FunctionOption<TransportFactory>({ default: defaultTransportFactory })
+  transportFactory: FunctionOption<TransportFactory>({ default: defaultTransportFactory }),
+  continuity: Type.Boolean({ default: true }),
+  resumeMarginMs: Milliseconds({ min: 0, default: 2000 }),
+  cancelConfirmTimeoutMs: Milliseconds({ min: 1, default: 10_000 })
 })
 
 /**

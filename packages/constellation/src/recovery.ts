@@ -4,6 +4,7 @@ import type { Device } from './device.js'
 import type { DeviceConnection } from './device-connection.js'
 import { DeviceDisconnectedError } from './errors.js'
 import type { ConstellationHost } from './host.js'
+import { endHold, holdForResume } from './resume.js'
 
 /** The endpoint's overridable hooks, as recovery calls them. */
 export interface RecoveryHooks {
@@ -14,8 +15,10 @@ export interface RecoveryHooks {
 }
 
 /**
- * A connection of `device` closed (the endpoint announced it as `disconnected`). An established connection that was not closed on purpose fails the pending
- * device-info requests, marks the device `lost` and starts its recovery.
+ * A connection of `device` closed (the endpoint announced it as `disconnected`). An established connection that was
+ * not closed on purpose fails the pending device-info requests, holds the running tasks for a resume when the server
+ * granted one (before anyone hears of the loss: a state listener already sees `awaitingResume`), marks the device
+ * `lost` and starts its recovery.
  */
 export function connectionClosed (host: ConstellationHost, hooks: RecoveryHooks, device: Device, connection: DeviceConnection, info: CloseInfo): void {
   device.link.remove(connection)
@@ -26,6 +29,7 @@ export function connectionClosed (host: ConstellationHost, hooks: RecoveryHooks,
   const why = `connection closed (${info.code}${info.reason === '' ? '' : ` ${info.reason}`})`
   device.infos.failAll(() => new DeviceDisconnectedError(device.deviceId, 'the device info request', why))
   const error = new DeviceDisconnectedError(device.deviceId, 'its tasks', why)
+  holdForResume(host, device)
   device.apply({ type: 'lose', cause: { kind: 'closed', code: info.code, message: why, error } })
   recover(host, hooks, device).catch((err: unknown) => host.log.error({ err, deviceId: device.deviceId }, 'recovery failed'))
 }
@@ -46,8 +50,9 @@ export async function recover (host: ConstellationHost, hooks: RecoveryHooks, de
     try {
       await hooks.cancelDeviceTasks(id, why)
     } finally {
-      // Whatever an override did, no running task outlives the connection that carried it.
-      device.tasks.failRunning(why)
+      // Whatever an override did, no running task outlives the connection that carried it, unless it is held
+      // for a resume (continuity): then it fails when the resume does not come.
+      if (device.hold === undefined) device.tasks.failRunning(why)
       if (!options.keepQueueWhileReconnecting) device.tasks.failQueued(why, 'disconnected')
     }
   }
@@ -92,6 +97,7 @@ export async function recover (host: ConstellationHost, hooks: RecoveryHooks, de
 
 /** The device is given up: state `failed`, and everything pending on it fails. */
 export function giveUp (device: Device, error: unknown): void {
+  endHold(device)
   device.apply({
     type: 'giveUp',
     reason: device.failure === undefined ? 'exhausted' : 'fatal',
@@ -101,5 +107,6 @@ export function giveUp (device: Device, error: unknown): void {
   const reason = device.failure === undefined ? 'the device was given up' : `the device was given up (${device.failure})`
   device.tasks.failRunning(reason)
   device.tasks.failQueued(reason, 'disconnected')
+  device.tasks.cancelled.releaseAll('disconnected')
   device.infos.failAll(() => new DeviceDisconnectedError(device.deviceId, 'the device info request', reason))
 }

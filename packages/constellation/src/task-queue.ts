@@ -1,6 +1,8 @@
 import { SpanKind, TRACEPARENT, activeTraceparent, parseTraceparent, startTraceSpan, type AIPProtocol } from '@aip/endpoint'
-import { buildTaskRequest } from '@aip/protocol'
+import { buildTaskRequest, type ContinuityGrant } from '@aip/protocol'
 import { TimeoutError } from '@aip/resilience'
+import { CancelledSlots } from './cancelled-slots.js'
+import { granted, withTimeLeft } from './continuity.js'
 import { DeviceDisconnectedError, TaskAbortedError } from './errors.js'
 import type { ConstellationHost } from './host.js'
 import type { TaskOutcome, TaskPhase, TaskResult } from './types.js'
@@ -12,6 +14,8 @@ export interface TaskEntry {
   readonly taskName: string
   readonly request: string
   readonly metadata: Record<string, unknown> | null
+  /** When the task's deadline passes (ms since the epoch). */
+  readonly deadlineAt: number
   phase: TaskPhase
   settled: boolean
   /** The connection the TASK was written to (a later connection never ends it). */
@@ -43,6 +47,8 @@ export interface QueueOwner {
   readonly removed: boolean
   /** The device's registered, open connection, if any. */
   readonly sendable: AIPProtocol<'client'> | undefined
+  /** What the server granted at the registration of the device's current (or last) connection. */
+  readonly grant: ContinuityGrant | null
   /** The number of running tasks changed. */
   activityChanged: () => void
 }
@@ -55,17 +61,30 @@ export class TaskQueue {
   readonly queued: TaskEntry[] = []
   /** Sent tasks by session id. */
   readonly running = new Map<string, TaskEntry>()
+  /** Slots of sent tasks cancelled on a server that granted `cancel`, until it confirms the end. */
+  readonly cancelled: CancelledSlots
   readonly #host: ConstellationHost
   readonly #owner: QueueOwner
 
   constructor (host: ConstellationHost, owner: QueueOwner) {
     this.#host = host
     this.#owner = owner
+    this.cancelled = new CancelledSlots(host, {
+      deviceId: owner.deviceId,
+      clientId: owner.clientId,
+      get sendable () { return owner.sendable },
+      released: () => { if (!owner.removed) this.pump() }
+    })
   }
 
-  /** Whether a task with this session id is queued or running. */
+  /** Whether a task with this session id is queued or running (or cancelled, its end not yet confirmed). */
   has (sessionId: string): boolean {
-    return this.running.has(sessionId) || this.queued.some((entry) => entry.sessionId === sessionId)
+    return this.running.has(sessionId) || this.cancelled.has(sessionId) || this.queued.some((entry) => entry.sessionId === sessionId)
+  }
+
+  /** Tasks holding a device slot: running, and cancelled ones whose end the server has not confirmed. */
+  get busySlots (): number {
+    return this.running.size + this.cancelled.size
   }
 
   /**
@@ -92,6 +111,7 @@ export class TaskQueue {
         taskName,
         request,
         metadata: parent === null ? spec.metadata : { ...spec.metadata, [TRACEPARENT]: span.traceparent },
+        deadlineAt: Date.now() + timeoutMs,
         phase: 'queued',
         settled: false,
         connection: undefined,
@@ -124,28 +144,44 @@ export class TaskQueue {
   pump (): void {
     const protocol = this.#owner.sendable
     if (protocol === undefined || this.#owner.removed) return
-    const { deviceId, clientId } = this.#owner
-    while (this.running.size < this.#host.options.maxConcurrentTasks && this.queued.length > 0) {
+    while (this.busySlots < this.#host.options.maxConcurrentTasks && this.queued.length > 0) {
       const entry = this.queued.shift() as TaskEntry
-      entry.phase = 'sent'
-      entry.connection = protocol
       // The pending entry exists before the frame is written.
       this.running.set(entry.sessionId, entry)
-      const message = buildTaskRequest({
-        clientType: 'constellation',
-        clientId,
-        targetId: deviceId,
-        sessionId: entry.sessionId,
-        taskName: entry.taskName,
-        request: entry.request,
-        metadata: entry.metadata
-      })
-      this.#host.emit('taskSent', { taskId: entry.taskId, sessionId: entry.sessionId, deviceId })
-      protocol.send(message).catch((err: unknown) => {
-        this.settle(entry, 'disconnected', new DeviceDisconnectedError(deviceId, `task ${entry.taskId}`, 'the TASK could not be sent', { cause: err }))
-      })
+      this.#write(entry, protocol, false)
     }
     this.#owner.activityChanged()
+  }
+
+  /**
+   * The device resumed on `protocol` (continuity `resume`): every task sent and not ended is written again there, in
+   * the order it was first sent, as its TASK with the same session id; its ack is awaited again.
+   */
+  resend (protocol: AIPProtocol<'client'>): number {
+    const entries = [...this.running.values()]
+    for (const entry of entries) this.#write(entry, protocol, true)
+    return entries.length
+  }
+
+  /** Writes the TASK of a running task on `protocol` (with the time left of its deadline under `deadline`). */
+  #write (entry: TaskEntry, protocol: AIPProtocol<'client'>, resent: boolean): void {
+    const { deviceId, clientId } = this.#owner
+    entry.phase = 'sent'
+    entry.connection = protocol
+    const metadata = granted(this.#owner.grant, 'deadline') ? withTimeLeft(entry.metadata, entry.deadlineAt - Date.now()) : entry.metadata
+    const message = buildTaskRequest({
+      clientType: 'constellation',
+      clientId,
+      targetId: deviceId,
+      sessionId: entry.sessionId,
+      taskName: entry.taskName,
+      request: entry.request,
+      metadata
+    })
+    this.#host.emit('taskSent', { taskId: entry.taskId, sessionId: entry.sessionId, deviceId, ...(resent ? { resent } : {}) })
+    protocol.send(message).catch((err: unknown) => {
+      this.settle(entry, 'disconnected', new DeviceDisconnectedError(deviceId, `task ${entry.taskId}`, 'the TASK could not be sent', { cause: err }))
+    })
   }
 
   /** The one way a task ends: first call wins, later ones are ignored. */
@@ -154,11 +190,16 @@ export class TaskQueue {
     entry.settled = true
     clearTimeout(entry.timer)
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort)
+    let holdSlot = false
     if (entry.phase === 'queued') {
       const at = this.queued.indexOf(entry)
       if (at !== -1) this.queued.splice(at, 1)
     } else if (this.running.get(entry.sessionId) === entry) {
       this.running.delete(entry.sessionId)
+      // Aborted or timed out after it was sent: the server still runs it until it processed the cancel.
+      holdSlot = (outcome === 'cancelled' || outcome === 'timed_out') && granted(this.#owner.grant, 'cancel')
+      // Taken before anyone hears of the end: a listener sending a task at once cannot get the slot.
+      if (holdSlot) this.cancelled.hold(entry, outcome === 'cancelled' ? 'aborted' : 'timed out')
     }
     const { deviceId } = this.#owner
     const failed = outcome !== 'completed' && outcome !== 'failed'
@@ -172,6 +213,8 @@ export class TaskQueue {
     })
     if (failed) entry.reject(value)
     else entry.resolve(value as TaskResult)
+    // Its cancel goes out after the caller learnt the outcome.
+    if (holdSlot) this.cancelled.send(entry.sessionId)
     if (!this.#owner.removed) this.pump()
     return true
   }
@@ -190,8 +233,9 @@ export class TaskQueue {
     }
   }
 
-  /** Ends every task, running and queued, with `outcome` and the error `error` builds. */
+  /** Ends every task, running and queued, with `outcome` and the error `error` builds; frees every slot. */
   settleAll (outcome: TaskOutcome, error: (entry: TaskEntry) => unknown): void {
     for (const entry of [...this.running.values(), ...this.queued]) this.settle(entry, outcome, error(entry))
+    this.cancelled.releaseAll(outcome === 'stopped' ? 'stopped' : 'disconnected')
   }
 }

@@ -1,5 +1,5 @@
 import type { EndpointEvents, FailureReason } from '@aip/endpoint'
-import type { DecodedServerMessage } from '@aip/protocol'
+import type { ContinuityGrant, DecodedServerMessage } from '@aip/protocol'
 
 /**
  * A device the constellation drives, as the reference's `AgentProfile`: where its server is and what it can do.
@@ -37,12 +37,30 @@ export interface TaskRequest {
    * already queued or running on the device is refused with `AIP_ERR_CONSTELLATION_DUPLICATE_SESSION`.
    */
   readonly sessionId?: string | undefined
-  /** Deadline of the whole task, queue wait included. Default: the `taskTimeoutMs` option. */
+  /**
+   * Deadline of the whole task, queue wait included. Default: the `taskTimeoutMs` option. When the server granted
+   * `deadline`, the TASK carries the milliseconds left of it (`metadata.aip_timeout_ms`) and the server enforces it
+   * too; when it granted `cancel`, a task that times out after it was sent is cancelled on the server.
+   */
   readonly timeoutMs?: number | undefined
-  /** Aborting it rejects the task at once with `AIP_ERR_CONSTELLATION_TASK_ABORTED`. */
+  /**
+   * Aborting it rejects the task at once with `AIP_ERR_CONSTELLATION_TASK_ABORTED`; when the server granted
+   * `cancel` and the TASK was sent, the server is asked to cancel the session (`task_cancel`).
+   */
   readonly signal?: AbortSignal | undefined
   /** The TASK's `metadata`. Default `null`. */
   readonly metadata?: Record<string, unknown> | null | undefined
+}
+
+/**
+ * The third argument of `sendTaskToDevice`: the task's `signal` and `timeoutMs`, given beside the request. A field
+ * set here takes the place of the request's own.
+ */
+export interface SendTaskOptions {
+  /** As {@link TaskRequest.timeoutMs}. */
+  readonly timeoutMs?: number | undefined
+  /** As {@link TaskRequest.signal}. */
+  readonly signal?: AbortSignal | undefined
 }
 
 /** How a task ended, when it resolved: the server's TASK_END. */
@@ -89,11 +107,36 @@ export interface DeviceSnapshot {
   readonly queued: number
   /** Tasks sent and not ended. */
   readonly running: number
+  /**
+   * Tasks cancelled (aborted or timed out) after they were sent, whose device slot stays taken until the server
+   * confirms the end (continuity `cancel`). `running + cancelling` never exceeds `maxConcurrentTasks`.
+   */
+  readonly cancelling: number
+  /**
+   * What the server granted at the device's last registration (`resume`, `cancel`, `deadline`, its epoch and resume
+   * window), or `null`: it granted nothing (a reference server), or `continuity` is off.
+   */
+  readonly continuity: ContinuityGrant | null
+  /** The connection dropped and the running tasks wait for a registration that resumes them (continuity `resume`). */
+  readonly awaitingResume: boolean
   /** Successful connections so far (1 after the first, +1 per reconnection). */
   readonly connections: number
   /** When the last heartbeat answer arrived (ms since the epoch), or `null`. */
   readonly lastHeartbeatAt: number | null
 }
+
+/** Why the slot of a cancelled task was released (event `slotReleased`). */
+export type SlotReleaseCause =
+  /** The TASK_END of its session arrived: the server ended it. */
+  | 'task_end'
+  /** The server refused the `task_cancel` with an ERROR: the session had already ended. */
+  | 'refused'
+  /** No confirmation within `cancelConfirmTimeoutMs`. */
+  | 'timeout'
+  /** The connection was lost and not resumed, or the device was given up or removed. */
+  | 'disconnected'
+  /** The endpoint stopped. */
+  | 'stopped'
 
 /** Context handed to the message processor with each message. */
 export interface MessageContext {
@@ -134,8 +177,19 @@ export interface ConstellationEvents extends EndpointEvents {
     readonly outcome: TaskOutcome
     readonly error?: unknown
   }
-  /** A task's TASK was written to the device's connection. */
-  taskSent: { readonly taskId: string, readonly sessionId: string, readonly deviceId: string }
+  /** A task's TASK was written to the device's connection (`resent`: again, after a resumed reconnection). */
+  taskSent: { readonly taskId: string, readonly sessionId: string, readonly deviceId: string, readonly resent?: boolean }
+  /** A cancelled task's `task_cancel` was written (continuity `cancel`); its slot stays taken until released. */
+  taskCancelSent: { readonly taskId: string, readonly sessionId: string, readonly deviceId: string, readonly reason: 'aborted' | 'timed out' }
+  /** The device slot a cancelled task kept is free again. */
+  slotReleased: { readonly taskId: string, readonly sessionId: string, readonly deviceId: string, readonly cause: SlotReleaseCause }
+  /**
+   * The device's connection dropped on a server that granted `resume`: its running tasks wait for a registration
+   * within `windowMs` (+ `resumeMarginMs`) instead of failing.
+   */
+  deviceAway: { readonly deviceId: string, readonly tasks: number, readonly windowMs: number }
+  /** The device registered again and the server resumed its sessions: its `tasks` running tasks were sent again. */
+  deviceResumed: { readonly deviceId: string, readonly tasks: number, readonly epoch: number }
   /** The server acknowledged a task (HEARTBEAT `ok` with its session id). */
   taskAck: { readonly taskId: string, readonly sessionId: string, readonly deviceId: string }
   /** A message arrived that nothing was waiting for (an ERROR without ids, a late TASK_END...). */

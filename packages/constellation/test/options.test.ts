@@ -20,8 +20,12 @@ test('options are validated once, with defaults, and frozen', async (t) => {
     deviceInfoTimeoutMs: 10_000,
     maxConcurrentTasks: 1,
     maxQueuedTasks: 10_000,
-    keepQueueWhileReconnecting: true
+    keepQueueWhileReconnecting: true,
+    continuity: true,
+    resumeMarginMs: 2000,
+    cancelConfirmTimeoutMs: 10_000
   })
+  t.equal(new ConstellationEndpoint({ taskName: 'g', resumeMarginMs: 0 }).options.resumeMarginMs, 0, 'no margin is allowed')
   t.equal(new ConstellationEndpoint({ taskName: 'g', maxQueuedTasks: 0 }).options.maxQueuedTasks, 0, '0 is kept (?? not ||)')
   t.equal(new ConstellationEndpoint({ taskName: 'g', autoReconnect: false }).options.autoReconnect, false)
 })
@@ -38,6 +42,9 @@ test('invalid options are coded errors', async (t) => {
   t.throws(() => new ConstellationEndpoint({ taskName: 'g', reconnectionStrategy: 42 as never }), INVALID)
   t.throws(() => new ConstellationEndpoint({ taskName: 'g', reconnectionStrategy: { maxRetries: -1 } }), INVALID)
   t.throws(() => new ConstellationEndpoint({ taskName: 'g', transportFactory: 'ws' as never }), INVALID)
+  t.throws(() => new ConstellationEndpoint({ taskName: 'g', continuity: 'yes' as never }), INVALID)
+  t.throws(() => new ConstellationEndpoint({ taskName: 'g', resumeMarginMs: -1 }), INVALID)
+  t.throws(() => new ConstellationEndpoint({ taskName: 'g', cancelConfirmTimeoutMs: 0 }), INVALID)
   t.doesNotThrow(() => new ConstellationEndpoint({ taskName: 'g', messageProcessor: null as never }))
 })
 

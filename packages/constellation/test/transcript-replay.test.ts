@@ -36,8 +36,12 @@ const cases = [
 // The reference REGISTER of Galaxy (s1): both captures must be matched by this form.
 const s1Register = exchanges(load('s1-task-roundtrip.jsonl'), 'constellation:galaxy_task@dev1')[0]?.request as Record<string, any>
 
-for (const { file, conn, taskName, taskId, wireTaskName } of cases) {
-  test(`replays the server side of ${file}`, async (t) => {
+// `continuity: false` sends the reference REGISTER byte for byte; with continuity on (the default) the only
+// difference a reference server sees is the extra REGISTER metadata key asking for the extension.
+const modes = cases.flatMap((c) => [false, true].map((continuity) => ({ ...c, continuity })))
+
+for (const { file, conn, taskName, taskId, wireTaskName, continuity } of modes) {
+  test(`replays the server side of ${file} (continuity ${continuity ? 'on' : 'off'})`, async (t) => {
     const lines = load(file)
     const script = exchanges(lines, conn)
     t.same(script.map((e) => e.request.type), ['register', 'device_info_request', 'task'], 'the capture\'s requests')
@@ -61,7 +65,7 @@ for (const { file, conn, taskName, taskId, wireTaskName } of cases) {
         }
       }
     })
-    const constellation = new ConstellationEndpoint({ taskName, heartbeatIntervalMs: 20 })
+    const constellation = new ConstellationEndpoint({ taskName, heartbeatIntervalMs: 20, continuity })
     t.teardown(() => constellation.stop())
     await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: url })
     const info = await constellation.requestDeviceInfo('dev1')
@@ -80,9 +84,11 @@ for (const { file, conn, taskName, taskId, wireTaskName } of cases) {
       t.type(frame?.timestamp, 'string')
       t.match(frame?.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$/, `${name}: reference timestamp form`)
     }
-    const expectedRegister = { ...s1Register, client_id: `${taskName}@dev1`, metadata: { ...s1Register.metadata, task_name: taskName }, timestamp: register.timestamp }
-    t.same(register, expectedRegister, 'REGISTER as Galaxy sends it')
-    t.same(Object.keys(register.metadata), ['type', 'task_name', 'targeted_device_id', 'capabilities', 'version'])
+    const asked = continuity ? { aip_capabilities: ['resume', 'cancel', 'deadline'] } : {}
+    const expectedRegister = { ...s1Register, client_id: `${taskName}@dev1`, metadata: { ...s1Register.metadata, task_name: taskName, ...asked }, timestamp: register.timestamp }
+    t.same(register, expectedRegister, continuity ? 'REGISTER as Galaxy sends it, plus the capabilities asked for' : 'REGISTER as Galaxy sends it')
+    t.same(Object.keys(register.metadata), ['type', 'task_name', 'targeted_device_id', 'capabilities', 'version', ...Object.keys(asked)])
+    t.equal(constellation.getDevice('dev1')?.continuity, null, 'a reference server grants nothing')
     const capturedInfo = script[1]?.request as Record<string, any>
     t.same(infoRequest, { ...capturedInfo, client_id: `${taskName}@dev1`, timestamp: infoRequest.timestamp, request_id: infoRequest.request_id }, 'DEVICE_INFO_REQUEST')
     t.match(infoRequest.request_id, /^device_info_dev1_\d+\.\d{6}$/, 'request id in Galaxy\'s form')
