@@ -1,0 +1,277 @@
+import { setTimeout as delay } from 'node:timers/promises'
+import { FaultProxy } from '../proxy.js'
+import { table, verdict } from '../report.js'
+import { Rng } from '../seed.js'
+import { freePort, startServe, type Observed } from '../fleet/processes.js'
+import { ContinuityConstellation, startContinuityDevice, type ContinuityOutcome } from './processes.js'
+
+/** Options of {@link runContinuity}. */
+export interface ContinuityOptions {
+  seed: number
+  /** How long tasks are sent and links cut, in ms. */
+  durationMs: number
+  /** Device processes, each with its own link (fault proxy) to the server; the constellation has one more per device. */
+  devices: number
+  /** The server's `--resume-window`, in ms. 0 runs the reference behaviour (a baseline: nothing is expected to survive a cut). */
+  resumeWindowMs: number
+  /** Mean time between two link outages, in ms. */
+  cutEveryMs: number
+  /** Shortest and longest outage, in ms (keep the longest well under the window: the clients back off). */
+  cutMinMs: number
+  cutMaxMs: number
+  /** Actions per task (one COMMAND of 1..maxSteps `work` calls). */
+  maxSteps: number
+  /** Shortest and longest `work` call, in ms. */
+  stepMinMs: number
+  stepMaxMs: number
+  /** The deadline of every task (`sendTaskToDevice`'s `timeoutMs`). */
+  taskTimeoutMs: number
+  /** Ask for the continuity extension in the clients (default true). */
+  continuity?: boolean
+  log?: (line: string) => void
+}
+
+/** What {@link runContinuity} found. */
+export interface ContinuityReport {
+  ok: boolean
+  violations: string[]
+  counts: {
+    tasks: number
+    /** Outages injected, by side: the device's link, the constellation's link to it, or both. */
+    outages: number
+    /** Connections cut by the outages. */
+    cuts: number
+    /** Tasks during which an outage hit their device's links. */
+    hit: number
+    /** Of those, tasks whose clients all came back within the window (they must complete). */
+    hitWithinWindow: number
+    completed: number
+    /** `work` executions on the devices. */
+    executions: number
+    /** (session, call) pairs executed more than once on a device. */
+    duplicates: number
+  }
+  /** Outcomes by `completed`, `failed`, or the rejection code. */
+  outcomes: Record<string, number>
+  /** The longest time a client was away, in ms. */
+  longestAwayMs: number
+  text: string
+}
+
+const TOKEN = 'continuity-chaos'
+/** A client away for longer than this share of the window may legitimately lose its tasks (backoff, timing). */
+const WINDOW_SHARE = 0.9
+type Side = 'device' | 'constellation' | 'both'
+
+interface Task {
+  id: number
+  device: string
+  sessionId: string
+  steps: number
+  sentAt: number
+  outcome?: ContinuityOutcome
+  lost?: string
+}
+
+interface Outage { device: string, side: Side, at: number, ms: number }
+interface Away { device: string, side: 'device' | 'constellation', from: number, to: number }
+
+/**
+ * The continuity chaos run, with real processes: one `aip serve --resume-window`, `devices` device programs
+ * (`work` tool of 300–800 ms that counts its executions) and a constellation program, every link through its own
+ * fault proxy. For `durationMs` each device is kept busy with long tasks (one COMMAND of 1..`maxSteps` actions)
+ * while, every ~`cutEveryMs`, the device's link, the constellation's link to it, or both, go down for
+ * `cutMinMs`..`cutMaxMs` (every connection cut, reconnections refused). Invariants: every task sent has exactly one
+ * outcome, in bounded time; every task whose clients were never away longer than the window completes; a completed
+ * task ran each of its actions exactly once; no (session, call) ran twice on a device; no process exits.
+ */
+export async function runContinuity (options: ContinuityOptions): Promise<ContinuityReport> {
+  const log = options.log ?? (() => {})
+  const continuity = options.continuity ?? true
+  const rng = new Rng(options.seed)
+  const violations: string[] = []
+  const port = await freePort()
+  const serve = await startServe(port, TOKEN, ['--resume-window', String(options.resumeWindowMs)])
+  const ids = Array.from({ length: options.devices }, (_, i) => `cdev${i + 1}`)
+  const deviceProxies = new Map<string, FaultProxy>()
+  const constellationProxies = new Map<string, FaultProxy>()
+  const devices = new Map<string, Observed>()
+  let constellation: ContinuityConstellation | undefined
+  const url = (proxy: FaultProxy): string => `ws://127.0.0.1:${proxy.port}/ws?token=${TOKEN}`
+  try {
+    for (const id of ids) {
+      deviceProxies.set(id, await FaultProxy.start(() => port))
+      constellationProxies.set(id, await FaultProxy.start(() => port))
+    }
+    for (const id of ids) devices.set(id, startContinuityDevice(id, url(deviceProxies.get(id) as FaultProxy), continuity))
+    await Promise.all([...devices.values()].map((d) => d.waitFor((v) => v.state === 'registered', 30_000, 'registration')))
+    const program = ContinuityConstellation.start(ids.map((deviceId) => ({ deviceId, serverUrl: url(constellationProxies.get(deviceId) as FaultProxy) })), continuity)
+    constellation = program
+    await Promise.all(ids.map((id) => program.waitFor((v) => v.type === 'connected' && v.deviceId === id, 30_000, `${id} connected`)))
+    log(`up: ${ids.length} devices, server on ${port}, resume window ${options.resumeWindowMs} ms`)
+
+    // Tasks: each device is kept busy, one long task after the other.
+    const tasks: Task[] = []
+    let nextId = 0
+    const started = Date.now()
+    const elapsed = (): number => Date.now() - started
+    const loops = ids.map(async (device) => {
+      while (elapsed() < options.durationMs) {
+        const steps = rng.between(1, options.maxSteps)
+        const plan = Array.from({ length: steps }, () => ({ tool_name: 'work', parameters: { ms: rng.between(options.stepMinMs, options.stepMaxMs) } }))
+        const task: Task = { id: ++nextId, device, sessionId: `continuity-${options.seed}-${nextId}`, steps, sentAt: Date.now() }
+        tasks.push(task)
+        try {
+          task.outcome = await program.task(task.id, device, JSON.stringify(plan), task.sessionId, options.taskTimeoutMs)
+        } catch (err) {
+          task.lost = (err as Error).message
+          if (!program.alive) return
+        }
+        await delay(rng.between(0, 150))
+      }
+    })
+
+    // Outages: a random device's link, its constellation link, or both, down for a while.
+    const outages: Outage[] = []
+    let cuts = 0
+    let nextOutage = rng.between(options.cutEveryMs / 2, options.cutEveryMs * 1.5)
+    while (elapsed() < options.durationMs) {
+      if (elapsed() >= nextOutage) {
+        const device = rng.pick(ids)
+        const side = rng.pick<Side>(['device', 'constellation', 'both'])
+        const ms = rng.between(options.cutMinMs, options.cutMaxMs)
+        if (side !== 'constellation') cuts += (deviceProxies.get(device) as FaultProxy).outage(ms)
+        if (side !== 'device') cuts += (constellationProxies.get(device) as FaultProxy).outage(ms)
+        outages.push({ device, side, at: Date.now(), ms })
+        nextOutage = elapsed() + rng.between(options.cutEveryMs / 2, options.cutEveryMs * 1.5)
+      }
+      await delay(20)
+    }
+    log(`${outages.length} outages in ${elapsed()} ms; waiting for the last tasks`)
+    await Promise.all(loops)
+    const end = Date.now()
+    // Executions still running finish on their own (each is at most stepMaxMs); their lines are then in.
+    await delay(options.stepMaxMs + 200)
+
+    // When was each client away (from its own state lines)?
+    const aways: Away[] = []
+    for (const [id, device] of devices) {
+      let from: number | null = null
+      let seen = false
+      for (const v of device.values) {
+        if (v.type !== 'state') continue
+        if (v.state === 'registered') {
+          if (from !== null) aways.push({ device: id, side: 'device', from, to: Number(v.at) })
+          from = null
+          seen = true
+        } else if (seen && from === null) {
+          from = Number(v.at)
+        }
+      }
+      if (from !== null) aways.push({ device: id, side: 'device', from, to: end })
+    }
+    const connectedStates = ['connected', 'idle', 'busy']
+    for (const id of ids) {
+      let from: number | null = null
+      let seen = false
+      for (const v of program.values) {
+        if (v.type !== 'state' || v.deviceId !== id) continue
+        if (connectedStates.includes(v.to as string)) {
+          if (from !== null) aways.push({ device: id, side: 'constellation', from, to: Number(v.at) })
+          from = null
+          seen = true
+        } else if (seen && from === null) {
+          from = Number(v.at)
+        }
+      }
+      if (from !== null) aways.push({ device: id, side: 'constellation', from, to: end })
+    }
+    const longestAwayMs = Math.max(0, ...aways.map((a) => a.to - a.from))
+
+    // Executions on the devices.
+    const executions = new Map<string, number>()
+    const executionsBySession = new Map<string, Set<string>>()
+    let executionCount = 0
+    for (const [id, device] of devices) {
+      for (const v of device.values) {
+        if (v.type !== 'exec') continue
+        executionCount++
+        const key = `${id}|${String(v.session)}|${String(v.call)}`
+        executions.set(key, (executions.get(key) ?? 0) + 1)
+        const calls = executionsBySession.get(String(v.session)) ?? new Set<string>()
+        calls.add(String(v.call))
+        executionsBySession.set(String(v.session), calls)
+      }
+    }
+    const duplicated = [...executions].filter(([, n]) => n > 1)
+    if (duplicated.length > 0) violations.push(`${duplicated.length} calls ran more than once on a device: ${duplicated.slice(0, 3).map(([k, n]) => `${k} x${n}`).join(', ')}`)
+
+    // Every task: one outcome; completed when its clients came back within the window; each action run once.
+    const outcomes: Record<string, number> = {}
+    let hit = 0
+    let hitWithinWindow = 0
+    let completed = 0
+    const overlaps = (task: Task, from: number, to: number): boolean => from <= (task.outcome?.at ?? end) && to >= task.sentAt
+    const settles = new Map<number, number>()
+    for (const v of program.values) if (v.type === 'task') settles.set(Number(v.id), (settles.get(Number(v.id)) ?? 0) + 1)
+    const expectResume = options.resumeWindowMs > 0 && continuity
+    const notCompleted: string[] = []
+    for (const task of tasks) {
+      if (task.outcome === undefined) {
+        violations.push(`task ${task.id} on ${task.device} has no outcome: ${task.lost ?? 'unknown'}`)
+        continue
+      }
+      const key = task.outcome.outcome === 'rejected' ? String(task.outcome.code) : task.outcome.outcome
+      outcomes[key] = (outcomes[key] ?? 0) + 1
+      if ((settles.get(task.id) ?? 0) !== 1) violations.push(`task ${task.id} settled ${settles.get(task.id) ?? 0} times`)
+      if (task.outcome.ends > 1) violations.push(`task ${task.id} ended ${task.outcome.ends} times`)
+      const wasHit = outages.some((o) => o.device === task.device && overlaps(task, o.at, o.at + o.ms))
+      const tooLong = aways.some((a) => a.device === task.device && overlaps(task, a.from, a.to) && a.to - a.from > options.resumeWindowMs * WINDOW_SHARE)
+      if (wasHit) hit++
+      if (wasHit && !tooLong) hitWithinWindow++
+      const calls = executionsBySession.get(task.sessionId)?.size ?? 0
+      if (task.outcome.outcome === 'completed') {
+        completed++
+        if (calls !== task.steps) violations.push(`task ${task.id} completed with ${calls} of its ${task.steps} actions run`)
+      } else if (expectResume && !tooLong) {
+        notCompleted.push(`${task.id} on ${task.device}${wasHit ? ' (hit)' : ''}: ${key} ${task.outcome.error ?? ''}`.trim())
+      }
+    }
+    if (notCompleted.length > 0) violations.push(`${notCompleted.length} tasks whose clients came back within the window did not complete: ${notCompleted.slice(0, 5).join('; ')}`)
+    const duplicates = program.values.filter((v) => v.type === 'duplicate')
+    if (duplicates.length > 0) violations.push(`${duplicates.length} tasks had two taskEnd events`)
+    if (!program.alive) violations.push('the constellation program exited')
+    if (!serve.alive) violations.push('the server exited')
+    for (const [id, device] of devices) if (!device.alive) violations.push(`device ${id} exited`)
+
+    const sides: Record<string, number> = { device: 0, constellation: 0, both: 0 }
+    for (const o of outages) sides[o.side] = (sides[o.side] ?? 0) + 1
+    const counts = { tasks: tasks.length, outages: outages.length, cuts, hit, hitWithinWindow, completed, executions: executionCount, duplicates: duplicated.length }
+    const text = [
+      `seed=${options.seed} durationMs=${options.durationMs} devices=${options.devices} resumeWindowMs=${options.resumeWindowMs} continuity=${String(continuity)}`,
+      table('faults', {
+        'outages (device link)': sides.device ?? 0,
+        'outages (constellation link)': sides.constellation ?? 0,
+        'outages (both links)': sides.both ?? 0,
+        'connections cut': cuts,
+        'longest time a client was away (ms)': longestAwayMs
+      }),
+      table(`outcomes of ${tasks.length} tasks`, outcomes),
+      table('continuity', {
+        'tasks hit by an outage': hit,
+        'of which every client came back within the window': hitWithinWindow,
+        'tasks completed': completed,
+        'tool executions on the devices': executionCount,
+        'calls executed twice': duplicated.length
+      }),
+      verdict(violations)
+    ].join('\n')
+    return { ok: violations.length === 0, violations, counts, outcomes, longestAwayMs, text }
+  } finally {
+    // Whatever failed, no process outlives the run.
+    await constellation?.kill()
+    for (const device of devices.values()) await device.kill()
+    await serve.kill()
+    for (const proxy of [...deviceProxies.values(), ...constellationProxies.values()]) await proxy.close()
+  }
+}
