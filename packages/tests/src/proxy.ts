@@ -79,6 +79,8 @@ export class FaultProxy {
   #downUntil = 0
   /** Connections refused during outages. */
   refused = 0
+  /** Called with every new proxied connection (to watch its traffic, for instance). */
+  onConnection: ((connection: ProxiedConnection) => void) | null = null
 
   private constructor (server: Server, targetPort: () => number) {
     this.#server = server
@@ -111,6 +113,7 @@ export class FaultProxy {
     const connection: ProxiedConnection = new ProxiedConnection(++this.#next, client, upstream, () => this.connections.delete(connection))
     connection.delayMs = this.defaultDelayMs
     this.connections.add(connection)
+    this.onConnection?.(connection)
   }
 
   /** Live connections that are not stalled, oldest first. */
