@@ -21,7 +21,8 @@ test('long tasks on real device processes complete exactly once while their link
     maxSteps: 3,
     stepMinMs: 300,
     stepMaxMs: 800,
-    taskTimeoutMs: 45_000
+    taskTimeoutMs: 45_000,
+    deviceRestarts: 1
   })
   t.comment(report.text)
   t.same(report.violations, [], `every invariant holds (replay with AIP_SEED=${seed})`)

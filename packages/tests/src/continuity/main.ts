@@ -16,6 +16,7 @@ const report = await runContinuity({
   stepMinMs: numberArg('step-min-ms', 300),
   stepMaxMs: numberArg('step-max-ms', 800),
   taskTimeoutMs: numberArg('task-timeout-ms', 60_000),
+  deviceRestarts: numberArg('device-restarts', 3),
   continuity: !process.argv.includes('--no-continuity'),
   log: print
 })

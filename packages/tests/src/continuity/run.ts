@@ -26,6 +26,11 @@ export interface ContinuityOptions {
   stepMaxMs: number
   /** The deadline of every task (`sendTaskToDevice`'s `timeoutMs`). */
   taskTimeoutMs: number
+  /**
+   * Device processes killed (SIGKILL) and started again with the same id, spread over the run (default 0). A task
+   * in flight on a restarted device may fail (its action's outcome is unknown), but no call may run again.
+   */
+  deviceRestarts?: number
   /** Ask for the continuity extension in the clients (default true). */
   continuity?: boolean
   log?: (line: string) => void
@@ -41,6 +46,8 @@ export interface ContinuityReport {
     outages: number
     /** Connections cut by the outages. */
     cuts: number
+    /** Device processes killed and started again. */
+    restarts: number
     /** Tasks during which an outage hit their device's links. */
     hit: number
     /** Of those, tasks whose clients all came back within the window (they must complete). */
@@ -74,6 +81,7 @@ interface Task {
 }
 
 interface Outage { device: string, side: Side, at: number, ms: number }
+interface Restart { device: string, at: number }
 interface Away { device: string, side: 'device' | 'constellation', from: number, to: number }
 
 /**
@@ -96,6 +104,8 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
   const deviceProxies = new Map<string, FaultProxy>()
   const constellationProxies = new Map<string, FaultProxy>()
   const devices = new Map<string, Observed>()
+  /** Device processes killed on purpose (their lines still count). */
+  const retired: Array<{ id: string, process: Observed }> = []
   let constellation: ContinuityConstellation | undefined
   const url = (proxy: FaultProxy): string => `ws://127.0.0.1:${proxy.port}/ws?token=${TOKEN}`
   try {
@@ -133,11 +143,26 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
 
     // Outages: a random device's link, its constellation link, or both, down for a while.
     const outages: Outage[] = []
+    const restarts: Restart[] = []
+    const restartCount = options.deviceRestarts ?? 0
+    const restartAt = Array.from({ length: restartCount }, (_, i) => ((i + 1) * options.durationMs) / (restartCount + 1))
     let cuts = 0
     let nextOutage = rng.between(options.cutEveryMs / 2, options.cutEveryMs * 1.5)
     while (elapsed() < options.durationMs) {
-      if (elapsed() >= nextOutage) {
+      if (restartAt.length > 0 && elapsed() >= (restartAt[0] as number)) {
+        restartAt.shift()
         const device = rng.pick(ids)
+        const victim = devices.get(device) as Observed
+        restarts.push({ device, at: Date.now() })
+        log(`${elapsed()} ms: device ${device} SIGKILL`)
+        await victim.kill()
+        retired.push({ id: device, process: victim })
+        await delay(rng.between(100, 800))
+        devices.set(device, startContinuityDevice(device, url(deviceProxies.get(device) as FaultProxy), continuity))
+      } else if (elapsed() >= nextOutage) {
+        // A link that is down already is left alone: outages add up, and a client may then stay away past the window.
+        const up = ids.filter((id) => !(deviceProxies.get(id) as FaultProxy).down && !(constellationProxies.get(id) as FaultProxy).down)
+        const device = up.length > 0 ? rng.pick(up) : rng.pick(ids)
         const side = rng.pick<Side>(['device', 'constellation', 'both'])
         const ms = rng.between(options.cutMinMs, options.cutMaxMs)
         if (side !== 'constellation') cuts += (deviceProxies.get(device) as FaultProxy).outage(ms)
@@ -155,10 +180,13 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
 
     // When was each client away (from its own state lines)?
     const aways: Away[] = []
-    for (const [id, device] of devices) {
+    const processesOf = (id: string): Observed[] => [...retired.filter((r) => r.id === id).map((r) => r.process), devices.get(id) as Observed]
+    for (const id of ids) {
       let from: number | null = null
       let seen = false
-      for (const v of device.values) {
+      // A restart: away from the kill to the new process's registration.
+      const lines = processesOf(id).flatMap((p, i, all) => i < all.length - 1 ? [...p.values, { type: 'state', state: 'killed', at: restarts.filter((r) => r.device === id)[i]?.at ?? 0 }] : p.values)
+      for (const v of lines) {
         if (v.type !== 'state') continue
         if (v.state === 'registered') {
           if (from !== null) aways.push({ device: id, side: 'device', from, to: Number(v.at) })
@@ -192,8 +220,8 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
     const executions = new Map<string, number>()
     const executionsBySession = new Map<string, Set<string>>()
     let executionCount = 0
-    for (const [id, device] of devices) {
-      for (const v of device.values) {
+    for (const id of ids) {
+      for (const v of processesOf(id).flatMap((p) => p.values)) {
         if (v.type !== 'exec') continue
         executionCount++
         const key = `${id}|${String(v.session)}|${String(v.call)}`
@@ -210,6 +238,7 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
     const outcomes: Record<string, number> = {}
     let hit = 0
     let hitWithinWindow = 0
+    let onRestarted = 0
     let completed = 0
     const overlaps = (task: Task, from: number, to: number): boolean => from <= (task.outcome?.at ?? end) && to >= task.sentAt
     const settles = new Map<number, number>()
@@ -226,8 +255,10 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
       if ((settles.get(task.id) ?? 0) !== 1) violations.push(`task ${task.id} settled ${settles.get(task.id) ?? 0} times`)
       if (task.outcome.ends > 1) violations.push(`task ${task.id} ended ${task.outcome.ends} times`)
       const wasHit = outages.some((o) => o.device === task.device && overlaps(task, o.at, o.at + o.ms))
-      const tooLong = aways.some((a) => a.device === task.device && overlaps(task, a.from, a.to) && a.to - a.from > options.resumeWindowMs * WINDOW_SHARE)
+      const restarted = restarts.some((r) => r.device === task.device && overlaps(task, r.at, r.at))
+      const tooLong = restarted || aways.some((a) => a.device === task.device && overlaps(task, a.from, a.to) && a.to - a.from > options.resumeWindowMs * WINDOW_SHARE)
       if (wasHit) hit++
+      if (restarted) onRestarted++
       if (wasHit && !tooLong) hitWithinWindow++
       const calls = executionsBySession.get(task.sessionId)?.size ?? 0
       if (task.outcome.outcome === 'completed') {
@@ -246,7 +277,7 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
 
     const sides: Record<string, number> = { device: 0, constellation: 0, both: 0 }
     for (const o of outages) sides[o.side] = (sides[o.side] ?? 0) + 1
-    const counts = { tasks: tasks.length, outages: outages.length, cuts, hit, hitWithinWindow, completed, executions: executionCount, duplicates: duplicated.length }
+    const counts = { tasks: tasks.length, outages: outages.length, cuts, restarts: restarts.length, hit, hitWithinWindow, completed, executions: executionCount, duplicates: duplicated.length }
     const text = [
       `seed=${options.seed} durationMs=${options.durationMs} devices=${options.devices} resumeWindowMs=${options.resumeWindowMs} continuity=${String(continuity)}`,
       table('faults', {
@@ -254,12 +285,14 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
         'outages (constellation link)': sides.constellation ?? 0,
         'outages (both links)': sides.both ?? 0,
         'connections cut': cuts,
+        'device processes killed and restarted': restarts.length,
         'longest time a client was away (ms)': longestAwayMs
       }),
       table(`outcomes of ${tasks.length} tasks`, outcomes),
       table('continuity', {
         'tasks hit by an outage': hit,
         'of which every client came back within the window': hitWithinWindow,
+        'tasks in flight on a device process that was restarted': onRestarted,
         'tasks completed': completed,
         'tool executions on the devices': executionCount,
         'calls executed twice': duplicated.length
@@ -271,6 +304,7 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
     // Whatever failed, no process outlives the run.
     await constellation?.kill()
     for (const device of devices.values()) await device.kill()
+    for (const { process } of retired) await process.kill()
     await serve.kill()
     for (const proxy of [...deviceProxies.values(), ...constellationProxies.values()]) await proxy.close()
   }
