@@ -155,6 +155,11 @@ export class FaultProxy {
     return cut
   }
 
+  /** Ends an outage now: new connections are forwarded again. */
+  restore (): void {
+    this.#downUntil = 0
+  }
+
   async close (): Promise<void> {
     this.#downUntil = 0
     for (const connection of this.connections) connection.cut()
