@@ -25,9 +25,11 @@ async function work (params: Record<string, unknown>, ctx: ToolContext): Promise
   note(`device: work(${ms}) starts, call ${String(ctx.callId)}`)
   started?.()
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
-    ctx.signal.addEventListener('abort', () => { clearTimeout(timer); note('device: work aborted'); reject(ctx.signal.reason) }, { once: true })
+    const onAbort = (): void => { clearTimeout(timer); note('device: work aborted'); reject(ctx.signal.reason) }
+    const timer = setTimeout(() => { ctx.signal.removeEventListener('abort', onAbort); resolve() }, ms)
+    ctx.signal.addEventListener('abort', onAbort, { once: true })
   })
+  note(`device: work(${ms}) done`)
   return { ms }
 }
 
