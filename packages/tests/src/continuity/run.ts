@@ -66,6 +66,8 @@ export interface ContinuityReport {
 }
 
 const TOKEN = 'continuity-chaos'
+/** An error text cut for the report's tables (ids inside stay, the rest is cut). */
+const clip = (text: string): string => text.length > 110 ? `${text.slice(0, 107)}...` : text
 /** A client away for longer than this share of the window may legitimately lose its tasks (backoff, timing). */
 const WINDOW_SHARE = 0.9
 type Side = 'device' | 'constellation' | 'both'
@@ -245,6 +247,8 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
     for (const v of program.values) if (v.type === 'task') settles.set(Number(v.id), (settles.get(Number(v.id)) ?? 0) + 1)
     const expectResume = options.resumeWindowMs > 0 && continuity
     const notCompleted: string[] = []
+    /** Why the tasks that did not complete did not, with whether their clients were away too long. */
+    const reasons: Record<string, number> = {}
     for (const task of tasks) {
       if (task.outcome === undefined) {
         violations.push(`task ${task.id} on ${task.device} has no outcome: ${task.lost ?? 'unknown'}`)
@@ -264,8 +268,10 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
       if (task.outcome.outcome === 'completed') {
         completed++
         if (calls !== task.steps) violations.push(`task ${task.id} completed with ${calls} of its ${task.steps} actions run`)
-      } else if (expectResume && !tooLong) {
-        notCompleted.push(`${task.id} on ${task.device}${wasHit ? ' (hit)' : ''}: ${key} ${task.outcome.error ?? ''}`.trim())
+      } else {
+        const why = `${restarted ? 'device restarted' : tooLong ? 'away longer than the window' : 'back within the window'}: ${key} ${clip(task.outcome.error ?? '')}`.trim()
+        reasons[why] = (reasons[why] ?? 0) + 1
+        if (expectResume && !tooLong) notCompleted.push(`${task.id} on ${task.device}${wasHit ? ' (hit)' : ''}: ${key} ${task.outcome.error ?? ''}`.trim())
       }
     }
     if (notCompleted.length > 0) violations.push(`${notCompleted.length} tasks whose clients came back within the window did not complete: ${notCompleted.slice(0, 5).join('; ')}`)
@@ -289,6 +295,7 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
         'longest time a client was away (ms)': longestAwayMs
       }),
       table(`outcomes of ${tasks.length} tasks`, outcomes),
+      ...(Object.keys(reasons).length === 0 ? [] : [table('tasks that did not complete, by cause', reasons)]),
       table('continuity', {
         'tasks hit by an outage': hit,
         'of which every client came back within the window': hitWithinWindow,
