@@ -216,7 +216,9 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
       }
       if (from !== null) aways.push({ device: id, side: 'constellation', from, to: end })
     }
-    const longestAwayMs = Math.max(0, ...aways.map((a) => a.to - a.from))
+    const longestAway = aways.reduce<Away | null>((longest, a) => longest === null || a.to - a.from > longest.to - longest.from ? a : longest, null)
+    const longestAwayMs = longestAway === null ? 0 : longestAway.to - longestAway.from
+    const beyondWindow = aways.filter((a) => a.to - a.from > options.resumeWindowMs * WINDOW_SHARE).length
 
     // Executions on the devices.
     const executions = new Map<string, number>()
@@ -292,7 +294,8 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
         'outages (both links)': sides.both ?? 0,
         'connections cut': cuts,
         'device processes killed and restarted': restarts.length,
-        'longest time a client was away (ms)': longestAwayMs
+        'longest time a client was away (ms)': longestAway === null ? 0 : `${longestAwayMs} (${longestAway.side} link of ${longestAway.device})`,
+        [`clients away longer than ${WINDOW_SHARE * 100} % of the window`]: beyondWindow
       }),
       table(`outcomes of ${tasks.length} tasks`, outcomes),
       ...(Object.keys(reasons).length === 0 ? [] : [table('tasks that did not complete, by cause', reasons)]),
