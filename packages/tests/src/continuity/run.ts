@@ -68,6 +68,8 @@ export interface ContinuityReport {
 const TOKEN = 'continuity-chaos'
 /** An error text cut for the report's tables (ids inside stay, the rest is cut). */
 const clip = (text: string): string => text.length > 110 ? `${text.slice(0, 107)}...` : text
+/** An error text without the ids of its task and device, so that the report can count the texts. */
+const general = (text: string): string => text.replace(/\bt\d+\b/g, '<task>').replace(/\bcdev\d+\b/g, '<device>')
 /** A client away for longer than this share of the window may legitimately lose its tasks (backoff, timing). */
 const WINDOW_SHARE = 0.9
 type Side = 'device' | 'constellation' | 'both'
@@ -271,7 +273,8 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
         completed++
         if (calls !== task.steps) violations.push(`task ${task.id} completed with ${calls} of its ${task.steps} actions run`)
       } else {
-        const why = `${restarted ? 'device restarted' : tooLong ? 'away longer than the window' : 'back within the window'}: ${key} ${clip(task.outcome.error ?? '')}`.trim()
+        const cause = restarted ? 'device restarted' : !expectResume ? 'no resume' : tooLong ? 'away longer than the window' : 'back within the window'
+        const why = `${cause}: ${key} ${clip(general(task.outcome.error ?? ''))}`.trim()
         reasons[why] = (reasons[why] ?? 0) + 1
         if (expectResume && !tooLong) notCompleted.push(`${task.id} on ${task.device}${wasHit ? ' (hit)' : ''}: ${key} ${task.outcome.error ?? ''}`.trim())
       }
