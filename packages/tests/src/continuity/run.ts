@@ -52,6 +52,8 @@ export interface ContinuityReport {
     hit: number
     /** Of those, tasks whose clients all came back within the window (they must complete). */
     hitWithinWindow: number
+    /** Tasks hit by an outage that completed. */
+    hitCompleted: number
     completed: number
     /** `work` executions on the devices. */
     executions: number
@@ -245,6 +247,7 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
     let hit = 0
     let hitWithinWindow = 0
     let onRestarted = 0
+    let hitCompleted = 0
     let completed = 0
     const overlaps = (task: Task, from: number, to: number): boolean => from <= (task.outcome?.at ?? end) && to >= task.sentAt
     const settles = new Map<number, number>()
@@ -271,6 +274,7 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
       const calls = executionsBySession.get(task.sessionId)?.size ?? 0
       if (task.outcome.outcome === 'completed') {
         completed++
+        if (wasHit) hitCompleted++
         if (calls !== task.steps) violations.push(`task ${task.id} completed with ${calls} of its ${task.steps} actions run`)
       } else {
         const cause = restarted ? 'device restarted' : !expectResume ? 'no resume' : tooLong ? 'away longer than the window' : 'back within the window'
@@ -288,7 +292,7 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
 
     const sides: Record<string, number> = { device: 0, constellation: 0, both: 0 }
     for (const o of outages) sides[o.side] = (sides[o.side] ?? 0) + 1
-    const counts = { tasks: tasks.length, outages: outages.length, cuts, restarts: restarts.length, hit, hitWithinWindow, completed, executions: executionCount, duplicates: duplicated.length }
+    const counts = { tasks: tasks.length, outages: outages.length, cuts, restarts: restarts.length, hit, hitWithinWindow, hitCompleted, completed, executions: executionCount, duplicates: duplicated.length }
     const text = [
       `seed=${options.seed} durationMs=${options.durationMs} devices=${options.devices} resumeWindowMs=${options.resumeWindowMs} continuity=${String(continuity)}`,
       table('faults', {
@@ -305,6 +309,7 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
       table('continuity', {
         'tasks hit by an outage': hit,
         'of which every client came back within the window': hitWithinWindow,
+        'tasks hit by an outage that completed': hitCompleted,
         'tasks in flight on a device process that was restarted': onRestarted,
         'tasks completed': completed,
         'tool executions on the devices': executionCount,
