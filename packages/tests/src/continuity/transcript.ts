@@ -75,6 +75,7 @@ try {
   let running = toolStarted()
   let task = constellation.sendTaskToDevice('dev1', { request: plan(1500), taskId: 'a' })
   await running
+  note('the device\'s link is cut, and down for 300 ms')
   deviceLink.outage(300)
   await outcome('(a)', task)
 
@@ -82,6 +83,7 @@ try {
   running = toolStarted()
   task = constellation.sendTaskToDevice('dev1', { request: plan(600), taskId: 'b1' })
   await running
+  note('the constellation\'s link is cut, and down for 1500 ms')
   constellationLink.outage(1500)
   await outcome('(b)', task)
 
@@ -89,6 +91,7 @@ try {
   running = toolStarted()
   task = constellation.sendTaskToDevice('dev1', { request: plan(2000), taskId: 'b2' })
   await running
+  note('the constellation\'s link is cut, and down for 200 ms')
   constellationLink.outage(200)
   await outcome('(b)', task)
 
@@ -97,6 +100,7 @@ try {
   running = toolStarted()
   task = constellation.sendTaskToDevice('dev1', { request: plan(5000), taskId: 'c', signal: controller.signal })
   await running
+  note('the constellation\'s signal aborts')
   controller.abort()
   await outcome('(c)', task)
   await sleep(500)
