@@ -22,7 +22,8 @@ test('long tasks on real device processes complete exactly once while their link
     stepMinMs: 300,
     stepMaxMs: 800,
     taskTimeoutMs: 45_000,
-    deviceRestarts: 1
+    deviceRestarts: 1,
+    abortShare: 0.15
   })
   t.comment(report.text)
   t.same(report.violations, [], `every invariant holds (replay with AIP_SEED=${seed})`)

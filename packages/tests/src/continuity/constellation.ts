@@ -4,7 +4,7 @@
  * the endpoint's own handles keep this process alive.
  *
  * argv: <JSON { devices: [{ deviceId, serverUrl }], continuity }>
- * in:   { cmd: 'task', id, device, request, sessionId, timeoutMs }
+ * in:   { cmd: 'task', id, device, request, sessionId, timeoutMs, abortAfterMs? }   abortAfterMs: its signal aborts then
  * out:  { type: 'state', deviceId, from, to, at }, { type: 'connected', deviceId, at },
  *       { type: 'task', id, outcome, code?, error?, ends, at }   the task's promise settled (once per task)
  *       { type: 'duplicate', taskId, at }                        a second `taskEnd` event for one task
@@ -29,11 +29,16 @@ constellation.on('taskEnd', ({ taskId }) => {
 
 process.channel?.unref()
 process.on('message', (raw: unknown) => {
-  const message = raw as { cmd: string, id: number, device: string, request: string, sessionId: string, timeoutMs: number }
+  const message = raw as { cmd: string, id: number, device: string, request: string, sessionId: string, timeoutMs: number, abortAfterMs?: number }
   if (message.cmd !== 'task') return
   const taskId = `t${message.id}`
-  const settled = (value: Record<string, unknown>): void => send({ type: 'task', id: message.id, ...value, ends: ends.get(taskId) ?? 0 })
-  constellation.sendTaskToDevice(message.device, { request: message.request, taskId, sessionId: message.sessionId, timeoutMs: message.timeoutMs }).then(
+  const controller = new AbortController()
+  const abort = message.abortAfterMs === undefined ? undefined : setTimeout(() => { send({ type: 'abort', id: message.id }); controller.abort() }, message.abortAfterMs)
+  const settled = (value: Record<string, unknown>): void => {
+    clearTimeout(abort)
+    send({ type: 'task', id: message.id, ...value, ends: ends.get(taskId) ?? 0 })
+  }
+  constellation.sendTaskToDevice(message.device, { request: message.request, taskId, sessionId: message.sessionId, timeoutMs: message.timeoutMs, signal: controller.signal }).then(
     (end) => settled({ outcome: end.status, error: end.error }),
     (err: unknown) => settled({ outcome: 'rejected', code: (err as { code?: string }).code, error: (err as Error).message })
   )

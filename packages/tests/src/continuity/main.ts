@@ -17,6 +17,7 @@ const report = await runContinuity({
   stepMaxMs: numberArg('step-max-ms', 800),
   taskTimeoutMs: numberArg('task-timeout-ms', 60_000),
   deviceRestarts: numberArg('device-restarts', 3),
+  abortShare: numberArg('abort-share', 0.1),
   continuity: !process.argv.includes('--no-continuity'),
   log: print
 })

@@ -36,10 +36,13 @@ export class ContinuityConstellation extends Observed {
     return new ContinuityConstellation('continuity constellation', child)
   }
 
-  /** Sends task `id` and resolves with its outcome; rejects when none comes within `timeoutMs` + 15 s. */
-  async task (id: number, device: string, request: string, sessionId: string, timeoutMs: number): Promise<ContinuityOutcome> {
+  /**
+   * Sends task `id` (its signal aborts after `abortAfterMs`, when given) and resolves with its outcome; rejects when
+   * none comes within `timeoutMs` + 15 s.
+   */
+  async task (id: number, device: string, request: string, sessionId: string, timeoutMs: number, abortAfterMs?: number): Promise<ContinuityOutcome> {
     const from = this.values.length
-    this.child.send({ cmd: 'task', id, device, request, sessionId, timeoutMs })
+    this.child.send({ cmd: 'task', id, device, request, sessionId, timeoutMs, ...(abortAfterMs === undefined ? {} : { abortAfterMs }) })
     return await this.waitFor((v) => v.type === 'task' && v.id === id, timeoutMs + 15_000, `outcome of task ${id}`, from) as unknown as ContinuityOutcome
   }
 }

@@ -31,6 +31,11 @@ export interface ContinuityOptions {
    * in flight on a restarted device may fail (its action's outcome is unknown), but no call may run again.
    */
   deviceRestarts?: number
+  /**
+   * Share of the tasks whose signal aborts at a random time while they run (default 0): they may complete (the end
+   * came first) or reject with `AIP_ERR_CONSTELLATION_TASK_ABORTED`, and the server is told to cancel them.
+   */
+  abortShare?: number
   /** Ask for the continuity extension in the clients (default true). */
   continuity?: boolean
   log?: (line: string) => void
@@ -48,6 +53,12 @@ export interface ContinuityReport {
     cuts: number
     /** Device processes killed and started again. */
     restarts: number
+    /** Tasks whose signal aborted while they ran. */
+    aborted: number
+    /** Of those, tasks whose running tool was stopped on the device (the cancel reached it). */
+    abortedStoppedOnDevice: number
+    /** The most sessions whose tools ran at once on one device (its constellation slots: 1). */
+    maxConcurrentSessions: number
     /** Tasks during which an outage hit their device's links. */
     hit: number
     /** Of those, tasks whose clients all came back within the window (they must complete). */
@@ -84,6 +95,8 @@ interface Task {
   sentAt: number
   outcome?: ContinuityOutcome
   lost?: string
+  /** When its signal aborts, after it was sent (ms). */
+  abortAfterMs?: number
 }
 
 interface Outage { device: string, side: Side, at: number, ms: number }
@@ -136,9 +149,11 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
         const steps = rng.between(1, options.maxSteps)
         const plan = Array.from({ length: steps }, () => ({ tool_name: 'work', parameters: { ms: rng.between(options.stepMinMs, options.stepMaxMs) } }))
         const task: Task = { id: ++nextId, device, sessionId: `continuity-${options.seed}-${nextId}`, steps, sentAt: Date.now() }
+        const totalMs = plan.reduce((sum, step) => sum + step.parameters.ms, 0)
+        if (rng.chance(options.abortShare ?? 0)) task.abortAfterMs = rng.between(100, totalMs)
         tasks.push(task)
         try {
-          task.outcome = await program.task(task.id, device, JSON.stringify(plan), task.sessionId, options.taskTimeoutMs)
+          task.outcome = await program.task(task.id, device, JSON.stringify(plan), task.sessionId, options.taskTimeoutMs, task.abortAfterMs)
         } catch (err) {
           task.lost = (err as Error).message
           if (!program.alive) return
@@ -239,6 +254,39 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
         executionsBySession.set(String(v.session), calls)
       }
     }
+    // Sessions whose tools ran at once on one device: each call from its start to its end (or its process's kill).
+    let maxConcurrentSessions = 0
+    const stoppedSessions = new Set<string>()
+    for (const id of ids) {
+      const processes = processesOf(id)
+      const kills = restarts.filter((r) => r.device === id).map((r) => r.at)
+      const edges: Array<{ at: number, session: string, delta: 1 | -1 }> = []
+      processes.forEach((p, i) => {
+        const open = new Map<string, { at: number, session: string }>()
+        for (const v of p.values) {
+          const key = `${String(v.session)}|${String(v.call)}`
+          if (v.type === 'exec') open.set(key, { at: Number(v.at), session: String(v.session) })
+          if (v.type === 'done' && open.has(key)) {
+            const start = open.get(key) as { at: number, session: string }
+            open.delete(key)
+            edges.push({ at: start.at, session: start.session, delta: 1 }, { at: Number(v.at), session: start.session, delta: -1 })
+            if (v.outcome === 'aborted') stoppedSessions.add(start.session)
+          }
+        }
+        const killedAt = kills[i] ?? end
+        for (const start of open.values()) edges.push({ at: start.at, session: start.session, delta: 1 }, { at: killedAt, session: start.session, delta: -1 })
+      })
+      // Ends before starts at the same instant: a call that ends as the next begins does not overlap it.
+      edges.sort((a, b) => a.at - b.at || a.delta - b.delta)
+      const active = new Map<string, number>()
+      for (const edge of edges) {
+        const n = (active.get(edge.session) ?? 0) + edge.delta
+        if (n === 0) active.delete(edge.session)
+        else active.set(edge.session, n)
+        maxConcurrentSessions = Math.max(maxConcurrentSessions, active.size)
+      }
+    }
+
     const duplicated = [...executions].filter(([, n]) => n > 1)
     if (duplicated.length > 0) violations.push(`${duplicated.length} calls ran more than once on a device: ${duplicated.slice(0, 3).map(([k, n]) => `${k} x${n}`).join(', ')}`)
 
@@ -248,6 +296,9 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
     let hitWithinWindow = 0
     let onRestarted = 0
     let hitCompleted = 0
+    let aborted = 0
+    let abortedStoppedOnDevice = 0
+    const abortLines = new Set(program.values.filter((v) => v.type === 'abort').map((v) => Number(v.id)))
     let completed = 0
     const overlaps = (task: Task, from: number, to: number): boolean => from <= (task.outcome?.at ?? end) && to >= task.sentAt
     const settles = new Map<number, number>()
@@ -267,6 +318,14 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
       if (task.outcome.ends > 1) violations.push(`task ${task.id} ended ${task.outcome.ends} times`)
       const wasHit = outages.some((o) => o.device === task.device && overlaps(task, o.at, o.at + o.ms))
       const restarted = restarts.some((r) => r.device === task.device && overlaps(task, r.at, r.at))
+      const abortedTask = abortLines.has(task.id)
+      if (abortedTask) {
+        aborted++
+        if (stoppedSessions.has(task.sessionId)) abortedStoppedOnDevice++
+        if (task.outcome.outcome !== 'completed' && task.outcome.code !== 'AIP_ERR_CONSTELLATION_TASK_ABORTED' && !restarted) {
+          violations.push(`task ${task.id} was aborted and settled as ${key}, not AIP_ERR_CONSTELLATION_TASK_ABORTED`)
+        }
+      }
       const tooLong = restarted || aways.some((a) => a.device === task.device && overlaps(task, a.from, a.to) && a.to - a.from > options.resumeWindowMs * WINDOW_SHARE)
       if (wasHit) hit++
       if (restarted) onRestarted++
@@ -277,10 +336,10 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
         if (wasHit) hitCompleted++
         if (calls !== task.steps) violations.push(`task ${task.id} completed with ${calls} of its ${task.steps} actions run`)
       } else {
-        const cause = restarted ? 'device restarted' : !expectResume ? 'no resume' : tooLong ? 'away longer than the window' : 'back within the window'
+        const cause = abortedTask ? 'aborted' : restarted ? 'device restarted' : !expectResume ? 'no resume' : tooLong ? 'away longer than the window' : 'back within the window'
         const why = `${cause}: ${key} ${clip(general(task.outcome.error ?? ''))}`.trim()
         reasons[why] = (reasons[why] ?? 0) + 1
-        if (expectResume && !tooLong) notCompleted.push(`${task.id} on ${task.device}${wasHit ? ' (hit)' : ''}: ${key} ${task.outcome.error ?? ''}`.trim())
+        if (expectResume && !tooLong && !abortedTask) notCompleted.push(`${task.id} on ${task.device}${wasHit ? ' (hit)' : ''}: ${key} ${task.outcome.error ?? ''}`.trim())
       }
     }
     if (notCompleted.length > 0) violations.push(`${notCompleted.length} tasks whose clients came back within the window did not complete: ${notCompleted.slice(0, 5).join('; ')}`)
@@ -292,9 +351,9 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
 
     const sides: Record<string, number> = { device: 0, constellation: 0, both: 0 }
     for (const o of outages) sides[o.side] = (sides[o.side] ?? 0) + 1
-    const counts = { tasks: tasks.length, outages: outages.length, cuts, restarts: restarts.length, hit, hitWithinWindow, hitCompleted, completed, executions: executionCount, duplicates: duplicated.length }
+    const counts = { tasks: tasks.length, outages: outages.length, cuts, restarts: restarts.length, aborted, abortedStoppedOnDevice, maxConcurrentSessions, hit, hitWithinWindow, hitCompleted, completed, executions: executionCount, duplicates: duplicated.length }
     const text = [
-      `seed=${options.seed} durationMs=${options.durationMs} devices=${options.devices} resumeWindowMs=${options.resumeWindowMs} continuity=${String(continuity)}`,
+      `seed=${options.seed} durationMs=${options.durationMs} devices=${options.devices} resumeWindowMs=${options.resumeWindowMs} continuity=${String(continuity)} abortShare=${options.abortShare ?? 0}`,
       table('faults', {
         'outages (device link)': sides.device ?? 0,
         'outages (constellation link)': sides.constellation ?? 0,
@@ -313,7 +372,10 @@ export async function runContinuity (options: ContinuityOptions): Promise<Contin
         'tasks in flight on a device process that was restarted': onRestarted,
         'tasks completed': completed,
         'tool executions on the devices': executionCount,
-        'calls executed twice': duplicated.length
+        'calls executed twice': duplicated.length,
+        'tasks aborted while they ran': aborted,
+        'of which the running tool was stopped on the device': abortedStoppedOnDevice,
+        'most sessions running at once on one device': maxConcurrentSessions
       }),
       verdict(violations)
     ].join('\n')
