@@ -75,6 +75,12 @@ export class FaultProxy {
   #next = 0
   /** Latency applied to new connections. */
   defaultDelayMs = 0
+  /** Until this `Date.now()`, new connections are reset at once (see {@link FaultProxy.outage}). */
+  #downUntil = 0
+  /** Connections refused during outages. */
+  refused = 0
+  /** Called with every new proxied connection (to watch its traffic, for instance). */
+  onConnection: ((connection: ProxiedConnection) => void) | null = null
 
   private constructor (server: Server, targetPort: () => number) {
     this.#server = server
@@ -95,11 +101,19 @@ export class FaultProxy {
   }
 
   #accept (client: Socket): void {
+    if (this.down) {
+      // The link is down: the peer sees its connection attempt fail (RST), as when a route or a proxy is gone.
+      this.refused++
+      client.on('error', () => {})
+      client.resetAndDestroy()
+      return
+    }
     client.setNoDelay(true)
     const upstream = createConnection({ host: '127.0.0.1', port: this.#targetPort(), noDelay: true })
     const connection: ProxiedConnection = new ProxiedConnection(++this.#next, client, upstream, () => this.connections.delete(connection))
     connection.delayMs = this.defaultDelayMs
     this.connections.add(connection)
+    this.onConnection?.(connection)
   }
 
   /** Live connections that are not stalled, oldest first. */
@@ -121,7 +135,33 @@ export class FaultProxy {
     return true
   }
 
+  /** True during an {@link FaultProxy.outage}. */
+  get down (): boolean {
+    return Date.now() < this.#downUntil
+  }
+
+  /**
+   * A link outage of `ms` from now: every live connection is cut (RST both sides) and new ones are refused until
+   * it is over (an outage during an outage extends it). Returns the number of connections cut.
+   */
+  outage (ms: number): number {
+    let cut = 0
+    for (const connection of [...this.connections]) {
+      if (connection.closed) continue
+      connection.cut()
+      cut++
+    }
+    this.#downUntil = Math.max(this.#downUntil, Date.now() + ms)
+    return cut
+  }
+
+  /** Ends an outage now: new connections are forwarded again. */
+  restore (): void {
+    this.#downUntil = 0
+  }
+
   async close (): Promise<void> {
+    this.#downUntil = 0
     for (const connection of this.connections) connection.cut()
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
   }

@@ -112,9 +112,12 @@ export class Observed {
   }
 }
 
-/** `aip serve` on 127.0.0.1:`port` with a token, JSON output; resolves once it listens. */
-export async function startServe (port: number, token: string): Promise<Observed> {
-  const child = spawn(process.execPath, [AIP_BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--token', token, '--api-key', `${token}-api`, '--json'], {
+/**
+ * `aip serve` on 127.0.0.1:`port` with a token, JSON output, and `args` appended (`['--resume-window', '10000']`);
+ * resolves once it listens.
+ */
+export async function startServe (port: number, token: string, args: readonly string[] = []): Promise<Observed> {
+  const child = spawn(process.execPath, [AIP_BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--token', token, '--api-key', `${token}-api`, '--json', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, AIP_LOG_LEVEL: 'error' }
   })
