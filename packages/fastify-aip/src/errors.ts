@@ -39,3 +39,13 @@ export const InvalidTaskError = createError('AIP_ERR_FASTIFY_INVALID_TASK', 'Inv
 
 /** A device already has the most dispatched tasks running that the server allows (`maxDispatchesPerDevice`). */
 export const TooManyTasksError = createError('AIP_ERR_FASTIFY_TOO_MANY_TASKS', 'Device %s already has %d dispatched tasks running', 429)
+
+/**
+ * The client's address failed authentication more often than `authFailureLimit` allows within its window: every
+ * attempt from it, a right credential included, is refused until the window ends (HTTP 429 with `Retry-After`).
+ */
+export const AuthRateLimitedError = createError(
+  'AIP_ERR_FASTIFY_AUTH_RATE_LIMITED',
+  'Too many failed authentications from this address; retry in %d s',
+  429
+)

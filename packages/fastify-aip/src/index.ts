@@ -8,6 +8,9 @@ export { AipTasks, type TaskDispatchOptions, type StartedTask } from './tasks.js
 export {
   resolvePluginOptions, type AipOptions, type AipHook, type DeviceDisconnectedInfo, type ResolvedPluginOptions
 } from './options.js'
+export {
+  type AuthFailureLimitOptions, type ResolvedAuthFailureLimit
+} from './options.js'
 export { type AipMetricsOptions, type ResolvedMetricsOptions } from './metrics.js'
 export {
   type AipDashboardOptions, type ResolvedDashboardOptions, type DashboardSnapshot, type DashboardDevice
@@ -19,6 +22,9 @@ export {
 export {
   InvalidOptionError, AlreadyRegisteredError, ClientNotConnectedError, TaskTimeoutError, TaskAbortedError,
   ServerClosingError, TaskNotFoundError, MissingApiKeyError, InvalidApiKeyError, InvalidTaskError, TooManyTasksError
+} from './errors.js'
+export {
+  AuthRateLimitedError
 } from './errors.js'
 export type { ClientRecord, TaskRecord, Agent, AgentTask, AgentContext, AgentOutcome, DeviceServerOptions } from '@aip/device-server'
 
