@@ -15,8 +15,16 @@
         body: JSON.stringify({ key }),
         credentials: 'same-origin'
       })
-      if (response.ok) window.location.replace(base === '' ? '/' : base)
-      else error.hidden = false
+      if (response.ok) {
+        window.location.replace(base === '' ? '/' : base)
+        return
+      }
+      // 429: this address failed too often; any key, the right one too, is refused until the window ends.
+      const wait = response.headers.get('retry-after')
+      error.textContent = response.status === 429
+        ? 'Too many failed attempts from this address: try again in ' + (wait === null ? 'a minute' : wait + ' s') + '.'
+        : 'That key is not accepted.'
+      error.hidden = false
     })
   })
 })()

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { safeEqual } from '@aip/device-server/internal'
 import type { FastifyRequest, onRequestHookHandler } from 'fastify'
+import { refuseLimited, type AuthFailureLimiter } from './auth-limiter.js'
 import { InvalidApiKeyError, MissingApiKeyError } from './errors.js'
 
 /** The key a request presents: `X-API-Key`, else `Authorization: Bearer <key>` (what Prometheus sends). */
@@ -15,16 +16,20 @@ export function presentedKey (request: FastifyRequest): string | undefined {
 /**
  * An `onRequest` hook that lets a request through when it presents `apiKey` (see {@link presentedKey}) or, when
  * `cookie` is given, carries that session cookie; 401 `AIP_ERR_FASTIFY_MISSING_API_KEY` or
- * `AIP_ERR_FASTIFY_INVALID_API_KEY` otherwise.
+ * `AIP_ERR_FASTIFY_INVALID_API_KEY` otherwise, counted by `limiter`. An address the limiter refuses gets 429
+ * `AIP_ERR_FASTIFY_AUTH_RATE_LIMITED` before its credentials are looked at.
  */
-export function keyGuard (apiKey: string, cookie?: SessionCookie): onRequestHookHandler {
-  return function guard (request, _reply, done) {
+export function keyGuard (apiKey: string, cookie?: SessionCookie, limiter: AuthFailureLimiter | null = null): onRequestHookHandler {
+  return function guard (request, reply, done) {
+    const limited = refuseLimited(limiter, request, reply)
+    if (limited !== null) { done(limited); return }
     const key = presentedKey(request)
-    if (key === undefined) {
-      done(cookie?.valid(request) === true ? undefined : new MissingApiKeyError())
-      return
-    }
-    done(safeEqual(key, apiKey) ? undefined : new InvalidApiKeyError())
+    const error = key === undefined
+      ? cookie?.valid(request) === true ? null : new MissingApiKeyError()
+      : safeEqual(key, apiKey) ? null : new InvalidApiKeyError()
+    if (error === null) { done(); return }
+    limiter?.fail(request.ip)
+    done(error)
   }
 }
 

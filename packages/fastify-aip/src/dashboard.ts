@@ -4,6 +4,7 @@ import type { ClientRecord, TaskRecord } from '@aip/device-server'
 import { safeEqual } from '@aip/device-server/internal'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SessionCookie, keyGuard, presentedKey } from './access.js'
+import { limitedGuard, type AuthFailureLimiter } from './auth-limiter.js'
 import type { AipDeviceServer } from './endpoint.js'
 import { InvalidOptionError, describeValue, resolveOptions as resolveSchema } from '@aip/resilience'
 import { Type } from '@sinclair/typebox'
@@ -123,6 +124,8 @@ export interface DashboardSource {
   readonly fastify: FastifyInstance
   readonly endpoint: AipDeviceServer
   readonly apiKey: string
+  /** Counts refused keys and logins; an address it refuses gets 429 on every guarded route. `null`: no limit. */
+  readonly authLimiter?: AuthFailureLimiter | null
 }
 
 /**
@@ -133,9 +136,12 @@ export interface DashboardSource {
  */
 export function installDashboard (source: DashboardSource, options: ResolvedDashboardOptions): () => void {
   const { fastify, endpoint, apiKey } = source
+  const limiter = source.authLimiter ?? null
   const base = options.path === '/' ? '' : options.path
   const cookie = new SessionCookie('aip_dashboard', apiKey)
-  const guard = keyGuard(apiKey, cookie)
+  const guard = keyGuard(apiKey, cookie, limiter)
+  // The page and the login check a key themselves: an address refused by the limiter gets 429 before that.
+  const limitGuard = limitedGuard(limiter)
   const read = (file: string): string => readFileSync(new URL(file, ASSET_DIR), 'utf8')
   const page = (file: string): string => read(file).replaceAll('%BASE%', escapeHtml(base))
   const indexHtml = page('index.html')
@@ -225,13 +231,17 @@ export function installDashboard (source: DashboardSource, options: ResolvedDash
     reply.headers(SECURITY_HEADERS).type('text/html; charset=utf-8')
     return body
   }
+  // A wrong key shows the login form, and counts as a failure: the page must not answer guesses the API refuses.
   const authenticated = (request: FastifyRequest): boolean => {
     const key = presentedKey(request)
-    return key === undefined ? cookie.valid(request) : safeEqual(key, apiKey)
+    if (key === undefined) return cookie.valid(request)
+    if (safeEqual(key, apiKey)) return true
+    limiter?.fail(request.ip)
+    return false
   }
   const secure = (request: FastifyRequest): boolean => request.protocol === 'https'
 
-  fastify.get(options.path, { logLevel: 'warn' }, async (request, reply) => html(reply, authenticated(request) ? indexHtml : loginHtml))
+  fastify.get(options.path, { onRequest: limitGuard, logLevel: 'warn' }, async (request, reply) => html(reply, authenticated(request) ? indexHtml : loginHtml))
 
   fastify.get<{ Params: { file: string } }>(`${base}/assets/:file`, { logLevel: 'warn' }, async (request, reply) => {
     const body = assets.get(request.params.file)
@@ -241,9 +251,10 @@ export function installDashboard (source: DashboardSource, options: ResolvedDash
     return body
   })
 
-  fastify.post<{ Body: { key?: unknown } }>(`${base}/login`, { logLevel: 'warn' }, async (request, reply) => {
+  fastify.post<{ Body: { key?: unknown } }>(`${base}/login`, { onRequest: limitGuard, logLevel: 'warn' }, async (request, reply) => {
     const key = request.body?.key
     if (typeof key !== 'string' || !safeEqual(key, apiKey)) {
+      limiter?.fail(request.ip)
       request.log.warn({ remoteAddress: request.ip }, 'dashboard login refused')
       throw new InvalidApiKeyError()
     }

@@ -48,3 +48,13 @@ export const TaskEndedError = createError('AIP_ERR_FASTIFY_TASK_ENDED', 'Task %s
 
 /** A dispatched task was cancelled (`tasks.cancel`, the cancel route, `sessions.cancel`) before the device took it up. */
 export const TaskCancelledError = createError('AIP_ERR_FASTIFY_TASK_CANCELLED', 'Task %s was cancelled', 499)
+
+/**
+ * The client's address failed authentication more often than `authFailureLimit` allows within its window: every
+ * attempt from it, a right credential included, is refused until the window ends (HTTP 429 with `Retry-After`).
+ */
+export const AuthRateLimitedError = createError(
+  'AIP_ERR_FASTIFY_AUTH_RATE_LIMITED',
+  'Too many failed authentications from this address; retry in %d s',
+  429
+)

@@ -8,6 +8,9 @@ export { AipTasks, MAX_CANCEL_REASON_CHARS, type TaskDispatchOptions, type Start
 export {
   resolvePluginOptions, type AipOptions, type AipHook, type DeviceDisconnectedInfo, type ResolvedPluginOptions
 } from './options.js'
+export {
+  type AuthFailureLimitOptions, type ResolvedAuthFailureLimit
+} from './options.js'
 export { type AipMetricsOptions, type ResolvedMetricsOptions } from './metrics.js'
 export {
   type AipDashboardOptions, type ResolvedDashboardOptions, type DashboardSnapshot, type DashboardDevice
@@ -19,7 +22,7 @@ export {
 export {
   InvalidOptionError, AlreadyRegisteredError, ClientNotConnectedError, TaskTimeoutError, TaskAbortedError,
   ServerClosingError, TaskNotFoundError, MissingApiKeyError, InvalidApiKeyError, InvalidTaskError, TooManyTasksError,
-  SessionNotFoundError, TaskEndedError, TaskCancelledError
+  SessionNotFoundError, TaskEndedError, TaskCancelledError, AuthRateLimitedError
 } from './errors.js'
 export { taskRoutes, CancelParams, CancelBody, CancelReply, type TaskRoutesOptions } from './task-routes.js'
 export type { ClientRecord, TaskRecord, Agent, AgentTask, AgentContext, AgentOutcome, DeviceServerOptions } from '@aip/device-server'

@@ -3,6 +3,7 @@ import type { WebSocket } from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration } from 'prom-client'
 import { keyGuard } from './access.js'
+import type { AuthFailureLimiter } from './auth-limiter.js'
 import type { AipDeviceServer } from './endpoint.js'
 import { CheckedOption, InvalidOptionError, describeValue, resolveOptions as resolveSchema } from '@aip/resilience'
 import { Type } from '@sinclair/typebox'
@@ -62,6 +63,8 @@ export interface MetricsSource {
   readonly wsPath: string
   /** Required by the route (resolvePluginOptions checks it). */
   readonly apiKey: string | null
+  /** Counts refused keys on the route; an address it refuses gets 429. `null`: no limit. */
+  readonly authLimiter?: AuthFailureLimiter | null
 }
 
 /**
@@ -182,7 +185,7 @@ export function installMetrics (source: MetricsSource, options: ResolvedMetricsO
   })
 
   if (options.path !== null && apiKey !== null) {
-    fastify.get(options.path, { onRequest: keyGuard(apiKey), logLevel: 'warn' }, async (_request, reply) => {
+    fastify.get(options.path, { onRequest: keyGuard(apiKey, undefined, source.authLimiter ?? null), logLevel: 'warn' }, async (_request, reply) => {
       reply.header('content-type', registry.contentType)
       return await registry.metrics()
     })

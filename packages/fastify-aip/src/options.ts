@@ -40,6 +40,12 @@ export interface AipOptions extends DeviceServerOptions {
   maxConnections?: number | null
   /** Connections one remote address may hold at once; more are closed at once. Default 1000; `0` for no limit. */
   maxConnectionsPerAddress?: number
+  /**
+   * Failed authentications one address may make in a window (API key, dashboard login, WebSocket upgrade) before
+   * every attempt from it is refused with 429 until the window ends. Default
+   * `{ maxFailures: 20, windowMs: 60000, maxTrackedAddresses: 10000 }`; `false` for no limit.
+   */
+  authFailureLimit?: boolean | AuthFailureLimitOptions
   /** Called when a device registered (after its HEARTBEAT ok). */
   onDeviceRegistered?: AipHook<ClientRecord>
   /** Called when a registered device's connection closed (its sessions are already cancelled). */
@@ -50,6 +56,26 @@ export interface AipOptions extends DeviceServerOptions {
   metrics?: boolean | AipMetricsOptions
   /** The live fleet page at `/aip`, behind the API key (`apiKey` is required). Default `false`. */
   dashboard?: boolean | AipDashboardOptions
+}
+
+/** Options of the failed-authentication limit (`authFailureLimit: true` takes every default). */
+export interface AuthFailureLimitOptions {
+  /** Failed authentications an address may make in one window; the next attempt is refused. Default 20. */
+  maxFailures?: number
+  /** Length of the window, from an address's first failure. Default 60000 ms. */
+  windowMs?: number
+  /** Addresses tracked at most; past it the oldest window is forgotten. Default 10000. */
+  maxTrackedAddresses?: number
+  /** The clock, in milliseconds (only differences matter). Default `performance.now` (monotonic). */
+  now?: () => number
+}
+
+/** The failed-authentication limit after validation. */
+export interface ResolvedAuthFailureLimit {
+  readonly maxFailures: number
+  readonly windowMs: number
+  readonly maxTrackedAddresses: number
+  readonly now: () => number
 }
 
 /** The plugin's own options after validation. */
@@ -63,6 +89,8 @@ export interface ResolvedPluginOptions {
   readonly headersTimeoutMs: number | null
   readonly maxConnections: number | null
   readonly maxConnectionsPerAddress: number
+  /** `null` when failed authentications are not limited. */
+  readonly authFailureLimit: ResolvedAuthFailureLimit | null
   readonly onDeviceRegistered: AipHook<ClientRecord> | null
   readonly onDeviceDisconnected: AipHook<DeviceDisconnectedInfo> | null
   readonly onTaskEnd: AipHook<TaskRecord> | null
@@ -72,7 +100,8 @@ export interface ResolvedPluginOptions {
 
 const PLUGIN_KEYS = new Set([
   'path', 'prefix', 'apiKey', 'http', 'liveness', 'closeTimeoutMs', 'onDeviceRegistered', 'onDeviceDisconnected', 'onTaskEnd',
-  'headersTimeoutMs', 'maxConnections', 'maxConnectionsPerAddress', 'metrics', 'dashboard'
+  'headersTimeoutMs', 'maxConnections', 'maxConnectionsPerAddress', 'metrics', 'dashboard',
+  'authFailureLimit'
 ])
 
 /** A route path: starts with `/`, no spaces, query or fragment. */
@@ -106,6 +135,24 @@ const PluginOptionsSchema = Type.Object({
   onTaskEnd: Hook()
 })
 
+/** The schema of {@link AuthFailureLimitOptions}, with the defaults. */
+const AuthFailureLimitSchema = Type.Object({
+  maxFailures: Type.Integer({ minimum: 1, default: 20, expected: 'a positive integer' }),
+  windowMs: Milliseconds({ min: 1, default: 60_000 }),
+  maxTrackedAddresses: Type.Integer({ minimum: 1, default: 10_000, expected: 'a positive integer' }),
+  now: FunctionOption<() => number>({ default: () => performance.now() })
+}, { additionalProperties: false })
+
+/** Validates the `authFailureLimit` option: `null` when failures are not limited. Throws `AIP_ERR_INVALID_OPTION`. */
+export function resolveAuthFailureLimit (value: unknown): ResolvedAuthFailureLimit | null {
+  if (value === false) return null
+  if (value !== undefined && value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw new InvalidOptionError('authFailureLimit', 'false, true or an object', describeValue(value))
+  }
+  const o = resolveSchema(AuthFailureLimitSchema, value === undefined || value === true ? {} : value, 'authFailureLimit')
+  return Object.freeze({ maxFailures: o.maxFailures, windowMs: o.windowMs, maxTrackedAddresses: o.maxTrackedAddresses, now: o.now })
+}
+
 /**
  * Validates the plugin's own options once (the endpoint validates the rest) and splits them from the endpoint
  * options. Throws `AIP_ERR_INVALID_OPTION`.
@@ -136,6 +183,7 @@ export function resolvePluginOptions (options: AipOptions): { plugin: ResolvedPl
     headersTimeoutMs: o.headersTimeoutMs as number | null,
     maxConnections: o.maxConnections as number | null,
     maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+    authFailureLimit: resolveAuthFailureLimit(options.authFailureLimit),
     onDeviceRegistered: (o.onDeviceRegistered ?? null) as AipHook<ClientRecord> | null,
     onDeviceDisconnected: (o.onDeviceDisconnected ?? null) as AipHook<DeviceDisconnectedInfo> | null,
     onTaskEnd: (o.onTaskEnd ?? null) as AipHook<TaskRecord> | null,

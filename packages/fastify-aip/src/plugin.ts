@@ -5,6 +5,7 @@ import type { AuthResult } from '@aip/device-server'
 import websocket, { type WebSocket } from '@fastify/websocket'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { AuthFailureLimiter, refuseLimited } from './auth-limiter.js'
 import { limitConnections } from './connections.js'
 import { AipDeviceServer } from './endpoint.js'
 import { AlreadyRegisteredError, InvalidOptionError } from './errors.js'
@@ -96,6 +97,8 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   fastify.decorate('aip', endpoint)
   const stopLimiting = limitConnections(fastify.server, settings, log)
   const stopRedacting = redactMistypedPaths(fastify.server, settings.path, routerLeniency(fastify.initialConfig))
+  // One count of failed authentications per client address for every credential the plugin checks.
+  const authLimiter = settings.authFailureLimit === null ? null : new AuthFailureLimiter(settings.authFailureLimit, log)
 
   // Hooks: called with the payload and the instance; what they throw is logged.
   const disposers: Array<() => void> = []
@@ -121,7 +124,8 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   )
 
   // The WebSocket route: credentials are checked once, before the upgrade, so a refused client gets an HTTP
-  // status; the decision is handed to the endpoint with the socket.
+  // status (429 while its address is refused for failing too often); the decision is handed to the endpoint with
+  // the socket.
   const decided = new WeakMap<object, AuthResult>()
   // The sockets this route handed over (the host's own resources): dropped once the endpoint has stopped, with
   // those it refused while stopping, whose close handshake may never complete.
@@ -132,8 +136,11 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     logSerializers: { req: redactedRequest },
     preValidation: (request, reply, done) => {
       if (!request.ws) { done(); return }
+      const limited = refuseLimited(authLimiter, request, reply)
+      if (limited !== null) { done(limited); return }
       const auth = endpoint.authenticate(request.raw)
       if (!auth.ok) {
+        authLimiter?.fail(request.ip)
         log.warn({ status: auth.status, reason: auth.reason, remoteAddress: request.ip }, 'websocket upgrade refused')
         reply.code(auth.status).header('connection', 'close').send({ statusCode: auth.status, error: auth.status === 401 ? 'Unauthorized' : 'Forbidden', message: auth.reason })
         return
@@ -160,8 +167,8 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   if (settings.http) {
     if (settings.liveness !== null) livenessRoute(fastify, settings.liveness)
     if (settings.apiKey !== null) {
-      await fastify.register(httpApi, { prefix: settings.prefix, endpoint, apiKey: settings.apiKey })
-      await fastify.register(taskRoutes, { prefix: settings.prefix, endpoint, apiKey: settings.apiKey })
+      await fastify.register(httpApi, { prefix: settings.prefix, endpoint, apiKey: settings.apiKey, authLimiter })
+      await fastify.register(taskRoutes, { prefix: settings.prefix, endpoint, apiKey: settings.apiKey, authLimiter })
     } else {
       log.info({ prefix: settings.prefix }, 'no apiKey: the AIP HTTP API is not registered')
     }
@@ -169,10 +176,10 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
 
   // Opt-in operations routes: each in a file of its own, each behind the API key.
   if (settings.metrics !== null) {
-    disposers.push(installMetrics({ fastify, endpoint, wsPath: settings.path, apiKey: settings.apiKey }, settings.metrics))
+    disposers.push(installMetrics({ fastify, endpoint, wsPath: settings.path, apiKey: settings.apiKey, authLimiter }, settings.metrics))
   }
   if (settings.dashboard !== null && settings.apiKey !== null) {
-    disposers.push(installDashboard({ fastify, endpoint, apiKey: settings.apiKey }, settings.dashboard))
+    disposers.push(installDashboard({ fastify, endpoint, apiKey: settings.apiKey, authLimiter }, settings.dashboard))
   }
 
   fastify.addHook('preClose', async () => {
@@ -197,6 +204,7 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     endpoint.sessions.close()
     endpoint.tasks.close()
     sockets.clear()
+    authLimiter?.clear()
     if (endpointOptions.results === undefined) endpoint.options.results.clear()
   })
 }

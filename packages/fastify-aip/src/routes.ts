@@ -2,6 +2,7 @@ import { safeEqual } from '@aip/device-server/internal'
 import { sanitizeTaskName } from '@aip/protocol'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from 'fastify'
+import { refuseLimited, type AuthFailureLimiter } from './auth-limiter.js'
 import type { AipDeviceServer } from './endpoint.js'
 import { InvalidApiKeyError, MissingApiKeyError, TaskNotFoundError } from './errors.js'
 import {
@@ -12,16 +13,24 @@ import {
 export interface HttpApiOptions {
   endpoint: AipDeviceServer
   apiKey: string
+  /** Counts the refused keys; an address it refuses gets 429 before its key is looked at. `null`: no limit. */
+  authLimiter?: AuthFailureLimiter | null
 }
 
-/** `X-API-Key` check, before the body is read: 401 when missing or wrong (the reference answers 422 when it is missing). */
-function apiKeyCheck (apiKey: string): onRequestHookHandler {
+/**
+ * `X-API-Key` check, before the body is read: 401 when missing or wrong (the reference answers 422 when it is
+ * missing), each counted by `limiter`; 429 for an address the limiter refuses, whatever key it sends.
+ */
+function apiKeyCheck (apiKey: string, limiter: AuthFailureLimiter | null): onRequestHookHandler {
   return function checkApiKey (request, reply, done) {
+    const limited = refuseLimited(limiter, request, reply)
+    if (limited !== null) { done(limited); return }
     const presented = request.headers['x-api-key']
     const error = presented === undefined || presented === ''
       ? new MissingApiKeyError()
       : typeof presented !== 'string' || !safeEqual(presented, apiKey) ? new InvalidApiKeyError() : null
     if (error === null) { done(); return }
+    limiter?.fail(request.ip)
     // The body of a refused request is never read: the connection closes after the 401 instead of draining it.
     reply.header('connection', 'close')
     done(error)
@@ -34,9 +43,9 @@ const errors = { '4xx': ErrorReply, '5xx': ErrorReply }
  * The reference HTTP API (`/clients`, `/dispatch`, `/task_result/:task_name`, `/health`), behind `X-API-Key`.
  * Registered encapsulated, under the plugin's `prefix`, so its hook guards these routes only.
  */
-export const httpApi: FastifyPluginAsync<HttpApiOptions> = async (instance, { endpoint, apiKey }) => {
+export const httpApi: FastifyPluginAsync<HttpApiOptions> = async (instance, { endpoint, apiKey, authLimiter }) => {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
-  fastify.addHook('onRequest', apiKeyCheck(apiKey))
+  fastify.addHook('onRequest', apiKeyCheck(apiKey, authLimiter ?? null))
 
   fastify.get('/clients', {
     schema: { response: { 200: ClientsReply, ...errors } }

@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { keyGuard } from './access.js'
+import type { AuthFailureLimiter } from './auth-limiter.js'
 import type { AipDeviceServer } from './endpoint.js'
 import { ErrorReply } from './schemas.js'
 import { MAX_CANCEL_REASON_CHARS } from './tasks.js'
@@ -32,6 +33,8 @@ export type CancelReply = Static<typeof CancelReply>
 export interface TaskRoutesOptions {
   endpoint: AipDeviceServer
   apiKey: string
+  /** Counts failed keys per address (the plugin's `authFailureLimit`); `null` or absent: no limit. */
+  authLimiter?: AuthFailureLimiter | null
 }
 
 /**
@@ -39,9 +42,9 @@ export interface TaskRoutesOptions {
  * (or dispatched, not yet taken up) task — 202 `{ status: 'cancelling', session_id }`, 404 for an unknown session,
  * 409 for one that has ended. Registered encapsulated, under the plugin's `prefix`.
  */
-export const taskRoutes: FastifyPluginAsync<TaskRoutesOptions> = async (instance, { endpoint, apiKey }) => {
+export const taskRoutes: FastifyPluginAsync<TaskRoutesOptions> = async (instance, { endpoint, apiKey, authLimiter }) => {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
-  fastify.addHook('onRequest', keyGuard(apiKey))
+  fastify.addHook('onRequest', keyGuard(apiKey, undefined, authLimiter ?? null))
 
   fastify.post('/tasks/:sessionId/cancel', {
     schema: {

@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -7,25 +5,13 @@ import t from 'tap'
 import { TaskFailedError } from '@aip/device-server'
 import type { Agent } from '../src/index.js'
 import { API_KEY, TOKEN, buildApp, echoDevice, listen, registeredDevice } from './helpers/harness.js'
+import { CHROMIUM, INSTALL, chromiumPath } from './helpers/chromium.js'
 
 // The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core, which never downloads
 // a browser here): a person logs in once with the API key, then watches a device register, a task run and end, and
 // a device leave, without reloading. `AIP_UPDATE_SCREENSHOT=1` also writes the README's screenshot.
 
-const CHROMIUM = '/usr/bin/chromium'
-const INSTALL = 'apt-get update && apt-get install -y chromium'
-
-/** The browser, installed with apt when it is missing and we are root (as in CI); null when it cannot be. */
-function chromiumPath (): string | null {
-  if (existsSync(CHROMIUM)) return CHROMIUM
-  if (process.getuid?.() !== 0) return null
-  t.comment(`chromium is missing: running "${INSTALL}"`)
-  // stdout is the TAP stream: apt's chatter goes to stderr.
-  execFileSync('sh', ['-c', `${INSTALL} 1>&2`], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
-  return existsSync(CHROMIUM) ? CHROMIUM : null
-}
-
-const executablePath = chromiumPath()
+const executablePath = chromiumPath((message) => t.comment(message))
 if (executablePath === null) {
   const why = `SKIPPED: the dashboard browser test needs Chromium at ${CHROMIUM}: install the Debian package "chromium" (as root: ${INSTALL})`
   process.stderr.write(`\n*** ${why} ***\n\n`)
