@@ -1,14 +1,15 @@
 import {
-  decodeClientMessage, decodeServerMessage, decodeTransferMessage, encodeClientMessage, encodeServerMessage,
+  decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage,
   type ClientMessage, type ServerMessage
 } from '@aip/protocol'
 import type { Logger, Unsubscribe } from '@aip/resilience'
 import { TransportClosedError, UnexpectedBinaryError } from '../errors.js'
 import { childLogger } from '../logger.js'
 import { CloseCode, type CloseInfo, type Transport } from '../transport.js'
+import { decodeOther } from './frame.js'
 import { runIncoming, runOutgoing } from './middleware.js'
 import { TransferReassembler, type ReceivedBinary, type ReceivedFile, type TransferErrorEvent } from './transfer-receive.js'
-import { sendBinary, sendFile, type TransferLink } from './transfer-send.js'
+import { createTransferLink, sendBinary, sendFile, type TransferLink } from './transfer-send.js'
 import type {
   AnyMessage, BinaryMetadataInput, FileSource, IncomingMessage, IncomingType, MessageHandler, OutgoingMessage,
   PostOptions, ProtocolEvents, ProtocolMiddleware, ProtocolOptions, ProtocolRole, ReceiveOptions, ReceiveTransferOptions,
@@ -17,44 +18,16 @@ import type {
 import { Inbox, runHandlers } from './inbox.js'
 import { Listeners } from './listeners.js'
 import { resolveProtocolOptions } from './options.js'
-import { Waiters, type WaiterKind } from './waiters.js'
+import { EXTRA_FIELDS, bindOwner, runOwner, type ProtocolOwner } from './owner.js'
+import { RareState } from './rare.js'
+import type { WaiterKind } from './waiters.js'
 
 export type * from './types.js'
 export { rechunk } from './transfer-send.js'
 export { isResolvedProtocolOptions, resolveProtocolOptions } from './options.js'
-
-/**
- * The endpoint that owns a protocol (internal to this package): it gets every message after the handlers of its
- * type and before the other `onAnyMessage` handlers, and the close before any `close` listener, through two
- * methods shared by all its connections, with the connection's key: no closure per connection.
- */
-export interface ProtocolOwner<R extends ProtocolRole> {
-  ownerMessage: (message: IncomingMessage<R>, key: string) => void | Promise<void>
-  ownerClosed: (protocol: AIPProtocol<R>, key: string, info: CloseInfo) => void
-}
-
-/** The method of {@link AIPProtocol} that binds its owner (internal to this package). */
-export const bindOwner: unique symbol = Symbol('aip.protocol.bindOwner')
-
-const TRANSFER_TYPE = /"type"\s*:\s*"(?:binary_data|file_transfer_start|file_transfer_complete)"/
+export { bindOwner, extraFieldsOf, type ProtocolOwner } from './owner.js'
 
 const noop = (): void => {}
-
-/** One function calling `first` then `second`. */
-function both (first: () => void, second: () => void): () => void {
-  return () => { first(); second() }
-}
-
-/** The extension fields of received messages (top-level fields the schema does not declare), by message. */
-const EXTRA_FIELDS = new WeakMap<object, Readonly<Record<string, unknown>>>()
-
-/**
- * The fields a received message carried beyond the 14 declared ones (our extensions, such as a COMMAND's
- * `traceparent`), or `null`. Only for messages as an {@link AIPProtocol} delivered them.
- */
-export function extraFieldsOf (message: object): Readonly<Record<string, unknown>> | null {
-  return EXTRA_FIELDS.get(message) ?? null
-}
 
 /**
  * The AIP protocol engine over one {@link Transport}: encodes and sends messages through outgoing middleware,
@@ -69,38 +42,24 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   readonly options: ResolvedProtocolOptions<R>
   /** The connection this protocol runs on. */
   readonly transport: Transport
-  // A server holds one protocol per connection for the connection's lifetime: whatever most connections never
-  // use (listeners, handlers, waiters, transfers, the close promise, a child logger) is made on first use.
-  /** The child logger, made on first use: most connections never log (a pino child per connection costs). */
-  #logger: Logger | undefined
+  /** Whatever most connections never use (handlers, waiters, transfers, the close promise...), made on first use. */
+  #rareState: RareState<R> | undefined
   #events: Listeners<ProtocolEvents<R>, AIPProtocol<R>> | undefined
   /** Middleware of this protocol; the frozen shared list of the options until `use()` changes it. */
   #middleware: readonly ProtocolMiddleware[]
   #ownMiddleware = false
-  #handlers: Map<string, Set<MessageHandler<R>>> | undefined
-  #anyHandlers: Set<MessageHandler<R>> | undefined
-  #waiters: Waiters | undefined
-  /** Made on first use: a connection that never receives a transfer holds none. */
-  #reassembler: TransferReassembler | undefined
-  /** Removes this protocol's transport listeners; kept only for a transport already closed at construction. */
-  #offTransport: (() => void) | undefined
-  #closedPromise: Promise<CloseInfo> | undefined
-  #resolveClosed: ((info: CloseInfo) => void) | undefined
   #closeInfo: CloseInfo | undefined
   readonly #inbox: Inbox<this>
   /** The tail of the writes in flight; `undefined` when none is. */
   #outbox: Promise<void> | undefined
   #owner: ProtocolOwner<R> | null = null
   #ownerKey = ''
-  /** `(message) => owner.ownerMessage(message, key)`, made only when other handlers run beside the owner's. */
-  #ownerHandler: MessageHandler<R> | undefined
   /** Writes queued on `#outbox` and not finished: `post` writes at once only when none is. */
   #writing = 0
   /** Length of the text frame whose message the handlers are running for. */
   #frameLength = 0
   #closed = false
   #closeHandled = false
-  #link: TransferLink | undefined
 
   /**
    * @param transport - an open connection; listeners are attached at once, so no frame is lost
@@ -117,7 +76,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     const offMessage = transport.on('message', (data) => this.#enqueueFrame(data))
     const offClose = transport.on('close', (info) => { this.#inbox.enqueue(() => { this.#handleClose(info); return undefined }) })
     if (!transport.isOpen) {
-      this.#offTransport = both(offMessage, offClose)
+      this.#rare.offTransport = () => { offMessage(); offClose() }
       this.#closed = true
       const info = { code: CloseCode.Abnormal, reason: '', local: false }
       queueMicrotask(() => this.#inbox.enqueue(() => { this.#handleClose(info); return undefined }))
@@ -138,11 +97,22 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   }
 
   get #log (): Logger {
-    return (this.#logger ??= childLogger(this.options.logger, { component: 'aip-protocol', role: this.options.role }))
+    const rare = this.#rare
+    return (rare.logger ??= childLogger(this.options.logger, { component: 'aip-protocol', role: this.options.role }))
+  }
+
+  get #rare (): RareState<R> {
+    return (this.#rareState ??= new RareState())
+  }
+
+  /** The view of this protocol the transfer senders use. */
+  get #link (): TransferLink {
+    return (this.#rare.link ??= createTransferLink(this, (job) => this.#write(job)))
   }
 
   get #transfers (): TransferReassembler {
-    return (this.#reassembler ??= new TransferReassembler(this.options, {
+    const rare = this.#rare
+    return (rare.reassembler ??= new TransferReassembler(this.options, {
       binary: (received) => this.#deliver('binary', received),
       file: (received) => this.#deliver('file', received),
       error: (event) => this.#transferFailed(event)
@@ -156,18 +126,12 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Resolves once the connection has closed and every frame received before the close was handled. */
   get closed (): Promise<CloseInfo> {
-    if (this.#closedPromise === undefined) {
-      const info = this.#closeInfo
-      this.#closedPromise = info !== undefined
-        ? Promise.resolve(info)
-        : new Promise((resolve) => { this.#resolveClosed = resolve })
-    }
-    return this.#closedPromise
+    return this.#rare.closed(this.#closeInfo)
   }
 
   /** Number of callers waiting in `receive()`, `receiveBinary()` or `receiveFile()`. */
   get waiterCount (): number {
-    return this.#waiters?.size ?? 0
+    return this.#rareState?.waiters?.size ?? 0
   }
 
   /** Frames received and not handled yet (the one being handled included). */
@@ -185,7 +149,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Files being received (started, not completed). */
   get openTransfers (): number {
-    return this.#reassembler?.openCount ?? 0
+    return this.#rareState?.reassembler?.openCount ?? 0
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -206,25 +170,12 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Registers a handler for one message type; returns the function that removes it. */
   onMessage (type: IncomingType<R>, handler: MessageHandler<R>): Unsubscribe {
-    const handlers = (this.#handlers ??= new Map())
-    let set = handlers.get(type)
-    if (set === undefined) {
-      set = new Set()
-      handlers.set(type, set)
-    }
-    set.add(handler)
-    return () => {
-      const current = handlers.get(type)
-      current?.delete(handler)
-      if (current?.size === 0) handlers.delete(type)
-    }
+    return this.#rare.addHandler(type, handler)
   }
 
   /** Registers a handler for every message, called after the handlers of its type; returns the remover. */
   onAnyMessage (handler: MessageHandler<R>): Unsubscribe {
-    const handlers = (this.#anyHandlers ??= new Set())
-    handlers.add(handler)
-    return () => { handlers.delete(handler) }
+    return this.#rare.addAnyHandler(handler)
   }
 
   /**
@@ -234,7 +185,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   [bindOwner] (owner: ProtocolOwner<R> | null, key = ''): void {
     this.#owner = owner
     this.#ownerKey = key
-    this.#ownerHandler = undefined
+    if (this.#rareState !== undefined) this.#rareState.ownerHandler = undefined
   }
 
   /**
@@ -250,7 +201,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
       const frame = this.options.role === 'client'
         ? encodeClientMessage(current as ClientMessage, { extra: options.extra ?? null })
         : encodeServerMessage(current as ServerMessage, { extra: options.extra ?? null })
-      await this.#raw(frame)
+      await this.transport.send(frame)
       this.#emit('sent', { message: current as OutgoingMessage<R>, bytes: Buffer.byteLength(frame) })
     })
   }
@@ -291,25 +242,17 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
    * `AIP_ERR_ENDPOINT_TRANSPORT_CLOSED` when the connection closes first.
    */
   receive (type: IncomingType<R> | '*', options: ReceiveOptions<R> = {}): Promise<IncomingMessage<R>> {
-    const filter = options.filter
-    return this.#waiterTable.wait('message', undefined, options, `receive ${type}`, (payload) => {
-      const message = payload as IncomingMessage<R>
-      return (type === '*' || message.type === type) && (filter === undefined || filter(message))
-    }, this.#closed) as Promise<IncomingMessage<R>>
+    return this.#rare.waitMessage(type, options, this.#closed)
   }
 
   /** Waits for the next binary payload (or the one of `transferId`); rejects on its transfer error. */
   receiveBinary (options: ReceiveTransferOptions = {}): Promise<ReceivedBinary> {
-    return this.#waiterTable.wait('binary', options.transferId, options, 'receive binary', (payload) =>
-      options.transferId === undefined || (payload as ReceivedBinary).transferId === options.transferId
-    , this.#closed) as Promise<ReceivedBinary>
+    return this.#rare.waitTransfer('binary', options, this.#closed) as Promise<ReceivedBinary>
   }
 
   /** Waits for the next complete file (or the one of `transferId`); rejects on its transfer error. */
   receiveFile (options: ReceiveTransferOptions = {}): Promise<ReceivedFile> {
-    return this.#waiterTable.wait('file', options.transferId, options, 'receive file', (payload) =>
-      options.transferId === undefined || (payload as ReceivedFile).transferId === options.transferId
-    , this.#closed) as Promise<ReceivedFile>
+    return this.#rare.waitTransfer('file', options, this.#closed) as Promise<ReceivedFile>
   }
 
   /**
@@ -318,7 +261,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
    * Never send this to a Python peer that does not expect it (reference bug B17).
    */
   async sendBinary (data: Uint8Array, metadata: BinaryMetadataInput = {}): Promise<string> {
-    return await sendBinary(this.#transferLink(), data, metadata)
+    return await sendBinary(this.#link, data, metadata)
   }
 
   /**
@@ -329,7 +272,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
    * `aborted` key instead of a checksum, and our receiver drops the transfer (`AIP_ERR_ENDPOINT_TRANSFER_ABORTED`).
    */
   async sendFile (source: FileSource, options: SendFileOptions): Promise<SentFile> {
-    return await sendFile(this.#transferLink(), source, options)
+    return await sendFile(this.#link, source, options)
   }
 
   /**
@@ -362,46 +305,8 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     return this.#middleware as ProtocolMiddleware[]
   }
 
-  get #waiterTable (): Waiters {
-    return (this.#waiters ??= new Waiters())
-  }
-
   #emit<E extends keyof ProtocolEvents<R>>(event: E, payload: ProtocolEvents<R>[E]): void {
     this.#events?.emit(event, payload)
-  }
-
-  /** Like `#write`, refusing when closed. */
-  #guardedWrite (job: () => Promise<void>): Promise<void> {
-    return this.#write(async () => {
-      if (!this.isOpen) throw new TransportClosedError()
-      await job()
-    })
-  }
-
-  #raw (frame: string): Promise<void> {
-    return this.transport.send(frame)
-  }
-
-  async #rawPair (meta: string, data: Uint8Array): Promise<void> {
-    // Both writes are queued on the socket before either completes: nothing can come between them.
-    const first = this.transport.send(meta)
-    const second = this.transport.send(data)
-    await Promise.all([first, second])
-  }
-
-  /** The view of this protocol the transfer senders use; built on first use. */
-  #transferLink (): TransferLink {
-    if (this.#link !== undefined) return this.#link
-    const protocol = this
-    const link: TransferLink = {
-      get isOpen () { return protocol.isOpen },
-      chunkSize: this.options.chunkSize,
-      raw: (frame) => this.#raw(frame),
-      rawPair: (meta, data) => this.#rawPair(meta, data),
-      guardedWrite: (job) => this.#guardedWrite(job)
-    }
-    this.#link = link
-    return link
   }
 
   #enqueueFrame (data: string | Buffer): void {
@@ -424,18 +329,9 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     const limits = { maxBytes: this.options.maxFrameBytes }
     const decoded = this.options.role === 'client' ? decodeServerMessage(data, limits) : decodeClientMessage(data, limits)
     if (!decoded.ok) {
-      if (this.options.acceptTransfers) {
-        const transfer = decodeTransferMessage(data, limits)
-        if (transfer.ok) {
-          this.#transfers.control(transfer.value)
-          return
-        }
-        if (TRANSFER_TYPE.test(data)) {
-          this.#emit('invalidFrame', { error: transfer.error, bytes: Buffer.byteLength(data) })
-          return
-        }
-      }
-      this.#emit('invalidFrame', { error: decoded.error, bytes: Buffer.byteLength(data), correlation: decoded.correlation })
+      const other = decodeOther(data, limits.maxBytes, this.options.acceptTransfers, decoded.error, decoded.correlation)
+      if (other.control !== undefined) this.#transfers.control(other.control)
+      else this.#emit('invalidFrame', other.invalid)
       return
     }
     if (decoded.extra !== null) EXTRA_FIELDS.set(decoded.value, decoded.extra)
@@ -456,43 +352,27 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     }
     this.#deliver('message', incoming)
     this.#frameLength = data.length
-    const typed = this.#handlers?.get(incoming.type)
-    const any = this.#anyHandlers
+    const rare = this.#rareState
+    const typed = rare?.handlers?.get(incoming.type)
+    const any = rare?.anyHandlers
     const owner = this.#owner
     if (typed === undefined && (any === undefined || any.size === 0)) {
       // Only the owner's (a server connection's hot path): no array of handlers.
-      return owner === null ? undefined : this.#runOwner(owner, incoming)
+      return owner === null ? undefined : runOwner(owner, incoming, this.#ownerKey, this, AIPProtocol.#handlerFailed)
     }
     const handlers: Array<MessageHandler<R>> = typed === undefined ? [] : [...typed]
     if (owner !== null) {
       const key = this.#ownerKey
-      handlers.push(this.#ownerHandler ??= (message) => owner.ownerMessage(message, key))
+      handlers.push((rare as RareState<R>).ownerHandler ??= (message) => owner.ownerMessage(message, key))
     }
     if (any !== undefined) for (const handler of any) handlers.push(handler)
     return runHandlers(handlers, 0, incoming, this, AIPProtocol.#handlerFailed)
   }
 
-  /** Runs the owner's handler alone, as `runHandlers` would run a list of one. */
-  #runOwner (owner: ProtocolOwner<R>, incoming: IncomingMessage<R>): Promise<void> | undefined {
-    let result: void | Promise<void>
-    try {
-      result = owner.ownerMessage(incoming, this.#ownerKey)
-    } catch (error) {
-      AIPProtocol.#handlerFailed(this, error, incoming)
-      return undefined
-    }
-    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-      return (result as Promise<void>).then(undefined, (error: unknown) => {
-        AIPProtocol.#handlerFailed(this, error, incoming)
-      })
-    }
-    return undefined
-  }
-
   #deliver (kind: WaiterKind, payload: unknown): void {
     if (kind === 'binary') this.#emit('binary', payload as ReceivedBinary)
     else if (kind === 'file') this.#emit('file', payload as ReceivedFile)
-    this.#waiters?.deliver(kind, payload)
+    this.#rareState?.waiters?.deliver(kind, payload)
   }
 
   static #middlewareFailed<P extends ProtocolRole> (protocol: AIPProtocol<P>, error: unknown, message: AnyMessage): void {
@@ -503,23 +383,23 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   #transferFailed (event: TransferErrorEvent): void {
     this.#log.warn({ err: event.error, transferId: event.transferId }, 'incoming transfer failed')
     this.#emit('transferError', event)
-    this.#waiters?.failTransfer(event.transferId, event.error)
+    this.#rareState?.waiters?.failTransfer(event.transferId, event.error)
   }
 
   #shutdown (): void {
-    if (this.#closed && (this.#waiters === undefined || this.#waiters.size === 0)) return
+    const rare = this.#rareState
+    if (this.#closed && (rare?.waiters === undefined || rare.waiters.size === 0)) return
     this.#closed = true
-    const dropped = this.#reassembler?.clear() ?? 0
+    if (rare === undefined) return
+    const dropped = rare.reassembler?.clear() ?? 0
     if (dropped > 0) this.#log.debug({ dropped }, 'open transfers dropped at close')
-    this.#waiters?.rejectAll(() => new TransportClosedError())
+    rare.waiters?.rejectAll(() => new TransportClosedError())
   }
 
   #handleClose (info: CloseInfo): void {
     if (this.#closeHandled) return
     this.#closeHandled = true
     this.#shutdown()
-    this.#offTransport?.()
-    this.#offTransport = undefined
     const owner = this.#owner
     if (owner !== null) {
       try {
@@ -531,8 +411,6 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     this.#emit('close', info)
     this.#events?.clear()
     this.#closeInfo = info
-    this.#resolveClosed?.(info)
-    this.#handlers?.clear()
-    this.#anyHandlers?.clear()
+    this.#rareState?.settle(info)
   }
 }

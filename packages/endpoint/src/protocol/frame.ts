@@ -1,0 +1,25 @@
+import { decodeTransferMessage, type FrameCorrelation, type ProtocolError, type TransferMessage } from '@aip/protocol'
+import type { ProtocolEvents, ProtocolRole } from './types.js'
+
+const TRANSFER_TYPE = /"type"\s*:\s*"(?:binary_data|file_transfer_start|file_transfer_complete)"/
+
+/** A text frame that is no message of the role: a transfer control message, or what an `invalidFrame` reports. */
+export type OtherFrame =
+  | { readonly control: TransferMessage }
+  | { readonly control?: undefined, readonly invalid: ProtocolEvents<ProtocolRole>['invalidFrame'] }
+
+/**
+ * What a text frame the role's decoder refused is (the slow path only: a message takes no allocation here): a
+ * transfer control message when transfers are accepted and it decodes as one; otherwise the `invalidFrame` event,
+ * with the transfer decoder's error when the frame names a transfer type, else the message decoder's.
+ */
+export function decodeOther (
+  data: string, maxBytes: number, acceptTransfers: boolean, error: ProtocolError, correlation: FrameCorrelation | undefined
+): OtherFrame {
+  if (acceptTransfers) {
+    const transfer = decodeTransferMessage(data, { maxBytes })
+    if (transfer.ok) return { control: transfer.value }
+    if (TRANSFER_TYPE.test(data)) return { invalid: { error: transfer.error, bytes: Buffer.byteLength(data) } }
+  }
+  return { invalid: { error, bytes: Buffer.byteLength(data), correlation } }
+}

@@ -1,0 +1,45 @@
+import type { CloseInfo } from '../transport.js'
+import type { AIPProtocol } from './index.js'
+import type { IncomingMessage, ProtocolRole } from './types.js'
+
+/**
+ * The endpoint that owns a protocol (internal to this package): it gets every message after the handlers of its
+ * type and before the other `onAnyMessage` handlers, and the close before any `close` listener, through two
+ * methods shared by all its connections, with the connection's key: no closure per connection.
+ */
+export interface ProtocolOwner<R extends ProtocolRole> {
+  ownerMessage: (message: IncomingMessage<R>, key: string) => void | Promise<void>
+  ownerClosed: (protocol: AIPProtocol<R>, key: string, info: CloseInfo) => void
+}
+
+/** The method of {@link AIPProtocol} that binds its owner (internal to this package). */
+export const bindOwner: unique symbol = Symbol('aip.protocol.bindOwner')
+
+/** The extension fields of received messages (top-level fields the schema does not declare), by message. */
+export const EXTRA_FIELDS = new WeakMap<object, Readonly<Record<string, unknown>>>()
+
+/**
+ * The fields a received message carried beyond the 14 declared ones (our extensions, such as a COMMAND's
+ * `traceparent`), or `null`. Only for messages as an {@link AIPProtocol} delivered them.
+ */
+export function extraFieldsOf (message: object): Readonly<Record<string, unknown>> | null {
+  return EXTRA_FIELDS.get(message) ?? null
+}
+
+/** Runs the owner's handler alone, as `runHandlers` would run a list of one: a failure goes to `onError`. */
+export function runOwner<R extends ProtocolRole, P> (
+  owner: ProtocolOwner<R>, incoming: IncomingMessage<R>, key: string, protocol: P,
+  onError: (protocol: P, error: unknown, incoming: IncomingMessage<R>) => void
+): Promise<void> | undefined {
+  let result: void | Promise<void>
+  try {
+    result = owner.ownerMessage(incoming, key)
+  } catch (error) {
+    onError(protocol, error, incoming)
+    return undefined
+  }
+  if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+    return (result as Promise<void>).then(undefined, (error: unknown) => { onError(protocol, error, incoming) })
+  }
+  return undefined
+}
