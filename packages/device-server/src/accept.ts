@@ -1,4 +1,4 @@
-import { CloseCode, type Transport } from '@aip/endpoint'
+import { CloseCode, type CloseInfo, type ProtocolEvents, type Transport } from '@aip/endpoint'
 import type { Credential } from './auth.js'
 import { ClientConnection } from './connection.js'
 import type { ServerCore } from './core.js'
@@ -22,17 +22,15 @@ export function accept (core: ServerCore, transport: Transport, credential: Cred
   // and every extension `use()`d on the endpoint sees its frames.
   const protocol = core.attach(transport, connectionId)
   const connection = new ClientConnection(protocol, {
-    connectionId, credential, now: options.now, logger: core.logger, maxOutboundBytes: options.maxOutboundBytes
+    connectionId,
+    credential,
+    now: options.now,
+    logger: core.logger,
+    maxOutboundBytes: options.maxOutboundBytes,
+    onSendError: core.sendFailed
   })
   core.connections.add(connection)
   core.byConnectionId.set(connectionId, connection)
-  protocol.on('invalidFrame', (event) => onInvalidFrame(core, connection, event))
-  protocol.on('queueFull', () => {
-    if (connection.overBudget) return
-    core.logger.warn({ connectionId, clientId: connection.identity?.clientId }, 'too many frames in flight: closing')
-    connection.close(CloseCode.PolicyViolation, 'too many frames in flight')
-    core.events.emit('frameRejected', { code: 'too_many_frames' })
-  })
   // Activity is read only by the ping timer below.
   if (options.pingIntervalMs > 0) transport.on('pong', () => connection.seen())
   transport.on('error', (err) => core.logger.debug({ err, connectionId }, 'transport error'))
@@ -41,11 +39,6 @@ export function accept (core: ServerCore, transport: Transport, credential: Cred
     connection.closeInfo = info
     connection.dispose()
     core.connections.delete(connection)
-  })
-  // The protocol's close comes after the frames already queued, so that their effects happen first.
-  protocol.on('close', (info) => {
-    core.byConnectionId.delete(connectionId)
-    unregister(core, connection, info.code, info.reason).catch((err: unknown) => core.logger.error({ err, connectionId }, 'unregister failed'))
   })
   connection.registrationTimer = connection.timer(options.registrationTimeoutMs, () => {
     if (connection.identity !== null || connection.closed) return
@@ -65,4 +58,34 @@ export function accept (core: ServerCore, transport: Transport, credential: Cred
     }, true)
   }
   return connection
+}
+
+// The protocol's events below reach the server through the endpoint's hooks, with the connection id: no listener
+// per connection. None comes after the protocol's close, when the connection leaves `byConnectionId`.
+
+/** A frame of the connection `connectionId` could not be decoded: answered, counted (the endpoint's hook). */
+export function connectionInvalidFrame (core: ServerCore, connectionId: string, event: ProtocolEvents<'server'>['invalidFrame']): void {
+  const connection = core.byConnectionId.get(connectionId)
+  if (connection !== undefined) onInvalidFrame(core, connection, event)
+}
+
+/** The connection `connectionId` sent more frames than may wait: it is closed (the endpoint's hook). */
+export function connectionQueueFull (core: ServerCore, connectionId: string): void {
+  const connection = core.byConnectionId.get(connectionId)
+  if (connection === undefined || connection.overBudget) return
+  core.logger.warn({ connectionId, clientId: connection.identity?.clientId }, 'too many frames in flight: closing')
+  connection.close(CloseCode.PolicyViolation, 'too many frames in flight')
+  core.events.emit('frameRejected', { code: 'too_many_frames' })
+}
+
+/**
+ * The protocol of the connection `connectionId` has closed (the endpoint's hook): after the frames already queued,
+ * so that their effects happen first, and after the extensions' `onClose`. The connection leaves the table, then
+ * unregisters.
+ */
+export function connectionClosed (core: ServerCore, connectionId: string, info: CloseInfo): void {
+  const connection = core.byConnectionId.get(connectionId)
+  if (connection === undefined) return
+  core.byConnectionId.delete(connectionId)
+  unregister(core, connection, info.code, info.reason).catch((err: unknown) => core.logger.error({ err, connectionId }, 'unregister failed'))
 }

@@ -20,7 +20,14 @@ export interface ConnectionInit {
   logger: Logger
   /** Bytes sent but not yet written past which the peer is taken to be not reading. Default: unbounded. */
   maxOutboundBytes?: number
+  /**
+   * Told when a write fails after it was handed over (the connection is gone; its close follows). One function
+   * shared by every connection of a server, so that a connection holds no closure of its own. Default: nothing.
+   */
+  onSendError?: (err: unknown) => void
 }
+
+const ignore = (): void => {}
 
 /**
  * One client connection: its {@link AIPProtocol} (which decodes its frames and hands them over one after another,
@@ -49,6 +56,7 @@ export class ClientConnection {
   readonly #now: () => number
   readonly #logger: Logger
   readonly #maxOutboundBytes: number
+  readonly #onSendError: (err: unknown) => void
 
   constructor (protocol: AIPProtocol<'server'>, init: ConnectionInit) {
     this.protocol = protocol
@@ -58,6 +66,7 @@ export class ClientConnection {
     this.#now = init.now
     this.#logger = init.logger
     this.#maxOutboundBytes = init.maxOutboundBytes ?? Number.POSITIVE_INFINITY
+    this.#onSendError = init.onSendError ?? ignore
     this.lastSeen = init.now()
   }
 
@@ -90,8 +99,6 @@ export class ClientConnection {
     return true
   }
 
-  readonly #onSendError = (err: unknown): void => this.#sendFailed(err)
-
   /**
    * A peer that does not read what it is sent: stop sending, log once, close with 1008 and drop the socket after a
    * short grace (the close frame waits behind the unread bytes, so a close handshake may never complete).
@@ -106,10 +113,6 @@ export class ClientConnection {
     }, 'peer does not read its frames: outbound budget exceeded, closing')
     this.transport.close(CloseCode.PolicyViolation, 'outbound budget exceeded')
     this.timer(OVER_BUDGET_GRACE_MS, () => this.transport.terminate())
-  }
-
-  #sendFailed (err: unknown): void {
-    this.#logger.debug({ err, connectionId: this.connectionId, clientId: this.identity?.clientId }, 'send failed: connection gone')
   }
 
   /** Sends `message` (usually an ERROR), then closes with `code`; the frame goes out before the close. */

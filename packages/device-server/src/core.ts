@@ -34,6 +34,11 @@ export class ServerCore {
   readonly onLoadChange: () => void
   /** Every open connection by connection id (the key of the endpoint's connection table). */
   readonly byConnectionId = new Map<string, ClientConnection>()
+  /**
+   * Told when a write to a connection fails after it was handed over: the connection is gone, its close follows
+   * (and is logged with its ids). Shared by every connection: none holds a closure of its own for it.
+   */
+  readonly sendFailed = (err: unknown): void => { this.logger.debug({ err }, 'send failed: connection gone') }
   stopped = false
   draining = false
   #nextConnection = 0

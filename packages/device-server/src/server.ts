@@ -6,7 +6,8 @@ import {
 import { sanitizeTaskName } from '@aip/protocol'
 import { describeValue } from '@aip/resilience'
 import type { WebSocket } from 'ws'
-import { accept } from './accept.js'
+import { accept, connectionClosed, connectionInvalidFrame, connectionQueueFull } from './accept.js'
+import type { CloseInfo, ProtocolEvents } from '@aip/endpoint'
 import { attachToHttpServer } from './adapters/node-http.js'
 import { TRUSTED, authenticate, type AuthResult } from './auth.js'
 import { ServerCore } from './core.js'
@@ -101,6 +102,21 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     const connection = this.#core.byConnectionId.get(key)
     if (connection === undefined) return undefined
     return onMessage(this.#core, connection, message, connection.protocol.frameLength)
+  }
+
+  /** A frame of the connection `key` could not be decoded: answered and counted (see the endpoint). */
+  protected override handleInvalidFrame (event: ProtocolEvents<'server'>['invalidFrame'], key: string): void {
+    connectionInvalidFrame(this.#core, key, event)
+  }
+
+  /** The connection `key` has too many frames waiting: it is closed (see the endpoint). */
+  protected override handleQueueFull (_event: ProtocolEvents<'server'>['queueFull'], key: string): void {
+    connectionQueueFull(this.#core, key)
+  }
+
+  /** The connection `key` has closed, its frames handled: it unregisters (see the endpoint). */
+  protected override handleClose (info: CloseInfo, key: string): void {
+    connectionClosed(this.#core, key, info)
   }
 
   /** The connection-table key of a client id (or connection id). */

@@ -9,7 +9,7 @@ import { DEFAULT_LIFECYCLE, LifecycleState, type EndpointState, type LifecycleTa
 import { childLogger } from './logger.js'
 import {
   AIPProtocol, bindOwner, resolveProtocolOptions, type IncomingMessage, type IncomingType, type OutgoingMessage,
-  type ProtocolOptions, type ProtocolOwner, type ProtocolRole, type ResolvedProtocolOptions
+  type ProtocolEvents, type ProtocolOptions, type ProtocolOwner, type ProtocolRole, type ResolvedProtocolOptions
 } from './protocol/index.js'
 import type { CloseInfo, Transport } from './transport.js'
 
@@ -118,7 +118,10 @@ export abstract class AIPEndpoint<
     this.#protocolOptions = resolveProtocolOptions<R>({ ...resolved.protocol, role, logger: resolved.logger })
     this.#owner = {
       ownerMessage: (message, key) => this.#dispatch(message, key),
-      ownerClosed: (protocol, key, info) => this.#closed(protocol, key, info)
+      ownerInvalidFrame: (event, key) => { this.handleInvalidFrame(event, key) },
+      ownerQueueFull: (event, key) => { this.handleQueueFull(event, key) },
+      ownerClosed: (protocol, key, info) => this.#closed(protocol, key, info),
+      ownerAfterClose: (info, key) => { this.handleClose(info, key) }
     }
     this.#lifecycle = new LifecycleState<S>(
       lifecycle ?? (DEFAULT_LIFECYCLE as unknown as LifecycleTable<S>),
@@ -302,6 +305,26 @@ export abstract class AIPEndpoint<
     this.#release(protocol)
     return protocol
   }
+
+  /**
+   * Called when a frame of the connection `key` could not be decoded (or a binary frame came outside a transfer;
+   * it was dropped), before the protocol's `invalidFrame` listeners. Does nothing by default: a subclass answers
+   * or counts it here without a listener per connection.
+   */
+  protected handleInvalidFrame (_event: ProtocolEvents<R>['invalidFrame'], _key: string): void {}
+
+  /**
+   * Called when a frame of the connection `key` was dropped because `maxQueuedFrames` were waiting, before the
+   * protocol's `queueFull` listeners. Does nothing by default.
+   */
+  protected handleQueueFull (_event: ProtocolEvents<R>['queueFull'], _key: string): void {}
+
+  /**
+   * Called once the connection `key` has closed, after it left the table, after `disconnected`, and after every
+   * `close` listener of its protocol (so after each extension's `onClose`); every frame received before the close
+   * was handled. Not called for a connection detached before its close. Does nothing by default.
+   */
+  protected handleClose (_info: CloseInfo, _key: string): void {}
 
   /**
    * The protocol of the connection `key`, or of the only connection when `key` is omitted; `undefined` when

@@ -311,7 +311,10 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   #enqueueFrame (data: string | Buffer): void {
     if (this.#inbox.length >= this.options.maxQueuedFrames) {
-      this.#emit('queueFull', { queued: this.#inbox.length })
+      const event = { queued: this.#inbox.length }
+      const owner = this.#owner
+      if (owner !== null) this.#toOwner('queueFull', () => { owner.ownerQueueFull(event, this.#ownerKey) })
+      this.#emit('queueFull', event)
       return
     }
     this.#inbox.enqueue(() => this.#process(data))
@@ -322,7 +325,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     if (this.#closed) return
     if (typeof data !== 'string') {
       if (!this.options.acceptTransfers || !this.#transfers.binary(data)) {
-        this.#emit('invalidFrame', { error: new UnexpectedBinaryError(data.length), bytes: data.length })
+        this.#invalidFrame({ error: new UnexpectedBinaryError(data.length), bytes: data.length })
       }
       return
     }
@@ -331,7 +334,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     if (!decoded.ok) {
       const other = decodeOther(data, limits.maxBytes, this.options.acceptTransfers, decoded.error, decoded.correlation)
       if (other.control !== undefined) this.#transfers.control(other.control)
-      else this.#emit('invalidFrame', other.invalid)
+      else this.#invalidFrame(other.invalid)
       return
     }
     if (decoded.extra !== null) EXTRA_FIELDS.set(decoded.value, decoded.extra)
@@ -342,6 +345,21 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     return runIncoming([...this.#middleware], decoded.value, onError).then((message) => {
       if (message !== null) return this.#handle(message as IncomingMessage<R>, data)
     })
+  }
+
+  #invalidFrame (event: ProtocolEvents<R>['invalidFrame']): void {
+    const owner = this.#owner
+    if (owner !== null) this.#toOwner('invalidFrame', () => { owner.ownerInvalidFrame(event, this.#ownerKey) })
+    this.#emit('invalidFrame', event)
+  }
+
+  /** Hands an event to the owner (rare events only: a closure per call); a throw is logged like a listener's. */
+  #toOwner (event: string, call: () => void): void {
+    try {
+      call()
+    } catch (err) {
+      AIPProtocol.#listenerFailed(this, err, event)
+    }
   }
 
   /** Emits `received`, wakes the waiters, then runs the handlers one after another (synchronously while they are). */
@@ -401,14 +419,11 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     this.#closeHandled = true
     this.#shutdown()
     const owner = this.#owner
-    if (owner !== null) {
-      try {
-        owner.ownerClosed(this, this.#ownerKey, info)
-      } catch (err) {
-        AIPProtocol.#listenerFailed(this, err, 'close')
-      }
-    }
+    const key = this.#ownerKey
+    if (owner !== null) this.#toOwner('close', () => { owner.ownerClosed(this, key, info) })
     this.#emit('close', info)
+    // Bound at the close (the owner unbinds in `ownerClosed`): after every listener, an extension's `onClose` too.
+    if (owner !== null) this.#toOwner('close', () => { owner.ownerAfterClose(info, key) })
     this.#events?.clear()
     this.#closeInfo = info
     this.#rareState?.settle(info)

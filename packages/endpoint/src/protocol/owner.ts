@@ -1,15 +1,21 @@
 import type { CloseInfo } from '../transport.js'
 import type { AIPProtocol } from './index.js'
-import type { IncomingMessage, ProtocolRole } from './types.js'
+import type { IncomingMessage, ProtocolEvents, ProtocolRole } from './types.js'
 
 /**
  * The endpoint that owns a protocol (internal to this package): it gets every message after the handlers of its
- * type and before the other `onAnyMessage` handlers, and the close before any `close` listener, through two
- * methods shared by all its connections, with the connection's key: no closure per connection.
+ * type and before the other `onAnyMessage` handlers, each `invalidFrame` and `queueFull` before their listeners,
+ * and the close both before and after the `close` listeners, through methods shared by all its connections, with
+ * the connection's key: no closure, no listener per connection.
  */
 export interface ProtocolOwner<R extends ProtocolRole> {
   ownerMessage: (message: IncomingMessage<R>, key: string) => void | Promise<void>
+  ownerInvalidFrame: (event: ProtocolEvents<R>['invalidFrame'], key: string) => void
+  ownerQueueFull: (event: ProtocolEvents<R>['queueFull'], key: string) => void
+  /** The close, before any `close` listener (the connection leaves the owner's table). */
   ownerClosed: (protocol: AIPProtocol<R>, key: string, info: CloseInfo) => void
+  /** The close again, after every `close` listener (an extension's `onClose` included). */
+  ownerAfterClose: (info: CloseInfo, key: string) => void
 }
 
 /** The method of {@link AIPProtocol} that binds its owner (internal to this package). */
