@@ -1,34 +1,31 @@
 /** One job of the inbox: a frame to handle, or the close. Synchronous work returns nothing. */
 export type InboxJob = () => Promise<void> | undefined
 
+/** The method of an {@link Inbox} that queues a job (internal to this package). */
+export const enqueueJob: unique symbol = Symbol('aip.inbox.enqueue')
+/** The method of an {@link Inbox} told when a job throws or rejects (internal to this package). */
+export const jobFailed: unique symbol = Symbol('aip.inbox.jobFailed')
+
 /**
  * The ordered inbox of one connection: jobs run one after another, in arrival order. A synchronous job runs at
  * once when the inbox is idle (no promise, no microtask); an asynchronous one holds the inbox until it settles.
- * An idle inbox holds no array.
+ * An idle inbox holds no array. A base class (of {@link AIPProtocol}) rather than an object of its own: a server
+ * holds one per connection.
  */
-export class Inbox<Owner = unknown> {
+export abstract class Inbox {
   #jobs: InboxJob[] | null = null
   #draining = false
-  readonly #owner: Owner
-  readonly #onError: (owner: Owner, err: unknown, what: string) => void
-
-  /**
-   * @param owner - handed to `onError`
-   * @param onError - told when a job throws or rejects (the inbox goes on); a function shared by every owner, so
-   * that an inbox holds no closure of its own
-   */
-  constructor (owner: Owner, onError: (owner: Owner, err: unknown, what: string) => void) {
-    this.#owner = owner
-    this.#onError = onError
-  }
 
   /** Jobs waiting, the one running included. */
-  get length (): number {
+  protected get inboxLength (): number {
     return this.#jobs === null ? 0 : this.#jobs.length
   }
 
+  /** Told when a job throws or rejects; the inbox goes on. */
+  protected abstract [jobFailed] (err: unknown, what: string): void
+
   /** Runs `job` after every job queued before it. */
-  enqueue (job: InboxJob): void {
+  protected [enqueueJob] (job: InboxJob): void {
     if (this.#jobs === null) this.#jobs = [job]
     else this.#jobs.push(job)
     if (!this.#draining) this.#drain()
@@ -42,10 +39,10 @@ export class Inbox<Owner = unknown> {
       try {
         pending = job()
       } catch (error) {
-        this.#onError(this.#owner, error, 'inbox job threw')
+        this[jobFailed](error, 'inbox job threw')
       }
       if (pending !== undefined) {
-        pending.catch((error: unknown) => this.#onError(this.#owner, error, 'inbox job failed')).finally(() => {
+        pending.catch((error: unknown) => this[jobFailed](error, 'inbox job failed')).finally(() => {
           this.#shift()
           this.#drain()
         })

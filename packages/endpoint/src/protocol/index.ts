@@ -15,7 +15,7 @@ import type {
   PostOptions, ProtocolEvents, ProtocolMiddleware, ProtocolOptions, ProtocolRole, ReceiveOptions, ReceiveTransferOptions,
   ResolvedProtocolOptions, SendFileOptions, SendOptions, SentFile
 } from './types.js'
-import { Inbox, runHandlers } from './inbox.js'
+import { Inbox, enqueueJob, jobFailed, runHandlers } from './inbox.js'
 import { Listeners } from './listeners.js'
 import { resolveProtocolOptions } from './options.js'
 import { EXTRA_FIELDS, bindOwner, runOwner, type ProtocolOwner } from './owner.js'
@@ -37,7 +37,7 @@ const noop = (): void => {}
  * Decoding never throws: a bad frame becomes an `invalidFrame` event. A handler that throws becomes an `error`
  * event. Handlers are awaited one after another, so a handler must not await `receive()` of a later message.
  */
-export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
+export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
   /** The validated options, frozen. */
   readonly options: ResolvedProtocolOptions<R>
   /** The connection this protocol runs on. */
@@ -47,9 +47,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   #events: Listeners<ProtocolEvents<R>, AIPProtocol<R>> | undefined
   /** Middleware of this protocol; the frozen shared list of the options until `use()` changes it. */
   #middleware: readonly ProtocolMiddleware[]
-  #ownMiddleware = false
   #closeInfo: CloseInfo | undefined
-  readonly #inbox: Inbox<this>
   /** The tail of the writes in flight; `undefined` when none is. */
   #outbox: Promise<void> | undefined
   #owner: ProtocolOwner<R> | null = null
@@ -67,24 +65,25 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
    * {@link resolveProtocolOptions}, which is how many protocols share one validated, frozen object
    */
   constructor (transport: Transport, options: ProtocolOptions<R> | ResolvedProtocolOptions<R>) {
+    super()
     this.options = resolveProtocolOptions(options)
     this.#middleware = this.options.middleware
     this.transport = transport
-    this.#inbox = new Inbox(this, AIPProtocol.#inboxFailed)
     // A transport drops its listeners after its `close`: the removers are needed only when that may have passed
     // (and kept out of this constructor's closures, which would otherwise hold them for every connection).
     const offMessage = transport.on('message', (data) => this.#enqueueFrame(data))
-    const offClose = transport.on('close', (info) => { this.#inbox.enqueue(() => { this.#handleClose(info); return undefined }) })
+    const offClose = transport.on('close', (info) => { this[enqueueJob](() => { this.#handleClose(info); return undefined }) })
     if (!transport.isOpen) {
       this.#rare.offTransport = () => { offMessage(); offClose() }
       this.#closed = true
       const info = { code: CloseCode.Abnormal, reason: '', local: false }
-      queueMicrotask(() => this.#inbox.enqueue(() => { this.#handleClose(info); return undefined }))
+      queueMicrotask(() => this[enqueueJob](() => { this.#handleClose(info); return undefined }))
     }
   }
 
-  static #inboxFailed<P extends ProtocolRole> (protocol: AIPProtocol<P>, err: unknown, what: string): void {
-    protocol.#log.error({ err }, what)
+  /** Internal: a job of the inbox threw or rejected (logged; the inbox goes on). */
+  protected override [jobFailed] (err: unknown, what: string): void {
+    this.#log.error({ err }, what)
   }
 
   static #listenerFailed<P extends ProtocolRole> (protocol: AIPProtocol<P>, err: unknown, event: unknown): void {
@@ -136,7 +135,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Frames received and not handled yet (the one being handled included). */
   get queuedFrames (): number {
-    return this.#inbox.length
+    return this.inboxLength
   }
 
   /**
@@ -160,9 +159,11 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Adds a middleware at the end of the chain; returns the function that removes it. */
   use (middleware: ProtocolMiddleware): Unsubscribe {
-    this.#ownedMiddleware().push(middleware)
+    // The shared frozen list of the options is copied on the first change.
+    if (this.#middleware === this.options.middleware) this.#middleware = [...this.#middleware]
+    const list = this.#middleware as ProtocolMiddleware[]
+    list.push(middleware)
     return () => {
-      const list = this.#ownedMiddleware()
       const at = list.indexOf(middleware)
       if (at !== -1) list.splice(at, 1)
     }
@@ -296,28 +297,19 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     return run
   }
 
-  /** The middleware list this protocol may change (copied from the shared one on first change). */
-  #ownedMiddleware (): ProtocolMiddleware[] {
-    if (!this.#ownMiddleware) {
-      this.#middleware = [...this.#middleware]
-      this.#ownMiddleware = true
-    }
-    return this.#middleware as ProtocolMiddleware[]
-  }
-
   #emit<E extends keyof ProtocolEvents<R>>(event: E, payload: ProtocolEvents<R>[E]): void {
     this.#events?.emit(event, payload)
   }
 
   #enqueueFrame (data: string | Buffer): void {
-    if (this.#inbox.length >= this.options.maxQueuedFrames) {
-      const event = { queued: this.#inbox.length }
+    if (this.inboxLength >= this.options.maxQueuedFrames) {
+      const event = { queued: this.inboxLength }
       const owner = this.#owner
       if (owner !== null) this.#toOwner('queueFull', () => { owner.ownerQueueFull(event, this.#ownerKey) })
       this.#emit('queueFull', event)
       return
     }
-    this.#inbox.enqueue(() => this.#process(data))
+    this[enqueueJob](() => this.#process(data))
   }
 
   /** Decodes one frame (the one place a frame is decoded) and hands its message over; synchronous when it can be. */
