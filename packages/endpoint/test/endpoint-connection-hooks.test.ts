@@ -19,11 +19,11 @@ class HookedEndpoint extends AIPEndpoint<'client'> {
 
   async start (): Promise<void> {}
   add (transport: Transport, key: string): AIPProtocol<'client'> {
-    return this.attach(transport, key)
+    return this.attachConnection(transport, key)
   }
 
   remove (key: string): AIPProtocol<'client'> | undefined {
-    return this.detach(key)
+    return this.detachConnection(key)
   }
 
   handleMessage (_message: IncomingMessage<'client'>, _key: string): Promise<void> | undefined {
