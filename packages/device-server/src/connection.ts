@@ -48,9 +48,10 @@ export class ClientConnection {
   registrationTimer: NodeJS.Timeout | null = null
   closed = false
   closeInfo: CloseInfo | null = null
-  lastSeen: number
-  /** Counts frames and pongs received, so that a probe can tell whether the peer said anything meanwhile. */
-  #activity = 0
+  /** When the connection was accepted, or its last pong arrived (frames are timed by the protocol). */
+  #seenAt: number
+  /** Pongs received; with the protocol's frame count, a probe tells whether the peer said anything meanwhile. */
+  #pongs = 0
   /** Timers to clear at the end; `null` when there are none. */
   #timers: Set<NodeJS.Timeout> | null = null
   readonly #now: () => number
@@ -67,7 +68,16 @@ export class ClientConnection {
     this.#logger = init.logger
     this.#maxOutboundBytes = init.maxOutboundBytes ?? Number.POSITIVE_INFINITY
     this.#onSendError = init.onSendError ?? ignore
-    this.lastSeen = init.now()
+    this.#seenAt = init.now()
+  }
+
+  /**
+   * When the peer last showed a sign of life: its last frame (timed on arrival by the protocol, whose `clock` is
+   * the server's), its last pong, or the accept.
+   */
+  get lastSeen (): number {
+    const frameAt = this.protocol.lastFrameAt
+    return frameAt === undefined || frameAt < this.#seenAt ? this.#seenAt : frameAt
   }
 
   /** Frames waiting to be handled (the one being handled included). */
@@ -146,10 +156,15 @@ export class ClientConnection {
     if (this.#timers?.size === 0) this.#timers = null
   }
 
-  /** Marks activity (a frame or a pong). */
+  /** Marks a pong (frames are counted and timed by the protocol). */
   seen (): void {
-    this.lastSeen = this.#now()
-    this.#activity++
+    this.#seenAt = this.#now()
+    this.#pongs++
+  }
+
+  /** Frames and pongs received so far. */
+  get #activity (): number {
+    return this.#pongs + this.protocol.framesReceived
   }
 
   /**

@@ -39,8 +39,12 @@ class HookedEndpoint extends AIPEndpoint<'client'> {
     this.order.push(`hook queueFull ${key} ${event.queued}`)
   }
 
-  protected override handleClose (info: CloseInfo, key: string): void {
-    this.order.push(`hook close ${key} ${info.code}`)
+  protected override handleTransportClose (info: CloseInfo, key: string, protocol: AIPProtocol<'client'>): void {
+    this.order.push(`hook transportClose ${key} ${info.code}${protocol === this.connection(key) ? '' : ' (detached)'}`)
+  }
+
+  protected override handleClose (info: CloseInfo, key: string, protocol: AIPProtocol<'client'>): void {
+    this.order.push(`hook close ${key} ${info.code} ${protocol.isOpen ? 'open' : 'closed'}`)
   }
 }
 
@@ -102,7 +106,8 @@ t.test('handleClose runs once, after disconnected, the close listeners and the e
   mine.on('close', (info) => order.push(`listener close ${info.code}`))
   peer.close(1000)
   await mine.closed
-  t.same(order, ['disconnected k3', 'extension onClose 1000', 'listener close 1000', 'hook close k3 1000'])
+  t.same(order, ['disconnected k3', 'extension onClose 1000', 'listener close 1000', 'hook close k3 1000 closed', 'hook transportClose k3 1000 (detached)'],
+    'with no frame waiting, the protocol\'s close is handled before the transport-close hook returns')
 })
 
 t.test('a connection detached before its close reaches no hook', async (t) => {
@@ -118,4 +123,29 @@ t.test('a connection detached before its close reaches no hook', async (t) => {
   peer.close(1000)
   await mine.closed
   t.same(order, ['listener invalidFrame'])
+})
+
+t.test('handleTransportClose comes at once, before the frames still waiting; handleClose after them', async (t) => {
+  const order: string[] = []
+  const endpoint = new HookedEndpoint(order)
+  t.teardown(() => endpoint.stop())
+  let release = (): void => {}
+  endpoint.hold = new Promise<void>((resolve) => { release = resolve })
+  const { mine, peer } = connect(endpoint, 'k5')
+  const handled = nextEvent(mine, 'received')
+  await peer.send(buildServerHeartbeat({ responseId: 'held' }))
+  await handled
+  const waiting = nextEvent(mine, 'received')
+  const transportClosed = new Promise<void>((resolve) => { mine.transport.on('close', () => resolve()) })
+  await peer.send(buildServerHeartbeat({ responseId: 'waiting' }))
+  peer.close(1000)
+  await transportClosed
+  await new Promise((resolve) => setImmediate(resolve))
+  t.same(order, ['hook transportClose k5 1000'], 'told at once, while a handler holds the inbox')
+  t.equal(mine.queuedFrames, 3, 'the frame being handled, the one waiting and the close')
+  endpoint.hold = undefined
+  release()
+  await waiting
+  await mine.closed
+  t.same(order, ['hook transportClose k5 1000', 'hook close k5 1000 closed'])
 })

@@ -1,4 +1,7 @@
-import { decodeTransferMessage, type FrameCorrelation, type ProtocolError, type TransferMessage } from '@aip/protocol'
+import {
+  decodeClientMessage, decodeServerMessage, decodeTransferMessage, encodeClientMessage, encodeServerMessage,
+  type ClientMessage, type FrameCorrelation, type ProtocolError, type ServerMessage, type TransferMessage
+} from '@aip/protocol'
 import type { ProtocolEvents, ProtocolRole } from './types.js'
 
 const TRANSFER_TYPE = /"type"\s*:\s*"(?:binary_data|file_transfer_start|file_transfer_complete)"/
@@ -22,4 +25,14 @@ export function decodeOther (
     if (TRANSFER_TYPE.test(data)) return { invalid: { error: transfer.error, bytes: Buffer.byteLength(data) } }
   }
   return { invalid: { error, bytes: Buffer.byteLength(data), correlation } }
+}
+
+/** Decodes a text frame as a message the role receives (a client receives server messages, and the reverse). */
+export function decodeFrame (role: ProtocolRole, data: string, limits: { maxBytes: number }): ReturnType<typeof decodeClientMessage> | ReturnType<typeof decodeServerMessage> {
+  return role === 'client' ? decodeServerMessage(data, limits) : decodeClientMessage(data, limits)
+}
+
+/** Encodes a message the role sends, in the reference wire form. */
+export function encodeFrame (role: ProtocolRole, message: unknown, options: { extra: Readonly<Record<string, unknown>> | null, validate?: boolean }): string {
+  return role === 'client' ? encodeClientMessage(message as ClientMessage, options) : encodeServerMessage(message as ServerMessage, options)
 }

@@ -6,6 +6,9 @@ export const enqueueJob: unique symbol = Symbol('aip.inbox.enqueue')
 /** The method of an {@link Inbox} told when a job throws or rejects (internal to this package). */
 export const jobFailed: unique symbol = Symbol('aip.inbox.jobFailed')
 
+/** The method of an {@link Inbox} that counts (and, with a clock, times) a frame's arrival (internal). */
+export const countFrame: unique symbol = Symbol('aip.inbox.countFrame')
+
 /**
  * The ordered inbox of one connection: jobs run one after another, in arrival order. A synchronous job runs at
  * once when the inbox is idle (no promise, no microtask); an asynchronous one holds the inbox until it settles.
@@ -15,6 +18,27 @@ export const jobFailed: unique symbol = Symbol('aip.inbox.jobFailed')
 export abstract class Inbox {
   #jobs: InboxJob[] | null = null
   #draining = false
+  #framesReceived = 0
+  #lastFrameAt: number | undefined = undefined
+
+  /** Frames received from the peer since the start, counted on arrival (dropped and invalid ones included). */
+  get framesReceived (): number {
+    return this.#framesReceived
+  }
+
+  /**
+   * When the last frame arrived, read from the protocol's `clock` option (`undefined` without one, or before any
+   * frame): an owner tracks its peer's activity with it, without a listener per connection.
+   */
+  get lastFrameAt (): number | undefined {
+    return this.#lastFrameAt
+  }
+
+  /** Counts a frame on its arrival and, with `clock`, records when it arrived. */
+  protected [countFrame] (clock: (() => number) | undefined): void {
+    this.#framesReceived++
+    if (clock !== undefined) this.#lastFrameAt = clock()
+  }
 
   /** Jobs waiting, the one running included. */
   protected get inboxLength (): number {

@@ -1,12 +1,8 @@
-import {
-  decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage,
-  type ClientMessage, type ServerMessage
-} from '@aip/protocol'
 import type { Logger, Unsubscribe } from '@aip/resilience'
 import { TransportClosedError, UnexpectedBinaryError } from '../errors.js'
 import { childLogger } from '../logger.js'
-import { CloseCode, type CloseInfo, type Transport } from '../transport.js'
-import { decodeOther } from './frame.js'
+import { CloseCode, bindReceiver, receiveClose, receiveError, receiveFrame, type CloseInfo, type Transport, type TransportReceiver } from '../transport.js'
+import { decodeFrame, decodeOther, encodeFrame } from './frame.js'
 import { runIncoming, runOutgoing } from './middleware.js'
 import { TransferReassembler, type ReceivedBinary, type ReceivedFile, type TransferErrorEvent } from './transfer-receive.js'
 import { createTransferLink, sendBinary, sendFile, type TransferLink } from './transfer-send.js'
@@ -15,10 +11,11 @@ import type {
   PostOptions, ProtocolEvents, ProtocolMiddleware, ProtocolOptions, ProtocolRole, ReceiveOptions, ReceiveTransferOptions,
   ResolvedProtocolOptions, SendFileOptions, SendOptions, SentFile
 } from './types.js'
-import { Inbox, enqueueJob, jobFailed, runHandlers } from './inbox.js'
+import { countFrame, enqueueJob, jobFailed } from './inbox.js'
+import { Outbox, queueWrite } from './outbox.js'
 import { Listeners } from './listeners.js'
 import { resolveProtocolOptions } from './options.js'
-import { EXTRA_FIELDS, bindOwner, runOwner, type ProtocolOwner } from './owner.js'
+import { EXTRA_FIELDS, bindOwner, runWithOwner, type ProtocolOwner } from './owner.js'
 import { RareState } from './rare.js'
 import type { WaiterKind } from './waiters.js'
 
@@ -37,7 +34,7 @@ const noop = (): void => {}
  * Decoding never throws: a bad frame becomes an `invalidFrame` event. A handler that throws becomes an `error`
  * event. Handlers are awaited one after another, so a handler must not await `receive()` of a later message.
  */
-export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
+export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox implements TransportReceiver {
   /** The validated options, frozen. */
   readonly options: ResolvedProtocolOptions<R>
   /** The connection this protocol runs on. */
@@ -48,16 +45,15 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
   /** Middleware of this protocol; the frozen shared list of the options until `use()` changes it. */
   #middleware: readonly ProtocolMiddleware[]
   #closeInfo: CloseInfo | undefined
-  /** The tail of the writes in flight; `undefined` when none is. */
-  #outbox: Promise<void> | undefined
   #owner: ProtocolOwner<R> | null = null
   #ownerKey = ''
-  /** Writes queued on `#outbox` and not finished: `post` writes at once only when none is. */
-  #writing = 0
   /** Length of the text frame whose message the handlers are running for. */
   #frameLength = 0
   #closed = false
+  #transportClosed = false
   #closeHandled = false
+  /** What the owner of this connection keeps with it (a server: its connection record); `undefined` until set. */
+  data: unknown = undefined
 
   /**
    * @param transport - an open connection; listeners are attached at once, so no frame is lost
@@ -69,16 +65,37 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
     this.options = resolveProtocolOptions(options)
     this.#middleware = this.options.middleware
     this.transport = transport
-    // A transport drops its listeners after its `close`: the removers are needed only when that may have passed
-    // (and kept out of this constructor's closures, which would otherwise hold them for every connection).
-    const offMessage = transport.on('message', (data) => this.#enqueueFrame(data))
-    const offClose = transport.on('close', (info) => { this[enqueueJob](() => { this.#handleClose(info); return undefined }) })
+    // Frames and the close come by method call where the transport allows it: no listener closure per connection.
+    const off = bindReceiver(transport, this)
     if (!transport.isOpen) {
-      this.#rare.offTransport = () => { offMessage(); offClose() }
+      // A transport drops its listeners after its `close`: the removers are needed only when that may have passed.
+      if (off !== undefined) this.#rare.offTransport = off
+      transport.setReceiver?.(null)
       this.#closed = true
       const info = { code: CloseCode.Abnormal, reason: '', local: false }
-      queueMicrotask(() => this[enqueueJob](() => { this.#handleClose(info); return undefined }))
+      queueMicrotask(() => { this[receiveClose](info) })
     }
+  }
+
+  /** Internal: a frame of the transport (its receiver method, or its `message` listener). */
+  [receiveFrame] (data: string | Buffer): void {
+    this[countFrame](this.options.clock)
+    this.#enqueueFrame(data)
+  }
+
+  /** Internal: the transport has closed; handled after the frames received before it (the owner is told at once). */
+  [receiveClose] (info: CloseInfo): void {
+    if (this.#transportClosed) return
+    this.#transportClosed = true
+    const owner = this.#owner
+    const key = this.#ownerKey
+    this[enqueueJob](() => { this.#handleClose(info); return undefined })
+    if (owner !== null) this.#toOwner('close', () => { owner.ownerTransportClosed(info, key, this) })
+  }
+
+  /** Internal: a transport error (its close follows). */
+  [receiveError] (err: Error): void {
+    this.#log.debug({ err }, 'transport error')
   }
 
   /** Internal: a job of the inbox threw or rejected (logged; the inbox goes on). */
@@ -106,7 +123,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
 
   /** The view of this protocol the transfer senders use. */
   get #link (): TransferLink {
-    return (this.#rare.link ??= createTransferLink(this, (job) => this.#write(job)))
+    return (this.#rare.link ??= createTransferLink(this, (job) => this[queueWrite](job)))
   }
 
   get #transfers (): TransferReassembler {
@@ -196,12 +213,10 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
    */
   send (message: OutgoingMessage<R>, options: SendOptions = {}): Promise<void> {
     if (!this.isOpen) return Promise.reject(new TransportClosedError())
-    return this.#write(async () => {
+    return this[queueWrite](async () => {
       const current = this.#middleware.length === 0 ? message : await runOutgoing([...this.#middleware], message)
       if (current === null) return
-      const frame = this.options.role === 'client'
-        ? encodeClientMessage(current as ClientMessage, { extra: options.extra ?? null })
-        : encodeServerMessage(current as ServerMessage, { extra: options.extra ?? null })
+      const frame = encodeFrame(this.options.role, current, { extra: options.extra ?? null })
       await this.transport.send(frame)
       this.#emit('sent', { message: current as OutgoingMessage<R>, bytes: Buffer.byteLength(frame) })
     })
@@ -218,14 +233,12 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
   post (message: OutgoingMessage<R>, options: PostOptions = {}): boolean {
     if (!this.isOpen) return false
     const onError = options.onError ?? noop
-    if (this.#middleware.length > 0 || this.#writing > 0) {
+    if (this.#middleware.length > 0 || this.writesInFlight) {
       this.send(message, options).catch(onError)
       return true
     }
     const encode = { extra: options.extra ?? null, validate: options.validate ?? true }
-    const frame = options.encoded ?? (this.options.role === 'client'
-      ? encodeClientMessage(message as ClientMessage, encode)
-      : encodeServerMessage(message as ServerMessage, encode))
+    const frame = options.encoded ?? encodeFrame(this.options.role, message, encode)
     const transport = this.transport
     if (transport.post !== undefined) {
       if (!transport.post(frame, onError)) return false
@@ -285,18 +298,6 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
     this.transport.close(code, reason)
   }
 
-  /** Runs `job` after every write queued before it: sends leave in call order. */
-  #write (job: () => Promise<void>): Promise<void> {
-    this.#writing++
-    const run = (this.#outbox ?? Promise.resolve()).then(job)
-    const done = (): void => {
-      // The last write in flight is done: nothing to chain on any more.
-      if (--this.#writing === 0) this.#outbox = undefined
-    }
-    this.#outbox = run.then(done, done)
-    return run
-  }
-
   #emit<E extends keyof ProtocolEvents<R>>(event: E, payload: ProtocolEvents<R>[E]): void {
     this.#events?.emit(event, payload)
   }
@@ -305,7 +306,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
     if (this.inboxLength >= this.options.maxQueuedFrames) {
       const event = { queued: this.inboxLength }
       const owner = this.#owner
-      if (owner !== null) this.#toOwner('queueFull', () => { owner.ownerQueueFull(event, this.#ownerKey) })
+      if (owner !== null) this.#toOwner('queueFull', () => { owner.ownerQueueFull(event, this.#ownerKey, this) })
       this.#emit('queueFull', event)
       return
     }
@@ -322,7 +323,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
       return
     }
     const limits = { maxBytes: this.options.maxFrameBytes }
-    const decoded = this.options.role === 'client' ? decodeServerMessage(data, limits) : decodeClientMessage(data, limits)
+    const decoded = decodeFrame(this.options.role, data, limits)
     if (!decoded.ok) {
       const other = decodeOther(data, limits.maxBytes, this.options.acceptTransfers, decoded.error, decoded.correlation)
       if (other.control !== undefined) this.#transfers.control(other.control)
@@ -341,7 +342,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
 
   #invalidFrame (event: ProtocolEvents<R>['invalidFrame']): void {
     const owner = this.#owner
-    if (owner !== null) this.#toOwner('invalidFrame', () => { owner.ownerInvalidFrame(event, this.#ownerKey) })
+    if (owner !== null) this.#toOwner('invalidFrame', () => { owner.ownerInvalidFrame(event, this.#ownerKey, this) })
     this.#emit('invalidFrame', event)
   }
 
@@ -362,21 +363,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
     }
     this.#deliver('message', incoming)
     this.#frameLength = data.length
-    const rare = this.#rareState
-    const typed = rare?.handlers?.get(incoming.type)
-    const any = rare?.anyHandlers
-    const owner = this.#owner
-    if (typed === undefined && (any === undefined || any.size === 0)) {
-      // Only the owner's (a server connection's hot path): no array of handlers.
-      return owner === null ? undefined : runOwner(owner, incoming, this.#ownerKey, this, AIPProtocol.#handlerFailed)
-    }
-    const handlers: Array<MessageHandler<R>> = typed === undefined ? [] : [...typed]
-    if (owner !== null) {
-      const key = this.#ownerKey
-      handlers.push((rare as RareState<R>).ownerHandler ??= (message) => owner.ownerMessage(message, key))
-    }
-    if (any !== undefined) for (const handler of any) handlers.push(handler)
-    return runHandlers(handlers, 0, incoming, this, AIPProtocol.#handlerFailed)
+    return runWithOwner(this.#rareState, this.#owner, this.#ownerKey, incoming, this, AIPProtocol.#handlerFailed)
   }
 
   #deliver (kind: WaiterKind, payload: unknown): void {
@@ -415,7 +402,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Inbox {
     if (owner !== null) this.#toOwner('close', () => { owner.ownerClosed(this, key, info) })
     this.#emit('close', info)
     // Bound at the close (the owner unbinds in `ownerClosed`): after every listener, an extension's `onClose` too.
-    if (owner !== null) this.#toOwner('close', () => { owner.ownerAfterClose(info, key) })
+    if (owner !== null) this.#toOwner('close', () => { owner.ownerAfterClose(info, key, this) })
     this.#events?.clear()
     this.#closeInfo = info
     this.#rareState?.settle(info)

@@ -16,7 +16,7 @@ export class RareState<R extends ProtocolRole> {
   logger: Logger | undefined = undefined
   handlers: Map<string, Set<MessageHandler<R>>> | undefined = undefined
   anyHandlers: Set<MessageHandler<R>> | undefined = undefined
-  /** `(message) => owner.ownerMessage(message, key)`, made only when other handlers run beside the owner's. */
+  /** `(message) => owner.ownerMessage(message, key, protocol)`, made only when other handlers run beside the owner's. */
   ownerHandler: MessageHandler<R> | undefined = undefined
   waiters: Waiters | undefined = undefined
   reassembler: TransferReassembler | undefined = undefined
