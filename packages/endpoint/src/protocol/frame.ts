@@ -2,6 +2,7 @@ import {
   decodeClientMessage, decodeServerMessage, decodeTransferMessage, encodeClientMessage, encodeServerMessage,
   type ClientMessage, type FrameCorrelation, type ProtocolError, type ServerMessage, type TransferMessage
 } from '@aip/protocol'
+import type { Transport } from '../transport.js'
 import type { ProtocolEvents, ProtocolRole } from './types.js'
 
 const TRANSFER_TYPE = /"type"\s*:\s*"(?:binary_data|file_transfer_start|file_transfer_complete)"/
@@ -35,4 +36,11 @@ export function decodeFrame (role: ProtocolRole, data: string, limits: { maxByte
 /** Encodes a message the role sends, in the reference wire form. */
 export function encodeFrame (role: ProtocolRole, message: unknown, options: { extra: Readonly<Record<string, unknown>> | null, validate?: boolean }): string {
   return role === 'client' ? encodeClientMessage(message as ClientMessage, options) : encodeServerMessage(message as ServerMessage, options)
+}
+
+/** Writes a frame without waiting: `post` when the transport has it (false when it is not open), else `send`. */
+export function postFrame (transport: Transport, frame: string, onError: (err: unknown) => void): boolean {
+  if (transport.post !== undefined) return transport.post(frame, onError)
+  transport.send(frame).catch(onError)
+  return true
 }

@@ -2,7 +2,7 @@ import type { Logger, Unsubscribe } from '@aip/resilience'
 import { TransportClosedError, UnexpectedBinaryError } from '../errors.js'
 import { childLogger } from '../logger.js'
 import { CloseCode, bindReceiver, receiveClose, receiveError, receiveFrame, type CloseInfo, type Transport, type TransportReceiver } from '../transport.js'
-import { decodeFrame, decodeOther, encodeFrame } from './frame.js'
+import { decodeFrame, decodeOther, encodeFrame, postFrame } from './frame.js'
 import { runIncoming, runOutgoing } from './middleware.js'
 import { TransferReassembler, type ReceivedBinary, type ReceivedFile, type TransferErrorEvent } from './transfer-receive.js'
 import { createTransferLink, sendBinary, sendFile, type TransferLink } from './transfer-send.js'
@@ -127,11 +127,8 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
   }
 
   get #transfers (): TransferReassembler {
-    const rare = this.#rare
-    return (rare.reassembler ??= new TransferReassembler(this.options, {
-      binary: (received) => this.#deliver('binary', received),
-      file: (received) => this.#deliver('file', received),
-      error: (event) => this.#transferFailed(event)
+    return (this.#rare.reassembler ??= new TransferReassembler(this.options, {
+      binary: (received) => this.#deliver('binary', received), file: (received) => this.#deliver('file', received), error: (event) => this.#transferFailed(event)
     }))
   }
 
@@ -239,12 +236,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
     }
     const encode = { extra: options.extra ?? null, validate: options.validate ?? true }
     const frame = options.encoded ?? encodeFrame(this.options.role, message, encode)
-    const transport = this.transport
-    if (transport.post !== undefined) {
-      if (!transport.post(frame, onError)) return false
-    } else {
-      transport.send(frame).catch(onError)
-    }
+    if (!postFrame(this.transport, frame, onError)) return false
     if (this.#events !== undefined && this.#events.count('sent') > 0) this.#events.emit('sent', { message, bytes: Buffer.byteLength(frame) })
     return true
   }
@@ -348,11 +340,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
 
   /** Hands an event to the owner (rare events only: a closure per call); a throw is logged like a listener's. */
   #toOwner (event: string, call: () => void): void {
-    try {
-      call()
-    } catch (err) {
-      AIPProtocol.#listenerFailed(this, err, event)
-    }
+    try { call() } catch (err) { AIPProtocol.#listenerFailed(this, err, event) }
   }
 
   /** Emits `received`, wakes the waiters, then runs the handlers one after another (synchronously while they are). */
@@ -387,10 +375,8 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
     const rare = this.#rareState
     if (this.#closed && (rare?.waiters === undefined || rare.waiters.size === 0)) return
     this.#closed = true
-    if (rare === undefined) return
-    const dropped = rare.reassembler?.clear() ?? 0
+    const dropped = rare?.release() ?? 0
     if (dropped > 0) this.#log.debug({ dropped }, 'open transfers dropped at close')
-    rare.waiters?.rejectAll(() => new TransportClosedError())
   }
 
   #handleClose (info: CloseInfo): void {

@@ -3,6 +3,7 @@ import type { CloseInfo } from '../transport.js'
 import type { TransferReassembler } from './transfer-receive.js'
 import type { TransferLink } from './transfer-send.js'
 import type { IncomingMessage, MessageHandler, ProtocolRole, ReceiveOptions, ReceiveTransferOptions } from './types.js'
+import { TransportClosedError } from '../errors.js'
 import { Waiters } from './waiters.js'
 
 /**
@@ -78,6 +79,13 @@ export class RareState<R extends ProtocolRole> {
       ? Promise.resolve(info)
       : new Promise((resolve) => { this.resolveClosed = resolve })
     return this.closedPromise
+  }
+
+  /** At the close: drops the open transfers (returns how many) and rejects every waiter. */
+  release (): number {
+    const dropped = this.reassembler?.clear() ?? 0
+    this.waiters?.rejectAll(() => new TransportClosedError())
+    return dropped
   }
 
   /** At the close: settles the close promise, drops the handlers and the transport listeners. */
