@@ -1,11 +1,9 @@
-import { CloseCode, type Transport } from '@aip/endpoint'
+import { CloseCode, type AIPProtocol, type CloseInfo, type ProtocolEvents, type Transport } from '@aip/endpoint'
 import type { Credential } from './auth.js'
 import { ClientConnection } from './connection.js'
 import type { ServerCore } from './core.js'
 import { unregister } from './registration.js'
 import { onInvalidFrame } from './router.js'
-import { serverError } from './server-error.js'
-import { Texts } from './texts.js'
 
 /**
  * Takes a new connection in: its {@link AIPProtocol} (the one place its frames are decoded, in order, its queue
@@ -16,42 +14,25 @@ export function accept (core: ServerCore, transport: Transport, credential: Cred
   const options = core.options
   const connectionId = core.nextConnectionId()
   // No child logger per connection (one per socket, for a few error lines): they carry connectionId themselves.
-  // Activity first: this listener runs before the protocol's, for every frame.
-  transport.on('message', () => { if (!connection.overBudget) connection.seen() })
-  // Into the endpoint's connection table: its messages come back through `handleMessage(message, connectionId)`,
-  // and every extension `use()`d on the endpoint sees its frames.
+  // No listener for the frames either: the protocol counts them and times their arrival (the server's clock).
+  // Into the endpoint's connection table: its messages, invalid frames and close come back through the endpoint's
+  // hooks with its protocol, which holds the connection (`protocol.data`): no listener, no table of our own.
+  // Every extension `use()`d on the endpoint sees its frames.
   const protocol = core.attach(transport, connectionId)
   const connection = new ClientConnection(protocol, {
-    connectionId, credential, now: options.now, logger: core.logger, maxOutboundBytes: options.maxOutboundBytes
+    connectionId,
+    credential,
+    now: options.now,
+    logger: core.logger,
+    maxOutboundBytes: options.maxOutboundBytes,
+    onSendError: core.sendFailed
   })
+  protocol.data = connection
   core.connections.add(connection)
-  core.byConnectionId.set(connectionId, connection)
-  protocol.on('invalidFrame', (event) => onInvalidFrame(core, connection, event))
-  protocol.on('queueFull', () => {
-    if (connection.overBudget) return
-    core.logger.warn({ connectionId, clientId: connection.identity?.clientId }, 'too many frames in flight: closing')
-    connection.close(CloseCode.PolicyViolation, 'too many frames in flight')
-    core.events.emit('frameRejected', { code: 'too_many_frames' })
-  })
   // Activity is read only by the ping timer below.
   if (options.pingIntervalMs > 0) transport.on('pong', () => connection.seen())
-  transport.on('error', (err) => core.logger.debug({ err, connectionId }, 'transport error'))
-  transport.on('close', (info) => {
-    connection.closed = true
-    connection.closeInfo = info
-    connection.dispose()
-    core.connections.delete(connection)
-  })
-  // The protocol's close comes after the frames already queued, so that their effects happen first.
-  protocol.on('close', (info) => {
-    core.byConnectionId.delete(connectionId)
-    unregister(core, connection, info.code, info.reason).catch((err: unknown) => core.logger.error({ err, connectionId }, 'unregister failed'))
-  })
-  connection.registrationTimer = connection.timer(options.registrationTimeoutMs, () => {
-    if (connection.identity !== null || connection.closed) return
-    core.logger.info({ connectionId }, 'no REGISTER in time')
-    connection.sendAndClose(serverError({ error: Texts.registrationTimeout(options.registrationTimeoutMs) }), CloseCode.RegistrationTimeout, 'registration timeout')
-  })
+  // One timer for every connection's registration deadline (see `expireRegistration`).
+  core.registrationDeadlines.add(connection)
   const interval = options.pingIntervalMs
   if (interval > 0) {
     connection.timer(interval, () => {
@@ -65,4 +46,45 @@ export function accept (core: ServerCore, transport: Transport, credential: Cred
     }, true)
   }
   return connection
+}
+
+// The protocol's events below reach the server through the endpoint's hooks, with the connection's protocol: no
+// listener per connection.
+
+/** The connection of a protocol, when the server accepted it. */
+export function connectionOf (protocol: AIPProtocol<'server'>): ClientConnection | undefined {
+  return protocol.data instanceof ClientConnection ? protocol.data : undefined
+}
+
+/** A frame of `connection` could not be decoded: answered, counted (the endpoint's hook). */
+export function connectionInvalidFrame (core: ServerCore, connection: ClientConnection, event: ProtocolEvents<'server'>['invalidFrame']): void {
+  onInvalidFrame(core, connection, event)
+}
+
+/** `connection` sent more frames than may wait: it is closed (the endpoint's hook). */
+export function connectionQueueFull (core: ServerCore, connection: ClientConnection): void {
+  if (connection.overBudget) return
+  core.logger.warn({ connectionId: connection.connectionId, clientId: connection.identity?.clientId }, 'too many frames in flight: closing')
+  connection.close(CloseCode.PolicyViolation, 'too many frames in flight')
+  core.events.emit('frameRejected', { code: 'too_many_frames' })
+}
+
+/**
+ * The transport of `connection` has closed (the endpoint's hook, at once): nothing more is sent or handled on it,
+ * its timers are cleared and it leaves the open connections.
+ */
+export function connectionTransportClosed (core: ServerCore, connection: ClientConnection, info: CloseInfo): void {
+  connection.closed = true
+  connection.closeInfo = info
+  connection.dispose()
+  core.connections.delete(connection)
+  if (core.connections.size === 0) core.registrationDeadlines.clear()
+}
+
+/**
+ * The protocol of `connection` has closed (the endpoint's hook): after the frames already queued, so that their
+ * effects happen first, and after the extensions' `onClose`. The connection unregisters.
+ */
+export function connectionClosed (core: ServerCore, connection: ClientConnection, info: CloseInfo): void {
+  unregister(core, connection, info.code, info.reason).catch((err: unknown) => core.logger.error({ err, connectionId: connection.connectionId }, 'unregister failed'))
 }

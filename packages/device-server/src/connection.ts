@@ -24,7 +24,14 @@ export interface ConnectionInit {
   logger: Logger
   /** Bytes sent but not yet written past which the peer is taken to be not reading. Default: unbounded. */
   maxOutboundBytes?: number
+  /**
+   * Told when a write fails after it was handed over (the connection is gone; its close follows). One function
+   * shared by every connection of a server, so that a connection holds no closure of its own. Default: nothing.
+   */
+  onSendError?: (err: unknown) => void
 }
+
+const ignore = (): void => {}
 
 /**
  * One client connection: its {@link AIPProtocol} (which decodes its frames and hands them over one after another,
@@ -45,14 +52,16 @@ export class ClientConnection {
   registrationTimer: NodeJS.Timeout | null = null
   closed = false
   closeInfo: CloseInfo | null = null
-  lastSeen: number
-  /** Counts frames and pongs received, so that a probe can tell whether the peer said anything meanwhile. */
-  #activity = 0
+  /** When the connection was accepted, or its last pong arrived (frames are timed by the protocol). */
+  #seenAt: number
+  /** Pongs received; with the protocol's frame count, a probe tells whether the peer said anything meanwhile. */
+  #pongs = 0
   /** Timers to clear at the end; `null` when there are none. */
   #timers: Set<NodeJS.Timeout> | null = null
   readonly #now: () => number
   readonly #logger: Logger
   readonly #maxOutboundBytes: number
+  readonly #onSendError: (err: unknown) => void
 
   constructor (protocol: AIPProtocol<'server'>, init: ConnectionInit) {
     this.protocol = protocol
@@ -62,7 +71,17 @@ export class ClientConnection {
     this.#now = init.now
     this.#logger = init.logger
     this.#maxOutboundBytes = init.maxOutboundBytes ?? Number.POSITIVE_INFINITY
-    this.lastSeen = init.now()
+    this.#onSendError = init.onSendError ?? ignore
+    this.#seenAt = init.now()
+  }
+
+  /**
+   * When the peer last showed a sign of life: its last frame (timed on arrival by the protocol, whose `clock` is
+   * the server's), its last pong, or the accept.
+   */
+  get lastSeen (): number {
+    const frameAt = this.protocol.lastFrameAt
+    return frameAt === undefined || frameAt < this.#seenAt ? this.#seenAt : frameAt
   }
 
   /** Frames waiting to be handled (the one being handled included). */
@@ -94,8 +113,6 @@ export class ClientConnection {
     return true
   }
 
-  readonly #onSendError = (err: unknown): void => this.#sendFailed(err)
-
   /**
    * A peer that does not read what it is sent: stop sending, log once, close with 1008 and drop the socket after a
    * short grace (the close frame waits behind the unread bytes, so a close handshake may never complete).
@@ -110,10 +127,6 @@ export class ClientConnection {
     }, 'peer does not read its frames: outbound budget exceeded, closing')
     this.transport.close(CloseCode.PolicyViolation, 'outbound budget exceeded')
     this.timer(OVER_BUDGET_GRACE_MS, () => this.transport.terminate())
-  }
-
-  #sendFailed (err: unknown): void {
-    this.#logger.debug({ err, connectionId: this.connectionId, clientId: this.identity?.clientId }, 'send failed: connection gone')
   }
 
   /** Sends `message` (usually an ERROR), then closes with `code`; the frame goes out before the close. */
@@ -147,10 +160,15 @@ export class ClientConnection {
     if (this.#timers?.size === 0) this.#timers = null
   }
 
-  /** Marks activity (a frame or a pong). */
+  /** Marks a pong (frames are counted and timed by the protocol). */
   seen (): void {
-    this.lastSeen = this.#now()
-    this.#activity++
+    this.#seenAt = this.#now()
+    this.#pongs++
+  }
+
+  /** Frames and pongs received so far. */
+  get #activity (): number {
+    return this.#pongs + this.protocol.framesReceived
   }
 
   /**

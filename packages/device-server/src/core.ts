@@ -5,6 +5,7 @@ import type { ClientConnection } from './connection.js'
 import { DispatchTable } from './dispatch-table.js'
 import { SessionCancelledError } from './errors.js'
 import type { ResolvedServerOptions } from './options.js'
+import { RegistrationDeadlines, expireRegistration } from './registration-deadlines.js'
 import type { Session } from './session.js'
 import type { SessionStore } from './sessions.js'
 import type { CancelReason, DeviceServerEvents } from './types.js'
@@ -42,8 +43,13 @@ export class ServerCore {
   readonly attach: (transport: Transport, connectionId: string) => AIPProtocol<'server'>
   /** Called when a session starts or ends (the endpoint moves between `listening` and `handling`). */
   readonly onLoadChange: () => void
-  /** Every open connection by connection id (the key of the endpoint's connection table). */
-  readonly byConnectionId = new Map<string, ClientConnection>()
+  /** The registration deadlines of the connections (one timer for all). */
+  readonly registrationDeadlines: RegistrationDeadlines
+  /**
+   * Told when a write to a connection fails after it was handed over: the connection is gone, its close follows
+   * (and is logged with its ids). Shared by every connection: none holds a closure of its own for it.
+   */
+  readonly sendFailed = (err: unknown): void => { this.logger.debug({ err }, 'send failed: connection gone') }
   stopped = false
   draining = false
   #nextConnection = 0
@@ -62,6 +68,7 @@ export class ServerCore {
     this.onDeviceDisconnected = init.onDeviceDisconnected
     this.attach = init.attach
     this.onLoadChange = init.onLoadChange
+    this.registrationDeadlines = new RegistrationDeadlines(init.options.registrationTimeoutMs, (connection) => { expireRegistration(this, connection) })
   }
 
   /** A fresh label for a connection not registered yet (`c1`, `c2`...). */

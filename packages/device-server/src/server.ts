@@ -6,7 +6,8 @@ import {
 import { sanitizeTaskName } from '@aip/protocol'
 import { describeValue } from '@aip/resilience'
 import type { WebSocket } from 'ws'
-import { accept } from './accept.js'
+import { accept, connectionClosed, connectionInvalidFrame, connectionOf, connectionQueueFull, connectionTransportClosed } from './accept.js'
+import type { AIPProtocol, CloseInfo, ProtocolEvents } from '@aip/endpoint'
 import { endAway, type AwayClient } from './away.js'
 import { attachToHttpServer } from './adapters/node-http.js'
 import { TRUSTED, authenticate, type AuthResult } from './auth.js'
@@ -73,7 +74,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
       defaultTimeoutMs: resolved.defaultTimeoutMs,
       extensions: resolved.extensions,
       // A server takes no file transfer: a transfer frame is an invalid frame, a binary frame is refused.
-      protocol: { maxFrameBytes: resolved.maxPayloadBytes, maxQueuedFrames: resolved.maxQueuedFrames, acceptTransfers: false }
+      protocol: { maxFrameBytes: resolved.maxPayloadBytes, maxQueuedFrames: resolved.maxQueuedFrames, acceptTransfers: false, clock: resolved.now }
     }, SERVER_LIFECYCLE)
     ;(this as { options: ResolvedServerOptions }).options = resolved
     this.#core = new ServerCore({
@@ -107,10 +108,34 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
   }
 
   /** Handles one message of the connection `key` (its connection id), in order: the protocol calls it. */
-  handleMessage (message: AipIncoming<'server'>, key: string): Promise<void> | undefined {
-    const connection = this.#core.byConnectionId.get(key)
+  handleMessage (message: AipIncoming<'server'>, _key: string, protocol: AIPProtocol<'server'>): Promise<void> | undefined {
+    const connection = connectionOf(protocol)
     if (connection === undefined) return undefined
-    return onMessage(this.#core, connection, message, connection.protocol.frameLength)
+    return onMessage(this.#core, connection, message, protocol.frameLength)
+  }
+
+  /** A frame of a connection could not be decoded: answered and counted (see the endpoint). */
+  protected override handleInvalidFrame (event: ProtocolEvents<'server'>['invalidFrame'], _key: string, protocol: AIPProtocol<'server'>): void {
+    const connection = connectionOf(protocol)
+    if (connection !== undefined) connectionInvalidFrame(this.#core, connection, event)
+  }
+
+  /** A connection has too many frames waiting: it is closed (see the endpoint). */
+  protected override handleQueueFull (_event: ProtocolEvents<'server'>['queueFull'], _key: string, protocol: AIPProtocol<'server'>): void {
+    const connection = connectionOf(protocol)
+    if (connection !== undefined) connectionQueueFull(this.#core, connection)
+  }
+
+  /** A connection's transport has closed: nothing more is sent or handled on it (see the endpoint). */
+  protected override handleTransportClose (info: CloseInfo, _key: string, protocol: AIPProtocol<'server'>): void {
+    const connection = connectionOf(protocol)
+    if (connection !== undefined) connectionTransportClosed(this.#core, connection, info)
+  }
+
+  /** A connection has closed, its frames handled: it unregisters (see the endpoint). */
+  protected override handleClose (info: CloseInfo, _key: string, protocol: AIPProtocol<'server'>): void {
+    const connection = connectionOf(protocol)
+    if (connection !== undefined) connectionClosed(this.#core, connection, info)
   }
 
   /** The connection-table key of a client id (or connection id). */

@@ -9,7 +9,7 @@ import { DEFAULT_LIFECYCLE, LifecycleState, type EndpointState, type LifecycleTa
 import { childLogger } from './logger.js'
 import {
   AIPProtocol, bindOwner, resolveProtocolOptions, type IncomingMessage, type IncomingType, type OutgoingMessage,
-  type ProtocolOptions, type ProtocolOwner, type ProtocolRole, type ResolvedProtocolOptions
+  type ProtocolEvents, type ProtocolOptions, type ProtocolOwner, type ProtocolRole, type ResolvedProtocolOptions
 } from './protocol/index.js'
 import type { CloseInfo, Transport } from './transport.js'
 
@@ -117,8 +117,12 @@ export abstract class AIPEndpoint<
     this.#extensions = [...(resolved.extensions ?? [])]
     this.#protocolOptions = resolveProtocolOptions<R>({ ...resolved.protocol, role, logger: resolved.logger })
     this.#owner = {
-      ownerMessage: (message, key) => this.#dispatch(message, key),
-      ownerClosed: (protocol, key, info) => this.#closed(protocol, key, info)
+      ownerMessage: (message, key, protocol) => this.#dispatch(message, key, protocol),
+      ownerInvalidFrame: (event, key, protocol) => { this.handleInvalidFrame(event, key, protocol) },
+      ownerQueueFull: (event, key, protocol) => { this.handleQueueFull(event, key, protocol) },
+      ownerTransportClosed: (info, key, protocol) => { this.handleTransportClose(info, key, protocol) },
+      ownerClosed: (protocol, key, info) => this.#closed(protocol, key, info),
+      ownerAfterClose: (info, key, protocol) => { this.handleClose(info, key, protocol) }
     }
     this.#lifecycle = new LifecycleState<S>(
       lifecycle ?? (DEFAULT_LIFECYCLE as unknown as LifecycleTable<S>),
@@ -130,10 +134,11 @@ export abstract class AIPEndpoint<
   abstract start (): Promise<void>
 
   /**
-   * Handles one incoming message of the connection `key`. Messages of one connection are handled one after
-   * another; a throw (or rejection) becomes an `error` event and the connection goes on.
+   * Handles one incoming message of the connection `key` (whose protocol is `protocol`). Messages of one
+   * connection are handled one after another; a throw (or rejection) becomes an `error` event and the connection
+   * goes on.
    */
-  abstract handleMessage (message: IncomingMessage<R>, key: string): void | Promise<void>
+  abstract handleMessage (message: IncomingMessage<R>, key: string, protocol: AIPProtocol<R>): void | Promise<void>
 
   /** The current lifecycle state. */
   get state (): S {
@@ -304,6 +309,34 @@ export abstract class AIPEndpoint<
   }
 
   /**
+   * Called when a frame of the connection `key` could not be decoded (or a binary frame came outside a transfer;
+   * it was dropped), before the protocol's `invalidFrame` listeners. Does nothing by default: a subclass answers
+   * or counts it here without a listener per connection.
+   */
+  protected handleInvalidFrame (_event: ProtocolEvents<R>['invalidFrame'], _key: string, _protocol: AIPProtocol<R>): void {}
+
+  /**
+   * Called when a frame of the connection `key` was dropped because `maxQueuedFrames` were waiting, before the
+   * protocol's `queueFull` listeners. Does nothing by default.
+   */
+  protected handleQueueFull (_event: ProtocolEvents<R>['queueFull'], _key: string, _protocol: AIPProtocol<R>): void {}
+
+  /**
+   * Called as soon as the transport of the connection `key` closes, while frames received before the close may
+   * still wait to be handled (when none waits, the protocol's close, and so {@link AIPEndpoint.handleClose}, came
+   * first). Not called for a connection detached before. Does nothing by default: a subclass marks its
+   * connection record closed here, without a transport listener per connection.
+   */
+  protected handleTransportClose (_info: CloseInfo, _key: string, _protocol: AIPProtocol<R>): void {}
+
+  /**
+   * Called once the connection `key` has closed, after it left the table, after `disconnected`, and after every
+   * `close` listener of its protocol (so after each extension's `onClose`); every frame received before the close
+   * was handled. Not called for a connection detached before its close. Does nothing by default.
+   */
+  protected handleClose (_info: CloseInfo, _key: string, _protocol: AIPProtocol<R>): void {}
+
+  /**
    * The protocol of the connection `key`, or of the only connection when `key` is omitted; `undefined` when
    * there is none.
    * @throws `AIP_ERR_INVALID_ARGUMENT` when no key is given and several connections are attached
@@ -312,9 +345,9 @@ export abstract class AIPEndpoint<
     return this.#find(key)
   }
 
-  async #dispatch (message: IncomingMessage<R>, key: string): Promise<void> {
+  async #dispatch (message: IncomingMessage<R>, key: string, protocol: AIPProtocol<R>): Promise<void> {
     try {
-      await this.handleMessage(message, key)
+      await this.handleMessage(message, key, protocol)
     } catch (error) {
       this.log.warn({ err: error, key, type: message.type, sessionId: message.session_id }, 'handleMessage threw')
       this.events.emit('error', { error, context: 'handleMessage' } as E['error'])

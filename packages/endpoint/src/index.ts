@@ -1,5 +1,5 @@
-export type { CloseInfo, Transport, TransportEvents } from './transport.js'
-export { CloseCode } from './transport.js'
+export type { CloseInfo, Transport, TransportEvents, TransportReceiver } from './transport.js'
+export { CloseCode, bindReceiver, receiveClose, receiveError, receiveFrame } from './transport.js'
 export { WebSocketTransport, connectWebSocket, type ConnectOptions } from './ws-transport.js'
 export { createLinkedTransports } from './memory-transport.js'
 export { silentLogger, type Logger, type LogFn } from './logger.js'

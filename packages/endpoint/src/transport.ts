@@ -42,6 +42,45 @@ export interface Transport {
   ping: () => void
   /** Subscribes to an event; returns the function that unsubscribes. */
   on: <E extends keyof TransportEvents>(event: E, listener: (payload: TransportEvents[E]) => void) => () => void
+  /**
+   * Optional: makes `receiver` the transport's primary consumer (`null`: none). It is told of every frame and of
+   * the close before the listeners of `message` and `close`, by a method call instead of a listener closure, so
+   * that a connection held for hours costs no closure for it. One receiver at a time; it is dropped after the
+   * close. An `AIPProtocol` uses it when the transport has it, and `on()` otherwise.
+   */
+  setReceiver?: (receiver: TransportReceiver | null) => void
+}
+
+/** The method of a {@link TransportReceiver} told of each frame. */
+export const receiveFrame: unique symbol = Symbol('aip.transport.receiveFrame')
+/** The method of a {@link TransportReceiver} told of the close. */
+export const receiveClose: unique symbol = Symbol('aip.transport.receiveClose')
+
+/** The method of a {@link TransportReceiver} told of a transport error (optional). */
+export const receiveError: unique symbol = Symbol('aip.transport.receiveError')
+
+/** The primary consumer of a {@link Transport} (see `setReceiver`): the protocol engine of the connection. */
+export interface TransportReceiver {
+  /** One frame, before the `message` listeners. */
+  [receiveFrame]: (data: string | Buffer) => void
+  /** The close, before the `close` listeners; called once. */
+  [receiveClose]: (info: CloseInfo) => void
+  /** Optional: a transport error, before the `error` listeners (a `close` follows). */
+  [receiveError]?: (err: Error) => void
+}
+
+/**
+ * Makes `receiver` the consumer of `transport`'s frames and close: through `setReceiver` when the transport has it
+ * (no closure), else through two listeners. Returns the function that removes those listeners, or `undefined`.
+ */
+export function bindReceiver (transport: Transport, receiver: TransportReceiver): (() => void) | undefined {
+  if (transport.setReceiver !== undefined) {
+    transport.setReceiver(receiver)
+    return undefined
+  }
+  const offMessage = transport.on('message', (data) => receiver[receiveFrame](data))
+  const offClose = transport.on('close', (info) => receiver[receiveClose](info))
+  return () => { offMessage(); offClose() }
 }
 
 /** WebSocket close codes used by AIP endpoints. Application codes are in the 4000-4999 range. */

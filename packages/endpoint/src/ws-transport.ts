@@ -1,7 +1,14 @@
 import { setImmediate as atTurnEnd } from 'node:timers'
 import WebSocket, { type ClientOptions } from 'ws'
-import type { CloseInfo, Transport, TransportEvents } from './transport.js'
+import { receiveClose, receiveError, receiveFrame, type CloseInfo, type Transport, type TransportEvents, type TransportReceiver } from './transport.js'
 import { TransportClosedError, connectError } from './errors.js'
+
+// The transport of a socket, and the transport's methods its socket listeners call (internal).
+const kTransport = Symbol('aip.wsTransport')
+const deliverFrame = Symbol('aip.wsTransport.frame')
+const deliverEvent = Symbol('aip.wsTransport.event')
+const deliverClose = Symbol('aip.wsTransport.close')
+const localClose = Symbol('aip.wsTransport.localClose')
 
 /**
  * A {@link Transport} over a `ws` WebSocket: an accepted server-side socket, or a client socket from
@@ -11,25 +18,26 @@ import { TransportClosedError, connectError } from './errors.js'
 export class WebSocketTransport implements Transport {
   readonly socket: WebSocket
   /**
-   * Listeners by event: the listener itself when it is the only one, else an array of the exact size. A server
-   * holds one transport per connection for the connection's lifetime, and a Map of Sets costs about 1 KB per
-   * transport. Same rules as `TypedEmitter`: called in the order added, a listener added twice is called once, one
-   * that throws does not stop the others (its error is dropped), and an emit calls the listeners present when it
-   * started (arrays are copied on write).
+   * Listeners by event, made on the first `on()` (a server's connection usually has none: its protocol is the
+   * receiver): the listener itself when it is the only one, else an array of the exact size. Same rules as
+   * `TypedEmitter`: called in the order added, a listener added twice is called once, one that throws does not
+   * stop the others (its error is dropped), and an emit calls the listeners present when it started (arrays are
+   * copied on write).
    */
-  #listeners: Record<string, Listener | Listener[] | undefined> = {}
+  #listeners: Record<string, Listener | Listener[] | undefined> | null = null
+  #receiver: TransportReceiver | null = null
   #closed = false
   #localClose = false
   #pongHeard = false
 
   constructor (socket: WebSocket) {
     this.socket = socket
-    socket.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
-      // ws has already checked that a text frame is valid UTF-8 (it closes with 1007 otherwise).
-      this.#emit('message', isBinary ? toBuffer(data) : toBuffer(data).toString('utf8'))
-    })
-    socket.on('error', (err: Error) => this.#emit('error', err))
-    socket.on('close', (code: number, reason: Buffer) => this.#finish({ code, reason: reason.toString('utf8'), local: this.#localClose }))
+    // Functions shared by every transport (the socket is `this` in them) find the transport through the socket:
+    // no closure per connection.
+    ;(socket as SocketWithTransport)[kTransport] = this
+    socket.on('message', onSocketMessage)
+    socket.on('error', onSocketError)
+    socket.on('close', onSocketClose)
     if (socket.readyState >= WebSocket.CLOSING) queueMicrotask(() => this.#finish({ code: 1006, reason: '', local: false }))
   }
 
@@ -87,32 +95,65 @@ export class WebSocketTransport implements Transport {
     if (this.isOpen) this.socket.ping()
   }
 
+  /** Makes `receiver` the primary consumer of frames and of the close (see `Transport.setReceiver`). */
+  setReceiver (receiver: TransportReceiver | null): void {
+    this.#receiver = this.#closed ? null : receiver
+  }
+
   on<E extends keyof TransportEvents>(event: E, listener: (payload: TransportEvents[E]) => void): () => void {
     const added = listener as Listener
-    const present = this.#listeners[event]
+    const lists = (this.#listeners ??= {})
+    const present = lists[event]
     // The socket's 'pong' is listened to only once someone asks (a server without pings never does).
     if (event === 'pong' && !this.#pongHeard) {
       this.#pongHeard = true
-      this.socket.on('pong', () => this.#emit('pong', undefined))
+      this.socket.on('pong', onSocketPong)
     }
     // Copy on write: arrays of the exact size, and an emit in progress keeps the list it started with.
-    if (present === undefined) this.#listeners[event] = added
+    if (present === undefined) lists[event] = added
     else if (typeof present === 'function') {
-      if (present !== added) this.#listeners[event] = [present, added]
-    } else if (!present.includes(added)) this.#listeners[event] = [...present, added]
+      if (present !== added) lists[event] = [present, added]
+    } else if (!present.includes(added)) lists[event] = [...present, added]
     return () => {
-      const current = this.#listeners[event]
+      const current = lists[event]
       if (current === added) {
-        this.#listeners[event] = undefined
+        lists[event] = undefined
       } else if (Array.isArray(current) && current.includes(added)) {
         const rest = current.filter((l) => l !== added)
-        this.#listeners[event] = rest.length === 1 ? rest[0] : rest
+        lists[event] = rest.length === 1 ? rest[0] : rest
       }
     }
   }
 
+  /** Internal: a frame from the socket (text already checked as UTF-8 by `ws`, which closes with 1007 otherwise). */
+  [deliverFrame] (data: string | Buffer): void {
+    const receiver = this.#receiver
+    if (receiver !== null) receiver[receiveFrame](data)
+    if (this.#listeners !== null) this.#emit('message', data)
+  }
+
+  /** Internal: an event of the socket. */
+  [deliverEvent]<E extends 'error' | 'pong'>(event: E, payload: TransportEvents[E]): void {
+    if (event === 'error') {
+      const receiver = this.#receiver
+      if (receiver?.[receiveError] !== undefined) {
+        try { receiver[receiveError](payload as Error) } catch {}
+      }
+    }
+    if (this.#listeners !== null) this.#emit(event, payload)
+  }
+
+  /** Internal: the socket has closed. */
+  [deliverClose] (info: CloseInfo): void {
+    this.#finish(info)
+  }
+
+  get [localClose] (): boolean {
+    return this.#localClose
+  }
+
   #emit<E extends keyof TransportEvents>(event: E, payload: TransportEvents[E]): void {
-    const present = this.#listeners[event] as Listener | Listener[] | undefined
+    const present = (this.#listeners as Record<string, Listener | Listener[] | undefined>)[event]
     if (present === undefined) return
     if (typeof present === 'function') {
       try { (present as (payload: TransportEvents[E]) => void)(payload) } catch {}
@@ -126,9 +167,41 @@ export class WebSocketTransport implements Transport {
   #finish (info: CloseInfo): void {
     if (this.#closed) return
     this.#closed = true
-    this.#emit('close', info)
-    this.#listeners = {}
+    const receiver = this.#receiver
+    this.#receiver = null
+    if (receiver !== null) {
+      try { receiver[receiveClose](info) } catch {}
+    }
+    if (this.#listeners !== null) {
+      this.#emit('close', info)
+      this.#listeners = null
+    }
   }
+}
+
+type SocketWithTransport = WebSocket & { [kTransport]?: WebSocketTransport }
+
+function transportOf (socket: WebSocket): WebSocketTransport | undefined {
+  return (socket as SocketWithTransport)[kTransport]
+}
+
+// The socket's listeners, shared by every transport: `ws` calls them with the socket as `this`.
+function onSocketMessage (this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  const buffer = toBuffer(data)
+  transportOf(this)?.[deliverFrame](isBinary ? buffer : buffer.toString('utf8'))
+}
+
+function onSocketError (this: WebSocket, err: Error): void {
+  transportOf(this)?.[deliverEvent]('error', err)
+}
+
+function onSocketPong (this: WebSocket): void {
+  transportOf(this)?.[deliverEvent]('pong', undefined)
+}
+
+function onSocketClose (this: WebSocket, code: number, reason: Buffer): void {
+  const transport = transportOf(this)
+  transport?.[deliverClose]({ code, reason: reason.toString('utf8'), local: transport[localClose] })
 }
 
 type Listener = (payload: never) => void

@@ -1,34 +1,55 @@
 /** One job of the inbox: a frame to handle, or the close. Synchronous work returns nothing. */
 export type InboxJob = () => Promise<void> | undefined
 
+/** The method of an {@link Inbox} that queues a job (internal to this package). */
+export const enqueueJob: unique symbol = Symbol('aip.inbox.enqueue')
+/** The method of an {@link Inbox} told when a job throws or rejects (internal to this package). */
+export const jobFailed: unique symbol = Symbol('aip.inbox.jobFailed')
+
+/** The method of an {@link Inbox} that counts (and, with a clock, times) a frame's arrival (internal). */
+export const countFrame: unique symbol = Symbol('aip.inbox.countFrame')
+
 /**
  * The ordered inbox of one connection: jobs run one after another, in arrival order. A synchronous job runs at
  * once when the inbox is idle (no promise, no microtask); an asynchronous one holds the inbox until it settles.
- * An idle inbox holds no array.
+ * An idle inbox holds no array. A base class (of {@link AIPProtocol}) rather than an object of its own: a server
+ * holds one per connection.
  */
-export class Inbox<Owner = unknown> {
+export abstract class Inbox {
   #jobs: InboxJob[] | null = null
   #draining = false
-  readonly #owner: Owner
-  readonly #onError: (owner: Owner, err: unknown, what: string) => void
+  #framesReceived = 0
+  #lastFrameAt: number | undefined = undefined
+
+  /** Frames received from the peer since the start, counted on arrival (dropped and invalid ones included). */
+  get framesReceived (): number {
+    return this.#framesReceived
+  }
 
   /**
-   * @param owner - handed to `onError`
-   * @param onError - told when a job throws or rejects (the inbox goes on); a function shared by every owner, so
-   * that an inbox holds no closure of its own
+   * When the last frame arrived, read from the protocol's `clock` option (`undefined` without one, or before any
+   * frame): an owner tracks its peer's activity with it, without a listener per connection.
    */
-  constructor (owner: Owner, onError: (owner: Owner, err: unknown, what: string) => void) {
-    this.#owner = owner
-    this.#onError = onError
+  get lastFrameAt (): number | undefined {
+    return this.#lastFrameAt
+  }
+
+  /** Counts a frame on its arrival and, with `clock`, records when it arrived. */
+  protected [countFrame] (clock: (() => number) | undefined): void {
+    this.#framesReceived++
+    if (clock !== undefined) this.#lastFrameAt = clock()
   }
 
   /** Jobs waiting, the one running included. */
-  get length (): number {
+  protected get inboxLength (): number {
     return this.#jobs === null ? 0 : this.#jobs.length
   }
 
+  /** Told when a job throws or rejects; the inbox goes on. */
+  protected abstract [jobFailed] (err: unknown, what: string): void
+
   /** Runs `job` after every job queued before it. */
-  enqueue (job: InboxJob): void {
+  protected [enqueueJob] (job: InboxJob): void {
     if (this.#jobs === null) this.#jobs = [job]
     else this.#jobs.push(job)
     if (!this.#draining) this.#drain()
@@ -42,10 +63,10 @@ export class Inbox<Owner = unknown> {
       try {
         pending = job()
       } catch (error) {
-        this.#onError(this.#owner, error, 'inbox job threw')
+        this[jobFailed](error, 'inbox job threw')
       }
       if (pending !== undefined) {
-        pending.catch((error: unknown) => this.#onError(this.#owner, error, 'inbox job failed')).finally(() => {
+        pending.catch((error: unknown) => this[jobFailed](error, 'inbox job failed')).finally(() => {
           this.#shift()
           this.#drain()
         })

@@ -1,60 +1,30 @@
-import {
-  decodeClientMessage, decodeServerMessage, decodeTransferMessage, encodeClientMessage, encodeServerMessage,
-  type ClientMessage, type ServerMessage
-} from '@aip/protocol'
 import type { Logger, Unsubscribe } from '@aip/resilience'
 import { TransportClosedError, UnexpectedBinaryError } from '../errors.js'
 import { childLogger } from '../logger.js'
-import { CloseCode, type CloseInfo, type Transport } from '../transport.js'
+import { CloseCode, bindReceiver, receiveClose, receiveError, receiveFrame, type CloseInfo, type Transport, type TransportReceiver } from '../transport.js'
+import { decodeFrame, decodeOther, encodeFrame, postFrame } from './frame.js'
 import { runIncoming, runOutgoing } from './middleware.js'
 import { TransferReassembler, type ReceivedBinary, type ReceivedFile, type TransferErrorEvent } from './transfer-receive.js'
-import { sendBinary, sendFile, type TransferLink } from './transfer-send.js'
+import { createTransferLink, sendBinary, sendFile, type TransferLink } from './transfer-send.js'
 import type {
   AnyMessage, BinaryMetadataInput, FileSource, IncomingMessage, IncomingType, MessageHandler, OutgoingMessage,
   PostOptions, ProtocolEvents, ProtocolMiddleware, ProtocolOptions, ProtocolRole, ReceiveOptions, ReceiveTransferOptions,
   ResolvedProtocolOptions, SendFileOptions, SendOptions, SentFile
 } from './types.js'
-import { Inbox, runHandlers } from './inbox.js'
+import { countFrame, enqueueJob, jobFailed } from './inbox.js'
+import { Outbox, queueWrite } from './outbox.js'
 import { Listeners } from './listeners.js'
 import { resolveProtocolOptions } from './options.js'
-import { Waiters, type WaiterKind } from './waiters.js'
+import { EXTRA_FIELDS, bindOwner, runWithOwner, type ProtocolOwner } from './owner.js'
+import { RareState } from './rare.js'
+import type { WaiterKind } from './waiters.js'
 
 export type * from './types.js'
 export { rechunk } from './transfer-send.js'
 export { isResolvedProtocolOptions, resolveProtocolOptions } from './options.js'
-
-/**
- * The endpoint that owns a protocol (internal to this package): it gets every message after the handlers of its
- * type and before the other `onAnyMessage` handlers, and the close before any `close` listener, through two
- * methods shared by all its connections, with the connection's key: no closure per connection.
- */
-export interface ProtocolOwner<R extends ProtocolRole> {
-  ownerMessage: (message: IncomingMessage<R>, key: string) => void | Promise<void>
-  ownerClosed: (protocol: AIPProtocol<R>, key: string, info: CloseInfo) => void
-}
-
-/** The method of {@link AIPProtocol} that binds its owner (internal to this package). */
-export const bindOwner: unique symbol = Symbol('aip.protocol.bindOwner')
-
-const TRANSFER_TYPE = /"type"\s*:\s*"(?:binary_data|file_transfer_start|file_transfer_complete)"/
+export { bindOwner, extraFieldsOf, type ProtocolOwner } from './owner.js'
 
 const noop = (): void => {}
-
-/** One function calling `first` then `second`. */
-function both (first: () => void, second: () => void): () => void {
-  return () => { first(); second() }
-}
-
-/** The extension fields of received messages (top-level fields the schema does not declare), by message. */
-const EXTRA_FIELDS = new WeakMap<object, Readonly<Record<string, unknown>>>()
-
-/**
- * The fields a received message carried beyond the 14 declared ones (our extensions, such as a COMMAND's
- * `traceparent`), or `null`. Only for messages as an {@link AIPProtocol} delivered them.
- */
-export function extraFieldsOf (message: object): Readonly<Record<string, unknown>> | null {
-  return EXTRA_FIELDS.get(message) ?? null
-}
 
 /**
  * The AIP protocol engine over one {@link Transport}: encodes and sends messages through outgoing middleware,
@@ -64,43 +34,26 @@ export function extraFieldsOf (message: object): Readonly<Record<string, unknown
  * Decoding never throws: a bad frame becomes an `invalidFrame` event. A handler that throws becomes an `error`
  * event. Handlers are awaited one after another, so a handler must not await `receive()` of a later message.
  */
-export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
+export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox implements TransportReceiver {
   /** The validated options, frozen. */
   readonly options: ResolvedProtocolOptions<R>
   /** The connection this protocol runs on. */
   readonly transport: Transport
-  // A server holds one protocol per connection for the connection's lifetime: whatever most connections never
-  // use (listeners, handlers, waiters, transfers, the close promise, a child logger) is made on first use.
-  /** The child logger, made on first use: most connections never log (a pino child per connection costs). */
-  #logger: Logger | undefined
+  /** Whatever most connections never use (handlers, waiters, transfers, the close promise...), made on first use. */
+  #rareState: RareState<R> | undefined
   #events: Listeners<ProtocolEvents<R>, AIPProtocol<R>> | undefined
   /** Middleware of this protocol; the frozen shared list of the options until `use()` changes it. */
   #middleware: readonly ProtocolMiddleware[]
-  #ownMiddleware = false
-  #handlers: Map<string, Set<MessageHandler<R>>> | undefined
-  #anyHandlers: Set<MessageHandler<R>> | undefined
-  #waiters: Waiters | undefined
-  /** Made on first use: a connection that never receives a transfer holds none. */
-  #reassembler: TransferReassembler | undefined
-  /** Removes this protocol's transport listeners; kept only for a transport already closed at construction. */
-  #offTransport: (() => void) | undefined
-  #closedPromise: Promise<CloseInfo> | undefined
-  #resolveClosed: ((info: CloseInfo) => void) | undefined
   #closeInfo: CloseInfo | undefined
-  readonly #inbox: Inbox<this>
-  /** The tail of the writes in flight; `undefined` when none is. */
-  #outbox: Promise<void> | undefined
   #owner: ProtocolOwner<R> | null = null
   #ownerKey = ''
-  /** `(message) => owner.ownerMessage(message, key)`, made only when other handlers run beside the owner's. */
-  #ownerHandler: MessageHandler<R> | undefined
-  /** Writes queued on `#outbox` and not finished: `post` writes at once only when none is. */
-  #writing = 0
   /** Length of the text frame whose message the handlers are running for. */
   #frameLength = 0
   #closed = false
+  #transportClosed = false
   #closeHandled = false
-  #link: TransferLink | undefined
+  /** What the owner of this connection keeps with it (a server: its connection record); `undefined` until set. */
+  data: unknown = undefined
 
   /**
    * @param transport - an open connection; listeners are attached at once, so no frame is lost
@@ -108,24 +61,46 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
    * {@link resolveProtocolOptions}, which is how many protocols share one validated, frozen object
    */
   constructor (transport: Transport, options: ProtocolOptions<R> | ResolvedProtocolOptions<R>) {
+    super()
     this.options = resolveProtocolOptions(options)
     this.#middleware = this.options.middleware
     this.transport = transport
-    this.#inbox = new Inbox(this, AIPProtocol.#inboxFailed)
-    // A transport drops its listeners after its `close`: the removers are needed only when that may have passed
-    // (and kept out of this constructor's closures, which would otherwise hold them for every connection).
-    const offMessage = transport.on('message', (data) => this.#enqueueFrame(data))
-    const offClose = transport.on('close', (info) => { this.#inbox.enqueue(() => { this.#handleClose(info); return undefined }) })
+    // Frames and the close come by method call where the transport allows it: no listener closure per connection.
+    const off = bindReceiver(transport, this)
     if (!transport.isOpen) {
-      this.#offTransport = both(offMessage, offClose)
+      // A transport drops its listeners after its `close`: the removers are needed only when that may have passed.
+      if (off !== undefined) this.#rare.offTransport = off
+      transport.setReceiver?.(null)
       this.#closed = true
       const info = { code: CloseCode.Abnormal, reason: '', local: false }
-      queueMicrotask(() => this.#inbox.enqueue(() => { this.#handleClose(info); return undefined }))
+      queueMicrotask(() => { this[receiveClose](info) })
     }
   }
 
-  static #inboxFailed<P extends ProtocolRole> (protocol: AIPProtocol<P>, err: unknown, what: string): void {
-    protocol.#log.error({ err }, what)
+  /** Internal: a frame of the transport (its receiver method, or its `message` listener). */
+  [receiveFrame] (data: string | Buffer): void {
+    this[countFrame](this.options.clock)
+    this.#enqueueFrame(data)
+  }
+
+  /** Internal: the transport has closed; handled after the frames received before it (the owner is told at once). */
+  [receiveClose] (info: CloseInfo): void {
+    if (this.#transportClosed) return
+    this.#transportClosed = true
+    const owner = this.#owner
+    const key = this.#ownerKey
+    this[enqueueJob](() => { this.#handleClose(info); return undefined })
+    if (owner !== null) this.#toOwner('close', () => { owner.ownerTransportClosed(info, key, this) })
+  }
+
+  /** Internal: a transport error (its close follows). */
+  [receiveError] (err: Error): void {
+    this.#log.debug({ err }, 'transport error')
+  }
+
+  /** Internal: a job of the inbox threw or rejected (logged; the inbox goes on). */
+  protected override [jobFailed] (err: unknown, what: string): void {
+    this.#log.error({ err }, what)
   }
 
   static #listenerFailed<P extends ProtocolRole> (protocol: AIPProtocol<P>, err: unknown, event: unknown): void {
@@ -138,14 +113,22 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   }
 
   get #log (): Logger {
-    return (this.#logger ??= childLogger(this.options.logger, { component: 'aip-protocol', role: this.options.role }))
+    const rare = this.#rare
+    return (rare.logger ??= childLogger(this.options.logger, { component: 'aip-protocol', role: this.options.role }))
+  }
+
+  get #rare (): RareState<R> {
+    return (this.#rareState ??= new RareState())
+  }
+
+  /** The view of this protocol the transfer senders use. */
+  get #link (): TransferLink {
+    return (this.#rare.link ??= createTransferLink(this, (job) => this[queueWrite](job)))
   }
 
   get #transfers (): TransferReassembler {
-    return (this.#reassembler ??= new TransferReassembler(this.options, {
-      binary: (received) => this.#deliver('binary', received),
-      file: (received) => this.#deliver('file', received),
-      error: (event) => this.#transferFailed(event)
+    return (this.#rare.reassembler ??= new TransferReassembler(this.options, {
+      binary: (received) => this.#deliver('binary', received), file: (received) => this.#deliver('file', received), error: (event) => this.#transferFailed(event)
     }))
   }
 
@@ -156,23 +139,17 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Resolves once the connection has closed and every frame received before the close was handled. */
   get closed (): Promise<CloseInfo> {
-    if (this.#closedPromise === undefined) {
-      const info = this.#closeInfo
-      this.#closedPromise = info !== undefined
-        ? Promise.resolve(info)
-        : new Promise((resolve) => { this.#resolveClosed = resolve })
-    }
-    return this.#closedPromise
+    return this.#rare.closed(this.#closeInfo)
   }
 
   /** Number of callers waiting in `receive()`, `receiveBinary()` or `receiveFile()`. */
   get waiterCount (): number {
-    return this.#waiters?.size ?? 0
+    return this.#rareState?.waiters?.size ?? 0
   }
 
   /** Frames received and not handled yet (the one being handled included). */
   get queuedFrames (): number {
-    return this.#inbox.length
+    return this.inboxLength
   }
 
   /**
@@ -185,7 +162,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Files being received (started, not completed). */
   get openTransfers (): number {
-    return this.#reassembler?.openCount ?? 0
+    return this.#rareState?.reassembler?.openCount ?? 0
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -196,9 +173,11 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Adds a middleware at the end of the chain; returns the function that removes it. */
   use (middleware: ProtocolMiddleware): Unsubscribe {
-    this.#ownedMiddleware().push(middleware)
+    // The shared frozen list of the options is copied on the first change.
+    if (this.#middleware === this.options.middleware) this.#middleware = [...this.#middleware]
+    const list = this.#middleware as ProtocolMiddleware[]
+    list.push(middleware)
     return () => {
-      const list = this.#ownedMiddleware()
       const at = list.indexOf(middleware)
       if (at !== -1) list.splice(at, 1)
     }
@@ -206,25 +185,12 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
 
   /** Registers a handler for one message type; returns the function that removes it. */
   onMessage (type: IncomingType<R>, handler: MessageHandler<R>): Unsubscribe {
-    const handlers = (this.#handlers ??= new Map())
-    let set = handlers.get(type)
-    if (set === undefined) {
-      set = new Set()
-      handlers.set(type, set)
-    }
-    set.add(handler)
-    return () => {
-      const current = handlers.get(type)
-      current?.delete(handler)
-      if (current?.size === 0) handlers.delete(type)
-    }
+    return this.#rare.addHandler(type, handler)
   }
 
   /** Registers a handler for every message, called after the handlers of its type; returns the remover. */
   onAnyMessage (handler: MessageHandler<R>): Unsubscribe {
-    const handlers = (this.#anyHandlers ??= new Set())
-    handlers.add(handler)
-    return () => { handlers.delete(handler) }
+    return this.#rare.addAnyHandler(handler)
   }
 
   /**
@@ -234,7 +200,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   [bindOwner] (owner: ProtocolOwner<R> | null, key = ''): void {
     this.#owner = owner
     this.#ownerKey = key
-    this.#ownerHandler = undefined
+    if (this.#rareState !== undefined) this.#rareState.ownerHandler = undefined
   }
 
   /**
@@ -244,13 +210,11 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
    */
   send (message: OutgoingMessage<R>, options: SendOptions = {}): Promise<void> {
     if (!this.isOpen) return Promise.reject(new TransportClosedError())
-    return this.#write(async () => {
+    return this[queueWrite](async () => {
       const current = this.#middleware.length === 0 ? message : await runOutgoing([...this.#middleware], message)
       if (current === null) return
-      const frame = this.options.role === 'client'
-        ? encodeClientMessage(current as ClientMessage, { extra: options.extra ?? null })
-        : encodeServerMessage(current as ServerMessage, { extra: options.extra ?? null })
-      await this.#raw(frame)
+      const frame = encodeFrame(this.options.role, current, { extra: options.extra ?? null })
+      await this.transport.send(frame)
       this.#emit('sent', { message: current as OutgoingMessage<R>, bytes: Buffer.byteLength(frame) })
     })
   }
@@ -266,20 +230,13 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   post (message: OutgoingMessage<R>, options: PostOptions = {}): boolean {
     if (!this.isOpen) return false
     const onError = options.onError ?? noop
-    if (this.#middleware.length > 0 || this.#writing > 0) {
+    if (this.#middleware.length > 0 || this.writesInFlight) {
       this.send(message, options).catch(onError)
       return true
     }
     const encode = { extra: options.extra ?? null, validate: options.validate ?? true }
-    const frame = options.encoded ?? (this.options.role === 'client'
-      ? encodeClientMessage(message as ClientMessage, encode)
-      : encodeServerMessage(message as ServerMessage, encode))
-    const transport = this.transport
-    if (transport.post !== undefined) {
-      if (!transport.post(frame, onError)) return false
-    } else {
-      transport.send(frame).catch(onError)
-    }
+    const frame = options.encoded ?? encodeFrame(this.options.role, message, encode)
+    if (!postFrame(this.transport, frame, onError)) return false
     if (this.#events !== undefined && this.#events.count('sent') > 0) this.#events.emit('sent', { message, bytes: Buffer.byteLength(frame) })
     return true
   }
@@ -291,25 +248,17 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
    * `AIP_ERR_ENDPOINT_TRANSPORT_CLOSED` when the connection closes first.
    */
   receive (type: IncomingType<R> | '*', options: ReceiveOptions<R> = {}): Promise<IncomingMessage<R>> {
-    const filter = options.filter
-    return this.#waiterTable.wait('message', undefined, options, `receive ${type}`, (payload) => {
-      const message = payload as IncomingMessage<R>
-      return (type === '*' || message.type === type) && (filter === undefined || filter(message))
-    }, this.#closed) as Promise<IncomingMessage<R>>
+    return this.#rare.waitMessage(type, options, this.#closed)
   }
 
   /** Waits for the next binary payload (or the one of `transferId`); rejects on its transfer error. */
   receiveBinary (options: ReceiveTransferOptions = {}): Promise<ReceivedBinary> {
-    return this.#waiterTable.wait('binary', options.transferId, options, 'receive binary', (payload) =>
-      options.transferId === undefined || (payload as ReceivedBinary).transferId === options.transferId
-    , this.#closed) as Promise<ReceivedBinary>
+    return this.#rare.waitTransfer('binary', options, this.#closed) as Promise<ReceivedBinary>
   }
 
   /** Waits for the next complete file (or the one of `transferId`); rejects on its transfer error. */
   receiveFile (options: ReceiveTransferOptions = {}): Promise<ReceivedFile> {
-    return this.#waiterTable.wait('file', options.transferId, options, 'receive file', (payload) =>
-      options.transferId === undefined || (payload as ReceivedFile).transferId === options.transferId
-    , this.#closed) as Promise<ReceivedFile>
+    return this.#rare.waitTransfer('file', options, this.#closed) as Promise<ReceivedFile>
   }
 
   /**
@@ -318,7 +267,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
    * Never send this to a Python peer that does not expect it (reference bug B17).
    */
   async sendBinary (data: Uint8Array, metadata: BinaryMetadataInput = {}): Promise<string> {
-    return await sendBinary(this.#transferLink(), data, metadata)
+    return await sendBinary(this.#link, data, metadata)
   }
 
   /**
@@ -329,7 +278,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
    * `aborted` key instead of a checksum, and our receiver drops the transfer (`AIP_ERR_ENDPOINT_TRANSFER_ABORTED`).
    */
   async sendFile (source: FileSource, options: SendFileOptions): Promise<SentFile> {
-    return await sendFile(this.#transferLink(), source, options)
+    return await sendFile(this.#link, source, options)
   }
 
   /**
@@ -341,75 +290,19 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     this.transport.close(code, reason)
   }
 
-  /** Runs `job` after every write queued before it: sends leave in call order. */
-  #write (job: () => Promise<void>): Promise<void> {
-    this.#writing++
-    const run = (this.#outbox ?? Promise.resolve()).then(job)
-    const done = (): void => {
-      // The last write in flight is done: nothing to chain on any more.
-      if (--this.#writing === 0) this.#outbox = undefined
-    }
-    this.#outbox = run.then(done, done)
-    return run
-  }
-
-  /** The middleware list this protocol may change (copied from the shared one on first change). */
-  #ownedMiddleware (): ProtocolMiddleware[] {
-    if (!this.#ownMiddleware) {
-      this.#middleware = [...this.#middleware]
-      this.#ownMiddleware = true
-    }
-    return this.#middleware as ProtocolMiddleware[]
-  }
-
-  get #waiterTable (): Waiters {
-    return (this.#waiters ??= new Waiters())
-  }
-
   #emit<E extends keyof ProtocolEvents<R>>(event: E, payload: ProtocolEvents<R>[E]): void {
     this.#events?.emit(event, payload)
   }
 
-  /** Like `#write`, refusing when closed. */
-  #guardedWrite (job: () => Promise<void>): Promise<void> {
-    return this.#write(async () => {
-      if (!this.isOpen) throw new TransportClosedError()
-      await job()
-    })
-  }
-
-  #raw (frame: string): Promise<void> {
-    return this.transport.send(frame)
-  }
-
-  async #rawPair (meta: string, data: Uint8Array): Promise<void> {
-    // Both writes are queued on the socket before either completes: nothing can come between them.
-    const first = this.transport.send(meta)
-    const second = this.transport.send(data)
-    await Promise.all([first, second])
-  }
-
-  /** The view of this protocol the transfer senders use; built on first use. */
-  #transferLink (): TransferLink {
-    if (this.#link !== undefined) return this.#link
-    const protocol = this
-    const link: TransferLink = {
-      get isOpen () { return protocol.isOpen },
-      chunkSize: this.options.chunkSize,
-      raw: (frame) => this.#raw(frame),
-      rawPair: (meta, data) => this.#rawPair(meta, data),
-      guardedWrite: (job) => this.#guardedWrite(job)
-    }
-    this.#link = link
-    return link
-  }
-
   #enqueueFrame (data: string | Buffer): void {
-    if (this.#inbox.length >= this.options.maxQueuedFrames) {
-      this.#emit('queueFull', { queued: this.#inbox.length })
+    if (this.inboxLength >= this.options.maxQueuedFrames) {
+      const event = { queued: this.inboxLength }
+      const owner = this.#owner
+      if (owner !== null) this.#toOwner('queueFull', () => { owner.ownerQueueFull(event, this.#ownerKey, this) })
+      this.#emit('queueFull', event)
       return
     }
-    this.#inbox.enqueue(() => this.#process(data))
+    this[enqueueJob](() => this.#process(data))
   }
 
   /** Decodes one frame (the one place a frame is decoded) and hands its message over; synchronous when it can be. */
@@ -417,25 +310,16 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     if (this.#closed) return
     if (typeof data !== 'string') {
       if (!this.options.acceptTransfers || !this.#transfers.binary(data)) {
-        this.#emit('invalidFrame', { error: new UnexpectedBinaryError(data.length), bytes: data.length })
+        this.#invalidFrame({ error: new UnexpectedBinaryError(data.length), bytes: data.length })
       }
       return
     }
     const limits = { maxBytes: this.options.maxFrameBytes }
-    const decoded = this.options.role === 'client' ? decodeServerMessage(data, limits) : decodeClientMessage(data, limits)
+    const decoded = decodeFrame(this.options.role, data, limits)
     if (!decoded.ok) {
-      if (this.options.acceptTransfers) {
-        const transfer = decodeTransferMessage(data, limits)
-        if (transfer.ok) {
-          this.#transfers.control(transfer.value)
-          return
-        }
-        if (TRANSFER_TYPE.test(data)) {
-          this.#emit('invalidFrame', { error: transfer.error, bytes: Buffer.byteLength(data) })
-          return
-        }
-      }
-      this.#emit('invalidFrame', { error: decoded.error, bytes: Buffer.byteLength(data), correlation: decoded.correlation })
+      const other = decodeOther(data, limits.maxBytes, this.options.acceptTransfers, decoded.error, decoded.correlation)
+      if (other.control !== undefined) this.#transfers.control(other.control)
+      else this.#invalidFrame(other.invalid)
       return
     }
     if (decoded.extra !== null) EXTRA_FIELDS.set(decoded.value, decoded.extra)
@@ -448,6 +332,17 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     })
   }
 
+  #invalidFrame (event: ProtocolEvents<R>['invalidFrame']): void {
+    const owner = this.#owner
+    if (owner !== null) this.#toOwner('invalidFrame', () => { owner.ownerInvalidFrame(event, this.#ownerKey, this) })
+    this.#emit('invalidFrame', event)
+  }
+
+  /** Hands an event to the owner (rare events only: a closure per call); a throw is logged like a listener's. */
+  #toOwner (event: string, call: () => void): void {
+    try { call() } catch (err) { AIPProtocol.#listenerFailed(this, err, event) }
+  }
+
   /** Emits `received`, wakes the waiters, then runs the handlers one after another (synchronously while they are). */
   #handle (incoming: IncomingMessage<R>, data: string): Promise<void> | undefined {
     if (this.#closed) return
@@ -456,43 +351,13 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
     }
     this.#deliver('message', incoming)
     this.#frameLength = data.length
-    const typed = this.#handlers?.get(incoming.type)
-    const any = this.#anyHandlers
-    const owner = this.#owner
-    if (typed === undefined && (any === undefined || any.size === 0)) {
-      // Only the owner's (a server connection's hot path): no array of handlers.
-      return owner === null ? undefined : this.#runOwner(owner, incoming)
-    }
-    const handlers: Array<MessageHandler<R>> = typed === undefined ? [] : [...typed]
-    if (owner !== null) {
-      const key = this.#ownerKey
-      handlers.push(this.#ownerHandler ??= (message) => owner.ownerMessage(message, key))
-    }
-    if (any !== undefined) for (const handler of any) handlers.push(handler)
-    return runHandlers(handlers, 0, incoming, this, AIPProtocol.#handlerFailed)
-  }
-
-  /** Runs the owner's handler alone, as `runHandlers` would run a list of one. */
-  #runOwner (owner: ProtocolOwner<R>, incoming: IncomingMessage<R>): Promise<void> | undefined {
-    let result: void | Promise<void>
-    try {
-      result = owner.ownerMessage(incoming, this.#ownerKey)
-    } catch (error) {
-      AIPProtocol.#handlerFailed(this, error, incoming)
-      return undefined
-    }
-    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-      return (result as Promise<void>).then(undefined, (error: unknown) => {
-        AIPProtocol.#handlerFailed(this, error, incoming)
-      })
-    }
-    return undefined
+    return runWithOwner(this.#rareState, this.#owner, this.#ownerKey, incoming, this, AIPProtocol.#handlerFailed)
   }
 
   #deliver (kind: WaiterKind, payload: unknown): void {
     if (kind === 'binary') this.#emit('binary', payload as ReceivedBinary)
     else if (kind === 'file') this.#emit('file', payload as ReceivedFile)
-    this.#waiters?.deliver(kind, payload)
+    this.#rareState?.waiters?.deliver(kind, payload)
   }
 
   static #middlewareFailed<P extends ProtocolRole> (protocol: AIPProtocol<P>, error: unknown, message: AnyMessage): void {
@@ -503,36 +368,29 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> {
   #transferFailed (event: TransferErrorEvent): void {
     this.#log.warn({ err: event.error, transferId: event.transferId }, 'incoming transfer failed')
     this.#emit('transferError', event)
-    this.#waiters?.failTransfer(event.transferId, event.error)
+    this.#rareState?.waiters?.failTransfer(event.transferId, event.error)
   }
 
   #shutdown (): void {
-    if (this.#closed && (this.#waiters === undefined || this.#waiters.size === 0)) return
+    const rare = this.#rareState
+    if (this.#closed && (rare?.waiters === undefined || rare.waiters.size === 0)) return
     this.#closed = true
-    const dropped = this.#reassembler?.clear() ?? 0
+    const dropped = rare?.release() ?? 0
     if (dropped > 0) this.#log.debug({ dropped }, 'open transfers dropped at close')
-    this.#waiters?.rejectAll(() => new TransportClosedError())
   }
 
   #handleClose (info: CloseInfo): void {
     if (this.#closeHandled) return
     this.#closeHandled = true
     this.#shutdown()
-    this.#offTransport?.()
-    this.#offTransport = undefined
     const owner = this.#owner
-    if (owner !== null) {
-      try {
-        owner.ownerClosed(this, this.#ownerKey, info)
-      } catch (err) {
-        AIPProtocol.#listenerFailed(this, err, 'close')
-      }
-    }
+    const key = this.#ownerKey
+    if (owner !== null) this.#toOwner('close', () => { owner.ownerClosed(this, key, info) })
     this.#emit('close', info)
+    // Bound at the close (the owner unbinds in `ownerClosed`): after every listener, an extension's `onClose` too.
+    if (owner !== null) this.#toOwner('close', () => { owner.ownerAfterClose(info, key, this) })
     this.#events?.clear()
     this.#closeInfo = info
-    this.#resolveClosed?.(info)
-    this.#handlers?.clear()
-    this.#anyHandlers?.clear()
+    this.#rareState?.settle(info)
   }
 }

@@ -1,5 +1,5 @@
 import { DEFAULT_MAX_FRAME_BYTES } from '@aip/protocol'
-import { CheckedOption, LoggerOption, resolveOptions } from '@aip/resilience'
+import { CheckedOption, FunctionOption, LoggerOption, resolveOptions } from '@aip/resilience'
 import { Type } from '@sinclair/typebox'
 import type { ProtocolMiddleware, ProtocolOptions, ProtocolRole, ResolvedProtocolOptions } from './types.js'
 
@@ -13,7 +13,8 @@ const ProtocolOptionsSchema = Type.Object({
   chunkSize: Type.Integer({ minimum: 1, default: 1024 * 1024 }),
   acceptTransfers: Type.Boolean({ default: true }),
   maxQueuedFrames: Type.Optional(Type.Integer({ minimum: 1 })),
-  middleware: Type.Optional(CheckedOption<readonly ProtocolMiddleware[]>('an array of middleware', Array.isArray))
+  middleware: Type.Optional(CheckedOption<readonly ProtocolMiddleware[]>('an array of middleware', Array.isArray)),
+  clock: Type.Optional(FunctionOption<() => number>())
 })
 
 /** The option objects {@link resolveProtocolOptions} made: a protocol given one of them validates nothing. */
@@ -37,6 +38,7 @@ export function resolveProtocolOptions<R extends ProtocolRole> (options: Protoco
     chunkSize: resolved.chunkSize,
     acceptTransfers: resolved.acceptTransfers,
     maxQueuedFrames: resolved.maxQueuedFrames ?? Number.POSITIVE_INFINITY,
+    clock: resolved.clock,
     middleware: Object.freeze([...(resolved.middleware ?? [])])
   })
   RESOLVED.add(frozen)

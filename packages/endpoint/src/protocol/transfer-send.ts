@@ -3,6 +3,7 @@ import { newId, timestamp } from '@aip/protocol'
 import { AbortedError, InvalidArgumentError, describeValue } from '@aip/resilience'
 import { TransferSizeError, TransportClosedError } from '../errors.js'
 import { md5Hex } from './transfer-receive.js'
+import type { Transport } from '../transport.js'
 import type { BinaryMetadataInput, FileSource, SendFileOptions, SentFile } from './types.js'
 
 /** What the senders need of their protocol: its write queue and its raw frame writes. */
@@ -21,6 +22,32 @@ export interface TransferLink {
 
 function optional (key: string, value: string | undefined): Record<string, string> {
   return value === undefined ? {} : { [key]: value }
+}
+
+/**
+ * The view of a protocol the transfer senders use: `write` runs a job in the protocol's write order; the link's
+ * `guardedWrite` refuses (`AIP_ERR_ENDPOINT_TRANSPORT_CLOSED`) once the protocol is closed.
+ */
+export function createTransferLink (
+  protocol: { readonly isOpen: boolean, readonly transport: Transport, readonly options: { readonly chunkSize: number } },
+  write: (job: () => Promise<void>) => Promise<void>
+): TransferLink {
+  const transport = protocol.transport
+  return {
+    get isOpen () { return protocol.isOpen },
+    chunkSize: protocol.options.chunkSize,
+    raw: (frame) => transport.send(frame),
+    rawPair: async (meta, data) => {
+      // Both writes are queued on the socket before either completes: nothing can come between them.
+      const first = transport.send(meta)
+      const second = transport.send(data)
+      await Promise.all([first, second])
+    },
+    guardedWrite: (job) => write(async () => {
+      if (!protocol.isOpen) throw new TransportClosedError()
+      await job()
+    })
+  }
 }
 
 /**

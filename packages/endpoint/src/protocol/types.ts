@@ -58,6 +58,11 @@ export interface ProtocolOptions<R extends ProtocolRole> {
    * sends faster than its frames are handled). Default: unbounded.
    */
   maxQueuedFrames?: number
+  /**
+   * A clock (ms). When given, the protocol records when each frame arrived ({@link AIPProtocol.lastFrameAt}), so
+   * that an owner tracking its peer's activity needs no listener of its own per connection. Default: none.
+   */
+  clock?: (() => number) | undefined
 }
 
 /** The validated, frozen options of a protocol. */
@@ -70,6 +75,7 @@ export interface ResolvedProtocolOptions<R extends ProtocolRole> {
   readonly chunkSize: number
   readonly acceptTransfers: boolean
   readonly maxQueuedFrames: number
+  readonly clock: (() => number) | undefined
   /** The middleware installed at construction of each protocol, in order (frozen; `use()` adds per protocol). */
   readonly middleware: readonly ProtocolMiddleware[]
 }
