@@ -1,4 +1,5 @@
 import type { CloseInfo } from '@aip/endpoint'
+import { resumeDelayCap } from '@aip/protocol'
 import type { ReconnectableEndpoint } from '@aip/resilience'
 import type { Device } from './device.js'
 import type { DeviceConnection } from './device-connection.js'
@@ -79,6 +80,8 @@ export async function recover (host: ConstellationHost, hooks: RecoveryHooks, de
       }
       reconnected = await device.link.strategy.handleDisconnection(endpoint, deviceId, undefined, {
         signal: controller.signal,
+        // Held tasks wait only for the server's resume window: come back well within it.
+        maxDelayMs: device.hold === undefined ? undefined : resumeDelayCap(device.grant),
         ...(device.profile.maxRetries === undefined ? {} : { maxRetries: device.profile.maxRetries })
       })
     } else {

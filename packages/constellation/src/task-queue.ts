@@ -180,6 +180,12 @@ export class TaskQueue {
     })
     this.#host.emit('taskSent', { taskId: entry.taskId, sessionId: entry.sessionId, deviceId, ...(resent ? { resent } : {}) })
     protocol.send(message).catch((err: unknown) => {
+      // The link dropped under the write: with `resume` granted the task stays running, held with the others, and is
+      // written again if the session resumes (or fails with them; its own deadline bounds it in any case).
+      if (granted(this.#owner.grant, 'resume') && !this.#owner.removed && this.running.get(entry.sessionId) === entry) {
+        this.#host.log.debug({ deviceId, taskId: entry.taskId, sessionId: entry.sessionId }, 'TASK not written: the link dropped; it waits for the resume')
+        return
+      }
       this.settle(entry, 'disconnected', new DeviceDisconnectedError(deviceId, `task ${entry.taskId}`, 'the TASK could not be sent', { cause: err }))
     })
   }

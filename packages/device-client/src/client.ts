@@ -2,7 +2,7 @@ import {
   AIPEndpoint, CLIENT_LIFECYCLE, CloseCode, ConnectionLifecycle, FailureJudge, redactUrl, type ConnectionEvent,
   type ConnectionStateKind, type DisconnectCause, type FailureReason
 } from '@aip/endpoint'
-import { buildDeviceRegistration, type ContinuityGrant, type DecodedServerMessage, type DeviceSystemInfo } from '@aip/protocol'
+import { buildDeviceRegistration, resumeDelayCap, type ContinuityGrant, type DecodedServerMessage, type DeviceSystemInfo } from '@aip/protocol'
 import { InvalidArgumentError, describeValue, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
 import { CommandRunner } from './command-runner.js'
 import { AttemptError, Connection, connectionSettings, type ConnectionEnd, type ConnectionSettings } from './connection.js'
@@ -364,7 +364,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       this.#apply({ type: 'retry', attempt, delayMs, cause: this.#lastCause ?? cause })
     })
     try {
-      const reconnected = await strategy.attemptReconnection(this, this.options.clientId, { signal: loop.signal })
+      const reconnected = await strategy.attemptReconnection(this, this.options.clientId, { signal: loop.signal, maxDelayMs: resumeDelayCap(this.grant) })
       if (!reconnected && !this.#stopped) this.#fail('exhausted', this.#judge.last?.reason)
     } catch (err) {
       if (this.#fatal !== undefined) this.#fail('fatal', this.#fatal.reason, this.#fatal.failure)

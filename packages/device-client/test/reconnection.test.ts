@@ -143,7 +143,8 @@ test('a refusal that can heal (the server is busy) is retried until the server a
 test('stop() during a backoff ends at once and leaves nothing behind', async (t) => {
   const server = await startServer(t)
   const strategy = new ReconnectionStrategy({ maxRetries: Infinity, initialBackoffMs: 30_000, jitter: false })
-  const device = client(t, { wsUrl: server.wsUrl, clientId: 'dev1', reconnectionStrategy: strategy })
+  // Without continuity: a resume window would cap the wait (see reconnect-within-resume-window.test.ts).
+  const device = client(t, { wsUrl: server.wsUrl, clientId: 'dev1', reconnectionStrategy: strategy, continuity: false })
   await device.start()
   const reconnecting = nextEvent(device, 'reconnecting')
   await server.close()

@@ -32,7 +32,7 @@ export function accept (core: ServerCore, transport: Transport, credential: Cred
   // Activity is read only by the ping timer below.
   if (options.pingIntervalMs > 0) transport.on('pong', () => connection.seen())
   // One timer for every connection's registration deadline (see `expireRegistration`).
-  core.registrationDeadlines.add(connection)
+  connection.deadlineTicket = core.registrationDeadlines.add(connection)
   const interval = options.pingIntervalMs
   if (interval > 0) {
     connection.timer(interval, () => {
@@ -78,6 +78,7 @@ export function connectionTransportClosed (core: ServerCore, connection: ClientC
   connection.closeInfo = info
   connection.dispose()
   core.connections.delete(connection)
+  core.registrationDeadlines.release(connection.deadlineTicket)
   if (core.connections.size === 0) core.registrationDeadlines.clear()
 }
 

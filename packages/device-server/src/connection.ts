@@ -48,8 +48,8 @@ export class ClientConnection {
   /** Set once the outbound budget was exceeded: nothing more is sent, the connection is closing. */
   overBudget = false
   identity: Identity | null = null
-  /** The registration deadline, cleared once the client registers. */
-  registrationTimer: NodeJS.Timeout | null = null
+  /** The ticket of its registration deadline (`RegistrationDeadlines`), released once it registers or closes. */
+  deadlineTicket = -1
   closed = false
   closeInfo: CloseInfo | null = null
   /** When the connection was accepted, or its last pong arrived (frames are timed by the protocol). */

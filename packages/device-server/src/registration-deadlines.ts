@@ -13,10 +13,16 @@ import { Texts } from './texts.js'
 export class RegistrationDeadlines {
   readonly #delayMs: number
   readonly #expire: (connection: ClientConnection) => void
-  /** Connections in the order they came, with their deadlines; `#head` is the oldest not yet due. */
-  #queue: ClientConnection[] = []
+  /**
+   * Connections in the order they came, with their deadlines; `#head` is the oldest not yet due. A connection that
+   * registered or closed is released (its slot set to `null`), so that the queue never keeps a closed connection
+   * (and its socket's buffers) alive until its deadline.
+   */
+  #queue: Array<ClientConnection | null> = []
   #dueAt: number[] = []
   #head = 0
+  /** Tickets handed out before `#queue[0]` (tickets are absolute: they survive the queue's compaction). */
+  #base = 0
   #timer: NodeJS.Timeout | undefined = undefined
 
   /**
@@ -33,17 +39,25 @@ export class RegistrationDeadlines {
     return this.#queue.length - this.#head
   }
 
-  /** Starts the deadline of a new connection. */
-  add (connection: ClientConnection): void {
+  /** Starts the deadline of a new connection; returns its ticket, for {@link release}. */
+  add (connection: ClientConnection): number {
     this.#queue.push(connection)
     this.#dueAt.push(performance.now() + this.#delayMs)
     if (this.#timer === undefined) this.#arm()
+    return this.#base + this.#queue.length - 1
+  }
+
+  /** Forgets the connection of `ticket` (it registered, or closed); no effect once its turn has passed. */
+  release (ticket: number): void {
+    const at = ticket - this.#base
+    if (at >= this.#head && at < this.#queue.length) this.#queue[at] = null
   }
 
   /** Clears the timer and every deadline (no connection is open any more). */
   clear (): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
+    this.#base += this.#queue.length
     this.#queue = []
     this.#dueAt = []
     this.#head = 0
@@ -61,9 +75,10 @@ export class RegistrationDeadlines {
     const queue = this.#queue
     // Bounded: every pass moves the head on; connections added by `expire` are due later.
     while (this.#head < queue.length && (this.#dueAt[this.#head] as number) <= now) {
-      const connection = queue[this.#head] as ClientConnection
+      const connection = queue[this.#head]
+      queue[this.#head] = null
       this.#head++
-      if (connection.identity === null && !connection.closed) this.#expire(connection)
+      if (connection != null && connection.identity === null && !connection.closed) this.#expire(connection)
     }
     if (this.#head >= queue.length) {
       this.clear()
@@ -73,6 +88,7 @@ export class RegistrationDeadlines {
     if (this.#head >= 1024 && this.#head * 2 >= queue.length) {
       this.#queue = queue.slice(this.#head)
       this.#dueAt = this.#dueAt.slice(this.#head)
+      this.#base += this.#head
       this.#head = 0
     }
     this.#arm()

@@ -139,8 +139,7 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     : { capabilities, epoch, resumeWindowMs: capabilities.includes('resume') ? core.options.resumeWindowMs : 0, resumed }
   const identity: Identity = { clientId, clientType, targetId, epoch, grant }
   connection.identity = identity
-  if (connection.registrationTimer !== null) connection.cancelTimer(connection.registrationTimer)
-  connection.registrationTimer = null
+  core.registrationDeadlines.release(connection.deadlineTicket)
   core.clients.set(clientId, connection)
   core.options.registry.add(record)
   connection.send(buildRegistrationConfirmation(), grant === null ? null : { [GRANT_FIELD]: grantField(grant) })

@@ -80,6 +80,16 @@ export function readGrant (extra: Readonly<Record<string, unknown>> | null | und
   }
 }
 
+/**
+ * The longest wait a client should allow itself before each reconnection attempt while the server holds its
+ * sessions: a quarter of the granted resume window, so that several attempts fit in it. `undefined` without a
+ * `resume` grant (no cap: the client's own backoff applies).
+ */
+export function resumeDelayCap (grant: ContinuityGrant | null | undefined): number | undefined {
+  if (grant == null || grant.resumeWindowMs <= 0 || !grant.capabilities.includes('resume')) return undefined
+  return Math.max(1, Math.floor(grant.resumeWindowMs / 4))
+}
+
 /** The capabilities a REGISTER asks for (its `metadata.aip_capabilities`), known names only, without repeats. */
 export function requestedCapabilities (metadata: Readonly<Record<string, unknown>> | null | undefined): ContinuityCapability[] {
   const list = metadata?.[CAPABILITIES_KEY]

@@ -43,6 +43,6 @@ export {
 } from './errors.js'
 export {
   CONTINUITY_CAPABILITIES, CAPABILITIES_KEY, GRANT_FIELD, TIMEOUT_KEY, RESENT_FIELD, TASK_CANCEL,
-  grantField, readGrant, requestedCapabilities, taskTimeoutMs, buildTaskCancel,
+  grantField, readGrant, requestedCapabilities, resumeDelayCap, taskTimeoutMs, buildTaskCancel,
   type ContinuityCapability, type ContinuityGrant, type TaskCancelInput
 } from './continuity.js'

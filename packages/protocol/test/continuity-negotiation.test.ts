@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import {
   CAPABILITIES_KEY, CLIENT_MESSAGE_TYPES, GRANT_FIELD, TASK_CANCEL, TIMEOUT_KEY, buildTaskCancel, decodeClientMessage,
-  encodeClientMessage, grantField, readGrant, requestedCapabilities, taskTimeoutMs
+  encodeClientMessage, grantField, readGrant, requestedCapabilities, resumeDelayCap, taskTimeoutMs
 } from '../src/index.js'
 
 test('a REGISTER asks for the known capabilities only, each once', async (t) => {
@@ -40,4 +40,11 @@ test('task_cancel is an extension type: it decodes and round-trips, and is not a
   const decoded = decodeClientMessage(encodeClientMessage(message))
   t.ok(decoded.ok)
   if (decoded.ok) t.same(decoded.value, message)
+})
+
+test('a client held by a resume window waits at most a quarter of it between reconnection attempts', async (t) => {
+  t.equal(resumeDelayCap({ capabilities: ['resume'], epoch: 1, resumeWindowMs: 10_000, resumed: false }), 2500)
+  t.equal(resumeDelayCap({ capabilities: ['resume'], epoch: 1, resumeWindowMs: 2, resumed: false }), 1, 'never below 1 ms')
+  t.equal(resumeDelayCap({ capabilities: ['cancel'], epoch: 1, resumeWindowMs: 10_000, resumed: false }), undefined, 'no resume granted: no cap')
+  t.equal(resumeDelayCap(null), undefined, 'no grant: no cap')
 })

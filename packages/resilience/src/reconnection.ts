@@ -45,11 +45,19 @@ export interface AttemptReconnectionOptions {
    * It lets one strategy (one backoff shape) serve devices whose budgets differ.
    */
   maxRetries?: number | undefined
+  /**
+   * Longest wait before an attempt of this reconnection, in ms (an integer >= 1): a delay the backoff makes longer is
+   * drawn again between half of it and all of it, so that capped clients stay spread. For a client whose server holds
+   * its work for a limited time (a resume window): it must come back within it. Default: no cap beyond the
+   * strategy's `maxBackoffMs`.
+   */
+  maxDelayMs?: number | undefined
 }
 
 interface InFlight {
   failures: number
   readonly maxRetries: number
+  readonly maxDelayMs: number
   readonly controller: AbortController
   promise: Promise<boolean>
 }
@@ -149,6 +157,10 @@ export class ReconnectionStrategy {
     if (!(maxRetries === Infinity || (Number.isInteger(maxRetries) && maxRetries >= 0))) {
       return Promise.reject(new InvalidArgumentError('maxRetries', 'an integer >= 0 or Infinity', String(maxRetries)))
     }
+    const maxDelayMs = options.maxDelayMs ?? Infinity
+    if (!(maxDelayMs === Infinity || (Number.isInteger(maxDelayMs) && maxDelayMs >= 1))) {
+      return Promise.reject(new InvalidArgumentError('maxDelayMs', 'an integer >= 1', String(maxDelayMs)))
+    }
     const running = this.#inFlight.get(deviceId)
     if (running !== undefined) {
       logger.debug({ deviceId }, 'reconnection already in flight, joining it')
@@ -169,6 +181,7 @@ export class ReconnectionStrategy {
     const state: InFlight = {
       failures: 0,
       maxRetries,
+      maxDelayMs,
       controller,
       promise: Promise.resolve()
         .then(() => this.#run(endpoint, deviceId, state))
@@ -181,6 +194,13 @@ export class ReconnectionStrategy {
     return state.promise
   }
 
+  /** The backoff of `attempt`, or, when it is longer than `maxDelayMs`, a delay drawn in [maxDelayMs / 2, maxDelayMs]. */
+  #delay (attempt: number, maxDelayMs: number): number {
+    const delayMs = this.backoffMs(attempt)
+    if (delayMs <= maxDelayMs) return delayMs
+    return Math.round(maxDelayMs / 2 + (maxDelayMs / 2) * this.options.random())
+  }
+
   async #run (endpoint: ReconnectableEndpoint, deviceId: string, state: InFlight): Promise<boolean> {
     const { logger } = this.options
     const { maxRetries } = state
@@ -188,7 +208,7 @@ export class ReconnectionStrategy {
     try {
       while (state.failures < maxRetries) {
         const attempt = state.failures + 1
-        const delayMs = this.backoffMs(attempt)
+        const delayMs = this.#delay(attempt, state.maxDelayMs)
         logger.info({ deviceId, attempt, maxRetries, delayMs }, 'reconnection attempt scheduled')
         this.#events.emit('attempt', { deviceId, attempt, delayMs })
         await sleep(delayMs, { signal })
