@@ -45,6 +45,9 @@ export async function recover (host: ConstellationHost, hooks: RecoveryHooks, de
   const { deviceId } = device
   const { options } = host
   const controller = new AbortController()
+  // A recovery still in flight is joined by the strategy, tied to its own signal: aborting this one aborts it too.
+  const previous = device.recovery
+  if (previous !== undefined) controller.signal.addEventListener('abort', () => { previous.abort(controller.signal.reason) }, { once: true })
   device.recovery = controller
   const reason = 'device_disconnected'
   const cancelDeviceTasks = async (id: string, why: string): Promise<void> => {

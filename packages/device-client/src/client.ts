@@ -354,9 +354,15 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
   async #reconnect (cause: DisconnectCause): Promise<void> {
     const strategy = this.options.reconnectionStrategy
     const loop = new AbortController()
+    // A loop still in flight (a connection that ended while the previous loop was registering it) is joined by the
+    // strategy, tied to the previous loop's signal: stopping this one must stop that one too.
+    const previous = this.#loop
+    if (previous !== undefined) loop.signal.addEventListener('abort', () => { previous.abort() }, { once: true })
     this.#loop = loop
     const onStop = (): void => loop.abort()
     this.#stopController.signal.addEventListener('abort', onStop, { once: true })
+    // An aborted signal fires no 'abort' event: a loop that starts once the client is stopping ends at once.
+    if (this.#stopController.signal.aborted) loop.abort()
     this.#lastCause = cause
     const offAttempt = strategy.on('attempt', ({ deviceId, attempt, delayMs }) => {
       if (deviceId !== this.options.clientId || loop.signal.aborted) return

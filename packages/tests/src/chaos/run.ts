@@ -127,11 +127,14 @@ export async function run (options: ChaosOptions): Promise<ChaosReport> {
     }
   })
   const flags = { stopping: false, inFlight: 0 }
+  // Every device instance made, including one a later restart of the same id replaced: all are stopped at the end.
+  const created = new Set<DeviceClientEndpoint>()
   const startDevice = async (id: string): Promise<void> => {
     // A first start() may be refused while the server still holds the previous connection: try again.
     while (!flags.stopping) {
       const device = makeDevice(id)
       devices.set(id, device)
+      created.add(device)
       try {
         await device.start()
         return
@@ -289,7 +292,7 @@ export async function run (options: ChaosOptions): Promise<ChaosReport> {
   flags.stopping = true
   await Promise.all(constellations.map((c) => c.stop()))
   await Promise.all([...background])
-  await Promise.all([...devices.values()].map((d) => d.stop()))
+  await Promise.all([...created].map((d) => d.stop()))
   await server.close()
   await proxy.close()
 
