@@ -31,6 +31,19 @@ export function mib (bytes: number): string {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * `promise`'s value, or `fallback` when it has not settled within `ms`. The timer is cleared as soon as `promise`
+ * settles, so a long bound never keeps the process alive after the work is done.
+ */
+export async function within<T, F> (promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<F>((resolve) => { timer = setTimeout(() => resolve(fallback), ms) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** Least-squares slope of y over x. */
 export function slope (points: ReadonlyArray<readonly [number, number]>): number {
   const n = points.length

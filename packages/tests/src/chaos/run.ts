@@ -2,7 +2,7 @@ import { ConstellationEndpoint } from '@aip/constellation'
 import { DeviceClientEndpoint } from '@aip/device-client'
 import { ReconnectionStrategy } from '@aip/resilience'
 import { FaultProxy } from '../proxy.js'
-import { sleep, table, verdict } from '../report.js'
+import { sleep, table, verdict, within } from '../report.js'
 import { Rng } from '../seed.js'
 import { AipServer, testAgent } from '../server.js'
 
@@ -250,7 +250,7 @@ export async function run (options: ChaosOptions): Promise<ChaosReport> {
   }
 
   // Drain: every task has a deadline, so every promise settles within it.
-  const drained = await Promise.race([Promise.all(settled).then(() => true), sleep(taskTimeoutMs + 15_000).then(() => false)])
+  const drained = await within(Promise.all(settled).then(() => true), taskTimeoutMs + 15_000, false)
   if (!drained) log('chaos: some tasks did not settle within their deadline')
   await sleep(300) // a late duplicate would show up by now
   // Nothing pending: constellation queues and the server's sessions drain (a session outlives a task that timed

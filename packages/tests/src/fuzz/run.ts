@@ -1,7 +1,7 @@
 import WebSocket from 'ws'
 import { decodeClientMessage } from '@aip/protocol'
 import { RawWebSocket } from '../raw-ws.js'
-import { mib, sleep, table, verdict } from '../report.js'
+import { mib, sleep, table, verdict, within } from '../report.js'
 import { Rng } from '../seed.js'
 import { ServerProcess, type ServerStats } from '../server-process.js'
 import { FrameFuzzer, type FuzzFrame, type FuzzKind } from './frames.js'
@@ -168,7 +168,7 @@ export async function run (options: FuzzOptions): Promise<FuzzReport> {
         }
         if (pending.length > 0) {
           const idle = new Promise<void>((resolve) => { onIdle = resolve })
-          const outcome = await Promise.race([idle.then(() => 'idle'), closed.then(() => 'closed'), sleep(10_000).then(() => 'timeout')])
+          const outcome = await within(Promise.race([idle.then(() => 'idle' as const), closed.then(() => 'closed' as const)]), 10_000, 'timeout' as const)
           onIdle = null
           if (outcome === 'timeout') { violate(`no answers within 10 s on ${clientId} (${pending.length} pending, first ${preview(pending[0]!.frame)})`); break }
           if (outcome === 'closed') {
@@ -183,7 +183,7 @@ export async function run (options: FuzzOptions): Promise<FuzzReport> {
         if (closer !== null) {
           if (closer.rawText) ws.send(closer.data, { binary: false })
           else ws.send(closer.data, { binary: closer.binary })
-          const outcome = await Promise.race([closed, sleep(5000).then(() => null)])
+          const outcome = await within(closed, 5000, null)
           const codes = closer.expect.kind === 'close' ? closer.expect.codes : []
           if (outcome === null) violate(`no close within 5 s after ${preview(closer)}`)
           else {
@@ -215,7 +215,7 @@ export async function run (options: FuzzOptions): Promise<FuzzReport> {
     else ws.send(frame.data, { binary: frame.binary })
     const decoded = typeof frame.data === 'string' && !frame.binary ? decodeClientMessage(frame.data, { maxBytes: maxPayloadBytes }) : null
     const mayRegister = decoded?.ok === true && decoded.value.type === 'register' && (decoded.value.client_id ?? '') !== ''
-    const code = await Promise.race([closed, sleep(4000).then(() => null)])
+    const code = await within(closed, 4000, null)
     ws.terminate()
     if (code === null) {
       if (mayRegister && frames[0]?.type === 'heartbeat') { outcomes.preRegistrationAccepted = (outcomes.preRegistrationAccepted ?? 0) + 1; return }

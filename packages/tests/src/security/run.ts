@@ -2,7 +2,7 @@ import type { ClientOptions } from 'ws'
 import { ConstellationEndpoint } from '@aip/constellation'
 import { DeviceClientEndpoint } from '@aip/device-client'
 import { RawWebSocket } from '../raw-ws.js'
-import { sleep, verdict } from '../report.js'
+import { sleep, verdict, within } from '../report.js'
 import { AipServer, testAgent } from '../server.js'
 import { Probe } from './probe.js'
 import type { ProbeResult } from './target.js'
@@ -70,7 +70,7 @@ export async function run (): Promise<SecurityReport> {
     const idle = await Promise.all(Array.from({ length: 20 }, async () => await open()))
     const raw = await RawWebSocket.connect(server.port, `/ws?token=${TOKEN}`)
     const trickling = raw.trickle(JSON.stringify({ type: 'register', status: 'ok', client_type: 'device', client_id: 'slow' }), 1, 30)
-    const codes = await Promise.all(idle.map(async (p) => await Promise.race([p.closed, sleep(3000).then(() => 0)])))
+    const codes = await Promise.all(idle.map(async (p) => await within(p.closed, 3000, 0)))
     const errors = idle.filter((p) => p.frames[0]?.type === 'error').length
     await raw.waitClosed(3000)
     await trickling
@@ -89,13 +89,13 @@ export async function run (): Promise<SecurityReport> {
       `${String(asConstellation?.error)} / ${String(targeting?.error)} / ${String(info?.error)}`)
     const duplicate = await open()
     const dupAnswer = await duplicate.register('bystander')
-    const dupClose = await Promise.race([duplicate.closed, sleep(4000).then(() => 0)])
+    const dupClose = await within(duplicate.closed, 4000, 0)
     record('registering the id of a connected device', dupAnswer?.type === 'error' && dupClose === 4002 && bystander.isConnected(), `${String(dupAnswer?.error)}, close ${dupClose}`)
     // A per-client key is presented as the ?token= and binds the client id.
     const keyed = await Probe.open(`${base}?token=keyed-secret`)
     opened.push(keyed)
     const keyedAnswer = await keyed.register('bystander2')
-    const keyedClose = await Promise.race([keyed.closed, sleep(3000).then(() => 0)])
+    const keyedClose = await within(keyed.closed, 3000, 0)
     record('a per-client key used for another id', keyedAnswer?.type === 'error' && keyedClose === 4002, `${String(keyedAnswer?.error)}, close ${keyedClose}`)
     const ghost = await open()
     const ghostAnswer = await ghost.ask({ type: 'register', status: 'ok', client_type: 'constellation', client_id: 'g2', target_id: 'sec@bystander' })
@@ -131,11 +131,11 @@ export async function run (): Promise<SecurityReport> {
     // Oversize frames, before and after registration.
     const big = await open()
     big.send('x'.repeat(MAX_PAYLOAD + 1))
-    const bigBefore = await Promise.race([big.closed, sleep(3000).then(() => 0)])
+    const bigBefore = await within(big.closed, 3000, 0)
     const big2 = await open()
     await big2.register('big2')
     big2.send({ type: 'heartbeat', status: 'ok', client_type: 'device', client_id: 'big2', error: 'y'.repeat(4 * MAX_PAYLOAD) })
-    const bigAfter = await Promise.race([big2.closed, sleep(3000).then(() => 0)])
+    const bigAfter = await within(big2.closed, 3000, 0)
     record('oversize frames', bigBefore === 1009 && bigAfter === 1009, `before registration: close ${bigBefore}; after: close ${bigAfter}`)
   } finally {
     for (const p of opened) p.close()
