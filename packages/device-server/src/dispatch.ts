@@ -1,4 +1,6 @@
 import { buildServerTask, newId, sanitizeTaskName } from '@aip/protocol'
+import { holdsCommands } from './command-writer.js'
+import type { ClientConnection } from './connection.js'
 import type { ServerCore } from './core.js'
 import type { PendingDispatch } from './dispatch-table.js'
 import {
@@ -16,7 +18,11 @@ export function dispatchTask (core: ServerCore, deviceId: string, request: strin
   options.signal?.throwIfAborted()
   if (requestTooLarge(request, core.options.maxRequestBytes)) throw new RequestTooLargeError(core.options.maxRequestBytes)
   const connection = core.clients.get(deviceId)
-  if (connection?.identity?.clientType !== 'device') throw new ClientNotConnectedError(deviceId)
+  // A device away inside its resume window takes the task when it resumes (or the dispatch fails at the window's
+  // end, as when it leaves): the caller is not told "not connected" for a blip of the device's network.
+  const away = connection === undefined ? core.away.get(deviceId) : undefined
+  const clientType = connection?.identity?.clientType ?? away?.identity.clientType
+  if (clientType !== 'device') throw new ClientNotConnectedError(deviceId)
   if (core.dispatches.count(deviceId) >= core.options.maxDispatchesPerDevice) {
     throw new TooManyDispatchesError(deviceId, core.options.maxDispatchesPerDevice)
   }
@@ -29,9 +35,29 @@ export function dispatchTask (core: ServerCore, deviceId: string, request: strin
   core.dispatches.add(deviceId, pending)
   const stop = bindDispatchLimits(core, deviceId, pending, options)
   done.then(stop, stop)
-  const sent = connection.send(buildServerTask({ sessionId, taskName, userRequest: request }))
-  if (!sent) core.dispatches.settle(deviceId, sessionId, new ClientNotConnectedError(deviceId))
+  const sent = connection?.send(buildServerTask({ sessionId, taskName, userRequest: request })) ?? false
+  if (sent) return { sessionId, taskName, done }
+  if (holdsCommands(core, deviceId)) {
+    core.logger.info({ sessionId, deviceId }, 'dispatch held for a device away: sent when it resumes')
+  } else {
+    core.dispatches.settle(deviceId, sessionId, new ClientNotConnectedError(deviceId))
+  }
   return { sessionId, taskName, done }
+}
+
+/**
+ * Sends a resumed device, again and in order, the server TASKs of its dispatches that it has not taken up: those
+ * dispatched while it was away, and those whose TASK may have been lost with its dropped connection (the device
+ * answers one it already took up with a TASK the server refuses as a session in use). Returns how many.
+ */
+export function resendDispatches (core: ServerCore, deviceId: string, connection: ClientConnection): number {
+  let count = 0
+  for (const [id, pending] of core.dispatches.entries()) {
+    if (id !== deviceId || core.sessions.get(pending.sessionId) !== undefined) continue
+    if (!connection.send(buildServerTask({ sessionId: pending.sessionId, taskName: pending.taskName, userRequest: pending.request }))) break
+    count++
+  }
+  return count
 }
 
 /** Cancels a dispatch at its deadline or when its signal aborts; returns the function that releases both. */

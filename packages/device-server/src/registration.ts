@@ -5,6 +5,7 @@ import {
 import type { Credential } from './auth.js'
 import { endAway, takeBack, unregister } from './away.js'
 import { resendCommands } from './command-writer.js'
+import { resendDispatches } from './dispatch.js'
 import type { ClientConnection, Identity } from './connection.js'
 import type { ServerCore } from './core.js'
 import type { ClientRecord } from './registry.js'
@@ -146,7 +147,10 @@ export async function register (core: ServerCore, connection: ClientConnection, 
   if (away !== undefined && resumed) {
     // After the HEARTBEAT ok: the COMMANDs the device may have missed, in order, marked as re-sent.
     const resentCommands = clientType === 'device' ? resendCommands(core, clientId) : 0
-    if (clientType === 'device') resendEnds(core, connection, away.missedEnds)
+    if (clientType === 'device') {
+      resendEnds(core, connection, away.missedEnds)
+      resendDispatches(core, clientId, connection)
+    }
     const awayMs = core.options.now() - away.since
     core.logger.info({ clientId, clientType, targetId, epoch, awayMs, resentCommands }, 'client resumed')
     core.events.emit('clientResumed', { clientId, clientType, epoch, awayMs, resentCommands })

@@ -360,7 +360,9 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
 
   /**
    * Sends a task to a device the way the reference `/api/dispatch` does: a server TASK that the device turns into
-   * its own TASK. The session id returned is the one the task really runs under.
+   * its own TASK. The session id returned is the one the task really runs under. A device away inside its resume
+   * window gets the server TASK when it resumes (`done` rejects with `AIP_ERR_SERVER_CLIENT_NOT_CONNECTED` when it
+   * does not come back); an unknown device throws that error at once.
    */
   async dispatch (deviceId: string, request: string, options: DispatchOptions = {}): Promise<DispatchedTask> {
     return dispatchTask(this.#core, deviceId, request, options)

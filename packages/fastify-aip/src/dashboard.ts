@@ -59,8 +59,11 @@ export function resolveDashboardOptions (value: unknown): ResolvedDashboardOptio
 export interface DashboardDevice {
   readonly id: string
   readonly platform: string | null
-  /** `busy` while it runs a task, else `idle`. */
-  readonly state: 'idle' | 'busy'
+  /**
+   * `away` while its connection is down inside its resume window (its tasks wait for it), else `busy` while it runs
+   * a task, else `idle`.
+   */
+  readonly state: 'idle' | 'busy' | 'away'
   readonly connectedSince: number
   readonly lastSeenAt: number | null
   readonly runningTasks: number
@@ -168,7 +171,7 @@ export function installDashboard (source: DashboardSource, options: ResolvedDash
       devices.push({
         id: record.clientId,
         platform: record.platform,
-        state: runningTasks > 0 ? 'busy' : 'idle',
+        state: activity?.away === true ? 'away' : runningTasks > 0 ? 'busy' : 'idle',
         connectedSince: record.registeredAt,
         lastSeenAt: activity?.lastSeenAt ?? null,
         runningTasks,
@@ -212,6 +215,8 @@ export function installDashboard (source: DashboardSource, options: ResolvedDash
   const disposers = [
     endpoint.on('clientRegistered', changed),
     endpoint.on('clientTelemetry', changed),
+    endpoint.on('clientAway', changed),
+    endpoint.on('clientResumed', changed),
     endpoint.on('clientDisconnected', (info) => {
       if (info.code !== 1000 && info.code !== 1001) error('disconnected', `${info.clientType} ${info.clientId} closed with ${info.code}${info.reason === '' ? '' : ` (${info.reason})`}`)
       changed()

@@ -87,6 +87,11 @@ export function installMetrics (source: MetricsSource, options: ResolvedMetricsO
   gauge({ name: name('sessions_running'), help: 'Tasks running now', collect: stat('sessions') })
   gauge({ name: name('dispatches_pending'), help: 'Tasks dispatched to devices and not taken up yet', collect: stat('pendingDispatches') })
   gauge({ name: name('frames_queued'), help: 'Frames received and waiting to be handled, over every connection', collect: stat('queuedFrames') })
+  gauge({
+    name: name('away_clients'),
+    help: 'Clients away: their connection dropped and their resume window runs (their tasks wait for them)',
+    collect () { this.set(endpoint.stats().awayClients) }
+  })
   gauge({ name: name('draining'), help: '1 while the server drains before a restart, else 0', collect () { this.set(endpoint.stats().draining ? 1 : 0) } })
   gauge({
     name: name('clients'),

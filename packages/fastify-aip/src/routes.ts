@@ -51,14 +51,18 @@ export const httpApi: FastifyPluginAsync<HttpApiOptions> = async (instance, { en
     schema: { response: { 200: ClientsReply, ...errors } }
   }, async () => {
     const clients = endpoint.listClients()
+    const away = new Set(clients.filter((client) => endpoint.clientActivity(client.clientId)?.away === true).map((client) => client.clientId))
     return {
-      online_clients: clients.map((client) => client.clientId),
+      // The reference's meaning: clients with a live connection. A client away (its connection dropped, inside its
+      // resume window) is listed in `clients` with `state: 'away'`.
+      online_clients: clients.filter((client) => !away.has(client.clientId)).map((client) => client.clientId),
       clients: clients.map((client) => ({
         client_id: client.clientId,
         client_type: client.clientType,
         target_id: client.targetId,
         platform: client.platform,
-        registered_at: new Date(client.registeredAt).toISOString()
+        registered_at: new Date(client.registeredAt).toISOString(),
+        state: away.has(client.clientId) ? 'away' as const : 'online' as const
       }))
     }
   })
@@ -103,7 +107,10 @@ export const httpApi: FastifyPluginAsync<HttpApiOptions> = async (instance, { en
 
   fastify.get('/health', {
     schema: { response: { 200: HealthReply, ...errors } }
-  }, async () => ({ status: 'healthy' as const, online_clients: endpoint.listClients().map((client) => client.clientId) }))
+  }, async () => ({
+    status: 'healthy' as const,
+    online_clients: endpoint.listClients().filter((client) => endpoint.clientActivity(client.clientId)?.away !== true).map((client) => client.clientId)
+  }))
 }
 
 /** The unauthenticated liveness route: 200 `{ status: 'ok' }` while the app runs. */

@@ -26,7 +26,10 @@ export const ClientDetails = Type.Object({
   client_type: Type.Union([Type.Literal('device'), Type.Literal('constellation')]),
   target_id: Type.Union([Type.String(), Type.Null()]),
   platform: Type.Union([Type.String(), Type.Null()]),
-  registered_at: Type.String({ description: 'ISO 8601' })
+  registered_at: Type.String({ description: 'ISO 8601' }),
+  state: Type.Union([Type.Literal('online'), Type.Literal('away')], {
+    description: '`online` with a live connection; `away` while its connection is down inside its resume window (tasks to it wait)'
+  })
 })
 export type ClientDetails = Static<typeof ClientDetails>
 
