@@ -1,35 +1,11 @@
 import { test } from 'tap'
-import { Clock } from '@tapjs/clock'
 import { TIMEOUT_KEY } from '@aip/protocol'
-import type { Teardown } from '@aip/test-support'
-import { DeviceServerEndpoint, type DeviceServerOptions } from '../src/index.js'
 import { Texts } from '../src/internal.js'
-import { HeldTransport, continuityDevice, nextEvent, stepsAgent, task } from './helpers/continuity.js'
+import { continuityDevice, heldServer, nextEvent, stepsAgent, task } from './helpers/continuity.js'
 import { constellationRegister, deviceRegister } from './helpers/harness.js'
 
-function setup (t: Teardown, options: DeviceServerOptions): { endpoint: DeviceServerEndpoint, clock: Clock, connect: () => HeldTransport } {
-  const clock = new Clock()
-  clock.enter()
-  // The endpoint's clock is the fake one too (its default is the real Date.now, taken before the clock entered).
-  const endpoint = new DeviceServerEndpoint({ pingIntervalMs: 0, now: () => Date.now(), ...options })
-  t.teardown(async () => {
-    await endpoint.stop()
-    clock.exit()
-  })
-  return {
-    endpoint,
-    clock,
-    connect: () => {
-      const transport = new HeldTransport()
-      endpoint.handleTransport(transport)
-      t.teardown(() => transport.release())
-      return transport
-    }
-  }
-}
-
 test('a TASK with aip_timeout_ms is cancelled at its deadline; a device granted deadline is told the time left of each COMMAND', async (t) => {
-  const { endpoint, clock, connect } = setup(t, { agent: stepsAgent(2), commandTimeoutMs: 60_000 })
+  const { endpoint, clock, connect } = heldServer(t, { agent: stepsAgent(2), commandTimeoutMs: 60_000 })
   const device = connect()
   device.receive(continuityDevice('dev-d'))
   await device.next()
@@ -51,7 +27,7 @@ test('a TASK with aip_timeout_ms is cancelled at its deadline; a device granted 
 })
 
 test('a COMMAND to a device granted deadline carries its own timeout when shorter; a device that asked nothing sees none', async (t) => {
-  const { connect } = setup(t, { agent: stepsAgent(1), commandTimeoutMs: 2_000 })
+  const { connect } = heldServer(t, { agent: stepsAgent(1), commandTimeoutMs: 2_000 })
   const device = connect()
   device.receive(continuityDevice('dev-d2', ['deadline']))
   await device.next()
@@ -70,7 +46,7 @@ test('a COMMAND to a device granted deadline carries its own timeout when shorte
 })
 
 test('a deadline longer than a timer can hold is no deadline (it must not fire at once)', async (t) => {
-  const { endpoint, clock, connect } = setup(t, { agent: stepsAgent(1) })
+  const { endpoint, clock, connect } = heldServer(t, { agent: stepsAgent(1) })
   const device = connect()
   device.receive(deviceRegister('dev-d4'))
   await device.next()

@@ -2,7 +2,7 @@ import { test } from 'tap'
 import { RESENT_FIELD } from '@aip/protocol'
 import type { TaskRecord } from '../src/index.js'
 import { TestClient, registeredConstellation, startServer, until } from './helpers/harness.js'
-import { continuityDevice, nextEvent, results, stepsAgent, task } from './helpers/continuity.js'
+import { continuityDevice, dropConnection, nextEvent, results, stepsAgent, task } from './helpers/continuity.js'
 
 test('a device whose link drops resumes within the window: its COMMAND is sent again with aip_resent, the task completes once', async (t) => {
   const { wsUrl, endpoint } = await startServer(t, { agent: stepsAgent(2), resumeWindowMs: 60_000 })
@@ -23,9 +23,7 @@ test('a device whose link drops resumes within the window: its COMMAND is sent a
   const step2 = (await until(first, (f) => f.type === 'command')).frame
 
   // The link drops while step 2 runs on the device.
-  const away = nextEvent(endpoint, 'clientAway')
-  first.ws.terminate()
-  await away
+  await dropConnection(endpoint, first)
   t.equal(endpoint.sessionCount, 1, 'the session is held')
   t.match(endpoint.getSession('r@1'), { deviceAway: true, requesterAway: false })
   t.match(endpoint.listClients().find((c) => c.clientId === 'dev-r'), { away: true }, 'the device is listed as away')
@@ -81,9 +79,7 @@ test('a COMMAND the agent issues while its device is away waits, and goes out un
   await first.ask(continuityDevice('dev-w'))
   const galaxy = await registeredConstellation(t, wsUrl, 'g-w', 'dev-w')
   await galaxy.ask(task('g-w', 'dev-w', 'w@1'))
-  const away = nextEvent(endpoint, 'clientAway')
-  first.ws.terminate()
-  await away
+  await dropConnection(endpoint, first)
   const ended = nextEvent(endpoint, 'commandEnd')
   proceed()
   const second = await TestClient.connect(t, wsUrl)
@@ -103,9 +99,7 @@ test('a device resuming is sent the TASK_END of each of its sessions that ended 
   const galaxy = await registeredConstellation(t, wsUrl, 'g-m', 'dev-m')
   await galaxy.ask(task('g-m', 'dev-m', 'm@1'))
   await until(first, (f) => f.type === 'command')
-  const away = nextEvent(endpoint, 'clientAway')
-  first.ws.terminate()
-  await away
+  await dropConnection(endpoint, first)
   const ended = nextEvent(endpoint, 'taskEnd')
   t.ok(endpoint.cancelSession('m@1'), 'cancelled while the device is away')
   await ended

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { TestClient, startServer } from './helpers/harness.js'
-import { continuityDevice, nextEvent, results, stepsAgent } from './helpers/continuity.js'
+import { continuityDevice, dropConnection, results, stepsAgent } from './helpers/continuity.js'
 
 /** The device's own TASK for a server TASK (what `aip device` sends back). */
 function takeUp (clientId: string, serverTask: Record<string, any>): Record<string, unknown> {
@@ -11,9 +11,7 @@ test('dispatch() to a device away inside its resume window is held and sent when
   const { wsUrl, endpoint } = await startServer(t, { agent: stepsAgent(1), resumeWindowMs: 60_000 })
   const first = await TestClient.connect(t, wsUrl)
   await first.ask(continuityDevice('dev-d'))
-  const away = nextEvent(endpoint, 'clientAway')
-  first.ws.terminate()
-  await away
+  await dropConnection(endpoint, first)
 
   const dispatched = await endpoint.dispatch('dev-d', 'Open Notepad', { taskName: 'held' })
   t.equal(endpoint.clientActivity('dev-d')?.pendingTasks, 1, 'waiting for the device')
@@ -34,9 +32,7 @@ test('a server TASK lost with a dropped connection is sent again when the device
   await first.ask(continuityDevice('dev-e'))
   const dispatched = await endpoint.dispatch('dev-e', 'Open Paint')
   t.match(await first.next(), { type: 'task', session_id: dispatched.sessionId }, 'sent, but the device drops before taking it up')
-  const away = nextEvent(endpoint, 'clientAway')
-  first.ws.terminate()
-  await away
+  await dropConnection(endpoint, first)
 
   const second = await TestClient.connect(t, wsUrl)
   await second.ask(continuityDevice('dev-e'))
@@ -51,9 +47,7 @@ test('a dispatch held for an away device that never comes back rejects at the en
   const { wsUrl, endpoint } = await startServer(t, { agent: stepsAgent(1), resumeWindowMs: 100 })
   const first = await TestClient.connect(t, wsUrl)
   await first.ask(continuityDevice('dev-f'))
-  const away = nextEvent(endpoint, 'clientAway')
-  first.ws.terminate()
-  await away
+  await dropConnection(endpoint, first)
   const dispatched = await endpoint.dispatch('dev-f', 'Open Paint')
   await t.rejects(dispatched.done, { code: 'AIP_ERR_SERVER_CLIENT_NOT_CONNECTED' })
   t.equal(endpoint.clientActivity('dev-f'), undefined, 'gone')

@@ -1,34 +1,10 @@
 import { test } from 'tap'
-import { Clock } from '@tapjs/clock'
-import { DeviceServerEndpoint, type DeviceServerOptions } from '../src/index.js'
 import { Texts } from '../src/internal.js'
-import { HeldTransport, continuityConstellation, continuityDevice, nextEvent, stepsAgent, task } from './helpers/continuity.js'
+import { continuityConstellation, continuityDevice, heldServer, nextEvent, stepsAgent, task } from './helpers/continuity.js'
 import { constellationRegister } from './helpers/harness.js'
-import type { Teardown } from '@aip/test-support'
-
-/** An endpoint on a fake clock, and a way to connect in-process peers to it. */
-function setup (t: Teardown, options: DeviceServerOptions): { endpoint: DeviceServerEndpoint, clock: Clock, connect: () => HeldTransport } {
-  const clock = new Clock()
-  clock.enter()
-  const endpoint = new DeviceServerEndpoint({ pingIntervalMs: 0, ...options })
-  t.teardown(async () => {
-    await endpoint.stop()
-    clock.exit()
-  })
-  return {
-    endpoint,
-    clock,
-    connect: () => {
-      const transport = new HeldTransport()
-      endpoint.handleTransport(transport)
-      t.teardown(() => transport.release())
-      return transport
-    }
-  }
-}
 
 test('a device that does not come back within its resume window: its task fails with a clear text, then it is gone', async (t) => {
-  const { endpoint, clock, connect } = setup(t, { agent: stepsAgent(1), resumeWindowMs: 1_000 })
+  const { endpoint, clock, connect } = heldServer(t, { agent: stepsAgent(1), resumeWindowMs: 1_000 })
   const events: string[] = []
   t.teardown(endpoint.on('clientAway', (e) => events.push(`away ${e.clientId} ${e.resumeWindowMs}`)))
   t.teardown(endpoint.on('clientDisconnected', (e) => events.push(`disconnected ${e.clientId} ${e.code}`)))
@@ -65,7 +41,7 @@ test('a device that does not come back within its resume window: its task fails 
 })
 
 test('a requester that does not come back within its window: its task is cancelled with the window text', async (t) => {
-  const { endpoint, clock, connect } = setup(t, { agent: stepsAgent(1), resumeWindowMs: 500 })
+  const { endpoint, clock, connect } = heldServer(t, { agent: stepsAgent(1), resumeWindowMs: 500 })
   const device = connect()
   device.receive(continuityDevice('dev-q'))
   await device.next()

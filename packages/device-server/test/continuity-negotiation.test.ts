@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import { SERVER_MESSAGE_FIELDS } from '@aip/test-support'
 import { TestClient, deviceRegister, startServer } from './helpers/harness.js'
-import { continuityConstellation, continuityDevice, nextEvent } from './helpers/continuity.js'
+import { continuityConstellation, continuityDevice, dropConnection } from './helpers/continuity.js'
 
 /** The raw text of the next frame `client` receives. */
 async function nextText (client: TestClient): Promise<string> {
@@ -53,9 +53,7 @@ test('the epoch of a client id grows with every registration while the id is hel
   const { wsUrl, endpoint } = await startServer(t, { resumeWindowMs: 60_000 })
   const first = await TestClient.connect(t, wsUrl)
   t.equal((await first.ask(continuityDevice('dev-epoch'))).aip.epoch, 1)
-  const away = nextEvent(endpoint, 'clientAway')
-  first.ws.terminate()
-  await away
+  await dropConnection(endpoint, first)
   const second = await TestClient.connect(t, wsUrl)
   const answer = await second.ask(continuityDevice('dev-epoch'))
   t.same(answer.aip, { capabilities: ['resume', 'cancel', 'deadline'], epoch: 2, resume_window_ms: 60_000, resumed: true })

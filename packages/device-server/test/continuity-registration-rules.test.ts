@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import { Texts } from '../src/internal.js'
 import { TestClient, deviceRegister, registeredConstellation, registeredDevice, startServer, until } from './helpers/harness.js'
-import { continuityDevice, nextEvent, stepsAgent, task } from './helpers/continuity.js'
+import { continuityDevice, dropConnection, stepsAgent, task } from './helpers/continuity.js'
 
 test('an away id registered again without asking for resume: the held tasks end first, then it registers afresh', async (t) => {
   const { wsUrl, endpoint } = await startServer(t, { agent: stepsAgent(1), resumeWindowMs: 60_000 })
@@ -15,9 +15,7 @@ test('an away id registered again without asking for resume: the held tasks end 
   const galaxy = await registeredConstellation(t, wsUrl, 'g-x', 'dev-x')
   await galaxy.ask(task('g-x', 'dev-x', 'x@1'))
   await until(first, (f) => f.type === 'command')
-  const away = nextEvent(endpoint, 'clientAway')
-  first.ws.terminate()
-  await away
+  await dropConnection(endpoint, first)
 
   const plain = await TestClient.connect(t, wsUrl)
   const answer = await plain.ask(deviceRegister('dev-x'))

@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import { Texts } from '../src/internal.js'
 import { TestClient, registeredConstellation, registeredDevice, startServer, until } from './helpers/harness.js'
-import { continuityConstellation, nextEvent, results, stepsAgent, task } from './helpers/continuity.js'
+import { continuityConstellation, dropConnection, nextEvent, results, stepsAgent, task } from './helpers/continuity.js'
 
 test('a resumed requester re-sends its TASKs: running → the ack again, finished → its TASK_END again; nothing runs twice', async (t) => {
   const { wsUrl, endpoint } = await startServer(t, { agent: stepsAgent(1), resumeWindowMs: 60_000 })
@@ -15,9 +15,7 @@ test('a resumed requester re-sends its TASKs: running → the ack again, finishe
   const c1 = (await until(device, (f) => f.type === 'command' && f.session_id === 'q@1')).frame
   const c2 = (await until(device, (f) => f.type === 'command' && f.session_id === 'q@2')).frame
 
-  const away = nextEvent(endpoint, 'clientAway')
-  first.ws.terminate()
-  await away
+  await dropConnection(endpoint, first)
   // q@1 ends while its requester is away: its TASK_END is kept, not sent.
   const ended = nextEvent(endpoint, 'taskEnd')
   device.send(results('dev-q', c1))

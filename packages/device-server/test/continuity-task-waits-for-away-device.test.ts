@@ -1,15 +1,13 @@
 import { test } from 'tap'
 import { Texts } from '../src/internal.js'
 import { TestClient, registeredConstellation, startServer, until } from './helpers/harness.js'
-import { continuityDevice, nextEvent, results, stepsAgent, task } from './helpers/continuity.js'
+import { continuityDevice, dropConnection, results, stepsAgent, task } from './helpers/continuity.js'
 
 test('a TASK for a device inside its resume window is admitted and runs when the device resumes', async (t) => {
   const { wsUrl, endpoint } = await startServer(t, { agent: stepsAgent(1), resumeWindowMs: 60_000 })
   const first = await TestClient.connect(t, wsUrl)
   await first.ask(continuityDevice('dev-a'))
-  const away = nextEvent(endpoint, 'clientAway')
-  first.ws.terminate()
-  await away
+  await dropConnection(endpoint, first)
 
   // A constellation may register scoped to the away device, and its TASK is acked, not refused.
   const galaxy = await registeredConstellation(t, wsUrl, 'g-a', 'dev-a')
@@ -28,9 +26,7 @@ test('the tasks waiting for one away device are bounded: one more is refused wit
   const { wsUrl, endpoint } = await startServer(t, { agent: stepsAgent(1), resumeWindowMs: 60_000, maxSessionsPerAwayDevice: 2 })
   const first = await TestClient.connect(t, wsUrl)
   await first.ask(continuityDevice('dev-b'))
-  const away = nextEvent(endpoint, 'clientAway')
-  first.ws.terminate()
-  await away
+  await dropConnection(endpoint, first)
   const galaxy = await registeredConstellation(t, wsUrl, 'g-b', 'dev-b')
   t.match(await galaxy.ask(task('g-b', 'dev-b', 'b@1')), { type: 'heartbeat', status: 'ok' })
   t.match(await galaxy.ask(task('g-b', 'dev-b', 'b@2')), { type: 'heartbeat', status: 'ok' })

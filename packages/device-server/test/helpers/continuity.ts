@@ -1,7 +1,9 @@
 import type { CloseInfo, Transport, TransportEvents } from '@aip/endpoint'
 import { CONTINUITY_CAPABILITIES } from '@aip/protocol'
 import { TypedEmitter } from '@aip/resilience'
-import type { Agent, DeviceServerEndpoint, DeviceServerEvents } from '../../src/index.js'
+import type { Teardown } from '@aip/test-support'
+import { Clock } from '@tapjs/clock'
+import { DeviceServerEndpoint, type Agent, type DeviceServerEvents, type DeviceServerOptions } from '../../src/index.js'
 
 /** `metadata.aip_capabilities` asking for every capability of the continuity extension. */
 export const ALL = [...CONTINUITY_CAPABILITIES]
@@ -109,4 +111,36 @@ export async function nextEvent<K extends keyof DeviceServerEvents> (endpoint: D
   return await new Promise((resolve) => {
     const stop = endpoint.on(event, (payload) => { stop(); resolve(payload) })
   })
+}
+
+/** Drops `client`'s connection abruptly (no close frame) and resolves once the server made its client away. */
+export async function dropConnection (endpoint: DeviceServerEndpoint, client: { ws: { terminate: () => void } }): Promise<DeviceServerEvents['clientAway']> {
+  const away = nextEvent(endpoint, 'clientAway')
+  client.ws.terminate()
+  return await away
+}
+
+/**
+ * An endpoint on a fake clock (its `now` reads the fake time too) whose connections are {@link HeldTransport}s made
+ * by `connect()`; stopped, and the clock restored, at the end of the test.
+ */
+export function heldServer (t: Teardown, options: DeviceServerOptions): { endpoint: DeviceServerEndpoint, clock: Clock, connect: () => HeldTransport } {
+  const clock = new Clock()
+  clock.enter()
+  // The endpoint's default clock is the real Date.now, taken before the fake clock entered: read the fake one.
+  const endpoint = new DeviceServerEndpoint({ pingIntervalMs: 0, now: () => Date.now(), ...options })
+  t.teardown(async () => {
+    await endpoint.stop()
+    clock.exit()
+  })
+  return {
+    endpoint,
+    clock,
+    connect: () => {
+      const transport = new HeldTransport()
+      endpoint.handleTransport(transport)
+      t.teardown(() => transport.release())
+      return transport
+    }
+  }
 }
