@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { ConstellationEndpoint } from '../src/index.js'
-import { eventLog, grantingServer, nextEvent, taskEnd, useClock } from './continuity-helpers.js'
+import { connectedConstellation, eventLog, grantingServer, nextEvent, taskEnd, useClock } from './continuity-helpers.js'
 
 test('a cancel the server never confirms frees the slot after cancelConfirmTimeoutMs', async (t) => {
   const server = await grantingServer(t, ['cancel'])
@@ -33,9 +33,7 @@ test('a cancel the server never confirms frees the slot after cancelConfirmTimeo
 
 test('stop() frees the slots of cancelled tasks', async (t) => {
   const server = await grantingServer(t, ['cancel'])
-  const constellation = new ConstellationEndpoint({ taskName: 'g' })
-  t.teardown(() => constellation.stop())
-  await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: server.url })
+  const constellation = await connectedConstellation(t, server.url)
   const log = eventLog(constellation)
   const controller = new AbortController()
   const acked = nextEvent(constellation, 'taskAck')

@@ -1,12 +1,9 @@
 import { test } from 'tap'
-import { ConstellationEndpoint } from '../src/index.js'
-import { grantingServer, eventLog, nextEvent, taskEnd } from './continuity-helpers.js'
+import { connectedConstellation, eventLog, grantingServer, nextEvent, taskEnd } from './continuity-helpers.js'
 
 test('an abort sends task_cancel; the slot stays taken until the TASK_END: the next task waits for it', async (t) => {
   const server = await grantingServer(t, ['resume', 'cancel', 'deadline'])
-  const constellation = new ConstellationEndpoint({ taskName: 'g' })
-  t.teardown(() => constellation.stop())
-  await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: server.url })
+  const constellation = await connectedConstellation(t, server.url)
   const log = eventLog(constellation)
   const controller = new AbortController()
   const acked = nextEvent(constellation, 'taskAck')

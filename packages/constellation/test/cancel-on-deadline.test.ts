@@ -1,12 +1,9 @@
 import { test } from 'tap'
-import { ConstellationEndpoint } from '../src/index.js'
-import { eventLog, grantingServer, nextEvent, taskEnd, useClock } from './continuity-helpers.js'
+import { connectedConstellation, eventLog, grantingServer, nextEvent, taskEnd, useClock } from './continuity-helpers.js'
 
 test('a deadline that passes after the TASK was sent cancels it on the server ("timed out"); an ERROR refusing the cancel frees the slot', async (t) => {
   const server = await grantingServer(t, ['cancel'])
-  const constellation = new ConstellationEndpoint({ taskName: 'g' })
-  t.teardown(() => constellation.stop())
-  await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: server.url })
+  const constellation = await connectedConstellation(t, server.url)
   const log = eventLog(constellation)
   const clock = useClock(t)
   const acked = nextEvent(constellation, 'taskAck')

@@ -1,13 +1,10 @@
 import { test } from 'tap'
-import { ConstellationEndpoint } from '../src/index.js'
-import { eventLog, grantingServer, nextEvent, taskEnd } from './continuity-helpers.js'
+import { connectedConstellation, eventLog, grantingServer, nextEvent, taskEnd } from './continuity-helpers.js'
 
 for (const [name, capabilities] of [['grants nothing of it', []], ['grants resume and deadline only', ['resume', 'deadline']]] as const) {
   test(`a server that ${name}: an abort sends no task_cancel and frees the slot at once (the reference behaviour)`, async (t) => {
     const server = await grantingServer(t, [...capabilities])
-    const constellation = new ConstellationEndpoint({ taskName: 'g' })
-    t.teardown(() => constellation.stop())
-    await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: server.url })
+    const constellation = await connectedConstellation(t, server.url)
     const log = eventLog(constellation)
     const controller = new AbortController()
     const acked = nextEvent(constellation, 'taskAck')

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { ConstellationEndpoint } from '../src/index.js'
-import { grantAnswer } from './continuity-helpers.js'
+import { connectedConstellation, grantAnswer } from './continuity-helpers.js'
 import { scriptedServer } from './helpers.js'
 
 test('the REGISTER asks for resume, cancel and deadline; the grant is kept per device', async (t) => {
@@ -9,9 +9,7 @@ test('the REGISTER asks for resume, cancel and deadline; the grant is kept per d
     registers.push(await socket.next())
     socket.send(grantAnswer({ capabilities: ['resume', 'cancel', 'deadline', 'teleport'], epoch: 7, resumeWindowMs: 15_000 }))
   })
-  const constellation = new ConstellationEndpoint({ taskName: 'g' })
-  t.teardown(() => constellation.stop())
-  await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: url })
+  const constellation = await connectedConstellation(t, url)
   t.same(registers[0]?.metadata.aip_capabilities, ['resume', 'cancel', 'deadline'])
   t.equal(Object.keys(registers[0]?.metadata ?? {}).at(-1), 'aip_capabilities', 'after the reference keys')
   const snapshot = constellation.getDevice('dev1')
@@ -39,8 +37,6 @@ test('a malformed grant counts as none', async (t) => {
     await socket.next()
     socket.send({ ...grantAnswer(), aip: { capabilities: 'resume', epoch: 1 } })
   })
-  const constellation = new ConstellationEndpoint({ taskName: 'g' })
-  t.teardown(() => constellation.stop())
-  await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: url })
+  const constellation = await connectedConstellation(t, url)
   t.equal(constellation.getDevice('dev1')?.continuity, null)
 })

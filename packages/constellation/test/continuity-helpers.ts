@@ -1,6 +1,6 @@
 import { setImmediate as realTurn } from 'node:timers/promises'
 import { Clock } from '@tapjs/clock'
-import type { ConstellationEndpoint, ConstellationEvents } from '../src/index.js'
+import { ConstellationEndpoint, type ConstellationEvents } from '../src/index.js'
 import { scriptedServer, serverFrame, type ScriptedSocket, type Teardown } from './helpers.js'
 
 /** What a scripted server grants in its registration answer. */
@@ -97,4 +97,12 @@ export async function grantingServer (t: Teardown, capabilities: string[]): Prom
     }
   })
   return { url, frames, socket: () => current as ScriptedSocket }
+}
+
+/** A constellation (task name `g`) connected to device `dev1` through the server at `url`; stopped at the end of the test. */
+export async function connectedConstellation (t: Teardown, url: string): Promise<ConstellationEndpoint> {
+  const constellation = new ConstellationEndpoint({ taskName: 'g' })
+  t.teardown(() => constellation.stop())
+  await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: url })
+  return constellation
 }

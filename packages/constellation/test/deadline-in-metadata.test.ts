@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { ConstellationEndpoint } from '../src/index.js'
-import { grantingServer, nextEvent, taskEnd, useClock } from './continuity-helpers.js'
+import { connectedConstellation, grantingServer, nextEvent, taskEnd, useClock } from './continuity-helpers.js'
 
 test('with deadline granted, each TASK carries metadata.aip_timeout_ms: the ms left of its deadline when written', async (t) => {
   const server = await grantingServer(t, ['deadline'])
@@ -35,9 +35,7 @@ test('with deadline granted, each TASK carries metadata.aip_timeout_ms: the ms l
 
 test('without deadline granted, the TASK metadata is the caller\'s as given', async (t) => {
   const server = await grantingServer(t, ['resume', 'cancel'])
-  const constellation = new ConstellationEndpoint({ taskName: 'g' })
-  t.teardown(() => constellation.stop())
-  await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: server.url })
+  const constellation = await connectedConstellation(t, server.url)
   const acked = nextEvent(constellation, 'taskAck')
   const first = constellation.sendTaskToDevice('dev1', { request: 'a', taskId: 'a', timeoutMs: 5000, metadata: { priority: 'high' } })
   const second = constellation.sendTaskToDevice('dev1', { request: 'b', taskId: 'b', timeoutMs: 5000 })

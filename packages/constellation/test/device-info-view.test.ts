@@ -1,4 +1,5 @@
 import { test } from 'tap'
+import { connectedConstellation } from './continuity-helpers.js'
 import { ConstellationEndpoint, normalizeDeviceInfo } from '../src/index.js'
 import { scriptedServer, serverFrame } from './helpers.js'
 
@@ -54,9 +55,7 @@ test('a device-info answer that is not an object has no view', async (t) => {
     const request = await socket.next()
     socket.send(serverFrame({ type: 'device_info_response', status: 'ok', response_id: request.request_id, result: null }))
   })
-  const constellation = new ConstellationEndpoint({ taskName: 'g' })
-  t.teardown(() => constellation.stop())
-  await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: url })
+  const constellation = await connectedConstellation(t, url)
   t.same(await constellation.requestDeviceInfo('dev1', { view: true }), { record: null, view: null })
 })
 

@@ -1,6 +1,7 @@
 import { test } from 'tap'
 import { ConstellationEndpoint } from '../src/index.js'
 import { SimDevice, TestServer, scriptedServer, serverFrame, waitFor, type ScriptedSocket } from './helpers.js'
+import { connectedConstellation } from './continuity-helpers.js'
 
 const ok = (fields: Record<string, unknown> = {}): Record<string, unknown> => serverFrame({ type: 'heartbeat', status: 'ok', ...fields })
 /** A Python-style ERROR: no session id, a fresh response id (B5). */
@@ -18,9 +19,7 @@ function afterRegister (script: (socket: ScriptedSocket, register: Record<string
 test('our server: a device that dies fails its task with TASK_END, then TASK is refused at once', async (t) => {
   const server = await TestServer.start(t)
   const device = await SimDevice.start(t, server.wsUrl, 'dev1')
-  const constellation = new ConstellationEndpoint({ taskName: 'g' })
-  t.teardown(() => constellation.stop())
-  await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: server.wsUrl })
+  const constellation = await connectedConstellation(t, server.wsUrl)
   const acked = new Promise((resolve) => constellation.on('taskAck', resolve))
   const running = constellation.sendTaskToDevice('dev1', { request: '10000', taskId: 'long' })
   await acked
@@ -45,9 +44,7 @@ test('Python-style ERROR without ids rejects the only task waiting for its ack',
     t.equal(task.type, 'task')
     socket.send(pyError(`Target device '${String(task.target_id)}' is not connected`))
   }))
-  const constellation = new ConstellationEndpoint({ taskName: 'g' })
-  t.teardown(() => constellation.stop())
-  await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: url })
+  const constellation = await connectedConstellation(t, url)
   const outcomes: string[] = []
   constellation.on('taskEnd', ({ outcome }) => outcomes.push(outcome))
   const started = Date.now()
@@ -121,9 +118,7 @@ test('device info: correlated by request_id; an ERROR with its id, or id-less an
       if (step === 6) socket.send(serverFrame({ type: 'device_info_response', status: 'ok', response_id: request.request_id, result: 'odd' }))
     }
   }))
-  const constellation = new ConstellationEndpoint({ taskName: 'g' })
-  t.teardown(() => constellation.stop())
-  await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: url })
+  const constellation = await connectedConstellation(t, url)
   t.same(await constellation.requestDeviceInfo('dev1'), { os: 'linux' })
   await t.rejects(constellation.requestDeviceInfo('dev1'), { code: 'AIP_ERR_CONSTELLATION_DEVICE_INFO_REFUSED', message: /Not authorized/ })
   await t.rejects(constellation.requestDeviceInfo('dev1'), { code: 'AIP_ERR_CONSTELLATION_DEVICE_INFO_REFUSED', message: /Not authorized/ })

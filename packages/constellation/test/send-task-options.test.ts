@@ -1,12 +1,9 @@
 import { test } from 'tap'
-import { ConstellationEndpoint } from '../src/index.js'
-import { grantingServer, nextEvent, useClock } from './continuity-helpers.js'
+import { connectedConstellation, grantingServer, nextEvent, useClock } from './continuity-helpers.js'
 
 test('sendTaskToDevice(deviceId, request, { signal, timeoutMs }): the options take the place of the request\'s own', async (t) => {
   const server = await grantingServer(t, [])
-  const constellation = new ConstellationEndpoint({ taskName: 'g' })
-  t.teardown(() => constellation.stop())
-  await constellation.connectToDevice({ deviceId: 'dev1', serverUrl: server.url })
+  const constellation = await connectedConstellation(t, server.url)
   const INVALID = { code: 'AIP_ERR_INVALID_ARGUMENT' }
   await t.rejects(constellation.sendTaskToDevice('dev1', { request: 'a' }, 42 as never), { ...INVALID, argument: 'options' })
   await t.rejects(constellation.sendTaskToDevice('dev1', { request: 'a' }, { timeoutMs: 0 }), { ...INVALID, argument: 'options.timeoutMs' })
