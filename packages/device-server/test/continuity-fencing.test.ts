@@ -3,7 +3,7 @@ import { CloseCode } from '@aip/endpoint'
 import { DeviceServerEndpoint } from '../src/index.js'
 import type { Teardown } from '@aip/test-support'
 import { constellationRegister, deviceRegister } from './helpers/harness.js'
-import { HeldTransport, continuityDevice, nextEvent, results, stepsAgent, task } from './helpers/continuity.js'
+import { HeldTransport, continuityDevice, heldConnector, nextEvent, results, stepsAgent, task } from './helpers/continuity.js'
 
 /** An endpoint with in-process peers whose closes the test completes itself. */
 function setup (t: Teardown, resumeWindowMs: number): { endpoint: DeviceServerEndpoint, connect: () => HeldTransport } {
@@ -14,15 +14,7 @@ function setup (t: Teardown, resumeWindowMs: number): { endpoint: DeviceServerEn
     clearInterval(keepAlive)
     await endpoint.stop()
   })
-  return {
-    endpoint,
-    connect: () => {
-      const transport = new HeldTransport()
-      endpoint.handleTransport(transport)
-      t.teardown(() => transport.release())
-      return transport
-    }
-  }
+  return { endpoint, connect: heldConnector(t, endpoint) }
 }
 
 test('frames still arriving on a replaced connection are dropped: its results are not delivered, the new connection completes the task', async (t) => {

@@ -133,14 +133,15 @@ export function heldServer (t: Teardown, options: DeviceServerOptions): { endpoi
     await endpoint.stop()
     clock.exit()
   })
-  return {
-    endpoint,
-    clock,
-    connect: () => {
-      const transport = new HeldTransport()
-      endpoint.handleTransport(transport)
-      t.teardown(() => transport.release())
-      return transport
-    }
+  return { endpoint, clock, connect: heldConnector(t, endpoint) }
+}
+
+/** Makes in-process peers of `endpoint`: each call hands it a new {@link HeldTransport}, released at the end of the test. */
+export function heldConnector (t: Teardown, endpoint: DeviceServerEndpoint): () => HeldTransport {
+  return () => {
+    const transport = new HeldTransport()
+    endpoint.handleTransport(transport)
+    t.teardown(() => transport.release())
+    return transport
   }
 }
