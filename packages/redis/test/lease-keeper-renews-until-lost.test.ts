@@ -16,15 +16,20 @@ if (server !== undefined) {
   t.test('a keeper renews its lease past its length, and reports a takeover once', async (t) => {
     const redis = await connect(t, server)
     const leases = new RedisLeaseRegistry(redis)
-    const lease = await acquire(leases, 'node-a', 150)
+    // Renewed every 100 ms, the lease outlives its 1.5 s length; a renewal may be late by over a second (a busy
+    // machine) without the lease expiring.
+    const leaseMs = 1_500
+    const lease = await acquire(leases, 'node-a', leaseMs)
+    const start = Date.now()
     let renewed = 0
-    let enough = (): void => {}
-    const renewedThrice = new Promise<void>((resolve) => { enough = resolve })
+    let pastLength = (): void => {}
+    const renewedPastLength = new Promise<void>((resolve) => { pastLength = resolve })
     const losses: LeaseLossReason[] = []
     let lost = (): void => {}
     const lostOnce = new Promise<void>((resolve) => { lost = resolve })
     const keeper = new LeaseKeeper(leases, lease, {
-      onRenewed: () => { if (++renewed === 3) enough() },
+      renewEveryMs: 100,
+      onRenewed: () => { if (++renewed >= 3 && Date.now() - start > leaseMs) pastLength() },
       onLost: (reason) => {
         losses.push(reason)
         lost()
@@ -32,7 +37,9 @@ if (server !== undefined) {
     })
     t.teardown(() => keeper.stop())
     t.equal(keeper.lease, lease)
-    await renewedThrice
+    // A loss before that (the lease expired between two renewals) fails the test instead of leaving it waiting.
+    await Promise.race([renewedPastLength, lostOnce])
+    t.same(losses, [], 'not lost while renewed')
     t.match(await leases.get('device-1'), { nodeId: 'node-a', epoch: lease.epoch }, 'still held')
     await acquire(leases, 'node-b', 60_000)
     await lostOnce
