@@ -16,12 +16,13 @@ import { checkRatioTargets, checkScaleGoals, SCALE_GOALS, targetsMarkdown } from
 const argv = process.argv.slice(2)
 const option = (name: string): string | undefined => argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined
 const quick = argv.includes('--quick')
-const only = option('--only') === undefined ? null : new Set((option('--only') ?? '').split(','))
+// Scenario names hold ", " (comma and space): the parts of --only are separated by a comma not followed by a space.
+const only = option('--only') === undefined ? null : new Set((option('--only') ?? '').split(/,(?! )/))
 const outDir = option('--out') === undefined ? fileURLToPath(new URL('../../../bench/results/', import.meta.url)) : resolve(option('--out') ?? '.')
 const reps = option('--reps') === undefined ? undefined : Math.max(1, Number(option('--reps')))
 const repetitions = reps ?? (quick ? 1 : 3)
 // The scale scenario is heavy: it runs when selected (`--only scale`), with `--scale`, or in its quick size.
-const withScale = argv.includes('--scale') || quick || (only !== null && [...only].some((part) => part.startsWith('scale')))
+const withScale = argv.includes('--scale') || quick || (only !== null && [...only].some((part) => part.replace(/^\^/, '').startsWith('scale')))
 
 const size = quick
   ? { devices: 20, window: 16, warmupMs: 200, durationMs: 600, rate: 200, lightRate: 100, connectDevices: 200, stormDevices: 200, scaleDevices: 500, heartbeatMs: 1000 }
@@ -103,7 +104,7 @@ const results: ScenarioResult[] = []
 const started = new Date()
 for (const scenario of scenarios) {
   const { name, run } = scenario
-  if (only !== null && ![...only].some((part) => name.includes(part))) continue
+  if (only !== null && ![...only].some((part) => part.startsWith('^') ? name.startsWith(part.slice(1)) : name.includes(part))) continue
   if (name.startsWith('scale') && plan.capped) {
     process.stderr.write(`scale: ${scaleOptions.devices} devices asked, the open-file hard limit (ulimit -Hn = ${plan.fileLimit}) allows ${plan.devices} in one server process; goals are projected\n`)
   }

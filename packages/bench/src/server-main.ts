@@ -1,10 +1,16 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { startBaselineServer } from './baseline-server.js'
 import { startRealServer } from './real-server.js'
 
 // A benchmark server in its own process: `node --expose-gc server-main.js <real|baseline> <port>`. It answers
 // the parent over IPC: `stats` (CPU, memory, registered clients, registrations per 100 ms), `gc`, `stop`.
+// With AIP_BENCH_CPU_PROF_WINDOW=<dir>, it profiles its measured window only: the profiler starts at the first
+// `stats` or `gc` request (where a scenario's window opens) and the profile is written at the second (where it
+// closes), so that start-up, connecting and the load generator's ramp are left out.
 
 export interface ServerStats {
   cpuMicros: number
@@ -27,6 +33,38 @@ function onRegistered (): void {
   const bucket = Math.floor((performance.now() - started) / 100)
   timeline[bucket] = (timeline[bucket] ?? 0) + 1
 }
+
+/** Profiles the window between the first two `stats` or `gc` requests (see above), when asked. */
+class WindowProfiler {
+  readonly #dir: string
+  #session: Session | null = null
+  #requests = 0
+
+  constructor (dir: string) {
+    this.#dir = dir
+  }
+
+  /** Called at each `stats` or `gc` request, before it is answered. */
+  async mark (): Promise<void> {
+    this.#requests++
+    if (this.#requests === 1) {
+      const session = new Session()
+      session.connect()
+      await session.post('Profiler.enable')
+      await session.post('Profiler.start')
+      this.#session = session
+    } else if (this.#requests === 2 && this.#session !== null) {
+      const { profile } = await this.#session.post('Profiler.stop')
+      this.#session.disconnect()
+      this.#session = null
+      mkdirSync(this.#dir, { recursive: true })
+      writeFileSync(join(this.#dir, `CPU-window.${kind}.${process.pid}.cpuprofile`), JSON.stringify(profile))
+    }
+  }
+}
+
+const windowDir = process.env.AIP_BENCH_CPU_PROF_WINDOW
+const profiler = windowDir === undefined || windowDir === '' ? null : new WindowProfiler(windowDir)
 
 function stats (registered: number): ServerStats {
   const cpu = process.cpuUsage()
@@ -53,12 +91,23 @@ async function main (): Promise<void> {
   } else {
     throw new Error(`unknown server kind ${String(kind)}`)
   }
-  process.on('message', (request: ServerRequest) => {
-    if (request.cmd === 'gc') globalThis.gc?.()
+  const answer = (request: ServerRequest): void => {
     process.send?.({ id: request.id, stats: stats(registered()) } satisfies ServerReply)
     if (request.cmd === 'stop') {
       close().finally(() => process.exit(0))
     }
+  }
+  process.on('message', (request: ServerRequest) => {
+    if (request.cmd === 'gc') globalThis.gc?.()
+    if (profiler === null || request.cmd === 'stop') {
+      answer(request)
+      return
+    }
+    // The profiler's own start and stop stay outside the CPU figures: the stats are read after them.
+    profiler.mark().then(() => { answer(request) }, (err: unknown) => {
+      process.stderr.write(`window profile: ${String(err)}\n`)
+      answer(request)
+    })
   })
   process.send?.({ ready: true, port: address.port })
 }

@@ -1,9 +1,10 @@
 import type { AIPProtocol, Logger, Transport } from '@aip/endpoint'
 import type { TypedEmitter } from '@aip/resilience'
 import type { AwayClient } from './away.js'
+import { CommandDeadlines } from './command-deadlines.js'
 import type { ClientConnection } from './connection.js'
 import { DispatchTable } from './dispatch-table.js'
-import { SessionCancelledError } from './errors.js'
+import { CommandTimeoutError, SessionCancelledError } from './errors.js'
 import type { ResolvedServerOptions } from './options.js'
 import { RegistrationDeadlines, expireRegistration } from './registration-deadlines.js'
 import type { Session } from './session.js'
@@ -45,6 +46,8 @@ export class ServerCore {
   readonly onLoadChange: () => void
   /** The registration deadlines of the connections (one timer for all). */
   readonly registrationDeadlines: RegistrationDeadlines
+  /** The timeouts of the COMMANDs sent with the default `commandTimeoutMs` (one timer for all). */
+  readonly commandDeadlines: CommandDeadlines
   /**
    * Told when a write to a connection fails after it was handed over: the connection is gone, its close follows
    * (and is logged with its ids). Shared by every connection: none holds a closure of its own for it.
@@ -69,6 +72,9 @@ export class ServerCore {
     this.attach = init.attach
     this.onLoadChange = init.onLoadChange
     this.registrationDeadlines = new RegistrationDeadlines(init.options.registrationTimeoutMs, (connection) => { expireRegistration(this, connection) })
+    this.commandDeadlines = new CommandDeadlines(init.options.commandTimeoutMs, (session, responseId, timeoutMs) => {
+      session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs))
+    })
   }
 
   /** A fresh label for a connection not registered yet (`c1`, `c2`...). */

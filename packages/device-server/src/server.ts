@@ -424,6 +424,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     // Clients away will not come back to this server: they are gone (their sessions were cancelled just above).
     await Promise.all([...core.away.keys()].map(async (clientId) => { await endAway(core, clientId) }))
     await Promise.all(core.sessions.list().map((session) => core.ended(session)))
+    core.commandDeadlines.clear()
     const closed = [...core.connections].map((connection) => new Promise<void>((resolve) => {
       if (connection.closed) { resolve(); return }
       connection.transport.on('close', () => resolve())

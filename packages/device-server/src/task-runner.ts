@@ -71,12 +71,19 @@ async function execute (core: ServerCore, session: Session, commands: readonly C
   const extra = span !== null && session.propagateTrace ? { [TRACEPARENT]: span.traceparent } : null
   const outgoing = { command, extra, dueAt: core.options.now() + timeoutMs, sent: false }
   session.keep(responseId, outgoing)
-  const sentAt = performance.now()
+  // Timed only when someone listens to `commandEnd`.
+  const sentAt = core.events.listenerCount('commandEnd') > 0 ? performance.now() : -1
   let status: DeviceServerEvents['commandEnd']['status'] = 'cancelled'
-  const timer = setTimeout(() => session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs)), timeoutMs)
-  timer.unref()
-  const onAbort = (): void => session.cancel(options.signal?.reason instanceof Error ? options.signal.reason : new SessionCancelledError(session.id, 'aborted'))
-  options.signal?.addEventListener('abort', onAbort, { once: true })
+  // The default timeout shares one timer with every COMMAND of the server; another one gets a timer of its own.
+  const deadlines = core.commandDeadlines
+  const ticket = timeoutMs === deadlines.delayMs ? deadlines.add(session, responseId) : -1
+  const timer = ticket === -1 ? setTimeout(() => session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs)), timeoutMs) : undefined
+  timer?.unref()
+  const signal = options.signal
+  const onAbort = signal === undefined
+    ? undefined
+    : (): void => { session.cancel(signal.reason instanceof Error ? signal.reason : new SessionCancelledError(session.id, 'aborted')) }
+  if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true })
   try {
     // Not written (the device is away, or its connection closing): kept, and written when the device resumes.
     if (!writeCommand(core, session, outgoing) && !holdsCommands(core, session.deviceId)) throw new SessionCancelledError(session.id, 'device_disconnected')
@@ -88,11 +95,15 @@ async function execute (core: ServerCore, session: Session, commands: readonly C
     if (err instanceof CommandTimeoutError) status = 'timeout'
     throw err
   } finally {
-    core.events.emit('commandEnd', { sessionId: session.id, deviceId: session.deviceId, durationMs: performance.now() - sentAt, status })
+    if (sentAt !== -1) core.events.emit('commandEnd', { sessionId: session.id, deviceId: session.deviceId, durationMs: performance.now() - sentAt, status })
     span?.end(status === 'ok' ? undefined : status)
-    clearTimeout(timer)
+    if (timer === undefined) {
+      deadlines.release(ticket)
+    } else {
+      clearTimeout(timer)
+    }
     session.forget(responseId)
-    options.signal?.removeEventListener('abort', onAbort)
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
   }
 }
 

@@ -345,13 +345,25 @@ export abstract class AIPEndpoint<
     return this.#find(key)
   }
 
-  async #dispatch (message: IncomingMessage<R>, key: string, protocol: AIPProtocol<R>): Promise<void> {
+  /**
+   * Runs `handleMessage`; a throw or a rejection is logged and becomes an `error` event. Synchronous when the
+   * handler is (no promise, no microtask per message: the connection's inbox goes on at once).
+   */
+  #dispatch (message: IncomingMessage<R>, key: string, protocol: AIPProtocol<R>): Promise<void> | undefined {
+    let result: void | Promise<void>
     try {
-      await this.handleMessage(message, key, protocol)
+      result = this.handleMessage(message, key, protocol)
     } catch (error) {
-      this.log.warn({ err: error, key, type: message.type, sessionId: message.session_id }, 'handleMessage threw')
-      this.events.emit('error', { error, context: 'handleMessage' } as E['error'])
+      this.#handleFailed(error, key, message)
+      return undefined
     }
+    if (result === undefined || typeof (result as Promise<void> | null)?.then !== 'function') return undefined
+    return (result as Promise<void>).then(undefined, (error: unknown) => { this.#handleFailed(error, key, message) })
+  }
+
+  #handleFailed (error: unknown, key: string, message: IncomingMessage<R>): void {
+    this.log.warn({ err: error, key, type: message.type, sessionId: message.session_id }, 'handleMessage threw')
+    this.events.emit('error', { error, context: 'handleMessage' } as E['error'])
   }
 
   #closed (protocol: AIPProtocol<R>, key: string, info: CloseInfo): void {

@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto'
 import {
-  SpanKind, SpanStatusCode, TraceFlags, context, isSpanContextValid, trace, type Attributes, type Span, type SpanContext
+  INVALID_SPAN_CONTEXT, ProxyTracerProvider, SpanKind, SpanStatusCode, TraceFlags, context, isSpanContextValid, trace,
+  type Attributes, type Context, type Span, type SpanContext
 } from '@opentelemetry/api'
 
 /**
@@ -83,12 +84,80 @@ export interface TraceSpanOptions {
   attributes?: Attributes
 }
 
+/** The tracer provider the API hands out while no SDK registered one (its no-op delegate). */
+const NO_SDK = new ProxyTracerProvider().getDelegate()
+
+/**
+ * True while no OpenTelemetry SDK is registered with this copy of the API: its tracers are then no-ops. Asked on
+ * every span (an SDK may be registered at any time); a provider registered through another copy of the API counts
+ * as an SDK.
+ */
+function sdkRegistered (): boolean {
+  const provider = trace.getTracerProvider()
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_SDK
+}
+
+/**
+ * A span while no SDK is registered: what the no-op tracer would give (a non-recording span carrying the parent's
+ * context when it is valid), computed only when read. The parent is read from `parent` (a `traceparent`) or from
+ * the context active at the start (contexts are immutable, so reading it later reads the same); the ids are drawn
+ * on first use. A span whose ids nobody reads (a COMMAND's, when its task carried no trace context) costs one
+ * object.
+ */
+class QuietSpan implements TraceSpan {
+  readonly #parentText: string | null | undefined
+  readonly #active: Context
+  #parent: SpanContext | null | undefined = undefined
+  #traceId: string | undefined = undefined
+  #traceparent: string | undefined = undefined
+  #span: Span | undefined = undefined
+
+  constructor (parent: string | null | undefined, active: Context) {
+    this.#parentText = parent
+    this.#active = active
+  }
+
+  /** The parent: the remote one when `parent` is a valid `traceparent`, else the active span's, else `null`. */
+  get #parentContext (): SpanContext | null {
+    if (this.#parent === undefined) this.#parent = parseTraceparent(this.#parentText) ?? trace.getSpanContext(this.#active) ?? null
+    return this.#parent
+  }
+
+  get span (): Span {
+    if (this.#span === undefined) {
+      const parent = this.#parentContext
+      this.#span = trace.wrapSpanContext(parent !== null && isSpanContextValid(parent) ? parent : INVALID_SPAN_CONTEXT)
+    }
+    return this.#span
+  }
+
+  get traceId (): string {
+    if (this.#traceId === undefined) {
+      const parent = this.#parentContext
+      this.#traceId = parent !== null && isSpanContextValid(parent) ? parent.traceId : randomHexId(16)
+    }
+    return this.#traceId
+  }
+
+  get traceparent (): string {
+    if (this.#traceparent === undefined) {
+      const traceFlags = this.#parentContext?.traceFlags ?? TraceFlags.SAMPLED
+      this.#traceparent = formatTraceparent({ traceId: this.traceId, spanId: randomHexId(8), traceFlags })
+    }
+    return this.#traceparent
+  }
+
+  /** A non-recording span records neither the error nor the end. */
+  end (): void {}
+}
+
 /**
  * Starts a span named `name` with the tracer of `tracerName`. Without an OpenTelemetry SDK the tracer is a no-op:
  * the span then keeps the parent's trace id (or a new random one) with a new span id of our own, so the trace
- * context still moves on from hop to hop.
+ * context still moves on from hop to hop; nothing is built until its ids are read.
  */
 export function startTraceSpan (tracerName: string, name: string, options: TraceSpanOptions = {}): TraceSpan {
+  if (!sdkRegistered()) return new QuietSpan(options.parent, context.active())
   const remote = parseTraceparent(options.parent)
   const parentContext = remote === null ? context.active() : trace.setSpanContext(context.active(), remote)
   const parent = remote ?? trace.getSpanContext(parentContext) ?? null

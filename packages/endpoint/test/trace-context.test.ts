@@ -119,3 +119,49 @@ test('spans started without an SDK carry valid W3C traceparents with fresh ids',
   t.same(bad, [], 'valid, the child under its parent trace with its own span id')
   t.equal(seen.size, 1200, 'no traceparent repeats')
 })
+
+test('without an SDK, the active span of a context manager is the parent, read as it was at the start; ids stay once drawn', async (t) => {
+  let current: Context = ROOT_CONTEXT
+  const manager: ContextManager = {
+    active: () => current,
+    with: (ctx, fn, thisArg, ...args) => {
+      const previous = current
+      current = ctx
+      try { return fn.call(thisArg, ...args) } finally { current = previous }
+    },
+    bind: (_ctx, target) => target,
+    enable () { return this },
+    disable () { return this }
+  }
+  t.ok(context.setGlobalContextManager(manager))
+  t.teardown(() => { context.disable() })
+  const parent = parseTraceparent(PARENT) as SpanContext
+  const child = context.with(trace.setSpanContext(ROOT_CONTEXT, parent), () => startTraceSpan('test', 'child', { parent: 'not a traceparent' }))
+  // Read outside the context it started in.
+  t.equal(child.traceId, parent.traceId, 'under the active span')
+  t.match(child.traceparent, new RegExp(`^00-${parent.traceId}-[0-9a-f]{16}-01$`))
+  t.not(child.traceparent.split('-')[2], parent.spanId, 'a span id of its own')
+  t.equal(child.traceparent, child.traceparent, 'drawn once')
+  t.same(child.span.spanContext(), parent, 'the non-recording span carries the parent, as the no-op tracer gives it')
+  t.equal(child.span.isRecording(), false)
+  const root = startTraceSpan('test', 'root')
+  t.equal(root.span.spanContext().traceId, '0'.repeat(32), 'no parent: the invalid context, as the no-op tracer gives it')
+  t.equal(root.traceparent.split('-')[1], root.traceId)
+  t.not(root.traceId, parent.traceId)
+})
+
+test('an SDK whose spans carry no valid context of their own: the span still gets ids of its own under the parent', async (t) => {
+  const tracer: Tracer = {
+    startSpan: (_name: string, _options?: SpanOptions, ctx = context.active()): Span => trace.wrapSpanContext(trace.getSpanContext(ctx) ?? { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 }),
+    startActiveSpan: (() => { throw new Error('unused') }) as Tracer['startActiveSpan']
+  }
+  t.ok(trace.setGlobalTracerProvider({ getTracer: () => tracer }))
+  t.teardown(() => { trace.disable() })
+  const child = startTraceSpan('test', 'child', { parent: PARENT })
+  t.equal(child.traceId, '4bf92f3577b34da6a3ce929d0e0e4736')
+  t.not(child.traceparent, PARENT, 'not the parent span id')
+  const root = startTraceSpan('test', 'root')
+  t.match(root.traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/, 'a new trace')
+  child.end()
+  root.end()
+})

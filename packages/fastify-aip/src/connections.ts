@@ -23,6 +23,10 @@ export function limitConnections (server: Server, limits: ConnectionLimits, log:
     if (server.requestTimeout > 0 && server.requestTimeout < limits.headersTimeoutMs) server.requestTimeout = limits.headersTimeoutMs
   }
   if (limits.maxConnections !== null) server.maxConnections = limits.maxConnections
+  const perAddressLimit = limits.maxConnectionsPerAddress
+  const headersTimeoutMs = limits.headersTimeoutMs
+  // Nothing to watch per connection: no listener at all.
+  if (perAddressLimit <= 0 && headersTimeoutMs === null) return () => {}
   const firstRequest = new Map<Socket, NodeJS.Timeout>()
   const requestArrived = (request: IncomingMessage): void => {
     const timer = firstRequest.get(request.socket)
@@ -32,41 +36,50 @@ export function limitConnections (server: Server, limits: ConnectionLimits, log:
   }
   const perAddress = new Map<string, number>()
   let warned = new Set<string>()
-  const onConnection = (socket: Socket): void => {
-    const address = socket.remoteAddress ?? 'unknown'
-    const held = perAddress.get(address) ?? 0
-    if (limits.maxConnectionsPerAddress > 0 && held >= limits.maxConnectionsPerAddress) {
-      // Logged once per address and burst, not once per refused connection.
-      if (!warned.has(address)) {
-        warned.add(address)
-        log.warn({ remoteAddress: address, maxConnectionsPerAddress: limits.maxConnectionsPerAddress }, 'too many connections from one address: refusing more')
-      }
-      socket.destroy()
-      return
+  // One 'close' listener shared by every socket (the socket is `this`), the address kept on the socket: an idle
+  // connection holds no closure of its own here.
+  const onClose = function (this: WatchedSocket): void {
+    const timer = firstRequest.get(this)
+    if (timer !== undefined) {
+      clearTimeout(timer)
+      firstRequest.delete(this)
     }
-    perAddress.set(address, held + 1)
-    if (limits.headersTimeoutMs !== null) {
+    const address = this[kAddress]
+    if (address === undefined) return
+    const left = (perAddress.get(address) ?? 1) - 1
+    if (left <= 0) {
+      perAddress.delete(address)
+      if (warned.size > 0) warned.delete(address)
+    } else {
+      perAddress.set(address, left)
+    }
+  }
+  const onConnection = (socket: WatchedSocket): void => {
+    if (perAddressLimit > 0) {
+      const address = socket.remoteAddress ?? 'unknown'
+      const held = perAddress.get(address) ?? 0
+      if (held >= perAddressLimit) {
+        // Logged once per address and burst, not once per refused connection.
+        if (!warned.has(address)) {
+          warned.add(address)
+          log.warn({ remoteAddress: address, maxConnectionsPerAddress: perAddressLimit }, 'too many connections from one address: refusing more')
+        }
+        socket.destroy()
+        return
+      }
+      perAddress.set(address, held + 1)
+      socket[kAddress] = address
+    }
+    if (headersTimeoutMs !== null) {
       const timer = setTimeout(() => {
         firstRequest.delete(socket)
         socket.destroy()
-      }, limits.headersTimeoutMs)
+      }, headersTimeoutMs)
       timer.unref()
       firstRequest.set(socket, timer)
     }
-    socket.once('close', () => {
-      const timer = firstRequest.get(socket)
-      if (timer !== undefined) {
-        clearTimeout(timer)
-        firstRequest.delete(socket)
-      }
-      const left = (perAddress.get(address) ?? 1) - 1
-      if (left <= 0) {
-        perAddress.delete(address)
-        if (warned.size > 0) warned.delete(address)
-      } else {
-        perAddress.set(address, left)
-      }
-    })
+    // `on`, not `once`: a socket closes once, and `once` would keep a wrapper per socket.
+    socket.on('close', onClose)
   }
   // First, so that a refused connection reaches no other listener with a live socket.
   server.prependListener('connection', onConnection)
@@ -81,3 +94,8 @@ export function limitConnections (server: Server, limits: ConnectionLimits, log:
     warned = new Set()
   }
 }
+
+/** The remote address a socket was counted under (set only while the per-address limit is on). */
+const kAddress = Symbol('fastify-aip.connectionAddress')
+
+type WatchedSocket = Socket & { [kAddress]?: string }

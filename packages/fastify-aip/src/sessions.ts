@@ -46,10 +46,13 @@ export class AipSessions {
     this.#log = log
     this.#disposers.push(
       endpoint.on('sessionStarted', (started) => {
+        // Nothing is built for a change nobody listens to (the hot path of every task).
+        if (this.#listeners.size === 0) return
         const session = endpoint.getSession(started.sessionId)
         this.#emit({ type: 'started', session: session === undefined ? { status: 'running', ...started, startedAt: endpoint.options.now() } : running(session) })
       }),
       endpoint.on('taskEnd', (record) => {
+        if (this.#listeners.size === 0) return
         this.#emit({ type: 'ended', record })
       })
     )

@@ -43,3 +43,15 @@ test('an invalid message is parsed once, and its ERROR ids come from that parse'
   t.equal(lengths.filter((length) => length === frame.length).length, 1, 'one parse of the frame')
   t.match(result, { ok: false, correlation: { sessionId: 'sid', requestId: 'rid' } })
 })
+
+test('a frame with no more opening brackets than maxDepth is parsed once, unscanned; one with more is scanned, then decoded', async (t) => {
+  const frame = JSON.stringify({ type: 'task', status: 'continue', client_type: 'constellation', session_id: 's-1', request_id: 'r-1', metadata: { a: [1, { b: 2 }] } })
+  let result!: ReturnType<typeof decodeClientMessage>
+  t.same(parsedLengths(() => { result = decodeClientMessage(frame, { maxDepth: 4 }) }), [frame.length], 'one parse, no scan of the ids')
+  t.ok(result.ok)
+  const shallow = JSON.stringify({ type: 'task', status: 'continue', session_id: 's-2', metadata: { list: Array.from({ length: 70 }, () => [{}]) } })
+  const lengths = parsedLengths(() => { result = decodeClientMessage(shallow) })
+  t.ok(result.ok, '140 brackets, nested 4 deep: accepted')
+  t.same(lengths, ['"s-2"'.length, shallow.length], 'scanned (its id read by the scan), then parsed')
+  t.match(decodeClientMessage(frame, { maxDepth: 2 }), { ok: false, error: { code: ProtocolErrorCode.FRAME_TOO_DEEP }, correlation: { sessionId: 's-1', requestId: 'r-1' } })
+})

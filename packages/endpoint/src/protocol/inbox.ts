@@ -66,15 +66,25 @@ export abstract class Inbox {
         this[jobFailed](error, 'inbox job threw')
       }
       if (pending !== undefined) {
-        pending.catch((error: unknown) => this[jobFailed](error, 'inbox job failed')).finally(() => {
-          this.#shift()
-          this.#drain()
+        // One reaction for both outcomes (no `catch` + `finally` pair: two more promises per asynchronous job).
+        pending.then(() => { this.#next() }, (error: unknown) => {
+          try {
+            this[jobFailed](error, 'inbox job failed')
+          } finally {
+            this.#next()
+          }
         })
         return
       }
       this.#shift()
     }
     this.#draining = false
+  }
+
+  /** The asynchronous job at the head has settled: the next ones run. */
+  #next (): void {
+    this.#shift()
+    this.#drain()
   }
 
   #shift (): void {
