@@ -12,6 +12,8 @@ import { endAway, type AwayClient } from './away.js'
 import { attachToHttpServer } from './adapters/node-http.js'
 import { TRUSTED, authenticate, type AuthResult } from './auth.js'
 import { ServerCore } from './core.js'
+import { ClusterRuntime } from './cluster/runtime.js'
+import type { ClusterClient, ClusterState } from './cluster/link.js'
 import { dispatchTask } from './dispatch.js'
 import { InvalidOptionError, ServerStoppedError, SessionCancelledError } from './errors.js'
 import { onMessage } from './router.js'
@@ -87,6 +89,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
       },
       onLoadChange: () => this.#loadChanged()
     })
+    if (resolved.cluster !== null) this.#core.cluster = new ClusterRuntime(this.#core, resolved.cluster)
   }
 
   /** Starts accepting connections: `created` → `started` → `listening`. The first connection does it too. */
@@ -98,6 +101,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
   #listen (): void {
     if (this.state !== 'created') return
     this.transition('started')
+    this.#core.cluster?.start()
     this.transition('listening')
   }
 
@@ -359,6 +363,70 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
   }
 
   /**
+   * The state of the link to the cluster store (`ready`, `reconnecting`, `down`...), for a health check; `null`
+   * without a `cluster` option.
+   */
+  get clusterState (): ClusterState | null {
+    return this.options.cluster?.state ?? null
+  }
+
+  /**
+   * Every registered client of the cluster, with the node holding it, in client id order. Without a `cluster`
+   * option: this server's clients (`nodeId` `local`, `epoch` of their registration).
+   * @throws `AIP_ERR_CLUSTER_UNAVAILABLE` when the cluster store cannot be reached
+   */
+  async listClusterClients (): Promise<ClusterClient[]> {
+    const cluster = this.#core.cluster
+    if (cluster === null) {
+      return this.listClients().map((record) => ({
+        clientId: record.clientId,
+        clientType: record.clientType,
+        targetId: record.targetId,
+        platform: record.platform,
+        systemInfo: record.systemInfo as Record<string, unknown> | null,
+        registeredAt: record.registeredAt,
+        nodeId: 'local',
+        epoch: this.#core.epochs.get(record.clientId) ?? 0
+      }))
+    }
+    try {
+      return await cluster.link.listClients()
+    } catch (err) {
+      throw cluster.unavailable('list clients', err)
+    }
+  }
+
+  /**
+   * The record of a finished task, from this server or (in a cluster) from any node, while it is kept.
+   * @throws `AIP_ERR_CLUSTER_UNAVAILABLE` when it is not here and the cluster store cannot be reached
+   */
+  async getClusterResult (sessionId: string): Promise<TaskRecord | undefined> {
+    const local = this.getResult(sessionId)
+    const cluster = this.#core.cluster
+    if (local !== undefined || cluster === null) return local
+    try {
+      return await cluster.link.getResult(sessionId)
+    } catch (err) {
+      throw cluster.unavailable('get result', err)
+    }
+  }
+
+  /**
+   * The latest finished task with this name, from this server or (in a cluster) from any node, while it is kept.
+   * @throws `AIP_ERR_CLUSTER_UNAVAILABLE` when it is not here and the cluster store cannot be reached
+   */
+  async getClusterResultByTaskName (taskName: string): Promise<TaskRecord | undefined> {
+    const local = this.getResultByTaskName(taskName)
+    const cluster = this.#core.cluster
+    if (local !== undefined || cluster === null) return local
+    try {
+      return await cluster.link.getResultByTaskName(sanitizeTaskName(taskName))
+    } catch (err) {
+      throw cluster.unavailable('get result', err)
+    }
+  }
+
+  /**
    * Sends a task to a device the way the reference `/api/dispatch` does: a server TASK that the device turns into
    * its own TASK. The session id returned is the one the task really runs under.
    */
@@ -429,6 +497,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     }))
     await Promise.all(closed)
     core.dispatches.rejectAll(() => new ServerStoppedError())
+    await core.cluster?.stop()
     // The base releases what is left (extensions, deadlines), moves to `stopped` and drops every listener.
     await super.stop(CloseCode.GoingAway, Texts.serverShuttingDown)
   }
