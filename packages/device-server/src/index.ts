@@ -16,6 +16,6 @@ export {
 export type {
   ClusterLink, ClusterHandlers, ClusterState, ClusterClient, ClusterClientRecord, ClaimMode, ClaimOutcome, ClusterMessage,
   ClusterTaskMessage, ClusterCancelMessage, ClusterFrameMessage, NodeMessage, ProbeMessage, ProbeAnswerMessage,
-  FencedNoticeMessage, ClientLossReason
+  FencedNoticeMessage, ClientLossReason, ClusterSessionInfo, SessionsRequestMessage, SessionsAnswerMessage
 } from './cluster/link.js'
 export { InMemoryClusterHub, InMemoryClusterLink, type InMemoryClusterHubOptions } from './cluster/memory.js'

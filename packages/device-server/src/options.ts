@@ -189,7 +189,7 @@ const DeviceServerOptionsSchema = Type.Object({
   results: Type.Optional(StoreOption<ResultStore>(['put', 'getBySession', 'getByTaskName', 'clear'])),
   cluster: Type.Optional(StoreOption<ClusterLink>([
     'start', 'stop', 'claim', 'release', 'update', 'locate', 'listClients', 'follow', 'unfollow', 'send', 'sendToNode',
-    'isNodeAlive', 'putResult', 'getResult', 'getResultByTaskName'
+    'isNodeAlive', 'listNodes', 'putResult', 'getResult', 'getResultByTaskName'
   ])),
   extensions: Type.Array(Type.Unknown(), { default: [], expected: 'an array of extensions' }),
   defaultTimeoutMs: Milliseconds({ min: 1, default: 120_000 }),

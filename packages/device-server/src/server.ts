@@ -13,7 +13,9 @@ import { attachToHttpServer } from './adapters/node-http.js'
 import { TRUSTED, authenticate, type AuthResult } from './auth.js'
 import { ServerCore } from './core.js'
 import { ClusterRuntime } from './cluster/runtime.js'
-import type { ClusterClient, ClusterState } from './cluster/link.js'
+import type { ClusterClient, ClusterSessionInfo, ClusterState } from './cluster/link.js'
+import { listClusterSessions, sessionInfo } from './cluster/sessions.js'
+import { PROBE_MARGIN_MS } from './cluster/registration.js'
 import { dispatchTask } from './dispatch.js'
 import { InvalidOptionError, ServerStoppedError, SessionCancelledError } from './errors.js'
 import { onMessage } from './router.js'
@@ -21,7 +23,6 @@ import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } 
 import type { ClientRecord } from './registry.js'
 import type { TaskRecord } from './results.js'
 import { Texts } from './texts.js'
-import type { Session } from './session.js'
 import type {
   CancelReason, ClientActivity, DeviceServerEvents, DeviceServerStats, DispatchInfo, DispatchOptions, DispatchedTask, DrainOptions,
   DrainResult, SessionInfo
@@ -31,19 +32,6 @@ export type {
   CancelReason, ClientActivity, DeviceServerEvents, DeviceServerStats, DispatchInfo, DispatchOptions, DispatchedTask, DrainOptions,
   DrainResult, SessionInfo
 } from './types.js'
-
-function sessionInfo (core: ServerCore, session: Session): SessionInfo {
-  return {
-    sessionId: session.id,
-    taskName: session.taskName,
-    requesterId: session.requesterId,
-    deviceId: session.deviceId,
-    startedAt: session.startedAt,
-    deviceAway: core.away.has(session.deviceId),
-    requesterAway: core.away.has(session.requesterId),
-    deadlineAt: session.deadlineAt
-  }
-}
 
 /**
  * The device-agent server: accepts device and constellation connections, pins their identity, runs an agent per
@@ -393,6 +381,22 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
       return await cluster.link.listClients()
     } catch (err) {
       throw cluster.unavailable('list clients', err)
+    }
+  }
+
+  /**
+   * The sessions running on every node of the cluster, oldest first, each with the `nodeId` running it. Each other
+   * live node is asked; one that does not answer within `takeoverProbeMs` plus a second is left out (and logged).
+   * Without a `cluster` option: this server's sessions (`nodeId` `local`).
+   * @throws `AIP_ERR_CLUSTER_UNAVAILABLE` when the cluster store cannot be reached
+   */
+  async listClusterSessions (): Promise<ClusterSessionInfo[]> {
+    const cluster = this.#core.cluster
+    if (cluster === null) return this.listSessions().map((session) => ({ ...session, nodeId: 'local' }))
+    try {
+      return await listClusterSessions(cluster, this.options.takeoverProbeMs + PROBE_MARGIN_MS)
+    } catch (err) {
+      throw cluster.unavailable('list sessions', err)
     }
   }
 

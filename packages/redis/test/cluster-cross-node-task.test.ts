@@ -18,6 +18,8 @@ if (server !== undefined) {
     t.match(await started, { sessionId: 'x@1', requesterId: 'galaxy' }, 'the agent runs on A')
     const command = await device.next()
     t.match(command, { type: 'command', session_id: 'x@1' })
+    t.same((await b.endpoint.listClusterSessions()).map((s) => [s.sessionId, s.nodeId]), [['x@1', 'node-a']], 'B lists the session running on A')
+    t.same(await b.cluster.listNodes(), ['node-a', 'node-b'])
     device.send(answer('dev-1', command))
     t.match(await galaxy.next(), { type: 'task_end', status: 'completed', session_id: 'x@1' })
     t.match(await b.endpoint.getClusterResult('x@1'), { sessionId: 'x@1', status: 'completed', deviceId: 'dev-1' }, 'the result, read from B')

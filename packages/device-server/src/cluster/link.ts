@@ -1,5 +1,6 @@
 import type { ClientType, DecodedClientMessage, DecodedServerMessage } from '@aip/protocol'
 import type { TaskRecord } from '../results.js'
+import type { SessionInfo } from '../types.js'
 
 /*
  * The contract between a `DeviceServerEndpoint` and the cluster store that lets several servers act as one fleet.
@@ -105,8 +106,30 @@ export interface ClusterFrameMessage {
   readonly text: string
 }
 
+/** A running session as the cluster lists it: where it runs, and what `listSessions()` says of it there. */
+export interface ClusterSessionInfo extends SessionInfo {
+  /** The node running the session (its agent, next to its device). */
+  readonly nodeId: string
+}
+
 /** A message between two nodes (in a node's own mailbox). */
-export type NodeMessage = ProbeMessage | ProbeAnswerMessage | FencedNoticeMessage
+export type NodeMessage = ProbeMessage | ProbeAnswerMessage | FencedNoticeMessage | SessionsRequestMessage | SessionsAnswerMessage
+
+/** Asks a node for the sessions it runs (a cluster-wide listing). */
+export interface SessionsRequestMessage {
+  readonly kind: 'sessions_request'
+  readonly requestId: string
+  /** The node asking, which gets the answer in its mailbox. */
+  readonly from: string
+}
+
+/** The answer to a {@link SessionsRequestMessage}. */
+export interface SessionsAnswerMessage {
+  readonly kind: 'sessions_answer'
+  readonly requestId: string
+  readonly from: string
+  readonly sessions: readonly SessionInfo[]
+}
 
 /** Asks the holder of a client id whether its connection is alive (a registration of the id on another node). */
 export interface ProbeMessage {
@@ -206,6 +229,8 @@ export interface ClusterLink {
   sendToNode: (nodeId: string, message: NodeMessage) => Promise<void>
   /** Whether `nodeId` holds a live node lease. */
   isNodeAlive: (nodeId: string) => Promise<boolean>
+  /** The nodes holding a live node lease (this one included), in id order. */
+  listNodes: () => Promise<string[]>
   /** Stores a finished task's record, readable from every node. */
   putResult: (record: TaskRecord) => Promise<void>
   /** A finished task's record by session id, from any node, while it is kept. */

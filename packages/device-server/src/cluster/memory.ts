@@ -150,6 +150,11 @@ export class InMemoryClusterHub {
   }
 
   /** @internal */
+  nodes (): string[] {
+    return [...this.#links.keys()].filter((nodeId) => this.alive(nodeId)).sort()
+  }
+
+  /** @internal */
   putResult (record: TaskRecord): void {
     this.#results.delete(record.sessionId)
     this.#results.set(record.sessionId, structuredClone(record))
@@ -262,6 +267,11 @@ export class InMemoryClusterLink implements ClusterLink {
   async isNodeAlive (nodeId: string): Promise<boolean> {
     this.#hub.check(this, 'node check')
     return this.#hub.alive(nodeId)
+  }
+
+  async listNodes (): Promise<string[]> {
+    this.#hub.check(this, 'list nodes')
+    return this.#hub.nodes()
   }
 
   async putResult (record: TaskRecord): Promise<void> {

@@ -12,6 +12,8 @@ import type { ClusterClient, ClusterClientRecord, ClusterLink, ClusterState, Nod
 import { dropMovedClient } from './moved.js'
 import { NodeWatch } from './node-watch.js'
 import { admitRegistration, answerProbe, reconcile } from './registration.js'
+import { answerSessions } from './sessions.js'
+import type { SessionInfo } from '../types.js'
 
 /** A session that runs here for a requester connected to another node: its frames go to its mailbox. */
 export interface RemoteRequester {
@@ -41,6 +43,8 @@ export class ClusterRuntime {
   readonly pendingClaims = new Set<string>()
   /** Probes of a client's connection on another node, waiting for their answer, by probe id. */
   readonly probes = new Map<string, (alive: boolean) => void>()
+  /** Session listings asked of other nodes, waiting for their answer, by request id. */
+  readonly sessionRequests = new Map<string, (sessions: readonly SessionInfo[]) => void>()
   readonly watch: NodeWatch
   readonly #ended = new Set<string>()
   #started: Promise<void> | null = null
@@ -70,6 +74,7 @@ export class ClusterRuntime {
     this.watch.stop()
     for (const resolve of this.probes.values()) resolve(false)
     this.probes.clear()
+    for (const resolve of [...this.sessionRequests.values()]) resolve([])
     await this.#started
     await this.link.stop().catch((err: unknown) => { this.core.logger.error({ err }, 'cluster: the link failed to stop') })
   }
@@ -199,6 +204,12 @@ export class ClusterRuntime {
         return
       case 'fenced':
         dropMovedClient(this, message.clientId, message.by)
+        return
+      case 'sessions_request':
+        answerSessions(this, message).catch((err: unknown) => { this.core.logger.warn({ err }, 'cluster: session listing not answered') })
+        return
+      case 'sessions_answer':
+        this.sessionRequests.get(message.requestId)?.(message.sessions)
     }
   }
 

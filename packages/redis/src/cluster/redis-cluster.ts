@@ -12,7 +12,7 @@ import { RedisResultStore } from '../records.js'
 import { RedisDeliveryLog, RedisStreamReader } from '../streams.js'
 import type { LeaseRecord, StreamAddress } from '../types.js'
 import { resolveClusterOptions, type RedisClusterOptions, type ResolvedRedisClusterOptions } from './options.js'
-import { LEASE_DATA, NODE_LEASE, NODE_RELEASE } from './scripts.js'
+import { LEASE_DATA, LIVE_NODES, NODE_LEASE, NODE_RELEASE } from './scripts.js'
 
 /** The mailbox of a client id (a delivery stream per client). */
 function clientBox (clientId: string): StreamAddress {
@@ -139,7 +139,7 @@ export class RedisCluster implements ClusterLink {
     const held = this.#sweep?.stop() ?? []
     if (this.redis.health().state === 'ready') {
       await Promise.all(held.map(async (lease) => await this.#leases.release(lease).catch(() => false)))
-      await this.redis.run('cluster.leave', async (client) => await NODE_RELEASE.run(client, [this.#nodeKey(this.nodeId)], [this.#token])).catch(() => {})
+      await this.redis.run('cluster.leave', async (client) => await NODE_RELEASE.run(client, [this.#nodeKey(this.nodeId), this.#nodesKey()], [this.#token, this.nodeId])).catch(() => {})
     }
     await this.#reader?.close()
     if (this.#ownsConnection) await this.redis.close()
@@ -252,6 +252,16 @@ export class RedisCluster implements ClusterLink {
     }
   }
 
+  async listNodes (): Promise<string[]> {
+    const key = this.#nodesKey()
+    try {
+      const nodes = await this.redis.run('cluster.nodes', async (client) => await LIVE_NODES.run(client, [key], [])) as string[]
+      return [...nodes].sort()
+    } catch (err) {
+      throw unavailable('list nodes', err)
+    }
+  }
+
   async putResult (record: TaskRecord): Promise<void> {
     try {
       await this.#results.put(record)
@@ -280,6 +290,10 @@ export class RedisCluster implements ClusterLink {
     return this.redis.keys.record('node', nodeId)
   }
 
+  #nodesKey (): string {
+    return `${this.redis.keys.prefix}nodes`
+  }
+
   #unfollowBox (clientId: string): void {
     this.#follows.get(clientId)?.()
     this.#follows.delete(clientId)
@@ -295,7 +309,7 @@ export class RedisCluster implements ClusterLink {
 
   async #renewNode (): Promise<void> {
     const key = this.#nodeKey(this.nodeId)
-    const reply = await this.redis.run('cluster.node', async (client) => await NODE_LEASE.run(client, [key], [this.#token, this.options.nodeLeaseMs]))
+    const reply = await this.redis.run('cluster.node', async (client) => await NODE_LEASE.run(client, [key, this.#nodesKey()], [this.#token, this.options.nodeLeaseMs, this.nodeId]))
     if (reply === 'taken') this.#log.error({ nodeId: this.nodeId }, 'cluster: another process holds this node id: give every node its own nodeId')
   }
 }
