@@ -479,7 +479,8 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
       core.dispatches.settle(deviceId, sessionId, new SessionCancelledError(sessionId, reason))
       return true
     }
-    return false
+    // A session this node forwarded to a device on another node: cancelled there.
+    return core.cluster?.cancelForwardedSession(sessionId) ?? false
   }
 
   /**

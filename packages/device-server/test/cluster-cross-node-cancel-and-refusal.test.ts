@@ -47,3 +47,16 @@ test('the requester leaving B cancels what it forwarded: its session on A ends',
   t.match(await ended, { sessionId: 'r@1', status: 'failed', error: Texts.requesterDisconnected })
   t.match(await device.next(), { type: 'task_end', session_id: 'r@1', status: 'failed' }, 'the device is told')
 })
+
+test('cancelSession on the requester\'s node cancels a session it forwarded; an unknown id is still false', async (t) => {
+  const cluster = testCluster(t)
+  const a = await cluster.node('node-a')
+  const b = await cluster.node('node-b')
+  const device = await registeredDevice(t, a.wsUrl, 'dev-s')
+  const galaxy = await registeredConstellation(t, b.wsUrl, 'galaxy', 'dev-s')
+  await galaxy.ask(taskFrame('galaxy', 'dev-s', 's@1'))
+  await until(device, (f) => f.type === 'command')
+  t.equal(b.endpoint.cancelSession('s@1'), true)
+  t.equal(b.endpoint.cancelSession('nope'), false)
+  t.match(await galaxy.next(), { type: 'task_end', status: 'failed', session_id: 's@1', error: Texts.taskCancelled('cancelled') })
+})

@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import { Texts } from '../src/internal.js'
 import { TestClient, echoDevice, registeredConstellation, registeredDevice, until } from './helpers/harness.js'
-import { nextEvent } from './helpers/continuity.js'
+import { continuityConstellation, nextEvent } from './helpers/continuity.js'
 import { answer, taskFrame, testCluster } from './helpers/cluster.js'
 
 test('a constellation on node B runs a task on a device of node A: ack and TASK_END on B, COMMAND on A', async (t) => {
@@ -62,4 +62,30 @@ test('a constellation registers on B scoped to a device of A, reads its device i
   t.match(clients.map((c) => [c.clientId, c.nodeId]), [['dev-3', 'node-a'], ['galaxy', 'node-b']], 'cluster-wide listing')
   const refused = await TestClient.connect(t, b.wsUrl)
   t.match(await refused.ask({ type: 'register', status: 'ok', client_type: 'constellation', client_id: 'g2', target_id: 'ghost' }), { type: 'error', error: Texts.targetNotConnected('ghost') })
+})
+
+test('a requester granted resume that sends a finished TASK again from another node gets its TASK_END from the cluster, nothing runs twice', async (t) => {
+  const cluster = testCluster(t)
+  const a = await cluster.node('node-a')
+  const b = await cluster.node('node-b')
+  const c = await cluster.node('node-c')
+  const device = await registeredDevice(t, a.wsUrl, 'dev-4')
+  echoDevice(device, 'dev-4')
+  let started = 0
+  t.teardown(a.endpoint.on('sessionStarted', () => { started++ }))
+  const first = await TestClient.connect(t, b.wsUrl)
+  await first.ask(continuityConstellation('galaxy', 'dev-4'))
+  await first.ask(taskFrame('galaxy', 'dev-4', 'z@1'))
+  const end = (await until(first, (f) => f.type === 'task_end')).frame
+  first.ws.close()
+  await first.closed
+  const second = await TestClient.connect(t, c.wsUrl)
+  await second.ask(continuityConstellation('galaxy', 'dev-4'))
+  const again = await second.ask(taskFrame('galaxy', 'dev-4', 'z@1'))
+  t.match(again, { type: 'task_end', session_id: 'z@1', status: 'completed' })
+  t.same(again.result, end.result, 'the same result')
+  t.equal(started, 1, 'not run again')
+  const other = await TestClient.connect(t, c.wsUrl)
+  await other.ask(continuityConstellation('intruder', 'dev-4'))
+  t.match(await other.ask(taskFrame('intruder', 'dev-4', 'z@1')), { type: 'error', error: Texts.sessionOwned('z@1') }, 'another client cannot read it')
 })

@@ -1,4 +1,6 @@
-import { newId, sanitizeTaskName, type DecodedClientMessage } from '@aip/protocol'
+import { buildTaskEnd, newId, sanitizeTaskName, type DecodedClientMessage } from '@aip/protocol'
+import { granted } from '../command-writer.js'
+import type { TaskRecord } from '../results.js'
 import type { ClientConnection, Identity } from '../connection.js'
 import { requestTooLarge, serverError } from '../server-error.js'
 import { MAX_ID_CHARS, Texts, clip } from '../texts.js'
@@ -56,11 +58,21 @@ export async function forwardTask (runtime: ClusterRuntime, connection: ClientCo
   if (core.draining) { fail(Texts.serverDraining); return }
   if (!runtime.ready) { fail(Texts.clusterUnavailable); return }
   let holder: ClusterClient | null
+  let ended: TaskRecord | undefined
   try {
-    holder = await link.locate(targetId)
+    // A requester granted `resume` may be sending again a TASK that ended elsewhere while it moved: answered from
+    // the cluster's results, never run twice.
+    ended = granted(identity, 'resume') && message.session_id !== null ? await link.getResult(sessionId) : undefined
+    holder = ended === undefined ? await link.locate(targetId) : null
   } catch (err) {
     core.logger.warn({ err, sessionId, deviceId: targetId }, 'cluster: device lookup failed')
     fail(Texts.clusterUnavailable)
+    return
+  }
+  if (ended !== undefined) {
+    if (ended.requesterId !== identity.clientId) { fail(Texts.sessionOwned(sessionId), sessionId); return }
+    core.logger.debug({ sessionId, clientId: identity.clientId }, 'TASK of a session ended on another node sent again: TASK_END repeated')
+    connection.send(buildTaskEnd({ sessionId, status: ended.status, result: ended.result, error: ended.error }))
     return
   }
   if (holder === null || holder.nodeId === link.nodeId) { fail(Texts.targetNotConnected(targetId)); return }

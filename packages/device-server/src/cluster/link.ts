@@ -89,8 +89,11 @@ export interface ClusterCancelMessage {
   readonly sessionId: string
   /** Only the session's requester may cancel it. */
   readonly requesterId: string
-  /** A `task_cancel`, or the requester left (for good, or its resume window expired). */
-  readonly reason: 'cancelled by the requester' | 'requester_disconnected' | 'requester_not_resumed'
+  /**
+   * A `task_cancel`, the requester left (for good, or its resume window expired), or `cancelSession()` on the
+   * requester's node (`cancelled`).
+   */
+  readonly reason: 'cancelled by the requester' | 'requester_disconnected' | 'requester_not_resumed' | 'cancelled'
 }
 
 /** A server frame for a requester connected to another node. */

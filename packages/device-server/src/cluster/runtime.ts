@@ -156,6 +156,18 @@ export class ClusterRuntime {
     return cancelForwarded(this, connection, identity, message)
   }
 
+  /**
+   * `cancelSession()` of a session this node forwarded: sent to the device's node (its TASK_END follows). False when
+   * the session was not forwarded from here.
+   */
+  cancelForwardedSession (sessionId: string): boolean {
+    const forwarded = this.forwarded.get(sessionId)
+    if (forwarded === undefined) return false
+    this.link.send(forwarded.deviceId, { kind: 'cancel', sessionId, requesterId: forwarded.requesterId, reason: 'cancelled' }, forwarded.nodeId)
+      .catch((err: unknown) => { this.core.logger.warn({ err, sessionId }, 'cluster: cancel not sent') })
+    return true
+  }
+
   /** A client id on another node, read from its lease (`null` when none or the store is unavailable). */
   async locate (clientId: string): Promise<ClusterClient | null> {
     if (!this.ready) return null
