@@ -69,3 +69,15 @@ test('a requester whose node is lost and that does not come back within the wind
   cluster.hub.loseNode('node-a')
   t.match(await ended, { sessionId: 'w@1', status: 'failed', error: Texts.requesterNotResumed(100) })
 })
+
+test('a requester not granted resume whose node is lost has its session cancelled at once', async (t) => {
+  const cluster = testCluster(t, { nodeLeaseMs: 40 })
+  const a = await cluster.node('node-a')
+  const b = await cluster.node('node-b')
+  await registeredDevice(t, b.wsUrl, 'dev-x')
+  const galaxy = await registeredConstellation(t, a.wsUrl, 'galaxy', 'dev-x')
+  t.match(await galaxy.ask(taskFrame('galaxy', 'dev-x', 'x@1')), { type: 'heartbeat', session_id: 'x@1' })
+  const ended = nextEvent(b.endpoint, 'taskEnd')
+  cluster.hub.loseNode('node-a')
+  t.match(await ended, { sessionId: 'x@1', status: 'failed', error: Texts.requesterDisconnected })
+})

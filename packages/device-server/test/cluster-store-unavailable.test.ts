@@ -43,3 +43,17 @@ test('without the cluster option nothing of the cluster runs: the listing is the
   t.match(await endpoint.listClusterClients(), [{ clientId: 'dev-solo', nodeId: 'local', epoch: 1 }])
   t.equal(await endpoint.getClusterResult('none'), undefined)
 })
+
+test('an id registered on two nodes while the store was down goes to the newer registration once it is back', async (t) => {
+  const cluster = testCluster(t)
+  const a = await cluster.node('node-a')
+  const b = await cluster.node('node-b')
+  cluster.hub.setAvailable(false)
+  const older = await registeredDevice(t, a.wsUrl, 'dev-twice')
+  await new Promise((resolve) => setTimeout(resolve, 5)) // a later registration time
+  await registeredDevice(t, b.wsUrl, 'dev-twice')
+  cluster.hub.setAvailable(true)
+  t.match(await older.closed, { code: 4004, reason: Texts.movedToAnotherNode }, 'the older one is replaced')
+  t.same((await a.endpoint.listClusterClients()).map((c) => [c.clientId, c.nodeId]), [['dev-twice', 'node-b']])
+  t.equal(a.endpoint.listClients().length, 0)
+})

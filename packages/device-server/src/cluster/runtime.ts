@@ -126,7 +126,10 @@ export class ClusterRuntime {
     const { clientId } = identity
     this.pendingClaims.delete(clientId)
     if (!this.core.clients.has(clientId)) {
-      this.link.unfollow(clientId)
+      // A device's mailbox is read a while longer: a TASK sent by a node that looked the device up just before it
+      // left is answered (`not connected`) instead of waiting for nobody.
+      if (identity.clientType === 'device') this.#unfollowLater(clientId)
+      else this.link.unfollow(clientId)
       this.link.release(clientId).catch((err: unknown) => { this.core.logger.warn({ err, clientId }, 'cluster: lease release failed (it expires on its own)') })
     }
     for (const forwarded of [...this.forwarded.values()]) {
@@ -139,6 +142,13 @@ export class ClusterRuntime {
         reason: expired ? 'requester_not_resumed' : 'requester_disconnected'
       }, forwarded.nodeId).catch((err: unknown) => { this.core.logger.warn({ err, sessionId: forwarded.sessionId }, 'cluster: cancel of a forwarded session not sent') })
     }
+  }
+
+  #unfollowLater (clientId: string): void {
+    const timer = setTimeout(() => {
+      if (!this.core.clients.has(clientId) && !this.core.away.has(clientId)) this.link.unfollow(clientId)
+    }, this.link.nodeLeaseMs)
+    timer.unref()
   }
 
   /** Is `targetId` neither connected here nor away here (a TASK for it goes to the cluster)? */
