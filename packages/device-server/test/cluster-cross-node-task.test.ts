@@ -89,3 +89,20 @@ test('a requester granted resume that sends a finished TASK again from another n
   await other.ask(continuityConstellation('intruder', 'dev-4'))
   t.match(await other.ask(taskFrame('intruder', 'dev-4', 'z@1')), { type: 'error', error: Texts.sessionOwned('z@1') }, 'another client cannot read it')
 })
+
+test('a frame in the mailbox of a requester that cannot resume and did not send that session is dropped', async (t) => {
+  const cluster = testCluster(t)
+  await cluster.node('node-a')
+  const b = await cluster.node('node-b')
+  const galaxy = await registeredConstellation(t, b.wsUrl, 'galaxy', null)
+  // A TASK_END made for an earlier connection of the id (it left for good before its task ended).
+  const stale = { type: 'task_end', status: 'failed', session_id: 'old@1', error: 'x' }
+  await cluster.hub.link('node-a').send('galaxy', { kind: 'frame', sessionId: 'old@1', end: true, message: stale as never, text: JSON.stringify(stale) }, 'node-b')
+  let drained = false
+  for (let i = 0; i < 500 && !drained; i++) {
+    drained = cluster.hub.mailboxLength('galaxy') === 0
+    if (!drained) await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+  t.ok(drained, 'taken out of the mailbox')
+  t.match(await galaxy.ask({ type: 'heartbeat', status: 'ok', client_type: 'constellation', client_id: 'galaxy' }), { type: 'heartbeat' }, 'and not written')
+})

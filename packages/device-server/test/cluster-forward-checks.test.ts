@@ -42,7 +42,8 @@ test('a TASK reaching the node of a device that just left is answered there with
   const a = await cluster.node('node-a')
   const b = await cluster.node('node-b')
   const device = await registeredDevice(t, a.wsUrl, 'dev-gone')
-  const galaxy = await registeredConstellation(t, b.wsUrl, 'galaxy', null)
+  const galaxy = await TestClient.connect(t, b.wsUrl)
+  await galaxy.ask(continuityConstellation('galaxy', null))
   const left = new Promise<void>((resolve) => { const off = a.endpoint.on('clientDisconnected', () => { off(); resolve() }) })
   device.ws.close()
   await left
@@ -53,7 +54,7 @@ test('a TASK reaching the node of a device that just left is answered there with
     requesterId: 'galaxy',
     requesterNode: 'node-b',
     requesterTargetId: null,
-    capabilities: [],
+    capabilities: ['resume'],
     task: taskFrame('galaxy', 'dev-gone', 'g@1') as never,
     frameSize: 100
   }, 'node-a')

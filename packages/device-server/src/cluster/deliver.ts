@@ -1,4 +1,5 @@
 import { encodeServerMessage, type DecodedServerMessage } from '@aip/protocol'
+import { granted } from '../command-writer.js'
 import type { Identity } from '../connection.js'
 import { serverError } from '../server-error.js'
 import { admitTask, type Replier } from '../task-admission.js'
@@ -83,6 +84,8 @@ function deliverCancel (runtime: ClusterRuntime, cancel: ClusterCancelMessage): 
   const session = core.sessions.get(cancel.sessionId)
   if (session === undefined || session.ended || session.requesterId !== cancel.requesterId) return
   core.logger.info({ sessionId: cancel.sessionId, requesterId: cancel.requesterId, reason: cancel.reason }, 'cluster: session cancelled by its requester\'s node')
+  // A requester gone for good reads nothing more: its TASK_END is not put in its mailbox.
+  if (cancel.reason === 'requester_disconnected' || cancel.reason === 'requester_not_resumed') runtime.remote.delete(cancel.sessionId)
   core.cancelSession(session, cancel.reason)
 }
 
@@ -98,7 +101,19 @@ function deliverFrame (runtime: ClusterRuntime, requesterId: string, frame: Clus
     return true
   }
   const connection = core.clients.get(requesterId)
-  if (connection === undefined || !connection.sendEncoded(frame.message, frame.text)) return false
-  if (frame.end && frame.sessionId !== null) runtime.forwarded.delete(frame.sessionId)
+  if (connection === undefined) return false
+  const forwarded = frame.sessionId === null ? undefined : runtime.forwarded.get(frame.sessionId)
+  if (forwarded === undefined && !granted(connection.identity, 'resume')) {
+    // Not a session this connection sent, and a client that cannot resume has none elsewhere: a frame of an earlier
+    // connection of the id (it left for good), not for this one.
+    core.logger.debug({ sessionId: frame.sessionId, requesterId }, 'cluster: frame of an earlier connection dropped')
+    return true
+  }
+  if (!connection.sendEncoded(frame.message, frame.text)) return false
+  if (forwarded !== undefined) {
+    if (frame.message.type === 'heartbeat') forwarded.acked = true
+    // The end of the session, or the refusal of its TASK (never acknowledged): nothing more comes for it.
+    if (frame.end || (frame.message.type === 'error' && !forwarded.acked)) runtime.forwarded.delete(forwarded.sessionId)
+  }
   return true
 }

@@ -26,6 +26,8 @@ export interface ForwardedSession {
   readonly nodeId: string
   /** Milliseconds since the epoch (this node's clock). */
   readonly startedAt: number
+  /** The device's node acknowledged the TASK (the session runs): an ERROR from now on does not end it. */
+  acked: boolean
 }
 
 /** Forwards a constellation's TASK for a device on another node, or answers it with an ERROR carrying its ids. */
@@ -79,14 +81,16 @@ export async function forwardTask (runtime: ClusterRuntime, connection: ClientCo
   if (holder.clientType !== 'device') { fail(Texts.targetNotDevice); return }
   // The connection may have gone while the store answered: its leaving already cancelled what it had forwarded.
   if (connection.closed || core.clients.get(identity.clientId) !== connection) return
-  const forwarded: ForwardedSession = {
+  // A TASK sent again for a session forwarded before keeps its record (its ack, its node): the device's node answers.
+  const forwarded: ForwardedSession = earlier ?? {
     sessionId,
     taskName: sanitizeTaskName(message.task_name ?? sessionId),
     request,
     requesterId: identity.clientId,
     deviceId: targetId,
     nodeId: holder.nodeId,
-    startedAt: core.options.now()
+    startedAt: core.options.now(),
+    acked: false
   }
   runtime.forwarded.set(sessionId, forwarded)
   runtime.watch.ensure()
@@ -102,7 +106,7 @@ export async function forwardTask (runtime: ClusterRuntime, connection: ClientCo
       frameSize
     }, holder.nodeId)
   } catch (err) {
-    if (runtime.forwarded.get(sessionId) === forwarded) runtime.forwarded.delete(sessionId)
+    if (earlier === undefined && runtime.forwarded.get(sessionId) === forwarded) runtime.forwarded.delete(sessionId)
     core.logger.warn({ err, sessionId, deviceId: targetId }, 'cluster: task not forwarded')
     fail(Texts.clusterUnavailable, sessionId)
     return
