@@ -25,7 +25,7 @@ export function connectionClosed (host: ConstellationHost, hooks: RecoveryHooks,
   device.link.remove(connection)
   if (!connection.established || device.connection !== connection) return
   device.connection = undefined
-  device.link.log.info({ deviceId: device.deviceId, code: info.code, reason: info.reason, local: info.local }, 'device connection closed')
+  device.link.log.info({ deviceId: device.deviceId, url: device.serverUrl, code: info.code, reason: info.reason, local: info.local }, 'device connection closed')
   if (connection.closing || device.removed || host.stopped()) return
   const why = `connection closed (${info.code}${info.reason === '' ? '' : ` ${info.reason}`})`
   device.infos.failAll(() => new DeviceDisconnectedError(device.deviceId, 'the device info request', why))
@@ -37,9 +37,9 @@ export function connectionClosed (host: ConstellationHost, hooks: RecoveryHooks,
 
 /**
  * The reference recovery, through the server's strategy: `cancelDeviceTasks`, `onDeviceDisconnected`, then
- * reconnection attempts (each one `reconnectDevice`, each failure judged by the device's failure judge) until
- * reconnected or given up (state `failed`). One budget: the profile's `maxRetries` when it sets one, else the
- * strategy's.
+ * reconnection attempts (each one `reconnectDevice`: a round over the device's servers, each failure judged by the
+ * device's failure judge) until reconnected or given up (state `failed`). One budget: the profile's `maxRetries`
+ * when it sets one, else the strategy's.
  */
 export async function recover (host: ConstellationHost, hooks: RecoveryHooks, device: Device): Promise<void> {
   const { deviceId } = device
