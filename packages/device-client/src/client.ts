@@ -2,7 +2,9 @@ import {
   AIPEndpoint, CLIENT_LIFECYCLE, CloseCode, ConnectionLifecycle, FailureJudge, ServerList, classifyFailure, type ConnectionEvent,
   type ConnectionStateKind, type DisconnectCause, type FailureReason
 } from '@aip/endpoint'
-import { buildDeviceRegistration, resumeDelayCap, type ContinuityGrant, type DecodedServerMessage, type DeviceSystemInfo } from '@aip/protocol'
+import {
+  buildDeviceRegistration, readDrainHint, resumeDelayCap, type ContinuityGrant, type DecodedServerMessage, type DeviceSystemInfo
+} from '@aip/protocol'
 import { InvalidArgumentError, describeValue, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
 import { CommandRunner } from './command-runner.js'
 import { AttemptError, Connection, connectionSettings, type ConnectionEnd, type ConnectionSettings } from './connection.js'
@@ -393,10 +395,17 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       }
     }
     this.#lastCause = cause
-    this.#loopDone = this.#reconnect(cause).catch((err: unknown) => this.#emitError(err, 'reconnect'))
+    // A server that restarts on purpose may say how long to spread the reconnection over (1012 with its hint).
+    const hint = cause.kind === 'closed' ? readDrainHint(info.code, info.reason) : null
+    if (hint !== null) this.#log.info({ url: server.redacted, retryMs: hint.retryMs }, 'the server restarts: reconnecting within its hint')
+    this.#loopDone = this.#reconnect(cause, hint?.retryMs).catch((err: unknown) => this.#emitError(err, 'reconnect'))
   }
 
-  async #reconnect (cause: DisconnectCause): Promise<void> {
+  /**
+   * The reconnection loop, through the strategy. `hintMs`: a draining server's reconnect hint, the window the first
+   * attempt is drawn in instead of its backoff.
+   */
+  async #reconnect (cause: DisconnectCause, hintMs?: number): Promise<void> {
     const strategy = this.options.reconnectionStrategy
     const loop = new AbortController()
     // A loop still in flight (a connection that ended while the previous loop was registering it) is joined by the
@@ -417,7 +426,8 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
     try {
       const reconnected = await strategy.attemptReconnection(this, this.options.clientId, {
         signal: loop.signal,
-        maxDelayMs: resumeDelayCap(this.grant)
+        maxDelayMs: resumeDelayCap(this.grant),
+        firstAttemptWithinMs: hintMs
       })
       if (!reconnected && !this.#stopped) this.#fail('exhausted', this.#judge.last?.reason)
     } catch (err) {
