@@ -56,6 +56,7 @@ function goAway (core: ServerCore, connection: ClientConnection, identity: Ident
   timer.unref()
   const entry: AwayClient = { identity, credential: connection.credential, since: core.options.now(), code, reason, timer, missedEnds: [] }
   core.away.set(identity.clientId, entry)
+  core.cluster?.wentAway(identity)
   core.logger.info({ clientId: identity.clientId, clientType: identity.clientType, code, resumeWindowMs: window }, 'client away: its sessions are held')
   core.events.emit('clientAway', { clientId: identity.clientId, clientType: identity.clientType, code, reason, resumeWindowMs: window })
 }
@@ -104,6 +105,7 @@ async function leave (core: ServerCore, identity: Identity, code: number, reason
     core.epochs.delete(clientId)
   }
   core.logger.info({ clientId, clientType, code }, 'client disconnected')
+  core.cluster?.left(identity, expired)
   if (clientType === 'device') {
     for (const session of core.sessions.list()) {
       if (session.deviceId === clientId) core.cancelSession(session, expired ? 'device_not_resumed' : 'device_disconnected')

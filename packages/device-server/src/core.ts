@@ -1,6 +1,7 @@
 import type { AIPProtocol, Logger, Transport } from '@aip/endpoint'
 import type { TypedEmitter } from '@aip/resilience'
 import type { AwayClient } from './away.js'
+import type { ClusterRuntime } from './cluster/runtime.js'
 import type { ClientConnection } from './connection.js'
 import { DispatchTable } from './dispatch-table.js'
 import { SessionCancelledError } from './errors.js'
@@ -50,6 +51,8 @@ export class ServerCore {
    * (and is logged with its ids). Shared by every connection: none holds a closure of its own for it.
    */
   readonly sendFailed = (err: unknown): void => { this.logger.debug({ err }, 'send failed: connection gone') }
+  /** The server's side of the cluster, when the `cluster` option is set; `null` on a single server. */
+  cluster: ClusterRuntime | null = null
   stopped = false
   draining = false
   #nextConnection = 0

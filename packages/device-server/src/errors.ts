@@ -61,3 +61,29 @@ export const TooManyDispatchesError = createError('AIP_ERR_SERVER_TOO_MANY_DISPA
 
 /** `drain()` was called: the server takes no new task (it finishes the running ones, then restarts). */
 export const ServerDrainingError = createError('AIP_ERR_SERVER_DRAINING', 'The device server is draining: no new task is accepted', 503)
+
+const ClusterUnavailableBase = createError<'AIP_ERR_CLUSTER_UNAVAILABLE', 503, [string, { cause: unknown }?]>(
+  'AIP_ERR_CLUSTER_UNAVAILABLE',
+  'The cluster is unavailable for %s; retry later',
+  503
+)
+
+/**
+ * The cluster store (Redis) cannot be reached, so work that involves another node (a task for a device connected
+ * elsewhere, a cluster-wide listing) is refused. Work that stays on this node goes on; the link recovers on its
+ * own. `operation` names what failed; `cause` holds the store's error. A `ClusterLink` rejects with it too.
+ */
+export class ClusterUnavailableError extends ClusterUnavailableBase {
+  /** What could not be done, for example `forward task` or `claim`. */
+  readonly operation: string
+
+  /**
+   * @param operation - what could not be done
+   * @param cause - the store's error, if any
+   */
+  constructor (operation = 'cluster work', cause?: unknown) {
+    if (cause === undefined) super(operation)
+    else super(operation, { cause })
+    this.operation = operation
+  }
+}

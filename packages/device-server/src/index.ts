@@ -11,5 +11,11 @@ export type { Session, TaskStep } from './session.js'
 export { InMemoryResultStore, type ResultStore, type TaskRecord, type InMemoryResultStoreOptions } from './results.js'
 export {
   InvalidOptionError, SessionCancelledError, CommandTimeoutError, TaskFailedError, ServerStoppedError,
-  ClientNotConnectedError, RequestTooLargeError, TooManyDispatchesError, ServerDrainingError
+  ClientNotConnectedError, RequestTooLargeError, TooManyDispatchesError, ServerDrainingError, ClusterUnavailableError
 } from './errors.js'
+export type {
+  ClusterLink, ClusterHandlers, ClusterState, ClusterClient, ClusterClientRecord, ClaimMode, ClaimOutcome, ClusterMessage,
+  ClusterTaskMessage, ClusterCancelMessage, ClusterFrameMessage, NodeMessage, ProbeMessage, ProbeAnswerMessage,
+  FencedNoticeMessage, ClientLossReason, ClusterSessionInfo, SessionsRequestMessage, SessionsAnswerMessage
+} from './cluster/link.js'
+export { InMemoryClusterHub, InMemoryClusterLink, type InMemoryClusterHubOptions } from './cluster/memory.js'

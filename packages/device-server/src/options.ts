@@ -9,6 +9,7 @@ import { Type } from '@sinclair/typebox'
 import { InMemoryClientRegistry, type ClientRegistry } from './registry.js'
 import { InMemoryResultStore, type ResultStore } from './results.js'
 import { InMemorySessionStore, type SessionStore } from './sessions.js'
+import type { ClusterLink } from './cluster/link.js'
 
 /** A per-client key with its role: see {@link DeviceServerOptions.clientKeys}. */
 export interface ClientKeyOptions {
@@ -91,6 +92,13 @@ export interface DeviceServerOptions {
   sessions?: SessionStore
   /** Result store. Default: in memory, bounded by `maxResults`, `maxResultBytes` and `resultTtlMs`. */
   results?: ResultStore
+  /**
+   * The link to a cluster store (for example `RedisCluster` of `@aip/redis`): several servers then act as one
+   * fleet (a TASK reaches a device connected to another server, ids are unique cluster-wide, results and client
+   * listings are read from every server). The endpoint starts it with its first connection (or `start()`) and
+   * stops it in `stop()`. Default: none, a single server.
+   */
+  cluster?: ClusterLink
   /** Extensions (logging, metrics...) attached to every connection; more with `use()`. */
   extensions?: readonly Extension[]
   /** Deadline of `sendWithTimeout` / `receiveWithTimeout` when none is given. Default 120000. */
@@ -127,6 +135,7 @@ export interface ResolvedServerOptions {
   readonly registry: ClientRegistry
   readonly sessions: SessionStore
   readonly results: ResultStore
+  readonly cluster: ClusterLink | null
   readonly logger: Logger
   readonly extensions: readonly Extension[]
   readonly defaultTimeoutMs: number
@@ -178,6 +187,10 @@ const DeviceServerOptionsSchema = Type.Object({
   registry: Type.Optional(StoreOption<ClientRegistry>(['add', 'get', 'remove', 'list'])),
   sessions: Type.Optional(StoreOption<SessionStore>(['add', 'get', 'delete', 'list'])),
   results: Type.Optional(StoreOption<ResultStore>(['put', 'getBySession', 'getByTaskName', 'clear'])),
+  cluster: Type.Optional(StoreOption<ClusterLink>([
+    'start', 'stop', 'claim', 'release', 'update', 'locate', 'listClients', 'follow', 'unfollow', 'send', 'sendToNode',
+    'isNodeAlive', 'listNodes', 'putResult', 'getResult', 'getResultByTaskName'
+  ])),
   extensions: Type.Array(Type.Unknown(), { default: [], expected: 'an array of extensions' }),
   defaultTimeoutMs: Milliseconds({ min: 1, default: 120_000 }),
   logger: LoggerOption(),
@@ -241,6 +254,7 @@ export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServ
     registry: o.registry ?? new InMemoryClientRegistry(),
     sessions: o.sessions ?? new InMemorySessionStore(),
     results: o.results ?? new InMemoryResultStore({ maxRecords: o.maxResults, ttlMs: o.resultTtlMs, maxBytes: o.maxResultBytes, now }),
+    cluster: o.cluster ?? null,
     logger: o.logger,
     extensions: [...o.extensions] as Extension[],
     defaultTimeoutMs: o.defaultTimeoutMs,

@@ -33,7 +33,7 @@ function refuse (core: ServerCore, connection: ClientConnection, error: string, 
 }
 
 /** The refusal of a REGISTER by the credential it came with, or `null` when the credential allows it. */
-function credentialRefusal (core: ServerCore, credential: Credential, claim: RegistrationClaim): [string, string, Record<string, unknown>] | null {
+async function credentialRefusal (core: ServerCore, credential: Credential, claim: RegistrationClaim): Promise<[string, string, Record<string, unknown>] | null> {
   const { clientId, clientType, targetId } = claim
   if (credential.kind === 'client') {
     const { binding } = credential
@@ -47,8 +47,9 @@ function credentialRefusal (core: ServerCore, credential: Credential, claim: Reg
     return [Texts.clientIdNeedsOwnKey, 'client id has its own key', { clientId }]
   }
   if (targetId !== null) {
-    // A device away inside its resume window is still the target it was.
-    const target = core.clients.get(targetId)?.identity ?? core.away.get(targetId)?.identity
+    // A device away inside its resume window is still the target it was; in a cluster, it may be on another node.
+    const target = core.clients.get(targetId)?.identity ?? core.away.get(targetId)?.identity ??
+      (core.cluster === null ? undefined : (await core.cluster.locate(targetId)) ?? undefined)
     if (target === undefined) return [Texts.targetNotConnected(targetId), 'target not connected', { clientId, targetId }]
     if (target.clientType !== 'device') return [Texts.targetIsNotDevice(targetId), 'target not a device', { clientId, targetId }]
   }
@@ -74,7 +75,8 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     refuse(core, connection, Texts.idTooLong(clientId.length > MAX_ID_CHARS ? 'client_id' : 'target_id'), 'id too long')
     return
   }
-  const refusal = credentialRefusal(core, connection.credential, check.claim)
+  const refusal = await credentialRefusal(core, connection.credential, check.claim)
+  if (connection.closed) return
   if (refusal !== null) {
     refuse(core, connection, ...refusal)
     return
@@ -131,6 +133,15 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     metadata,
     registeredAt: core.options.now()
   }
+  // In a cluster the id is unique across nodes: its lease is claimed (a resumed client still holds it).
+  if (core.cluster !== null && !resumed) {
+    const admitted = await core.cluster.admitRegistration(connection, check.claim, record)
+    if (connection.closed) return
+    if (!admitted || core.clients.has(clientId)) {
+      refuse(core, connection, Texts.duplicateClient(clientId), 'duplicate client_id', { clientId })
+      return
+    }
+  }
   const epoch = (core.epochs.get(clientId) ?? 0) + 1
   core.epochs.set(clientId, epoch)
   // Only a REGISTER that asked gets a grant: a reference peer sees the reference answer, byte for byte.
@@ -143,6 +154,7 @@ export async function register (core: ServerCore, connection: ClientConnection, 
   core.clients.set(clientId, connection)
   core.options.registry.add(record)
   connection.send(buildRegistrationConfirmation(), grant === null ? null : { [GRANT_FIELD]: grantField(grant) })
+  core.cluster?.registered(identity)
   if (away !== undefined && resumed) {
     // After the HEARTBEAT ok: the COMMANDs the device may have missed, in order, marked as re-sent.
     const resentCommands = clientType === 'device' ? resendCommands(core, clientId) : 0

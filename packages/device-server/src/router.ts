@@ -49,8 +49,7 @@ export function onMessage (core: ServerCore, connection: ClientConnection, messa
   }
   if (connection.closed || connection.overBudget) return
   if (identity === null) return register(core, connection, message)
-  route(core, connection, identity, message, frameSize)
-  return undefined
+  return route(core, connection, identity, message, frameSize)
 }
 
 /**
@@ -63,8 +62,12 @@ function fence (core: ServerCore, connection: ClientConnection, identity: Identi
   core.events.emit('frameFenced', { clientId: identity.clientId, connectionId: connection.connectionId })
 }
 
-/** Routes a decoded message of a registered client by its type, after checking it speaks as its identity. */
-function route (core: ServerCore, connection: ClientConnection, identity: Identity, message: DecodedClientMessage, frameSize: number): void {
+/**
+ * Routes a decoded message of a registered client by its type, after checking it speaks as its identity. Returns a
+ * promise only for what waits on the cluster (a TASK or a device-info request for a device on another node), so
+ * that the connection's next frame waits for it.
+ */
+function route (core: ServerCore, connection: ClientConnection, identity: Identity, message: DecodedClientMessage, frameSize: number): Promise<void> | undefined {
   if (message.client_id !== null && message.client_id !== identity.clientId) {
     connection.send(serverError({ error: Texts.clientIdMismatch, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
     return
@@ -91,16 +94,15 @@ function route (core: ServerCore, connection: ClientConnection, identity: Identi
         const record = core.options.registry.get(identity.clientId)
         if (record !== undefined) {
           record.systemInfo = message.metadata
+          core.cluster?.telemetry(record)
           core.events.emit('clientTelemetry', { clientId: identity.clientId })
         }
       }
       return
     case 'device_info_request':
-      onDeviceInfoRequest(core, connection, identity, message)
-      return
+      return onDeviceInfoRequest(core, connection, identity, message)
     case 'task':
-      admitTask(core, connection, identity, message, frameSize)
-      return
+      return admitTask(core, connection, identity, message, frameSize)
     case 'command_results':
       onCommandResults(core, identity, message)
       return
@@ -121,6 +123,7 @@ function onTaskCancel (core: ServerCore, connection: ClientConnection, identity:
   }
   const sessionId = message.session_id
   const session = sessionId === null ? undefined : core.sessions.get(sessionId)
+  if (session === undefined && core.cluster?.cancelForwarded(connection, identity, message) === true) return
   if (sessionId === null || session === undefined || session.ended) {
     connection.send(serverError({ error: Texts.sessionNotRunning(sessionId ?? ''), sessionId, responseId: message.request_id ?? undefined }))
     return
@@ -133,7 +136,7 @@ function onTaskCancel (core: ServerCore, connection: ClientConnection, identity:
   core.cancelSession(session, 'cancelled by the requester')
 }
 
-function onDeviceInfoRequest (core: ServerCore, connection: ClientConnection, identity: Identity, message: DecodedClientMessage): void {
+function onDeviceInfoRequest (core: ServerCore, connection: ClientConnection, identity: Identity, message: DecodedClientMessage): Promise<void> | undefined {
   const ids = { responseId: message.request_id ?? undefined }
   if (identity.clientType !== 'constellation') {
     connection.send(serverError({ error: Texts.deviceInfoOnlyConstellation, ...ids }))
@@ -145,8 +148,15 @@ function onDeviceInfoRequest (core: ServerCore, connection: ClientConnection, id
     connection.send(serverError({ error: Texts.deviceInfoNotAuthorized, ...ids }))
     return
   }
-  const info = core.options.registry.get(deviceId)?.systemInfo ?? null
-  connection.send(buildDeviceInfoResponse({ requestId: message.request_id ?? newId(), result: info ?? deviceInfoUnavailable(deviceId) }))
+  const record = core.options.registry.get(deviceId)
+  const answer = (info: unknown): void => {
+    connection.send(buildDeviceInfoResponse({ requestId: message.request_id ?? newId(), result: info ?? deviceInfoUnavailable(deviceId) }))
+  }
+  const cluster = core.cluster
+  // A device on another node of the cluster: its telemetry is read from its lease.
+  if (record === undefined && cluster !== null) return cluster.locate(deviceId).then((holder) => { answer(holder?.systemInfo ?? null) })
+  answer(record?.systemInfo ?? null)
+  return undefined
 }
 
 function onCommandResults (core: ServerCore, identity: Identity, message: DecodedClientMessage): void {

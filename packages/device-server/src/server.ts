@@ -12,6 +12,10 @@ import { endAway, type AwayClient } from './away.js'
 import { attachToHttpServer } from './adapters/node-http.js'
 import { TRUSTED, authenticate, type AuthResult } from './auth.js'
 import { ServerCore } from './core.js'
+import { ClusterRuntime } from './cluster/runtime.js'
+import type { ClusterClient, ClusterSessionInfo, ClusterState } from './cluster/link.js'
+import { listClusterSessions, sessionInfo } from './cluster/sessions.js'
+import { PROBE_MARGIN_MS } from './cluster/registration.js'
 import { dispatchTask } from './dispatch.js'
 import { InvalidOptionError, ServerStoppedError, SessionCancelledError } from './errors.js'
 import { onMessage } from './router.js'
@@ -19,7 +23,6 @@ import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } 
 import type { ClientRecord } from './registry.js'
 import type { TaskRecord } from './results.js'
 import { Texts } from './texts.js'
-import type { Session } from './session.js'
 import type {
   CancelReason, ClientActivity, DeviceServerEvents, DeviceServerStats, DispatchInfo, DispatchOptions, DispatchedTask, DrainOptions,
   DrainResult, SessionInfo
@@ -29,19 +32,6 @@ export type {
   CancelReason, ClientActivity, DeviceServerEvents, DeviceServerStats, DispatchInfo, DispatchOptions, DispatchedTask, DrainOptions,
   DrainResult, SessionInfo
 } from './types.js'
-
-function sessionInfo (core: ServerCore, session: Session): SessionInfo {
-  return {
-    sessionId: session.id,
-    taskName: session.taskName,
-    requesterId: session.requesterId,
-    deviceId: session.deviceId,
-    startedAt: session.startedAt,
-    deviceAway: core.away.has(session.deviceId),
-    requesterAway: core.away.has(session.requesterId),
-    deadlineAt: session.deadlineAt
-  }
-}
 
 /**
  * The device-agent server: accepts device and constellation connections, pins their identity, runs an agent per
@@ -87,6 +77,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
       },
       onLoadChange: () => this.#loadChanged()
     })
+    if (resolved.cluster !== null) this.#core.cluster = new ClusterRuntime(this.#core, resolved.cluster)
   }
 
   /** Starts accepting connections: `created` → `started` → `listening`. The first connection does it too. */
@@ -98,6 +89,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
   #listen (): void {
     if (this.state !== 'created') return
     this.transition('started')
+    this.#core.cluster?.start()
     this.transition('listening')
   }
 
@@ -359,6 +351,86 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
   }
 
   /**
+   * The state of the link to the cluster store (`ready`, `reconnecting`, `down`...), for a health check; `null`
+   * without a `cluster` option.
+   */
+  get clusterState (): ClusterState | null {
+    return this.options.cluster?.state ?? null
+  }
+
+  /**
+   * Every registered client of the cluster, with the node holding it, in client id order. Without a `cluster`
+   * option: this server's clients (`nodeId` `local`, `epoch` of their registration).
+   * @throws `AIP_ERR_CLUSTER_UNAVAILABLE` when the cluster store cannot be reached
+   */
+  async listClusterClients (): Promise<ClusterClient[]> {
+    const cluster = this.#core.cluster
+    if (cluster === null) {
+      return this.listClients().map((record) => ({
+        clientId: record.clientId,
+        clientType: record.clientType,
+        targetId: record.targetId,
+        platform: record.platform,
+        systemInfo: record.systemInfo as Record<string, unknown> | null,
+        registeredAt: record.registeredAt,
+        nodeId: 'local',
+        epoch: this.#core.epochs.get(record.clientId) ?? 0
+      }))
+    }
+    try {
+      return await cluster.link.listClients()
+    } catch (err) {
+      throw cluster.unavailable('list clients', err)
+    }
+  }
+
+  /**
+   * The sessions running on every node of the cluster, oldest first, each with the `nodeId` running it. Each other
+   * live node is asked; one that does not answer within `takeoverProbeMs` plus a second is left out (and logged).
+   * Without a `cluster` option: this server's sessions (`nodeId` `local`).
+   * @throws `AIP_ERR_CLUSTER_UNAVAILABLE` when the cluster store cannot be reached
+   */
+  async listClusterSessions (): Promise<ClusterSessionInfo[]> {
+    const cluster = this.#core.cluster
+    if (cluster === null) return this.listSessions().map((session) => ({ ...session, nodeId: 'local' }))
+    try {
+      return await listClusterSessions(cluster, this.options.takeoverProbeMs + PROBE_MARGIN_MS)
+    } catch (err) {
+      throw cluster.unavailable('list sessions', err)
+    }
+  }
+
+  /**
+   * The record of a finished task, from this server or (in a cluster) from any node, while it is kept.
+   * @throws `AIP_ERR_CLUSTER_UNAVAILABLE` when it is not here and the cluster store cannot be reached
+   */
+  async getClusterResult (sessionId: string): Promise<TaskRecord | undefined> {
+    const local = this.getResult(sessionId)
+    const cluster = this.#core.cluster
+    if (local !== undefined || cluster === null) return local
+    try {
+      return await cluster.link.getResult(sessionId)
+    } catch (err) {
+      throw cluster.unavailable('get result', err)
+    }
+  }
+
+  /**
+   * The latest finished task with this name, from this server or (in a cluster) from any node, while it is kept.
+   * @throws `AIP_ERR_CLUSTER_UNAVAILABLE` when it is not here and the cluster store cannot be reached
+   */
+  async getClusterResultByTaskName (taskName: string): Promise<TaskRecord | undefined> {
+    const local = this.getResultByTaskName(taskName)
+    const cluster = this.#core.cluster
+    if (local !== undefined || cluster === null) return local
+    try {
+      return await cluster.link.getResultByTaskName(sanitizeTaskName(taskName))
+    } catch (err) {
+      throw cluster.unavailable('get result', err)
+    }
+  }
+
+  /**
    * Sends a task to a device the way the reference `/api/dispatch` does: a server TASK that the device turns into
    * its own TASK. The session id returned is the one the task really runs under.
    */
@@ -407,7 +479,8 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
       core.dispatches.settle(deviceId, sessionId, new SessionCancelledError(sessionId, reason))
       return true
     }
-    return false
+    // A session this node forwarded to a device on another node: cancelled there.
+    return core.cluster?.cancelForwardedSession(sessionId) ?? false
   }
 
   /**
@@ -429,6 +502,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     }))
     await Promise.all(closed)
     core.dispatches.rejectAll(() => new ServerStoppedError())
+    await core.cluster?.stop()
     // The base releases what is left (extensions, deadlines), moves to `stopped` and drops every listener.
     await super.stop(CloseCode.GoingAway, Texts.serverShuttingDown)
   }

@@ -1,7 +1,7 @@
 import { SpanKind, TRACEPARENT, parseTraceparent, startTraceSpan } from '@aip/endpoint'
-import { buildTaskAck, buildTaskEnd, newId, sanitizeTaskName, taskTimeoutMs, type DecodedClientMessage } from '@aip/protocol'
+import { buildTaskAck, buildTaskEnd, newId, sanitizeTaskName, taskTimeoutMs, type DecodedClientMessage, type DecodedServerMessage } from '@aip/protocol'
 import { granted } from './command-writer.js'
-import type { ClientConnection, Identity } from './connection.js'
+import { ClientConnection, type Identity } from './connection.js'
 import type { ServerCore } from './core.js'
 import { requestTooLarge, serverError } from './server-error.js'
 import { Session } from './session.js'
@@ -10,6 +10,15 @@ import { MAX_ID_CHARS, Texts } from './texts.js'
 
 /** The longest delay a Node timer holds (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2_147_483_647
+
+/**
+ * Where the answers to a TASK go: the requester's connection, or (for a requester on another node of a cluster) its
+ * mailbox.
+ */
+export interface Replier {
+  /** Sends a server frame to the requester; false when it is gone. */
+  send: (message: DecodedServerMessage) => boolean
+}
 
 /** The device a TASK runs on, or the text of its refusal. */
 function taskDevice (core: ServerCore, identity: Identity, message: DecodedClientMessage): { deviceId: string } | { refusal: string } {
@@ -29,12 +38,17 @@ function taskDevice (core: ServerCore, identity: Identity, message: DecodedClien
 
 /**
  * Decides a TASK: every check (target, request, ids, session in use, drain, limits) passes and the task starts
- * (a Session, its ack, its agent), or the requester gets an ERROR carrying the TASK's ids.
+ * (a Session, its ack, its agent), or the requester gets an ERROR carrying the TASK's ids. In a cluster, a
+ * constellation's TASK for a device on another node is forwarded there (the promise returned then).
  */
-export function admitTask (core: ServerCore, connection: ClientConnection, identity: Identity, message: DecodedClientMessage, frameSize: number): void {
+export function admitTask (core: ServerCore, connection: Replier, identity: Identity, message: DecodedClientMessage, frameSize: number): Promise<void> | undefined {
   const fail = (error: string): boolean =>
     connection.send(serverError({ error, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
   if (granted(identity, 'resume') && answeredAgain(core, connection, identity, message.session_id)) return
+  const cluster = core.cluster
+  if (cluster !== null && identity.clientType === 'constellation' && cluster.isRemote(message.target_id) && connection instanceof ClientConnection) {
+    return cluster.forward(connection, identity, message, frameSize)
+  }
   const target = taskDevice(core, identity, message)
   if ('refusal' in target) { fail(target.refusal); return }
   const { deviceId } = target
@@ -108,7 +122,7 @@ function waitingFor (core: ServerCore, deviceId: string): number {
  * answered without running anything twice: running → its ack again; finished and kept → its TASK_END again.
  * False when the session is neither (the TASK goes through the usual checks).
  */
-function answeredAgain (core: ServerCore, connection: ClientConnection, identity: Identity, sessionId: string | null): boolean {
+function answeredAgain (core: ServerCore, connection: Replier, identity: Identity, sessionId: string | null): boolean {
   if (sessionId === null) return false
   const running = core.sessions.get(sessionId)
   if (running !== undefined) {

@@ -53,8 +53,10 @@ export async function finishTask (core: ServerCore, session: Session, outcome: A
   // device's own task). A device whose requester left is told, so it stops working on the task (B4).
   const requester = core.clients.get(session.requesterId)
   const device = session.deviceId === session.requesterId ? undefined : core.clients.get(session.deviceId)
-  requester?.sendEncoded(message, text)
+  const delivered = requester?.sendEncoded(message, text) === true
   device?.sendEncoded(message, text)
+  // In a cluster: the record is stored cluster-wide, and a requester on another node gets its TASK_END there.
+  core.cluster?.taskEnded(session, record, message, text, delivered)
   // A device away (inside its resume window) gets its copy when it resumes. A requester away re-sends its TASK.
   const awayDevice = core.away.get(session.deviceId)
   if (awayDevice !== undefined) {

@@ -53,7 +53,12 @@ export const Texts = {
   deadlinePassed: (ms: number) => `Task was cancelled: its deadline of ${ms} ms passed`,
   sessionNotRunning: (sid: string) => `session_id '${clip(sid, MAX_ID_CHARS)}' is not running`,
   tooManyWaitingForDevice: (id: string, max: number) =>
-    `Device '${clip(id, MAX_ID_CHARS)}' is reconnecting and already has ${max} tasks waiting for it; try again later`
+    `Device '${clip(id, MAX_ID_CHARS)}' is reconnecting and already has ${max} tasks waiting for it; try again later`,
+
+  // The cluster (several servers over a shared store).
+  clusterUnavailable: 'The cluster is unavailable; retry later',
+  nodeLost: 'Task failed because the server running it was lost',
+  movedToAnotherNode: 'Replaced by a registration of the same client on another server'
 } as const
 
 /** Longest id (`client_id`, `target_id`, `session_id`, `task_name`) a client may use; longer ones are refused. */

@@ -6,11 +6,13 @@ import type { TaskRecord } from './results.js'
  * Why a session was cancelled; `reason` of the task's AbortSignal. The continuity extension adds
  * `device_not_resumed` / `requester_not_resumed` (the client's connection dropped and it did not come back within
  * the resume window), `cancelled by the requester` (a `task_cancel`) and `deadline passed` (the TASK's
- * `metadata.aip_timeout_ms`).
+ * `metadata.aip_timeout_ms`). The cluster adds `device moved to another node` (the device registered again on
+ * another server of the cluster).
  */
 export type CancelReason =
   | 'device_disconnected' | 'requester_disconnected' | 'server_stopping' | 'cancelled'
   | 'device_not_resumed' | 'requester_not_resumed' | 'cancelled by the requester' | 'deadline passed'
+  | 'device moved to another node'
 
 /**
  * Events of `DeviceServerEndpoint`: those of every endpoint (`connected` / `disconnected` per connection, keyed

@@ -11,7 +11,7 @@ const FAMILY = ['AIP_ERR_INVALID_OPTION']
 /** The codes declared in src/errors.ts, in order. */
 function declaredCodes (): string[] {
   const source = readFileSync(join(packageDir, 'src', 'errors.ts'), 'utf8')
-  return [...source.matchAll(/createError\(\s*'(AIP_ERR_SERVER_[A-Z_]+)'/g)].map((match) => match[1] as string)
+  return [...source.matchAll(/createError(?:<[^>]*>)?\(\s*'(AIP_ERR_(?:SERVER|CLUSTER)_[A-Z_]+)'/g)].map((match) => match[1] as string)
 }
 
 test('src/errors.ts declares coded errors, every one exported from the package', async (t) => {

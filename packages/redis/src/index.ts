@@ -1,3 +1,5 @@
+export { RedisCluster } from './cluster/index.js'
+export type { RedisClusterOptions, ResolvedRedisClusterOptions } from './cluster/index.js'
 export { RedisConnection } from './connection.js'
 export type {
   RedisConnectionOptions,

@@ -1,0 +1,119 @@
+import { encodeServerMessage, type DecodedServerMessage } from '@aip/protocol'
+import { granted } from '../command-writer.js'
+import type { Identity } from '../connection.js'
+import { serverError } from '../server-error.js'
+import { admitTask, type Replier } from '../task-admission.js'
+import { Texts } from '../texts.js'
+import type { ClusterCancelMessage, ClusterFrameMessage, ClusterMessage, ClusterTaskMessage } from './link.js'
+import type { ClusterRuntime } from './runtime.js'
+
+/*
+ * What arrives in the mailbox of a client this node holds: on a device's node, the `task`s and `cancel`s of
+ * requesters on other nodes; on a requester's node, the `frame`s the device's node made for it.
+ */
+
+/** Handles one mailbox entry; true once handled (acknowledged), false to leave it in the mailbox. */
+export async function deliver (runtime: ClusterRuntime, clientId: string, message: ClusterMessage): Promise<boolean> {
+  switch (message.kind) {
+    case 'task':
+      deliverTask(runtime, clientId, message)
+      return true
+    case 'cancel':
+      deliverCancel(runtime, message)
+      return true
+    case 'frame':
+      return deliverFrame(runtime, clientId, message)
+  }
+  runtime.core.logger.warn({ clientId }, 'cluster: unknown mailbox entry dropped')
+  return true
+}
+
+/** Answers a requester on another node through its mailbox: frames encoded once, here. */
+class RemoteReplier implements Replier {
+  readonly #runtime: ClusterRuntime
+  readonly #task: ClusterTaskMessage
+
+  constructor (runtime: ClusterRuntime, task: ClusterTaskMessage) {
+    this.#runtime = runtime
+    this.#task = task
+  }
+
+  send (message: DecodedServerMessage): boolean {
+    const text = encodeServerMessage(message, { validate: false })
+    const nodeId = this.#runtime.remote.get(this.#task.sessionId)?.nodeId ?? this.#task.requesterNode
+    this.#runtime.sendFrame(this.#task.requesterId, nodeId, message.session_id ?? this.#task.sessionId, message, text)
+    return true
+  }
+}
+
+/**
+ * A TASK from a requester on another node, for a device of this node: admitted with the same checks as a local
+ * one (limits, session in use, drain, a re-sent TASK answered again), answered through the requester's mailbox.
+ */
+function deliverTask (runtime: ClusterRuntime, deviceId: string, task: ClusterTaskMessage): void {
+  const { core } = runtime
+  const replier = new RemoteReplier(runtime, task)
+  if (runtime.isRemote(deviceId)) {
+    // The device left this node between the lookup and the delivery.
+    replier.send(serverError({ error: Texts.targetNotConnected(deviceId), sessionId: task.sessionId, responseId: task.task.request_id ?? undefined }))
+    return
+  }
+  const identity: Identity = {
+    clientId: task.requesterId,
+    clientType: 'constellation',
+    targetId: task.requesterTargetId,
+    epoch: 0,
+    grant: task.capabilities.length === 0
+      ? null
+      : { capabilities: task.capabilities as Array<'resume' | 'cancel' | 'deadline'>, epoch: 0, resumeWindowMs: 0, resumed: false }
+  }
+  const earlier = runtime.remote.get(task.sessionId)
+  // A TASK sent again by a requester that resumed on another node: its frames go there now.
+  if (earlier !== undefined && earlier.requesterId === task.requesterId) earlier.nodeId = task.requesterNode
+  const known = earlier !== undefined || core.sessions.get(task.sessionId) !== undefined
+  if (!known) runtime.remote.set(task.sessionId, { requesterId: task.requesterId, nodeId: task.requesterNode, resumable: task.capabilities.includes('resume') })
+  admitTask(core, replier, identity, { ...task.task, target_id: deviceId }, task.frameSize)
+  if (known) return
+  if (core.sessions.get(task.sessionId)?.requesterId === task.requesterId) runtime.watch.ensure()
+  else runtime.remote.delete(task.sessionId)
+}
+
+/** Ends a session of this node at its requester's request (`task_cancel` on its node, or its leaving). */
+function deliverCancel (runtime: ClusterRuntime, cancel: ClusterCancelMessage): void {
+  const { core } = runtime
+  const session = core.sessions.get(cancel.sessionId)
+  if (session === undefined || session.ended || session.requesterId !== cancel.requesterId) return
+  core.logger.info({ sessionId: cancel.sessionId, requesterId: cancel.requesterId, reason: cancel.reason }, 'cluster: session cancelled by its requester\'s node')
+  // A requester gone for good reads nothing more: its TASK_END is not put in its mailbox.
+  if (cancel.reason === 'requester_disconnected' || cancel.reason === 'requester_not_resumed') runtime.remote.delete(cancel.sessionId)
+  core.cancelSession(session, cancel.reason)
+}
+
+/**
+ * A frame for a requester of this node: written to its connection as made by the device's node. A late frame of a
+ * forwarded session this node already ended (its node was found lost) is dropped. False while the requester
+ * has no connection here (away): the frame waits in its mailbox for its return.
+ */
+function deliverFrame (runtime: ClusterRuntime, requesterId: string, frame: ClusterFrameMessage): boolean {
+  const { core } = runtime
+  if (frame.sessionId !== null && runtime.hasEnded(frame.sessionId)) {
+    core.logger.debug({ sessionId: frame.sessionId, requesterId }, 'cluster: late frame of an ended session dropped')
+    return true
+  }
+  const connection = core.clients.get(requesterId)
+  if (connection === undefined) return false
+  const forwarded = frame.sessionId === null ? undefined : runtime.forwarded.get(frame.sessionId)
+  if (forwarded === undefined && !granted(connection.identity, 'resume')) {
+    // Not a session this connection sent, and a client that cannot resume has none elsewhere: a frame of an earlier
+    // connection of the id (it left for good), not for this one.
+    core.logger.debug({ sessionId: frame.sessionId, requesterId }, 'cluster: frame of an earlier connection dropped')
+    return true
+  }
+  if (!connection.sendEncoded(frame.message, frame.text)) return false
+  if (forwarded !== undefined) {
+    if (frame.message.type === 'heartbeat') forwarded.acked = true
+    // The end of the session, or the refusal of its TASK (never acknowledged): nothing more comes for it.
+    if (frame.end || (frame.message.type === 'error' && !forwarded.acked)) runtime.forwarded.delete(forwarded.sessionId)
+  }
+  return true
+}

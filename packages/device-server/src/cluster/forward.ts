@@ -1,0 +1,141 @@
+import { buildTaskEnd, newId, sanitizeTaskName, type DecodedClientMessage } from '@aip/protocol'
+import { granted } from '../command-writer.js'
+import type { TaskRecord } from '../results.js'
+import type { ClientConnection, Identity } from '../connection.js'
+import { requestTooLarge, serverError } from '../server-error.js'
+import { MAX_ID_CHARS, Texts, clip } from '../texts.js'
+import type { ClusterClient } from './link.js'
+import type { ClusterRuntime } from './runtime.js'
+
+/*
+ * The requester's side of a cross-node task. A constellation's TASK for a device that is not on this node is
+ * checked here as far as this node can (scope, request, ids, drain), then the device is looked up in the cluster:
+ * unknown → the usual `target not connected`; on node A → a forwarded session is recorded and the TASK goes to the
+ * device's mailbox. Node A admits it with its own checks and answers through the requester's mailbox (ack, ERROR,
+ * TASK_END), which this node writes to the requester's connection.
+ */
+
+/** A session sent from this node to a device on another node, until its TASK_END. */
+export interface ForwardedSession {
+  readonly sessionId: string
+  readonly taskName: string
+  readonly request: string
+  readonly requesterId: string
+  readonly deviceId: string
+  /** The node of the device (where the agent runs). */
+  readonly nodeId: string
+  /** Milliseconds since the epoch (this node's clock). */
+  readonly startedAt: number
+  /** The device's node acknowledged the TASK (the session runs): an ERROR from now on does not end it. */
+  acked: boolean
+}
+
+/** Forwards a constellation's TASK for a device on another node, or answers it with an ERROR carrying its ids. */
+export async function forwardTask (runtime: ClusterRuntime, connection: ClientConnection, identity: Identity, message: DecodedClientMessage, frameSize: number): Promise<void> {
+  const { core, link } = runtime
+  const fail = (error: string, sessionId = message.session_id): void => {
+    connection.send(serverError({ error, sessionId, responseId: message.request_id ?? undefined }))
+  }
+  const targetId = message.target_id as string
+  if (identity.targetId !== null && identity.targetId !== targetId) { fail(Texts.taskNotAuthorized); return }
+  const request = message.request
+  if (request === null || request === '') { fail(Texts.taskNeedsRequest); return }
+  if (requestTooLarge(request, core.options.maxRequestBytes)) { fail(Texts.requestTooLong(core.options.maxRequestBytes)); return }
+  if ((message.session_id?.length ?? 0) > MAX_ID_CHARS || (message.task_name?.length ?? 0) > MAX_ID_CHARS) {
+    fail(Texts.idTooLong((message.session_id?.length ?? 0) > MAX_ID_CHARS ? 'session_id' : 'task_name'))
+    return
+  }
+  const sessionId = message.session_id ?? newId()
+  const running = core.sessions.get(sessionId)
+  const earlier = runtime.forwarded.get(sessionId)
+  if (running !== undefined || (earlier !== undefined && earlier.requesterId !== identity.clientId)) {
+    fail((running ?? earlier)?.requesterId === identity.clientId ? Texts.sessionRunning(sessionId) : Texts.sessionOwned(sessionId), sessionId)
+    return
+  }
+  const finished = core.options.results.getBySession(sessionId)
+  if (finished !== undefined) {
+    fail(finished.requesterId === identity.clientId ? Texts.sessionUsed(sessionId) : Texts.sessionOwned(sessionId), sessionId)
+    return
+  }
+  if (core.draining) { fail(Texts.serverDraining); return }
+  if (!runtime.ready) { fail(Texts.clusterUnavailable); return }
+  let holder: ClusterClient | null
+  let ended: TaskRecord | undefined
+  try {
+    // A requester granted `resume` may be sending again a TASK that ended elsewhere while it moved: answered from
+    // the cluster's results, never run twice.
+    ended = granted(identity, 'resume') && message.session_id !== null ? await link.getResult(sessionId) : undefined
+    holder = ended === undefined ? await link.locate(targetId) : null
+  } catch (err) {
+    core.logger.warn({ err, sessionId, deviceId: targetId }, 'cluster: device lookup failed')
+    fail(Texts.clusterUnavailable)
+    return
+  }
+  if (ended !== undefined) {
+    if (ended.requesterId !== identity.clientId) { fail(Texts.sessionOwned(sessionId), sessionId); return }
+    core.logger.debug({ sessionId, clientId: identity.clientId }, 'TASK of a session ended on another node sent again: TASK_END repeated')
+    connection.send(buildTaskEnd({ sessionId, status: ended.status, result: ended.result, error: ended.error }))
+    return
+  }
+  if (holder === null || holder.nodeId === link.nodeId) { fail(Texts.targetNotConnected(targetId)); return }
+  if (holder.clientType !== 'device') { fail(Texts.targetNotDevice); return }
+  // The connection may have gone while the store answered: its leaving already cancelled what it had forwarded.
+  if (connection.closed || core.clients.get(identity.clientId) !== connection) return
+  // A TASK sent again for a session forwarded before keeps its record (its ack, its node): the device's node answers.
+  const forwarded: ForwardedSession = earlier ?? {
+    sessionId,
+    taskName: sanitizeTaskName(message.task_name ?? sessionId),
+    request,
+    requesterId: identity.clientId,
+    deviceId: targetId,
+    nodeId: holder.nodeId,
+    startedAt: core.options.now(),
+    acked: false
+  }
+  runtime.forwarded.set(sessionId, forwarded)
+  runtime.watch.ensure()
+  try {
+    await link.send(targetId, {
+      kind: 'task',
+      sessionId,
+      requesterId: identity.clientId,
+      requesterNode: link.nodeId,
+      requesterTargetId: identity.targetId,
+      capabilities: identity.grant?.capabilities ?? [],
+      task: { ...message, session_id: sessionId },
+      frameSize
+    }, holder.nodeId)
+  } catch (err) {
+    if (earlier === undefined && runtime.forwarded.get(sessionId) === forwarded) runtime.forwarded.delete(sessionId)
+    core.logger.warn({ err, sessionId, deviceId: targetId }, 'cluster: task not forwarded')
+    fail(Texts.clusterUnavailable, sessionId)
+    return
+  }
+  core.logger.info({ sessionId, requesterId: identity.clientId, deviceId: targetId, nodeId: holder.nodeId }, 'task forwarded to another node')
+}
+
+/**
+ * `task_cancel` for a session this node forwarded: sent to the device's node, whose TASK_END answers it. False
+ * when the session was not forwarded from here (the caller answers as for any unknown session).
+ */
+export function cancelForwarded (runtime: ClusterRuntime, connection: ClientConnection, identity: Identity, message: DecodedClientMessage): boolean {
+  const sessionId = message.session_id
+  const forwarded = sessionId === null ? undefined : runtime.forwarded.get(sessionId)
+  if (forwarded === undefined) return false
+  const ids = { sessionId, responseId: message.request_id ?? undefined }
+  if (forwarded.requesterId !== identity.clientId) {
+    connection.send(serverError({ error: Texts.sessionOwned(forwarded.sessionId), ...ids }))
+    return true
+  }
+  if (!runtime.ready) {
+    connection.send(serverError({ error: Texts.clusterUnavailable, ...ids }))
+    return true
+  }
+  runtime.core.logger.info({ sessionId, clientId: identity.clientId, reason: clip(message.error ?? '', 256) }, 'task cancel requested')
+  runtime.link.send(forwarded.deviceId, { kind: 'cancel', sessionId: forwarded.sessionId, requesterId: identity.clientId, reason: 'cancelled by the requester' }, forwarded.nodeId)
+    .catch((err: unknown) => {
+      runtime.core.logger.warn({ err, sessionId }, 'cluster: cancel not sent')
+      connection.send(serverError({ error: Texts.clusterUnavailable, ...ids }))
+    })
+  return true
+}

@@ -1,0 +1,41 @@
+import type { Teardown } from '@aip/test-support'
+import { InMemoryClusterHub, type DeviceServerOptions, type InMemoryClusterHubOptions } from '../../src/index.js'
+import { startServer, type TestServer } from './harness.js'
+
+/** Nodes of one in-memory cluster, each a real server on 127.0.0.1 port 0. */
+export interface TestCluster {
+  hub: InMemoryClusterHub
+  /** Starts node `nodeId` with `options`. */
+  node: (nodeId: string, options?: DeviceServerOptions) => Promise<TestServer>
+}
+
+/** A cluster hub whose nodes are started on demand and stopped at teardown. */
+export function testCluster (t: Teardown, hubOptions: InMemoryClusterHubOptions = {}, defaults: DeviceServerOptions = {}): TestCluster {
+  const hub = new InMemoryClusterHub(hubOptions)
+  return {
+    hub,
+    node: async (nodeId, options = {}) => {
+      const server = await startServer(t, { ...defaults, ...options, cluster: hub.link(nodeId) })
+      await server.endpoint.start()
+      return server
+    }
+  }
+}
+
+/** A device's COMMAND_RESULTS for `command`: one success per action. */
+export function answer (clientId: string, command: Record<string, any>): Record<string, unknown> {
+  return {
+    type: 'command_results',
+    status: 'continue',
+    client_type: 'device',
+    client_id: clientId,
+    session_id: command.session_id,
+    prev_response_id: command.response_id,
+    action_results: command.actions.map((a: any) => ({ status: 'success', error: null, result: 'done', namespace: null, call_id: a.call_id }))
+  }
+}
+
+/** A constellation's TASK. */
+export function taskFrame (clientId: string, targetId: string, sessionId: string | null, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: 'task', status: 'continue', client_type: 'constellation', client_id: clientId, target_id: targetId, session_id: sessionId, request: 'Open Notepad', request_id: `r-${sessionId ?? 'none'}`, ...extra }
+}

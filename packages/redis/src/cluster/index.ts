@@ -1,0 +1,2 @@
+export { RedisCluster } from './redis-cluster.js'
+export type { RedisClusterOptions, ResolvedRedisClusterOptions } from './options.js'

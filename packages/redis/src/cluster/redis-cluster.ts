@@ -1,0 +1,329 @@
+import { randomUUID } from 'node:crypto'
+import {
+  ClusterUnavailableError, type ClaimMode, type ClaimOutcome, type ClusterClient, type ClusterClientRecord, type ClusterHandlers,
+  type ClusterLink, type ClusterMessage, type ClusterState, type NodeMessage, type TaskRecord
+} from '@aip/device-server'
+import { RedisConnection, type RedisConnectionState } from '../connection.js'
+import { ClosedError, RedisUnavailableError } from '../errors.js'
+import { LeaseKeeperSweep } from './sweep.js'
+import { RedisLeaseRegistry } from '../leases.js'
+import { silentLogger, type Logger } from '../logger.js'
+import { RedisResultStore } from '../records.js'
+import { RedisDeliveryLog, RedisStreamReader } from '../streams.js'
+import type { LeaseRecord, StreamAddress } from '../types.js'
+import { resolveClusterOptions, type RedisClusterOptions, type ResolvedRedisClusterOptions } from './options.js'
+import { LEASE_DATA, LIVE_NODES, NODE_LEASE, NODE_RELEASE } from './scripts.js'
+
+/** The mailbox of a client id (a delivery stream per client). */
+function clientBox (clientId: string): StreamAddress {
+  return { kind: 'device', id: clientId }
+}
+
+/** Maps Redis being away (or the connection closed) to the device server's `ClusterUnavailableError`. */
+function unavailable (operation: string, err: unknown): unknown {
+  return err instanceof RedisUnavailableError || err instanceof ClosedError ? new ClusterUnavailableError(operation, err) : err
+}
+
+const STATES: Record<RedisConnectionState, ClusterState> = {
+  connecting: 'connecting',
+  ready: 'ready',
+  reconnecting: 'reconnecting',
+  down: 'down',
+  closed: 'stopped'
+}
+
+/**
+ * The cluster store of `@aip/device-server` on Redis: pass it as the `cluster` option of `DeviceServerEndpoint` on
+ * every node (each with its own `nodeId`, all with the same Redis and key prefix).
+ *
+ * - **Node lease** `<p>node:{<nodeId>}`: a key with a TTL of `nodeLeaseMs`, renewed every third of it; a node whose
+ *   key is gone is lost.
+ * - **Client leases** (`RedisLeaseRegistry`): one per registered client id, its data the client's record (role,
+ *   scope, platform, latest telemetry), renewed in one sweep per node with the node lease. A lease found expired (a
+ *   Redis restart, a long pause) is claimed again if the id is free; a lease another node took is reported lost.
+ * - **Mailboxes** (`RedisDeliveryLog` / `RedisStreamReader`): a stream per client id and one per node, read by the
+ *   node holding the client (woken by its doorbell, polled every `pollIntervalMs`), an entry acknowledged once the
+ *   server handled it, under the client's lease.
+ * - **Results** (`RedisResultStore`): every finished task's record, for `resultTtlMs`.
+ *
+ * @example
+ * ```ts
+ * const cluster = new RedisCluster({ url: 'redis://10.0.0.5:6379', nodeId: 'node-a' })
+ * const server = new DeviceServerEndpoint({ cluster })
+ * ```
+ */
+export class RedisCluster implements ClusterLink {
+  readonly nodeId: string
+  /** The checked options. */
+  readonly options: ResolvedRedisClusterOptions
+  /** The Redis connection (the cluster's own, or the one given). */
+  readonly redis: RedisConnection
+  readonly #ownsConnection: boolean
+  readonly #log: Logger
+  readonly #leases: RedisLeaseRegistry
+  readonly #mailboxes: RedisDeliveryLog
+  readonly #results: RedisResultStore<TaskRecord>
+  readonly #token = randomUUID()
+  readonly #follows = new Map<string, () => void>()
+  #reader: RedisStreamReader | null = null
+  #handlers: ClusterHandlers | null = null
+  #sweep: LeaseKeeperSweep | null = null
+  #offState: (() => void) | null = null
+  #stopped = false
+
+  /**
+   * Opens the connection (unless one is given); the node joins the cluster on {@link start}.
+   * @throws InvalidOptionError (`AIP_ERR_REDIS_INVALID_OPTION`) on a bad option
+   */
+  constructor (options: RedisClusterOptions = {}) {
+    this.options = resolveClusterOptions(options)
+    this.nodeId = options.nodeId ?? `node-${randomUUID().slice(0, 12)}`
+    this.#log = options.logger ?? silentLogger
+    this.#ownsConnection = options.connection === undefined
+    this.redis = options.connection ?? new RedisConnection({ ...options.redis, url: options.url, keyPrefix: options.keyPrefix, logger: this.#log })
+    this.#leases = new RedisLeaseRegistry(this.redis, { leaseMs: this.options.clientLeaseMs })
+    this.#mailboxes = new RedisDeliveryLog(this.redis, { maxStreamLength: this.options.maxMailboxLength, streamTtlMs: this.options.mailboxTtlMs })
+    this.#results = new RedisResultStore<TaskRecord>(this.redis, { ttlMs: this.options.resultTtlMs })
+  }
+
+  get nodeLeaseMs (): number {
+    return this.options.nodeLeaseMs
+  }
+
+  get state (): ClusterState {
+    if (this.#stopped) return 'stopped'
+    return STATES[this.redis.health().state]
+  }
+
+  /** The Redis connection's health (state, since, failed attempts, last error), for a health endpoint. */
+  health (): ReturnType<RedisConnection['health']> {
+    return this.redis.health()
+  }
+
+  async start (handlers: ClusterHandlers): Promise<void> {
+    if (this.#handlers !== null) return
+    this.#handlers = handlers
+    this.#reader = new RedisStreamReader(this.redis, { nodeId: this.nodeId, pollIntervalMs: this.options.pollIntervalMs, logger: this.#log })
+    this.#reader.follow({ kind: 'node', id: this.nodeId }, async (entry, address) => {
+      let message: NodeMessage | undefined
+      try {
+        message = JSON.parse(entry.payload) as NodeMessage
+      } catch (err) {
+        this.#log.warn({ err, entryId: entry.id }, 'cluster: unreadable node message dropped')
+      }
+      await this.#mailboxes.ack(address, entry.id).catch((err: unknown) => { this.#log.debug({ err }, 'cluster: node message not acknowledged') })
+      if (message !== undefined) handlers.nodeMessage(message)
+    })
+    this.#sweep = new LeaseKeeperSweep({
+      everyMs: Math.max(10, Math.floor(this.options.nodeLeaseMs / 3)),
+      renewNode: async () => await this.#renewNode(),
+      registry: this.#leases,
+      logger: this.#log,
+      onLost: (clientId, reason) => {
+        this.#unfollowBox(clientId)
+        handlers.clientLost(clientId, reason)
+      }
+    })
+    this.#offState = this.redis.onStateChange((health) => {
+      if (health.state === 'ready') this.#sweep?.now()
+      handlers.stateChange(STATES[health.state])
+    })
+    this.#sweep.now()
+    handlers.stateChange(this.state)
+  }
+
+  async stop (): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    this.#offState?.()
+    const held = this.#sweep?.stop() ?? []
+    if (this.redis.health().state === 'ready') {
+      await Promise.all(held.map(async (lease) => await this.#leases.release(lease).catch(() => false)))
+      await this.redis.run('cluster.leave', async (client) => await NODE_RELEASE.run(client, [this.#nodeKey(this.nodeId), this.#nodesKey()], [this.#token, this.nodeId])).catch(() => {})
+    }
+    await this.#reader?.close()
+    if (this.#ownsConnection) await this.redis.close()
+  }
+
+  async claim (record: ClusterClientRecord, mode: ClaimMode): Promise<ClaimOutcome> {
+    try {
+      const outcome = await this.#leases.register(record.clientId, { nodeId: this.nodeId, mode, data: record })
+      if (!outcome.acquired) return { claimed: false, holder: toClient(outcome.holder) }
+      this.#sweep?.keep(outcome.lease, record)
+      return { claimed: true, replacedNode: outcome.replaced?.nodeId ?? null }
+    } catch (err) {
+      throw unavailable('claim', err)
+    }
+  }
+
+  async release (clientId: string): Promise<void> {
+    const lease = this.#sweep?.forget(clientId)
+    if (lease === undefined) return
+    try {
+      await this.#leases.release(lease)
+    } catch (err) {
+      throw unavailable('release', err)
+    }
+  }
+
+  async update (record: ClusterClientRecord): Promise<void> {
+    const held = this.#sweep?.get(record.clientId)
+    if (held === undefined) return
+    held.data = record
+    const keys = this.redis.keys
+    const lease = held.lease
+    try {
+      await this.redis.run('cluster.update', async (client) => await LEASE_DATA.run(
+        client, [keys.lease(lease.clientId), keys.epoch(lease.clientId)], [lease.epoch, lease.token, JSON.stringify(record)]
+      ))
+    } catch (err) {
+      throw unavailable('update', err)
+    }
+  }
+
+  async locate (clientId: string): Promise<ClusterClient | null> {
+    try {
+      const record = await this.#leases.get(clientId)
+      return record === null ? null : toClient(record)
+    } catch (err) {
+      throw unavailable('locate', err)
+    }
+  }
+
+  async listClients (): Promise<ClusterClient[]> {
+    try {
+      return (await this.#leases.list()).map(toClient)
+    } catch (err) {
+      throw unavailable('list clients', err)
+    }
+  }
+
+  follow (clientId: string): void {
+    const reader = this.#reader
+    const handlers = this.#handlers
+    if (reader === null || handlers === null || this.#stopped) return
+    this.#follows.get(clientId)?.()
+    const stop = reader.follow(clientBox(clientId), async (entry, address) => {
+      let message: ClusterMessage
+      try {
+        message = JSON.parse(entry.payload) as ClusterMessage
+      } catch (err) {
+        this.#log.warn({ err, clientId, entryId: entry.id }, 'cluster: unreadable mailbox entry dropped')
+        await this.#ack(address, entry.id, clientId)
+        return
+      }
+      const handled = await handlers.deliver(clientId, message)
+      if (!handled) {
+        // Left in the mailbox: handed over again when the client is followed again (from its oldest entry).
+        this.#unfollowBox(clientId)
+        return
+      }
+      await this.#ack(address, entry.id, clientId)
+    })
+    this.#follows.set(clientId, stop)
+  }
+
+  unfollow (clientId: string): void {
+    this.#unfollowBox(clientId)
+  }
+
+  async send (clientId: string, message: ClusterMessage, wakeNode: string): Promise<void> {
+    try {
+      await this.#mailboxes.append(clientBox(clientId), JSON.stringify(message), { wake: wakeNode })
+    } catch (err) {
+      throw unavailable('send', err)
+    }
+  }
+
+  async sendToNode (nodeId: string, message: NodeMessage): Promise<void> {
+    try {
+      await this.#mailboxes.append({ kind: 'node', id: nodeId }, JSON.stringify(message), { wake: nodeId })
+    } catch (err) {
+      throw unavailable('send to node', err)
+    }
+  }
+
+  async isNodeAlive (nodeId: string): Promise<boolean> {
+    const key = this.#nodeKey(nodeId)
+    try {
+      return await this.redis.run('cluster.node', async (client) => await client.exists(key)) === 1
+    } catch (err) {
+      throw unavailable('node check', err)
+    }
+  }
+
+  async listNodes (): Promise<string[]> {
+    const key = this.#nodesKey()
+    try {
+      const nodes = await this.redis.run('cluster.nodes', async (client) => await LIVE_NODES.run(client, [key], [])) as string[]
+      return [...nodes].sort()
+    } catch (err) {
+      throw unavailable('list nodes', err)
+    }
+  }
+
+  async putResult (record: TaskRecord): Promise<void> {
+    try {
+      await this.#results.put(record)
+    } catch (err) {
+      throw unavailable('put result', err)
+    }
+  }
+
+  async getResult (sessionId: string): Promise<TaskRecord | undefined> {
+    try {
+      return await this.#results.getBySession(sessionId)
+    } catch (err) {
+      throw unavailable('get result', err)
+    }
+  }
+
+  async getResultByTaskName (taskName: string): Promise<TaskRecord | undefined> {
+    try {
+      return await this.#results.getByTaskName(taskName)
+    } catch (err) {
+      throw unavailable('get result', err)
+    }
+  }
+
+  #nodeKey (nodeId: string): string {
+    return this.redis.keys.record('node', nodeId)
+  }
+
+  #nodesKey (): string {
+    return `${this.redis.keys.prefix}nodes`
+  }
+
+  #unfollowBox (clientId: string): void {
+    this.#follows.get(clientId)?.()
+    this.#follows.delete(clientId)
+  }
+
+  /** Acknowledges a handled entry, under the client's lease when this node holds one. */
+  async #ack (address: StreamAddress, entryId: string, clientId: string): Promise<void> {
+    const fence = this.#sweep?.get(clientId)?.lease
+    await this.#mailboxes.ack(address, entryId, fence === undefined ? {} : { fence }).catch((err: unknown) => {
+      this.#log.debug({ err, clientId, entryId }, 'cluster: mailbox entry not acknowledged (handed over again)')
+    })
+  }
+
+  async #renewNode (): Promise<void> {
+    const key = this.#nodeKey(this.nodeId)
+    const reply = await this.redis.run('cluster.node', async (client) => await NODE_LEASE.run(client, [key, this.#nodesKey()], [this.#token, this.options.nodeLeaseMs, this.nodeId]))
+    if (reply === 'taken') this.#log.error({ nodeId: this.nodeId }, 'cluster: another process holds this node id: give every node its own nodeId')
+  }
+}
+
+function toClient (record: LeaseRecord): ClusterClient {
+  const data = (record.data ?? {}) as Partial<ClusterClientRecord>
+  return {
+    clientId: record.clientId,
+    clientType: data.clientType === 'constellation' ? 'constellation' : 'device',
+    targetId: data.targetId ?? null,
+    platform: data.platform ?? null,
+    systemInfo: data.systemInfo ?? null,
+    registeredAt: data.registeredAt ?? record.acquiredAt,
+    nodeId: record.nodeId,
+    epoch: record.epoch
+  }
+}
