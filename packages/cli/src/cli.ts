@@ -69,6 +69,31 @@ export function requireString (values: Record<string, unknown>, name: string): s
   return value
 }
 
+/**
+ * The server URLs of a repeatable `--url` option, each value one URL or several joined with commas (a comma
+ * starts a new URL only when `ws://` or `wss://` follows it, so a query value may hold commas). At least one is
+ * required; each must be a `ws://` or `wss://` URL (never echoed: it may carry a token).
+ */
+export function urlList (values: Record<string, unknown>, name = 'url'): string[] {
+  const value = values[name]
+  const given = Array.isArray(value) ? value : value === undefined ? [] : [value]
+  const urls = given
+    .filter((item): item is string => typeof item === 'string')
+    .flatMap((item) => item.split(/,(?=wss?:\/\/)/))
+    .map((url) => url.trim())
+    .filter((url) => url !== '')
+  if (urls.length === 0) throw new CliError(`--${name} is required`, ExitCode.Usage)
+  urls.forEach((url, index) => {
+    let parsed: URL | undefined
+    try { parsed = new URL(url) } catch {}
+    if (parsed === undefined || (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:')) {
+      throw new CliError(`--${name} must be a ws:// or wss:// URL (URL ${index + 1} is not)`, ExitCode.Usage)
+    }
+  })
+  if (new Set(urls).size !== urls.length) throw new CliError(`--${name} names the same URL twice`, ExitCode.Usage)
+  return urls
+}
+
 export function optionalNumber (values: Record<string, unknown>, name: string, fallback: number, { min = 0 } = {}): number {
   const value = values[name]
   if (value === undefined) return fallback

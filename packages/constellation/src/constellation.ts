@@ -1,4 +1,4 @@
-import { AIPEndpoint, childLogger, type Logger } from '@aip/endpoint'
+import { AIPEndpoint, childLogger, classifyFailure, type DisconnectCause, type Logger } from '@aip/endpoint'
 import type { DecodedServerMessage } from '@aip/protocol'
 import { AbortedError } from '@aip/resilience'
 import { Device } from './device.js'
@@ -152,8 +152,10 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
 
   /**
    * Connects to a device through its server and registers as `<taskName>@<deviceId>` with `target_id` set to the
-   * device. Resolves once registered. Calling it for a device already connected (or connecting) to the same
-   * server joins that connection; a failed or disconnected device is connected again with the new profile.
+   * device. Resolves once registered. With a list of servers (`serverUrl` as an array: the nodes of one fleet), they
+   * are tried in turn and the first that registers is used. Calling it for a device already connected (or
+   * connecting) to the same server(s) joins that connection; a failed or disconnected device is connected again with
+   * the new profile.
    *
    * @throws (rejects) `AIP_ERR_CONSTELLATION_CONNECT` (with `httpStatus` on a refused upgrade),
    * `AIP_ERR_CONSTELLATION_REGISTRATION_REFUSED` (an ERROR answer, at once), `AIP_ERR_CONSTELLATION_REGISTRATION_TIMEOUT`,
@@ -161,20 +163,20 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
    */
   async connectToDevice (agentProfile: AgentProfile): Promise<void> {
     if (this.#stopped) throw new StoppedError()
-    const { profile, url } = resolveProfile(agentProfile)
+    const { profile, urls } = resolveProfile(agentProfile)
     let device = this.#devices.get(profile.deviceId)
     if (device !== undefined) {
       const active = device.status !== 'failed' && device.status !== 'disconnected'
-      if (active && device.profile.serverUrl !== profile.serverUrl) {
-        throw new InvalidArgumentError('agentProfile.serverUrl', `the server device ${profile.deviceId} is connected through`, 'another server')
+      if (active && !sameServers(device.profile.serverUrls, profile.serverUrls)) {
+        throw new InvalidArgumentError('agentProfile.serverUrl', `the server(s) device ${profile.deviceId} is connected through`, 'other servers')
       }
       if (this.isDeviceConnected(profile.deviceId)) return
       if (device.attempt !== undefined) return await device.attempt
       device.recovery?.abort(new AbortedError(`reconnection of ${profile.deviceId}`))
       device.profile = profile
-      this.#links.move(device, url)
+      this.#links.move(device, urls)
     } else {
-      const link = this.#links.forUrl(url)
+      const link = this.#links.forUrls(urls)
       device = new Device(this.#host, profile, link)
       link.devices.add(device.deviceId)
       this.#devices.set(device.deviceId, device)
@@ -361,7 +363,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
 
   async #open (device: Device, signal: AbortSignal): Promise<void> {
     device.apply({ type: 'connect', attempt: device.connections })
-    const connection = await DeviceConnection.open(this.#host, device, this.#hooks, signal)
+    const connection = await this.#openRound(device, signal)
     connection.established = true
     device.connection = connection
     device.grant = connection.grant
@@ -370,11 +372,43 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     device.lastError = undefined
     device.judge.registered()
     device.link.add(connection)
-    device.link.log.info({ deviceId: device.deviceId, clientId: device.clientId }, 'device connected')
+    device.link.log.info({ deviceId: device.deviceId, clientId: device.clientId, url: device.serverUrl }, 'device connected')
     device.apply({ type: 'registered', at: Date.now() })
     // Held tasks first (sent again, or failed), then the queue.
     resumeOrFail(this.#host, device, connection.protocol)
     device.tasks.pump()
+  }
+
+  /**
+   * One round over the device's servers: each once, from the one after the server it lost or last tried, until one
+   * registers. When every server failed, the device's lifecycle records the loss and the round rejects with the
+   * failure it is judged by (left in `device.lastFacts`): the first that retrying may heal, else the last, so a
+   * round stops retrying only when no server left any hope. With one URL, its failure as it is.
+   */
+  async #openRound (device: Device, signal: AbortSignal): Promise<DeviceConnection> {
+    let chosen: { error: unknown, facts: Device['lastFacts'], loss: DisconnectCause | undefined, retry: boolean } | undefined
+    for (const server of device.servers.round()) {
+      device.servers.use(server)
+      device.lastLoss = undefined
+      try {
+        return await DeviceConnection.open(this.#host, device, this.#hooks, server, signal)
+      } catch (error) {
+        const failure = { error, facts: device.lastFacts, loss: device.lastLoss, retry: false }
+        if (signal.aborted || this.#stopped || device.removed) {
+          chosen = failure
+          break
+        }
+        // A first look, before the device's judge (which keeps the state of a run of refusals) sees the round's failure.
+        const { reason, retry } = classifyFailure({ ...failure.facts, firstConnection: device.connections === 0 })
+        failure.retry = retry
+        device.link.log.warn({ deviceId: device.deviceId, url: device.serverKeys[server.index], index: server.index, reason }, 'connection attempt failed')
+        if (chosen === undefined || !chosen.retry) chosen = failure
+      }
+    }
+    const failed = chosen as NonNullable<typeof chosen>
+    device.lastFacts = failed.facts
+    device.apply({ type: 'lose', cause: failed.loss ?? { kind: 'connect', message: 'the connection failed', error: failed.error } })
+    throw failed.error
   }
 
   async #remove (device: Device, error: (entry: TaskEntry) => unknown, outcome: TaskOutcome, code = 1000, reason = ''): Promise<void> {
@@ -396,4 +430,9 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     device.apply({ type: 'stop' })
     this.#links.release(device)
   }
+}
+
+/** Whether two profiles name the same servers, in the same order. */
+function sameServers (a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((url, index) => url === b[index])
 }

@@ -1,4 +1,4 @@
-import { register, type AIPProtocol, type CloseInfo, type Transport } from '@aip/endpoint'
+import { register, type AIPProtocol, type CloseInfo, type ServerEntry, type Transport } from '@aip/endpoint'
 import { buildConstellationRegistration, buildHeartbeat, type ContinuityGrant, type DecodedServerMessage } from '@aip/protocol'
 import { AbortedError, type Unsubscribe } from '@aip/resilience'
 import { continuityRequest, grantOf } from './continuity.js'
@@ -67,29 +67,29 @@ export class DeviceConnection implements Beating {
   }
 
   /**
-   * Opens a connection of `device` and registers as `<taskName>@<deviceId>` scoped to it. Resolves with the
-   * registered connection (not yet established: the caller attaches it). Rejects with
+   * Opens a connection of `device` to `server` and registers as `<taskName>@<deviceId>` scoped to it. Resolves with
+   * the registered connection (not yet established: the caller attaches it). Rejects with
    * `AIP_ERR_CONSTELLATION_CONNECT`, `AIP_ERR_CONSTELLATION_REGISTRATION_REFUSED`,
-   * `AIP_ERR_CONSTELLATION_REGISTRATION_TIMEOUT` or `AIP_ERR_CONSTELLATION_STOPPED`, after the device's lifecycle
-   * recorded the loss; what is known of the failure is left in `device.lastFacts` for the failure judge. A
-   * connection that does not register is taken out of the endpoint before it is dropped.
+   * `AIP_ERR_CONSTELLATION_REGISTRATION_TIMEOUT` or `AIP_ERR_CONSTELLATION_STOPPED`; what is known of the failure
+   * is left in `device.lastFacts` (for the failure judge) and `device.lastLoss` (for the lifecycle). A connection
+   * that does not register is taken out of the endpoint before it is dropped.
    */
-  static async open (host: ConstellationHost, device: Device, hooks: ConnectionHooks, signal: AbortSignal): Promise<DeviceConnection> {
-    const { deviceId, clientId, link } = device
+  static async open (host: ConstellationHost, device: Device, hooks: ConnectionHooks, server: ServerEntry, signal: AbortSignal): Promise<DeviceConnection> {
+    const { deviceId, clientId } = device
     const { options } = host
     let transport: Transport
     try {
       if (signal.aborted) throw new AbortedError(`connection of ${deviceId}`, signal.reason)
-      transport = await options.transportFactory(device.profile.serverUrl, { signal, handshakeTimeoutMs: options.connectTimeoutMs, deviceId })
+      transport = await options.transportFactory(server.url, { signal, handshakeTimeoutMs: options.connectTimeoutMs, deviceId })
     } catch (err) {
       const httpStatus = (err as { httpStatus?: number }).httpStatus
       device.lastFacts = { httpStatus }
-      device.apply({ type: 'lose', cause: { kind: 'connect', message: 'the connection failed', error: err } })
+      device.lastLoss = { kind: 'connect', message: 'the connection failed', error: err }
       // The transport's own message is not repeated: a custom factory might put the token in it.
       const why = signal.aborted
         ? 'aborted'
         : httpStatus !== undefined ? `the server refused the upgrade with HTTP ${httpStatus}` : 'the connection failed'
-      throw connectError(link.key, deviceId, why, httpStatus, err)
+      throw connectError(device.serverKeys[server.index] as string, deviceId, why, httpStatus, err)
     }
     const connection = new DeviceConnection(host, device, hooks.attach(transport, deviceId), hooks)
     const { protocol } = connection
@@ -105,7 +105,7 @@ export class DeviceConnection implements Beating {
       protocol.close(1000, 'registration failed')
       protocol.transport.terminate()
       const error = connection.#registrationError(err)
-      device.apply({ type: 'lose', cause: { kind: 'registration', message: (error as Error).message, error } })
+      device.lastLoss = { kind: 'registration', message: (error as Error).message, error }
       throw error
     }
     return connection

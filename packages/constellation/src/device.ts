@@ -1,5 +1,6 @@
 import {
-  ConnectionLifecycle, FailureJudge, type AIPProtocol, type AttemptFacts, type ConnectionEvent, type ConnectionState, type FailureReason
+  ConnectionLifecycle, FailureJudge, ServerList, type AIPProtocol, type AttemptFacts, type ConnectionEvent, type ConnectionState,
+  type DisconnectCause, type FailureReason
 } from '@aip/endpoint'
 import { constellationClientId, type ContinuityGrant } from '@aip/protocol'
 import type { DeviceConnection } from './device-connection.js'
@@ -7,7 +8,7 @@ import type { ConstellationHost } from './host.js'
 import type { ResolvedProfile } from './options.js'
 import { PendingInfos } from './pending.js'
 import type { ResumeHold } from './resume.js'
-import type { ServerLink } from './server-link.js'
+import { ServerLink } from './server-link.js'
 import { TaskQueue } from './task-queue.js'
 import type { DeviceSnapshot, DeviceStatus } from './types.js'
 
@@ -21,8 +22,12 @@ type Activity = 'connected' | 'busy' | 'idle'
  * lifecycle state and the running tasks.
  */
 export class Device {
-  profile: ResolvedProfile
+  #profile: ResolvedProfile
   link: ServerLink
+  /** The servers of the profile, tried in turn. */
+  servers: ServerList
+  /** The key (URL without its query) of each server of the profile, by index. */
+  serverKeys: readonly string[]
   readonly deviceId: string
   readonly clientId: string
   readonly tasks: TaskQueue
@@ -39,6 +44,8 @@ export class Device {
   lastError: unknown
   /** What is known of the last failed attempt, for the failure judge. */
   lastFacts: AttemptFacts = {}
+  /** How the last failed attempt on one server failed (the round's loss is chosen among them). */
+  lastLoss: DisconnectCause | undefined
   /** Why retrying stopped, when a failure could not heal. */
   failure: FailureReason | undefined
   removed = false
@@ -55,7 +62,9 @@ export class Device {
 
   constructor (host: ConstellationHost, profile: ResolvedProfile, link: ServerLink) {
     this.#host = host
-    this.profile = profile
+    this.#profile = profile
+    this.servers = new ServerList(profile.serverUrls)
+    this.serverKeys = serverKeysOf(profile)
     this.link = link
     this.deviceId = profile.deviceId
     this.clientId = constellationClientId(host.options.taskName, profile.deviceId)
@@ -69,6 +78,23 @@ export class Device {
       get grant () { return device.grant },
       activityChanged: () => this.#onActivity()
     })
+  }
+
+  /** The validated profile the device connects with. */
+  get profile (): ResolvedProfile {
+    return this.#profile
+  }
+
+  /** A new profile (the device is connected again with it): its servers are tried from the first. */
+  set profile (profile: ResolvedProfile) {
+    this.#profile = profile
+    this.servers = new ServerList(profile.serverUrls)
+    this.serverKeys = serverKeysOf(profile)
+  }
+
+  /** The URL without its query of the server in use, being tried, or last tried. */
+  get serverUrl (): string {
+    return this.serverKeys[this.servers.current.index] as string
   }
 
   /** The lifecycle state of the device's connection. */
@@ -98,7 +124,8 @@ export class Device {
     return Object.freeze({
       deviceId: this.deviceId,
       clientId: this.clientId,
-      serverUrl: this.link.key,
+      serverUrl: this.serverUrl,
+      serverUrls: this.serverKeys,
       status: this.#status,
       os: this.profile.os,
       capabilities: this.profile.capabilities,
@@ -126,15 +153,22 @@ export class Device {
     if (from === to) return
     this.#status = to
     const error = state.kind === 'lost' ? state.cause.error : state.kind === 'stopped' ? state.error : undefined
-    this.link.log.debug({ deviceId: this.deviceId, from, to }, 'device state')
+    const serverUrl = this.serverUrl
+    this.link.log.debug({ deviceId: this.deviceId, from, to, url: serverUrl }, 'device state')
     this.#host.emit('deviceState', {
       deviceId: this.deviceId,
       from,
       to,
+      serverUrl,
       ...(error === undefined ? {} : { error }),
       ...(to === 'failed' && this.failure !== undefined ? { failure: this.failure } : {})
     })
   }
+}
+
+/** The keys (URLs without their queries) of a profile's servers, frozen. */
+function serverKeysOf (profile: ResolvedProfile): readonly string[] {
+  return Object.freeze(profile.serverUrls.map((url) => ServerLink.keyOf(new URL(url))))
 }
 
 /** The public status of a lifecycle state. */

@@ -1,4 +1,4 @@
-import { connectWebSocket, type Logger, type Transport } from '@aip/endpoint'
+import { MAX_SERVER_URLS, connectWebSocket, type Logger, type Transport } from '@aip/endpoint'
 import {
   CheckedOption, FunctionOption, InvalidArgumentError, InvalidOptionError, LoggerOption, MAX_TIMER_MS, Milliseconds,
   ReconnectionStrategy, describeValue, resolveOptions as resolveSchema, type ReconnectionStrategyOptions
@@ -20,8 +20,9 @@ export interface ConstellationOptions {
   messageProcessor?: MessageProcessor | null | undefined
   /**
    * Reconnection after a disconnection. Options (or nothing, for attempts without end from 1 s, capped at 5 s,
-   * with full jitter) build **one strategy per server URL**; a `ReconnectionStrategy` instance is shared
-   * by every server; a function builds the strategy of each server (it receives the URL without its query).
+   * with full jitter) build **one strategy per server URL** (per list, for devices given a list); a
+   * `ReconnectionStrategy` instance is shared by every server; a function builds the strategy of each server (it
+   * receives the URL without its query; for a list, each URL without its query, joined with `,`).
    */
   reconnectionStrategy?: ReconnectionOption | undefined
   /** pino-compatible logger. Default: silent. */
@@ -166,7 +167,10 @@ export function resolveOptions (input: ConstellationOptions): ResolvedConstellat
 /** A validated copy of an agent profile. */
 export interface ResolvedProfile {
   readonly deviceId: string
+  /** The first of {@link ResolvedProfile.serverUrls}. */
   readonly serverUrl: string
+  /** Every server URL of the profile, in the order given (one when `serverUrl` is a string). */
+  readonly serverUrls: readonly string[]
   readonly os: string | null
   readonly capabilities: readonly string[]
   readonly metadata: Readonly<Record<string, unknown>>
@@ -179,19 +183,39 @@ export function invalidArgument (argument: string, expected: string, value: unkn
   return new InvalidArgumentError(argument, expected, describeValue(value))
 }
 
-/** Validates an agent profile (`AIP_ERR_INVALID_ARGUMENT`); the URL must be `ws:` or `wss:`. */
-export function resolveProfile (profile: AgentProfile): { profile: ResolvedProfile, url: URL } {
+/**
+ * The `serverUrl` of a profile as a list of parsed URLs: one URL, or 1 to `MAX_SERVER_URLS` distinct ones, each
+ * `ws:` or `wss:` (`AIP_ERR_INVALID_ARGUMENT`). A URL is never described in the error: it may carry a token.
+ */
+function serverUrls (value: unknown): URL[] {
+  const expected = `a ws:// or wss:// URL, or a list of 1 to ${MAX_SERVER_URLS} of them`
+  if (typeof value !== 'string' && !Array.isArray(value)) throw invalidArgument('agentProfile.serverUrl', expected, value)
+  const list: readonly unknown[] = typeof value === 'string' ? [value] : value
+  if (list.length === 0 || list.length > MAX_SERVER_URLS) throw new InvalidArgumentError('agentProfile.serverUrl', expected, `a list of ${list.length}`)
+  const urls: URL[] = []
+  list.forEach((item, index) => {
+    const name = typeof value === 'string' ? 'agentProfile.serverUrl' : `agentProfile.serverUrl[${index}]`
+    let url: URL | undefined
+    try {
+      url = typeof item === 'string' ? new URL(item) : undefined
+    } catch {}
+    if (url === undefined || (url.protocol !== 'ws:' && url.protocol !== 'wss:')) {
+      throw new InvalidArgumentError(name, 'a ws:// or wss:// URL', typeof item === 'string' ? 'another URL' : describeValue(item))
+    }
+    const { href } = url
+    if (urls.some((seen) => seen.href === href)) throw new InvalidArgumentError(name, 'a URL not already in the list', 'a duplicate')
+    urls.push(url)
+  })
+  return urls
+}
+
+/** Validates an agent profile (`AIP_ERR_INVALID_ARGUMENT`); each URL must be `ws:` or `wss:`. */
+export function resolveProfile (profile: AgentProfile): { profile: ResolvedProfile, urls: URL[] } {
   if (typeof profile !== 'object' || profile === null) throw invalidArgument('agentProfile', 'an object', profile)
-  const { deviceId, serverUrl } = profile
+  const { deviceId } = profile
   if (typeof deviceId !== 'string' || deviceId.trim() === '') throw invalidArgument('agentProfile.deviceId', 'a non-empty string', deviceId)
-  let url: URL | undefined
-  try {
-    url = typeof serverUrl === 'string' ? new URL(serverUrl) : undefined
-  } catch {}
-  // The URL itself is never described: it may carry a token.
-  if (url === undefined || (url.protocol !== 'ws:' && url.protocol !== 'wss:')) {
-    throw new InvalidArgumentError('agentProfile.serverUrl', 'a ws:// or wss:// URL', typeof serverUrl === 'string' ? 'another URL' : describeValue(serverUrl))
-  }
+  const urls = serverUrls(profile.serverUrl)
+  const given: readonly string[] = typeof profile.serverUrl === 'string' ? [profile.serverUrl] : [...profile.serverUrl]
   const maxRetries = profile.maxRetries
   if (maxRetries !== undefined && (typeof maxRetries !== 'number' || !(maxRetries === Infinity || (Number.isInteger(maxRetries) && maxRetries >= 0)))) {
     throw invalidArgument('agentProfile.maxRetries', 'an integer >= 0 or Infinity', maxRetries)
@@ -203,10 +227,11 @@ export function resolveProfile (profile: AgentProfile): { profile: ResolvedProfi
   const metadata = profile.metadata ?? {}
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw invalidArgument('agentProfile.metadata', 'an object', metadata)
   return {
-    url,
+    urls,
     profile: Object.freeze({
       deviceId,
-      serverUrl,
+      serverUrl: given[0] as string,
+      serverUrls: Object.freeze(given),
       os: profile.os ?? null,
       capabilities: Object.freeze([...capabilities]),
       metadata: Object.freeze({ ...metadata }),

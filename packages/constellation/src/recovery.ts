@@ -1,5 +1,5 @@
 import type { CloseInfo } from '@aip/endpoint'
-import { resumeDelayCap } from '@aip/protocol'
+import { readDrainHint, resumeDelayCap } from '@aip/protocol'
 import type { ReconnectableEndpoint } from '@aip/resilience'
 import type { Device } from './device.js'
 import type { DeviceConnection } from './device-connection.js'
@@ -25,23 +25,27 @@ export function connectionClosed (host: ConstellationHost, hooks: RecoveryHooks,
   device.link.remove(connection)
   if (!connection.established || device.connection !== connection) return
   device.connection = undefined
-  device.link.log.info({ deviceId: device.deviceId, code: info.code, reason: info.reason, local: info.local }, 'device connection closed')
+  device.link.log.info({ deviceId: device.deviceId, url: device.serverUrl, code: info.code, reason: info.reason, local: info.local }, 'device connection closed')
   if (connection.closing || device.removed || host.stopped()) return
   const why = `connection closed (${info.code}${info.reason === '' ? '' : ` ${info.reason}`})`
   device.infos.failAll(() => new DeviceDisconnectedError(device.deviceId, 'the device info request', why))
   const error = new DeviceDisconnectedError(device.deviceId, 'its tasks', why)
   holdForResume(host, device)
   device.apply({ type: 'lose', cause: { kind: 'closed', code: info.code, message: why, error } })
-  recover(host, hooks, device).catch((err: unknown) => host.log.error({ err, deviceId: device.deviceId }, 'recovery failed'))
+  // A server that restarts on purpose may say how long to spread the reconnection over (1012 with its hint).
+  const hint = readDrainHint(info.code, info.reason)
+  if (hint !== null) device.link.log.info({ deviceId: device.deviceId, url: device.serverUrl, retryMs: hint.retryMs }, 'the server restarts: reconnecting within its hint')
+  recover(host, hooks, device, hint?.retryMs).catch((err: unknown) => host.log.error({ err, deviceId: device.deviceId }, 'recovery failed'))
 }
 
 /**
  * The reference recovery, through the server's strategy: `cancelDeviceTasks`, `onDeviceDisconnected`, then
- * reconnection attempts (each one `reconnectDevice`, each failure judged by the device's failure judge) until
- * reconnected or given up (state `failed`). One budget: the profile's `maxRetries` when it sets one, else the
- * strategy's.
+ * reconnection attempts (each one `reconnectDevice`: a round over the device's servers, each failure judged by the
+ * device's failure judge) until reconnected or given up (state `failed`). One budget: the profile's `maxRetries`
+ * when it sets one, else the strategy's. `hintMs`: a draining server's reconnect hint, the window the first attempt
+ * is drawn in instead of its backoff.
  */
-export async function recover (host: ConstellationHost, hooks: RecoveryHooks, device: Device): Promise<void> {
+export async function recover (host: ConstellationHost, hooks: RecoveryHooks, device: Device, hintMs?: number): Promise<void> {
   const { deviceId } = device
   const { options } = host
   const controller = new AbortController()
@@ -85,6 +89,7 @@ export async function recover (host: ConstellationHost, hooks: RecoveryHooks, de
         signal: controller.signal,
         // Held tasks wait only for the server's resume window: come back well within it.
         maxDelayMs: device.hold === undefined ? undefined : resumeDelayCap(device.grant),
+        firstAttemptWithinMs: hintMs,
         ...(device.profile.maxRetries === undefined ? {} : { maxRetries: device.profile.maxRetries })
       })
     } else {

@@ -9,13 +9,17 @@ export interface Beating {
 }
 
 /**
- * What the connections of one server share. The reference identity (`<taskName>@<deviceId>`, scoped to one
- * device) forces one WebSocket per device, so the link shares everything else: the parsed URL and its redacted
- * form, a logger child, the reconnection strategy (one backoff state per server, jittered per device), and a
- * single re-armed, `unref()`ed heartbeat timer that beats every connection of the server.
+ * What the connections of one server share (or of one list of servers: the nodes of a fleet, which devices with
+ * the same `serverUrl` list use in turn). The reference identity (`<taskName>@<deviceId>`, scoped to one device)
+ * forces one WebSocket per device, so the link shares everything else: the redacted key, a logger child, the
+ * reconnection strategy (one backoff state per server, jittered per device), and a single re-armed,
+ * `unref()`ed heartbeat timer that beats every connection of the server.
  */
 export class ServerLink {
-  /** The server URL without its query: the key of the link, and the only form that is ever logged. */
+  /**
+   * The server URL without its query (for a list, each without its query, joined with `,`): the key of the link,
+   * and the only form that is ever logged.
+   */
   readonly key: string
   readonly log: Logger
   readonly strategy: ReconnectionStrategy
@@ -26,8 +30,8 @@ export class ServerLink {
   readonly devices = new Set<string>()
   #liveness: Liveness | undefined
 
-  constructor (url: URL, options: { logger: Logger, strategy: ReconnectionStrategy, ownsStrategy: boolean, heartbeatIntervalMs: number }) {
-    this.key = ServerLink.keyOf(url)
+  constructor (key: string, options: { logger: Logger, strategy: ReconnectionStrategy, ownsStrategy: boolean, heartbeatIntervalMs: number }) {
+    this.key = key
     this.log = childLogger(options.logger, { server: this.key })
     this.strategy = options.strategy
     this.#ownsStrategy = options.ownsStrategy
@@ -37,6 +41,11 @@ export class ServerLink {
   /** The key of a server URL: scheme, host, port and path, never the query (the token). */
   static keyOf (url: URL): string {
     return redactUrl(`${url.protocol}//${url.host}${url.pathname}`)
+  }
+
+  /** The key of the link of a list of server URLs: their keys, joined with `,`. */
+  static keyOfList (urls: readonly URL[]): string {
+    return urls.map((url) => ServerLink.keyOf(url)).join(',')
   }
 
   /** Connections currently beaten by the timer. */
@@ -96,13 +105,13 @@ export class ServerLinks {
     this.#log = log
   }
 
-  /** The link of a server URL (built with the server's reconnection strategy on first use). */
-  forUrl (url: URL): ServerLink {
-    const key = ServerLink.keyOf(url)
+  /** The link of a server URL, or of a list of them (built with the reconnection strategy of its key on first use). */
+  forUrls (urls: readonly URL[]): ServerLink {
+    const key = ServerLink.keyOfList(urls)
     let link = this.#links.get(key)
     if (link === undefined) {
       const { strategy, owned } = this.#options.strategyFor(key)
-      link = new ServerLink(url, { logger: this.#log, strategy, ownsStrategy: owned, heartbeatIntervalMs: this.#options.heartbeatIntervalMs })
+      link = new ServerLink(key, { logger: this.#log, strategy, ownsStrategy: owned, heartbeatIntervalMs: this.#options.heartbeatIntervalMs })
       this.#links.set(key, link)
     }
     return link
@@ -118,9 +127,9 @@ export class ServerLinks {
     }
   }
 
-  /** Moves a device to the link of `url` (its profile changed server). */
-  move (device: LinkedDevice, url: URL): void {
-    const link = this.forUrl(url)
+  /** Moves a device to the link of `urls` (its profile changed servers). */
+  move (device: LinkedDevice, urls: readonly URL[]): void {
+    const link = this.forUrls(urls)
     if (link === device.link) return
     this.release(device)
     device.link = link

@@ -3,13 +3,19 @@ import type { ContinuityGrant, DecodedServerMessage } from '@aip/protocol'
 
 /**
  * A device the constellation drives, as the reference's `AgentProfile`: where its server is and what it can do.
- * `serverUrl` may carry the server's `?token=`; it is never logged nor put in an error message.
+ * `serverUrl` may carry the server's `?token=`; it is never logged nor put in an error message (only its scheme,
+ * host, port and path are).
  */
 export interface AgentProfile {
   /** The device's `client_id` on its server; the constellation registers as `<taskName>@<deviceId>`. */
   readonly deviceId: string
-  /** `ws://` or `wss://` URL of the device-agent server, with its `?token=` if it needs one. */
-  readonly serverUrl: string
+  /**
+   * `ws://` or `wss://` URL of the device-agent server, with its `?token=` if it needs one; or the URLs of the nodes
+   * of one fleet (a cluster sharing its state, on which the device may be connected to any node), tried in turn:
+   * each (re)connection tries them one after the other from the one after the server it lost or last failed on,
+   * and the reconnection strategy's backoff separates full rounds. One URL also works behind a load balancer.
+   */
+  readonly serverUrl: string | readonly string[]
   /** Operating system, informative. */
   readonly os?: string | null | undefined
   /** What the device can do (for choosing a device); informative to the constellation. */
@@ -97,8 +103,10 @@ export interface DeviceSnapshot {
   readonly deviceId: string
   /** The client id the constellation registered with: `<taskName>@<deviceId>`. */
   readonly clientId: string
-  /** The server URL without its query. */
+  /** The URL of the server in use (or being tried, or last tried), without its query. */
   readonly serverUrl: string
+  /** Every server URL of the device's profile, without their queries, in the order given. */
+  readonly serverUrls: readonly string[]
   readonly status: DeviceStatus
   readonly os: string | null
   readonly capabilities: readonly string[]
@@ -162,6 +170,11 @@ export interface ConstellationEvents extends EndpointEvents {
     readonly to: DeviceStatus
     /** Why, for `disconnected` and `failed`. */
     readonly error?: unknown
+    /**
+     * The server (URL without its query) the device is connected to, connecting to, or lost: for a device given a
+     * list of servers, which one it registered on.
+     */
+    readonly serverUrl: string
     /**
      * For `failed` after a failure that retrying cannot heal: its classified reason (`credentials`,
      * `identity-conflict`, `invalid-registration`...; see `classifyFailure` of `@aip/endpoint`). Absent when the

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo, type Socket } from 'node:net'
 import { DeviceServerEndpoint, type Agent, type DeviceServerOptions } from '@aip/device-server'
 import WebSocket, { WebSocketServer } from 'ws'
 
@@ -221,4 +221,28 @@ export function serverFrame (fields: Record<string, unknown>): Record<string, un
     result: null,
     ...fields
   }
+}
+
+/** A TCP proxy in front of a port: `cut()` destroys every socket it carries (a network cut); `connections` counts them. */
+export async function tcpProxy (t: Teardown, targetPort: number): Promise<{ port: number, cut: () => void, readonly connections: number }> {
+  const sockets = new Set<Socket>()
+  let accepted = 0
+  const server = net.createServer((client) => {
+    accepted++
+    const upstream = net.connect(targetPort, '127.0.0.1')
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('error', () => { client.destroy(); upstream.destroy() })
+      socket.on('close', () => { sockets.delete(socket); client.destroy(); upstream.destroy() })
+    }
+    client.pipe(upstream)
+    upstream.pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const cut = (): void => { for (const socket of sockets) socket.destroy() }
+  t.teardown(async () => {
+    cut()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  return { port: (server.address() as AddressInfo).port, cut, get connections () { return accepted } }
 }

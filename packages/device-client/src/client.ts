@@ -1,8 +1,10 @@
 import {
-  AIPEndpoint, CLIENT_LIFECYCLE, CloseCode, ConnectionLifecycle, FailureJudge, redactUrl, type ConnectionEvent,
+  AIPEndpoint, CLIENT_LIFECYCLE, CloseCode, ConnectionLifecycle, FailureJudge, ServerList, classifyFailure, type ConnectionEvent,
   type ConnectionStateKind, type DisconnectCause, type FailureReason
 } from '@aip/endpoint'
-import { buildDeviceRegistration, resumeDelayCap, type ContinuityGrant, type DecodedServerMessage, type DeviceSystemInfo } from '@aip/protocol'
+import {
+  buildDeviceRegistration, readDrainHint, resumeDelayCap, type ContinuityGrant, type DecodedServerMessage, type DeviceSystemInfo
+} from '@aip/protocol'
 import { InvalidArgumentError, describeValue, type Logger, type ReconnectableEndpoint, type Unsubscribe } from '@aip/resilience'
 import { CommandRunner } from './command-runner.js'
 import { AttemptError, Connection, connectionSettings, type ConnectionEnd, type ConnectionSettings } from './connection.js'
@@ -43,6 +45,8 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
   readonly #tasks: DeviceTasks
   readonly #telemetry: TelemetryReporter
   readonly #settings: ConnectionSettings
+  /** The servers of the `wsUrl` option, tried in turn. */
+  readonly #servers: ServerList
   readonly #stopController = new AbortController()
   #connection: Connection | undefined
   #started: Promise<void> | undefined
@@ -53,6 +57,8 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
   #fatal: { failure: AttemptError, reason: FailureReason } | undefined
   #lastCause: DisconnectCause | undefined
   #attempt = 0
+  /** Registered at least once: a failed attempt is then a reconnection's. */
+  #registeredOnce = false
   #offTelemetry: (() => void) | undefined
 
   /** @throws `AIP_ERR_INVALID_OPTION` naming the first invalid option */
@@ -71,6 +77,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       this.events.emit(state.kind as 'connecting', state as never)
     })
     this.#judge = new FailureJudge(resolved.now)
+    this.#servers = new ServerList(resolved.wsUrls)
     this.tools = new ToolRegistry(resolved.tools, { namespace: resolved.namespace, timeoutMs: resolved.toolTimeoutMs, earlyExit: resolved.earlyExit })
     this.executor = resolved.executor ?? this.tools
     this.#telemetry = new TelemetryReporter({
@@ -141,6 +148,14 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
     return this.#continuity.grant
   }
 
+  /**
+   * The server in use, or the one being tried or last tried (the first of `wsUrl` before any attempt), with its
+   * query values hidden: the form that may be logged.
+   */
+  get serverUrl (): string {
+    return this.#servers.current.redacted
+  }
+
   /** Results waiting for a connection. */
   get pendingResults (): number {
     return this.#results.size
@@ -183,7 +198,7 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       ]
       const off = (): void => { for (const unsubscribe of offs) unsubscribe() }
     })
-    this.#log.info({ url: redactUrl(this.options.wsUrl) }, 'device client starting')
+    this.#log.info({ urls: this.#servers.entries.map((server) => server.redacted) }, 'device client starting')
     this.#apply({ type: 'connect', attempt: 0 })
     this.#firstConnect().catch((err: unknown) => this.#emitError(err, 'start'))
     return this.#started
@@ -237,10 +252,9 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
     const signal = options.signal ?? this.#stopController.signal
     this.#apply({ type: 'connect', attempt: this.#attempt })
     try {
-      const connection = await Connection.open(this.#settings, this.#registration(), signal)
+      const connection = await this.#openRound(signal)
       return this.#attach(connection)
     } catch (err) {
-      this.#continuity.dropHeld()
       const failure = AttemptError.from(err)
       this.#lastCause = failure.disconnect
       const verdict = this.#judge.judge(failure.facts)
@@ -286,12 +300,41 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
     })
   }
 
+  /**
+   * One round over the servers: each once, from the one after the server lost or last tried, until one registers.
+   * When every server failed, rejects with the failure the round is judged by: the first that retrying may heal,
+   * else the last (so a round stops retrying only when no server left any hope; with one URL, its failure).
+   */
+  async #openRound (signal: AbortSignal): Promise<Connection> {
+    let chosen: AttemptError | undefined
+    let chosenRetries = false
+    for (const server of this.#servers.round()) {
+      this.#servers.use(server)
+      try {
+        return await Connection.open(this.#settings, server, this.#registration(), signal)
+      } catch (err) {
+        this.#continuity.dropHeld()
+        const failure = AttemptError.from(err)
+        if (signal.aborted || this.#stopped) throw failure
+        // A first look, before the judge (which keeps the state of a run of refusals) sees the round's failure.
+        const { reason, retry } = classifyFailure({ ...failure.facts, firstConnection: !this.#registeredOnce })
+        this.#log.warn({ url: server.redacted, index: server.index, reason, err: failure.disconnect.message }, 'connection attempt failed')
+        this.events.emit('attemptFailed', { url: server.redacted, index: server.index, reason, error: failure.disconnect.error ?? failure })
+        if (chosen === undefined || !chosenRetries) {
+          chosen = failure
+          chosenRetries = retry
+        }
+      }
+    }
+    // A round holds at least one server, so a failure was chosen.
+    throw chosen ?? new AttemptError({ kind: 'connect', message: 'no server to connect to' }, {})
+  }
+
   async #firstConnect (): Promise<void> {
     let connection: Connection
     try {
-      connection = await Connection.open(this.#settings, this.#registration(), this.#stopController.signal)
+      connection = await this.#openRound(this.#stopController.signal)
     } catch (err) {
-      this.#continuity.dropHeld()
       if (this.#stopped) return
       const failure = AttemptError.from(err)
       this.#lastCause = failure.disconnect
@@ -314,13 +357,16 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       return false
     }
     this.#connection = connection
+    this.#registeredOnce = true
     const granted = this.#continuity.registered(connection.ack)
     this.#judge.registered()
     connection.protocol.on('invalidFrame', ({ error }) => this.#log.warn({ err: error }, 'invalid frame from the server'))
     connection.ended.then((end) => this.#onEnded(connection, end)).catch((err: unknown) => this.#emitError(err, 'connection'))
     this.#telemetry.refreshWhile(connection.protocol, connection.ended)
     this.#attempt = 0
-    this.#log.info({ url: redactUrl(this.options.wsUrl) }, 'registered')
+    const { server } = connection
+    this.#log.info({ url: server.redacted, index: server.index }, 'registered')
+    this.events.emit('registeredOn', { url: server.redacted, index: server.index })
     this.events.emit('grant', granted)
     this.#apply({ type: 'registered', at: this.options.now() })
     this.#results.flush().catch((err: unknown) => this.#emitError(err, 'flush'))
@@ -337,8 +383,9 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
   #onEnded (connection: Connection, end: ConnectionEnd): void {
     if (this.#connection === connection) this.#connection = undefined
     const { info, cause } = end
-    this.#log.warn({ code: info.code, reason: info.reason, cause: cause.kind }, 'disconnected')
-    this.events.emit('disconnected', { endpointId: this.options.clientId, info, code: info.code, reason: info.reason, cause })
+    const { server } = connection
+    this.#log.warn({ url: server.redacted, code: info.code, reason: info.reason, cause: cause.kind }, 'disconnected')
+    this.events.emit('disconnected', { endpointId: this.options.clientId, info, code: info.code, reason: info.reason, cause, url: server.redacted })
     if (this.#stopped || cause.kind === 'local') return
     if (cause.kind === 'closed') {
       const verdict = this.#judge.judge({ closeCode: info.code, wasRegistered: true })
@@ -348,10 +395,17 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       }
     }
     this.#lastCause = cause
-    this.#loopDone = this.#reconnect(cause).catch((err: unknown) => this.#emitError(err, 'reconnect'))
+    // A server that restarts on purpose may say how long to spread the reconnection over (1012 with its hint).
+    const hint = cause.kind === 'closed' ? readDrainHint(info.code, info.reason) : null
+    if (hint !== null) this.#log.info({ url: server.redacted, retryMs: hint.retryMs }, 'the server restarts: reconnecting within its hint')
+    this.#loopDone = this.#reconnect(cause, hint?.retryMs).catch((err: unknown) => this.#emitError(err, 'reconnect'))
   }
 
-  async #reconnect (cause: DisconnectCause): Promise<void> {
+  /**
+   * The reconnection loop, through the strategy. `hintMs`: a draining server's reconnect hint, the window the first
+   * attempt is drawn in instead of its backoff.
+   */
+  async #reconnect (cause: DisconnectCause, hintMs?: number): Promise<void> {
     const strategy = this.options.reconnectionStrategy
     const loop = new AbortController()
     // A loop still in flight (a connection that ended while the previous loop was registering it) is joined by the
@@ -370,7 +424,11 @@ export class DeviceClientEndpoint extends AIPEndpoint<'client', DeviceClientEven
       this.#apply({ type: 'retry', attempt, delayMs, cause: this.#lastCause ?? cause })
     })
     try {
-      const reconnected = await strategy.attemptReconnection(this, this.options.clientId, { signal: loop.signal, maxDelayMs: resumeDelayCap(this.grant) })
+      const reconnected = await strategy.attemptReconnection(this, this.options.clientId, {
+        signal: loop.signal,
+        maxDelayMs: resumeDelayCap(this.grant),
+        firstAttemptWithinMs: hintMs
+      })
       if (!reconnected && !this.#stopped) this.#fail('exhausted', this.#judge.last?.reason)
     } catch (err) {
       if (this.#fatal !== undefined) this.#fail('fatal', this.#fatal.reason, this.#fatal.failure)

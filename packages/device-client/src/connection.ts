@@ -1,7 +1,7 @@
 import {
   CloseCode, Liveness, connectWebSocket, register, RegistrationRefusedError as EndpointRegistrationRefusedError,
   RegistrationTimeoutError as EndpointRegistrationTimeoutError, startHeartbeat, type AIPProtocol, type AttemptFacts, type CloseInfo,
-  type ConnectError, type DisconnectCause, type HeartbeatHandle, type Transport
+  type ConnectError, type DisconnectCause, type HeartbeatHandle, type ServerEntry, type Transport
 } from '@aip/endpoint'
 import type { DecodedClientMessage, DecodedServerMessage } from '@aip/protocol'
 import type { Logger } from '@aip/resilience'
@@ -13,7 +13,6 @@ const STOP_GRACE_MS = 2000
 
 /** Settings of one connection, taken from the client's resolved options. */
 export interface ConnectionSettings {
-  url: string
   clientId: string
   headers: Readonly<Record<string, string>>
   /** Deadline of the handshake and of the registration answer. */
@@ -31,12 +30,11 @@ export interface ConnectionSettings {
 
 /** The settings of the connections of a client with these options. */
 export function connectionSettings (
-  options: Pick<ResolvedDeviceClientOptions, 'wsUrl' | 'clientId' | 'headers' | 'timeoutMs' | 'heartbeatIntervalMs' | 'maxMissedHeartbeats' | 'pingIntervalMs' | 'deadAfterMs'>,
+  options: Pick<ResolvedDeviceClientOptions, 'clientId' | 'headers' | 'timeoutMs' | 'heartbeatIntervalMs' | 'maxMissedHeartbeats' | 'pingIntervalMs' | 'deadAfterMs'>,
   logger: Logger,
   endpoint: Pick<ConnectionSettings, 'attach' | 'detach'>
 ): ConnectionSettings {
   return {
-    url: options.wsUrl,
     clientId: options.clientId,
     headers: options.headers,
     timeoutMs: options.timeoutMs,
@@ -62,6 +60,8 @@ export class AttemptError extends Error {
   override readonly cause: unknown
   readonly disconnect: DisconnectCause
   readonly facts: AttemptFacts
+  /** The server of the attempt, once known. */
+  server: ServerEntry | undefined
 
   constructor (disconnect: DisconnectCause, facts: AttemptFacts) {
     super(disconnect.message, { cause: disconnect.error })
@@ -93,6 +93,8 @@ export class AttemptError extends Error {
  */
 export class Connection {
   readonly protocol: AIPProtocol<'client'>
+  /** The server this connection is registered on. */
+  readonly server: ServerEntry
   readonly ack: DecodedServerMessage
   /** Resolves once, when the connection is gone, with the close and its cause. */
   readonly ended: Promise<ConnectionEnd>
@@ -101,8 +103,9 @@ export class Connection {
   readonly #liveness: Liveness
   #cause: ConnectionEnd['cause'] | undefined
 
-  private constructor (protocol: AIPProtocol<'client'>, ack: DecodedServerMessage, settings: ConnectionSettings) {
+  private constructor (protocol: AIPProtocol<'client'>, ack: DecodedServerMessage, settings: ConnectionSettings, server: ServerEntry) {
     this.protocol = protocol
+    this.server = server
     this.ack = ack
     this.#settings = settings
     const transport = protocol.transport
@@ -142,13 +145,23 @@ export class Connection {
   }
 
   /**
-   * Opens a WebSocket, sends `registration` and waits for the server's HEARTBEAT ok. Rejects with a classified
-   * {@link AttemptError}, after closing whatever was opened.
+   * Opens a WebSocket to `server`, sends `registration` and waits for the server's HEARTBEAT ok. Rejects with a
+   * classified {@link AttemptError} (its `server` set), after closing whatever was opened.
    */
-  static async open (settings: ConnectionSettings, registration: DecodedClientMessage, signal: AbortSignal): Promise<Connection> {
+  static async open (settings: ConnectionSettings, server: ServerEntry, registration: DecodedClientMessage, signal: AbortSignal): Promise<Connection> {
+    try {
+      return await Connection.#open(settings, server, registration, signal)
+    } catch (err) {
+      const failure = AttemptError.from(err)
+      failure.server = server
+      throw failure
+    }
+  }
+
+  static async #open (settings: ConnectionSettings, server: ServerEntry, registration: DecodedClientMessage, signal: AbortSignal): Promise<Connection> {
     let transport: Transport
     try {
-      transport = await connectWebSocket(settings.url, {
+      transport = await connectWebSocket(server.url, {
         signal,
         handshakeTimeoutMs: settings.timeoutMs,
         headers: { ...settings.headers },
@@ -160,7 +173,7 @@ export class Connection {
     const protocol = settings.attach(transport)
     try {
       const ack = await register(protocol, registration, { timeoutMs: settings.timeoutMs, signal })
-      return new Connection(protocol, ack, settings)
+      return new Connection(protocol, ack, settings, server)
     } catch (err) {
       settings.detach()
       protocol.transport.terminate()

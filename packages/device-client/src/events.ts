@@ -1,4 +1,4 @@
-import type { EndpointEvents } from '@aip/endpoint'
+import type { EndpointEvents, FailureReason } from '@aip/endpoint'
 import type { CommandEvents } from './command-runner.js'
 import type { ConnectionEnd } from './connection.js'
 import type { GrantEvent } from './continuity.js'
@@ -9,9 +9,27 @@ import type { StateEvents } from './state.js'
 export interface DeviceClientEvents extends StateEvents, EndpointEvents, CommandEvents {
   /**
    * A registered connection closed (the state then becomes `reconnecting` or `stopped`): its close `code` and
-   * `reason`, and its `cause` (`closed`, `heartbeat`, `silence`, or `local` for our own close).
+   * `reason`, its `cause` (`closed`, `heartbeat`, `silence`, or `local` for our own close), and the server's `url`
+   * (query values hidden).
    */
-  disconnected: EndpointEvents['disconnected'] & { readonly code: number, readonly reason: string, readonly cause: ConnectionEnd['cause'] }
+  disconnected: EndpointEvents['disconnected'] & {
+    readonly code: number
+    readonly reason: string
+    readonly cause: ConnectionEnd['cause']
+    readonly url: string
+  }
+  /**
+   * An attempt to open and register a connection on one server failed: the server's `url` (query values hidden) and
+   * `index` in the `wsUrl` list, the failure's `reason` (see `classifyFailure` of `@aip/endpoint`) and `error`. The
+   * next server of the list is tried, or, when every server of the round failed, the reconnection strategy waits
+   * (state `reconnecting`) or the client stops.
+   */
+  attemptFailed: { readonly url: string, readonly index: number, readonly reason: FailureReason, readonly error: unknown }
+  /**
+   * The client registered on a server: its `url` (query values hidden) and `index` in the `wsUrl` list. Emitted at
+   * every registration, before `grant` and the `registered` state event.
+   */
+  registeredOn: { readonly url: string, readonly index: number }
   /** COMMAND_RESULTS were written to the server (`queuedMs` > 0 when they waited for a reconnection). */
   resultsSent: { readonly sessionId: string | null, readonly prevResponseId: string | null, readonly queuedMs: number }
   /** Kept COMMAND_RESULTS were dropped without being sent. */

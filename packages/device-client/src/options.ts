@@ -1,4 +1,5 @@
 import os from 'node:os'
+import { MAX_SERVER_URLS } from '@aip/endpoint'
 import {
   FunctionOption, InvalidOptionError, LoggerOption, Milliseconds, ReconnectionStrategy, describeValue,
   resolveOptions as resolveSchema, type Logger
@@ -13,8 +14,13 @@ const DEFAULT_MAX_BACKOFF_MS = 10_000
 
 /** Options of {@link DeviceClientEndpoint}. */
 export interface DeviceClientOptions {
-  /** The server's WebSocket URL, `ws://` or `wss://`, with `?token=` when the server wants one. Required. */
-  wsUrl: string
+  /**
+   * The server's WebSocket URL, `ws://` or `wss://`, with `?token=` when the server wants one; or the URLs of the
+   * nodes of one fleet (a cluster sharing its state), tried in turn: each (re)connection tries them one after the
+   * other from the one after the server it lost or last failed on, and the reconnection strategy's backoff
+   * separates full rounds. One URL also works behind a load balancer. Required.
+   */
+  wsUrl: string | readonly string[]
   /** The id this device registers with. Required. */
   clientId: string
   /** The tools COMMANDs may call, by name. Default `{}` (`list_tools` is always answered). */
@@ -83,7 +89,10 @@ export interface DeviceClientOptions {
 
 /** The validated, frozen options. */
 export interface ResolvedDeviceClientOptions {
+  /** The first URL of {@link ResolvedDeviceClientOptions.wsUrls}. */
   readonly wsUrl: string
+  /** Every server URL, in the order given (one when `wsUrl` is a string). */
+  readonly wsUrls: readonly string[]
   readonly clientId: string
   readonly tools: ToolSet
   readonly executor: CommandExecutor | undefined
@@ -116,7 +125,6 @@ const plainObject = (value: unknown): value is Record<string, unknown> => typeof
 
 /** The schema of the plain options of {@link DeviceClientOptions}, with their defaults. */
 const DeviceClientOptionsSchema = Type.Object({
-  wsUrl: NonEmpty(),
   clientId: NonEmpty(),
   platform: Type.Optional(NonEmpty()),
   namespace: Type.String({ pattern: '\\S', expected: 'a non-empty string', default: 'aip' }),
@@ -179,6 +187,29 @@ function executor (options: DeviceClientOptions): CommandExecutor | undefined {
   return value as CommandExecutor
 }
 
+/**
+ * The `wsUrl` option as a list: one URL, or 1 to `MAX_SERVER_URLS` distinct ones, each `ws:` or `wss:`. A URL is
+ * never described in the error: it may carry a token.
+ */
+function serverUrls (value: unknown): readonly string[] {
+  const expected = `a ws:// or wss:// URL, or a list of 1 to ${MAX_SERVER_URLS} of them`
+  if (typeof value !== 'string' && !Array.isArray(value)) fail('wsUrl', expected, value)
+  const list: readonly unknown[] = typeof value === 'string' ? [value] : value
+  if (list.length === 0 || list.length > MAX_SERVER_URLS) fail('wsUrl', expected, `a list of ${list.length}`)
+  const seen = new Set<string>()
+  list.forEach((item, index) => {
+    const name = typeof value === 'string' ? 'wsUrl' : `wsUrl[${index}]`
+    let url: URL | undefined
+    try { url = typeof item === 'string' ? new URL(item) : undefined } catch {}
+    if (url === undefined || (url.protocol !== 'ws:' && url.protocol !== 'wss:')) {
+      fail(name, 'a ws:// or wss:// URL', typeof item !== 'string' ? typeof item : url === undefined ? 'an invalid URL' : url.protocol)
+    }
+    if (seen.has(url.href)) fail(name, 'a URL not already in the list', 'a duplicate')
+    seen.add(url.href)
+  })
+  return Object.freeze([...list as string[]])
+}
+
 function strategy (options: DeviceClientOptions, maxRetries: number | undefined): ReconnectionStrategy {
   if (options.reconnectionStrategy !== undefined) {
     if (!(options.reconnectionStrategy instanceof ReconnectionStrategy)) fail('reconnectionStrategy', 'a ReconnectionStrategy', options.reconnectionStrategy)
@@ -191,13 +222,11 @@ function strategy (options: DeviceClientOptions, maxRetries: number | undefined)
 /** Validates the options once (`AIP_ERR_INVALID_OPTION`), fills the defaults, and freezes the result. */
 export function resolveOptions (options: DeviceClientOptions): ResolvedDeviceClientOptions {
   if (!plainObject(options)) fail('options', 'an object', options)
+  const wsUrls = serverUrls(options.wsUrl)
   const o = resolveSchema(DeviceClientOptionsSchema, options)
-  let url: URL | undefined
-  try { url = new URL(o.wsUrl) } catch {}
-  // The URL itself is never described: it may carry a token.
-  if (url === undefined || (url.protocol !== 'ws:' && url.protocol !== 'wss:')) fail('wsUrl', 'a ws:// or wss:// URL', url === undefined ? 'an invalid URL' : url.protocol)
   return Object.freeze({
-    wsUrl: o.wsUrl,
+    wsUrl: wsUrls[0] as string,
+    wsUrls,
     clientId: o.clientId,
     tools: tools(options.tools),
     executor: executor(options),

@@ -42,6 +42,7 @@ export {
   DEFAULT_LIFECYCLE, SERVER_LIFECYCLE, LifecycleState, type EndpointState, type ServerState, type LifecycleTable, type StateChange
 } from './lifecycle-state.js'
 export { Liveness, type LivenessOptions } from './liveness.js'
+export { ServerList, MAX_SERVER_URLS, type ServerEntry } from './server-list.js'
 export {
   attachExtension, type Extension, type ExtensionContext, type ExtensionErrorContext, type AttachOptions
 } from './extensions/extension.js'

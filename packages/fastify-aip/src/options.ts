@@ -56,6 +56,27 @@ export interface AipOptions extends DeviceServerOptions {
   metrics?: boolean | AipMetricsOptions
   /** The live fleet page at `/aip`, behind the API key (`apiKey` is required). Default `false`. */
   dashboard?: boolean | AipDashboardOptions
+  /**
+   * Run this server as one node of a cluster on Redis: the plugin builds a `RedisCluster` of `@aip/redis` with these
+   * options and gives it to the endpoint as its `cluster` (which the endpoint starts when the app is ready, and
+   * stops on close). Give `redis` or `cluster`, not both. Default: none (a single node).
+   */
+  redis?: AipRedisOptions
+}
+
+/** The `redis` option: where the cluster's Redis is and who this node is. */
+export interface AipRedisOptions {
+  /**
+   * The Redis URL, `redis://` or `rediss://` (TLS), with the password in it when Redis wants one
+   * (`redis://:secret@host:6379/0`); it is never logged with its password. Required.
+   */
+  url: string
+  /** Prefix of every key, so that several clusters share one Redis. Default `aip:`. */
+  keyPrefix?: string
+  /** This node's id, unique in the cluster. Default: a random one per process. */
+  nodeId?: string
+  /** A node that stops renewing its lease for this long is lost (its tasks end on the other nodes). Default 10000 ms. */
+  nodeLeaseMs?: number
 }
 
 /** Options of the failed-authentication limit (`authFailureLimit: true` takes every default). */
@@ -96,12 +117,14 @@ export interface ResolvedPluginOptions {
   readonly onTaskEnd: AipHook<TaskRecord> | null
   readonly metrics: ResolvedMetricsOptions | null
   readonly dashboard: ResolvedDashboardOptions | null
+  /** The `redis` option, checked: `null` without one. */
+  readonly redis: Readonly<AipRedisOptions> | null
 }
 
 const PLUGIN_KEYS = new Set([
   'path', 'prefix', 'apiKey', 'http', 'liveness', 'closeTimeoutMs', 'onDeviceRegistered', 'onDeviceDisconnected', 'onTaskEnd',
   'headersTimeoutMs', 'maxConnections', 'maxConnectionsPerAddress', 'metrics', 'dashboard',
-  'authFailureLimit'
+  'authFailureLimit', 'redis'
 ])
 
 /** A route path: starts with `/`, no spaces, query or fragment. */
@@ -188,7 +211,33 @@ export function resolvePluginOptions (options: AipOptions): { plugin: ResolvedPl
     onDeviceDisconnected: (o.onDeviceDisconnected ?? null) as AipHook<DeviceDisconnectedInfo> | null,
     onTaskEnd: (o.onTaskEnd ?? null) as AipHook<TaskRecord> | null,
     metrics,
-    dashboard
+    dashboard,
+    redis: resolveRedisOptions(options)
   })
   return { plugin, endpoint: endpoint as DeviceServerOptions }
+}
+
+/** Checks the `redis` option (`AIP_ERR_INVALID_OPTION`); the URL itself is never described: it may hold a password. */
+function resolveRedisOptions (options: AipOptions): Readonly<AipRedisOptions> | null {
+  const value: unknown = options.redis
+  if (value === undefined || value === null) return null
+  if (typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError('redis', 'an object with a url', describeValue(value))
+  if (options.cluster !== undefined) throw new InvalidOptionError('redis', 'undefined when cluster is given', 'an object')
+  const { url, keyPrefix, nodeId, nodeLeaseMs } = value as Record<string, unknown>
+  let parsed: URL | undefined
+  try { parsed = typeof url === 'string' ? new URL(url) : undefined } catch {}
+  if (parsed === undefined || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
+    throw new InvalidOptionError('redis.url', 'a redis:// or rediss:// URL', typeof url === 'string' ? 'another URL' : describeValue(url))
+  }
+  if (keyPrefix !== undefined && (typeof keyPrefix !== 'string' || keyPrefix === '')) throw new InvalidOptionError('redis.keyPrefix', 'a non-empty string', describeValue(keyPrefix))
+  if (nodeId !== undefined && (typeof nodeId !== 'string' || nodeId === '')) throw new InvalidOptionError('redis.nodeId', 'a non-empty string', describeValue(nodeId))
+  if (nodeLeaseMs !== undefined && (typeof nodeLeaseMs !== 'number' || !Number.isInteger(nodeLeaseMs) || nodeLeaseMs < 30)) {
+    throw new InvalidOptionError('redis.nodeLeaseMs', 'an integer number of ms >= 30', describeValue(nodeLeaseMs))
+  }
+  return Object.freeze({
+    url: url as string,
+    ...(keyPrefix === undefined ? {} : { keyPrefix: keyPrefix as string }),
+    ...(nodeId === undefined ? {} : { nodeId: nodeId as string }),
+    ...(nodeLeaseMs === undefined ? {} : { nodeLeaseMs: nodeLeaseMs as number })
+  })
 }

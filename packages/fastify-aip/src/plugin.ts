@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { redactUrl, type Logger } from '@aip/endpoint'
+import { RedisCluster } from '@aip/redis'
 import type { AuthResult } from '@aip/device-server'
 import websocket, { type WebSocket } from '@fastify/websocket'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
@@ -9,7 +10,7 @@ import { AuthFailureLimiter, refuseLimited } from './auth-limiter.js'
 import { limitConnections } from './connections.js'
 import { AipDeviceServer } from './endpoint.js'
 import { AlreadyRegisteredError, InvalidOptionError } from './errors.js'
-import { resolvePluginOptions, type AipHook, type AipOptions } from './options.js'
+import { resolvePluginOptions, type AipHook, type AipOptions, type ResolvedPluginOptions } from './options.js'
 import { redactMistypedPaths, type RouterLeniency } from './redact.js'
 import { installDashboard } from './dashboard.js'
 import { installMetrics } from './metrics.js'
@@ -80,12 +81,26 @@ function routerLeniency (config: FastifyInstance['initialConfig']): RouterLenien
   }
 }
 
+/** The `RedisCluster` of the `redis` option (its own errors become the plugin's `AIP_ERR_INVALID_OPTION`). */
+function clusterOnRedis (options: NonNullable<ResolvedPluginOptions['redis']>, logger: Logger): RedisCluster {
+  try {
+    return new RedisCluster({ ...options, logger })
+  } catch (err) {
+    throw new InvalidOptionError('redis', 'options RedisCluster accepts', err instanceof Error ? err.message : String(err), { cause: err })
+  }
+}
+
 /** The plugin, before `fastify-plugin` wraps it. */
 const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   if (fastify.hasDecorator('aip')) throw new AlreadyRegisteredError()
   const { plugin: settings, endpoint: endpointOptions } = resolvePluginOptions(options ?? {})
   const log: Logger = endpointOptions.logger ?? fastify.log.child({ plugin: 'fastify-aip' })
-  const endpoint = createEndpoint({ ...endpointOptions, logger: log })
+  const redis = settings.redis === null ? undefined : clusterOnRedis(settings.redis, log)
+  const endpoint = createEndpoint({ ...endpointOptions, logger: log, ...(redis === undefined ? {} : { cluster: redis }) })
+  if (endpoint.options.cluster !== null) {
+    // A node joins its cluster (node lease, mailboxes) when the app is ready, before its first connection.
+    fastify.addHook('onReady', async () => { await endpoint.start() })
+  }
 
   // When this plugin registers @fastify/websocket, its errorHandler is the default one (see releaseUpgrade).
   const ownWebsocket = !fastify.hasDecorator('websocketServer')

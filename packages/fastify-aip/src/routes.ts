@@ -50,7 +50,10 @@ export const httpApi: FastifyPluginAsync<HttpApiOptions> = async (instance, { en
   fastify.get('/clients', {
     schema: { response: { 200: ClientsReply, ...errors } }
   }, async () => {
-    const clients = endpoint.listClients()
+    // In a cluster, every node's clients (503 AIP_ERR_CLUSTER_UNAVAILABLE while the store cannot be reached).
+    const cluster = endpoint.options.cluster !== null
+    const clients = cluster ? await endpoint.listClusterClients() : endpoint.listClients()
+    // Away is known of this node's clients (a client away on another node keeps its lease there).
     const away = new Set(clients.filter((client) => endpoint.clientActivity(client.clientId)?.away === true).map((client) => client.clientId))
     return {
       // The reference's meaning: clients with a live connection. A client away (its connection dropped, inside its
@@ -62,7 +65,8 @@ export const httpApi: FastifyPluginAsync<HttpApiOptions> = async (instance, { en
         target_id: client.targetId,
         platform: client.platform,
         registered_at: new Date(client.registeredAt).toISOString(),
-        state: away.has(client.clientId) ? 'away' as const : 'online' as const
+        state: away.has(client.clientId) ? 'away' as const : 'online' as const,
+        ...(cluster && 'nodeId' in client ? { node_id: client.nodeId } : {})
       }))
     }
   })
@@ -88,7 +92,11 @@ export const httpApi: FastifyPluginAsync<HttpApiOptions> = async (instance, { en
     // By the session id the dispatch returned, or by name among the tasks dispatched here: a task a WebSocket client
     // started under the same name is never an answer.
     const sessionId = request.query.session_id ?? endpoint.tasks.sessionOf(taskName)
-    const view = sessionId === undefined ? undefined : endpoint.sessions.get(sessionId)
+    let view = sessionId === undefined ? undefined : endpoint.sessions.get(sessionId)
+    // In a cluster, a task that ended on another node is read from the cluster's result store.
+    if (view === undefined && endpoint.options.cluster !== null) {
+      view = sessionId === undefined ? await endpoint.getClusterResultByTaskName(taskName) : await endpoint.getClusterResult(sessionId)
+    }
     if (sessionId !== undefined && view === undefined && endpoint.tasks.pendingSession(taskName) === sessionId) {
       return { status: 'pending' as const, task_name: taskName, session_id: sessionId }
     }
@@ -107,10 +115,15 @@ export const httpApi: FastifyPluginAsync<HttpApiOptions> = async (instance, { en
 
   fastify.get('/health', {
     schema: { response: { 200: HealthReply, ...errors } }
-  }, async () => ({
-    status: 'healthy' as const,
-    online_clients: endpoint.listClients().filter((client) => endpoint.clientActivity(client.clientId)?.away !== true).map((client) => client.clientId)
-  }))
+  }, async () => {
+    const link = endpoint.options.cluster
+    return {
+      status: 'healthy' as const,
+      // This node's clients with a live connection: health must answer while the cluster store is away.
+      online_clients: endpoint.listClients().filter((client) => endpoint.clientActivity(client.clientId)?.away !== true).map((client) => client.clientId),
+      ...(link === null ? {} : { cluster: { node_id: link.nodeId, state: link.state } })
+    }
+  })
 }
 
 /** The unauthenticated liveness route: 200 `{ status: 'ok' }` while the app runs. */

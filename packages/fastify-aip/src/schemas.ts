@@ -29,7 +29,8 @@ export const ClientDetails = Type.Object({
   registered_at: Type.String({ description: 'ISO 8601' }),
   state: Type.Union([Type.Literal('online'), Type.Literal('away')], {
     description: '`online` with a live connection; `away` while its connection is down inside its resume window (tasks to it wait)'
-  })
+  }),
+  node_id: Type.Optional(Type.String({ description: 'In a cluster: the node the client is connected to' }))
 })
 export type ClientDetails = Static<typeof ClientDetails>
 
@@ -67,7 +68,11 @@ export type TaskResultReply = Static<typeof TaskResultReply>
 /** Answer of `GET /health`. */
 export const HealthReply = Type.Object({
   status: Type.Literal('healthy'),
-  online_clients: Type.Array(Type.String())
+  online_clients: Type.Array(Type.String()),
+  cluster: Type.Optional(Type.Object({
+    node_id: Type.String(),
+    state: Type.String({ description: 'The link to the cluster store: connecting, ready, reconnecting, down or stopped' })
+  }, { description: 'In a cluster: this node and the state of its link to the store (Redis)' }))
 })
 export type HealthReply = Static<typeof HealthReply>
 

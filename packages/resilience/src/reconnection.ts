@@ -2,7 +2,7 @@ import { computeBackoffMs, ReconnectionPolicy } from './backoff.js'
 import { AbortedError, InvalidArgumentError } from './errors.js'
 import { TypedEmitter } from './events.js'
 import type { Unsubscribe } from './events.js'
-import { resolveReconnectionOptions } from './options.js'
+import { MAX_TIMER_MS, resolveReconnectionOptions } from './options.js'
 import type { ReconnectionStrategyOptions, ResolvedReconnectionOptions } from './options.js'
 import { sleep } from './sleep.js'
 
@@ -52,12 +52,21 @@ export interface AttemptReconnectionOptions {
    * strategy's `maxBackoffMs`.
    */
   maxDelayMs?: number | undefined
+  /**
+   * A server's reconnect hint (a server that drains before a restart asks its clients to come back within a window):
+   * the first attempt waits a random delay between 0 and this many ms (an integer >= 0, at most `maxDelayMs`)
+   * instead of its backoff, so that the clients of one server come back spread over the window. Later attempts back
+   * off as usual. Default: the backoff for every attempt.
+   */
+  firstAttemptWithinMs?: number | undefined
 }
 
 interface InFlight {
   failures: number
   readonly maxRetries: number
   readonly maxDelayMs: number
+  /** The window of the first attempt (a server's hint), until it is used. */
+  firstWithinMs: number | undefined
   readonly controller: AbortController
   promise: Promise<boolean>
 }
@@ -161,6 +170,10 @@ export class ReconnectionStrategy {
     if (!(maxDelayMs === Infinity || (Number.isInteger(maxDelayMs) && maxDelayMs >= 1))) {
       return Promise.reject(new InvalidArgumentError('maxDelayMs', 'an integer >= 1', String(maxDelayMs)))
     }
+    const firstWithinMs = options.firstAttemptWithinMs
+    if (firstWithinMs !== undefined && !(Number.isInteger(firstWithinMs) && firstWithinMs >= 0 && firstWithinMs <= MAX_TIMER_MS)) {
+      return Promise.reject(new InvalidArgumentError('firstAttemptWithinMs', `an integer from 0 to ${MAX_TIMER_MS}`, String(firstWithinMs)))
+    }
     const running = this.#inFlight.get(deviceId)
     if (running !== undefined) {
       logger.debug({ deviceId }, 'reconnection already in flight, joining it')
@@ -182,6 +195,7 @@ export class ReconnectionStrategy {
       failures: 0,
       maxRetries,
       maxDelayMs,
+      firstWithinMs: firstWithinMs === undefined ? undefined : Math.min(firstWithinMs, maxDelayMs),
       controller,
       promise: Promise.resolve()
         .then(() => this.#run(endpoint, deviceId, state))
@@ -208,7 +222,10 @@ export class ReconnectionStrategy {
     try {
       while (state.failures < maxRetries) {
         const attempt = state.failures + 1
-        const delayMs = this.#delay(attempt, state.maxDelayMs)
+        const delayMs = state.firstWithinMs === undefined
+          ? this.#delay(attempt, state.maxDelayMs)
+          : Math.round(state.firstWithinMs * this.options.random())
+        state.firstWithinMs = undefined
         logger.info({ deviceId, attempt, maxRetries, delayMs }, 'reconnection attempt scheduled')
         this.#events.emit('attempt', { deviceId, attempt, delayMs })
         await sleep(delayMs, { signal })

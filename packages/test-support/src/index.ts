@@ -11,3 +11,4 @@ export { waitFor, nextEvent, serverFrame, referenceTimestamp, SERVER_MESSAGE_FIE
 export {
   replayErrorMatrix, replayTaskRoundTrip, twoStepAgent, ROUND_TRIP_TRANSCRIPTS, type ReplayServer, type RoundTripOptions
 } from './replay.js'
+export { startRedisServer, redisServerOrSkip, ensureRedisServer, REDIS_PACKAGE, type RedisServer, type EnsureOptions } from './redis-server.js'

@@ -1,5 +1,5 @@
 import { ConstellationEndpoint } from '@aip/constellation'
-import { CliError, ExitCode, optionalNumber, print, requireString, type Command } from '../cli.js'
+import { CliError, ExitCode, optionalNumber, print, requireString, urlList, type Command } from '../cli.js'
 
 /** Maps an error of the constellation to the exit code that says what happened. */
 function fail (err: unknown, what: string): CliError {
@@ -24,11 +24,11 @@ function fail (err: unknown, what: string): CliError {
  * the drop, as without); otherwise the device is given up at the first drop.
  */
 async function withDevice<T> (
-  url: string, deviceId: string, taskName: string, work: (c: ConstellationEndpoint) => Promise<T>, io: { stderr: (s: string) => void },
+  url: string[], deviceId: string, taskName: string, work: (c: ConstellationEndpoint) => Promise<T>, io: { stderr: (s: string) => void },
   { continuity = true, resume = false }: { continuity?: boolean, resume?: boolean } = {}
 ): Promise<T> {
   const constellation = new ConstellationEndpoint({ taskName, continuity })
-  constellation.on('deviceState', ({ deviceId: id, to }) => io.stderr(`device ${id}: ${to}\n`))
+  constellation.on('deviceState', ({ deviceId: id, to, serverUrl }) => io.stderr(`device ${id}: ${to}${url.length > 1 ? ` (${serverUrl})` : ''}\n`))
   constellation.on('deviceAway', ({ deviceId: id, windowMs }) => io.stderr(`device ${id}: connection lost, the task waits up to ${windowMs} ms for the resume\n`))
   constellation.on('deviceResumed', ({ deviceId: id }) => io.stderr(`device ${id}: resumed\n`))
   try {
@@ -46,10 +46,11 @@ async function withDevice<T> (
 export const task: Command = {
   name: 'task',
   summary: 'Send one task to a device and print its TASK_END; exit 0 only when it completed.',
-  usage: `Usage: aip task --url ws://HOST:PORT/ws?token=KEY --device ID --request TEXT [--task-name NAME]
+  usage: `Usage: aip task --url ws://HOST:PORT/ws?token=KEY [--url ...] --device ID --request TEXT [--task-name NAME]
                 [--timeout SECONDS] [--no-continuity] [--json]
 
-  --url        the server's WebSocket address, with its ?token=
+  --url        the server's WebSocket address, with its ?token=; repeat it (or join URLs with commas) for the
+               nodes of one fleet: they are tried in turn
   --device     the device that runs the task
   --request    what to do (with the default server agent: a tool name and its parameters, or a JSON plan)
   --task-name  the orchestrator's task name (default "aip_cli"); the session is <task-name>@<uuid>
@@ -61,7 +62,7 @@ export const task: Command = {
 
 Exit codes: 0 completed, 1 failed, 2 usage, 3 refused or unreachable, 4 timeout, 5 device not connected.`,
   options: {
-    url: { type: 'string' },
+    url: { type: 'string', multiple: true },
     device: { type: 'string' },
     request: { type: 'string' },
     'task-name': { type: 'string' },
@@ -69,7 +70,7 @@ Exit codes: 0 completed, 1 failed, 2 usage, 3 refused or unreachable, 4 timeout,
     'no-continuity': { type: 'boolean' }
   },
   async run (values, io) {
-    const url = requireString(values, 'url')
+    const url = urlList(values)
     const deviceId = requireString(values, 'device')
     const request = requireString(values, 'request')
     const continuity = values['no-continuity'] !== true
@@ -96,17 +97,17 @@ Exit codes: 0 completed, 1 failed, 2 usage, 3 refused or unreachable, 4 timeout,
 export const info: Command = {
   name: 'info',
   summary: "Print a device's telemetry, as its server has it.",
-  usage: `Usage: aip info --url ws://HOST:PORT/ws?token=KEY --device ID [--json]
+  usage: `Usage: aip info --url ws://HOST:PORT/ws?token=KEY [--url ...] --device ID [--json]
 
-  --url      the server's WebSocket address, with its ?token=
+  --url      the server's WebSocket address, with its ?token=; repeatable (the nodes of one fleet, tried in turn)
   --device   the device
   --json     print the telemetry as JSON`,
   options: {
-    url: { type: 'string' },
+    url: { type: 'string', multiple: true },
     device: { type: 'string' }
   },
   async run (values, io) {
-    const url = requireString(values, 'url')
+    const url = urlList(values)
     const deviceId = requireString(values, 'device')
     const telemetry = await withDevice(url, deviceId, 'aip_cli_info', async (constellation) => {
       try {

@@ -1,6 +1,6 @@
 import { DeviceClientEndpoint } from '@aip/device-client'
 import { McpExecutor, loadMcpConfig } from '@aip/mcp-executor'
-import { CliError, ExitCode, optionalNumber, print, requireString, type Command, type Io } from '../cli.js'
+import { CliError, ExitCode, optionalNumber, print, requireString, urlList, type Command, type Io } from '../cli.js'
 import { builtinTools } from '../tools.js'
 
 function list (value: unknown): string[] {
@@ -11,10 +11,11 @@ function list (value: unknown): string[] {
 export const device: Command = {
   name: 'device',
   summary: 'Run a device agent with a safe built-in tool set until SIGINT or SIGTERM; it reconnects for ever.',
-  usage: `Usage: aip device --url ws://HOST:PORT/ws?token=KEY --id ID [--platform linux] [--allow-dir DIR]...
+  usage: `Usage: aip device --url ws://HOST:PORT/ws?token=KEY [--url ...] --id ID [--platform linux] [--allow-dir DIR]...
                   [--allow-command NAME]... [--mcp-config FILE] [--telemetry-interval MS] [--no-continuity] [--json]
 
-  --url            the server's WebSocket address, with its ?token=
+  --url            the server's WebSocket address, with its ?token=; repeat it (or join URLs with commas) for
+                   the nodes of one fleet: they are tried in turn, from the one after a server lost or refused
   --id             the device's client id
   --platform       platform reported at registration (default: this machine's)
   --allow-dir      a folder list_dir, read_file and checksum may read (repeatable; none: file tools refuse)
@@ -26,18 +27,20 @@ export const device: Command = {
                    (default 0: at registration only)
   --no-continuity  do not ask the server for the continuity extension (resume after a link loss, cancellation,
                    deadlines): the REGISTER is then exactly the reference's
-  --json           print state changes as JSON lines on stdout ({ device, state, attempt?, delayMs?, cause? }),
+  --json           print state changes as JSON lines on stdout ({ device, state, url?, attempt?, delayMs?, cause? };
+                   url: the server registered on, for "registered"),
                    and one line per COMMAND run or not run ({ device, command: executed | deduplicated |
                    notRun | timedOut, sessionId, responseId, resent, answer?, reason?, timeoutMs? })
 
-The device reconnects with jittered backoff whenever its server goes away, for as long as it runs; it exits only
+The device reconnects with jittered backoff whenever its server goes away (to the next --url first; a server that
+restarts on purpose and says when to come back is honoured, with jitter), for as long as it runs; it exits only
 on SIGINT / SIGTERM or a refusal that retrying cannot heal (bad token, its id taken by another device).
 
 Tools: echo, sleep, system_info, list_dir, read_file, checksum, and run_command when allowed; list_tools
 describes them. With --mcp-config: the MCP servers' tools, named <server>.<tool> (or just <tool> when one
 server has it); a server that dies is restarted, and each change is printed (JSON lines with --json).`,
   options: {
-    url: { type: 'string' },
+    url: { type: 'string', multiple: true },
     id: { type: 'string' },
     platform: { type: 'string' },
     'allow-dir': { type: 'string', multiple: true },
@@ -47,7 +50,7 @@ server has it); a server that dies is restarted, and each change is printed (JSO
     'no-continuity': { type: 'boolean' }
   },
   async run (values, io) {
-    const wsUrl = requireString(values, 'url')
+    const wsUrl = urlList(values)
     const clientId = requireString(values, 'id')
     const json = values.json === true
     const mcp = typeof values['mcp-config'] === 'string' ? await mcpExecutor(values['mcp-config'], values, io, clientId, json) : undefined
@@ -61,11 +64,15 @@ server has it); a server that dies is restarted, and each change is printed (JSO
       ...(typeof values.platform === 'string' ? { platform: values.platform } : {})
     })
     endpoint.on('state', ({ state }) => {
-      const detail = state.kind === 'reconnecting' ? ` (attempt ${state.attempt}, in ${state.delayMs} ms: ${state.cause.kind}: ${state.cause.message})` : ''
+      const detail = state.kind === 'reconnecting'
+        ? ` (attempt ${state.attempt}, in ${state.delayMs} ms: ${state.cause.kind}: ${state.cause.message})`
+        : state.kind === 'registered' ? ` on ${endpoint.serverUrl}` : ''
       if (json) {
         const extra = state.kind === 'reconnecting'
           ? { attempt: state.attempt, delayMs: state.delayMs, cause: state.cause.kind }
-          : state.kind === 'stopped' ? { reason: state.reason, failure: state.failure } : {}
+          : state.kind === 'stopped'
+            ? { reason: state.reason, failure: state.failure }
+            : state.kind === 'registered' ? { url: endpoint.serverUrl } : {}
         io.stdout(`${JSON.stringify({ device: clientId, state: state.kind, ...extra })}\n`)
       } else {
         io.stderr(`device ${clientId}: ${state.kind}${detail}\n`)

@@ -18,7 +18,7 @@ export const serve: Command = {
                  [--metrics] [--dashboard] [--drain-timeout 30000] [--json]
                  [--allowed-origin ORIGIN]... [--allowed-host HOST]...
                  [--max-connections N] [--max-connections-per-address N] [--headers-timeout-ms MS]
-                 [--resume-window MS]
+                 [--resume-window MS] [--redis redis://HOST:6379 [--node-id ID] [--redis-prefix PREFIX]]
 
   --host      address to listen on (default 127.0.0.1)
   --port      port to listen on (default 5000; 0 picks a free one)
@@ -44,6 +44,13 @@ export const serve: Command = {
                                   do) and reconnects within it carries on where it was. 0: every task fails
                                   at its client's first disconnect, as the reference server does
 
+  --redis                         run as one node of a cluster on this Redis (redis://, or rediss:// for TLS;
+                                  a password goes in the URL and is never printed): devices and constellations
+                                  may then connect to any node, and tasks reach a device on another node
+  --node-id                       this node's id in the cluster (default: a random one)
+  --redis-prefix                  prefix of the cluster's Redis keys, so several clusters share one Redis
+                                  (default aip:)
+
 AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.`,
   options: {
     host: { type: 'string' },
@@ -59,7 +66,10 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     'resume-window': { type: 'string' },
     metrics: { type: 'boolean' },
     dashboard: { type: 'boolean' },
-    'drain-timeout': { type: 'string' }
+    'drain-timeout': { type: 'string' },
+    redis: { type: 'string' },
+    'node-id': { type: 'string' },
+    'redis-prefix': { type: 'string' }
   },
   async run (values, io) {
     const host = typeof values.host === 'string' ? values.host : '127.0.0.1'
@@ -81,6 +91,7 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     for (const [name, value] of Object.entries(limits)) {
       if (!Number.isInteger(value)) throw new CliError(`--${FLAGS[name] ?? name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be an integer`, ExitCode.Usage)
     }
+    const redis = redisOption(values)
     const origins = listOf(values['allowed-origin'])
     const hosts = listOf(values['allowed-host'])
     for (const origin of origins) {
@@ -88,7 +99,7 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     }
     // The app's own logs (JSON, pino) go to stderr at `warn` unless AIP_LOG_LEVEL says otherwise.
     const app = Fastify({ logger: { level: io.env.AIP_LOG_LEVEL ?? 'warn', stream: { write: (line: string) => io.stderr(line) } } })
-    await app.register(aipPlugin, { agent, token, apiKey, ...limits, allowedOrigins: origins, allowedHosts: hosts.length === 0 ? null : hosts, metrics, dashboard })
+    await app.register(aipPlugin, { agent, token, apiKey, ...limits, allowedOrigins: origins, allowedHosts: hosts.length === 0 ? null : hosts, metrics, dashboard, ...(redis === undefined ? {} : { redis }) })
     app.aip.on('clientRegistered', (c) => io.stderr(`registered ${c.clientType} ${c.clientId}\n`))
     app.aip.on('clientDisconnected', (c) => io.stderr(`disconnected ${c.clientType} ${c.clientId} (${c.code})\n`))
     app.aip.on('clientAway', (c) => io.stderr(`away ${c.clientType} ${c.clientId} (${c.code}): its tasks are held for ${c.resumeWindowMs} ms\n`))
@@ -105,12 +116,14 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     const httpUrl = `http://${host}:${actualPort}`
     const metricsUrl = metrics ? `${httpUrl}/metrics` : null
     const dashboardUrl = dashboard ? `${httpUrl}/aip` : null
-    print(io, values.json === true, { wsUrl, httpUrl, token, apiKey, metricsUrl, dashboardUrl }, () => [
+    const nodeId = app.aip.options.cluster?.nodeId ?? null
+    print(io, values.json === true, { wsUrl, httpUrl, token, apiKey, metricsUrl, dashboardUrl, nodeId }, () => [
       `AIP server listening on ${httpUrl}`,
       `  devices and constellations: ${wsUrl}`,
       `  HTTP API key (X-API-Key):   ${apiKey}`,
       ...(metricsUrl === null ? [] : [`  Prometheus metrics:         ${metricsUrl}`]),
-      ...(dashboardUrl === null ? [] : [`  dashboard:                  ${dashboardUrl}`])
+      ...(dashboardUrl === null ? [] : [`  dashboard:                  ${dashboardUrl}`]),
+      ...(nodeId === null ? [] : [`  cluster node:               ${nodeId} (state: ${app.aip.options.cluster?.state ?? 'unknown'})`])
     ].join('\n'))
     const signal = await io.interrupted
     if (signal === 'SIGTERM') {
@@ -123,5 +136,27 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     }
     await app.close()
     return ExitCode.Ok
+  }
+}
+
+/** The plugin's `redis` option from `--redis`, `--node-id` and `--redis-prefix`; the URL is never echoed. */
+function redisOption (values: Record<string, unknown>): { url: string, nodeId?: string, keyPrefix?: string } | undefined {
+  const url = values.redis
+  const nodeId = values['node-id']
+  const keyPrefix = values['redis-prefix']
+  if (url === undefined) {
+    if (nodeId !== undefined || keyPrefix !== undefined) throw new CliError('--node-id and --redis-prefix need --redis', ExitCode.Usage)
+    return undefined
+  }
+  let parsed: URL | undefined
+  try { parsed = typeof url === 'string' ? new URL(url) : undefined } catch {}
+  if (parsed === undefined || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
+    throw new CliError('--redis must be a redis:// or rediss:// URL', ExitCode.Usage)
+  }
+  if (nodeId === '' || keyPrefix === '') throw new CliError('--node-id and --redis-prefix must not be empty', ExitCode.Usage)
+  return {
+    url: url as string,
+    ...(typeof nodeId === 'string' ? { nodeId } : {}),
+    ...(typeof keyPrefix === 'string' ? { keyPrefix } : {})
   }
 }

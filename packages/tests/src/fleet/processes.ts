@@ -131,9 +131,10 @@ export async function startServe (port: number, token: string, args: readonly st
   return serve
 }
 
-/** `aip device --json` registering as `id` at `wsUrl`. */
-export function startDevice (id: string, wsUrl: string): Observed {
-  const child = spawn(process.execPath, [AIP_BIN, 'device', '--url', wsUrl, '--id', id, '--platform', 'linux', '--json'], {
+/** `aip device --json` registering as `id` at `wsUrl` (several: one `--url` each, tried in turn). */
+export function startDevice (id: string, wsUrl: string | readonly string[]): Observed {
+  const urls = (typeof wsUrl === 'string' ? [wsUrl] : wsUrl).flatMap((url) => ['--url', url])
+  const child = spawn(process.execPath, [AIP_BIN, 'device', ...urls, '--id', id, '--platform', 'linux', '--json'], {
     stdio: ['ignore', 'pipe', 'pipe']
   })
   return new Observed(`aip device ${id}`, child)
