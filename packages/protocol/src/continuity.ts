@@ -20,6 +20,15 @@ export const CONTINUITY_CAPABILITIES = ['resume', 'cancel', 'deadline'] as const
  */
 export type ContinuityCapability = typeof CONTINUITY_CAPABILITIES[number]
 
+/**
+ * Every capability a REGISTER may ask for and a grant may list: those of continuity, and `presence` (the presence
+ * extension, `presence.ts`: a constellation gets `device_presence` frames).
+ */
+export const AIP_CAPABILITIES = [...CONTINUITY_CAPABILITIES, 'presence'] as const
+
+/** A capability of one of our negotiated extensions: see {@link AIP_CAPABILITIES}. */
+export type AipCapability = typeof AIP_CAPABILITIES[number]
+
 /** Key of REGISTER `metadata` holding the capabilities a client asks for: an array of capability names. */
 export const CAPABILITIES_KEY = 'aip_capabilities'
 
@@ -40,8 +49,8 @@ export const TASK_CANCEL = 'task_cancel'
 
 /** What the server granted, in the registration HEARTBEAT's `aip` field (wire names in snake case). */
 export interface ContinuityGrant {
-  /** The granted capabilities: those asked for that the server supports and has enabled. */
-  readonly capabilities: readonly ContinuityCapability[]
+  /** The granted capabilities: those asked for that the server supports and has enabled (`presence` included). */
+  readonly capabilities: readonly AipCapability[]
   /** This registration's epoch for the client id: it grows with every registration of that id. */
   readonly epoch: number
   /** How long the server holds the client's sessions after its connection drops (0 when `resume` is not granted). */
@@ -91,16 +100,16 @@ export function resumeDelayCap (grant: ContinuityGrant | null | undefined): numb
 }
 
 /** The capabilities a REGISTER asks for (its `metadata.aip_capabilities`), known names only, without repeats. */
-export function requestedCapabilities (metadata: Readonly<Record<string, unknown>> | null | undefined): ContinuityCapability[] {
+export function requestedCapabilities (metadata: Readonly<Record<string, unknown>> | null | undefined): AipCapability[] {
   const list = metadata?.[CAPABILITIES_KEY]
   return Array.isArray(list) ? readCapabilities(list) : []
 }
 
-function readCapabilities (list: readonly unknown[]): ContinuityCapability[] {
-  const out: ContinuityCapability[] = []
+function readCapabilities (list: readonly unknown[]): AipCapability[] {
+  const out: AipCapability[] = []
   for (const name of list) {
-    if ((CONTINUITY_CAPABILITIES as readonly unknown[]).includes(name) && !out.includes(name as ContinuityCapability)) {
-      out.push(name as ContinuityCapability)
+    if ((AIP_CAPABILITIES as readonly unknown[]).includes(name) && !out.includes(name as AipCapability)) {
+      out.push(name as AipCapability)
     }
   }
   return out

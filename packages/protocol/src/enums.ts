@@ -37,8 +37,14 @@ export const SERVER_MESSAGE_TYPES = [
   'device_info_response'
 ] as const
 
-/** `type` of a ServerMessage. */
-export const ServerMessageType = literalUnion(SERVER_MESSAGE_TYPES, 'Type of a server message')
+/**
+ * Server message types of our negotiated extensions (PROTOCOL.md): `device_presence` (the presence extension), sent
+ * only to a connection granted `presence`.
+ */
+export const EXTENSION_SERVER_MESSAGE_TYPES = ['device_presence'] as const
+
+/** `type` of a ServerMessage: a reference type, or an extension type. */
+export const ServerMessageType = literalUnion([...SERVER_MESSAGE_TYPES, ...EXTENSION_SERVER_MESSAGE_TYPES] as const, 'Type of a server message')
 export type ServerMessageType = Static<typeof ServerMessageType>
 
 /** Every value of `status` on a message. */

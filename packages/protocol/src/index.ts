@@ -1,5 +1,5 @@
 export {
-  CLIENT_MESSAGE_TYPES, EXTENSION_CLIENT_MESSAGE_TYPES, ClientMessageType, SERVER_MESSAGE_TYPES, ServerMessageType, TASK_STATUSES, TaskStatus,
+  CLIENT_MESSAGE_TYPES, EXTENSION_CLIENT_MESSAGE_TYPES, ClientMessageType, SERVER_MESSAGE_TYPES, EXTENSION_SERVER_MESSAGE_TYPES, ServerMessageType, TASK_STATUSES, TaskStatus,
   CLIENT_TYPES, ClientType, RESULT_STATUSES, ResultStatus, TOOL_TYPES, ToolType
 } from './enums.js'
 export { Command, COMMAND_FIELDS, Result, RESULT_FIELDS } from './command.js'
@@ -42,7 +42,14 @@ export {
   ProtocolErrorCode, type ProtocolError, type ProtocolIssue
 } from './errors.js'
 export {
-  CONTINUITY_CAPABILITIES, CAPABILITIES_KEY, GRANT_FIELD, TIMEOUT_KEY, RESENT_FIELD, TASK_CANCEL,
+  CONTINUITY_CAPABILITIES, AIP_CAPABILITIES, CAPABILITIES_KEY, GRANT_FIELD, TIMEOUT_KEY, RESENT_FIELD, TASK_CANCEL,
   grantField, readGrant, requestedCapabilities, resumeDelayCap, taskTimeoutMs, buildTaskCancel,
-  type ContinuityCapability, type ContinuityGrant, type TaskCancelInput
+  type ContinuityCapability, type AipCapability, type ContinuityGrant, type TaskCancelInput
 } from './continuity.js'
+export {
+  DRAIN_CLOSE_CODE, DRAIN_REASON_PREFIX, MAX_DRAIN_RETRY_MS, drainCloseReason, readDrainHint, type DrainHint
+} from './drain.js'
+export {
+  PRESENCE_CAPABILITY, DEVICE_PRESENCE, PRESENCE_EVENTS, buildDevicePresence, readDevicePresence,
+  type PresenceEvent, type PresenceState, type DevicePresence, type DevicePresenceInput
+} from './presence.js'
