@@ -2,8 +2,9 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startBaselineServer } from './baseline-server.js'
 import { startRealServer } from './real-server.js'
+import { registerBenchTracing } from './tracer.js'
 
-// A benchmark server in its own process: `node --expose-gc server-main.js <real|baseline> <port>`. It answers
+// A benchmark server in its own process: `node --expose-gc server-main.js <real|baseline|real-metrics|real-tracing> <port>`. It answers
 // the parent over IPC: `stats` (CPU, memory, registered clients, registrations per 100 ms), `gc`, `stop`.
 
 export interface ServerStats {
@@ -45,7 +46,9 @@ async function main (): Promise<void> {
     address = http.address() as AddressInfo
     registered = server.registered
     close = async () => { await server.close(); http.close() }
-  } else if (kind === 'real' || kind === 'real-metrics') {
+  } else if (kind === 'real' || kind === 'real-metrics' || kind === 'real-tracing') {
+    // Registered before the server starts, as an application registers its SDK first.
+    if (kind === 'real-tracing') registerBenchTracing()
     const server = await startRealServer(port, onRegistered, { metrics: kind === 'real-metrics' })
     address = server.address
     registered = server.registered
