@@ -72,6 +72,10 @@ const scenarios: Scenario[] = [
   // The cost of the Prometheus metrics: the real server with them (reported as "real") against the real server
   // without them (reported as "baseline"), in the same run; the figure to read is cpuMicrosPerTask.
   { name: 'metrics on vs off, throughput, 1 constellation', run: (kind) => withServer(kind === 'real' ? 'real-metrics' : 'real', (s) => throughputRun(s, 1)) },
+  // The cost of tracing: the real server with an OpenTelemetry SDK-like tracer provider and context manager
+  // registered (recording every span, batching them to an exporter) against the real server with none (the API's
+  // no-op, the default), in the same run; the figure to read is cpuMicrosPerTask.
+  { name: 'tracing on vs off, throughput, 1 constellation', run: (kind) => withServer(kind === 'real' ? 'real-tracing' : 'real', (s) => throughputRun(s, 1)) },
   { name: `connect ${size.connectDevices} devices`, run: (kind) => withServer(kind, (s) => connect(s, { devices: size.connectDevices })) },
   {
     name: `restart with ${size.stormDevices} devices`,
@@ -87,7 +91,7 @@ const scenarios: Scenario[] = [
 // ws's optional native masking addon, when the server's ws can load it: the real server with `bufferutil`
 // (reported as "real") against the real server with it turned off by `WS_NO_BUFFER_UTIL` (reported as "baseline").
 if (nativeMaskingAvailable() && process.env.WS_NO_BUFFER_UTIL === undefined) {
-  scenarios.splice(5, 0, { name: 'bufferutil on vs off, throughput, 1 constellation', run: (kind) => withServer('real', (s) => throughputRun(s, 1), kind === 'real' ? {} : { env: { WS_NO_BUFFER_UTIL: '1' } }) })
+  scenarios.splice(6, 0, { name: 'bufferutil on vs off, throughput, 1 constellation', run: (kind) => withServer('real', (s) => throughputRun(s, 1), kind === 'real' ? {} : { env: { WS_NO_BUFFER_UTIL: '1' } }) })
 }
 
 const plan = scalePlan(scaleOptions)

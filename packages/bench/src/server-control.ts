@@ -32,8 +32,11 @@ export function forkNode (entry: string, args: string[], execArgv: string[], opt
   return spawn('/bin/sh', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, ...execArgv, entry, ...args], { env, stdio })
 }
 
-/** `real-metrics`: the real server with its Prometheus metrics on (to measure what they cost). */
-export type ServerKind = 'real' | 'baseline' | 'real-metrics'
+/**
+ * `real-metrics`: the real server with its Prometheus metrics on; `real-tracing`: the real server with an
+ * OpenTelemetry SDK-like tracer provider registered (to measure what each costs).
+ */
+export type ServerKind = 'real' | 'baseline' | 'real-metrics' | 'real-tracing'
 
 /** A benchmark server running in a child process. */
 export class ServerProcess {

@@ -5,8 +5,9 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { startBaselineServer } from './baseline-server.js'
 import { startRealServer } from './real-server.js'
+import { registerBenchTracing } from './tracer.js'
 
-// A benchmark server in its own process: `node --expose-gc server-main.js <real|baseline> <port>`. It answers
+// A benchmark server in its own process: `node --expose-gc server-main.js <real|baseline|real-metrics|real-tracing> <port>`. It answers
 // the parent over IPC: `stats` (CPU, memory, registered clients, registrations per 100 ms), `gc`, `stop`.
 // With AIP_BENCH_CPU_PROF_WINDOW=<dir>, it profiles its measured window only: the profiler starts at the first
 // `stats` or `gc` request (where a scenario's window opens) and the profile is written at the second (where it
@@ -83,7 +84,9 @@ async function main (): Promise<void> {
     address = http.address() as AddressInfo
     registered = server.registered
     close = async () => { await server.close(); http.close() }
-  } else if (kind === 'real' || kind === 'real-metrics') {
+  } else if (kind === 'real' || kind === 'real-metrics' || kind === 'real-tracing') {
+    // Registered before the server starts, as an application registers its SDK first.
+    if (kind === 'real-tracing') registerBenchTracing()
     const server = await startRealServer(port, onRegistered, { metrics: kind === 'real-metrics' })
     address = server.address
     registered = server.registered

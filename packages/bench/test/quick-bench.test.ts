@@ -21,6 +21,7 @@ test('the quick benchmark runs every scenario against both servers and writes it
     'latency at N tasks/s',
     'light load, N tasks/s',
     'metrics on vs off, throughput, N constellation',
+    'tracing on vs off, throughput, N constellation',
     'connect N devices',
     'restart with N devices',
     'scale on one node, N devices'

@@ -1,4 +1,5 @@
 import { test } from 'tap'
+import WebSocket from 'ws'
 import { AipProcess } from './helpers/processes.js'
 
 // `aip serve --metrics --dashboard` as a real process: both behind the API key; SIGTERM drains before it exits.
@@ -45,11 +46,19 @@ test('aip serve --metrics --dashboard serves both behind the API key, and SIGTER
   t.match(running.devices, [{ id: 'ops-dev', state: 'busy' }], 'the task runs on the device')
   t.match(running.devices[0].telemetry, { load_average: String, memory_percent: String }, 'with the telemetry it pushes (--telemetry-interval)')
 
+  // A bare client, to read the close the drain ends with.
+  const watcher = new WebSocket(started.wsUrl)
+  const watcherClosed = new Promise<{ code: number, reason: string }>((resolve) => watcher.on('close', (code, reason) => resolve({ code, reason: reason.toString() })))
+  await new Promise((resolve) => watcher.once('open', resolve))
+  watcher.send(JSON.stringify({ type: 'register', status: 'ok', client_type: 'device', client_id: 'ops-watch', metadata: {} }))
+  await new Promise((resolve) => watcher.once('message', resolve))
+
   serve.child.kill('SIGTERM')
   await serve.line('stderr', /SIGTERM: draining/)
   t.equal(await task.exited, 0, 'the task running at SIGTERM completes')
   t.match(JSON.parse(task.stdout.join('\n')), { status: 'completed' })
   await serve.line('stderr', /drained: 1 task\(s\) finished, 0 cancelled/)
+  t.same(await watcherClosed, { code: 1012, reason: 'aip-drain retry-ms=5000' }, 'clients are closed with 1012 and the reconnect hint')
   t.equal(await serve.exited, 0, 'then the server exits cleanly')
   t.equal(await device.stop(), 0)
 })

@@ -63,14 +63,14 @@ export class CancelledSlots {
   hold (entry: TaskEntry, reason: CancelReason): void {
     const { deviceId } = this.#owner
     const timer = setTimeout(() => {
-      this.#host.log.warn({ deviceId, taskId: entry.taskId, sessionId: entry.sessionId, waitedMs: this.#host.options.cancelConfirmTimeoutMs },
+      this.#host.log.warn({ deviceId, taskId: entry.taskId, sessionId: entry.sessionId, traceId: entry.traceId, waitedMs: this.#host.options.cancelConfirmTimeoutMs },
         'no TASK_END confirmed the cancel: releasing the slot')
       this.release(entry.sessionId, 'timeout')
     }, this.#host.options.cancelConfirmTimeoutMs)
     timer.unref()
     const slot: Slot = { entry, reason, sentOn: undefined, timer }
     this.#slots.set(entry.sessionId, slot)
-    this.#host.log.info({ deviceId, taskId: entry.taskId, sessionId: entry.sessionId, reason }, 'task cancelled: its slot stays taken until the server ends the session')
+    this.#host.log.info({ deviceId, taskId: entry.taskId, sessionId: entry.sessionId, traceId: entry.traceId, reason }, 'task cancelled: its slot stays taken until the server ends the session')
   }
 
   /**
@@ -102,7 +102,7 @@ export class CancelledSlots {
     clearTimeout(slot.timer)
     const { entry } = slot
     const { deviceId } = this.#owner
-    this.#host.log.debug({ deviceId, taskId: entry.taskId, sessionId, cause }, 'slot of a cancelled task released')
+    this.#host.log.debug({ deviceId, taskId: entry.taskId, sessionId, traceId: entry.traceId, cause }, 'slot of a cancelled task released')
     this.#host.emit('slotReleased', { taskId: entry.taskId, sessionId, deviceId, cause })
     this.#owner.released()
     return true
@@ -121,7 +121,7 @@ export class CancelledSlots {
     this.#host.emit('taskCancelSent', { taskId: entry.taskId, sessionId: entry.sessionId, deviceId, reason })
     protocol.send(message).catch((err: unknown) => {
       // The connection is going: its close decides (resume, or release).
-      this.#host.log.debug({ err, deviceId, sessionId: entry.sessionId }, 'task_cancel not sent')
+      this.#host.log.debug({ err, deviceId, taskId: entry.taskId, sessionId: entry.sessionId, traceId: entry.traceId }, 'task_cancel not sent')
     })
   }
 }

@@ -374,6 +374,7 @@ export class ConstellationEndpoint extends AIPEndpoint<'client', ConstellationEv
     device.link.add(connection)
     device.link.log.info({ deviceId: device.deviceId, clientId: device.clientId, url: device.serverUrl }, 'device connected')
     device.apply({ type: 'registered', at: Date.now() })
+    connection.releaseEarlyFrames()
     // Held tasks first (sent again, or failed), then the queue.
     resumeOrFail(this.#host, device, connection.protocol)
     device.tasks.pump()

@@ -1,7 +1,7 @@
 import { extraFieldsOf } from '@aip/endpoint'
 import {
-  CAPABILITIES_KEY, CONTINUITY_CAPABILITIES, TIMEOUT_KEY, readGrant, type ContinuityCapability, type ContinuityGrant,
-  type DecodedServerMessage
+  CAPABILITIES_KEY, CONTINUITY_CAPABILITIES, PRESENCE_CAPABILITY, TIMEOUT_KEY, readGrant, type AipCapability, type ContinuityCapability,
+  type ContinuityGrant, type DecodedServerMessage
 } from '@aip/protocol'
 
 /*
@@ -11,16 +11,18 @@ import {
  */
 
 /**
- * The REGISTER `metadata` addition asking for every continuity capability, or nothing when `continuity` is off
- * (the REGISTER is then the reference's, byte for byte).
+ * The REGISTER `metadata` addition asking for every continuity capability (`continuity`) and for `presence`, or
+ * nothing when both are off (the REGISTER is then the reference's, byte for byte).
  */
-export function continuityRequest (continuity: boolean): { metadata: Record<string, unknown> } | Record<string, never> {
-  return continuity ? { metadata: { [CAPABILITIES_KEY]: [...CONTINUITY_CAPABILITIES] } } : {}
+export function continuityRequest (continuity: boolean, presence = false): { metadata: Record<string, unknown> } | Record<string, never> {
+  const capabilities: AipCapability[] = continuity ? [...CONTINUITY_CAPABILITIES] : []
+  if (presence) capabilities.push(PRESENCE_CAPABILITY)
+  return capabilities.length > 0 ? { metadata: { [CAPABILITIES_KEY]: capabilities } } : {}
 }
 
 /**
  * The grant of a registration answer (its `aip` extension field), frozen, or `null` when the constellation did not
- * ask (`continuity: false`: a grant it did not ask for is ignored) or the server granted nothing.
+ * ask (`continuity` and `presence` off: a grant it did not ask for is ignored) or the server granted nothing.
  */
 export function grantOf (answer: DecodedServerMessage, asked: boolean): ContinuityGrant | null {
   if (!asked) return null

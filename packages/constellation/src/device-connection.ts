@@ -8,11 +8,15 @@ import {
 } from './errors.js'
 import type { ConstellationHost } from './host.js'
 import { correlateError } from './pending.js'
+import { onPresence } from './presence.js'
 import type { Beating } from './server-link.js'
 import type { TaskResult } from './types.js'
 
 /** How long `disconnectDevice` and `stop` wait for a close handshake before dropping the socket. */
 const CLOSE_GRACE_MS = 2000
+
+/** `device_presence` frames kept while a connection is being established (the oldest go first). */
+const MAX_EARLY_FRAMES = 64
 
 /** What a device connection needs of its endpoint besides the host. */
 export interface ConnectionHooks {
@@ -43,6 +47,8 @@ export class DeviceConnection implements Beating {
   /** What the server granted in its registration answer (continuity), or `null`. */
   grant: ContinuityGrant | null = null
   #sawFirst = false
+  /** `device_presence` frames that came between the registration answer and the connection's establishment. */
+  #early: DecodedServerMessage[] = []
   #awaitingHeartbeat = false
   #missedHeartbeats = 0
   #subscriptions: Unsubscribe[] = []
@@ -95,9 +101,9 @@ export class DeviceConnection implements Beating {
     const { protocol } = connection
     try {
       if (host.stopped() || device.removed) throw new StoppedError()
-      const registration = buildConstellationRegistration({ clientId, targetId: deviceId, taskName: options.taskName, ...continuityRequest(options.continuity) })
+      const registration = buildConstellationRegistration({ clientId, targetId: deviceId, taskName: options.taskName, ...continuityRequest(options.continuity, options.presence) })
       const answer = await register(protocol, registration, { timeoutMs: options.registrationTimeoutMs, signal })
-      connection.grant = grantOf(answer, options.continuity)
+      connection.grant = grantOf(answer, options.continuity || options.presence)
       if (!protocol.isOpen) throw new RegistrationRefusedError(clientId, 'the server closed the connection right after accepting it')
       if (host.stopped() || device.removed) throw new StoppedError()
     } catch (err) {
@@ -174,6 +180,12 @@ export class DeviceConnection implements Beating {
     // The first frame is the registration answer, handled by the registration flow.
     if (first) return
     if (device.connection !== this) {
+      // A presence snapshot may come right behind the registration answer, before the connection is the device's.
+      if (!this.established && !this.closing && message.type === 'device_presence') {
+        this.#early.push(message)
+        if (this.#early.length > MAX_EARLY_FRAMES) this.#early.shift()
+        return
+      }
       this.#unmatched(message, 'message on a connection that is not the device\'s current one')
       return
     }
@@ -190,9 +202,24 @@ export class DeviceConnection implements Beating {
       case 'error':
         this.#onError(message)
         return
+      case 'device_presence':
+        this.#onPresence(message)
+        return
       default:
         this.#unmatched(message, 'unexpected message type')
     }
+  }
+
+  /** Handles the `device_presence` frames that came before the connection was established (call it once it is). */
+  releaseEarlyFrames (): void {
+    const early = this.#early
+    this.#early = []
+    for (const message of early) this.#onPresence(message)
+  }
+
+  #onPresence (message: DecodedServerMessage): void {
+    const dropped = onPresence(this.#host, this.#device, this.grant, message)
+    if (dropped !== null) this.#unmatched(message, dropped)
   }
 
   #onHeartbeat (message: DecodedServerMessage): void {

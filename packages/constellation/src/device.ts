@@ -6,6 +6,7 @@ import { constellationClientId, type ContinuityGrant } from '@aip/protocol'
 import type { DeviceConnection } from './device-connection.js'
 import type { ConstellationHost } from './host.js'
 import type { ResolvedProfile } from './options.js'
+import type { DevicePresenceUpdate } from './presence.js'
 import { PendingInfos } from './pending.js'
 import type { ResumeHold } from './resume.js'
 import { ServerLink } from './server-link.js'
@@ -51,8 +52,10 @@ export class Device {
   removed = false
   connections = 0
   lastHeartbeatAt: number | null = null
-  /** What the server granted at the last registration (continuity), or `null`. */
+  /** What the server granted at the last registration (continuity, presence), or `null`. */
   grant: ContinuityGrant | null = null
+  /** The last `device_presence` frame about the device (presence granted), or `null`. */
+  presence: DevicePresenceUpdate | null = null
   /** The running tasks wait for a resume (the connection dropped on a server that granted `resume`). */
   hold: ResumeHold | undefined
   readonly #host: ConstellationHost
@@ -136,7 +139,8 @@ export class Device {
       continuity: this.grant,
       awaitingResume: this.hold !== undefined,
       connections: this.connections,
-      lastHeartbeatAt: this.lastHeartbeatAt
+      lastHeartbeatAt: this.lastHeartbeatAt,
+      presence: this.presence
     })
   }
 

@@ -5,7 +5,8 @@ export type {
   AgentProfile, TaskRequest, TaskResult, TaskOutcome, TaskPhase, DeviceStatus, DeviceSnapshot, MessageContext,
   MessageProcessor, ConstellationEvents, SendTaskOptions, SlotReleaseCause
 } from './types.js'
-export type { ContinuityCapability, ContinuityGrant } from '@aip/protocol'
+export type { ContinuityCapability, AipCapability, ContinuityGrant, DevicePresence, PresenceEvent, PresenceState } from '@aip/protocol'
+export type { DevicePresenceUpdate } from './presence.js'
 export {
   InvalidOptionError, InvalidArgumentError, RegistrationRefusedError, RegistrationTimeoutError,
   ConnectErrorConstructor, NotConnectedError, UnknownDeviceError, TaskRefusedError, TaskAbortedError,

@@ -58,6 +58,12 @@ export interface ConstellationOptions {
    */
   continuity?: boolean | undefined
   /**
+   * Ask each server for the presence extension (`presence` in the REGISTER's `metadata.aip_capabilities`): a server
+   * that grants it sends `device_presence` frames about the device, which become `devicePresence` events and the
+   * device snapshot's `presence`. Default false (the REGISTER stays as `continuity` makes it).
+   */
+  presence?: boolean | undefined
+  /**
    * With `resume` granted: how long after the server's resume window a dropped device's running tasks still
    * wait for a registration before they fail. Default 2000.
    */
@@ -89,6 +95,7 @@ export interface ResolvedConstellationOptions {
   readonly keepQueueWhileReconnecting: boolean
   readonly transportFactory: TransportFactory
   readonly continuity: boolean
+  readonly presence: boolean
   readonly resumeMarginMs: number
   readonly cancelConfirmTimeoutMs: number
 }
@@ -120,6 +127,7 @@ export const ConstellationOptionsSchema = Type.Object({
   keepQueueWhileReconnecting: Type.Boolean({ default: true }),
   transportFactory: FunctionOption<TransportFactory>({ default: defaultTransportFactory }),
   continuity: Type.Boolean({ default: true }),
+  presence: Type.Boolean({ default: false }),
   resumeMarginMs: Milliseconds({ min: 0, default: 2000 }),
   cancelConfirmTimeoutMs: Milliseconds({ min: 1, default: 10_000 })
 })

@@ -14,6 +14,8 @@ export interface TaskEntry {
   readonly taskName: string
   readonly request: string
   readonly metadata: Record<string, unknown> | null
+  /** The trace id the TASK carries (in its `traceparent`), for the logs; `undefined` when it carries none. */
+  readonly traceId: string | undefined
   /** When the task's deadline passes (ms since the epoch). */
   readonly deadlineAt: number
   phase: TaskPhase
@@ -111,6 +113,7 @@ export class TaskQueue {
         taskName,
         request,
         metadata: parent === null ? spec.metadata : { ...spec.metadata, [TRACEPARENT]: span.traceparent },
+        traceId: parent === null ? undefined : span.traceId,
         deadlineAt: Date.now() + timeoutMs,
         phase: 'queued',
         settled: false,
@@ -136,7 +139,7 @@ export class TaskQueue {
   /** Queues a task and sends what can be sent. */
   push (entry: TaskEntry): void {
     this.queued.push(entry)
-    this.#host.log.debug({ deviceId: this.#owner.deviceId, taskId: entry.taskId, sessionId: entry.sessionId, queued: this.queued.length }, 'task queued')
+    this.#host.log.debug({ deviceId: this.#owner.deviceId, taskId: entry.taskId, sessionId: entry.sessionId, traceId: entry.traceId, queued: this.queued.length }, 'task queued')
     this.pump()
   }
 
@@ -178,12 +181,13 @@ export class TaskQueue {
       request: entry.request,
       metadata
     })
+    this.#host.log.debug({ deviceId, taskId: entry.taskId, sessionId: entry.sessionId, traceId: entry.traceId, resent }, 'task sent')
     this.#host.emit('taskSent', { taskId: entry.taskId, sessionId: entry.sessionId, deviceId, ...(resent ? { resent } : {}) })
     protocol.send(message).catch((err: unknown) => {
       // The link dropped under the write: with `resume` granted the task stays running, held with the others, and is
       // written again if the session resumes (or fails with them; its own deadline bounds it in any case).
       if (granted(this.#owner.grant, 'resume') && !this.#owner.removed && this.running.get(entry.sessionId) === entry) {
-        this.#host.log.debug({ deviceId, taskId: entry.taskId, sessionId: entry.sessionId }, 'TASK not written: the link dropped; it waits for the resume')
+        this.#host.log.debug({ deviceId, taskId: entry.taskId, sessionId: entry.sessionId, traceId: entry.traceId }, 'TASK not written: the link dropped; it waits for the resume')
         return
       }
       this.settle(entry, 'disconnected', new DeviceDisconnectedError(deviceId, `task ${entry.taskId}`, 'the TASK could not be sent', { cause: err }))
@@ -209,7 +213,7 @@ export class TaskQueue {
     }
     const { deviceId } = this.#owner
     const failed = outcome !== 'completed' && outcome !== 'failed'
-    this.#host.log[failed ? 'info' : 'debug']({ deviceId, taskId: entry.taskId, sessionId: entry.sessionId, outcome, phase: entry.phase }, 'task ended')
+    this.#host.log[failed ? 'info' : 'debug']({ deviceId, taskId: entry.taskId, sessionId: entry.sessionId, traceId: entry.traceId, outcome, phase: entry.phase }, 'task settled')
     this.#host.emit('taskEnd', {
       taskId: entry.taskId,
       sessionId: entry.sessionId,

@@ -1,5 +1,6 @@
 import type { EndpointEvents, FailureReason } from '@aip/endpoint'
 import type { ContinuityGrant, DecodedServerMessage } from '@aip/protocol'
+import type { DevicePresenceUpdate } from './presence.js'
 
 /**
  * A device the constellation drives, as the reference's `AgentProfile`: where its server is and what it can do.
@@ -121,8 +122,8 @@ export interface DeviceSnapshot {
    */
   readonly cancelling: number
   /**
-   * What the server granted at the device's last registration (`resume`, `cancel`, `deadline`, its epoch and resume
-   * window), or `null`: it granted nothing (a reference server), or `continuity` is off.
+   * What the server granted at the device's last registration (`resume`, `cancel`, `deadline`, `presence`, its epoch
+   * and resume window), or `null`: it granted nothing (a reference server), or `continuity` and `presence` are off.
    */
   readonly continuity: ContinuityGrant | null
   /** The connection dropped and the running tasks wait for a registration that resumes them (continuity `resume`). */
@@ -131,6 +132,11 @@ export interface DeviceSnapshot {
   readonly connections: number
   /** When the last heartbeat answer arrived (ms since the epoch), or `null`. */
   readonly lastHeartbeatAt: number | null
+  /**
+   * The last `device_presence` frame about the device (option `presence`, granted by the server): online, away or
+   * offline, its running tasks, its latest telemetry; `null` before the first one.
+   */
+  readonly presence: DevicePresenceUpdate | null
 }
 
 /** Why the slot of a cancelled task was released (event `slotReleased`). */
@@ -205,6 +211,13 @@ export interface ConstellationEvents extends EndpointEvents {
   deviceResumed: { readonly deviceId: string, readonly tasks: number, readonly epoch: number }
   /** The server acknowledged a task (HEARTBEAT `ok` with its session id). */
   taskAck: { readonly taskId: string, readonly sessionId: string, readonly deviceId: string }
+  /**
+   * The server says something happened to the device (option `presence`, granted): `snapshot` (its state right
+   * after the registration), `connected`, `left`, `away`, `resumed`, `busy`, `idle` (its running tasks on the server,
+   * all requesters together, went from 0 to 1 or back), `telemetry` (it pushed fresh telemetry: `systemInfo`, at
+   * most about once per second). See PROTOCOL.md, "Presence extension".
+   */
+  devicePresence: DevicePresenceUpdate
   /** A message arrived that nothing was waiting for (an ERROR without ids, a late TASK_END...). */
   unmatched: { readonly deviceId: string, readonly message: DecodedServerMessage, readonly reason: string }
 }

@@ -1,4 +1,4 @@
-import { TRACEPARENT, extraFieldsOf } from '@aip/endpoint'
+import { TRACEPARENT, extraFieldsOf, parseTraceparent } from '@aip/endpoint'
 import {
   RESENT_FIELD, buildCommandResults, type Command, type ContinuityGrant, type DecodedClientMessage, type DecodedServerMessage,
   type Result
@@ -9,6 +9,11 @@ import { RestartedInFlightError } from './errors.js'
 import type { CommandExecutor } from './executor.js'
 import type { ResultCache } from './result-cache.js'
 import { reasonText } from './tools.js'
+
+/** The trace id of a COMMAND's trace context (our server's `traceparent` field), when it carries one. */
+function traceIdOf (message: DecodedServerMessage): string | undefined {
+  return parseTraceparent(extraFieldsOf(message)?.[TRACEPARENT])?.traceId
+}
 
 /** What the client knows of its current registration, read for each COMMAND. */
 export interface RegistrationFacts {
@@ -100,7 +105,7 @@ export class CommandRunner {
     const responseId = message.response_id
     const rules = this.#rules
     if (rules !== undefined && responseId !== null && responseId !== '') {
-      if (this.#answerKnown(responseId, ref)) return
+      if (this.#answerKnown(responseId, ref, message)) return
       const { grant, first } = rules.facts()
       if (ref.resent && first && grant?.resumed === true && !dataCollectionOnly(message.actions ?? [])) {
         this.#answerRestarted(message, responseId, ref)
@@ -131,16 +136,16 @@ export class CommandRunner {
   }
 
   /** Answers a COMMAND already running or answered; false when it is unknown. */
-  #answerKnown (responseId: string, ref: CommandRef): boolean {
+  #answerKnown (responseId: string, ref: CommandRef, message: DecodedServerMessage): boolean {
     const { log, deliver } = this.#options
     if (this.#running.has(responseId)) {
-      log.info({ sessionId: ref.sessionId, responseId, resent: ref.resent }, 'COMMAND already running; not run again')
+      log.info({ sessionId: ref.sessionId, responseId, traceId: traceIdOf(message), resent: ref.resent }, 'COMMAND already running; not run again')
       this.#report('commandDeduplicated', { ...ref, answer: 'running' })
       return true
     }
     const cached = this.#rules?.cache.get(responseId)
     if (cached === undefined) return false
-    log.info({ sessionId: ref.sessionId, responseId, resent: ref.resent }, 'COMMAND already answered; its results are sent again')
+    log.info({ sessionId: ref.sessionId, responseId, traceId: traceIdOf(message), resent: ref.resent }, 'COMMAND already answered; its results are sent again')
     this.#report('commandDeduplicated', { ...ref, answer: 'cached' })
     deliver(cached)
     return true
@@ -149,7 +154,7 @@ export class CommandRunner {
   #answerRestarted (message: DecodedServerMessage, responseId: string, ref: CommandRef): void {
     const { log, deliver } = this.#options
     const error = new RestartedInFlightError().message
-    log.warn({ sessionId: ref.sessionId, responseId }, 'COMMAND re-sent after a restart; its actions are not run again')
+    log.warn({ sessionId: ref.sessionId, responseId, traceId: traceIdOf(message) }, 'COMMAND re-sent after a restart; its actions are not run again')
     const results = this.#results(message, failures(message.actions ?? [], error))
     this.#rules?.cache.put(responseId, results)
     this.#report('commandNotRun', { ...ref, reason: 'restarted' })
@@ -183,11 +188,13 @@ export class CommandRunner {
     // Our server's extension field: the COMMAND's trace context, when its task had one.
     const traceparent = extraFieldsOf(message)?.[TRACEPARENT]
     const responseId = message.response_id
+    const sessionId = message.session_id
+    const traceId = parseTraceparent(traceparent)?.traceId
     let results: Result[]
     try {
       if (session.aborted) {
         // The session ended while this COMMAND waited in its chain: nothing runs, nothing is sent.
-        log.info({ sessionId: message.session_id }, 'session ended; COMMAND not run')
+        log.info({ sessionId, responseId, traceId }, 'session ended; COMMAND not run')
         return
       }
       const outcome = await runWithDeadline(deadline, session, (signal) => {
@@ -202,20 +209,21 @@ export class CommandRunner {
       })
       if (outcome.timedOut) {
         const timeoutMs = deadline?.timeoutMs ?? 0
-        log.warn({ sessionId: message.session_id, responseId, timeoutMs }, 'COMMAND deadline passed; its tools were aborted')
+        log.warn({ sessionId, responseId, traceId, timeoutMs }, 'COMMAND deadline passed; its tools were aborted')
         this.#report('commandTimedOut', { ...ref, timeoutMs })
         results = failures(commands, outcome.error)
       } else {
         results = outcome.results
       }
     } catch (err) {
-      log.error({ err, sessionId: message.session_id }, 'executor failed')
+      log.error({ err, sessionId, responseId, traceId }, 'executor failed')
       results = failures(commands, reasonText(err))
     }
     if (session.aborted) {
-      log.info({ sessionId: message.session_id }, 'session ended; results not sent')
+      log.info({ sessionId, responseId, traceId }, 'session ended; results not sent')
       return
     }
+    log.debug({ sessionId, responseId, traceId, commands: commands.length }, 'COMMAND answered')
     const answer = this.#results(message, results)
     // Cached before it leaves: a copy of the COMMAND arriving from now on is answered with these results.
     if (responseId !== null && this.#running.delete(responseId)) this.#rules?.cache.put(responseId, answer)

@@ -85,7 +85,7 @@ export class DeviceTasks {
       metadata: { platform: this.#options.platform }
     })
     runTask(protocol, task, { ackTimeoutMs: this.#options.ackTimeoutMs })
-      .then((end) => this.#options.log.info({ sessionId: end.session_id, status: end.status }, 'dispatched task ended'))
+      .then((end) => this.#options.log.info({ sessionId: end.session_id, deviceId: this.#options.clientId, status: end.status }, 'dispatched task ended'))
       .catch((err: unknown) => {
         if (!this.#options.stopped()) this.#options.onError(err, 'serverTask')
       })

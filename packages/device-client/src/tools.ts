@@ -1,4 +1,4 @@
-import { SpanKind, startTraceSpan, type TraceSpan } from '@aip/endpoint'
+import { SpanKind, parseTraceparent, startTraceSpan, type TraceSpan } from '@aip/endpoint'
 import type { Command, MCPToolInfo, Result } from '@aip/protocol'
 import type { Logger } from '@aip/resilience'
 import { ToolTimeoutError, UnknownToolError } from './errors.js'
@@ -139,7 +139,7 @@ export class ToolRegistry implements CommandExecutor {
     const tool = this.#tools.get(name)
     if (tool === undefined) {
       const err = new UnknownToolError(name)
-      options.logger.warn({ toolName: name, callId, sessionId: options.sessionId }, err.message)
+      options.logger.warn({ err, toolName: name, callId, sessionId: options.sessionId, traceId: parseTraceparent(options.traceparent)?.traceId }, 'unknown tool')
       return { status: 'failure', error: err.message, result: null, namespace: null, call_id: callId }
     }
     const timeoutMs = tool.timeoutMs ?? this.defaultTimeoutMs

@@ -87,5 +87,5 @@ export function connectionTransportClosed (core: ServerCore, connection: ClientC
  * effects happen first, and after the extensions' `onClose`. The connection unregisters.
  */
 export function connectionClosed (core: ServerCore, connection: ClientConnection, info: CloseInfo): void {
-  unregister(core, connection, info.code, info.reason).catch((err: unknown) => core.logger.error({ err, connectionId: connection.connectionId }, 'unregister failed'))
+  unregister(core, connection, info.code, info.reason).catch((err: unknown) => core.logger.error({ err, connectionId: connection.connectionId, clientId: connection.identity?.clientId }, 'unregister failed'))
 }

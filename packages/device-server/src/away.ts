@@ -66,7 +66,7 @@ function expire (core: ServerCore, entry: AwayClient): void {
   if (core.away.get(clientId) !== entry) return
   core.away.delete(clientId)
   core.logger.info({ clientId, resumeWindowMs: core.options.resumeWindowMs }, 'client did not come back within its resume window')
-  leave(core, entry.identity, entry.code, entry.reason, true).catch((err: unknown) => core.logger.error({ err, clientId }, 'unregister failed'))
+  leave(core, entry.identity, entry.code, entry.reason, true).catch((err: unknown) => core.logger.error({ err, clientId }, 'leaving after the resume window failed'))
 }
 
 /**

@@ -88,7 +88,7 @@ export class ServerCore {
   /** Cancels a running session: its agent's signal aborts, its waiting COMMANDs reject. */
   cancelSession (session: Session, reason: CancelReason): void {
     if (session.aborted) return
-    this.logger.info({ sessionId: session.id, reason }, 'task cancelled')
+    this.logger.info({ sessionId: session.id, deviceId: session.deviceId, traceId: session.trace?.traceId, reason }, 'task cancelled')
     session.cancel(new SessionCancelledError(session.id, reason))
   }
 

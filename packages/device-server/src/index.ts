@@ -2,7 +2,7 @@ export {
   DeviceServerEndpoint, type DeviceServerEvents, type CancelReason, type DispatchOptions, type DispatchedTask,
   type DeviceServerStats, type ClientActivity, type DrainOptions, type DrainResult, type SessionInfo, type DispatchInfo
 } from './server.js'
-export type { DeviceServerOptions, ResolvedServerOptions, ClientKeyOptions } from './options.js'
+export type { DeviceServerOptions, ResolvedServerOptions, ClientKeyOptions, PresenceScope } from './options.js'
 export { planAgent, type Agent, type AgentTask, type AgentContext, type AgentOutcome, type ExecuteOptions } from './agent.js'
 export type { AuthResult, AuthOptions, ClientKey, Credential } from './auth.js'
 export { InMemoryClientRegistry, type ClientRegistry, type ClientRecord } from './registry.js'

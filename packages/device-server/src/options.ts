@@ -1,5 +1,5 @@
 import type { Extension, Logger } from '@aip/endpoint'
-import { DEFAULT_MAX_FRAME_BYTES, type ClientType } from '@aip/protocol'
+import { DEFAULT_MAX_FRAME_BYTES, MAX_DRAIN_RETRY_MS, type ClientType } from '@aip/protocol'
 import { planAgent, type Agent } from './agent.js'
 import type { ClientKey } from './auth.js'
 import {
@@ -10,6 +10,11 @@ import { InMemoryClientRegistry, type ClientRegistry } from './registry.js'
 import { InMemoryResultStore, type ResultStore } from './results.js'
 import { InMemorySessionStore, type SessionStore } from './sessions.js'
 import type { ClusterLink } from './cluster/link.js'
+
+/**
+ * Who may be granted the `presence` capability: see {@link DeviceServerOptions.presence}.
+ */
+export type PresenceScope = 'scoped' | 'all' | 'off'
 
 /** A per-client key with its role: see {@link DeviceServerOptions.clientKeys}. */
 export interface ClientKeyOptions {
@@ -99,6 +104,30 @@ export interface DeviceServerOptions {
    * stops it in `stop()`. Default: none, a single server.
    */
   cluster?: ClusterLink
+  /**
+   * The reconnect window the end of a `drain()` tells clients: every connection is closed with 1012 and the reason
+   * `aip-drain retry-ms=<drainRetryMs>`, and a client that reads it reconnects after a random delay within it.
+   * 0 to 60000. Default 5000.
+   */
+  drainRetryMs?: number
+  /**
+   * How long the end of a `drain()` takes to close every connection: the closes are spread evenly over it, so that
+   * a fleet does not reconnect all at once. 0 closes them all at once. Default 1000.
+   */
+  drainReconnectSpreadMs?: number
+  /**
+   * Who may be granted `presence` (a constellation that asks for it in its REGISTER gets `device_presence` frames:
+   * a device connected, left, went away, resumed, became busy or idle, pushed fresh telemetry). `scoped` (the
+   * default): a constellation registered with a `target_id`, for that device only; an unscoped constellation is not
+   * granted it. `all`: unscoped constellations too, for every device, telemetry included (only when every holder
+   * of a constellation credential may see the whole fleet). `off`: no one.
+   */
+  presence?: PresenceScope
+  /**
+   * The shortest time between two `telemetry` presence frames of one device: pushes in between are coalesced into
+   * one frame carrying the latest record. Default 1000.
+   */
+  presenceTelemetryIntervalMs?: number
   /** Extensions (logging, metrics...) attached to every connection; more with `use()`. */
   extensions?: readonly Extension[]
   /** Deadline of `sendWithTimeout` / `receiveWithTimeout` when none is given. Default 120000. */
@@ -138,6 +167,10 @@ export interface ResolvedServerOptions {
   readonly cluster: ClusterLink | null
   readonly logger: Logger
   readonly extensions: readonly Extension[]
+  readonly drainRetryMs: number
+  readonly drainReconnectSpreadMs: number
+  readonly presence: PresenceScope
+  readonly presenceTelemetryIntervalMs: number
   readonly defaultTimeoutMs: number
   readonly now: () => number
 }
@@ -192,6 +225,10 @@ const DeviceServerOptionsSchema = Type.Object({
     'isNodeAlive', 'listNodes', 'putResult', 'getResult', 'getResultByTaskName'
   ])),
   extensions: Type.Array(Type.Unknown(), { default: [], expected: 'an array of extensions' }),
+  drainRetryMs: Type.Integer({ minimum: 0, maximum: MAX_DRAIN_RETRY_MS, default: 5_000, expected: `an integer of milliseconds from 0 to ${MAX_DRAIN_RETRY_MS}` }),
+  drainReconnectSpreadMs: Milliseconds({ min: 0, default: 1_000 }),
+  presence: Type.Union([Type.Literal('scoped'), Type.Literal('all'), Type.Literal('off')], { default: 'scoped', expected: '"scoped", "all" or "off"' }),
+  presenceTelemetryIntervalMs: Milliseconds({ min: 0, default: 1_000 }),
   defaultTimeoutMs: Milliseconds({ min: 1, default: 120_000 }),
   logger: LoggerOption(),
   now: FunctionOption<() => number>({ default: Date.now })
@@ -257,6 +294,10 @@ export function resolveOptions (options: DeviceServerOptions = {}): ResolvedServ
     cluster: o.cluster ?? null,
     logger: o.logger,
     extensions: [...o.extensions] as Extension[],
+    drainRetryMs: o.drainRetryMs,
+    drainReconnectSpreadMs: o.drainReconnectSpreadMs,
+    presence: o.presence,
+    presenceTelemetryIntervalMs: o.presenceTelemetryIntervalMs,
     defaultTimeoutMs: o.defaultTimeoutMs,
     now
   })

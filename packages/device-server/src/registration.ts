@@ -8,6 +8,7 @@ import { resendCommands } from './command-writer.js'
 import { resendDispatches } from './dispatch.js'
 import type { ClientConnection, Identity } from './connection.js'
 import type { ServerCore } from './core.js'
+import { mayGrantPresence } from './presence.js'
 import type { ClientRecord } from './registry.js'
 import { isObject, serverError } from './server-error.js'
 import { MAX_ID_CHARS, Texts } from './texts.js'
@@ -106,9 +107,10 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     refuse(core, connection, Texts.duplicateClient(clientId), 'duplicate client_id (other credential)', { clientId })
     return
   }
-  // Capabilities asked for and enabled: `resume` only with a resume window.
+  // Capabilities asked for and enabled: `resume` only with a resume window, `presence` as its scope allows.
   const asked = requestedCapabilities(metadata)
-  const capabilities = asked.filter((capability) => capability !== 'resume' || core.options.resumeWindowMs > 0)
+  const capabilities = asked.filter((capability) => (capability !== 'resume' || core.options.resumeWindowMs > 0) &&
+    (capability !== 'presence' || mayGrantPresence(core.options.presence, clientType, targetId)))
   let resumed = false
   if (away !== undefined) {
     const same = away.identity.clientType === clientType && away.identity.targetId === targetId

@@ -132,7 +132,7 @@ function onTaskCancel (core: ServerCore, connection: ClientConnection, identity:
     connection.send(serverError({ error: Texts.sessionOwned(sessionId), sessionId, responseId: message.request_id ?? undefined }))
     return
   }
-  core.logger.info({ sessionId, clientId: identity.clientId, reason: clip(message.error ?? '', 256) }, 'task cancel requested')
+  core.logger.info({ sessionId, deviceId: session.deviceId, traceId: session.trace?.traceId, clientId: identity.clientId, reason: clip(message.error ?? '', 256) }, 'task cancel requested')
   core.cancelSession(session, 'cancelled by the requester')
 }
 

@@ -3,7 +3,7 @@ import {
   AIPEndpoint, CloseCode, SERVER_LIFECYCLE, WebSocketTransport, type IncomingMessage as AipIncoming, type OutgoingMessage,
   type ServerState, type Transport
 } from '@aip/endpoint'
-import { sanitizeTaskName } from '@aip/protocol'
+import { drainCloseReason, sanitizeTaskName } from '@aip/protocol'
 import { describeValue } from '@aip/resilience'
 import type { WebSocket } from 'ws'
 import { accept, connectionClosed, connectionInvalidFrame, connectionOf, connectionQueueFull, connectionTransportClosed } from './accept.js'
@@ -11,13 +11,16 @@ import type { AIPProtocol, CloseInfo, ProtocolEvents } from '@aip/endpoint'
 import { endAway, type AwayClient } from './away.js'
 import { attachToHttpServer } from './adapters/node-http.js'
 import { TRUSTED, authenticate, type AuthResult } from './auth.js'
+import type { ClientConnection } from './connection.js'
 import { ServerCore } from './core.js'
 import { ClusterRuntime } from './cluster/runtime.js'
 import type { ClusterClient, ClusterSessionInfo, ClusterState } from './cluster/link.js'
 import { listClusterSessions, sessionInfo } from './cluster/sessions.js'
 import { PROBE_MARGIN_MS } from './cluster/registration.js'
 import { dispatchTask } from './dispatch.js'
+import { closeSpread } from './drain-close.js'
 import { InvalidOptionError, ServerStoppedError, SessionCancelledError } from './errors.js'
+import { PresenceHub } from './presence.js'
 import { onMessage } from './router.js'
 import { resolveOptions, type DeviceServerOptions, type ResolvedServerOptions } from './options.js'
 import type { ClientRecord } from './registry.js'
@@ -78,6 +81,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
       onLoadChange: () => this.#loadChanged()
     })
     if (resolved.cluster !== null) this.#core.cluster = new ClusterRuntime(this.#core, resolved.cluster)
+    if (resolved.presence !== 'off') new PresenceHub(this.#core) // eslint-disable-line no-new
   }
 
   /** Starts accepting connections: `created` → `started` → `listening`. The first connection does it too. */
@@ -312,8 +316,10 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
   /**
    * Drains before a restart: new tasks are refused (a TASK gets an ERROR saying the server is draining,
    * `dispatch()` throws `AIP_ERR_SERVER_DRAINING`) and new connections are closed with 1012, while running tasks
-   * go on until they end or `deadlineMs` passes. Then it {@link stop}s: what still runs is cancelled and every
-   * connection is closed with 1001, so that clients reconnect (to another server, or to this one restarted).
+   * go on until they end or `deadlineMs` passes. Then it stops as {@link stop} does (what still runs is cancelled),
+   * except that every connection is closed with 1012 and the reconnect hint `aip-drain retry-ms=<drainRetryMs>`,
+   * the closes spread over `drainReconnectSpreadMs`, so that clients reconnect (to another server, or to this one
+   * restarted) without coming back all at once. Resolves once every connection is closed.
    */
   async drain ({ deadlineMs = 30_000, signal }: DrainOptions = {}): Promise<DrainResult> {
     if (!Number.isInteger(deadlineMs) || deadlineMs < 0) throw new InvalidOptionError('deadlineMs', 'an integer >= 0', describeValue(deadlineMs))
@@ -336,7 +342,8 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     }
     const cancelled = running.filter((session) => !session.ended).length
     if (cancelled > 0) this.options.logger.warn({ cancelled, deadlineMs }, 'drain deadline passed: cancelling the tasks still running')
-    await this.stop()
+    const { drainRetryMs, drainReconnectSpreadMs } = this.options
+    await this.#shutdown((open) => closeSpread(open, CloseCode.ServiceRestart, drainCloseReason(drainRetryMs), drainReconnectSpreadMs))
     return { finished: running.length - cancelled, cancelled }
   }
 
@@ -490,6 +497,11 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
    * then closes every connection with 1001 (going away). Resolves when every connection is closed.
    */
   override async stop (): Promise<void> {
+    await this.#shutdown(null)
+  }
+
+  /** Stops; the connections still open at the end are closed by `close` (a drain), or with 1001. */
+  async #shutdown (close: ((open: ClientConnection[]) => Promise<void>) | null): Promise<void> {
     const core = this.#core
     if (core.stopped) return
     core.stopped = true
@@ -498,12 +510,16 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     await Promise.all([...core.away.keys()].map(async (clientId) => { await endAway(core, clientId) }))
     await Promise.all(core.sessions.list().map((session) => core.ended(session)))
     core.commandDeadlines.clear()
-    const closed = [...core.connections].map((connection) => new Promise<void>((resolve) => {
-      if (connection.closed) { resolve(); return }
-      connection.transport.on('close', () => resolve())
-      connection.close(CloseCode.GoingAway, Texts.serverShuttingDown)
-    }))
-    await Promise.all(closed)
+    if (close !== null) {
+      await close([...core.connections])
+    } else {
+      const closed = [...core.connections].map((connection) => new Promise<void>((resolve) => {
+        if (connection.closed) { resolve(); return }
+        connection.transport.on('close', () => resolve())
+        connection.close(CloseCode.GoingAway, Texts.serverShuttingDown)
+      }))
+      await Promise.all(closed)
+    }
     core.dispatches.rejectAll(() => new ServerStoppedError())
     await core.cluster?.stop()
     // The base releases what is left (extensions, deadlines), moves to `stopped` and drops every listener.

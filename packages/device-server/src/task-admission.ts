@@ -107,7 +107,7 @@ export function admitTask (core: ServerCore, connection: Replier, identity: Iden
   core.logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId, traceId: session.trace.traceId }, 'task started')
   core.events.emit('sessionStarted', { sessionId, taskName, requesterId: identity.clientId, deviceId })
   // The agent runs beside the connection's frame queue: the queue must go on to deliver COMMAND_RESULTS.
-  runTask(core, session, message.metadata).catch((err: unknown) => core.logger.error({ err, sessionId }, 'task runner failed'))
+  runTask(core, session, message.metadata).catch((err: unknown) => core.logger.error({ err, sessionId, deviceId, traceId: session.trace?.traceId }, 'task runner failed'))
 }
 
 /** Running sessions of `deviceId` (while it is away, they all wait for it). */

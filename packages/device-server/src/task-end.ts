@@ -25,7 +25,7 @@ export async function finishTask (core: ServerCore, session: Session, outcome: A
   try {
     text = encodeServerMessage(message, { validate: false })
   } catch (err) {
-    core.logger.error({ err, sessionId: session.id }, 'task result cannot be serialised')
+    core.logger.error({ err, sessionId: session.id, deviceId: session.deviceId, traceId: session.trace?.traceId }, 'task result cannot be serialised')
     status = 'failed'
     error = Texts.resultNotSerialisable
     result = null
@@ -63,7 +63,7 @@ export async function finishTask (core: ServerCore, session: Session, outcome: A
     awayDevice.missedEnds.push(session.id)
     if (awayDevice.missedEnds.length > MAX_MISSED_ENDS) awayDevice.missedEnds.shift()
   }
-  core.logger.info({ sessionId: session.id, traceId: session.trace?.traceId, status: record.status, error: record.error }, 'task ended')
+  core.logger.info({ sessionId: session.id, deviceId: session.deviceId, traceId: session.trace?.traceId, status: record.status, error: record.error }, 'task ended')
   session.trace?.end(record.status === 'failed' ? (record.error ?? 'failed') : undefined)
   core.dispatches.settle(session.deviceId, session.id, record)
   core.events.emit('taskEnd', record)

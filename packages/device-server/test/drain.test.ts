@@ -14,7 +14,7 @@ function task (sessionId: string): Record<string, unknown> {
   return { type: 'task', status: 'continue', client_type: 'constellation', client_id: 'drain-galaxy', target_id: 'drain-dev', session_id: sessionId, task_name: sessionId, request: 'click' }
 }
 
-test('drain() refuses new tasks with a clear ERROR and new connections with 1012, lets the running task finish, then closes with 1001', async (t) => {
+test('drain() refuses new tasks with a clear ERROR and new connections with 1012, lets the running task finish, then closes with 1012 and the reconnect hint', async (t) => {
   const { wsUrl, endpoint } = await startServer(t, { agent: oneCommand })
   const device = await registeredDevice(t, wsUrl, 'drain-dev')
   const galaxy = await registeredConstellation(t, wsUrl, 'drain-galaxy', 'drain-dev')
@@ -33,8 +33,8 @@ test('drain() refuses new tasks with a clear ERROR and new connections with 1012
   const { frame } = await until(galaxy, (f) => f.type === 'task_end')
   t.match(frame, { session_id: 'drain@1', status: 'completed' }, 'the running task ends normally')
   t.same(await drained, { finished: 1, cancelled: 0 })
-  t.equal((await galaxy.closed).code, CloseCode.GoingAway, 'then every client is told to go away (1001) and reconnects elsewhere')
-  t.equal((await device.closed).code, CloseCode.GoingAway)
+  t.same(await galaxy.closed, { code: CloseCode.ServiceRestart, reason: 'aip-drain retry-ms=5000' }, 'then every client is told to reconnect elsewhere (1012, with the hint)')
+  t.same(await device.closed, { code: CloseCode.ServiceRestart, reason: 'aip-drain retry-ms=5000' })
   t.same(await endpoint.drain(), { finished: 0, cancelled: 0 }, 'a second drain has nothing to do')
 })
 

@@ -3,7 +3,7 @@ import type { Agent } from '../src/index.js'
 import { API_KEY, TOKEN, buildApp, echoDevice, listen, registeredConstellation, registeredDevice, until } from './helpers/harness.js'
 
 // fastify.aip.drain({ deadlineMs }) before a deploy: new tasks are refused with a code, the running task ends
-// normally, then every client is closed with 1001 so that it reconnects to the next server.
+// normally, then every client is closed with 1012 and the reconnect hint so that it reconnects to the next server.
 
 test('drain refuses new tasks over HTTP and WebSocket, lets the running task finish, then sends clients away', async (t) => {
   const gates: Array<() => void> = []
@@ -34,8 +34,8 @@ test('drain refuses new tasks over HTTP and WebSocket, lets the running task fin
   gates[0]?.()
   t.match(await running.done, { status: 'completed', result: 'saved' }, 'the running task finishes normally')
   t.same(await drained, { finished: 1, cancelled: 0 })
-  t.equal((await device.closed).code, 1001, 'the device is sent away (1001: reconnect, it is a free retry)')
-  t.equal((await galaxy.closed).code, 1001)
+  t.same(await device.closed, { code: 1012, reason: 'aip-drain retry-ms=5000' }, 'the device is sent away (1012 with the reconnect hint: a free retry)')
+  t.same(await galaxy.closed, { code: 1012, reason: 'aip-drain retry-ms=5000' })
   await t.rejects(app.aip.tasks.dispatch('deploy-dev', 'after'), { code: 'AIP_ERR_FASTIFY_SERVER_CLOSING' })
 })
 

@@ -30,7 +30,8 @@ export const serve: Command = {
   --dashboard serve the live fleet page at /aip (behind the API key: log in once with it in the browser)
   --drain-timeout
               on SIGTERM, how long running tasks may finish before they are cancelled, in ms (default 30000):
-              new tasks are refused at once, then every client is closed with 1001 and reconnects elsewhere.
+              new tasks are refused at once, then every client is closed with 1012 and the reconnect hint
+              (aip-drain retry-ms=5000) and reconnects elsewhere.
               SIGINT closes at once.
   --json      print the listening address and keys as one JSON line
   --allowed-origin                a browser Origin allowed to open a WebSocket (repeatable; default none:

@@ -29,7 +29,7 @@ export function attachToHttpServer (target: UpgradeTarget, server: HttpServer, p
     const auth = target.authenticate(request)
     if (!auth.ok || target.stopped) {
       const status = auth.ok ? 503 : auth.status
-      target.logger.warn({ status, reason: auth.ok ? 'stopped' : auth.reason, remote: request.socket.remoteAddress }, 'websocket upgrade refused')
+      target.logger.warn({ status, reason: auth.ok ? 'stopped' : auth.reason, remoteAddress: request.socket.remoteAddress }, 'websocket upgrade refused')
       socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
       return
     }

@@ -28,5 +28,5 @@ export async function startServer (t: Teardown, options: DeviceServerOptions = {
 }
 
 export {
-  TestClient, deviceRegister, constellationRegister, registeredDevice, registeredConstellation, echoDevice, until, type Closed
+  TestClient, deviceRegister, constellationRegister, registered, registeredDevice, registeredConstellation, echoDevice, until, type Closed
 } from '@aip/test-support'
