@@ -50,6 +50,9 @@ export function resolveMetricsOptions (value: unknown): ResolvedMetricsOptions |
   return Object.freeze({ path: o.path === false ? null : o.path, prefix: o.prefix, defaultMetrics: o.defaultMetrics, registry: o.registry ?? null })
 }
 
+/** Every state of a node's link to the cluster store, one series each. */
+const CLUSTER_STATES = ['connecting', 'ready', 'reconnecting', 'down', 'stopped'] as const
+
 /** Seconds: task durations run from milliseconds to many minutes (an LLM loop). */
 const TASK_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
 /** Seconds: a command is one tool call on the device. */
@@ -87,6 +90,25 @@ export function installMetrics (source: MetricsSource, options: ResolvedMetricsO
   gauge({ name: name('sessions_running'), help: 'Tasks running now', collect: stat('sessions') })
   gauge({ name: name('dispatches_pending'), help: 'Tasks dispatched to devices and not taken up yet', collect: stat('pendingDispatches') })
   gauge({ name: name('frames_queued'), help: 'Frames received and waiting to be handled, over every connection', collect: stat('queuedFrames') })
+  const link = endpoint.options.cluster
+  if (link !== null) {
+    // A cluster: this node's id (an info metric), the state of its link to the store, and the live nodes.
+    gauge({ name: name('cluster_node_info'), help: 'This node of the cluster (always 1), labelled with its node id', labelNames: ['node_id'], collect () { this.set({ node_id: link.nodeId }, 1) } })
+    gauge({
+      name: name('cluster_state'),
+      help: 'State of this node\'s link to the cluster store (Redis): 1 for the current state, 0 for the others',
+      labelNames: ['state'],
+      collect () { for (const state of CLUSTER_STATES) this.set({ state }, link.state === state ? 1 : 0) }
+    })
+    gauge({
+      name: name('cluster_nodes'),
+      help: 'Live nodes of the cluster (read from the store when scraped; unchanged while it cannot be reached)',
+      async collect () {
+        if (link.state !== 'ready') return
+        try { this.set((await link.listNodes()).length) } catch { /* the store went away meanwhile: keep the last figure */ }
+      }
+    })
+  }
   gauge({
     name: name('away_clients'),
     help: 'Clients away: their connection dropped and their resume window runs (their tasks wait for them)',
