@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import type { Agent } from '@aip/device-server'
-import aipPlugin from 'fastify-aip'
+import aipPlugin, { type AipOptions } from 'fastify-aip'
 import { BENCH_COMMAND } from './frames.js'
 
 // The real server: a Fastify app with the fastify-aip plugin, validating every frame, with a one-command agent.
@@ -17,13 +17,23 @@ export interface RealServer {
   close: () => Promise<void>
 }
 
-export async function startRealServer (port: number, onRegistered: () => void, { metrics = false } = {}): Promise<RealServer> {
+/** Where the server's Redis is when it runs as a cluster node (the `redis` option of fastify-aip). */
+export interface RealServerRedis {
+  url: string
+  keyPrefix: string
+  nodeId: string
+}
+
+export async function startRealServer (port: number, onRegistered: () => void, { metrics = false, redis }: { metrics?: boolean, redis?: RealServerRedis } = {}): Promise<RealServer> {
   const app = Fastify({ logger: false })
   // Limits raised so that the load itself is never refused; liveness pings off, as in the baseline. With
-  // `metrics`, every metric is collected (the route is left out: scraping is not what is measured).
-  await app.register(aipPlugin, {
+  // `metrics`, every metric is collected (the route is left out: scraping is not what is measured). With `redis`,
+  // the server is one node of a cluster on that Redis.
+  const options: AipOptions = {
     agent: oneCommand, pingIntervalMs: 0, maxSessions: 1_000_000, maxQueuedFrames: 100_000, http: false, maxConnectionsPerAddress: 0, maxConnections: null, metrics: metrics ? { path: false } : false
-  })
+  }
+  if (redis !== undefined) options.redis = redis
+  await app.register(aipPlugin, options)
   app.aip.on('clientRegistered', onRegistered)
   await app.listen({ port, host: '127.0.0.1' })
   return {

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { markdown, summarise, type ScenarioResult } from './report.js'
 import { defaultScaleWorkers, scale, scalePlan } from './scale.js'
-import { connect, latency, storm, throughput, type Figures } from './scenarios.js'
+import { BenchRedis, redisServerMissing } from './redis.js'
+import { connect, latency, storm, throughput, type Deployment, type Figures } from './scenarios.js'
 import { ServerProcess, type ChildOptions, type ServerKind } from './server-control.js'
 import { checkRatioTargets, checkScaleGoals, SCALE_GOALS, targetsMarkdown } from './targets.js'
 
@@ -63,6 +64,82 @@ const throughputRun = (s: ServerProcess, constellations: number): Promise<Figure
 
 interface Scenario { name: string, run: Run, repetitions?: number }
 
+// The Redis scenarios share one redis-server, started by the first of them and stopped at the end; every server
+// process gets its own key prefix per run, so that no run sees another's state.
+let redis: Promise<BenchRedis> | null = null
+const redisServer = (): Promise<BenchRedis> => (redis ??= BenchRedis.start())
+let clusterRuns = 0
+
+/** Starts a real server as node `nodeId` of a cluster on the bench's Redis, under the key prefix of `run`. */
+async function startNode (nodeId: string, run: number): Promise<ServerProcess> {
+  const { url } = await redisServer()
+  return await ServerProcess.start('real', 0, { env: { AIP_BENCH_REDIS_URL: url, AIP_BENCH_REDIS_PREFIX: `bench${process.pid}-${run}:`, AIP_BENCH_NODE_ID: nodeId } })
+}
+
+/** Nodes on Redis as one deployment: their CPU and redis-server's summed, and Redis's command count. */
+function onRedis (server: BenchRedis, deviceNode: ServerProcess, constellationNode: ServerProcess): Deployment {
+  const nodes = deviceNode === constellationNode ? [deviceNode] : [deviceNode, constellationNode]
+  return {
+    deviceUrl: deviceNode.url,
+    constellationUrl: constellationNode.url,
+    sample: async () => {
+      const { commands, cpuMicros } = await server.sample()
+      const stats = await Promise.all(nodes.map((node) => node.stats()))
+      // redis-server's CPU is left out (not added as NaN) where /proc cannot be read.
+      return { cpuMicros: stats.reduce((sum, s) => sum + s.cpuMicros, Number.isFinite(cpuMicros) ? cpuMicros : 0), redisCommands: commands }
+    }
+  }
+}
+
+/** The Redis scenarios: a cluster on Redis ("real") against the single-node in-memory real server ("baseline"). */
+const redisScenarios: Scenario[] = [
+  {
+    name: 'redis same-node, throughput',
+    run: async (kind) => {
+      if (kind === 'baseline') return await withServer('real', (s) => throughputRun(s, 1))
+      const server = await redisServer()
+      const node = await startNode('a', ++clusterRuns)
+      try {
+        return await throughput(onRedis(server, node, node), { devices: size.devices, constellations: 1, window: size.window, warmupMs: size.warmupMs, durationMs: size.durationMs })
+      } finally {
+        await node.stop()
+      }
+    }
+  },
+  {
+    name: 'redis cross-node, throughput',
+    run: async (kind) => {
+      if (kind === 'baseline') return await withServer('real', (s) => throughputRun(s, 1))
+      const server = await redisServer()
+      const run = ++clusterRuns
+      const a = await startNode('a', run)
+      try {
+        const b = await startNode('b', run)
+        try {
+          return await throughput(onRedis(server, a, b), { devices: size.devices, constellations: 1, window: size.window, warmupMs: size.warmupMs, durationMs: size.durationMs })
+        } finally {
+          await b.stop()
+        }
+      } finally {
+        await a.stop()
+      }
+    }
+  },
+  {
+    name: `redis registration, ${size.connectDevices} devices`,
+    run: async (kind) => {
+      if (kind === 'baseline') return await withServer('real', (s) => connect(s, { devices: size.connectDevices }))
+      const server = await redisServer()
+      const node = await startNode('a', ++clusterRuns)
+      try {
+        return await connect(node, { devices: size.connectDevices, redis: server })
+      } finally {
+        await node.stop()
+      }
+    }
+  }
+]
+
 const scenarios: Scenario[] = [
   { name: 'throughput, 1 constellation', run: (kind) => withServer(kind, (s) => throughputRun(s, 1)) },
   { name: 'throughput, 10 constellations', run: (kind) => withServer(kind, (s) => throughputRun(s, quick ? 2 : 10)) },
@@ -93,6 +170,10 @@ const scenarios: Scenario[] = [
 if (nativeMaskingAvailable() && process.env.WS_NO_BUFFER_UTIL === undefined) {
   scenarios.splice(6, 0, { name: 'bufferutil on vs off, throughput, 1 constellation', run: (kind) => withServer('real', (s) => throughputRun(s, 1), kind === 'real' ? {} : { env: { WS_NO_BUFFER_UTIL: '1' } }) })
 }
+
+const redisMissing = redisServerMissing()
+if (redisMissing === null) scenarios.push(...redisScenarios)
+else process.stderr.write(`redis scenarios skipped: ${redisMissing}\n`)
 
 const plan = scalePlan(scaleOptions)
 if (withScale) {
@@ -125,6 +206,10 @@ for (const scenario of scenarios) {
   results.push(result)
 }
 
+// (A cast: the scenarios set `redis` in closures, which the compiler does not follow.)
+const startedRedis = redis as Promise<BenchRedis> | null
+if (startedRedis !== null) await (await startedRedis).stop()
+
 const checks = [
   ...checkRatioTargets(results),
   ...results.filter((r) => r.scenario.startsWith('scale')).flatMap((r) => checkScaleGoals(r))
@@ -135,7 +220,8 @@ const header = [
   `# AIP benchmark${quick ? ' (quick)' : ''}`,
   '',
   `${started.toISOString()}; Node ${process.version}; ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; ${Math.round(totalmem() / 2 ** 30)} GiB;`,
-  `${repetitions} repetition(s), medians; real = Fastify + fastify-aip, baseline = bare ws; CPU figures are the server process's.`
+  `${repetitions} repetition(s), medians; real = Fastify + fastify-aip, baseline = bare ws; CPU figures are the server process's.`,
+  'Redis scenarios: real = nodes of a cluster on Redis, baseline = the single-node in-memory real server; their CPU figures sum every node and redis-server.'
 ].join('\n')
 const table = [markdown(results, header), targetsMarkdown(checks)].filter((part) => part !== '').join('\n\n')
 process.stdout.write(`\n${table}\n`)

@@ -4,16 +4,18 @@ import type { ServerProcess } from './server-control.js'
 /** One measured figure of one scenario run against one server. */
 export type Figures = Record<string, number>
 
-async function connectDevices (server: ServerProcess, count: number, prefix = 'dev'): Promise<LoadDevice[]> {
-  const devices = Array.from({ length: count }, (_, i) => new LoadDevice(server.url, `${prefix}${i}`))
+async function connectDevices (server: ServerProcess | string, count: number, prefix = 'dev'): Promise<LoadDevice[]> {
+  const url = typeof server === 'string' ? server : server.url
+  const devices = Array.from({ length: count }, (_, i) => new LoadDevice(url, `${prefix}${i}`))
   await pool(devices, 200, (device) => device.connect())
   return devices
 }
 
-async function connectConstellations (server: ServerProcess, devices: readonly LoadDevice[], constellations: number): Promise<LoadConstellation[]> {
+async function connectConstellations (server: ServerProcess | string, devices: readonly LoadDevice[], constellations: number): Promise<LoadConstellation[]> {
+  const url = typeof server === 'string' ? server : server.url
   const all: LoadConstellation[] = []
   for (let c = 0; c < constellations; c++) {
-    for (const device of devices) all.push(new LoadConstellation(server.url, `bench${c}@${device.id}`, device.id))
+    for (const device of devices) all.push(new LoadConstellation(url, `bench${c}@${device.id}`, device.id))
   }
   await pool(all, 200, (constellation) => constellation.connect())
   return all
@@ -23,10 +25,27 @@ function closeAll (items: ReadonlyArray<{ close: () => void }>): void {
   for (const item of items) item.close()
 }
 
+/**
+ * Where a throughput run connects and what it charges to its tasks: devices connect to `deviceUrl`, constellations
+ * to `constellationUrl` (another node of a cluster, or the same server), and `sample` reads the CPU (µs) of every
+ * process that serves them and, with Redis, the commands Redis has run.
+ */
+export interface Deployment {
+  deviceUrl: string
+  constellationUrl: string
+  sample: () => Promise<{ cpuMicros: number, redisCommands?: number }>
+}
+
+/** A single server as a {@link Deployment}. */
+export function single (server: ServerProcess): Deployment {
+  return { deviceUrl: server.url, constellationUrl: server.url, sample: () => server.stats() }
+}
+
 /** Tasks per second and server CPU per task, with `window` tasks always outstanding. */
-export async function throughput (server: ServerProcess, o: { devices: number, constellations: number, window: number, warmupMs: number, durationMs: number }): Promise<Figures> {
-  const devices = await connectDevices(server, o.devices)
-  const conns = await connectConstellations(server, devices, o.constellations)
+export async function throughput (server: ServerProcess | Deployment, o: { devices: number, constellations: number, window: number, warmupMs: number, durationMs: number }): Promise<Figures> {
+  const deployment = 'deviceUrl' in server ? server : single(server)
+  const devices = await connectDevices(deployment.deviceUrl, o.devices)
+  const conns = await connectConstellations(deployment.constellationUrl, devices, o.constellations)
   let completed = 0
   let failed = 0
   const state = { running: true }
@@ -39,18 +58,23 @@ export async function throughput (server: ServerProcess, o: { devices: number, c
   }
   const loops = Array.from({ length: o.window }, loop)
   await new Promise((resolve) => setTimeout(resolve, o.warmupMs))
-  const before = await server.stats()
+  const before = await deployment.sample()
   const startCompleted = completed
   const start = performance.now()
   await new Promise((resolve) => setTimeout(resolve, o.durationMs))
-  const after = await server.stats()
+  const after = await deployment.sample()
   const seconds = (performance.now() - start) / 1000
   const tasks = completed - startCompleted
   state.running = false
   await Promise.all(loops)
   closeAll(conns)
   closeAll(devices)
-  return { tasksPerSec: tasks / seconds, cpuMicrosPerTask: (after.cpuMicros - before.cpuMicros) / Math.max(tasks, 1), failed }
+  const figures: Figures = { tasksPerSec: tasks / seconds, cpuMicrosPerTask: (after.cpuMicros - before.cpuMicros) / Math.max(tasks, 1), failed }
+  if (after.redisCommands !== undefined && before.redisCommands !== undefined) {
+    // One INFO of the sample before is counted between the two samples: it is not the tasks'.
+    figures.redisCommandsPerTask = (after.redisCommands - before.redisCommands - 1) / Math.max(tasks, 1)
+  }
+  return figures
 }
 
 function percentile (sorted: readonly number[], p: number): number {
@@ -99,23 +123,30 @@ export async function latency (server: ServerProcess, o: { devices: number, rate
   }
 }
 
-/** Devices connecting and registering: rate and server CPU per connect; then idle heap and RSS per device. */
-export async function connect (server: ServerProcess, o: { devices: number }): Promise<Figures> {
+/**
+ * Devices connecting and registering: rate and server CPU per connect; then idle heap and RSS per device. With
+ * `redis`, its CPU is added to the server's and the commands it ran per connect are reported.
+ */
+export async function connect (server: ServerProcess, o: { devices: number, redis?: { sample: () => Promise<{ cpuMicros: number, commands: number }> } }): Promise<Figures> {
   const idle = await server.gc()
+  const redisBefore = await o.redis?.sample()
   const start = performance.now()
   const devices = await connectDevices(server, o.devices)
   const seconds = (performance.now() - start) / 1000
   const busy = await server.stats()
+  const redisAfter = await o.redis?.sample()
   // Let the server settle, then measure what the registered devices cost at rest.
   await new Promise((resolve) => setTimeout(resolve, 200))
   const after = await server.gc()
-  const figures = {
+  const redisCpu = redisBefore === undefined || redisAfter === undefined ? 0 : redisAfter.cpuMicros - redisBefore.cpuMicros
+  const figures: Figures = {
     connectsPerSec: o.devices / seconds,
-    cpuMicrosPerConnect: (busy.cpuMicros - idle.cpuMicros) / o.devices,
+    cpuMicrosPerConnect: (busy.cpuMicros - idle.cpuMicros + redisCpu) / o.devices,
     heapBytesPerDevice: (after.heapUsed - idle.heapUsed) / o.devices,
     rssBytesPerDevice: (after.rss - idle.rss) / o.devices,
     registered: after.registered
   }
+  if (redisBefore !== undefined && redisAfter !== undefined) figures.redisCommandsPerConnect = (redisAfter.commands - redisBefore.commands - 1) / o.devices
   closeAll(devices)
   return figures
 }

@@ -11,7 +11,8 @@ import { registerBenchTracing } from './tracer.js'
 // the parent over IPC: `stats` (CPU, memory, registered clients, registrations per 100 ms), `gc`, `stop`.
 // With AIP_BENCH_CPU_PROF_WINDOW=<dir>, it profiles its measured window only: the profiler starts at the first
 // `stats` or `gc` request (where a scenario's window opens) and the profile is written at the second (where it
-// closes), so that start-up, connecting and the load generator's ramp are left out.
+// closes), so that start-up, connecting and the load generator's ramp are left out. With AIP_BENCH_REDIS_URL (and
+// AIP_BENCH_REDIS_PREFIX, AIP_BENCH_NODE_ID), the real server is a cluster node on that Redis.
 
 export interface ServerStats {
   cpuMicros: number
@@ -87,7 +88,11 @@ async function main (): Promise<void> {
   } else if (kind === 'real' || kind === 'real-metrics' || kind === 'real-tracing') {
     // Registered before the server starts, as an application registers its SDK first.
     if (kind === 'real-tracing') registerBenchTracing()
-    const server = await startRealServer(port, onRegistered, { metrics: kind === 'real-metrics' })
+    const url = process.env.AIP_BENCH_REDIS_URL
+    const redis = url === undefined || url === ''
+      ? undefined
+      : { url, keyPrefix: process.env.AIP_BENCH_REDIS_PREFIX ?? 'aip-bench:', nodeId: process.env.AIP_BENCH_NODE_ID ?? `bench-${process.pid}` }
+    const server = await startRealServer(port, onRegistered, { metrics: kind === 'real-metrics', ...(redis === undefined ? {} : { redis }) })
     address = server.address
     registered = server.registered
     close = server.close

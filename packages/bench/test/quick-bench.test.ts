@@ -9,6 +9,7 @@ import { test } from 'tap'
 test('the quick benchmark runs every scenario against both servers and writes its report', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'aip-bench-'))
   t.teardown(() => rmSync(out, { recursive: true, force: true }))
+  const redisInstalled = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0
   const run = spawnSync(process.execPath, ['--expose-gc', join(import.meta.dirname, '..', 'dist', 'run.js'), '--quick', '--out', out], { encoding: 'utf8', timeout: 400_000 })
   t.equal(run.status, 0, run.stderr)
   const lines = run.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
@@ -24,8 +25,11 @@ test('the quick benchmark runs every scenario against both servers and writes it
     'tracing on vs off, throughput, N constellation',
     'connect N devices',
     'restart with N devices',
+    // The Redis scenarios run where redis-server is installed; elsewhere the run says on stderr that it skipped them.
+    ...(redisInstalled ? ['redis same-node, throughput', 'redis cross-node, throughput', 'redis registration, N devices'] : []),
     'scale on one node, N devices'
   ], 'every scenario (the quick scale one included), one repetition each')
+  if (!redisInstalled) t.match(run.stderr, /redis scenarios skipped: redis-server is not installed/)
   for (const line of repetitions) {
     for (const kind of ['real', 'baseline']) {
       t.ok(Object.values(line[kind]).every((v) => Number.isFinite(v)), `${line.scenario}: ${kind} figures are finite`)
@@ -43,6 +47,19 @@ test('the quick benchmark runs every scenario against both servers and writes it
   const targets = lines.filter((line) => line.target !== undefined).map((line) => line.target)
   for (const scenario of ['throughput, 1 constellation', 'throughput, 10 constellations', 'light load', 'connect', 'scale on one node']) {
     t.ok(targets.some((target) => target.scenario.startsWith(scenario) && typeof target.met === 'boolean'), `a target of ${scenario} is checked`)
+  }
+  if (redisInstalled) {
+    for (const scenario of ['redis same-node', 'redis cross-node']) {
+      const line = repetitions.find((l) => l.scenario.startsWith(scenario))
+      t.equal(line.real.failed, 0, `${scenario}: no task failed on the cluster`)
+      t.ok(line.real.redisCommandsPerTask > 0, `${scenario}: Redis commands per task are reported`)
+    }
+    const registration = repetitions.find((l) => l.scenario.startsWith('redis registration'))
+    t.equal(registration.real.registered, registration.baseline.registered, 'redis registration: every device registered on the cluster node')
+    t.ok(registration.real.redisCommandsPerConnect > 0, 'redis registration: Redis commands per connect are reported')
+    for (const scenario of ['redis same-node', 'redis cross-node', 'redis registration']) {
+      t.ok(targets.some((target) => target.scenario.startsWith(scenario) && typeof target.met === 'boolean'), `a target of ${scenario} is checked`)
+    }
   }
   const files = readdirSync(out)
   t.ok(files.some((f) => f.endsWith('.md')) && files.some((f) => f.endsWith('.jsonl')))
