@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { test } from 'tap'
+import tap, { test } from 'tap'
 import { ConstellationProcess, freePort, startDevice, startLibraryDevice, startServe, type Observed } from '../src/fleet/processes.js'
 import { FaultProxy } from '../src/proxy.js'
 
@@ -15,7 +15,19 @@ async function allRegistered (devices: Map<string, Observed>, since: Map<Observe
   await Promise.all([...devices.values()].map((d) => d.waitFor((v) => v.state === 'registered', timeoutMs, 'registration', since.get(d) ?? 0)))
 }
 
+// Five real processes and the default backoffs and resume window: about 50 s on a quiet machine, several times that
+// on a loaded 2-core one. The file gets room for every phase's own deadline to fail first, with its name.
+tap.setTimeout(480_000)
+
 test('real aip device processes and a constellation program survive a server SIGKILL, cut links and a device crash', async (t) => {
+  let phaseStart = performance.now()
+  // Each phase's duration, on stderr too: a run stopped by the file's timeout still shows how far it got.
+  const phase = (name: string): void => {
+    const line = `${name}: ${Math.round(performance.now() - phaseStart)} ms`
+    t.comment(line)
+    process.stderr.write(`fleet-survival: ${line}\n`)
+    phaseStart = performance.now()
+  }
   const port = await freePort()
   let serve = await startServe(port, TOKEN)
   t.teardown(() => serve.kill())
@@ -33,20 +45,25 @@ test('real aip device processes and a constellation program survive a server SIG
   const constellation = ConstellationProcess.start(url, ids)
   t.teardown(() => constellation.kill())
   await Promise.all(ids.map((id) => constellation.waitFor((v) => v.type === 'connected' && v.deviceId === id, 20_000, `${id} connected`)))
+  phase('start and register')
   for (const id of ids) t.equal((await constellation.task(id, ECHO)).outcome, 'completed', `a task on ${id} completes`)
+  phase('first tasks')
 
   // 1. The server dies with tasks in flight.
   const inFlight = ['d1', 'd2'].map((id) => constellation.task(id, 'sleep {"ms":20000}', 60_000))
   await Promise.all(['d1', 'd2'].map((id) => constellation.waitFor((v) => v.type === 'state' && v.deviceId === id && v.to === 'busy', 10_000, `${id} busy`)))
   let since = marks(devices.values())
+  phase('tasks in flight')
   await serve.kill()
   for (const outcome of await Promise.all(inFlight)) {
     t.match(outcome, { outcome: 'rejected', code: 'AIP_ERR_CONSTELLATION_DEVICE_DISCONNECTED', ends: 1 }, 'a task in flight fails once, as a disconnection')
   }
+  phase('tasks in flight rejected')
   // Each device waits out a backoff and fails again while the server is gone: a process that could exit has.
   await Promise.all([...devices.values()].map((d) => d.waitFor((v) => v.state === 'reconnecting' && Number(v.attempt) >= 2, 20_000, 'a second attempt', since.get(d))))
   for (const [id, device] of devices) t.ok(device.alive, `${id} is still running without its server`)
   t.ok(constellation.alive, 'the constellation program is still running')
+  phase('server down, second attempts')
 
   // 2. The server comes back on the same port.
   since = marks(devices.values())
@@ -55,14 +72,18 @@ test('real aip device processes and a constellation program survive a server SIG
   await allRegistered(devices, since, 30_000)
   t.comment(`every device registered again ${Math.round(performance.now() - restarted)} ms after the restart`)
   await constellation.allConnected(ids, 60_000)
+  phase('restart, all connected again')
   for (const id of ids) t.equal((await constellation.task(id, ECHO)).outcome, 'completed', `after the restart, a task on ${id} completes`)
+  phase('tasks after the restart')
 
   // 3. Every link is cut (RST both ways, no close frame).
   since = marks(devices.values())
   for (const connection of proxy.live()) connection.cut()
   await allRegistered(devices, since, 30_000)
   await constellation.allConnected(ids, 60_000)
+  phase('cut, all connected again')
   for (const id of ids) t.equal((await constellation.task(id, ECHO)).outcome, 'completed', `after the cut, a task on ${id} completes`)
+  phase('tasks after the cut')
 
   // 4. A device process is killed and started again.
   await devices.get('d2')?.kill()
@@ -70,6 +91,7 @@ test('real aip device processes and a constellation program survive a server SIG
   devices.set('d2', d2)
   await d2.waitFor((v) => v.state === 'registered', 30_000, 'registration')
   t.equal((await constellation.task('d2', ECHO)).outcome, 'completed', 'a restarted device takes tasks again')
+  phase('device restart and a task')
 
   t.same(constellation.values.filter((v) => v.type === 'duplicate'), [], 'no task ended twice')
   t.same(constellation.values.filter((v) => v.type === 'state' && v.to === 'failed'), [], 'no device was given up')
