@@ -153,6 +153,9 @@ const scenarios: Scenario[] = [
   // registered (recording every span, batching them to an exporter) against the real server with none (the API's
   // no-op, the default), in the same run; the figure to read is cpuMicrosPerTask.
   { name: 'tracing on vs off, throughput, 1 constellation', run: (kind) => withServer(kind === 'real' ? 'real-tracing' : 'real', (s) => throughputRun(s, 1)) },
+  // The same SDK with a sampler that drops every span: the trace context still travels (ids drawn, `traceparent`
+  // written), nothing is recorded; what a server pays for the spans a ratio sampler leaves out.
+  { name: 'tracing sampled out vs off, throughput, 1 constellation', run: (kind) => withServer(kind === 'real' ? 'real-tracing-unsampled' : 'real', (s) => throughputRun(s, 1)) },
   { name: `connect ${size.connectDevices} devices`, run: (kind) => withServer(kind, (s) => connect(s, { devices: size.connectDevices })) },
   {
     name: `restart with ${size.stormDevices} devices`,

@@ -34,9 +34,10 @@ export function forkNode (entry: string, args: string[], execArgv: string[], opt
 
 /**
  * `real-metrics`: the real server with its Prometheus metrics on; `real-tracing`: the real server with an
- * OpenTelemetry SDK-like tracer provider registered (to measure what each costs).
+ * OpenTelemetry SDK-like tracer provider registered, recording every span; `real-tracing-unsampled`: the same
+ * provider with a sampler that drops every span (to measure what each costs).
  */
-export type ServerKind = 'real' | 'baseline' | 'real-metrics' | 'real-tracing'
+export type ServerKind = 'real' | 'baseline' | 'real-metrics' | 'real-tracing' | 'real-tracing-unsampled'
 
 /** A benchmark server running in a child process. */
 export class ServerProcess {

@@ -7,7 +7,7 @@ import { startBaselineServer } from './baseline-server.js'
 import { startRealServer } from './real-server.js'
 import { registerBenchTracing } from './tracer.js'
 
-// A benchmark server in its own process: `node --expose-gc server-main.js <real|baseline|real-metrics|real-tracing> <port>`. It answers
+// A benchmark server in its own process: `node --expose-gc server-main.js <real|baseline|real-metrics|real-tracing|real-tracing-unsampled> <port>`. It answers
 // the parent over IPC: `stats` (CPU, memory, registered clients, registrations per 100 ms), `gc`, `stop`.
 // With AIP_BENCH_CPU_PROF_WINDOW=<dir>, it profiles its measured window only: the profiler starts at the first
 // `stats` or `gc` request (where a scenario's window opens) and the profile is written at the second (where it
@@ -85,9 +85,9 @@ async function main (): Promise<void> {
     address = http.address() as AddressInfo
     registered = server.registered
     close = async () => { await server.close(); http.close() }
-  } else if (kind === 'real' || kind === 'real-metrics' || kind === 'real-tracing') {
+  } else if (kind === 'real' || kind === 'real-metrics' || kind === 'real-tracing' || kind === 'real-tracing-unsampled') {
     // Registered before the server starts, as an application registers its SDK first.
-    if (kind === 'real-tracing') registerBenchTracing()
+    if (kind === 'real-tracing' || kind === 'real-tracing-unsampled') registerBenchTracing({ sampled: kind === 'real-tracing' })
     const url = process.env.AIP_BENCH_REDIS_URL
     const redis = url === undefined || url === ''
       ? undefined

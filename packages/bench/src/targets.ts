@@ -20,7 +20,11 @@ export const RATIO_TARGETS: readonly RatioTarget[] = [
   // A cluster on Redis against the single-node in-memory real server (CPU of every node plus redis-server).
   { scenario: 'redis same-node', figure: 'cpuMicrosPerTask', max: 1.3 },
   { scenario: 'redis cross-node', figure: 'cpuMicrosPerTask', max: 2.5 },
-  { scenario: 'redis registration', figure: 'cpuMicrosPerConnect', max: 1.5 }
+  { scenario: 'redis registration', figure: 'cpuMicrosPerConnect', max: 1.5 },
+  // What the server's own instruments cost: the real server with them against itself without them.
+  { scenario: 'metrics on vs off', figure: 'cpuMicrosPerTask', max: 1.05 },
+  { scenario: 'tracing on vs off', figure: 'cpuMicrosPerTask', max: 1.05 },
+  { scenario: 'tracing sampled out vs off', figure: 'cpuMicrosPerTask', max: 1.05 }
 ]
 
 /** Absolute goals of the scale scenario, on the real server, for `scaleDevices` devices. */

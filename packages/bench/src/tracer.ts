@@ -120,11 +120,17 @@ class RecordingSpan implements Span {
 
 class BenchTracer implements Tracer {
   readonly #processor: BatchProcessor
-  constructor (processor: BatchProcessor) { this.#processor = processor }
+  readonly #sampled: boolean
+  constructor (processor: BatchProcessor, sampled: boolean) {
+    this.#processor = processor
+    this.#sampled = sampled
+  }
 
   startSpan (name: string, options: SpanOptions = {}, ctx: Context = context.active()): Span {
     const parent = options.root === true ? undefined : trace.getSpanContext(ctx)
-    return new RecordingSpan(this.#processor, name, options, parent)
+    if (this.#sampled) return new RecordingSpan(this.#processor, name, options, parent)
+    // A span the sampler drops: as an SDK does, new ids under the parent's trace, not sampled, nothing recorded.
+    return trace.wrapSpanContext({ traceId: parent?.traceId ?? hex(32), spanId: hex(16), traceFlags: TraceFlags.NONE })
   }
 
   startActiveSpan<F extends (span: Span) => unknown>(name: string, ...args: unknown[]): ReturnType<F> {
@@ -159,11 +165,12 @@ class AsyncLocalContextManager implements ContextManager {
 
 /**
  * Registers the SDK-like tracer provider and context manager globally (what `NodeTracerProvider.register()` does);
- * returns how many spans were exported so far, to check that spans were recorded.
+ * returns how many spans were exported so far, to check that spans were recorded. With `sampled: false`, its
+ * sampler drops every span (what most production tracing does with most spans: a ratio sampler).
  */
-export function registerBenchTracing (): { exported: () => number } {
+export function registerBenchTracing (options: { sampled?: boolean } = {}): { exported: () => number } {
   const processor = new BatchProcessor()
-  const tracer = new BenchTracer(processor)
+  const tracer = new BenchTracer(processor, options.sampled ?? true)
   const provider: TracerProvider = { getTracer: () => tracer }
   context.setGlobalContextManager(new AsyncLocalContextManager())
   trace.setGlobalTracerProvider(provider)

@@ -23,6 +23,7 @@ test('the quick benchmark runs every scenario against both servers and writes it
     'light load, N tasks/s',
     'metrics on vs off, throughput, N constellation',
     'tracing on vs off, throughput, N constellation',
+    'tracing sampled out vs off, throughput, N constellation',
     'connect N devices',
     'restart with N devices',
     // The Redis scenarios run where redis-server is installed; elsewhere the run says on stderr that it skipped them.

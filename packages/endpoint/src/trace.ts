@@ -16,8 +16,6 @@ export { SpanKind }
 /** The metadata key (TASK) and the extension field (COMMAND) that carry the trace context. */
 export const TRACEPARENT = 'traceparent'
 
-const PATTERN = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
-
 /** Random bytes drawn from the system at a time and handed out in slices (one draw per 4096 bytes, not per id). */
 const POOL_BYTES = 4096
 const pool = Buffer.allocUnsafe(POOL_BYTES)
@@ -40,18 +38,48 @@ export function randomHexId (bytes: number): string {
   return `${id.slice(0, -1)}1`
 }
 
-/** The span context of a W3C `traceparent` (version 00), or `null` when it is not one. */
+/** The length of a version-00 `traceparent`: `00-` + 32 hex + `-` + 16 hex + `-` + 2 hex. */
+const TRACEPARENT_LENGTH = 55
+
+/**
+ * Whether `text` is a version-00 `traceparent` in lower case with a trace id and a span id that are not all zero:
+ * one pass over its characters (this runs for every TASK and COMMAND that carries one).
+ */
+function isCanonicalTraceparent (text: string): boolean {
+  if (text.length !== TRACEPARENT_LENGTH || text.charCodeAt(0) !== 48 || text.charCodeAt(1) !== 48) return false
+  let traceBits = 0
+  let spanBits = 0
+  for (let i = 2; i < TRACEPARENT_LENGTH; i++) {
+    const code = text.charCodeAt(i)
+    if (i === 2 || i === 35 || i === 52) {
+      if (code !== 45) return false
+      continue
+    }
+    const digit = code >= 48 && code <= 57 ? code - 48 : code >= 97 && code <= 102 ? code - 87 : -1
+    if (digit === -1) return false
+    if (i < 35) traceBits |= digit
+    else if (i < 52) spanBits |= digit
+  }
+  return traceBits !== 0 && spanBits !== 0
+}
+
+/**
+ * The span context of a W3C `traceparent` (version 00), or `null` when it is not one (an all-zero trace or span
+ * id is not one either). Surrounding white space and upper-case hex are accepted.
+ */
 export function parseTraceparent (value: unknown): SpanContext | null {
   if (typeof value !== 'string') return null
-  const match = PATTERN.exec(value.trim().toLowerCase())
-  if (match === null) return null
-  const spanContext: SpanContext = {
-    traceId: match[1] as string,
-    spanId: match[2] as string,
-    traceFlags: Number.parseInt(match[3] as string, 16) & TraceFlags.SAMPLED,
+  let text = value
+  if (!isCanonicalTraceparent(text)) {
+    text = value.trim().toLowerCase()
+    if (text === value || !isCanonicalTraceparent(text)) return null
+  }
+  return {
+    traceId: text.slice(3, 35),
+    spanId: text.slice(36, 52),
+    traceFlags: Number.parseInt(text.slice(53, 55), 16) & TraceFlags.SAMPLED,
     isRemote: true
   }
-  return isSpanContextValid(spanContext) ? spanContext : null
 }
 
 /** The W3C `traceparent` of a span context. */

@@ -11,9 +11,13 @@ test('traceparent: a W3C version-00 header is parsed and written back; anything 
   const parsed = parseTraceparent(PARENT)
   t.same(parsed, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true })
   t.equal(formatTraceparent(parsed as SpanContext), PARENT)
+  t.same(parseTraceparent(` ${PARENT.toUpperCase()}\t`), parsed, 'surrounding white space and upper-case hex are accepted')
+  t.equal(parseTraceparent(PARENT.replace(/-01$/, '-00'))?.traceFlags, 0, 'not sampled')
   t.equal(formatTraceparent({ ...(parsed as SpanContext), traceFlags: 0 }), PARENT.replace(/-01$/, '-00'))
   for (const bad of [undefined, 42, '', 'garbage', '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
-    '00-00000000000000000000000000000000-00f067aa0ba902b7-01', '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01']) {
+    '00-00000000000000000000000000000000-00f067aa0ba902b7-01', '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+    `${PARENT}-00`, PARENT.slice(0, -1), PARENT.replace('-00f0', '_00f0'), PARENT.replace('4bf9', '4bg9'), PARENT.replace('-01', '-0x'),
+    `x${PARENT.slice(1)}`, ` ${PARENT.slice(1)}`]) {
     t.equal(parseTraceparent(bad), null, String(bad))
   }
 })
