@@ -43,7 +43,7 @@ const waitingAgent: Agent = async (_task, context) => {
 
 test('stop() ends running tasks with TASK_END failed, closes every socket with 1001 and refuses new upgrades', async (t) => {
   const live = trackSourceTimers(t)
-  const { wsUrl, endpoint } = await startServer(t, { agent: waitingAgent, pingIntervalMs: 50, registrationTimeoutMs: 5_000 })
+  const { wsUrl, endpoint } = await startServer(t, { agent: waitingAgent, pingIntervalMs: 1_000, registrationTimeoutMs: 5_000 })
   const device = await registeredDevice(t, wsUrl, 'stop-dev')
   const galaxy = await registeredConstellation(t, wsUrl, 'stop-galaxy', 'stop-dev')
   const ack = await galaxy.ask({
