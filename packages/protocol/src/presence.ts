@@ -1,6 +1,5 @@
-import { newId } from './ids.js'
 import type { DecodedServerMessage } from './messages.js'
-import { timestamp as now } from './timestamp.js'
+import { serverMessage } from './server-builders.js'
 
 /*
  * The presence extension (PROTOCOL.md, "Presence extension"). Negotiated like continuity: a constellation lists
@@ -60,20 +59,11 @@ const STATES: readonly string[] = ['online', 'away', 'offline']
  * `{ device_id, event, state, running_tasks, platform, system_info }`. Only for a connection granted `presence`.
  */
 export function buildDevicePresence (input: DevicePresenceInput): DecodedServerMessage {
-  return {
+  return serverMessage({
     type: DEVICE_PRESENCE,
     status: 'ok',
-    user_request: null,
-    agent_name: null,
-    process_name: null,
-    root_name: null,
-    actions: null,
-    messages: null,
-    error: null,
-    session_id: null,
-    task_name: null,
-    timestamp: input.timestamp ?? now(),
-    response_id: input.responseId ?? newId(),
+    timestamp: input.timestamp,
+    response_id: input.responseId,
     result: {
       device_id: input.deviceId,
       event: input.event,
@@ -82,7 +72,7 @@ export function buildDevicePresence (input: DevicePresenceInput): DecodedServerM
       platform: input.platform,
       system_info: input.systemInfo
     }
-  }
+  })
 }
 
 /**

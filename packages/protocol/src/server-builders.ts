@@ -14,7 +14,11 @@ export interface ServerMessageBase {
 
 type Fields = Partial<Omit<DecodedServerMessage, 'type' | 'status'>> & Pick<DecodedServerMessage, 'type' | 'status'>
 
-function serverMessage (fields: Fields): DecodedServerMessage {
+/**
+ * A ServerMessage in the reference form: every field, in the reference order, null when not given; a fresh
+ * timestamp and `response_id` unless given. Internal: the builders (and the extensions' builders) use it.
+ */
+export function serverMessage (fields: Fields): DecodedServerMessage {
   return {
     type: fields.type,
     status: fields.status,
