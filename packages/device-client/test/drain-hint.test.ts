@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { ReconnectionStrategy } from '@aip/resilience'
-import { client, nextEvent, serverFrame, startScripted, type ScriptedServer } from './helpers/net.js'
+import { client, nextEvent, serverFrame, startScripted, type ScriptedServer, type Teardown } from './helpers/net.js'
 
 /** A strategy whose backoff is far too long for a test: an attempt that comes quickly took the hint instead. */
 const slow = (): ReconnectionStrategy => new ReconnectionStrategy({ maxRetries: Infinity, initialBackoffMs: 30_000, jitter: false, random: () => 0.001 })
@@ -32,24 +32,22 @@ test('a close 1012 with a drain hint: the next attempt waits a random delay with
   t.equal(first.peers.length, 1, 'the draining server was not tried first')
 })
 
-test('a close 1012 without a hint (another reason) takes the usual backoff', async (t) => {
+/** The delay of the first reconnection attempt of a registered device whose server closes with `code`, `reason`. */
+async function firstDelayAfterClose (t: Teardown, code: number, reason: string): Promise<number> {
   const server = await startScripted(t)
   const device = client(t, { wsUrl: server.wsUrl, clientId: 'dev1', reconnectionStrategy: slow(), continuity: false })
   const started = device.start()
   const peer = await accept(server)
   await started
   const reconnecting = nextEvent(device, 'reconnecting')
-  peer.ws.close(1012, 'server draining')
-  t.equal((await reconnecting).delayMs, 30_000, 'the first backoff delay')
+  peer.ws.close(code, reason)
+  return (await reconnecting).delayMs
+}
+
+test('a close 1012 without a hint (another reason) takes the usual backoff', async (t) => {
+  t.equal(await firstDelayAfterClose(t, 1012, 'server draining'), 30_000, 'the first backoff delay')
 })
 
 test('a drain hint on another close code is no hint', async (t) => {
-  const server = await startScripted(t)
-  const device = client(t, { wsUrl: server.wsUrl, clientId: 'dev1', reconnectionStrategy: slow(), continuity: false })
-  const started = device.start()
-  const peer = await accept(server)
-  await started
-  const reconnecting = nextEvent(device, 'reconnecting')
-  peer.ws.close(1001, 'aip-drain retry-ms=10000')
-  t.equal((await reconnecting).delayMs, 30_000)
+  t.equal(await firstDelayAfterClose(t, 1001, 'aip-drain retry-ms=10000'), 30_000)
 })
