@@ -7,6 +7,22 @@ import { randomHexId } from '../src/trace.js'
 
 const PARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
 
+/** A context manager that tracks the active context synchronously (an SDK registers an AsyncLocalStorage one). */
+function syncContextManager (): ContextManager {
+  let current: Context = ROOT_CONTEXT
+  return {
+    active: () => current,
+    with: (ctx, fn, thisArg, ...args) => {
+      const previous = current
+      current = ctx
+      try { return fn.call(thisArg, ...args) } finally { current = previous }
+    },
+    bind: (_ctx, target) => target,
+    enable () { return this },
+    disable () { return this }
+  }
+}
+
 test('traceparent: a W3C version-00 header is parsed and written back; anything else is not one', async (t) => {
   const parsed = parseTraceparent(PARENT)
   t.same(parsed, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true })
@@ -62,19 +78,7 @@ test('with an SDK registered, spans are recorded under their remote parent, and 
 
   t.equal(activeTraceparent(), null, 'no active span')
   // A synchronous context manager, as an SDK would register (AsyncLocalStorage based) to track the active span.
-  let current: Context = ROOT_CONTEXT
-  const manager: ContextManager = {
-    active: () => current,
-    with: (ctx, fn, thisArg, ...args) => {
-      const previous = current
-      current = ctx
-      try { return fn.call(thisArg, ...args) } finally { current = previous }
-    },
-    bind: (_ctx, target) => target,
-    enable () { return this },
-    disable () { return this }
-  }
-  t.ok(context.setGlobalContextManager(manager))
+  t.ok(context.setGlobalContextManager(syncContextManager()))
   const active = context.with(trace.setSpanContext(context.active(), parseTraceparent(PARENT) as SpanContext), () => activeTraceparent())
   t.equal(active, PARENT, 'the active span of the caller')
   const task = startTraceSpan('@aip/test', 'aip.task', { parent: PARENT, kind: SpanKind.SERVER, attributes: { 'aip.session_id': 's1' } })
@@ -125,19 +129,7 @@ test('spans started without an SDK carry valid W3C traceparents with fresh ids',
 })
 
 test('without an SDK, the active span of a context manager is the parent, read as it was at the start; ids stay once drawn', async (t) => {
-  let current: Context = ROOT_CONTEXT
-  const manager: ContextManager = {
-    active: () => current,
-    with: (ctx, fn, thisArg, ...args) => {
-      const previous = current
-      current = ctx
-      try { return fn.call(thisArg, ...args) } finally { current = previous }
-    },
-    bind: (_ctx, target) => target,
-    enable () { return this },
-    disable () { return this }
-  }
-  t.ok(context.setGlobalContextManager(manager))
+  t.ok(context.setGlobalContextManager(syncContextManager()))
   t.teardown(() => { context.disable() })
   const parent = parseTraceparent(PARENT) as SpanContext
   const child = context.with(trace.setSpanContext(ROOT_CONTEXT, parent), () => startTraceSpan('test', 'child', { parent: 'not a traceparent' }))
