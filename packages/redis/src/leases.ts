@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { TurnBatch } from './batch.js'
 import type { RedisConnection } from './connection.js'
 import { InvalidArgumentError, InvalidOptionError } from './errors.js'
 import type { LeaseLossReason } from './errors.js'
@@ -20,7 +21,8 @@ export interface RedisLeaseRegistryOptions {
   maxDataBytes?: number
 }
 
-// KEYS: lease, epoch, node index, cluster index. ARGV: mode, node, token, lease ms, data, epoch retention ms, client id.
+// KEYS: lease, epoch, node index, cluster index [, inbox stream]. ARGV: mode, node, token, lease ms, data, epoch
+// retention ms, client id. With an inbox, a registration also answers the entries waiting in it.
 const REGISTER = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}
 local cur = redis.call('HMGET', KEYS[1], 'node', 'epoch', 'acquired', 'renewed', 'data')
 if cur[2] and ARGV[1] == 'if-absent' then
@@ -37,7 +39,9 @@ for i = 3, 4 do
   redis.call('ZADD', KEYS[i], now + ms, ARGV[7])
   keep_ttl(KEYS[i], ms)
 end
-return {1, epoch, cur[1] or '', cur[2] or ''}
+local waiting = -1
+if #KEYS == 5 then waiting = redis.call('XLEN', KEYS[5]) end
+return {1, epoch, cur[1] or '', cur[2] or '', waiting}
 `)
 
 // KEYS: lease, epoch, node index, cluster index. ARGV: epoch, token, lease ms, client id.
@@ -63,6 +67,53 @@ redis.call('ZREM', KEYS[3], ARGV[3])
 redis.call('ZREM', KEYS[4], ARGV[3])
 return 1
 `)
+
+// KEYS: cluster index, then per lease: lease, epoch, node index. ARGV: per lease: epoch, token, lease ms, client id.
+// Renews every lease its holder still holds; answers 'held', 'fenced' or 'expired' per lease. Index TTLs are kept
+// once per index.
+const RENEW_MANY = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}${LUA_FENCE}
+local out, longest, order = {}, {}, {}
+for i = 0, (#KEYS - 1) / 3 - 1 do
+  local lk, ek, nk = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
+  local epoch, token, ms, id = ARGV[1 + 4 * i], ARGV[2 + 4 * i], tonumber(ARGV[3 + 4 * i]), ARGV[4 + 4 * i]
+  local lost = fence(lk, ek, epoch, token)
+  if lost then
+    out[i + 1] = lost
+  else
+    redis.call('HSET', lk, 'renewed', now)
+    redis.call('PEXPIRE', lk, ms)
+    keep_ttl(ek, ms)
+    redis.call('ZADD', nk, now + ms, id)
+    redis.call('ZADD', KEYS[1], now + ms, id)
+    for _, k in ipairs({ nk, KEYS[1] }) do
+      if longest[k] == nil then order[#order + 1] = k end
+      if longest[k] == nil or longest[k] < ms then longest[k] = ms end
+    end
+    out[i + 1] = 'held'
+  end
+end
+for _, k in ipairs(order) do keep_ttl(k, longest[k]) end
+return out
+`)
+
+// KEYS: leases. Answers per lease its node, epoch, acquired, renewed, data ('' when absent) and PTTL.
+const READ_LEASES = new LuaScript(`
+local out = {}
+for i, k in ipairs(KEYS) do
+  local f = redis.call('HMGET', k, 'node', 'epoch', 'acquired', 'renewed', 'data')
+  out[i] = { f[1] or '', f[2] or '', f[3] or '', f[4] or '', f[5] or '', redis.call('PTTL', k) }
+end
+return out
+`)
+
+/** Most leases renewed or read by one script call. */
+const MAX_LEASES_PER_CALL = 500
+
+interface PendingGet {
+  readonly clientId: string
+  readonly resolve: (record: LeaseRecord | null) => void
+  readonly reject: (err: unknown) => void
+}
 
 // KEYS: lease, epoch. ARGV: epoch, token.
 const CHECK = new LuaScript(`${LUA_FENCE}
@@ -99,6 +150,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
   readonly #leaseMs: number
   readonly #epochRetentionMs: number
   readonly #maxDataBytes: number
+  readonly #gets: TurnBatch<PendingGet>
 
   /**
    * @param redis - the node's connection
@@ -110,6 +162,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     this.#leaseMs = optionMs('leaseMs', options.leaseMs, 60_000)
     this.#epochRetentionMs = optionMs('epochRetentionMs', options.epochRetentionMs, 7 * 24 * 3_600_000)
     this.#maxDataBytes = optionCount('maxDataBytes', options.maxDataBytes, 65_536)
+    this.#gets = new TurnBatch(redis, (batch) => { this.#read(batch) }, MAX_LEASES_PER_CALL)
     if (this.#epochRetentionMs < this.#leaseMs) {
       throw new InvalidOptionError('epochRetentionMs', `at least leaseMs (${this.#leaseMs})`, describe(this.#epochRetentionMs))
     }
@@ -138,20 +191,27 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     }
     const token = randomUUID()
     const keys = this.#redis.keys
+    const scriptKeys = [keys.lease(clientId), keys.epoch(clientId), keys.nodeLeases(nodeId), keys.allLeases()]
+    if (options.inbox !== undefined) {
+      const inbox = options.inbox
+      if (typeof inbox !== 'object' || inbox === null || (inbox.kind !== 'device' && inbox.kind !== 'node')) {
+        throw new InvalidArgumentError('inbox', "{ kind: 'device' | 'node', id }", describe(inbox))
+      }
+      scriptKeys.push(keys.stream(inbox.kind, checkId('inbox.id', inbox.id)))
+    }
     const reply = await this.#redis.run('lease.register', async (client) => await REGISTER.run(
-      client,
-      [keys.lease(clientId), keys.epoch(clientId), keys.nodeLeases(nodeId), keys.allLeases()],
-      [mode, nodeId, token, leaseMs, data, this.#epochRetentionMs, clientId]
+      client, scriptKeys, [mode, nodeId, token, leaseMs, data, this.#epochRetentionMs, clientId]
     )) as unknown[]
     if (reply[0] === 0) {
       const [, node, epoch, acquired, renewed, ttl, stored] = reply as [number, string, string, string, string, number, string]
       return { acquired: false, holder: toRecord(clientId, [node, epoch, acquired, renewed, stored], ttl) }
     }
-    const [, epoch, previousNode, previousEpoch] = reply as [number, number, string, string]
+    const [, epoch, previousNode, previousEpoch, waiting] = reply as [number, number, string, string, number]
     return {
       acquired: true,
       lease: Object.freeze({ clientId, nodeId, epoch, token, leaseMs }),
-      replaced: previousEpoch === '' ? null : { nodeId: previousNode, epoch: Number(previousEpoch) }
+      replaced: previousEpoch === '' ? null : { nodeId: previousNode, epoch: Number(previousEpoch) },
+      ...(options.inbox === undefined ? {} : { waiting })
     }
   }
 
@@ -170,6 +230,33 @@ export class RedisLeaseRegistry implements LeaseRegistry {
       [fence.epoch, fence.token, leaseMs, fence.clientId]
     ))
     return toCheck(reply)
+  }
+
+  /**
+   * Renews many leases in one script call per 500 (a node's sweep): the same as {@link renew} for each, answered in
+   * the same order.
+   * @throws InvalidArgumentError, RedisUnavailableError, RedisCommandError
+   */
+  async renewMany (leases: readonly Lease[]): Promise<LeaseCheck[]> {
+    if (!Array.isArray(leases)) throw new InvalidArgumentError('leases', 'an array of leases', describe(leases))
+    const keys = this.#redis.keys
+    const all = keys.allLeases()
+    const checks: LeaseCheck[] = []
+    for (let i = 0; i < leases.length; i += MAX_LEASES_PER_CALL) {
+      const slice = leases.slice(i, i + MAX_LEASES_PER_CALL)
+      const scriptKeys = [all]
+      const args: Array<string | number> = []
+      for (const lease of slice) {
+        const fence = checkFence(lease)
+        const nodeId = checkId('lease.nodeId', lease.nodeId)
+        const leaseMs = checkMs('lease.leaseMs', lease.leaseMs)
+        scriptKeys.push(keys.lease(fence.clientId), keys.epoch(fence.clientId), keys.nodeLeases(nodeId))
+        args.push(fence.epoch, fence.token, leaseMs, fence.clientId)
+      }
+      const replies = await this.#redis.run('lease.renew', async (client) => await RENEW_MANY.run(client, scriptKeys, args)) as unknown[]
+      for (const reply of replies) checks.push(toCheck(reply))
+    }
+    return checks
   }
 
   /**
@@ -210,8 +297,8 @@ export class RedisLeaseRegistry implements LeaseRegistry {
    */
   async get (clientId: string): Promise<LeaseRecord | null> {
     checkId('clientId', clientId)
-    const [record] = await this.#redis.run('lease.get', async (client) => await readLeases(client, this.#redis.keys.lease.bind(this.#redis.keys), [clientId]))
-    return record ?? null
+    // The lookups of one turn of the event loop share one script call.
+    return await new Promise<LeaseRecord | null>((resolve, reject) => { this.#gets.add({ clientId, resolve, reject }) })
   }
 
   /**
@@ -238,6 +325,20 @@ export class RedisLeaseRegistry implements LeaseRegistry {
       const members = await LIVE_MEMBERS.run(client, [index], []) as string[]
       const records = await readLeases(client, keys.lease.bind(keys), members)
       return records.sort((a, b) => a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0)
+    })
+  }
+
+  #read (batch: PendingGet[]): void {
+    const keys = batch.map((get) => this.#redis.keys.lease(get.clientId))
+    this.#redis.run('lease.get', async (client) => await READ_LEASES.run(client, keys, [])).then((reply) => {
+      const rows = reply as Array<[string, string, string, string, string, number]>
+      for (let i = 0; i < batch.length; i++) {
+        const get = batch[i] as PendingGet
+        const [node, epoch, acquired, renewed, data, ttl] = rows[i] as [string, string, string, string, string, number]
+        get.resolve(epoch === '' || ttl < 0 ? null : toRecord(get.clientId, [node, epoch, acquired, renewed, data], ttl))
+      }
+    }, (err: unknown) => {
+      for (const get of batch) get.reject(err)
     })
   }
 }
