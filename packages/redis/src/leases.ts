@@ -21,27 +21,40 @@ export interface RedisLeaseRegistryOptions {
   maxDataBytes?: number
 }
 
-// KEYS: lease, epoch, node index, cluster index [, inbox stream]. ARGV: mode, node, token, lease ms, data, epoch
-// retention ms, client id. With an inbox, a registration also answers the entries waiting in it.
-const REGISTER = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}
-local cur = redis.call('HMGET', KEYS[1], 'node', 'epoch', 'acquired', 'renewed', 'data')
-if cur[2] and ARGV[1] == 'if-absent' then
-  return {0, cur[1], cur[2], cur[3], cur[4], redis.call('PTTL', KEYS[1]), cur[5] or ''}
+// The registrations of one turn. KEYS per registration (5): lease, epoch, node index, cluster index, inbox stream (the
+// lease key again when none). ARGV per registration (8): mode, node, token, lease ms, data, epoch retention ms, client
+// id, '1' with an inbox. Answers per registration {0, holder node, epoch, acquired, renewed, PTTL, data} when refused,
+// {1, epoch, previous node, previous epoch, entries waiting in the inbox or -1} when acquired. One after the other,
+// as if sent one by one; each index's TTL is kept once.
+const REGISTER_MANY = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}
+local out, longest, order = {}, {}, {}
+for i = 0, #KEYS / 5 - 1 do
+  local k, a = 5 * i, 8 * i
+  local lk, ek = KEYS[k + 1], KEYS[k + 2]
+  local cur = redis.call('HMGET', lk, 'node', 'epoch', 'acquired', 'renewed', 'data')
+  if cur[2] and ARGV[a + 1] == 'if-absent' then
+    out[i + 1] = {0, cur[1], cur[2], cur[3], cur[4], redis.call('PTTL', lk), cur[5] or ''}
+  else
+    local epoch = redis.call('INCR', ek)
+    redis.call('PEXPIRE', ek, ARGV[a + 6])
+    local ms = tonumber(ARGV[a + 4])
+    -- Every field of the hash is written: nothing of an earlier holder is left.
+    redis.call('HSET', lk, 'node', ARGV[a + 2], 'epoch', epoch, 'token', ARGV[a + 3], 'acquired', now, 'renewed', now, 'data', ARGV[a + 5])
+    redis.call('PEXPIRE', lk, ms)
+    -- The indexes are trimmed of expired members by renewals and listings, not here.
+    for j = 3, 4 do
+      local ix = KEYS[k + j]
+      redis.call('ZADD', ix, now + ms, ARGV[a + 7])
+      if longest[ix] == nil then order[#order + 1] = ix end
+      if longest[ix] == nil or longest[ix] < ms then longest[ix] = ms end
+    end
+    local waiting = -1
+    if ARGV[a + 8] == '1' then waiting = redis.call('XLEN', KEYS[k + 5]) end
+    out[i + 1] = {1, epoch, cur[1] or '', cur[2] or '', waiting}
+  end
 end
-local epoch = redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-local ms = tonumber(ARGV[4])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'node', ARGV[2], 'epoch', epoch, 'token', ARGV[3], 'acquired', now, 'renewed', now, 'data', ARGV[5])
-redis.call('PEXPIRE', KEYS[1], ms)
-for i = 3, 4 do
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-  redis.call('ZADD', KEYS[i], now + ms, ARGV[7])
-  keep_ttl(KEYS[i], ms)
-end
-local waiting = -1
-if #KEYS == 5 then waiting = redis.call('XLEN', KEYS[5]) end
-return {1, epoch, cur[1] or '', cur[2] or '', waiting}
+for _, ix in ipairs(order) do keep_ttl(ix, longest[ix]) end
+return out
 `)
 
 // KEYS: lease, epoch, node index, cluster index. ARGV: epoch, token, lease ms, client id.
@@ -53,6 +66,7 @@ redis.call('HSET', KEYS[1], 'renewed', now)
 redis.call('PEXPIRE', KEYS[1], ms)
 keep_ttl(KEYS[2], ms)
 for i = 3, 4 do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
   redis.call('ZADD', KEYS[i], now + ms, ARGV[4])
   keep_ttl(KEYS[i], ms)
 end
@@ -69,8 +83,8 @@ return 1
 `)
 
 // KEYS: cluster index, then per lease: lease, epoch, node index. ARGV: per lease: epoch, token, lease ms, client id.
-// Renews every lease its holder still holds; answers 'held', 'fenced' or 'expired' per lease. Index TTLs are kept
-// once per index.
+// Renews every lease its holder still holds; answers 'held', 'fenced' or 'expired' per lease. Each index is trimmed
+// of its expired members and its TTL kept, once per call.
 const RENEW_MANY = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}${LUA_FENCE}
 local out, longest, order = {}, {}, {}
 for i = 0, (#KEYS - 1) / 3 - 1 do
@@ -92,7 +106,10 @@ for i = 0, (#KEYS - 1) / 3 - 1 do
     out[i + 1] = 'held'
   end
 end
-for _, k in ipairs(order) do keep_ttl(k, longest[k]) end
+for _, k in ipairs(order) do
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  keep_ttl(k, longest[k])
+end
 return out
 `)
 
@@ -108,6 +125,19 @@ return out
 
 /** Most leases renewed or read by one script call. */
 const MAX_LEASES_PER_CALL = 500
+
+interface PendingRegister {
+  readonly clientId: string
+  readonly nodeId: string
+  readonly mode: 'if-absent' | 'takeover'
+  readonly token: string
+  readonly leaseMs: number
+  readonly data: string
+  /** The inbox stream's key, or `null`. */
+  readonly inbox: string | null
+  readonly resolve: (outcome: RegisterOutcome) => void
+  readonly reject: (err: unknown) => void
+}
 
 interface PendingGet {
   readonly clientId: string
@@ -135,7 +165,7 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
  * - `if-absent` registration fails while another holder's lease lives; `takeover` replaces it.
  * - A lease that is not renewed expires (Redis TTL): when a node dies, its clients' leases run out within
  *   `leaseMs`, and `get`, `list` and `listByNode` stop showing them.
- * - Indexes per node and cluster-wide are sorted sets scored by expiry, trimmed on every write and listing, with
+ * - Indexes per node and cluster-wide are sorted sets scored by expiry, trimmed on every renewal and listing, with
  *   a TTL of their own.
  *
  * @example
@@ -151,6 +181,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
   readonly #epochRetentionMs: number
   readonly #maxDataBytes: number
   readonly #gets: TurnBatch<PendingGet>
+  readonly #registers: TurnBatch<PendingRegister>
 
   /**
    * @param redis - the node's connection
@@ -163,6 +194,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     this.#epochRetentionMs = optionMs('epochRetentionMs', options.epochRetentionMs, 7 * 24 * 3_600_000)
     this.#maxDataBytes = optionCount('maxDataBytes', options.maxDataBytes, 65_536)
     this.#gets = new TurnBatch(redis, (batch) => { this.#read(batch) }, MAX_LEASES_PER_CALL)
+    this.#registers = new TurnBatch(redis, (batch) => { this.#register(batch) }, MAX_LEASES_PER_CALL)
     if (this.#epochRetentionMs < this.#leaseMs) {
       throw new InvalidOptionError('epochRetentionMs', `at least leaseMs (${this.#leaseMs})`, describe(this.#epochRetentionMs))
     }
@@ -189,30 +221,18 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     if (Buffer.byteLength(data) > this.#maxDataBytes) {
       throw new InvalidArgumentError('data', `at most ${this.#maxDataBytes} bytes of JSON`, `${Buffer.byteLength(data)} bytes`)
     }
-    const token = randomUUID()
-    const keys = this.#redis.keys
-    const scriptKeys = [keys.lease(clientId), keys.epoch(clientId), keys.nodeLeases(nodeId), keys.allLeases()]
+    let inbox: string | null = null
     if (options.inbox !== undefined) {
-      const inbox = options.inbox
-      if (typeof inbox !== 'object' || inbox === null || (inbox.kind !== 'device' && inbox.kind !== 'node')) {
-        throw new InvalidArgumentError('inbox', "{ kind: 'device' | 'node', id }", describe(inbox))
+      const address = options.inbox
+      if (typeof address !== 'object' || address === null || (address.kind !== 'device' && address.kind !== 'node')) {
+        throw new InvalidArgumentError('inbox', "{ kind: 'device' | 'node', id }", describe(address))
       }
-      scriptKeys.push(keys.stream(inbox.kind, checkId('inbox.id', inbox.id)))
+      inbox = this.#redis.keys.stream(address.kind, checkId('inbox.id', address.id))
     }
-    const reply = await this.#redis.run('lease.register', async (client) => await REGISTER.run(
-      client, scriptKeys, [mode, nodeId, token, leaseMs, data, this.#epochRetentionMs, clientId]
-    )) as unknown[]
-    if (reply[0] === 0) {
-      const [, node, epoch, acquired, renewed, ttl, stored] = reply as [number, string, string, string, string, number, string]
-      return { acquired: false, holder: toRecord(clientId, [node, epoch, acquired, renewed, stored], ttl) }
-    }
-    const [, epoch, previousNode, previousEpoch, waiting] = reply as [number, number, string, string, number]
-    return {
-      acquired: true,
-      lease: Object.freeze({ clientId, nodeId, epoch, token, leaseMs }),
-      replaced: previousEpoch === '' ? null : { nodeId: previousNode, epoch: Number(previousEpoch) },
-      ...(options.inbox === undefined ? {} : { waiting })
-    }
+    // The registrations of one turn share one script call (each answered as if sent alone, in order).
+    return await new Promise<RegisterOutcome>((resolve, reject) => {
+      this.#registers.add({ clientId, nodeId, mode, token: randomUUID(), leaseMs, data, inbox, resolve, reject })
+    })
   }
 
   /**
@@ -325,6 +345,38 @@ export class RedisLeaseRegistry implements LeaseRegistry {
       const members = await LIVE_MEMBERS.run(client, [index], []) as string[]
       const records = await readLeases(client, keys.lease.bind(keys), members)
       return records.sort((a, b) => a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0)
+    })
+  }
+
+  #register (batch: PendingRegister[]): void {
+    const keys = this.#redis.keys
+    const scriptKeys: string[] = []
+    const args: Array<string | number> = []
+    for (const r of batch) {
+      const lease = keys.lease(r.clientId)
+      scriptKeys.push(lease, keys.epoch(r.clientId), keys.nodeLeases(r.nodeId), keys.allLeases(), r.inbox ?? lease)
+      args.push(r.mode, r.nodeId, r.token, r.leaseMs, r.data, this.#epochRetentionMs, r.clientId, r.inbox === null ? '0' : '1')
+    }
+    this.#redis.run('lease.register', async (client) => await REGISTER_MANY.run(client, scriptKeys, args)).then((reply) => {
+      const rows = reply as unknown[][]
+      for (let i = 0; i < batch.length; i++) {
+        const r = batch[i] as PendingRegister
+        const row = rows[i] as unknown[]
+        if (row[0] === 0) {
+          const [, node, epoch, acquired, renewed, ttl, stored] = row as [number, string, string, string, string, number, string]
+          r.resolve({ acquired: false, holder: toRecord(r.clientId, [node, epoch, acquired, renewed, stored], ttl) })
+          continue
+        }
+        const [, epoch, previousNode, previousEpoch, waiting] = row as [number, number, string, string, number]
+        r.resolve({
+          acquired: true,
+          lease: Object.freeze({ clientId: r.clientId, nodeId: r.nodeId, epoch, token: r.token, leaseMs: r.leaseMs }),
+          replaced: previousEpoch === '' ? null : { nodeId: previousNode, epoch: Number(previousEpoch) },
+          ...(r.inbox === null ? {} : { waiting })
+        })
+      }
+    }, (err: unknown) => {
+      for (const r of batch) r.reject(err)
     })
   }
 

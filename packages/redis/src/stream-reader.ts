@@ -116,9 +116,13 @@ export class RedisStreamReader {
     const key = this.#redis.keys.stream(address.kind, address.id)
     const follow: Follow = { address: { kind: address.kind, id: address.id }, handler, cursor }
     this.#follows.set(key, follow)
-    if (options.catchUp !== false) this.#dirty.add(key)
-    // Woken either way: a reader that followed nothing starts polling.
-    this.#wake()
+    if (options.catchUp !== false) {
+      this.#dirty.add(key)
+      this.#wake()
+    } else if (this.#follows.size === 1) {
+      // A reader that followed nothing starts polling.
+      this.#wake()
+    }
     return () => {
       if (this.#follows.get(key) === follow) this.#follows.delete(key)
     }

@@ -57,6 +57,24 @@ if (server !== undefined) {
     await t.rejects(leases.register('device-4', { nodeId: 'node-a', inbox: { kind: 'room' as 'node', id: 'x' } }), { code: 'AIP_ERR_REDIS_INVALID_ARGUMENT' })
   })
 
+  t.test('registrations of one turn go together and are answered as if sent one by one', async (t) => {
+    const redis = await connect(t, server)
+    const leases = new RedisLeaseRegistry(redis)
+    const [first, second, takeover, other] = await Promise.all([
+      leases.register('device-1', { nodeId: 'node-a', data: { n: 1 } }),
+      leases.register('device-1', { nodeId: 'node-b' }),
+      leases.register('device-1', { nodeId: 'node-c', mode: 'takeover' }),
+      leases.register('device-2', { nodeId: 'node-a', leaseMs: 5000 })
+    ])
+    t.match(first, { acquired: true, lease: { epoch: 1, nodeId: 'node-a' }, replaced: null })
+    t.match(second, { acquired: false, holder: { nodeId: 'node-a', epoch: 1, data: { n: 1 } } }, 'refused: the first holds it')
+    t.match(takeover, { acquired: true, lease: { epoch: 2, nodeId: 'node-c' }, replaced: { nodeId: 'node-a', epoch: 1 } })
+    t.match(other, { acquired: true, lease: { epoch: 1, leaseMs: 5000 } })
+    t.match(await leases.get('device-1'), { nodeId: 'node-c', epoch: 2 })
+    const ttl = await redis.run('test.ttl', async (client) => await client.pttl(redis.keys.nodeLeases('node-a')))
+    t.ok(ttl > 5000, 'an index keeps the TTL of its longest lease')
+  })
+
   t.test('lookups of one turn share one script call, each answered', async (t) => {
     const redis = await connect(t, server)
     const leases = new RedisLeaseRegistry(redis)
