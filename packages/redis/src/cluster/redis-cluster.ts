@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from '../logger.js'
 import { RedisResultStore } from '../records.js'
 import { RedisStreamReader } from '../stream-reader.js'
 import { RedisDeliveryLog, streamName } from '../streams.js'
-import type { LeaseRecord, StreamAddress } from '../types.js'
+import type { Lease, LeaseRecord, StreamAddress } from '../types.js'
 import { resolveClusterOptions, type RedisClusterOptions, type ResolvedRedisClusterOptions } from './options.js'
 import { LEASE_DATA, LIVE_NODES, NODE_LEASE, NODE_RELEASE } from './scripts.js'
 
@@ -77,6 +77,8 @@ export class RedisCluster implements ClusterLink {
    */
   readonly #acks = new Map<string, PendingAck>()
   #ackTimer: NodeJS.Timeout | null = null
+  /** Acknowledgements sent and not answered yet, by stream name (a lease is released only after its mailbox's). */
+  readonly #acking = new Map<string, { readonly entryId: string, readonly done: Promise<void> }>()
   #reader: RedisStreamReader | null = null
   #handlers: ClusterHandlers | null = null
   #sweep: LeaseKeeperSweep | null = null
@@ -180,6 +182,10 @@ export class RedisCluster implements ClusterLink {
     this.#emptyAtClaim.delete(clientId)
     const lease = this.#sweep?.forget(clientId)
     if (lease === undefined) return
+    // What this node handled leaves the mailbox first, while the lease still fences the acknowledgement.
+    const name = streamName(clientBox(clientId))
+    this.#sendAck(name, lease)
+    await this.#acking.get(name)?.done
     try {
       await this.#leases.release(lease)
     } catch (err) {
@@ -228,10 +234,12 @@ export class RedisCluster implements ClusterLink {
     const rings = this.#emptyAtClaim.get(clientId)
     this.#emptyAtClaim.delete(clientId)
     const catchUp = rings === undefined || rings !== reader.rings
-    // Entries handled here and not acknowledged yet are not handed over again: read from after them.
+    // Entries handled here and not acknowledged yet (or not answered yet) are not handed over again: read from after
+    // them.
     const box = clientBox(clientId)
-    const afterId = this.#acks.get(streamName(box))?.entryId
-    this.#sendAck(streamName(box))
+    const name = streamName(box)
+    const afterId = (this.#acks.get(name) ?? this.#acking.get(name))?.entryId
+    this.#sendAck(name)
     const stop = reader.follow(box, async (entry, address) => {
       let message: ClusterMessage
       try {
@@ -356,15 +364,19 @@ export class RedisCluster implements ClusterLink {
     for (const name of [...this.#acks.keys()]) this.#sendAck(name)
   }
 
-  #sendAck (name: string): void {
+  /** Sends the pending acknowledgement of a mailbox, fenced by `lease` (default: the lease this node holds now). */
+  #sendAck (name: string, lease?: Lease): void {
     const pending = this.#acks.get(name)
     if (pending === undefined) return
     this.#acks.delete(name)
     const { address, entryId, clientId } = pending
-    const fence = clientId === null ? undefined : this.#sweep?.get(clientId)?.lease
-    this.#mailboxes.ack(address, entryId, fence === undefined ? {} : { fence }).catch((err: unknown) => {
+    const fence = lease ?? (clientId === null ? undefined : this.#sweep?.get(clientId)?.lease)
+    const done = this.#mailboxes.ack(address, entryId, fence === undefined ? {} : { fence }).then(() => {}, (err: unknown) => {
       this.#log.debug({ err, clientId, entryId }, 'cluster: mailbox entry not acknowledged (handed over again)')
     })
+    const acking = { entryId, done }
+    this.#acking.set(name, acking)
+    done.then(() => { if (this.#acking.get(name) === acking) this.#acking.delete(name) }, () => {})
   }
 
   async #renewNode (): Promise<void> {

@@ -26,8 +26,9 @@ export interface LeaseKeeperSweepOptions {
 /**
  * Renews the node lease and every client lease of the node in one sweep on one timer (not a timer per client), the
  * client leases in one script call per 500. A lease acquired or renewed less than half a sweep ago is left for the
- * next sweep (it has most of its time left): a burst of registrations costs no renewals. A lease found expired (Redis restarted without its data, or the node was paused past the lease) is registered
- * again when the id is still free; one another node holds is reported lost. A sweep that cannot reach Redis is
+ * next sweep (it has most of its time left): a burst of registrations costs no renewals. A lease found expired (Redis
+ * restarted without its data, or the node was paused past the lease) is registered again when the id is still free;
+ * one another node holds is reported lost. A sweep that cannot reach Redis is
  * retried at the next tick. The timer is `unref()`ed.
  */
 export class LeaseKeeperSweep {
@@ -110,6 +111,7 @@ export class LeaseKeeperSweep {
       checks = await registry.renewMany(due.map((held) => held.lease))
     } catch (err) {
       logger.debug({ err }, 'cluster: client leases not renewed; retried at the next sweep')
+      if (all) this.#all = true
       return
     }
     await Promise.all(due.map(async (held, i) => {
