@@ -41,6 +41,8 @@ export class BenchRedis {
   readonly #child: ChildProcess
   readonly #dir: string
   readonly #ticks = clockTicks()
+  #previous = new Map<string, number>()
+  #previousCpu = 0
 
   private constructor (port: number, child: ChildProcess, dir: string) {
     this.port = port
@@ -83,16 +85,39 @@ export class BenchRedis {
 
   /** Commands Redis has run so far: the sum of `calls` of `INFO commandstats` (earlier INFO calls included). */
   async commands (): Promise<number> {
-    const text = await inlineCommand(this.port, 'INFO commandstats')
     let calls = 0
-    for (const match of text.matchAll(/calls=(\d+)/g)) calls += Number(match[1])
+    for (const count of (await this.commandsByName()).values()) calls += count
     return calls
   }
 
-  /** CPU and command count at one instant. */
+  /** Calls per command so far (`INFO commandstats`; commands run by scripts are counted under their own name). */
+  async commandsByName (): Promise<Map<string, number>> {
+    const text = await inlineCommand(this.port, 'INFO commandstats')
+    const counts = new Map<string, number>()
+    for (const match of text.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) counts.set(match[1] as string, Number(match[2]))
+    return counts
+  }
+
+  /**
+   * CPU and command count at one instant. With `AIP_BENCH_REDIS_COMMANDS=1` in the environment, each sample also
+   * prints on stderr the calls per command since the previous sample (a scenario samples before and after its
+   * measured window: the second line of a pair is the window's).
+   */
   async sample (): Promise<{ cpuMicros: number, commands: number }> {
-    const commands = await this.commands()
+    const byName = await this.commandsByName()
+    if (process.env.AIP_BENCH_REDIS_COMMANDS === '1') this.#printDelta(byName)
+    let commands = 0
+    for (const count of byName.values()) commands += count
     return { cpuMicros: this.cpuMicros(), commands }
+  }
+
+  #printDelta (byName: Map<string, number>): void {
+    const delta = [...byName].map(([name, count]): [string, number] => [name, count - (this.#previous.get(name) ?? 0)]).filter(([, count]) => count > 0)
+    delta.sort((a, b) => b[1] - a[1])
+    const cpu = this.cpuMicros()
+    process.stderr.write(`redis-server since the previous sample: ${Math.round(cpu - this.#previousCpu)} µs of CPU; commands ${delta.map(([name, count]) => `${name}=${count}`).join(' ')}\n`)
+    this.#previous = byName
+    this.#previousCpu = cpu
   }
 
   /** Stops redis-server (SIGTERM to its pid) and removes its dir. */

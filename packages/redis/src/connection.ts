@@ -240,6 +240,22 @@ export class RedisConnection {
   }
 
   /**
+   * Holds the commands sent on the command connection from now on, and writes them together (one system call) when
+   * the returned function is called. For batching several commands made at once; always call the function.
+   */
+  holdWrites (): () => void {
+    const stream = this.#client.stream as { cork?: () => void, uncork?: () => void } | undefined
+    if (this.#client.status !== 'ready' || stream === undefined || typeof stream.cork !== 'function') return () => {}
+    stream.cork()
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      stream.uncork?.()
+    }
+  }
+
+  /**
    * Listens to a pub/sub channel (the full channel name, see {@link keys}) on the subscriber connection. The
    * subscription is restored after every reconnection; messages published while the subscriber was away are
    * lost, which is why this package uses pub/sub only to wake readers up: `onSubscribed` is called each time

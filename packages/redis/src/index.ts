@@ -29,8 +29,10 @@ export { silentLogger } from './logger.js'
 export type { LogFn, Logger } from './logger.js'
 export { RedisRecordStore, RedisResultStore } from './records.js'
 export type { RedisRecordStoreOptions, RedisResultStoreOptions } from './records.js'
-export { RedisDeliveryLog, RedisStreamReader } from './streams.js'
-export type { EntryHandler, FollowOptions, RedisDeliveryLogOptions, RedisStreamReaderOptions } from './streams.js'
+export { RedisDeliveryLog } from './streams.js'
+export type { RedisDeliveryLogOptions } from './streams.js'
+export { RedisStreamReader } from './stream-reader.js'
+export type { EntryHandler, FollowOptions, RedisStreamReaderOptions } from './stream-reader.js'
 export type {
   AppendOptions,
   ClusterHealth,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { TurnBatch } from './batch.js'
 import type { RedisConnection } from './connection.js'
 import { InvalidArgumentError, InvalidOptionError } from './errors.js'
 import type { LeaseLossReason } from './errors.js'
@@ -20,24 +21,40 @@ export interface RedisLeaseRegistryOptions {
   maxDataBytes?: number
 }
 
-// KEYS: lease, epoch, node index, cluster index. ARGV: mode, node, token, lease ms, data, epoch retention ms, client id.
-const REGISTER = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}
-local cur = redis.call('HMGET', KEYS[1], 'node', 'epoch', 'acquired', 'renewed', 'data')
-if cur[2] and ARGV[1] == 'if-absent' then
-  return {0, cur[1], cur[2], cur[3], cur[4], redis.call('PTTL', KEYS[1]), cur[5] or ''}
+// The registrations of one turn. KEYS per registration (5): lease, epoch, node index, cluster index, inbox stream (the
+// lease key again when none). ARGV per registration (8): mode, node, token, lease ms, data, epoch retention ms, client
+// id, '1' with an inbox. Answers per registration {0, holder node, epoch, acquired, renewed, PTTL, data} when refused,
+// {1, epoch, previous node, previous epoch, entries waiting in the inbox or -1} when acquired. One after the other,
+// as if sent one by one; each index's TTL is kept once.
+const REGISTER_MANY = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}
+local out, longest, order = {}, {}, {}
+for i = 0, #KEYS / 5 - 1 do
+  local k, a = 5 * i, 8 * i
+  local lk, ek = KEYS[k + 1], KEYS[k + 2]
+  local cur = redis.call('HMGET', lk, 'node', 'epoch', 'acquired', 'renewed', 'data')
+  if cur[2] and ARGV[a + 1] == 'if-absent' then
+    out[i + 1] = {0, cur[1], cur[2], cur[3], cur[4], redis.call('PTTL', lk), cur[5] or ''}
+  else
+    local epoch = redis.call('INCR', ek)
+    redis.call('PEXPIRE', ek, ARGV[a + 6])
+    local ms = tonumber(ARGV[a + 4])
+    -- Every field of the hash is written: nothing of an earlier holder is left.
+    redis.call('HSET', lk, 'node', ARGV[a + 2], 'epoch', epoch, 'token', ARGV[a + 3], 'acquired', now, 'renewed', now, 'data', ARGV[a + 5])
+    redis.call('PEXPIRE', lk, ms)
+    -- The indexes are trimmed of expired members by renewals and listings, not here.
+    for j = 3, 4 do
+      local ix = KEYS[k + j]
+      redis.call('ZADD', ix, now + ms, ARGV[a + 7])
+      if longest[ix] == nil then order[#order + 1] = ix end
+      if longest[ix] == nil or longest[ix] < ms then longest[ix] = ms end
+    end
+    local waiting = -1
+    if ARGV[a + 8] == '1' then waiting = redis.call('XLEN', KEYS[k + 5]) end
+    out[i + 1] = {1, epoch, cur[1] or '', cur[2] or '', waiting}
+  end
 end
-local epoch = redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-local ms = tonumber(ARGV[4])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'node', ARGV[2], 'epoch', epoch, 'token', ARGV[3], 'acquired', now, 'renewed', now, 'data', ARGV[5])
-redis.call('PEXPIRE', KEYS[1], ms)
-for i = 3, 4 do
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-  redis.call('ZADD', KEYS[i], now + ms, ARGV[7])
-  keep_ttl(KEYS[i], ms)
-end
-return {1, epoch, cur[1] or '', cur[2] or ''}
+for _, ix in ipairs(order) do keep_ttl(ix, longest[ix]) end
+return out
 `)
 
 // KEYS: lease, epoch, node index, cluster index. ARGV: epoch, token, lease ms, client id.
@@ -49,6 +66,7 @@ redis.call('HSET', KEYS[1], 'renewed', now)
 redis.call('PEXPIRE', KEYS[1], ms)
 keep_ttl(KEYS[2], ms)
 for i = 3, 4 do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
   redis.call('ZADD', KEYS[i], now + ms, ARGV[4])
   keep_ttl(KEYS[i], ms)
 end
@@ -63,6 +81,69 @@ redis.call('ZREM', KEYS[3], ARGV[3])
 redis.call('ZREM', KEYS[4], ARGV[3])
 return 1
 `)
+
+// KEYS: cluster index, then per lease: lease, epoch, node index. ARGV: per lease: epoch, token, lease ms, client id.
+// Renews every lease its holder still holds; answers 'held', 'fenced' or 'expired' per lease. Each index is trimmed
+// of its expired members and its TTL kept, once per call.
+const RENEW_MANY = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}${LUA_FENCE}
+local out, longest, order = {}, {}, {}
+for i = 0, (#KEYS - 1) / 3 - 1 do
+  local lk, ek, nk = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
+  local epoch, token, ms, id = ARGV[1 + 4 * i], ARGV[2 + 4 * i], tonumber(ARGV[3 + 4 * i]), ARGV[4 + 4 * i]
+  local lost = fence(lk, ek, epoch, token)
+  if lost then
+    out[i + 1] = lost
+  else
+    redis.call('HSET', lk, 'renewed', now)
+    redis.call('PEXPIRE', lk, ms)
+    keep_ttl(ek, ms)
+    redis.call('ZADD', nk, now + ms, id)
+    redis.call('ZADD', KEYS[1], now + ms, id)
+    for _, k in ipairs({ nk, KEYS[1] }) do
+      if longest[k] == nil then order[#order + 1] = k end
+      if longest[k] == nil or longest[k] < ms then longest[k] = ms end
+    end
+    out[i + 1] = 'held'
+  end
+end
+for _, k in ipairs(order) do
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  keep_ttl(k, longest[k])
+end
+return out
+`)
+
+// KEYS: leases. Answers per lease its node, epoch, acquired, renewed, data ('' when absent) and PTTL.
+const READ_LEASES = new LuaScript(`
+local out = {}
+for i, k in ipairs(KEYS) do
+  local f = redis.call('HMGET', k, 'node', 'epoch', 'acquired', 'renewed', 'data')
+  out[i] = { f[1] or '', f[2] or '', f[3] or '', f[4] or '', f[5] or '', redis.call('PTTL', k) }
+end
+return out
+`)
+
+/** Most leases renewed or read by one script call. */
+const MAX_LEASES_PER_CALL = 500
+
+interface PendingRegister {
+  readonly clientId: string
+  readonly nodeId: string
+  readonly mode: 'if-absent' | 'takeover'
+  readonly token: string
+  readonly leaseMs: number
+  readonly data: string
+  /** The inbox stream's key, or `null`. */
+  readonly inbox: string | null
+  readonly resolve: (outcome: RegisterOutcome) => void
+  readonly reject: (err: unknown) => void
+}
+
+interface PendingGet {
+  readonly clientId: string
+  readonly resolve: (record: LeaseRecord | null) => void
+  readonly reject: (err: unknown) => void
+}
 
 // KEYS: lease, epoch. ARGV: epoch, token.
 const CHECK = new LuaScript(`${LUA_FENCE}
@@ -84,7 +165,7 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
  * - `if-absent` registration fails while another holder's lease lives; `takeover` replaces it.
  * - A lease that is not renewed expires (Redis TTL): when a node dies, its clients' leases run out within
  *   `leaseMs`, and `get`, `list` and `listByNode` stop showing them.
- * - Indexes per node and cluster-wide are sorted sets scored by expiry, trimmed on every write and listing, with
+ * - Indexes per node and cluster-wide are sorted sets scored by expiry, trimmed on every renewal and listing, with
  *   a TTL of their own.
  *
  * @example
@@ -99,6 +180,8 @@ export class RedisLeaseRegistry implements LeaseRegistry {
   readonly #leaseMs: number
   readonly #epochRetentionMs: number
   readonly #maxDataBytes: number
+  readonly #gets: TurnBatch<PendingGet>
+  readonly #registers: TurnBatch<PendingRegister>
 
   /**
    * @param redis - the node's connection
@@ -110,6 +193,8 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     this.#leaseMs = optionMs('leaseMs', options.leaseMs, 60_000)
     this.#epochRetentionMs = optionMs('epochRetentionMs', options.epochRetentionMs, 7 * 24 * 3_600_000)
     this.#maxDataBytes = optionCount('maxDataBytes', options.maxDataBytes, 65_536)
+    this.#gets = new TurnBatch(redis, (batch) => { this.#read(batch) }, MAX_LEASES_PER_CALL)
+    this.#registers = new TurnBatch(redis, (batch) => { this.#register(batch) }, MAX_LEASES_PER_CALL)
     if (this.#epochRetentionMs < this.#leaseMs) {
       throw new InvalidOptionError('epochRetentionMs', `at least leaseMs (${this.#leaseMs})`, describe(this.#epochRetentionMs))
     }
@@ -136,23 +221,18 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     if (Buffer.byteLength(data) > this.#maxDataBytes) {
       throw new InvalidArgumentError('data', `at most ${this.#maxDataBytes} bytes of JSON`, `${Buffer.byteLength(data)} bytes`)
     }
-    const token = randomUUID()
-    const keys = this.#redis.keys
-    const reply = await this.#redis.run('lease.register', async (client) => await REGISTER.run(
-      client,
-      [keys.lease(clientId), keys.epoch(clientId), keys.nodeLeases(nodeId), keys.allLeases()],
-      [mode, nodeId, token, leaseMs, data, this.#epochRetentionMs, clientId]
-    )) as unknown[]
-    if (reply[0] === 0) {
-      const [, node, epoch, acquired, renewed, ttl, stored] = reply as [number, string, string, string, string, number, string]
-      return { acquired: false, holder: toRecord(clientId, [node, epoch, acquired, renewed, stored], ttl) }
+    let inbox: string | null = null
+    if (options.inbox !== undefined) {
+      const address = options.inbox
+      if (typeof address !== 'object' || address === null || (address.kind !== 'device' && address.kind !== 'node')) {
+        throw new InvalidArgumentError('inbox', "{ kind: 'device' | 'node', id }", describe(address))
+      }
+      inbox = this.#redis.keys.stream(address.kind, checkId('inbox.id', address.id))
     }
-    const [, epoch, previousNode, previousEpoch] = reply as [number, number, string, string]
-    return {
-      acquired: true,
-      lease: Object.freeze({ clientId, nodeId, epoch, token, leaseMs }),
-      replaced: previousEpoch === '' ? null : { nodeId: previousNode, epoch: Number(previousEpoch) }
-    }
+    // The registrations of one turn share one script call (each answered as if sent alone, in order).
+    return await new Promise<RegisterOutcome>((resolve, reject) => {
+      this.#registers.add({ clientId, nodeId, mode, token: randomUUID(), leaseMs, data, inbox, resolve, reject })
+    })
   }
 
   /**
@@ -170,6 +250,33 @@ export class RedisLeaseRegistry implements LeaseRegistry {
       [fence.epoch, fence.token, leaseMs, fence.clientId]
     ))
     return toCheck(reply)
+  }
+
+  /**
+   * Renews many leases in one script call per 500 (a node's sweep): the same as {@link renew} for each, answered in
+   * the same order.
+   * @throws InvalidArgumentError, RedisUnavailableError, RedisCommandError
+   */
+  async renewMany (leases: readonly Lease[]): Promise<LeaseCheck[]> {
+    if (!Array.isArray(leases)) throw new InvalidArgumentError('leases', 'an array of leases', describe(leases))
+    const keys = this.#redis.keys
+    const all = keys.allLeases()
+    const checks: LeaseCheck[] = []
+    for (let i = 0; i < leases.length; i += MAX_LEASES_PER_CALL) {
+      const slice = leases.slice(i, i + MAX_LEASES_PER_CALL)
+      const scriptKeys = [all]
+      const args: Array<string | number> = []
+      for (const lease of slice) {
+        const fence = checkFence(lease)
+        const nodeId = checkId('lease.nodeId', lease.nodeId)
+        const leaseMs = checkMs('lease.leaseMs', lease.leaseMs)
+        scriptKeys.push(keys.lease(fence.clientId), keys.epoch(fence.clientId), keys.nodeLeases(nodeId))
+        args.push(fence.epoch, fence.token, leaseMs, fence.clientId)
+      }
+      const replies = await this.#redis.run('lease.renew', async (client) => await RENEW_MANY.run(client, scriptKeys, args)) as unknown[]
+      for (const reply of replies) checks.push(toCheck(reply))
+    }
+    return checks
   }
 
   /**
@@ -210,8 +317,8 @@ export class RedisLeaseRegistry implements LeaseRegistry {
    */
   async get (clientId: string): Promise<LeaseRecord | null> {
     checkId('clientId', clientId)
-    const [record] = await this.#redis.run('lease.get', async (client) => await readLeases(client, this.#redis.keys.lease.bind(this.#redis.keys), [clientId]))
-    return record ?? null
+    // The lookups of one turn of the event loop share one script call.
+    return await new Promise<LeaseRecord | null>((resolve, reject) => { this.#gets.add({ clientId, resolve, reject }) })
   }
 
   /**
@@ -238,6 +345,52 @@ export class RedisLeaseRegistry implements LeaseRegistry {
       const members = await LIVE_MEMBERS.run(client, [index], []) as string[]
       const records = await readLeases(client, keys.lease.bind(keys), members)
       return records.sort((a, b) => a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0)
+    })
+  }
+
+  #register (batch: PendingRegister[]): void {
+    const keys = this.#redis.keys
+    const scriptKeys: string[] = []
+    const args: Array<string | number> = []
+    for (const r of batch) {
+      const lease = keys.lease(r.clientId)
+      scriptKeys.push(lease, keys.epoch(r.clientId), keys.nodeLeases(r.nodeId), keys.allLeases(), r.inbox ?? lease)
+      args.push(r.mode, r.nodeId, r.token, r.leaseMs, r.data, this.#epochRetentionMs, r.clientId, r.inbox === null ? '0' : '1')
+    }
+    this.#redis.run('lease.register', async (client) => await REGISTER_MANY.run(client, scriptKeys, args)).then((reply) => {
+      const rows = reply as unknown[][]
+      for (let i = 0; i < batch.length; i++) {
+        const r = batch[i] as PendingRegister
+        const row = rows[i] as unknown[]
+        if (row[0] === 0) {
+          const [, node, epoch, acquired, renewed, ttl, stored] = row as [number, string, string, string, string, number, string]
+          r.resolve({ acquired: false, holder: toRecord(r.clientId, [node, epoch, acquired, renewed, stored], ttl) })
+          continue
+        }
+        const [, epoch, previousNode, previousEpoch, waiting] = row as [number, number, string, string, number]
+        r.resolve({
+          acquired: true,
+          lease: Object.freeze({ clientId: r.clientId, nodeId: r.nodeId, epoch, token: r.token, leaseMs: r.leaseMs }),
+          replaced: previousEpoch === '' ? null : { nodeId: previousNode, epoch: Number(previousEpoch) },
+          ...(r.inbox === null ? {} : { waiting })
+        })
+      }
+    }, (err: unknown) => {
+      for (const r of batch) r.reject(err)
+    })
+  }
+
+  #read (batch: PendingGet[]): void {
+    const keys = batch.map((get) => this.#redis.keys.lease(get.clientId))
+    this.#redis.run('lease.get', async (client) => await READ_LEASES.run(client, keys, [])).then((reply) => {
+      const rows = reply as Array<[string, string, string, string, string, number]>
+      for (let i = 0; i < batch.length; i++) {
+        const get = batch[i] as PendingGet
+        const [node, epoch, acquired, renewed, data, ttl] = rows[i] as [string, string, string, string, string, number]
+        get.resolve(epoch === '' || ttl < 0 ? null : toRecord(get.clientId, [node, epoch, acquired, renewed, data], ttl))
+      }
+    }, (err: unknown) => {
+      for (const get of batch) get.reject(err)
     })
   }
 }

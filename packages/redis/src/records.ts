@@ -1,3 +1,4 @@
+import { TurnBatch } from './batch.js'
 import type { RedisConnection } from './connection.js'
 import { FencedError, InvalidArgumentError, InvalidOptionError } from './errors.js'
 import type { LeaseLossReason } from './errors.js'
@@ -25,6 +26,26 @@ if ARGV[1] == '' then return {1, redis.call('DEL', KEYS[1])} end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return {1, 1}
 `)
+
+// KEYS: per result its key and its task-name pointer. ARGV: ttl ms, then per result its JSON and session id.
+const PUT_RESULTS = new LuaScript(`
+for k = 0, #KEYS / 2 - 1 do
+  redis.call('SET', KEYS[2 * k + 1], ARGV[2 * k + 2], 'PX', ARGV[1])
+  redis.call('SET', KEYS[2 * k + 2], ARGV[2 * k + 3], 'PX', ARGV[1])
+end
+return #KEYS / 2
+`)
+
+/** Most results written by one script call. */
+const MAX_RESULTS_PER_CALL = 256
+
+interface PendingResult {
+  readonly sessionId: string
+  readonly taskName: string
+  readonly json: string
+  readonly resolve: () => void
+  readonly reject: (err: unknown) => void
+}
 
 const NAMESPACE = /^[a-z0-9][a-z0-9-]{0,31}$/
 
@@ -145,13 +166,15 @@ export interface RedisResultStoreOptions {
 
 /**
  * Finished tasks' results, readable from every node by session id and by task name (the latest of that name),
- * each kept `ttlMs`. The record and its task-name pointer are written in one MULTI.
+ * each kept `ttlMs`. The record and its task-name pointer are written together in one script; the results put
+ * during one turn of the event loop share that script call (one round trip for a burst of results).
  */
 export class RedisResultStore<T extends ResultKeys> implements ClusterResultStore<T> {
   readonly #redis: RedisConnection
   readonly #records: RedisRecordStore<T>
   readonly #ttlMs: number
   readonly #maxRecordBytes: number
+  readonly #pending: TurnBatch<PendingResult>
 
   /**
    * @param redis - the node's connection
@@ -163,6 +186,7 @@ export class RedisResultStore<T extends ResultKeys> implements ClusterResultStor
     this.#ttlMs = optionMs('ttlMs', options.ttlMs, 3_600_000)
     this.#maxRecordBytes = optionCount('maxRecordBytes', options.maxRecordBytes, 1_048_576)
     this.#records = new RedisRecordStore<T>(redis, { namespace: 'result', ttlMs: this.#ttlMs, maxRecordBytes: this.#maxRecordBytes })
+    this.#pending = new TurnBatch(redis, (batch) => { this.#write(batch) }, MAX_RESULTS_PER_CALL)
   }
 
   /**
@@ -174,15 +198,12 @@ export class RedisResultStore<T extends ResultKeys> implements ClusterResultStor
     checkId('record.sessionId', record.sessionId)
     checkId('record.taskName', record.taskName)
     const json = JSON.stringify(record)
-    const keys = this.#redis.keys
-    const bytes = Buffer.byteLength(json)
-    if (bytes > this.#maxRecordBytes) throw new InvalidArgumentError('record', `at most ${this.#maxRecordBytes} bytes of JSON`, `${bytes} bytes`)
-    await this.#redis.run('result.put', async (client) => {
-      const replies = await client.multi()
-        .set(keys.record('result', record.sessionId), json, 'PX', this.#ttlMs)
-        .set(keys.record('result-name', record.taskName), record.sessionId, 'PX', this.#ttlMs)
-        .exec()
-      for (const [err] of replies ?? []) if (err !== null) throw err
+    if (json.length * 3 > this.#maxRecordBytes) {
+      const bytes = Buffer.byteLength(json)
+      if (bytes > this.#maxRecordBytes) throw new InvalidArgumentError('record', `at most ${this.#maxRecordBytes} bytes of JSON`, `${bytes} bytes`)
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#pending.add({ sessionId: record.sessionId, taskName: record.taskName, json, resolve, reject })
     })
   }
 
@@ -203,5 +224,20 @@ export class RedisResultStore<T extends ResultKeys> implements ClusterResultStor
     const pointer = this.#redis.keys.record('result-name', taskName)
     const sessionId = await this.#redis.run('result.getByTaskName', async (client) => await client.get(pointer))
     return sessionId === null ? undefined : await this.#records.get(sessionId)
+  }
+
+  #write (batch: PendingResult[]): void {
+    const keys = this.#redis.keys
+    const scriptKeys: string[] = []
+    const args: Array<string | number> = [this.#ttlMs]
+    for (const result of batch) {
+      scriptKeys.push(keys.record('result', result.sessionId), keys.record('result-name', result.taskName))
+      args.push(result.json, result.sessionId)
+    }
+    this.#redis.run('result.put', async (client) => await PUT_RESULTS.run(client, scriptKeys, args)).then(() => {
+      for (const result of batch) result.resolve()
+    }, (err: unknown) => {
+      for (const result of batch) result.reject(err)
+    })
   }
 }

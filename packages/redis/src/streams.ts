@@ -1,9 +1,8 @@
+import { TurnBatch } from './batch.js'
 import type { RedisConnection } from './connection.js'
 import { FencedError, InvalidArgumentError, StreamFullError } from './errors.js'
 import type { LeaseLossReason } from './errors.js'
 import { checkId, describe, optionCount, optionMs } from './keys.js'
-import { silentLogger } from './logger.js'
-import type { Logger } from './logger.js'
 import { LUA_FENCE, LuaScript } from './script.js'
 import type { AppendOptions, DeliveryEntry, DeliveryLog, LeaseFence, StreamAddress } from './types.js'
 
@@ -12,43 +11,110 @@ export interface RedisDeliveryLogOptions {
   /** Most unacknowledged entries a stream holds; an append beyond fails with {@link StreamFullError}. Default 10000. */
   maxStreamLength?: number
   /**
-   * A stream nobody appends to or acknowledges for this long is deleted (entries and all), in milliseconds.
-   * Default 1 hour.
+   * How long a stream's entries wait for a reader, in milliseconds: a stream is deleted (entries and all) this long
+   * after its last acknowledgement, or after an append found it empty, whichever came last. Default 1 hour.
    */
   streamTtlMs?: number
   /** Largest payload accepted, in bytes. Default 1 MiB. */
   maxPayloadBytes?: number
 }
 
-// KEYS: stream [, lease, epoch]. ARGV: payload, max length, ttl ms, doorbell channel or '', epoch, token, stream name.
-const APPEND = new LuaScript(`${LUA_FENCE}
-if #KEYS == 3 then
-  local lost = fence(KEYS[2], KEYS[3], ARGV[5], ARGV[6])
-  if lost then return {0, lost} end
+/** Most appends (or acknowledgements) sent in one script call; a turn with more sends several, in order. */
+const MAX_BATCH = 256
+
+// Lua of the batched scripts: `fenced(l, epoch, token)` checks the lease at KEYS[l] / KEYS[l + 1] once per batch and
+// holder (nothing else runs during a script, so the answer cannot change within it).
+const LUA_FENCE_CACHE = `${LUA_FENCE}local fences = {}
+local function fenced(l, epoch, token)
+  local id = l .. ' ' .. epoch .. ' ' .. token
+  local f = fences[id]
+  if f == nil then
+    f = fence(KEYS[l], KEYS[l + 1], epoch, token) or false
+    fences[id] = f
+  end
+  return f
 end
-if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[2]) then return {0, 'full'} end
-local id = redis.call('XADD', KEYS[1], '*', 'p', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[7]) end
-return {1, id}
+`
+
+// KEYS: streams, leases and epochs of the batch. ARGV: max length, ttl ms, n, then per append: stream index, lease
+// index (0: none; its epoch key follows it), epoch, token, payload, doorbell channel ('' : none).
+// Answers per append its entry id, or 'full', 'fenced' or 'expired'. A stream that was empty gets its TTL (one that
+// holds entries keeps the TTL its first entry or its last acknowledgement gave it), and each doorbell is rung once,
+// with the keys of the streams that got entries (space-separated).
+const APPEND_MANY = new LuaScript(`${LUA_FENCE_CACHE}
+local max = tonumber(ARGV[1])
+local n = tonumber(ARGV[3])
+local out, len, order, bells, rung = {}, {}, {}, {}, {}
+for i = 0, n - 1 do
+  local b = 3 + i * 6
+  local s = tonumber(ARGV[b + 1])
+  local l = tonumber(ARGV[b + 2])
+  local lost = false
+  if l > 0 then lost = fenced(l, ARGV[b + 3], ARGV[b + 4]) end
+  if lost then
+    out[i + 1] = lost
+  else
+    local cur = len[s]
+    if cur == nil then
+      cur = redis.call('XLEN', KEYS[s])
+      if cur == 0 then order[#order + 1] = s end
+    end
+    if cur >= max then
+      out[i + 1] = 'full'
+    else
+      out[i + 1] = redis.call('XADD', KEYS[s], '*', 'p', ARGV[b + 5])
+      cur = cur + 1
+      local ch = ARGV[b + 6]
+      if ch ~= '' then
+        local bell = bells[ch]
+        if bell == nil then
+          bell = { seen = {}, keys = {} }
+          bells[ch] = bell
+          rung[#rung + 1] = ch
+        end
+        if not bell.seen[s] then
+          bell.seen[s] = true
+          bell.keys[#bell.keys + 1] = KEYS[s]
+        end
+      end
+    end
+    len[s] = cur
+  end
+end
+for _, s in ipairs(order) do redis.call('PEXPIRE', KEYS[s], ARGV[2]) end
+for _, ch in ipairs(rung) do redis.call('PUBLISH', ch, table.concat(bells[ch].keys, ' ')) end
+return out
 `)
 
-// KEYS: stream [, lease, epoch]. ARGV: min id kept, ttl ms, epoch, token.
-const ACK = new LuaScript(`${LUA_FENCE}
-if #KEYS == 3 then
-  local lost = fence(KEYS[2], KEYS[3], ARGV[3], ARGV[4])
-  if lost then return {0, lost} end
+// KEYS: streams, leases and epochs of the batch. ARGV: ttl ms, n, then per acknowledgement: stream index, lease index
+// (0: none), epoch, token, min id kept. Answers per acknowledgement the entries removed, or 'fenced' / 'expired'.
+const ACK_MANY = new LuaScript(`${LUA_FENCE_CACHE}
+local n = tonumber(ARGV[2])
+local out, trimmed, order = {}, {}, {}
+for i = 0, n - 1 do
+  local b = 2 + i * 5
+  local s = tonumber(ARGV[b + 1])
+  local l = tonumber(ARGV[b + 2])
+  local lost = false
+  if l > 0 then lost = fenced(l, ARGV[b + 3], ARGV[b + 4]) end
+  if lost then
+    out[i + 1] = lost
+  else
+    out[i + 1] = redis.call('XTRIM', KEYS[s], 'MINID', ARGV[b + 5])
+    if not trimmed[s] then
+      trimmed[s] = true
+      order[#order + 1] = s
+    end
+  end
 end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {1, 0} end
-local n = redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {1, n}
+for _, s in ipairs(order) do redis.call('PEXPIRE', KEYS[s], ARGV[1]) end
+return out
 `)
 
 const STREAM_ID = /^(\d{1,20})-(\d{1,20})$/
 
 /** Checks a stream entry id (`<ms>-<seq>`). */
-function checkEntryId (name: string, id: unknown): string {
+export function checkEntryId (name: string, id: unknown): string {
   if (typeof id !== 'string' || !STREAM_ID.test(id)) throw new InvalidArgumentError(name, 'a stream entry id like 1700000000000-0', describe(id))
   return id
 }
@@ -59,7 +125,8 @@ function nextId (id: string): string {
   return `${ms as string}-${(BigInt(seq as string) + 1n).toString()}`
 }
 
-function checkAddress (address: StreamAddress): StreamAddress {
+/** Checks a stream address. */
+export function checkAddress (address: StreamAddress): StreamAddress {
   if (typeof address !== 'object' || address === null || (address.kind !== 'device' && address.kind !== 'node')) {
     throw new InvalidArgumentError('address', "{ kind: 'device' | 'node', id }", describe(address))
   }
@@ -67,27 +134,73 @@ function checkAddress (address: StreamAddress): StreamAddress {
   return address
 }
 
-/** `device:<id>` or `node:<id>`: how errors and doorbells name a stream. */
-function streamName (address: StreamAddress): string {
+/** `device:<id>` or `node:<id>`: how errors and logs name a stream. */
+export function streamName (address: StreamAddress): string {
   return `${address.kind}:${address.id}`
+}
+
+function checkFence (fence: LeaseFence): void {
+  checkId('fence.clientId', fence.clientId)
+  if (!Number.isSafeInteger(fence.epoch) || fence.epoch < 1) throw new InvalidArgumentError('fence.epoch', 'a positive integer', describe(fence.epoch))
+  checkId('fence.token', fence.token)
+}
+
+/** A call waiting for its turn's script. */
+interface Pending<T> {
+  readonly stream: StreamAddress
+  readonly fence: LeaseFence | undefined
+  readonly resolve: (value: T) => void
+  readonly reject: (err: unknown) => void
+}
+
+interface PendingAppend extends Pending<string> {
+  readonly payload: string
+  /** The doorbell channel, or ''. */
+  readonly channel: string
+}
+
+interface PendingAck extends Pending<number> {
+  /** The smallest id kept. */
+  readonly minId: string
+}
+
+/** The KEYS of a batched script: each key once, 1-based indexes. */
+class KeyList {
+  readonly keys: string[] = []
+  readonly #index = new Map<string, number>()
+
+  add (key: string): number {
+    let at = this.#index.get(key)
+    if (at === undefined) {
+      this.keys.push(key)
+      at = this.keys.length
+      this.#index.set(key, at)
+    }
+    return at
+  }
 }
 
 /**
  * Durable delivery to a device or a node on Redis streams.
  *
- * - `append` adds an entry at the end of the stream (one Lua script: optional lease check, bound check, XADD,
- *   TTL, doorbell PUBLISH), so entries of one stream are in the order they were appended.
- * - An entry stays until its reader acknowledges it with `ack` (explicit trimming with XTRIM MINID), so whoever
- *   reads the stream next (the same node after a Redis blip, or a new node after a takeover) gets every entry
- *   that was not acknowledged. Nothing is dropped to make room: a full stream refuses appends.
- * - The doorbell (a PUBLISH to the reading node's channel) only wakes a {@link RedisStreamReader} up; a missed
- *   doorbell delays an entry by at most the reader's poll interval and never loses it.
+ * - `append` adds an entry at the end of the stream. The appends made during one turn of the event loop go to
+ *   Redis together, in one Lua script (per append: optional lease check, bound check, XADD; per stream: the TTL;
+ *   per node: one doorbell PUBLISH naming the streams that got entries), so entries of one stream are in the order
+ *   they were appended and a burst of appends costs one round trip.
+ * - An entry stays until its reader acknowledges it with `ack` (explicit trimming with XTRIM MINID; the
+ *   acknowledgements of one turn also go in one script), so whoever reads the stream next (the same node after a
+ *   Redis blip, or a new node after a takeover) gets every entry that was not acknowledged. Nothing is dropped to
+ *   make room: a full stream refuses appends.
+ * - The doorbell only wakes a {@link RedisStreamReader} up; a missed doorbell delays an entry by at most the
+ *   reader's poll interval and never loses it.
  */
 export class RedisDeliveryLog implements DeliveryLog {
   readonly #redis: RedisConnection
   readonly #maxStreamLength: number
   readonly #streamTtlMs: number
   readonly #maxPayloadBytes: number
+  readonly #appends: TurnBatch<PendingAppend>
+  readonly #acks: TurnBatch<PendingAck>
 
   /**
    * @param redis - the node's connection
@@ -99,27 +212,29 @@ export class RedisDeliveryLog implements DeliveryLog {
     this.#maxStreamLength = optionCount('maxStreamLength', options.maxStreamLength, 10_000)
     this.#streamTtlMs = optionMs('streamTtlMs', options.streamTtlMs, 3_600_000)
     this.#maxPayloadBytes = optionCount('maxPayloadBytes', options.maxPayloadBytes, 1_048_576)
+    this.#appends = new TurnBatch(redis, (batch) => { this.#sendAppends(batch) }, MAX_BATCH)
+    this.#acks = new TurnBatch(redis, (batch) => { this.#sendAcks(batch) }, MAX_BATCH)
   }
 
   /**
-   * Appends `payload` to the stream; resolves with the entry's id.
+   * Appends `payload` to the stream; resolves with the entry's id. Appends of the same turn of the event loop are
+   * sent together (in the order they were made).
    * @throws StreamFullError when the stream holds `maxStreamLength` entries; FencedError when `options.fence` no
    * longer holds; InvalidArgumentError, RedisUnavailableError, RedisCommandError
    */
   async append (to: StreamAddress, payload: string, options: AppendOptions = {}): Promise<string> {
     checkAddress(to)
     if (typeof payload !== 'string') throw new InvalidArgumentError('payload', 'a string', describe(payload))
-    const bytes = Buffer.byteLength(payload)
-    if (bytes > this.#maxPayloadBytes) throw new InvalidArgumentError('payload', `at most ${this.#maxPayloadBytes} bytes`, `${bytes} bytes`)
-    const wake = options.wake === undefined ? '' : this.#redis.keys.doorbell(checkId('wake', options.wake))
-    const { keys, fenceArgs } = this.#fenced(this.#redis.keys.stream(to.kind, to.id), options.fence)
-    const reply = await this.#redis.run('stream.append', async (client) => await APPEND.run(
-      client, keys, [payload, this.#maxStreamLength, this.#streamTtlMs, wake, ...fenceArgs, streamName(to)]
-    )) as [number, string]
-    if (reply[0] === 1) return reply[1]
-    if (reply[1] === 'full') throw new StreamFullError(streamName(to), this.#maxStreamLength)
-    const fence = options.fence as LeaseFence
-    throw new FencedError(fence.clientId, fence.epoch, reply[1] as LeaseLossReason)
+    // Byte length only matters near the bound: a string of n UTF-16 units takes at most 3n bytes.
+    if (payload.length * 3 > this.#maxPayloadBytes) {
+      const bytes = Buffer.byteLength(payload)
+      if (bytes > this.#maxPayloadBytes) throw new InvalidArgumentError('payload', `at most ${this.#maxPayloadBytes} bytes`, `${bytes} bytes`)
+    }
+    const channel = options.wake === undefined ? '' : this.#redis.keys.doorbell(checkId('wake', options.wake))
+    if (options.fence !== undefined) checkFence(options.fence)
+    return await new Promise<string>((resolve, reject) => {
+      this.#appends.add({ stream: to, payload, channel, fence: options.fence, resolve, reject })
+    })
   }
 
   /**
@@ -137,20 +252,17 @@ export class RedisDeliveryLog implements DeliveryLog {
 
   /**
    * Acknowledges every entry up to and including `id`: they are removed from the stream. Resolves with how many
-   * were removed.
+   * were removed. Acknowledgements of the same turn of the event loop are sent together.
    * @throws FencedError when `options.fence` no longer holds; InvalidArgumentError, RedisUnavailableError,
    * RedisCommandError
    */
   async ack (from: StreamAddress, id: string, options: { fence?: LeaseFence } = {}): Promise<number> {
     checkAddress(from)
     checkEntryId('id', id)
-    const { keys, fenceArgs } = this.#fenced(this.#redis.keys.stream(from.kind, from.id), options.fence)
-    const reply = await this.#redis.run('stream.ack', async (client) => await ACK.run(
-      client, keys, [nextId(id), this.#streamTtlMs, ...fenceArgs]
-    )) as [number, number | string]
-    if (reply[0] === 1) return reply[1] as number
-    const fence = options.fence as LeaseFence
-    throw new FencedError(fence.clientId, fence.epoch, reply[1] as LeaseLossReason)
+    if (options.fence !== undefined) checkFence(options.fence)
+    return await new Promise<number>((resolve, reject) => {
+      this.#acks.add({ stream: from, minId: nextId(id), fence: options.fence, resolve, reject })
+    })
   }
 
   /**
@@ -163,184 +275,69 @@ export class RedisDeliveryLog implements DeliveryLog {
     return await this.#redis.run('stream.length', async (client) => await client.xlen(key))
   }
 
-  #fenced (key: string, fence: LeaseFence | undefined): { keys: string[], fenceArgs: Array<string | number> } {
-    if (fence === undefined) return { keys: [key], fenceArgs: ['', ''] }
-    checkId('fence.clientId', fence.clientId)
-    if (!Number.isSafeInteger(fence.epoch) || fence.epoch < 1) throw new InvalidArgumentError('fence.epoch', 'a positive integer', describe(fence.epoch))
-    checkId('fence.token', fence.token)
+  /** The lease's keys in `list` (its epoch key right after it); 0 without a fence. */
+  #fenceIndex (list: KeyList, fence: LeaseFence | undefined): number {
+    if (fence === undefined) return 0
     const keys = this.#redis.keys
-    return { keys: [key, keys.lease(fence.clientId), keys.epoch(fence.clientId)], fenceArgs: [fence.epoch, fence.token] }
-  }
-}
-
-function toEntry ([id, fields]: [string, string[]]): DeliveryEntry {
-  const at = fields.indexOf('p')
-  return { id, payload: at === -1 ? '' : fields[at + 1] ?? '' }
-}
-
-/** Handles one entry; the reader waits for it before handing over the next entry of the same stream. */
-export type EntryHandler = (entry: DeliveryEntry, address: StreamAddress) => void | Promise<void>
-
-/** Options of {@link RedisStreamReader}. */
-export interface RedisStreamReaderOptions {
-  /** This node's id: the reader listens to its doorbell. */
-  nodeId: string
-  /** Longest wait between two reads when no doorbell rings, in milliseconds. Default 1000. */
-  pollIntervalMs?: number
-  /** Most entries read per stream per round. Default 100. */
-  batchSize?: number
-  /** A pino-style logger. Default: silent. */
-  logger?: Logger
-}
-
-/** Options of {@link RedisStreamReader.follow}. */
-export interface FollowOptions {
-  /** Hand over the entries after this id. Default `0-0`: every entry the stream holds. */
-  afterId?: string
-}
-
-interface Follow {
-  readonly address: StreamAddress
-  readonly handler: EntryHandler
-  cursor: string
-}
-
-/**
- * Reads the delivery streams a node follows (its devices' and its own) and hands each entry to the stream's
- * handler, in stream order, one at a time per stream.
- *
- * It reads when its node's doorbell rings, when the doorbell's subscription is confirmed (first, and after each
- * reconnection of the subscriber), when the command connection becomes ready again (a reconnection re-reads from
- * the cursor), and at the latest every `pollIntervalMs`: a doorbell lost while the subscriber was away only
- * delays delivery, and not even that when the subscriber came back before the reader's next poll. Entries are not acknowledged by the reader: the handler (or whoever knows the entry was
- * delivered) calls {@link RedisDeliveryLog.ack}.
- */
-export class RedisStreamReader {
-  readonly #redis: RedisConnection
-  readonly #nodeId: string
-  readonly #pollIntervalMs: number
-  readonly #batchSize: number
-  readonly #log: Logger
-  readonly #follows = new Map<string, Follow>()
-  readonly #disposers: Array<() => void> = []
-  #closed = false
-  #woken = false
-  #wakeUp: (() => void) | undefined
-  readonly #loop: Promise<void>
-  #reads = 0
-
-  /**
-   * Starts reading (nothing until the first `follow`).
-   * @throws InvalidOptionError when an option is out of range
-   */
-  constructor (redis: RedisConnection, options: RedisStreamReaderOptions) {
-    this.#redis = redis
-    this.#nodeId = checkId('nodeId', options?.nodeId)
-    this.#pollIntervalMs = optionMs('pollIntervalMs', options.pollIntervalMs, 1000)
-    this.#batchSize = optionCount('batchSize', options.batchSize, 100)
-    this.#log = options.logger ?? silentLogger
-    // Read again once the doorbell is (re)subscribed: whatever was appended before it could ring is read then.
-    this.#disposers.push(redis.subscribe(redis.keys.doorbell(this.#nodeId), () => this.#wake(), () => this.#wake()))
-    this.#disposers.push(redis.onStateChange(({ state }) => { if (state === 'ready') this.#wake() }))
-    this.#loop = this.#run()
+    const lease = keys.lease(fence.clientId)
+    const epoch = keys.epoch(fence.clientId)
+    // A lease key added earlier in the batch is always followed by its epoch key.
+    const at = list.add(lease)
+    list.add(epoch)
+    return at
   }
 
-  /** Rounds of reads done so far (for tests and metrics). */
-  get reads (): number {
-    return this.#reads
-  }
-
-  /**
-   * Hands every entry of the stream after `options.afterId` to `handler`, then every new one. Following a stream
-   * already followed replaces its handler and cursor. Returns the function that stops following it.
-   * @throws InvalidArgumentError, ClosedError
-   */
-  follow (address: StreamAddress, handler: EntryHandler, options: FollowOptions = {}): () => void {
-    checkAddress(address)
-    if (typeof handler !== 'function') throw new InvalidArgumentError('handler', 'a function', describe(handler))
-    const cursor = checkEntryId('afterId', options.afterId ?? '0-0')
-    const key = this.#redis.keys.stream(address.kind, address.id)
-    const follow: Follow = { address: { kind: address.kind, id: address.id }, handler, cursor }
-    this.#follows.set(key, follow)
-    this.#wake()
-    return () => {
-      if (this.#follows.get(key) === follow) this.#follows.delete(key)
+  #sendAppends (batch: PendingAppend[]): void {
+    const list = new KeyList()
+    const args: Array<string | number> = [this.#maxStreamLength, this.#streamTtlMs, batch.length]
+    for (const append of batch) {
+      const stream = list.add(this.#redis.keys.stream(append.stream.kind, append.stream.id))
+      const fence = append.fence
+      args.push(stream, this.#fenceIndex(list, fence), fence?.epoch ?? '', fence?.token ?? '', append.payload, append.channel)
     }
-  }
-
-  /** The id of the last entry handed over from a stream, or `undefined` when it is not followed. */
-  cursor (address: StreamAddress): string | undefined {
-    checkAddress(address)
-    return this.#follows.get(this.#redis.keys.stream(address.kind, address.id))?.cursor
-  }
-
-  /** Stops reading, after the handler that runs (if any) returns. Idempotent. */
-  async close (): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true
-      for (const dispose of this.#disposers.splice(0)) dispose()
-      this.#follows.clear()
-      this.#wake()
-    }
-    await this.#loop
-  }
-
-  #wake (): void {
-    this.#woken = true
-    this.#wakeUp?.()
-  }
-
-  async #sleep (ms: number | undefined): Promise<void> {
-    if (this.#woken) return
-    await new Promise<void>((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(() => { this.#wakeUp = undefined; resolve() }, ms)
-      this.#wakeUp = () => {
-        clearTimeout(timer)
-        this.#wakeUp = undefined
-        resolve()
+    this.#redis.run('stream.append', async (client) => await APPEND_MANY.run(client, list.keys, args)).then((reply) => {
+      const answers = reply as string[]
+      for (let i = 0; i < batch.length; i++) {
+        const append = batch[i] as PendingAppend
+        const answer = answers[i] as string
+        if (answer === 'full') append.reject(new StreamFullError(streamName(append.stream), this.#maxStreamLength))
+        else if (answer === 'fenced' || answer === 'expired') append.reject(fencedError(append.fence, answer))
+        else append.resolve(answer)
       }
+    }, (err: unknown) => {
+      for (const append of batch) append.reject(err)
     })
   }
 
-  async #run (): Promise<void> {
-    while (!this.#closed) {
-      if (this.#follows.size === 0) {
-        await this.#sleep(undefined)
-        this.#woken = false
-        continue
-      }
-      this.#woken = false
-      let handed = 0
-      try {
-        handed = await this.#readOnce()
-      } catch (err) {
-        this.#log.warn({ err, nodeId: this.#nodeId }, 'redis stream read failed; retrying')
-      }
-      if (handed === 0) await this.#sleep(this.#pollIntervalMs)
+  #sendAcks (batch: PendingAck[]): void {
+    const list = new KeyList()
+    const args: Array<string | number> = [this.#streamTtlMs, batch.length]
+    for (const ack of batch) {
+      const stream = list.add(this.#redis.keys.stream(ack.stream.kind, ack.stream.id))
+      const fence = ack.fence
+      args.push(stream, this.#fenceIndex(list, fence), fence?.epoch ?? '', fence?.token ?? '', ack.minId)
     }
+    this.#redis.run('stream.ack', async (client) => await ACK_MANY.run(client, list.keys, args)).then((reply) => {
+      const answers = reply as Array<number | string>
+      for (let i = 0; i < batch.length; i++) {
+        const ack = batch[i] as PendingAck
+        const answer = answers[i]
+        if (typeof answer === 'number') ack.resolve(answer)
+        else ack.reject(fencedError(ack.fence, answer as LeaseLossReason))
+      }
+    }, (err: unknown) => {
+      for (const ack of batch) ack.reject(err)
+    })
   }
+}
 
-  async #readOnce (): Promise<number> {
-    const follows = [...this.#follows.entries()]
-    const keys = follows.map(([key]) => key)
-    const cursors = follows.map(([, follow]) => follow.cursor)
-    this.#reads++
-    const reply = await this.#redis.run('stream.follow', async (client) => await client.xread('COUNT', this.#batchSize, 'STREAMS', ...keys, ...cursors))
-    let handed = 0
-    for (const [key, entries] of reply ?? []) {
-      const follow = this.#follows.get(key)
-      for (const raw of entries) {
-        if (this.#closed || follow === undefined || this.#follows.get(key) !== follow) break
-        const entry = toEntry(raw)
-        follow.cursor = entry.id
-        handed++
-        try {
-          await follow.handler(entry, follow.address)
-        } catch (err) {
-          this.#log.error({ err, stream: streamName(follow.address), entryId: entry.id }, 'stream entry handler threw')
-        }
-      }
-    }
-    return handed
-  }
+function fencedError (fence: LeaseFence | undefined, reason: LeaseLossReason): FencedError {
+  const holder = fence as LeaseFence
+  return new FencedError(holder.clientId, holder.epoch, reason)
+}
+
+/** An entry of an XRANGE / XREAD reply. */
+export function toEntry ([id, fields]: [string, string[]]): DeliveryEntry {
+  const at = fields.indexOf('p')
+  return { id, payload: at === -1 ? '' : fields[at + 1] ?? '' }
 }

@@ -48,6 +48,11 @@ export interface RegisterOptions {
   leaseMs?: number
   /** Stored with the lease as JSON and returned in {@link LeaseRecord.data}. */
   data?: unknown
+  /**
+   * The client's delivery stream: a registration that acquires the lease also answers how many entries wait in it
+   * (`waiting`), in the same atomic step, so that the new holder knows whether it has anything to read.
+   */
+  inbox?: StreamAddress
 }
 
 /** The answer to a registration. */
@@ -57,6 +62,8 @@ export type RegisterOutcome =
     readonly lease: Lease
     /** The holder that was fenced by a takeover, or `null` when the id was free. */
     readonly replaced: { readonly nodeId: string, readonly epoch: number } | null
+    /** Entries waiting in `inbox` when the lease was acquired (only with the `inbox` option). */
+    readonly waiting?: number
   }
   | {
     readonly acquired: false
@@ -77,6 +84,8 @@ export interface LeaseRegistry {
   register: (clientId: string, options: RegisterOptions) => Promise<RegisterOutcome>
   /** Extends the lease, only if this epoch still holds it. */
   renew: (lease: Lease) => Promise<LeaseCheck>
+  /** Extends many leases at once (one answer per lease, in order). */
+  renewMany: (leases: readonly Lease[]) => Promise<LeaseCheck[]>
   /** Removes the lease, only if this epoch still holds it. Resolves with whether it did. */
   release: (lease: Lease) => Promise<boolean>
   /** The current holder of a client id, or `null`. */

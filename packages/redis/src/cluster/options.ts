@@ -34,11 +34,20 @@ export interface RedisClusterOptions {
   clientLeaseMs?: number
   /** Longest wait between two reads of the node's mailboxes when no doorbell rings. Default 1000. */
   pollIntervalMs?: number
+  /**
+   * Longest wait before a handled mailbox entry is acknowledged (removed from its mailbox), in milliseconds: the
+   * entries handled meanwhile share one acknowledgement per mailbox. An entry handled but not acknowledged when the
+   * node dies is handed over again to the client's next node. Default 200.
+   */
+  ackDelayMs?: number
   /** How long finished tasks' records are kept in Redis. Default 1 hour. */
   resultTtlMs?: number
   /** Most entries waiting in one mailbox; one more is refused. Default 10000. */
   maxMailboxLength?: number
-  /** A mailbox nobody appends to or reads for this long is deleted with its entries. Default 1 hour. */
+  /**
+   * A mailbox is deleted with its entries this long after its last acknowledgement, or after an append found it
+   * empty, whichever came last. Default 1 hour.
+   */
   mailboxTtlMs?: number
   /** A pino-style logger. Default: silent. */
   logger?: Logger
@@ -49,6 +58,7 @@ export interface ResolvedRedisClusterOptions {
   readonly nodeLeaseMs: number
   readonly clientLeaseMs: number
   readonly pollIntervalMs: number
+  readonly ackDelayMs: number
   readonly resultTtlMs: number
   readonly maxMailboxLength: number
   readonly mailboxTtlMs: number
@@ -73,6 +83,7 @@ export function resolveClusterOptions (options: RedisClusterOptions): ResolvedRe
     nodeLeaseMs,
     clientLeaseMs,
     pollIntervalMs: optionMs('pollIntervalMs', options.pollIntervalMs, 1000),
+    ackDelayMs: optionMs('ackDelayMs', options.ackDelayMs, 200),
     resultTtlMs: optionMs('resultTtlMs', options.resultTtlMs, 3_600_000),
     maxMailboxLength: optionCount('maxMailboxLength', options.maxMailboxLength, 10_000),
     mailboxTtlMs: optionMs('mailboxTtlMs', options.mailboxTtlMs, 3_600_000)

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import {
   ClusterUnavailableError, type ClaimMode, type ClaimOutcome, type ClusterClient, type ClusterClientRecord, type ClusterHandlers,
-  type ClusterLink, type ClusterMessage, type ClusterState, type NodeMessage, type TaskRecord
+  type ClusterFrameMessage, type ClusterLink, type ClusterMessage, type ClusterState, type NodeMessage, type TaskRecord
 } from '@aip/device-server'
 import { RedisConnection, type RedisConnectionState } from '../connection.js'
 import { ClosedError, RedisUnavailableError } from '../errors.js'
@@ -9,8 +9,9 @@ import { LeaseKeeperSweep } from './sweep.js'
 import { RedisLeaseRegistry } from '../leases.js'
 import { silentLogger, type Logger } from '../logger.js'
 import { RedisResultStore } from '../records.js'
-import { RedisDeliveryLog, RedisStreamReader } from '../streams.js'
-import type { LeaseRecord, StreamAddress } from '../types.js'
+import { RedisStreamReader } from '../stream-reader.js'
+import { RedisDeliveryLog, streamName } from '../streams.js'
+import type { Lease, LeaseRecord, StreamAddress } from '../types.js'
 import { resolveClusterOptions, type RedisClusterOptions, type ResolvedRedisClusterOptions } from './options.js'
 import { LEASE_DATA, LIVE_NODES, NODE_LEASE, NODE_RELEASE } from './scripts.js'
 
@@ -65,6 +66,19 @@ export class RedisCluster implements ClusterLink {
   readonly #results: RedisResultStore<TaskRecord>
   readonly #token = randomUUID()
   readonly #follows = new Map<string, () => void>()
+  /**
+   * Client ids whose mailbox was empty when this node claimed them, with the doorbells the reader had heard by
+   * then: followed without a first read when no doorbell rang since. Removed on follow or release.
+   */
+  readonly #emptyAtClaim = new Map<string, number>()
+  /**
+   * The last handled entry of each mailbox, not acknowledged yet, by stream name: acknowledged together within
+   * `ackDelayMs` (one acknowledgement per mailbox, one script call for all).
+   */
+  readonly #acks = new Map<string, PendingAck>()
+  #ackTimer: NodeJS.Timeout | null = null
+  /** Acknowledgements sent and not answered yet, by stream name (a lease is released only after its mailbox's). */
+  readonly #acking = new Map<string, { readonly entryId: string, readonly done: Promise<void> }>()
   #reader: RedisStreamReader | null = null
   #handlers: ClusterHandlers | null = null
   #sweep: LeaseKeeperSweep | null = null
@@ -104,14 +118,14 @@ export class RedisCluster implements ClusterLink {
     if (this.#handlers !== null) return
     this.#handlers = handlers
     this.#reader = new RedisStreamReader(this.redis, { nodeId: this.nodeId, pollIntervalMs: this.options.pollIntervalMs, logger: this.#log })
-    this.#reader.follow({ kind: 'node', id: this.nodeId }, async (entry, address) => {
+    this.#reader.follow({ kind: 'node', id: this.nodeId }, (entry, address) => {
       let message: NodeMessage | undefined
       try {
         message = JSON.parse(entry.payload) as NodeMessage
       } catch (err) {
         this.#log.warn({ err, entryId: entry.id }, 'cluster: unreadable node message dropped')
       }
-      await this.#mailboxes.ack(address, entry.id).catch((err: unknown) => { this.#log.debug({ err }, 'cluster: node message not acknowledged') })
+      this.#ack(address, entry.id, null)
       if (message !== undefined) handlers.nodeMessage(message)
     })
     this.#sweep = new LeaseKeeperSweep({
@@ -125,7 +139,7 @@ export class RedisCluster implements ClusterLink {
       }
     })
     this.#offState = this.redis.onStateChange((health) => {
-      if (health.state === 'ready') this.#sweep?.now()
+      if (health.state === 'ready') this.#sweep?.now(true)
       handlers.stateChange(STATES[health.state])
     })
     this.#sweep.now()
@@ -135,6 +149,10 @@ export class RedisCluster implements ClusterLink {
   async stop (): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
+    if (this.#ackTimer !== null) clearTimeout(this.#ackTimer)
+    this.#ackTimer = null
+    this.#flushAcks()
+    this.#emptyAtClaim.clear()
     this.#offState?.()
     const held = this.#sweep?.stop() ?? []
     if (this.redis.health().state === 'ready') {
@@ -147,9 +165,13 @@ export class RedisCluster implements ClusterLink {
 
   async claim (record: ClusterClientRecord, mode: ClaimMode): Promise<ClaimOutcome> {
     try {
-      const outcome = await this.#leases.register(record.clientId, { nodeId: this.nodeId, mode, data: record })
+      const rings = this.#reader?.rings ?? 0
+      const sent = performance.now()
+      const outcome = await this.#leases.register(record.clientId, { nodeId: this.nodeId, mode, data: record, inbox: clientBox(record.clientId) })
       if (!outcome.acquired) return { claimed: false, holder: toClient(outcome.holder) }
-      this.#sweep?.keep(outcome.lease, record)
+      this.#sweep?.keep(outcome.lease, record, sent)
+      if (outcome.waiting === 0) this.#emptyAtClaim.set(record.clientId, rings)
+      else this.#emptyAtClaim.delete(record.clientId)
       return { claimed: true, replacedNode: outcome.replaced?.nodeId ?? null }
     } catch (err) {
       throw unavailable('claim', err)
@@ -157,8 +179,13 @@ export class RedisCluster implements ClusterLink {
   }
 
   async release (clientId: string): Promise<void> {
+    this.#emptyAtClaim.delete(clientId)
     const lease = this.#sweep?.forget(clientId)
     if (lease === undefined) return
+    // What this node handled leaves the mailbox first, while the lease still fences the acknowledgement.
+    const name = streamName(clientBox(clientId))
+    this.#sendAck(name, lease)
+    await this.#acking.get(name)?.done
     try {
       await this.#leases.release(lease)
     } catch (err) {
@@ -203,13 +230,23 @@ export class RedisCluster implements ClusterLink {
     const handlers = this.#handlers
     if (reader === null || handlers === null || this.#stopped) return
     this.#follows.get(clientId)?.()
-    const stop = reader.follow(clientBox(clientId), async (entry, address) => {
+    // A mailbox found empty when this node claimed the id, with no doorbell since: nothing to read until one rings.
+    const rings = this.#emptyAtClaim.get(clientId)
+    this.#emptyAtClaim.delete(clientId)
+    const catchUp = rings === undefined || rings !== reader.rings
+    // Entries handled here and not acknowledged yet (or not answered yet) are not handed over again: read from after
+    // them.
+    const box = clientBox(clientId)
+    const name = streamName(box)
+    const afterId = (this.#acks.get(name) ?? this.#acking.get(name))?.entryId
+    this.#sendAck(name)
+    const stop = reader.follow(box, async (entry, address) => {
       let message: ClusterMessage
       try {
-        message = JSON.parse(entry.payload) as ClusterMessage
+        message = decodeMessage(entry.payload)
       } catch (err) {
         this.#log.warn({ err, clientId, entryId: entry.id }, 'cluster: unreadable mailbox entry dropped')
-        await this.#ack(address, entry.id, clientId)
+        this.#ack(address, entry.id, clientId)
         return
       }
       const handled = await handlers.deliver(clientId, message)
@@ -218,8 +255,8 @@ export class RedisCluster implements ClusterLink {
         this.#unfollowBox(clientId)
         return
       }
-      await this.#ack(address, entry.id, clientId)
-    })
+      this.#ack(address, entry.id, clientId)
+    }, afterId === undefined ? { catchUp } : { catchUp: true, afterId })
     this.#follows.set(clientId, stop)
   }
 
@@ -229,7 +266,7 @@ export class RedisCluster implements ClusterLink {
 
   async send (clientId: string, message: ClusterMessage, wakeNode: string): Promise<void> {
     try {
-      await this.#mailboxes.append(clientBox(clientId), JSON.stringify(message), { wake: wakeNode })
+      await this.#mailboxes.append(clientBox(clientId), encodeMessage(message), { wake: wakeNode })
     } catch (err) {
       throw unavailable('send', err)
     }
@@ -297,14 +334,49 @@ export class RedisCluster implements ClusterLink {
   #unfollowBox (clientId: string): void {
     this.#follows.get(clientId)?.()
     this.#follows.delete(clientId)
+    // What was handled leaves the mailbox before anyone reads it again.
+    this.#sendAck(streamName(clientBox(clientId)))
   }
 
-  /** Acknowledges a handled entry, under the client's lease when this node holds one. */
-  async #ack (address: StreamAddress, entryId: string, clientId: string): Promise<void> {
-    const fence = this.#sweep?.get(clientId)?.lease
-    await this.#mailboxes.ack(address, entryId, fence === undefined ? {} : { fence }).catch((err: unknown) => {
+  /**
+   * Acknowledges a handled entry within `ackDelayMs`, under the client's lease when this node holds one: the entries
+   * of a mailbox handled meanwhile cost one acknowledgement (sooner when `MAX_UNACKED` wait), and the mailboxes of
+   * that moment one script call. An entry whose acknowledgement is lost (Redis away, the node dies first) is handed
+   * over again to the next holder, whose handlers are idempotent.
+   */
+  #ack (address: StreamAddress, entryId: string, clientId: string | null): void {
+    const name = streamName(address)
+    const count = (this.#acks.get(name)?.count ?? 0) + 1
+    this.#acks.set(name, { address, entryId, clientId, count })
+    if (count >= MAX_UNACKED) {
+      this.#sendAck(name)
+      return
+    }
+    if (this.#ackTimer !== null || this.#stopped) return
+    this.#ackTimer = setTimeout(() => {
+      this.#ackTimer = null
+      this.#flushAcks()
+    }, this.options.ackDelayMs)
+    this.#ackTimer.unref()
+  }
+
+  #flushAcks (): void {
+    for (const name of [...this.#acks.keys()]) this.#sendAck(name)
+  }
+
+  /** Sends the pending acknowledgement of a mailbox, fenced by `lease` (default: the lease this node holds now). */
+  #sendAck (name: string, lease?: Lease): void {
+    const pending = this.#acks.get(name)
+    if (pending === undefined) return
+    this.#acks.delete(name)
+    const { address, entryId, clientId } = pending
+    const fence = lease ?? (clientId === null ? undefined : this.#sweep?.get(clientId)?.lease)
+    const done = this.#mailboxes.ack(address, entryId, fence === undefined ? {} : { fence }).then(() => {}, (err: unknown) => {
       this.#log.debug({ err, clientId, entryId }, 'cluster: mailbox entry not acknowledged (handed over again)')
     })
+    const acking = { entryId, done }
+    this.#acking.set(name, acking)
+    done.then(() => { if (this.#acking.get(name) === acking) this.#acking.delete(name) }, () => {})
   }
 
   async #renewNode (): Promise<void> {
@@ -312,6 +384,39 @@ export class RedisCluster implements ClusterLink {
     const reply = await this.redis.run('cluster.node', async (client) => await NODE_LEASE.run(client, [key, this.#nodesKey()], [this.#token, this.options.nodeLeaseMs, this.nodeId]))
     if (reply === 'taken') this.#log.error({ nodeId: this.nodeId }, 'cluster: another process holds this node id: give every node its own nodeId')
   }
+}
+
+/**
+ * A mailbox entry's payload: the message's JSON, except for a frame, stored as `F`, the JSON of
+ * `[sessionId, end]`, a line feed and the frame's encoded text, as written to the wire (its object is parsed back from
+ * that text): a frame is encoded once, and stored once.
+ */
+function encodeMessage (message: ClusterMessage): string {
+  if (message.kind !== 'frame') return JSON.stringify(message)
+  return `F${JSON.stringify([message.sessionId, message.end])}\n${message.text}`
+}
+
+/** Reads a mailbox entry's payload. */
+function decodeMessage (payload: string): ClusterMessage {
+  if (payload.charCodeAt(0) !== 70 /* F */) return JSON.parse(payload) as ClusterMessage
+  const newline = payload.indexOf('\n')
+  if (newline < 0) throw new TypeError('a frame entry without its text')
+  const [sessionId, end] = JSON.parse(payload.slice(1, newline)) as [string | null, boolean]
+  const text = payload.slice(newline + 1)
+  return { kind: 'frame', sessionId, end, text, message: JSON.parse(text) as ClusterFrameMessage['message'] }
+}
+
+/** Handled entries of one mailbox left unacknowledged at most: one more sends the acknowledgement at once. */
+const MAX_UNACKED = 256
+
+/** The last handled entry of a mailbox, waiting to be acknowledged. */
+interface PendingAck {
+  readonly address: StreamAddress
+  readonly entryId: string
+  /** The client whose lease fences the acknowledgement; `null` for the node's own mailbox. */
+  readonly clientId: string | null
+  /** Entries handled since the last acknowledgement. */
+  readonly count: number
 }
 
 function toClient (record: LeaseRecord): ClusterClient {

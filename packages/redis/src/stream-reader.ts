@@ -1,0 +1,245 @@
+import type { RedisConnection } from './connection.js'
+import { InvalidArgumentError } from './errors.js'
+import { checkId, describe, optionCount, optionMs } from './keys.js'
+import { silentLogger } from './logger.js'
+import type { Logger } from './logger.js'
+import { checkAddress, checkEntryId, streamName, toEntry } from './streams.js'
+import type { DeliveryEntry, StreamAddress } from './types.js'
+
+/** Handles one entry; the reader waits for it before handing over the next entry of the same stream. */
+export type EntryHandler = (entry: DeliveryEntry, address: StreamAddress) => void | Promise<void>
+
+/** Options of {@link RedisStreamReader}. */
+export interface RedisStreamReaderOptions {
+  /** This node's id: the reader listens to its doorbell. */
+  nodeId: string
+  /** Longest wait between two reads of every followed stream, in milliseconds. Default 1000. */
+  pollIntervalMs?: number
+  /** Most entries read per stream per round. Default 100. */
+  batchSize?: number
+  /** A pino-style logger. Default: silent. */
+  logger?: Logger
+}
+
+/** Options of {@link RedisStreamReader.follow}. */
+export interface FollowOptions {
+  /** Hand over the entries after this id. Default `0-0`: every entry the stream holds. */
+  afterId?: string
+  /**
+   * Read the stream's waiting entries at once (default `true`). `false` for a stream known to be empty: it is then
+   * read when its doorbell rings, or at the next poll.
+   */
+  catchUp?: boolean
+}
+
+interface Follow {
+  readonly address: StreamAddress
+  readonly handler: EntryHandler
+  cursor: string
+}
+
+/** Most streams named in one XREAD of a full read (a node following many streams reads them in slices). */
+const MAX_KEYS_PER_READ = 1000
+
+/**
+ * Reads the delivery streams a node follows (its devices' and its own) and hands each entry to the stream's
+ * handler, in stream order, one at a time per stream.
+ *
+ * - A doorbell names the streams that got entries: the reader reads those, and only those, in one XREAD (however
+ *   many doorbells rang meanwhile: one read per round, not per entry).
+ * - It reads every followed stream when the doorbell's subscription is confirmed (first, and after each
+ *   reconnection of the subscriber), when the command connection becomes ready again (a reconnection re-reads
+ *   from the cursor), and at the latest every `pollIntervalMs`: a doorbell lost (Redis blipped, or it rang another
+ *   node) only delays delivery, by at most that interval.
+ *
+ * Entries are not acknowledged by the reader: the handler (or whoever knows the entry was delivered) calls
+ * `RedisDeliveryLog.ack`.
+ */
+export class RedisStreamReader {
+  readonly #redis: RedisConnection
+  readonly #nodeId: string
+  readonly #pollIntervalMs: number
+  readonly #batchSize: number
+  readonly #log: Logger
+  readonly #streamKeys: string
+  readonly #follows = new Map<string, Follow>()
+  /** Streams to read in the next round (their doorbell rang, or they were just followed). */
+  readonly #dirty = new Set<string>()
+  readonly #disposers: Array<() => void> = []
+  /** Read every followed stream in the next round. */
+  #full = false
+  #lastFull = performance.now()
+  #closed = false
+  #woken = false
+  #wakeUp: (() => void) | undefined
+  readonly #loop: Promise<void>
+  #reads = 0
+  #rings = 0
+
+  /**
+   * Starts reading (nothing until the first `follow`).
+   * @throws InvalidOptionError when an option is out of range
+   */
+  constructor (redis: RedisConnection, options: RedisStreamReaderOptions) {
+    this.#redis = redis
+    this.#nodeId = checkId('nodeId', options?.nodeId)
+    this.#pollIntervalMs = optionMs('pollIntervalMs', options.pollIntervalMs, 1000)
+    this.#batchSize = optionCount('batchSize', options.batchSize, 100)
+    this.#log = options.logger ?? silentLogger
+    this.#streamKeys = `${redis.keys.prefix}stream:`
+    // Read everything again once the doorbell is (re)subscribed: whatever was appended before it could ring is
+    // read then.
+    this.#disposers.push(redis.subscribe(redis.keys.doorbell(this.#nodeId), (message) => { this.#ring(message) }, () => { this.#readAll() }))
+    this.#disposers.push(redis.onStateChange(({ state }) => { if (state === 'ready') this.#readAll() }))
+    this.#loop = this.#run()
+  }
+
+  /** XREAD calls made so far (for tests and metrics). */
+  get reads (): number {
+    return this.#reads
+  }
+
+  /** Doorbell messages received so far. */
+  get rings (): number {
+    return this.#rings
+  }
+
+  /**
+   * Hands every entry of the stream after `options.afterId` to `handler`, then every new one. Following a stream
+   * already followed replaces its handler and cursor. Returns the function that stops following it.
+   * @throws InvalidArgumentError, ClosedError
+   */
+  follow (address: StreamAddress, handler: EntryHandler, options: FollowOptions = {}): () => void {
+    checkAddress(address)
+    if (typeof handler !== 'function') throw new InvalidArgumentError('handler', 'a function', describe(handler))
+    const cursor = checkEntryId('afterId', options.afterId ?? '0-0')
+    const key = this.#redis.keys.stream(address.kind, address.id)
+    const follow: Follow = { address: { kind: address.kind, id: address.id }, handler, cursor }
+    this.#follows.set(key, follow)
+    if (options.catchUp !== false) {
+      this.#dirty.add(key)
+      this.#wake()
+    } else if (this.#follows.size === 1) {
+      // A reader that followed nothing starts polling.
+      this.#wake()
+    }
+    return () => {
+      if (this.#follows.get(key) === follow) this.#follows.delete(key)
+    }
+  }
+
+  /** The id of the last entry handed over from a stream, or `undefined` when it is not followed. */
+  cursor (address: StreamAddress): string | undefined {
+    checkAddress(address)
+    return this.#follows.get(this.#redis.keys.stream(address.kind, address.id))?.cursor
+  }
+
+  /** Stops reading, after the handler that runs (if any) returns. Idempotent. */
+  async close (): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true
+      for (const dispose of this.#disposers.splice(0)) dispose()
+      this.#follows.clear()
+      this.#wake()
+    }
+    await this.#loop
+  }
+
+  /** A doorbell: the streams it names are read in the next round. */
+  #ring (message: string): void {
+    this.#rings++
+    let marked = false
+    for (const key of message.split(' ')) {
+      if (this.#follows.has(key)) {
+        this.#dirty.add(key)
+        marked = true
+      } else if (!key.startsWith(this.#streamKeys)) {
+        // A doorbell that names no stream key (rung by another version): everything is read.
+        this.#full = true
+        marked = true
+      }
+    }
+    if (marked) this.#wake()
+  }
+
+  #readAll (): void {
+    this.#full = true
+    this.#wake()
+  }
+
+  #wake (): void {
+    this.#woken = true
+    this.#wakeUp?.()
+  }
+
+  /** Waits for a wake-up or `ms` (forever when `undefined`); returns at once if woken since the last wait. */
+  async #sleep (ms: number | undefined): Promise<void> {
+    if (!this.#woken) {
+      await new Promise<void>((resolve) => {
+        const timer = ms === undefined ? undefined : setTimeout(() => { this.#wakeUp = undefined; resolve() }, ms)
+        this.#wakeUp = () => {
+          clearTimeout(timer)
+          this.#wakeUp = undefined
+          resolve()
+        }
+      })
+    }
+    this.#woken = false
+  }
+
+  async #run (): Promise<void> {
+    while (!this.#closed) {
+      if (this.#follows.size === 0) {
+        await this.#sleep(undefined)
+        continue
+      }
+      if (!this.#full && this.#dirty.size === 0) {
+        const wait = this.#lastFull + this.#pollIntervalMs - performance.now()
+        if (wait > 0) {
+          await this.#sleep(wait)
+          continue
+        }
+        this.#full = true
+      }
+      const full = this.#full
+      const keys = full ? [...this.#follows.keys()] : [...this.#dirty].filter((key) => this.#follows.has(key))
+      this.#full = false
+      this.#dirty.clear()
+      if (full) this.#lastFull = performance.now()
+      try {
+        for (let i = 0; i < keys.length && !this.#closed; i += MAX_KEYS_PER_READ) await this.#readOnce(keys.slice(i, i + MAX_KEYS_PER_READ))
+      } catch (err) {
+        this.#log.warn({ err, nodeId: this.#nodeId }, 'redis stream read failed; retrying')
+        // Read again at the next wake-up (the connection ready again, a doorbell) or poll.
+        this.#full = true
+        this.#lastFull = performance.now()
+        this.#woken = false
+        await this.#sleep(this.#pollIntervalMs)
+      }
+    }
+  }
+
+  async #readOnce (slice: string[]): Promise<void> {
+    // A stream may have been unfollowed while an earlier slice's handlers ran.
+    const keys = slice.filter((key) => this.#follows.has(key))
+    if (keys.length === 0) return
+    const cursors = keys.map((key) => (this.#follows.get(key) as Follow).cursor)
+    this.#reads++
+    const reply = await this.#redis.run('stream.follow', async (client) => await client.xread('COUNT', this.#batchSize, 'STREAMS', ...keys, ...cursors))
+    for (const [key, entries] of reply ?? []) {
+      const follow = this.#follows.get(key)
+      // A full batch: there may be more; the stream is read again in the next round.
+      if (entries.length >= this.#batchSize) this.#dirty.add(key)
+      for (const raw of entries) {
+        if (this.#closed || follow === undefined || this.#follows.get(key) !== follow) break
+        const entry = toEntry(raw)
+        follow.cursor = entry.id
+        try {
+          await follow.handler(entry, follow.address)
+        } catch (err) {
+          this.#log.error({ err, stream: streamName(follow.address), entryId: entry.id }, 'stream entry handler threw')
+        }
+      }
+    }
+  }
+}
