@@ -37,6 +37,16 @@ export interface ScalePlan {
   capped: boolean
 }
 
+/**
+ * The source addresses of the `run`-th run of a process (0, 1, ...): the plan's, moved to another `127.x` block per
+ * run. The devices of a run close their connections first, so their ports stay in TIME_WAIT for a minute after it;
+ * a next run that binds its sockets on the same addresses waits in `bind()` (synchronous, so the generator's event
+ * loop stalls) for a free port among them, and registers several times slower. Every run gets fresh ones.
+ */
+export function addressesForRun (addresses: readonly string[], run: number): string[] {
+  return addresses.map((address) => address.replace(/^127\.\d+\./, `127.${run % 250}.`))
+}
+
 /** The plan for `o` on this machine: a server holds one descriptor per device, so `ulimit -Hn` caps the count. */
 export function scalePlan (o: ScaleOptions, fileLimit = hardFileLimit()): ScalePlan {
   const devices = Math.max(1, Math.min(o.devices, fileLimit - SERVER_FD_MARGIN))
@@ -126,7 +136,10 @@ async function untilRegistered (server: ServerProcess, count: number, since: num
  * restart it on the same port and time until every device is registered again. The figures include the
  * generator's busiest process CPU and event-loop delay, to show it kept up.
  */
+let runs = 0
+
 export async function scale (start: (port: number) => Promise<ServerProcess>, plan: ScalePlan, o: ScaleOptions): Promise<Figures> {
+  const localAddresses = addressesForRun(plan.addresses, runs++)
   let server = await start(0)
   const workers = Array.from({ length: plan.workers }, () => new Worker(Math.ceil(plan.devices / plan.workers) + WORKER_FD_MARGIN))
   try {
@@ -142,7 +155,7 @@ export async function scale (start: (port: number) => Promise<ServerProcess>, pl
       prefix: 'scale',
       first: i * per,
       count: Math.max(0, Math.min(per, plan.devices - i * per)),
-      localAddresses: plan.addresses,
+      localAddresses,
       heartbeatMs: o.heartbeatMs,
       concurrency: Math.max(16, Math.ceil(512 / plan.workers))
     })))

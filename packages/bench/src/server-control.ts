@@ -65,7 +65,10 @@ export class ServerProcess {
     // AIP_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every server process there (see the README).
     const profile = process.env.AIP_BENCH_CPU_PROF
     const execArgv = ['--expose-gc', ...(profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`])]
-    const child = forkNode(entry, [kind, String(port)], execArgv, options)
+    // The floor is bare `ws` as npm installs it: without ws's optional native masking addon, which the real server
+    // may load (`bufferutil`, an optional dependency of ours).
+    const childOptions = kind === 'baseline' ? { ...options, env: { ...options.env, WS_NO_BUFFER_UTIL: '1' } } : options
+    const child = forkNode(entry, [kind, String(port)], execArgv, childOptions)
     const ready = await new Promise<number>((resolve, reject) => {
       child.once('message', (message: { ready?: boolean, port?: number }) => {
         if (message.ready === true && typeof message.port === 'number') resolve(message.port)

@@ -3,6 +3,7 @@ import { createServer } from 'node:http'
 import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { writeHeapSnapshot } from 'node:v8'
 import { startBaselineServer } from './baseline-server.js'
 import { startRealServer } from './real-server.js'
 import { registerBenchTracing } from './tracer.js'
@@ -12,7 +13,9 @@ import { registerBenchTracing } from './tracer.js'
 // With AIP_BENCH_CPU_PROF_WINDOW=<dir>, it profiles its measured window only: the profiler starts at the first
 // `stats` or `gc` request (where a scenario's window opens) and the profile is written at the second (where it
 // closes), so that start-up, connecting and the load generator's ramp are left out. With AIP_BENCH_REDIS_URL (and
-// AIP_BENCH_REDIS_PREFIX, AIP_BENCH_NODE_ID), the real server is a cluster node on that Redis.
+// AIP_BENCH_REDIS_PREFIX, AIP_BENCH_NODE_ID), the real server is a cluster node on that Redis. With
+// AIP_BENCH_HEAP_SNAPSHOT=<dir>, every `gc` request also writes a heap snapshot there, after the collection
+// (`Heap.<kind>.<pid>.<n>.heapsnapshot`; `heap-diff` compares two of them).
 
 export interface ServerStats {
   cpuMicros: number
@@ -65,6 +68,16 @@ class WindowProfiler {
   }
 }
 
+const snapshotDir = process.env.AIP_BENCH_HEAP_SNAPSHOT
+let snapshots = 0
+
+/** Writes a heap snapshot after a `gc` request, when asked (see above). */
+function snapshot (): void {
+  if (snapshotDir === undefined || snapshotDir === '') return
+  mkdirSync(snapshotDir, { recursive: true })
+  writeHeapSnapshot(join(snapshotDir, `Heap.${kind}.${process.pid}.${++snapshots}.heapsnapshot`))
+}
+
 const windowDir = process.env.AIP_BENCH_CPU_PROF_WINDOW
 const profiler = windowDir === undefined || windowDir === '' ? null : new WindowProfiler(windowDir)
 
@@ -106,7 +119,10 @@ async function main (): Promise<void> {
     }
   }
   process.on('message', (request: ServerRequest) => {
-    if (request.cmd === 'gc') globalThis.gc?.()
+    if (request.cmd === 'gc') {
+      globalThis.gc?.()
+      snapshot()
+    }
     if (profiler === null || request.cmd === 'stop') {
       answer(request)
       return

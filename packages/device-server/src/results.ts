@@ -42,13 +42,13 @@ export interface InMemoryResultStoreOptions {
 }
 
 /**
- * The embedded result store: maps by session and by task name, plus a queue in insertion order from which the
- * oldest records are evicted (beyond `maxRecords` or `maxBytes`, or older than `ttlMs`) on every write and read,
- * in amortised constant time. No timer runs.
+ * The embedded result store: one map by session, plus a queue in insertion order from which the oldest records are
+ * evicted (beyond `maxRecords` or `maxBytes`, or older than `ttlMs`) on every write and read, in amortised constant
+ * time. No timer runs. A task name is looked up by walking the queue from the newest record (a read of the HTTP
+ * API, rare), so a task costs one map entry, not two.
  */
 export class InMemoryResultStore implements ResultStore {
   readonly #bySession = new Map<string, TaskRecord>()
-  readonly #byTaskName = new Map<string, TaskRecord>()
   /** Records in insertion order; entries replaced by a later `put` of the same session are skipped. */
   #queue: TaskRecord[] = []
   #head = 0
@@ -70,7 +70,6 @@ export class InMemoryResultStore implements ResultStore {
     if (replaced !== undefined) this.#bytes -= replaced.sizeBytes
     this.#bytes += record.sizeBytes
     this.#bySession.set(record.sessionId, record)
-    this.#byTaskName.set(record.taskName, record)
     this.#queue.push(record)
     this.#evict()
   }
@@ -82,7 +81,13 @@ export class InMemoryResultStore implements ResultStore {
 
   getByTaskName (taskName: string): TaskRecord | undefined {
     this.#evict()
-    return this.#byTaskName.get(taskName)
+    // Newest first: the latest live record of that name. The queue holds at most the live records plus those
+    // replaced since its last compaction.
+    for (let i = this.#queue.length - 1; i >= this.#head; i--) {
+      const record = this.#queue[i] as TaskRecord
+      if (record.taskName === taskName && this.#bySession.get(record.sessionId) === record) return record
+    }
+    return undefined
   }
 
   get size (): number {
@@ -94,14 +99,8 @@ export class InMemoryResultStore implements ResultStore {
     return this.#bytes
   }
 
-  /** Entries of the task-name index (at most the number of records). */
-  get taskNameCount (): number {
-    return this.#byTaskName.size
-  }
-
   clear (): void {
     this.#bySession.clear()
-    this.#byTaskName.clear()
     this.#queue = []
     this.#head = 0
     this.#bytes = 0
@@ -117,7 +116,6 @@ export class InMemoryResultStore implements ResultStore {
       if (!live) continue
       this.#bytes -= record.sizeBytes
       this.#bySession.delete(record.sessionId)
-      if (this.#byTaskName.get(record.taskName) === record) this.#byTaskName.delete(record.taskName)
     }
     // Drop the consumed head of the queue once it is the larger part.
     if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {

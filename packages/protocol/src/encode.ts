@@ -2,7 +2,7 @@ import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { InvalidArgumentError } from './errors.js'
 import { ClientMessage, ServerMessage } from './messages.js'
-import { normalizeClientMessage, normalizeServerMessage } from './normalize.js'
+import { isNormalClientMessage, isNormalServerMessage, normalizeClientMessage, normalizeServerMessage } from './normalize.js'
 
 /** Options of the encoders. */
 export interface EncodeOptions {
@@ -18,7 +18,7 @@ export interface EncodeOptions {
   extra?: Readonly<Record<string, unknown>> | null
 }
 
-function createEncoder<M, N extends object> (label: string, schema: TSchema, normalize: (message: M) => N): (message: M, options?: EncodeOptions) => string {
+function createEncoder<M, N extends object> (label: string, schema: TSchema, normalize: (message: M) => N, isNormal: (message: M) => boolean): (message: M, options?: EncodeOptions) => string {
   const check = TypeCompiler.Compile(schema)
   const declared = new Set(Object.keys(schema.properties ?? {}))
   return function encode (message, options) {
@@ -27,8 +27,9 @@ function createEncoder<M, N extends object> (label: string, schema: TSchema, nor
       const where = first === undefined ? '' : ` at ${first.path === '' ? '/' : first.path}: ${first.message}`
       throw new InvalidArgumentError(`not a valid ${label}${where}`)
     }
-    const normalized = normalize(message)
     const extra = options?.extra
+    // A message already in the wire form (what the builders make) is written as it is: the copy would be equal.
+    const normalized = extra == null && isNormal(message) ? message : normalize(message)
     if (extra != null) {
       for (const key of Object.keys(extra)) {
         if (declared.has(key)) throw new InvalidArgumentError(`extra field "${key}" is a declared ${label} field`)
@@ -49,7 +50,7 @@ function createEncoder<M, N extends object> (label: string, schema: TSchema, nor
  * compact JSON, raw UTF-8 (what pydantic's `model_dump_json()` writes). Throws `AIP_ERR_PROTOCOL_INVALID_ARGUMENT`
  * on an invalid message.
  */
-export const encodeClientMessage = createEncoder('client message', ClientMessage, normalizeClientMessage)
+export const encodeClientMessage = createEncoder('client message', ClientMessage, normalizeClientMessage, isNormalClientMessage)
 
 /** Writes a ServerMessage in the reference wire form (14 fields in declaration order, `null` when unset). */
-export const encodeServerMessage = createEncoder('server message', ServerMessage, normalizeServerMessage)
+export const encodeServerMessage = createEncoder('server message', ServerMessage, normalizeServerMessage, isNormalServerMessage)

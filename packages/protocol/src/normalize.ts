@@ -1,5 +1,7 @@
-import type { Command, Result } from './command.js'
-import type { ClientMessage, DecodedClientMessage, DecodedServerMessage, ServerMessage } from './messages.js'
+import { COMMAND_FIELDS, RESULT_FIELDS, type Command, type Result } from './command.js'
+import {
+  CLIENT_MESSAGE_FIELDS, SERVER_MESSAGE_FIELDS, type ClientMessage, type DecodedClientMessage, type DecodedServerMessage, type ServerMessage
+} from './messages.js'
 
 /** A Result with every field present, in wire order. */
 export function normalizeResult (result: Result): Required<Result> {
@@ -63,4 +65,45 @@ export function normalizeServerMessage (message: ServerMessage): DecodedServerMe
     response_id: message.response_id ?? null,
     result: message.result ?? null
   }
+}
+
+/**
+ * True when `value`'s enumerable keys are exactly `fields`, in that order, none holding `undefined`: the form the
+ * normalisers produce, so that a copy would be equal to it, key for key (and `JSON.stringify` writes the same
+ * text for both). `for...in` walks the keys without allocating; an inherited enumerable key fails the check.
+ */
+function hasExactly (value: object, fields: readonly string[]): boolean {
+  let i = 0
+  for (const key in value) {
+    if (key !== fields[i] || (value as Record<string, unknown>)[key] === undefined) return false
+    i++
+  }
+  return i === fields.length
+}
+
+function allHaveExactly (items: unknown, fields: readonly string[]): boolean {
+  if (!Array.isArray(items)) return false
+  for (const item of items) if (typeof item !== 'object' || item === null || !hasExactly(item, fields)) return false
+  return true
+}
+
+/**
+ * True when `message` is already what {@link normalizeClientMessage} would return (every field present, in wire
+ * order, `client_type` set, every Result in its wire form): what our encoders and the reference write. Such a
+ * message needs no normalised copy.
+ * @internal
+ */
+export function isNormalClientMessage (message: ClientMessage): message is DecodedClientMessage {
+  return hasExactly(message, CLIENT_MESSAGE_FIELDS) && message.client_type !== null &&
+    (message.action_results === null || allHaveExactly(message.action_results, RESULT_FIELDS))
+}
+
+/**
+ * True when `message` is already what {@link normalizeServerMessage} would return (every field present, in wire
+ * order, every Command in its wire form): what our builders make and the reference writes.
+ * @internal
+ */
+export function isNormalServerMessage (message: ServerMessage): message is DecodedServerMessage {
+  return hasExactly(message, SERVER_MESSAGE_FIELDS) &&
+    (message.actions === null || allHaveExactly(message.actions, COMMAND_FIELDS))
 }
