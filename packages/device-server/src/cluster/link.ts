@@ -145,6 +145,29 @@ export interface ClusterSessionInfo extends SessionInfo {
 /** A message between two nodes (in a node's own mailbox). */
 export type NodeMessage =
   | ProbeMessage | ProbeAnswerMessage | FencedNoticeMessage | SessionsRequestMessage | SessionsAnswerMessage | DispatchNoticeMessage
+  | PresenceInterestMessage | PresenceEventMessage
+
+/**
+ * A node with constellations granted `presence` asks every other node for the presence events of its devices, for
+ * `ttlMs` (it asks again before that ends, while it has such constellations).
+ */
+export interface PresenceInterestMessage {
+  readonly kind: 'presence_interest'
+  /** The node asking, which gets the events in its mailbox. */
+  readonly from: string
+  readonly ttlMs: number
+}
+
+/** A `device_presence` frame about a device of the sending node, for the constellations of the receiving node. */
+export interface PresenceEventMessage {
+  readonly kind: 'presence_event'
+  readonly from: string
+  readonly deviceId: string
+  /** The frame, as built by the device's node. */
+  readonly message: DecodedServerMessage
+  /** The frame encoded by that node: written verbatim. */
+  readonly text: string
+}
 
 /** Why the device's node refused or ended a dispatch without a record: the code of the error it met there. */
 export interface DispatchErrorInfo {

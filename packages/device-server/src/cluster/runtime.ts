@@ -8,13 +8,21 @@ import type { TaskRecord } from '../results.js'
 import type { Session } from '../session.js'
 import { deliver } from './deliver.js'
 import { cancelForwarded, forwardTask, type ForwardedSession } from './forward.js'
-import type { ClusterClient, ClusterClientRecord, ClusterLink, ClusterState, NodeMessage } from './link.js'
+import type {
+  ClusterClient, ClusterClientRecord, ClusterLink, ClusterState, NodeMessage, PresenceEventMessage, PresenceInterestMessage
+} from './link.js'
 import { dropMovedClient } from './moved.js'
 import { NodeWatch } from './node-watch.js'
 import { RemoteDispatches } from './remote-dispatch.js'
 import { admitRegistration, answerProbe, reconcile } from './registration.js'
 import { answerSessions } from './sessions.js'
 import type { SessionInfo } from '../types.js'
+
+/** What the cluster needs of the server's presence hub. */
+export interface ClusterPresence {
+  /** A presence message of another node. */
+  nodeMessage: (message: PresenceInterestMessage | PresenceEventMessage) => void
+}
 
 /** A session that runs here for a requester connected to another node: its frames go to its mailbox. */
 export interface RemoteRequester {
@@ -49,6 +57,8 @@ export class ClusterRuntime {
   readonly watch: NodeWatch
   /** `dispatch()` across nodes: this node's dispatches to devices elsewhere, and other nodes' dispatches run here. */
   readonly dispatches: RemoteDispatches
+  /** The server's presence hub, when presence is not `off`: it exchanges presence events with other nodes. */
+  presence: ClusterPresence | null = null
   readonly #ended = new Set<string>()
   #started: Promise<void> | null = null
 
@@ -241,6 +251,10 @@ export class ClusterRuntime {
         return
       case 'dispatch_notice':
         this.dispatches.notice(message)
+        return
+      case 'presence_interest':
+      case 'presence_event':
+        this.presence?.nodeMessage(message)
     }
   }
 
