@@ -8,15 +8,33 @@ import {
 } from './errors.js'
 import type { TaskRecord } from './results.js'
 import { requestTooLarge } from './server-error.js'
-import type { DispatchOptions, DispatchedTask } from './types.js'
+import type { CancelReason, DispatchOptions, DispatchedTask } from './types.js'
 
-/** Sends a server TASK to a device (the reference `/api/dispatch`); see `DeviceServerEndpoint.dispatch`. */
-export function dispatchTask (core: ServerCore, deviceId: string, request: string, options: DispatchOptions): DispatchedTask {
+/**
+ * Sends a server TASK to a device (the reference `/api/dispatch`); see `DeviceServerEndpoint.dispatch`. In a cluster,
+ * a device connected to another node gets it through that node (answered asynchronously).
+ */
+export function dispatchTask (core: ServerCore, deviceId: string, request: string, options: DispatchOptions): DispatchedTask | Promise<DispatchedTask> {
+  checkDispatch(core, request, options.signal)
+  const cluster = core.cluster
+  if (cluster !== null && cluster.isRemote(deviceId)) return cluster.dispatches.dispatch(deviceId, request, options)
+  return dispatchHere(core, deviceId, request, options, newId())
+}
+
+/** Throws what refuses any dispatch on this server: stopped, draining, an aborted signal, a request over `maxRequestBytes`. */
+export function checkDispatch (core: ServerCore, request: string, signal?: AbortSignal): void {
   if (core.stopped) throw new ServerStoppedError()
   if (core.draining) throw new ServerDrainingError()
   // An aborted signal fires no 'abort' event: refuse it here, or `done` would never settle.
-  options.signal?.throwIfAborted()
+  signal?.throwIfAborted()
   if (requestTooLarge(request, core.options.maxRequestBytes)) throw new RequestTooLargeError(core.options.maxRequestBytes)
+}
+
+/**
+ * Dispatches to a device connected to this server (or away inside its resume window), under `sessionId`: the
+ * server TASK goes out now, or when the device resumes.
+ */
+export function dispatchHere (core: ServerCore, deviceId: string, request: string, options: DispatchOptions, sessionId: string): DispatchedTask {
   const connection = core.clients.get(deviceId)
   // A device away inside its resume window takes the task when it resumes (or the dispatch fails at the window's
   // end, as when it leaves): the caller is not told "not connected" for a blip of the device's network.
@@ -26,7 +44,6 @@ export function dispatchTask (core: ServerCore, deviceId: string, request: strin
   if (core.dispatches.count(deviceId) >= core.options.maxDispatchesPerDevice) {
     throw new TooManyDispatchesError(deviceId, core.options.maxDispatchesPerDevice)
   }
-  const sessionId = newId()
   const taskName = sanitizeTaskName(options.taskName ?? sessionId)
   let pending!: PendingDispatch
   const done = new Promise<TaskRecord>((resolve, reject) => {
@@ -43,6 +60,26 @@ export function dispatchTask (core: ServerCore, deviceId: string, request: strin
     core.dispatches.settle(deviceId, sessionId, new ClientNotConnectedError(deviceId))
   }
   return { sessionId, taskName, done }
+}
+
+/**
+ * Cancels a dispatch as `cancelSession()` does: a running session ends with TASK_END failed (`done` resolves with its
+ * record); one the device has not taken up is withdrawn (`done` rejects with `AIP_ERR_SERVER_SESSION_CANCELLED`).
+ * False when no dispatch of `deviceId` runs under this id.
+ */
+export function withdrawDispatch (core: ServerCore, deviceId: string, sessionId: string, reason: string): boolean {
+  const session = core.sessions.get(sessionId)
+  if (session !== undefined && session.deviceId === deviceId) {
+    core.cancelSession(session, reason as CancelReason)
+    return true
+  }
+  for (const [id, pending] of core.dispatches.entries()) {
+    if (id !== deviceId || pending.sessionId !== sessionId) continue
+    core.logger.info({ sessionId, reason }, 'dispatched task cancelled before the device took it up')
+    core.dispatches.settle(deviceId, sessionId, new SessionCancelledError(sessionId, reason))
+    return true
+  }
+  return false
 }
 
 /**

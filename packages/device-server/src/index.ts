@@ -16,6 +16,7 @@ export {
 export type {
   ClusterLink, ClusterHandlers, ClusterState, ClusterClient, ClusterClientRecord, ClaimMode, ClaimOutcome, ClusterMessage,
   ClusterTaskMessage, ClusterCancelMessage, ClusterFrameMessage, NodeMessage, ProbeMessage, ProbeAnswerMessage,
-  FencedNoticeMessage, ClientLossReason, ClusterSessionInfo, SessionsRequestMessage, SessionsAnswerMessage
+  FencedNoticeMessage, ClientLossReason, ClusterSessionInfo, SessionsRequestMessage, SessionsAnswerMessage, ClusterDispatchMessage,
+  ClusterDispatchCancelMessage, DispatchNoticeMessage, DispatchErrorInfo, PresenceInterestMessage, PresenceEventMessage
 } from './cluster/link.js'
 export { InMemoryClusterHub, InMemoryClusterLink, type InMemoryClusterHubOptions } from './cluster/memory.js'

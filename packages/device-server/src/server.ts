@@ -255,6 +255,8 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     for (const [deviceId, pending] of core.dispatches.entries()) {
       list.push({ deviceId, sessionId: pending.sessionId, taskName: pending.taskName, running: core.sessions.get(pending.sessionId) !== undefined })
     }
+    // In a cluster: those sent to devices on other nodes too.
+    if (core.cluster !== null) list.push(...core.cluster.dispatches.list())
     return list
   }
 
@@ -441,7 +443,11 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
    * Sends a task to a device the way the reference `/api/dispatch` does: a server TASK that the device turns into
    * its own TASK. The session id returned is the one the task really runs under. A device away inside its resume
    * window gets the server TASK when it resumes (`done` rejects with `AIP_ERR_SERVER_CLIENT_NOT_CONNECTED` when it
-   * does not come back); an unknown device throws that error at once.
+   * does not come back); an unknown device throws that error at once. In a cluster, a device connected to another
+   * node gets the task through that node, where it runs: this resolves once that node took it (or rejects with its
+   * refusal, as a local dispatch would), `done` settles with the record made there, the deadline, the signal and
+   * `cancelSession()` reach it there, and the loss of that node ends it with a failed record.
+   * @throws `AIP_ERR_CLUSTER_UNAVAILABLE` for a device not on this node while the cluster store cannot be reached
    */
   async dispatch (deviceId: string, request: string, options: DispatchOptions = {}): Promise<DispatchedTask> {
     return dispatchTask(this.#core, deviceId, request, options)
@@ -489,7 +495,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
       return true
     }
     // A session this node forwarded to a device on another node: cancelled there.
-    return core.cluster?.cancelForwardedSession(sessionId) ?? false
+    return core.cluster?.cancelForwardedSession(sessionId, reason) ?? false
   }
 
   /**

@@ -3,7 +3,9 @@ import { aipPlugin } from './plugin.js'
 
 export { aipPlugin } from './plugin.js'
 export { AipDeviceServer } from './endpoint.js'
-export { AipSessions, type RunningSession, type SessionView, type SessionChange, type Unsubscribe } from './sessions.js'
+export {
+  AipSessions, type RunningSession, type ClusterRunningSession, type SessionView, type SessionChange, type Unsubscribe
+} from './sessions.js'
 export { AipTasks, MAX_CANCEL_REASON_CHARS, type TaskDispatchOptions, type StartedTask } from './tasks.js'
 export {
   resolvePluginOptions, type AipOptions, type AipHook, type DeviceDisconnectedInfo, type ResolvedPluginOptions

@@ -1,4 +1,4 @@
-import type { DeviceServerEndpoint, SessionInfo, TaskRecord } from '@aip/device-server'
+import type { ClusterSessionInfo, DeviceServerEndpoint, SessionInfo, TaskRecord } from '@aip/device-server'
 
 /** A task still running. */
 export interface RunningSession {
@@ -10,6 +10,15 @@ export interface RunningSession {
   readonly deviceId: string
   /** Milliseconds since the epoch. */
   readonly startedAt: number
+}
+
+/**
+ * A task running on some node of the cluster, as {@link AipSessions.listClusterWide} lists it: a
+ * {@link RunningSession} with the node running it (`local` on a server without a cluster).
+ */
+export interface ClusterRunningSession extends RunningSession {
+  /** The node running the task (its agent, next to its device). */
+  readonly nodeId: string
 }
 
 /** A session as {@link AipSessions.get} returns it: running, or finished (`status` `completed` or `failed`). */
@@ -58,9 +67,20 @@ export class AipSessions {
     )
   }
 
-  /** The running sessions, oldest first. */
+  /** The sessions running on this server, oldest first (see {@link listClusterWide} for every node of a cluster). */
   list (): RunningSession[] {
     return this.#endpoint.listSessions().map(running)
+  }
+
+  /**
+   * The sessions running on every node of the cluster, oldest first, each with the `nodeId` running it. Every other
+   * live node is asked; one that does not answer in time (`takeoverProbeMs` plus a second) is left out and logged.
+   * Without a cluster: this server's sessions, `nodeId` `local`.
+   * @throws `AIP_ERR_CLUSTER_UNAVAILABLE` (503) when the cluster store cannot be reached
+   */
+  async listClusterWide (): Promise<ClusterRunningSession[]> {
+    const sessions: ClusterSessionInfo[] = await this.#endpoint.listClusterSessions()
+    return sessions.map((session) => ({ status: 'running' as const, ...session }))
   }
 
   /** A running session, or the record of a finished one while it is kept; `undefined` otherwise. */

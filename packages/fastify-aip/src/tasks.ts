@@ -56,6 +56,12 @@ export class AipTasks {
    * Sends a task to a connected device and resolves once it is on its way, with the session id it runs under.
    * Rejects with `AIP_ERR_FASTIFY_INVALID_TASK`, `AIP_ERR_FASTIFY_CLIENT_NOT_CONNECTED`, `AIP_ERR_FASTIFY_SERVER_CLOSING` or
    * `AIP_ERR_FASTIFY_TASK_ABORTED` (signal already aborted).
+   *
+   * In a cluster, a device connected to another node gets the task through that node, where it runs: this resolves
+   * once that node took it, and `done` settles with the record made there (the same shape as a local task's). The
+   * timeout, the signal and {@link cancel} reach it there; the loss of that node ends it with a failed record. While
+   * the cluster store cannot be reached, a task for a device that is not on this node rejects with
+   * `AIP_ERR_CLUSTER_UNAVAILABLE` (503).
    */
   async start (deviceId: string, request: string, options: TaskDispatchOptions = {}): Promise<StartedTask> {
     if (this.#closing) throw new ServerClosingError()
@@ -134,6 +140,10 @@ export class AipTasks {
         if (this.#closing) return new ServerClosingError({ cause: err })
         return new ClientNotConnectedError(deviceId, { cause: err })
       case 'AIP_ERR_SERVER_STOPPED': return new ServerClosingError({ cause: err })
+      // A device on another node while the cluster store is away (503), or that node drains (503): as they are.
+      case 'AIP_ERR_CLUSTER_UNAVAILABLE':
+      case 'AIP_ERR_SERVER_DRAINING':
+        return err as Error
       case 'AIP_ERR_SERVER_TOO_MANY_DISPATCHES':
         return new TooManyTasksError(deviceId, this.#endpoint.options.maxDispatchesPerDevice, { cause: err })
       case 'AIP_ERR_SERVER_REQUEST_TOO_LARGE': return new InvalidTaskError((err as Error).message.replace(/^The request/, 'the request'), { cause: err })

@@ -9,7 +9,8 @@ import type { ClusterRuntime } from './runtime.js'
 
 /*
  * What arrives in the mailbox of a client this node holds: on a device's node, the `task`s and `cancel`s of
- * requesters on other nodes; on a requester's node, the `frame`s the device's node made for it.
+ * requesters on other nodes and the `dispatch`es and `dispatch_cancel`s of other nodes' `dispatch()`; on a
+ * requester's node, the `frame`s the device's node made for it.
  */
 
 /** Handles one mailbox entry; true once handled (acknowledged), false to leave it in the mailbox. */
@@ -23,6 +24,12 @@ export async function deliver (runtime: ClusterRuntime, clientId: string, messag
       return true
     case 'frame':
       return deliverFrame(runtime, clientId, message)
+    case 'dispatch':
+      runtime.dispatches.deliver(clientId, message)
+      return true
+    case 'dispatch_cancel':
+      runtime.dispatches.deliverCancel(message)
+      return true
   }
   runtime.core.logger.warn({ clientId }, 'cluster: unknown mailbox entry dropped')
   return true

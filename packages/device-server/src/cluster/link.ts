@@ -63,7 +63,7 @@ export type ClaimOutcome =
  * - `frame`: a server frame for a requester (in the requester's mailbox), encoded once by the node that made it
  *   (its ack, an ERROR refusing its TASK, its TASK_END), to be written to its connection verbatim.
  */
-export type ClusterMessage = ClusterTaskMessage | ClusterCancelMessage | ClusterFrameMessage
+export type ClusterMessage = ClusterTaskMessage | ClusterCancelMessage | ClusterFrameMessage | ClusterDispatchMessage | ClusterDispatchCancelMessage
 
 /** A TASK forwarded to the node of its device. */
 export interface ClusterTaskMessage {
@@ -109,6 +109,33 @@ export interface ClusterFrameMessage {
   readonly text: string
 }
 
+/**
+ * A server TASK for a device, sent by `dispatch()` on another node (in the device's mailbox): the device's node
+ * dispatches it as its own and reports to `origin` ({@link DispatchNoticeMessage}).
+ */
+export interface ClusterDispatchMessage {
+  readonly kind: 'dispatch'
+  /** The session id chosen by the dispatching node. */
+  readonly sessionId: string
+  /** The sanitised task name. */
+  readonly taskName: string
+  readonly request: string
+  /** The dispatching node, which gets the notices. */
+  readonly origin: string
+  /** The dispatch's deadline, in milliseconds from its start on the dispatching node. */
+  readonly timeoutMs: number
+}
+
+/**
+ * Withdraws a dispatch of another node (in the device's mailbox): its deadline passed, its signal aborted, it was
+ * cancelled, or the dispatching node stopped. A running session ends with `Task was cancelled: <reason>`.
+ */
+export interface ClusterDispatchCancelMessage {
+  readonly kind: 'dispatch_cancel'
+  readonly sessionId: string
+  readonly reason: string
+}
+
 /** A running session as the cluster lists it: where it runs, and what `listSessions()` says of it there. */
 export interface ClusterSessionInfo extends SessionInfo {
   /** The node running the session (its agent, next to its device). */
@@ -116,7 +143,58 @@ export interface ClusterSessionInfo extends SessionInfo {
 }
 
 /** A message between two nodes (in a node's own mailbox). */
-export type NodeMessage = ProbeMessage | ProbeAnswerMessage | FencedNoticeMessage | SessionsRequestMessage | SessionsAnswerMessage
+export type NodeMessage =
+  | ProbeMessage | ProbeAnswerMessage | FencedNoticeMessage | SessionsRequestMessage | SessionsAnswerMessage | DispatchNoticeMessage
+  | PresenceInterestMessage | PresenceEventMessage
+
+/**
+ * A node with constellations granted `presence` asks every other node for the presence events of its devices, for
+ * `ttlMs` (it asks again before that ends, while it has such constellations).
+ */
+export interface PresenceInterestMessage {
+  readonly kind: 'presence_interest'
+  /** The node asking, which gets the events in its mailbox. */
+  readonly from: string
+  readonly ttlMs: number
+}
+
+/** A `device_presence` frame about a device of the sending node, for the constellations of the receiving node. */
+export interface PresenceEventMessage {
+  readonly kind: 'presence_event'
+  readonly from: string
+  readonly deviceId: string
+  /** The frame, as built by the device's node. */
+  readonly message: DecodedServerMessage
+  /** The frame encoded by that node: written verbatim. */
+  readonly text: string
+}
+
+/** Why the device's node refused or ended a dispatch without a record: the code of the error it met there. */
+export interface DispatchErrorInfo {
+  /** The error's code, for example `AIP_ERR_SERVER_CLIENT_NOT_CONNECTED`. */
+  readonly code: string
+  /** The cancel reason of `AIP_ERR_SERVER_SESSION_CANCELLED`, else `null`. */
+  readonly reason: string | null
+  /** The limit of `AIP_ERR_SERVER_TOO_MANY_DISPATCHES` / `AIP_ERR_SERVER_REQUEST_TOO_LARGE`, else `null`. */
+  readonly limit: number | null
+}
+
+/**
+ * What the device's node tells the dispatching node of a {@link ClusterDispatchMessage}: `accepted` (the server
+ * TASK is on its way, or held for a device away), `started` (the device took it up), `ended` (its record, or the
+ * error that refused or ended it).
+ */
+export interface DispatchNoticeMessage {
+  readonly kind: 'dispatch_notice'
+  readonly sessionId: string
+  /** The node running the dispatch. */
+  readonly from: string
+  readonly phase: 'accepted' | 'started' | 'ended'
+  /** `ended` with a record: the task's record. */
+  readonly record: TaskRecord | null
+  /** `ended` without a record: why. */
+  readonly error: DispatchErrorInfo | null
+}
 
 /** Asks a node for the sessions it runs (a cluster-wide listing). */
 export interface SessionsRequestMessage {

@@ -10,6 +10,7 @@ import type { ClusterRuntime } from './runtime.js'
  * requesters), it checks their node leases every half node lease, and reacts once to a node found lost:
  * - a session forwarded to the lost node (its agent ran there) ends here, exactly once, with TASK_END failed
  *   (`Task failed because the server running it was lost`), its record stored; later frames of it are dropped;
+ * - a `dispatch()` of this node running there ends the same way (its `done` resolves with that failed record);
  * - a session running here for a requester of the lost node goes on, its frames waiting in the requester's
  *   mailbox; at the end of the resume window the requester must hold a lease again (on any node), or the session
  *   is cancelled (`requester_not_resumed`; at once for a requester not granted `resume`).
@@ -47,6 +48,7 @@ export class NodeWatch {
     if (this.#checking || !runtime.ready) return
     const nodes = new Set<string>()
     for (const forwarded of runtime.forwarded.values()) nodes.add(forwarded.nodeId)
+    for (const nodeId of runtime.dispatches.nodes()) nodes.add(nodeId)
     for (const [sessionId, remote] of runtime.remote) if (!this.#waiting.has(sessionId)) nodes.add(remote.nodeId)
     nodes.delete(runtime.link.nodeId)
     if (nodes.size === 0) {
@@ -77,6 +79,7 @@ export class NodeWatch {
     for (const forwarded of [...runtime.forwarded.values()]) {
       if (forwarded.nodeId === nodeId) this.#endLost(forwarded)
     }
+    runtime.dispatches.nodeLost(nodeId)
     for (const [sessionId, remote] of runtime.remote) {
       if (remote.nodeId !== nodeId || this.#waiting.has(sessionId)) continue
       if (!remote.resumable) {

@@ -8,12 +8,21 @@ import type { TaskRecord } from '../results.js'
 import type { Session } from '../session.js'
 import { deliver } from './deliver.js'
 import { cancelForwarded, forwardTask, type ForwardedSession } from './forward.js'
-import type { ClusterClient, ClusterClientRecord, ClusterLink, ClusterState, NodeMessage } from './link.js'
+import type {
+  ClusterClient, ClusterClientRecord, ClusterLink, ClusterState, NodeMessage, PresenceEventMessage, PresenceInterestMessage
+} from './link.js'
 import { dropMovedClient } from './moved.js'
 import { NodeWatch } from './node-watch.js'
+import { RemoteDispatches } from './remote-dispatch.js'
 import { admitRegistration, answerProbe, reconcile } from './registration.js'
 import { answerSessions } from './sessions.js'
 import type { SessionInfo } from '../types.js'
+
+/** What the cluster needs of the server's presence hub. */
+export interface ClusterPresence {
+  /** A presence message of another node. */
+  nodeMessage: (message: PresenceInterestMessage | PresenceEventMessage) => void
+}
 
 /** A session that runs here for a requester connected to another node: its frames go to its mailbox. */
 export interface RemoteRequester {
@@ -46,6 +55,10 @@ export class ClusterRuntime {
   /** Session listings asked of other nodes, waiting for their answer, by request id. */
   readonly sessionRequests = new Map<string, (sessions: readonly SessionInfo[]) => void>()
   readonly watch: NodeWatch
+  /** `dispatch()` across nodes: this node's dispatches to devices elsewhere, and other nodes' dispatches run here. */
+  readonly dispatches: RemoteDispatches
+  /** The server's presence hub, when presence is not `off`: it exchanges presence events with other nodes. */
+  presence: ClusterPresence | null = null
   readonly #ended = new Set<string>()
   #started: Promise<void> | null = null
 
@@ -53,6 +66,7 @@ export class ClusterRuntime {
     this.core = core
     this.link = link
     this.watch = new NodeWatch(this)
+    this.dispatches = new RemoteDispatches(this)
   }
 
   /** Starts the link (once): the server's first connection, or its `start()`. */
@@ -76,6 +90,7 @@ export class ClusterRuntime {
     this.probes.clear()
     for (const resolve of [...this.sessionRequests.values()]) resolve([])
     await this.#started
+    await this.dispatches.stop()
     await this.link.stop().catch((err: unknown) => { this.core.logger.error({ err }, 'cluster: the link failed to stop') })
   }
 
@@ -167,10 +182,11 @@ export class ClusterRuntime {
   }
 
   /**
-   * `cancelSession()` of a session this node forwarded: sent to the device's node (its TASK_END follows). False when
-   * the session was not forwarded from here.
+   * `cancelSession()` of a session this node forwarded, or dispatched, to a device on another node: sent to the
+   * device's node (its TASK_END follows). False when the session was neither.
    */
-  cancelForwardedSession (sessionId: string): boolean {
+  cancelForwardedSession (sessionId: string, reason = 'cancelled'): boolean {
+    if (this.dispatches.cancel(sessionId, reason)) return true
     const forwarded = this.forwarded.get(sessionId)
     if (forwarded === undefined) return false
     this.link.send(forwarded.deviceId, { kind: 'cancel', sessionId, requesterId: forwarded.requesterId, reason: 'cancelled' }, forwarded.nodeId)
@@ -232,6 +248,13 @@ export class ClusterRuntime {
         return
       case 'sessions_answer':
         this.sessionRequests.get(message.requestId)?.(message.sessions)
+        return
+      case 'dispatch_notice':
+        this.dispatches.notice(message)
+        return
+      case 'presence_interest':
+      case 'presence_event':
+        this.presence?.nodeMessage(message)
     }
   }
 
