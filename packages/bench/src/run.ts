@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { cpus, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { markdown, summarise, type ScenarioResult } from './report.js'
 import { defaultScaleWorkers, scale, scalePlan } from './scale.js'
 import { BenchRedis, redisServerMissing } from './redis.js'
@@ -14,24 +15,80 @@ import { checkRatioTargets, checkScaleGoals, SCALE_GOALS, targetsMarkdown } from
 // Every scenario runs against the real server (Fastify + the AIP endpoint) and the bare-ws baseline, each in
 // its own process, alternating which goes first, and reports medians and the ratio real / baseline.
 
-const argv = process.argv.slice(2)
-const option = (name: string): string | undefined => argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined
-const quick = argv.includes('--quick')
+const USAGE = `usage: pnpm bench [--quick] [--only name,name] [--reps n] [--out dir] [--scale] [--scale-devices n] [--scale-workers n]
+  --quick            a short run of every scenario (the quick scale one included), one repetition each
+  --only parts       only the scenarios whose name holds one of the parts (a part "^text": whose name starts with it);
+                     parts are separated by a comma not followed by a space (scenario names hold ", ")
+  --reps n           repetitions per scenario (default 3; 1 with --quick; the scale scenario runs once unless given)
+  --out dir          where the report is written (default bench/results/ at the repository root)
+  --scale            add the scale scenario (also run when --only names it)
+  --scale-devices n  devices of the scale scenario
+  --scale-workers n  load generator processes of the scale scenario
+  --help             this text
+`
+
+/** Exits 2 with `message` and the usage on stderr: a mistyped option must not start a 20-minute run. */
+function usageError (message: string): never {
+  process.stderr.write(`bench: ${message}\n${USAGE}`)
+  process.exit(2)
+}
+
+let args: ReturnType<typeof parseBenchArgs>
+function parseBenchArgs () {
+  return parseArgs({
+    args: process.argv.slice(2),
+    strict: true,
+    allowPositionals: false,
+    options: {
+      quick: { type: 'boolean' },
+      only: { type: 'string' },
+      reps: { type: 'string' },
+      out: { type: 'string' },
+      scale: { type: 'boolean' },
+      'scale-devices': { type: 'string' },
+      'scale-workers': { type: 'string' },
+      help: { type: 'boolean' }
+    }
+  }).values
+}
+try {
+  args = parseBenchArgs()
+} catch (err) {
+  usageError((err as Error).message)
+}
+if (args.help === true) {
+  process.stdout.write(USAGE)
+  process.exit(0)
+}
+
+/** A positive integer option, or `undefined` when not given. */
+function count (name: 'reps' | 'scale-devices' | 'scale-workers'): number | undefined {
+  const text = args[name]
+  if (text === undefined) return undefined
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 1) usageError(`--${name} must be a positive integer, got ${JSON.stringify(text)}`)
+  return value
+}
+
+const quick = args.quick === true
 // Scenario names hold ", " (comma and space): the parts of --only are separated by a comma not followed by a space.
-const only = option('--only') === undefined ? null : new Set((option('--only') ?? '').split(/,(?! )/))
-const outDir = option('--out') === undefined ? fileURLToPath(new URL('../../../bench/results/', import.meta.url)) : resolve(option('--out') ?? '.')
-const reps = option('--reps') === undefined ? undefined : Math.max(1, Number(option('--reps')))
+const only = args.only === undefined ? null : new Set(args.only.split(/,(?! )/).filter((part) => part !== ''))
+if (only !== null && only.size === 0) usageError('--only needs at least one scenario name')
+const outDir = args.out === undefined ? fileURLToPath(new URL('../../../bench/results/', import.meta.url)) : resolve(args.out)
+const reps = count('reps')
 const repetitions = reps ?? (quick ? 1 : 3)
 // The scale scenario is heavy: it runs when selected (`--only scale`), with `--scale`, or in its quick size.
-const withScale = argv.includes('--scale') || quick || (only !== null && [...only].some((part) => part.replace(/^\^/, '').startsWith('scale')))
+const withScale = args.scale === true || quick || (only !== null && [...only].some((part) => part.replace(/^\^/, '').startsWith('scale')))
+const scaleDevices = count('scale-devices')
+const scaleWorkers = count('scale-workers')
 
 const size = quick
   ? { devices: 20, window: 16, warmupMs: 200, durationMs: 600, rate: 200, lightRate: 100, connectDevices: 200, stormDevices: 200, scaleDevices: 500, heartbeatMs: 1000 }
   : { devices: 100, window: 128, warmupMs: 1000, durationMs: 5000, rate: 2000, lightRate: 500, connectDevices: 10_000, stormDevices: 10_000, scaleDevices: SCALE_GOALS.scaleDevices, heartbeatMs: SCALE_GOALS.heartbeatMs }
 const scaleOptions = {
-  devices: option('--scale-devices') === undefined ? size.scaleDevices : Number(option('--scale-devices')),
+  devices: scaleDevices ?? size.scaleDevices,
   heartbeatMs: size.heartbeatMs,
-  workers: option('--scale-workers') === undefined ? defaultScaleWorkers() : Number(option('--scale-workers')),
+  workers: scaleWorkers ?? defaultScaleWorkers(),
   timeoutMs: 120_000
 }
 
@@ -188,11 +245,17 @@ if (withScale) {
   })
 }
 
+/** Whether `--only` (when given) selects the scenario `name`. */
+const selected = (name: string): boolean => only === null || [...only].some((part) => part.startsWith('^') ? name.startsWith(part.slice(1)) : name.includes(part))
+if (!scenarios.some((scenario) => selected(scenario.name))) {
+  usageError(`no scenario matches --only ${JSON.stringify(args.only)}; the scenarios:\n${scenarios.map((scenario) => `  ${scenario.name}`).join('\n')}`)
+}
+
 const results: ScenarioResult[] = []
 const started = new Date()
 for (const scenario of scenarios) {
   const { name, run } = scenario
-  if (only !== null && ![...only].some((part) => part.startsWith('^') ? name.startsWith(part.slice(1)) : name.includes(part))) continue
+  if (!selected(name)) continue
   if (name.startsWith('scale') && plan.capped) {
     process.stderr.write(`scale: ${scaleOptions.devices} devices asked, the open-file hard limit (ulimit -Hn = ${plan.fileLimit}) allows ${plan.devices} in one server process; goals are projected\n`)
   }
