@@ -1,25 +1,13 @@
-import { randomUUID } from 'node:crypto'
 import { test } from 'tap'
-import { redisServerOrSkip } from '@aip/test-support'
-import { API_KEY, buildApp, echoDevice, injectedDevice, until } from './helpers/harness.js'
+import { API_KEY, echoDevice, injectedDevice, until } from './helpers/harness.js'
+import { eventually, twoAppsOnRedis } from './helpers/cluster.js'
 
 const headers = { 'x-api-key': API_KEY }
 
-/** Waits (bounded) until `check` holds. */
-async function eventually (check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  throw new Error(`never: ${what}`)
-}
-
 test('two apps on a real Redis: POST /api/dispatch on B runs on the device of A, task_result on B answers, sessions list both nodes', async (t) => {
-  const redis = await redisServerOrSkip(t)
-  if (redis === undefined) return
-  const keyPrefix = `t-${randomUUID().slice(0, 8)}:`
-  const a = await buildApp(t, { apiKey: API_KEY, redis: { url: redis.url, keyPrefix, nodeId: 'node-a' } })
-  const b = await buildApp(t, { apiKey: API_KEY, redis: { url: redis.url, keyPrefix, nodeId: 'node-b' } })
+  const apps = await twoAppsOnRedis(t)
+  if (apps === undefined) return
+  const { a, b } = apps
   await eventually(() => a.aip.clusterState === 'ready' && b.aip.clusterState === 'ready', 'both nodes ready')
   const device = await injectedDevice(t, a, '/ws', 'dev-a')
   echoDevice(device, 'dev-a')

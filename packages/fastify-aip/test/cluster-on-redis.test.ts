@@ -1,25 +1,13 @@
-import { randomUUID } from 'node:crypto'
 import { test } from 'tap'
 import { InMemoryClusterHub } from '@aip/device-server'
-import { redisServerOrSkip } from '@aip/test-support'
 import { API_KEY, buildApp, injectedDevice, logCapture } from './helpers/harness.js'
-
-/** Waits (bounded) until `check` holds. */
-async function eventually (check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  throw new Error(`never: ${what}`)
-}
+import { eventually, twoAppsOnRedis } from './helpers/cluster.js'
 
 test('two apps on one Redis (the redis option): health names the node and its Redis state, /clients lists both nodes\' clients', async (t) => {
-  const redis = await redisServerOrSkip(t)
-  if (redis === undefined) return
-  const keyPrefix = `t-${randomUUID().slice(0, 8)}:`
   const logs = logCapture()
-  const a = await buildApp(t, { apiKey: API_KEY, redis: { url: redis.url, keyPrefix, nodeId: 'node-a' } }, { logger: { stream: logs.stream } })
-  const b = await buildApp(t, { apiKey: API_KEY, redis: { url: redis.url, keyPrefix, nodeId: 'node-b' } })
+  const apps = await twoAppsOnRedis(t, { logger: { stream: logs.stream } })
+  if (apps === undefined) return
+  const { a, b, redis } = apps
   const health = async (app: typeof a): Promise<Record<string, any>> => (await app.inject({ url: '/api/health', headers: { 'x-api-key': API_KEY } })).json()
   await eventually(async () => (await health(a)).cluster?.state === 'ready' && (await health(b)).cluster?.state === 'ready', 'both nodes ready')
   t.same((await health(a)).cluster, { node_id: 'node-a', state: 'ready' })

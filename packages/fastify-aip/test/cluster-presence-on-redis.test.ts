@@ -1,23 +1,11 @@
-import { randomUUID } from 'node:crypto'
 import { test } from 'tap'
-import { redisServerOrSkip } from '@aip/test-support'
-import { API_KEY, buildApp, injectClient, injectedDevice } from './helpers/harness.js'
-
-/** Waits (bounded) until `check` holds. */
-async function eventually (check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-  throw new Error(`never: ${what}`)
-}
+import { injectClient, injectedDevice } from './helpers/harness.js'
+import { eventually, twoAppsOnRedis } from './helpers/cluster.js'
 
 test('two apps on a real Redis: a constellation on B granted presence follows a device connected to A', async (t) => {
-  const redis = await redisServerOrSkip(t)
-  if (redis === undefined) return
-  const keyPrefix = `t-${randomUUID().slice(0, 8)}:`
-  const a = await buildApp(t, { apiKey: API_KEY, redis: { url: redis.url, keyPrefix, nodeId: 'node-a' } })
-  const b = await buildApp(t, { apiKey: API_KEY, redis: { url: redis.url, keyPrefix, nodeId: 'node-b' } })
+  const apps = await twoAppsOnRedis(t)
+  if (apps === undefined) return
+  const { a, b } = apps
   await eventually(() => a.aip.clusterState === 'ready' && b.aip.clusterState === 'ready', 'both nodes ready')
   const device = await injectedDevice(t, a, '/ws', 'dev-a')
   await eventually(async () => (await b.aip.listClusterClients()).some((c) => c.clientId === 'dev-a'), 'the device is known to B')
