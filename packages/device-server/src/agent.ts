@@ -79,7 +79,18 @@ export const planAgent: Agent = async (task, context) => {
     : { status: 'failed', error: failed.error ?? `${failed.call_id ?? 'a command'} failed` }
 }
 
+/** JSON's whitespace: space, tab, line feed, carriage return. */
+function jsonSpace (code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13
+}
+
 function parsePlan (request: string): Command[] | null {
+  // Only an array or an object can be a plan: any other request (plain text, the usual case) is told apart without
+  // a JSON.parse that throws (an exception and its stack trace per task).
+  let start = 0
+  while (start < request.length && jsonSpace(request.charCodeAt(start))) start++
+  const first = request.charCodeAt(start)
+  if (first !== 91 && first !== 123) return null
   let value: unknown
   try {
     value = JSON.parse(request)

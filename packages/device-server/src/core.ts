@@ -1,4 +1,4 @@
-import type { AIPProtocol, Logger, Transport } from '@aip/endpoint'
+import { silentLogger, type AIPProtocol, type Logger, type Transport } from '@aip/endpoint'
 import type { TypedEmitter } from '@aip/resilience'
 import type { AwayClient } from './away.js'
 import type { ClusterRuntime } from './cluster/runtime.js'
@@ -78,6 +78,16 @@ export class ServerCore {
     this.commandDeadlines = new CommandDeadlines(init.options.commandTimeoutMs, (session, responseId, timeoutMs) => {
       session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs))
     })
+  }
+
+  /**
+   * Would a line at `level` be written? False for the silent logger and for a logger whose `isLevelEnabled` (pino's)
+   * says no; true otherwise. Asked before building the fields of a line logged for every task.
+   */
+  logs (level: 'debug' | 'info'): boolean {
+    const logger = this.logger as Logger & { isLevelEnabled?: (level: string) => boolean }
+    if (logger === silentLogger) return false
+    return typeof logger.isLevelEnabled === 'function' ? logger.isLevelEnabled(level) : true
   }
 
   /** A fresh label for a connection not registered yet (`c1`, `c2`...). */

@@ -43,8 +43,8 @@ export interface InMemoryResultStoreOptions {
 
 /**
  * The embedded result store: one map by session, plus a queue in insertion order from which the oldest records are
- * evicted (beyond `maxRecords` or `maxBytes`, or older than `ttlMs`) on every write and read, in amortised constant
- * time. No timer runs. A task name is looked up by walking the queue from the newest record (a read of the HTTP
+ * evicted (beyond `maxRecords` or `maxBytes`, or older than `ttlMs`) on every write, on `size` and on every read
+ * that finds a record, in amortised constant time. No timer runs. A task name is looked up by walking the queue from the newest record (a read of the HTTP
  * API, rare), so a task costs one map entry, not two.
  */
 export class InMemoryResultStore implements ResultStore {
@@ -75,6 +75,10 @@ export class InMemoryResultStore implements ResultStore {
   }
 
   getBySession (sessionId: string): TaskRecord | undefined {
+    // Asked for every new TASK, whose session id is usually unknown here: nothing to evict for a miss (`put` bounds
+    // the count and the bytes; age is checked on the record found).
+    const record = this.#bySession.get(sessionId)
+    if (record === undefined) return undefined
     this.#evict()
     return this.#bySession.get(sessionId)
   }
@@ -91,6 +95,7 @@ export class InMemoryResultStore implements ResultStore {
   }
 
   get size (): number {
+    this.#evict()
     return this.#bySession.size
   }
 

@@ -41,7 +41,14 @@ export class Session {
   #controller: AbortController | null = null
   #aborted = false
   #reason: unknown = undefined
-  readonly #pending = new Map<string, PendingCommand>()
+  /**
+   * The commands waiting for results, in the order they were issued. A task usually waits for one at a time: the
+   * first is kept in a slot of its own (no Map per task); the Map is made when a second one waits beside it. When
+   * `#first` is taken, `#more` is empty, so the slot always comes first in the order.
+   */
+  #firstId: string | null = null
+  #first: PendingCommand | null = null
+  #more: Map<string, PendingCommand> | null = null
   ended = false
   /** The task's span, from the start of its agent to its TASK_END. */
   trace: TraceSpan | null = null
@@ -84,40 +91,40 @@ export class Session {
   /** Registers the wait for the results of the COMMAND with `responseId` (before the COMMAND is sent). */
   expect (responseId: string): Promise<Result[]> {
     return new Promise<Result[]>((resolve, reject) => {
-      this.#pending.set(responseId, { resolve, reject, outgoing: null })
+      this.#add(responseId, { resolve, reject, outgoing: null })
     })
   }
 
   /** Keeps the COMMAND of a waiting `responseId`, to send it (again) when the device resumes. */
   keep (responseId: string, outgoing: OutstandingCommand): void {
-    const pending = this.#pending.get(responseId)
+    const pending = this.#get(responseId)
     if (pending !== undefined) pending.outgoing = outgoing
   }
 
   /** The COMMANDs still waiting for results, in the order they were issued. */
   * outstanding (): IterableIterator<OutstandingCommand> {
-    for (const pending of this.#pending.values()) if (pending.outgoing !== null) yield pending.outgoing
+    if (this.#first?.outgoing != null) yield this.#first.outgoing
+    if (this.#more === null) return
+    for (const pending of this.#more.values()) if (pending.outgoing !== null) yield pending.outgoing
   }
 
   /** Fails the wait for `responseId` with `err` (its timeout); false when nothing waits for it any more. */
   fail (responseId: string, err: Error): boolean {
-    const pending = this.#pending.get(responseId)
+    const pending = this.#take(responseId)
     if (pending === undefined) return false
-    this.#pending.delete(responseId)
     pending.reject(err)
     return true
   }
 
   /** Stops waiting for `responseId` (timeout, abort, send failure). */
   forget (responseId: string): void {
-    this.#pending.delete(responseId)
+    this.#take(responseId)
   }
 
   /** Delivers results; false when nothing waits for that `prev_response_id` (the reference drops those). */
   deliver (prevResponseId: string, results: Result[]): boolean {
-    const pending = this.#pending.get(prevResponseId)
+    const pending = this.#take(prevResponseId)
     if (pending === undefined) return false
-    this.#pending.delete(prevResponseId)
     pending.resolve(results)
     return true
   }
@@ -129,9 +136,45 @@ export class Session {
       this.#reason = reason
       this.#controller?.abort(reason)
     }
-    for (const [responseId, pending] of this.#pending) {
-      this.#pending.delete(responseId)
+    const first = this.#first
+    if (first !== null) {
+      this.#firstId = null
+      this.#first = null
+      first.reject(reason)
+    }
+    const more = this.#more
+    if (more === null) return
+    for (const [responseId, pending] of more) {
+      more.delete(responseId)
       pending.reject(reason)
     }
+  }
+
+  #add (responseId: string, pending: PendingCommand): void {
+    if (this.#firstId === responseId || (this.#first === null && (this.#more === null || this.#more.size === 0))) {
+      this.#firstId = responseId
+      this.#first = pending
+    } else {
+      (this.#more ??= new Map()).set(responseId, pending)
+    }
+  }
+
+  #get (responseId: string): PendingCommand | undefined {
+    return this.#firstId === responseId ? (this.#first as PendingCommand) : this.#more?.get(responseId)
+  }
+
+  /** Removes and returns the wait for `responseId`. */
+  #take (responseId: string): PendingCommand | undefined {
+    if (this.#firstId === responseId) {
+      const pending = this.#first as PendingCommand
+      this.#firstId = null
+      this.#first = null
+      return pending
+    }
+    const more = this.#more
+    if (more === null) return undefined
+    const pending = more.get(responseId)
+    if (pending !== undefined) more.delete(responseId)
+    return pending
   }
 }

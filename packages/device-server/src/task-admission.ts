@@ -20,8 +20,11 @@ export interface Replier {
   send: (message: DecodedServerMessage) => boolean
 }
 
-/** The device a TASK runs on, or the text of its refusal. */
-function taskDevice (core: ServerCore, identity: Identity, message: DecodedClientMessage): { deviceId: string } | { refusal: string } {
+/** The refusal of a TASK: its text. */
+interface Refusal { readonly refusal: string }
+
+/** The id of the device a TASK runs on, or its refusal. */
+function taskDevice (core: ServerCore, identity: Identity, message: DecodedClientMessage): string | Refusal {
   if (identity.clientType === 'constellation') {
     const targetId = message.target_id
     if (targetId === null) return { refusal: Texts.constellationNeedsTarget }
@@ -30,10 +33,15 @@ function taskDevice (core: ServerCore, identity: Identity, message: DecodedClien
     if (target === undefined) return { refusal: Texts.targetNotConnected(targetId) }
     if (target.clientType !== 'device') return { refusal: Texts.targetNotDevice }
     if (identity.targetId !== null && identity.targetId !== targetId) return { refusal: Texts.taskNotAuthorized }
-    return { deviceId: targetId }
+    return targetId
   }
   if (message.target_id !== null && message.target_id !== identity.clientId) return { refusal: Texts.deviceTargetsDevice }
-  return { deviceId: identity.clientId }
+  return identity.clientId
+}
+
+/** Refuses a TASK: an ERROR carrying its ids, to the requester. */
+function refuse (connection: Replier, message: DecodedClientMessage, error: string): void {
+  connection.send(serverError({ error, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
 }
 
 /**
@@ -42,46 +50,43 @@ function taskDevice (core: ServerCore, identity: Identity, message: DecodedClien
  * constellation's TASK for a device on another node is forwarded there (the promise returned then).
  */
 export function admitTask (core: ServerCore, connection: Replier, identity: Identity, message: DecodedClientMessage, frameSize: number): Promise<void> | undefined {
-  const fail = (error: string): boolean =>
-    connection.send(serverError({ error, sessionId: message.session_id, responseId: message.request_id ?? undefined }))
   if (granted(identity, 'resume') && answeredAgain(core, connection, identity, message.session_id)) return
   const cluster = core.cluster
   if (cluster !== null && identity.clientType === 'constellation' && cluster.isRemote(message.target_id) && connection instanceof ClientConnection) {
     return cluster.forward(connection, identity, message, frameSize)
   }
-  const target = taskDevice(core, identity, message)
-  if ('refusal' in target) { fail(target.refusal); return }
-  const { deviceId } = target
+  const deviceId = taskDevice(core, identity, message)
+  if (typeof deviceId !== 'string') { refuse(connection, message, deviceId.refusal); return }
   const options = core.options
   const request = message.request
-  if (request === null || request === '') { fail(Texts.taskNeedsRequest); return }
-  if (requestTooLarge(request, options.maxRequestBytes)) { fail(Texts.requestTooLong(options.maxRequestBytes)); return }
+  if (request === null || request === '') { refuse(connection, message, Texts.taskNeedsRequest); return }
+  if (requestTooLarge(request, options.maxRequestBytes)) { refuse(connection, message, Texts.requestTooLong(options.maxRequestBytes)); return }
   if ((message.session_id?.length ?? 0) > MAX_ID_CHARS || (message.task_name?.length ?? 0) > MAX_ID_CHARS) {
-    fail(Texts.idTooLong((message.session_id?.length ?? 0) > MAX_ID_CHARS ? 'session_id' : 'task_name'))
+    refuse(connection, message, Texts.idTooLong((message.session_id?.length ?? 0) > MAX_ID_CHARS ? 'session_id' : 'task_name'))
     return
   }
   const dispatch = identity.clientType === 'device' ? core.dispatches.claim(identity.clientId, message) : undefined
   const sessionId = message.session_id ?? dispatch?.sessionId ?? newId()
   const running = core.sessions.get(sessionId)
   if (running !== undefined) {
-    fail(running.requesterId === identity.clientId ? Texts.sessionRunning(sessionId) : Texts.sessionOwned(sessionId))
+    refuse(connection, message, running.requesterId === identity.clientId ? Texts.sessionRunning(sessionId) : Texts.sessionOwned(sessionId))
     return
   }
   const finished = options.results.getBySession(sessionId)
   if (finished !== undefined) {
-    fail(finished.requesterId === identity.clientId ? Texts.sessionUsed(sessionId) : Texts.sessionOwned(sessionId))
+    refuse(connection, message, finished.requesterId === identity.clientId ? Texts.sessionUsed(sessionId) : Texts.sessionOwned(sessionId))
     return
   }
   // A task already promised by a dispatch before the drain still runs; any other is refused.
-  if (core.draining && dispatch === undefined) { fail(Texts.serverDraining); return }
-  if (core.sessions.size >= options.maxSessions) { fail(Texts.tooManySessions); return }
+  if (core.draining && dispatch === undefined) { refuse(connection, message, Texts.serverDraining); return }
+  if (core.sessions.size >= options.maxSessions) { refuse(connection, message, Texts.tooManySessions); return }
   const usage = core.usage.get(identity.clientId)
-  if (usage !== undefined && usage.sessions >= options.maxSessionsPerClient) { fail(Texts.tooManyClientSessions); return }
+  if (usage !== undefined && usage.sessions >= options.maxSessionsPerClient) { refuse(connection, message, Texts.tooManyClientSessions); return }
   if (core.away.has(deviceId) && waitingFor(core, deviceId) >= options.maxSessionsPerAwayDevice) {
-    fail(Texts.tooManyWaitingForDevice(deviceId, options.maxSessionsPerAwayDevice))
+    refuse(connection, message, Texts.tooManyWaitingForDevice(deviceId, options.maxSessionsPerAwayDevice))
     return
   }
-  if ((usage?.bytes ?? 0) + frameSize > options.maxSessionBytesPerClient) { fail(Texts.clientSessionsTooLarge); return }
+  if ((usage?.bytes ?? 0) + frameSize > options.maxSessionBytesPerClient) { refuse(connection, message, Texts.clientSessionsTooLarge); return }
   const taskName = sanitizeTaskName(message.task_name ?? sessionId)
   const session = new Session({ id: sessionId, taskName, request, requesterId: identity.clientId, deviceId, startedAt: options.now(), sizeBytes: frameSize })
   core.sessions.add(session)
@@ -104,7 +109,7 @@ export function admitTask (core: ServerCore, connection: Replier, identity: Iden
   }
   // The ack goes out before the agent starts, so it always precedes the first COMMAND (B16).
   connection.send(buildTaskAck({ sessionId }))
-  core.logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId, traceId: session.trace.traceId }, 'task started')
+  if (core.logs('info')) core.logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId, traceId: session.trace.traceId }, 'task started')
   core.events.emit('sessionStarted', { sessionId, taskName, requesterId: identity.clientId, deviceId })
   // The agent runs beside the connection's frame queue: the queue must go on to deliver COMMAND_RESULTS.
   runTask(core, session, message.metadata).catch((err: unknown) => core.logger.error({ err, sessionId, deviceId, traceId: session.trace?.traceId }, 'task runner failed'))

@@ -11,7 +11,7 @@ import { Texts } from './texts.js'
  * record, sends the one TASK_END to the requester and a copy to the device, settles its dispatch, emits
  * `taskEnd` and wakes whoever waits for its end.
  */
-export async function finishTask (core: ServerCore, session: Session, outcome: AgentOutcome): Promise<void> {
+export function finishTask (core: ServerCore, session: Session, outcome: AgentOutcome): void {
   if (session.ended) return
   session.ended = true
   if (session.deadlineTimer !== null) clearTimeout(session.deadlineTimer)
@@ -63,10 +63,12 @@ export async function finishTask (core: ServerCore, session: Session, outcome: A
     awayDevice.missedEnds.push(session.id)
     if (awayDevice.missedEnds.length > MAX_MISSED_ENDS) awayDevice.missedEnds.shift()
   }
-  core.logger.info({ sessionId: session.id, deviceId: session.deviceId, traceId: session.trace?.traceId, status: record.status, error: record.error }, 'task ended')
+  if (core.logs('info')) core.logger.info({ sessionId: session.id, deviceId: session.deviceId, traceId: session.trace?.traceId, status: record.status, error: record.error }, 'task ended')
   session.trace?.end(record.status === 'failed' ? (record.error ?? 'failed') : undefined)
   core.dispatches.settle(session.deviceId, session.id, record)
   core.events.emit('taskEnd', record)
-  for (const resolve of core.endWaiters.get(session) ?? []) resolve()
+  const waiters = core.endWaiters.get(session)
+  if (waiters === undefined) return
   core.endWaiters.delete(session)
+  for (const resolve of waiters) resolve()
 }

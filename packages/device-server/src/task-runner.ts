@@ -23,15 +23,7 @@ export async function runTask (core: ServerCore, session: Session, metadata: Rec
     metadata,
     traceparent: trace.traceparent
   }
-  // The signal and the child logger are made when first used: most agents read neither.
-  let logger: Logger | undefined
-  const taskLogger = (): Logger => (logger ??= childLogger(core.logger, { sessionId: session.id, deviceId: session.deviceId, traceId: trace.traceId }))
-  const context: AgentContext = {
-    get signal () { return session.signal },
-    get logger () { return taskLogger() },
-    systemInfo: device?.systemInfo ?? null,
-    execute: (commands, options) => execute(core, session, commands, options)
-  }
+  const context = new TaskContext(core, session, device?.systemInfo ?? null)
   let outcome: AgentOutcome
   try {
     outcome = await core.options.agent(task, context)
@@ -40,14 +32,46 @@ export async function runTask (core: ServerCore, session: Session, metadata: Rec
     }
   } catch (err) {
     outcome = { status: 'failed', error: publicError(core, session, err) }
-    if (!session.aborted && !(err instanceof TaskFailedError)) taskLogger().error({ err }, 'agent failed')
+    if (!session.aborted && !(err instanceof TaskFailedError)) context.logger.error({ err }, 'agent failed')
   }
   if (session.aborted) outcome = { status: 'failed', error: cancelText(core, session, session.abortReason) }
-  await finishTask(core, session, outcome)
+  finishTask(core, session, outcome)
 }
 
+/**
+ * The context an agent runs with. One object per task, its getters on the prototype: the signal and the child
+ * logger are made when first read (most agents read neither), and `execute` is the one closure (an agent may
+ * destructure it).
+ */
+class TaskContext implements AgentContext {
+  readonly systemInfo: AgentContext['systemInfo']
+  readonly execute: AgentContext['execute']
+  readonly #core: ServerCore
+  readonly #session: Session
+  #logger: Logger | undefined = undefined
+
+  constructor (core: ServerCore, session: Session, systemInfo: AgentContext['systemInfo']) {
+    this.#core = core
+    this.#session = session
+    this.systemInfo = systemInfo
+    this.execute = (commands, options) => execute(core, session, commands, options)
+  }
+
+  get signal (): AbortSignal {
+    return this.#session.signal
+  }
+
+  get logger (): Logger {
+    const session = this.#session
+    return (this.#logger ??= childLogger(this.#core.logger, { sessionId: session.id, deviceId: session.deviceId, traceId: (session.trace as TraceSpan).traceId }))
+  }
+}
+
+/** The options of an `execute` call given none (never written to). */
+const NO_OPTIONS: ExecuteOptions = Object.freeze({})
+
 /** Sends one COMMAND to the session's device and resolves with its Results (the agent's `execute`). */
-async function execute (core: ServerCore, session: Session, commands: readonly Command[], options: ExecuteOptions = {}): Promise<Result[]> {
+async function execute (core: ServerCore, session: Session, commands: readonly Command[], options: ExecuteOptions = NO_OPTIONS): Promise<Result[]> {
   if (session.aborted) {
     throw session.abortReason instanceof Error ? session.abortReason : new SessionCancelledError(session.id, 'aborted')
   }

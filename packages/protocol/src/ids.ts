@@ -1,8 +1,46 @@
-import { randomUUID } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 
-/** A fresh uuid4 string, the form the reference uses for `response_id`, `request_id`, `call_id` and sessions. */
+/** Random bytes drawn from the system's CSPRNG in one call for 256 ids, as `crypto.randomUUID` caches them. */
+const POOL_BYTES = 16 * 256
+const pool = Buffer.allocUnsafe(POOL_BYTES)
+let poolOffset = POOL_BYTES
+
+/** The two lowercase hex digits of every byte, as one 16-bit number (first digit in the low byte). */
+const HEX_PAIRS = new Uint16Array(256)
+for (let byte = 0; byte < 256; byte++) {
+  const hex = byte.toString(16).padStart(2, '0')
+  HEX_PAIRS[byte] = hex.charCodeAt(0) | (hex.charCodeAt(1) << 8)
+}
+
+/** Where the two digits of each of the 16 bytes go in the 36 characters of the text form. */
+const DIGITS_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]
+
+/** The text form being written: its dashes never change. */
+const text = Buffer.alloc(36)
+text[8] = text[13] = text[18] = text[23] = 0x2d
+
+/**
+ * A fresh uuid4 string, the form the reference uses for `response_id`, `request_id`, `call_id` and sessions: 122
+ * random bits from the CSPRNG, lowercase hex with dashes, as `crypto.randomUUID()` writes it. Written as one flat
+ * string (every frame the server builds draws one: `randomUUID` builds each id from some twenty partial strings).
+ */
 export function newId (): string {
-  return randomUUID()
+  if (poolOffset === POOL_BYTES) {
+    randomFillSync(pool)
+    poolOffset = 0
+  }
+  const at = poolOffset
+  poolOffset += 16
+  // Version 4 and the RFC 4122 variant.
+  pool[at + 6] = ((pool[at + 6] as number) & 0x0f) | 0x40
+  pool[at + 8] = ((pool[at + 8] as number) & 0x3f) | 0x80
+  for (let i = 0; i < 16; i++) {
+    const pair = HEX_PAIRS[pool[at + i] as number] as number
+    const to = DIGITS_AT[i] as number
+    text[to] = pair & 0xff
+    text[to + 1] = pair >> 8
+  }
+  return text.toString('latin1', 0, 36)
 }
 
 /**
@@ -22,7 +60,10 @@ export function constellationClientId (taskName: string, deviceId: string): stri
 
 const UNSAFE_TASK_NAME = /[^A-Za-z0-9._-]/g
 
-const ONLY_DOTS = /^\.+$/
+/** Is the UTF-16 code unit `code` one of `[A-Za-z0-9._-]`? */
+function safeCode (code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 46 || code === 95 || code === 45
+}
 
 /**
  * The task name as the reference server sanitises it before use: every character outside `[A-Za-z0-9._-]`
@@ -30,6 +71,12 @@ const ONLY_DOTS = /^\.+$/
  * made only of dots (`.`, `..`), which the reference lets through, becomes underscores too.
  */
 export function sanitizeTaskName (taskName: string): string {
-  const safe = taskName.replace(UNSAFE_TASK_NAME, '_')
-  return ONLY_DOTS.test(safe) ? '_'.repeat(safe.length) : safe
+  // Scanned once by code unit: a safe name (the usual case) is returned as it is, with no regular expression run.
+  let onlyDots = true
+  for (let i = 0; i < taskName.length; i++) {
+    const code = taskName.charCodeAt(i)
+    if (!safeCode(code)) return taskName.replace(UNSAFE_TASK_NAME, '_')
+    if (code !== 46) onlyDots = false
+  }
+  return onlyDots && taskName.length > 0 ? '_'.repeat(taskName.length) : taskName
 }
