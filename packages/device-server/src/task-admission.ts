@@ -92,13 +92,13 @@ export function admitTask (core: ServerCore, connection: Replier, identity: Iden
   core.sessions.add(session)
   core.charge(identity.clientId, 1, frameSize)
   core.onLoadChange()
-  const parent = message.metadata?.[TRACEPARENT]
+  const parent = parseTraceparent(message.metadata?.[TRACEPARENT])
   session.trace = startTraceSpan('@aip/device-server', 'aip.task', {
-    parent: typeof parent === 'string' ? parent : null,
+    parent,
     kind: SpanKind.SERVER,
     attributes: { 'aip.session_id': sessionId, 'aip.task_name': taskName, 'aip.device_id': deviceId }
   })
-  session.propagateTrace = parseTraceparent(parent) !== null
+  session.propagateTrace = parent !== null
   const deadlineMs = taskTimeoutMs(message.metadata)
   // Any requester may give a deadline: at it the session is cancelled, as a `task_cancel` would. One beyond what a
   // timer can hold (about 24.8 days) is no deadline in practice, and a longer delay would fire at once.

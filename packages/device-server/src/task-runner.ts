@@ -1,4 +1,4 @@
-import { SpanKind, TRACEPARENT, childLogger, startTraceSpan, type Logger, type TraceSpan } from '@aip/endpoint'
+import { TRACEPARENT, childLogger, type Logger, type TraceSpan } from '@aip/endpoint'
 import { buildCommand, type Command, type Result } from '@aip/protocol'
 import type { AgentContext, AgentOutcome, AgentTask, ExecuteOptions } from './agent.js'
 import { holdsCommands, writeCommand } from './command-writer.js'
@@ -21,7 +21,7 @@ export async function runTask (core: ServerCore, session: Session, metadata: Rec
     deviceId: session.deviceId,
     platform: device?.platform ?? null,
     metadata,
-    traceparent: trace.traceparent
+    get traceparent () { return trace.traceparent }
   }
   const context = new TaskContext(core, session, device?.systemInfo ?? null)
   let outcome: AgentOutcome
@@ -90,9 +90,9 @@ async function execute (core: ServerCore, session: Session, commands: readonly C
   // Registered before the COMMAND is sent, so that a fast answer cannot be missed. The timeout, an abort of the
   // task or of `options.signal` all settle this one promise (no race, no second promise per command).
   const answer = session.expect(responseId)
-  // Only a task that came with a trace context gives its COMMANDs one: a Python-only fleet sees reference frames.
-  const span = session.trace === null ? null : startTraceSpan('@aip/device-server', 'aip.command', { parent: session.trace.traceparent, kind: SpanKind.CLIENT, attributes: { 'aip.session_id': session.id, 'aip.response_id': responseId } })
-  const extra = span !== null && session.propagateTrace ? { [TRACEPARENT]: span.traceparent } : null
+  // Only a task that came with a trace context gives its COMMANDs one, the task span's (a COMMAND has no span of its
+  // own): a Python-only fleet sees reference frames.
+  const extra = session.propagateTrace && session.trace !== null ? { [TRACEPARENT]: session.trace.traceparent } : null
   const outgoing = { command, extra, dueAt: core.options.now() + timeoutMs, sent: false }
   session.keep(responseId, outgoing)
   // Timed only when someone listens to `commandEnd`.
@@ -120,7 +120,8 @@ async function execute (core: ServerCore, session: Session, commands: readonly C
     throw err
   } finally {
     if (sentAt !== -1) core.events.emit('commandEnd', { sessionId: session.id, deviceId: session.deviceId, durationMs: performance.now() - sentAt, status })
-    span?.end(status === 'ok' ? undefined : status)
+    // A COMMAND that did not end well is an event on the task span; the device's tool spans show the others.
+    if (status !== 'ok' && session.trace?.recording === true) session.trace.span.addEvent('aip.command', { 'aip.response_id': responseId, 'aip.command.status': status })
     if (timer === undefined) {
       deadlines.release(ticket)
     } else {

@@ -4,7 +4,7 @@ import type { AgentTask } from '../src/index.js'
 import { registeredConstellation, registeredDevice, startServer, until } from './helpers/harness.js'
 
 // W3C trace context: a TASK's metadata.traceparent becomes the parent of the task's span; each COMMAND then
-// carries a traceparent of its own (an extension field the reference ignores), and every log line of the task
+// carries the task span's traceparent (an extension field the reference ignores), and every log line of the task
 // carries the trace id. A TASK without one (a Python constellation) gets reference COMMANDs.
 
 const PARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
@@ -42,9 +42,10 @@ test('a TASK with a traceparent: the agent, the COMMAND and the task log lines c
   const command = await device.next()
   t.match(command, { type: 'command', session_id: 'trace@1' })
   t.match(command.traceparent, new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`), 'the COMMAND carries the trace')
-  t.not(command.traceparent, PARENT, 'under a span of its own')
+  t.not(command.traceparent, PARENT, 'under the server\'s task span, not the constellation\'s')
   t.same(Object.keys(command).slice(0, 14), [...REFERENCE_SERVER_FIELDS], 'the 14 reference fields first, in order')
   t.match(seen[0]?.traceparent, new RegExp(`^00-${TRACE_ID}-`), 'the agent sees the task span')
+  t.equal(command.traceparent, seen[0]?.traceparent, 'the COMMAND names the task span itself')
   device.send({ type: 'command_results', status: 'continue', client_type: 'device', client_id: 'trace-dev', session_id: 'trace@1', prev_response_id: command.response_id, action_results: [] })
   await until(galaxy, (f) => f.type === 'task_end')
   const taskLines = lines.filter((line) => line.sessionId === 'trace@1')

@@ -1,13 +1,13 @@
 import { randomFillSync } from 'node:crypto'
 import {
   INVALID_SPAN_CONTEXT, ProxyTracerProvider, SpanKind, SpanStatusCode, TraceFlags, context, isSpanContextValid, trace,
-  type Attributes, type Context, type Span, type SpanContext
+  type Attributes, type Context, type Span, type SpanContext, type Tracer, type TracerProvider
 } from '@opentelemetry/api'
 
 /**
  * W3C trace context across AIP: the constellation puts a `traceparent` in the TASK's `metadata`, the server
- * runs the task in a span under it and gives each COMMAND a `traceparent` of its own, and the device runs each
- * tool call in a span under that. Spans go through `@opentelemetry/api`: without an SDK they cost almost nothing
+ * runs the task in a span under it and gives each COMMAND the `traceparent` of that task span (a COMMAND has no
+ * span of its own), and the device runs each tool call in a span under that. Spans go through `@opentelemetry/api`: without an SDK they cost almost nothing
  * and record nothing, but the ids still travel, so that every log line of a task carries one trace id.
  */
 
@@ -97,57 +97,87 @@ export function activeTraceparent (): string | null {
 export interface TraceSpan {
   /** The OpenTelemetry span (non-recording without an SDK). */
   readonly span: Span
-  /** The `traceparent` naming this span: what the next hop runs under. */
+  /** The `traceparent` naming this span: what the next hop runs under (written when first read). */
   readonly traceparent: string
   readonly traceId: string
+  /**
+   * Whether the span records (an SDK is registered, its sampler kept the span, and it has not ended): only then is
+   * anything worth computing for it, such as an event's attributes. Without an SDK it is `false` and costs nothing.
+   */
+  readonly recording: boolean
   /** Ends the span; with an error, its status is ERROR. Ending twice does nothing. */
   end: (error?: unknown) => void
 }
 
 /** Options of {@link startTraceSpan}. */
 export interface TraceSpanOptions {
-  /** The parent, as a `traceparent`; without one (or with an invalid one), the active span, else a new trace. */
-  parent?: string | null | undefined
+  /**
+   * The parent: a `traceparent`, or a span context (one {@link parseTraceparent} gave, so that a caller who checked
+   * the header does not parse it twice). Without one (or with an invalid one), the active span, else a new trace.
+   */
+  parent?: string | SpanContext | null | undefined
   kind?: SpanKind
   attributes?: Attributes
 }
 
-/** The tracer provider the API hands out while no SDK registered one (its no-op delegate). */
+/** The parent a `parent` option names: a valid span context, or `null`. */
+function parentOf (parent: string | SpanContext | null | undefined): SpanContext | null {
+  if (typeof parent === 'string') return parseTraceparent(parent)
+  return parent != null && isSpanContextValid(parent) ? parent : null
+}
+
+/** The global proxy provider's no-op delegate: what the API hands out while no SDK registered one. */
 const NO_SDK = new ProxyTracerProvider().getDelegate()
 
+/** The tracers of the SDK provider registered last, by name (an SDK's `getTracer` builds a key and looks it up). */
+const tracers = new Map<string, Tracer>()
+let tracersOf: TracerProvider | null = null
+
 /**
- * True while no OpenTelemetry SDK is registered with this copy of the API: its tracers are then no-ops. Asked on
- * every span (an SDK may be registered at any time); a provider registered through another copy of the API counts
- * as an SDK.
+ * The tracer named `name` of the registered OpenTelemetry SDK, or `null` while none is registered with this copy of
+ * the API (its tracers are then no-ops). Asked on every span (an SDK may be registered at any time); a provider
+ * registered through another copy of the API counts as an SDK, and its tracers are not kept (it may change its
+ * delegate behind our back).
  */
-function sdkRegistered (): boolean {
+function sdkTracer (name: string): Tracer | null {
   const provider = trace.getTracerProvider()
-  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NO_SDK
+  if (!(provider instanceof ProxyTracerProvider)) return provider.getTracer(name)
+  const delegate = provider.getDelegate()
+  if (delegate === NO_SDK) return null
+  if (delegate !== tracersOf) {
+    tracers.clear()
+    tracersOf = delegate
+  }
+  let tracer = tracers.get(name)
+  if (tracer === undefined) {
+    tracer = delegate.getTracer(name)
+    tracers.set(name, tracer)
+  }
+  return tracer
 }
 
 /**
  * A span while no SDK is registered: what the no-op tracer would give (a non-recording span carrying the parent's
- * context when it is valid), computed only when read. The parent is read from `parent` (a `traceparent`) or from
- * the context active at the start (contexts are immutable, so reading it later reads the same); the ids are drawn
- * on first use. A span whose ids nobody reads (a COMMAND's, when its task carried no trace context) costs one
- * object.
+ * context when it is valid), computed only when read. The parent is read from `parent` or from the context active
+ * at the start (contexts are immutable, so reading it later reads the same); the ids are drawn on first use. A
+ * span whose ids nobody reads costs one object.
  */
 class QuietSpan implements TraceSpan {
-  readonly #parentText: string | null | undefined
+  readonly #parentOption: string | SpanContext | null | undefined
   readonly #active: Context
   #parent: SpanContext | null | undefined = undefined
   #traceId: string | undefined = undefined
   #traceparent: string | undefined = undefined
   #span: Span | undefined = undefined
 
-  constructor (parent: string | null | undefined, active: Context) {
-    this.#parentText = parent
+  constructor (parent: string | SpanContext | null | undefined, active: Context) {
+    this.#parentOption = parent
     this.#active = active
   }
 
-  /** The parent: the remote one when `parent` is a valid `traceparent`, else the active span's, else `null`. */
+  /** The parent: the remote one when `parent` names a valid one, else the active span's, else `null`. */
   get #parentContext (): SpanContext | null {
-    if (this.#parent === undefined) this.#parent = parseTraceparent(this.#parentText) ?? trace.getSpanContext(this.#active) ?? null
+    if (this.#parent === undefined) this.#parent = parentOf(this.#parentOption) ?? trace.getSpanContext(this.#active) ?? null
     return this.#parent
   }
 
@@ -175,8 +205,42 @@ class QuietSpan implements TraceSpan {
     return this.#traceparent
   }
 
+  get recording (): boolean { return false }
+
   /** A non-recording span records neither the error nor the end. */
   end (): void {}
+}
+
+/** A span of the registered SDK (recording, or sampled out), with the context it passes on. */
+class SdkSpan implements TraceSpan {
+  readonly span: Span
+  readonly #own: SpanContext
+  #traceparent: string | undefined = undefined
+  #ended = false
+
+  constructor (span: Span, own: SpanContext) {
+    this.span = span
+    this.#own = own
+  }
+
+  get traceId (): string { return this.#own.traceId }
+
+  get traceparent (): string {
+    this.#traceparent ??= formatTraceparent(this.#own)
+    return this.#traceparent
+  }
+
+  get recording (): boolean { return this.span.isRecording() }
+
+  end (error?: unknown): void {
+    if (this.#ended) return
+    this.#ended = true
+    if (error !== undefined && this.span.isRecording()) {
+      if (error instanceof Error) this.span.recordException(error)
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
+    }
+    this.span.end()
+  }
 }
 
 /**
@@ -185,12 +249,15 @@ class QuietSpan implements TraceSpan {
  * context still moves on from hop to hop; nothing is built until its ids are read.
  */
 export function startTraceSpan (tracerName: string, name: string, options: TraceSpanOptions = {}): TraceSpan {
-  if (!sdkRegistered()) return new QuietSpan(options.parent, context.active())
-  const remote = parseTraceparent(options.parent)
-  const parentContext = remote === null ? context.active() : trace.setSpanContext(context.active(), remote)
-  const parent = remote ?? trace.getSpanContext(parentContext) ?? null
-  const span = trace.getTracer(tracerName).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parentContext)
+  const tracer = sdkTracer(tracerName)
+  if (tracer === null) return new QuietSpan(options.parent, context.active())
+  const remote = parentOf(options.parent)
+  const active = context.active()
+  const parentContext = remote === null ? active : trace.setSpanContext(active, remote)
+  const span = tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parentContext)
   let own = span.spanContext()
+  const parent = remote ?? trace.getSpanContext(parentContext) ?? null
+  // An SDK whose span has no valid context of its own (or hands back its parent's): ids of our own under the parent.
   if (!isSpanContextValid(own) || own.spanId === parent?.spanId) {
     own = {
       traceId: parent !== null && isSpanContextValid(parent) ? parent.traceId : randomHexId(16),
@@ -198,19 +265,5 @@ export function startTraceSpan (tracerName: string, name: string, options: Trace
       traceFlags: parent?.traceFlags ?? TraceFlags.SAMPLED
     }
   }
-  let ended = false
-  return {
-    span,
-    traceparent: formatTraceparent(own),
-    traceId: own.traceId,
-    end (error?: unknown) {
-      if (ended) return
-      ended = true
-      if (error !== undefined) {
-        if (error instanceof Error) span.recordException(error)
-        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
-      }
-      span.end()
-    }
-  }
+  return new SdkSpan(span, own)
 }
