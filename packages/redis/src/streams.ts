@@ -4,7 +4,8 @@ import { FencedError, InvalidArgumentError, StreamFullError } from './errors.js'
 import type { LeaseLossReason } from './errors.js'
 import { checkId, describe, optionCount, optionMs } from './keys.js'
 import { LUA_FENCE, LuaScript } from './script.js'
-import type { AppendOptions, DeliveryEntry, DeliveryLog, LeaseFence, StreamAddress } from './types.js'
+import { toRecord } from './leases.js'
+import type { AppendOptions, DeliveryEntry, DeliveryLog, HolderAppendOptions, HolderAppendOutcome, LeaseFence, StreamAddress } from './types.js'
 
 /** Options of {@link RedisDeliveryLog}. */
 export interface RedisDeliveryLogOptions {
@@ -44,7 +45,11 @@ end
 
 // KEYS: streams, leases and epochs of the batch. ARGV: max length, ttl ms, n, most bytes a doorbell carries, then per
 // append: stream index, lease index (0: none; its epoch key follows it), epoch, token, payload, doorbell channel
-// ('' : none). Answers per append its entry id, or 'full', 'fenced' or 'expired'. The bound check reads a stream's
+// ('' : none). Answers per append its entry id, or 'full', 'fenced' or 'expired'. An append to a client's holder
+// has instead minus the index of the client's lease, the node not to append for, the data prefix required, and
+// the doorbell channel of the holder without its node id: it answers {'absent'} (no lease), {'held', node, epoch,
+// acquired, renewed, data, PTTL} (held by that node, or other data: nothing appended), or {'sent', entry id,
+// node}, the holder's doorbell rung. The bound check reads a stream's
 // length and last id once per call (XINFO STREAM). A stream that was empty gets its
 // TTL (one that holds entries keeps the TTL its first entry or its last acknowledgement gave it), and each doorbell
 // is rung once. A doorbell carries its entries (see DOORBELL below), or, when they would take more than the bytes
@@ -54,6 +59,10 @@ local max = tonumber(ARGV[1])
 local n = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
 local nul = string.char(0)
+-- encodeURIComponent, as the node ids in keys are written.
+local function enc(s)
+  return (string.gsub(s, "[^%w%-_%.!~%*'%(%)]", function(c) return string.format('%%%02X', string.byte(c)) end))
+end
 -- The length of a stream and the id of its last entry ('' when it is empty), in one command.
 local function tail_of(k)
   local info = redis.pcall('XINFO', 'STREAM', k)
@@ -73,7 +82,23 @@ for i = 0, n - 1 do
   local s = tonumber(ARGV[b + 1])
   local l = tonumber(ARGV[b + 2])
   local lost = false
-  if l > 0 then lost = fenced(l, ARGV[b + 3], ARGV[b + 4]) end
+  local ch = ARGV[b + 6]
+  local holder = nil
+  if l > 0 then
+    lost = fenced(l, ARGV[b + 3], ARGV[b + 4])
+  elseif l < 0 then
+    local lk = KEYS[-l]
+    local f = redis.call('HMGET', lk, 'node', 'epoch', 'acquired', 'renewed', 'data')
+    local data = f[5] or ''
+    if not f[2] then
+      lost = { 'absent' }
+    elseif f[1] == ARGV[b + 3] or string.sub(data, 1, #ARGV[b + 4]) ~= ARGV[b + 4] then
+      lost = { 'held', f[1], f[2], f[3] or '', f[4] or '', data, redis.call('PTTL', lk) }
+    else
+      holder = f[1]
+      ch = ch .. enc(holder) .. '}'
+    end
+  end
   if lost then
     out[i + 1] = lost
   else
@@ -85,11 +110,10 @@ for i = 0, n - 1 do
     if cur >= max then
       out[i + 1] = 'full'
     else
-      local ch = ARGV[b + 6]
       local p = ARGV[b + 5]
       local prev = last[s]
       local id = redis.call('XADD', KEYS[s], '*', 'p', p)
-      out[i + 1] = id
+      if holder then out[i + 1] = { 'sent', id, holder } else out[i + 1] = id end
       last[s] = id
       cur = cur + 1
       if ch ~= '' then
@@ -229,10 +253,12 @@ interface Pending<T> {
   readonly reject: (err: unknown) => void
 }
 
-interface PendingAppend extends Pending<string> {
+interface PendingAppend extends Pending<unknown> {
   readonly payload: string
-  /** The doorbell channel, or ''. */
+  /** The doorbell channel, or ''; for an append to a holder, the doorbell channel's prefix. */
   readonly channel: string
+  /** An append to the holder of this client id. */
+  readonly holder?: { readonly clientId: string, readonly except: string, readonly dataPrefix: string }
 }
 
 interface PendingAck extends Pending<number> {
@@ -304,17 +330,46 @@ export class RedisDeliveryLog implements DeliveryLog {
    */
   async append (to: StreamAddress, payload: string, options: AppendOptions = {}): Promise<string> {
     checkAddress(to)
+    this.#checkPayload(payload)
+    const channel = options.wake === undefined ? '' : this.#redis.keys.doorbell(checkId('wake', options.wake))
+    if (options.fence !== undefined) checkFence(options.fence)
+    return await new Promise<string>((resolve, reject) => {
+      this.#appends.add({ stream: to, payload, channel, fence: options.fence, resolve: resolve as (value: unknown) => void, reject })
+    })
+  }
+
+  /**
+   * Looks up the holder of `clientId` and, unless it is `options.except` or its lease's data does not start with
+   * `options.dataPrefix`, appends `payload` to the stream and rings the holder's doorbell: one atomic step, sent with
+   * the other appends of the turn (one round trip where a lookup then an append take two).
+   * @throws StreamFullError when the stream is full; InvalidArgumentError, RedisUnavailableError, RedisCommandError
+   */
+  async appendToHolder (clientId: string, to: StreamAddress, payload: string, options: HolderAppendOptions = {}): Promise<HolderAppendOutcome> {
+    checkId('clientId', clientId)
+    checkAddress(to)
+    this.#checkPayload(payload)
+    const except = options.except ?? ''
+    const dataPrefix = options.dataPrefix ?? ''
+    if (typeof except !== 'string' || typeof dataPrefix !== 'string') throw new InvalidArgumentError('options', '{ except?: string, dataPrefix?: string }', describe(options))
+    const channel = this.#redis.keys.doorbell('')
+    const holder = { clientId, except, dataPrefix }
+    const answer = await new Promise<unknown>((resolve, reject) => {
+      this.#appends.add({ stream: to, payload, channel: channel.slice(0, -1), fence: undefined, holder, resolve, reject })
+    })
+    const reply = answer as [string, ...Array<string | number>]
+    if (reply[0] === 'sent') return { appended: true, id: reply[1] as string, nodeId: reply[2] as string }
+    if (reply[0] === 'absent') return { appended: false, holder: null }
+    const [, node, epoch, acquired, renewed, data, ttl] = reply as [string, string, string, string, string, string, number]
+    return { appended: false, holder: toRecord(clientId, [node, epoch, acquired, renewed, data], ttl) }
+  }
+
+  #checkPayload (payload: unknown): void {
     if (typeof payload !== 'string') throw new InvalidArgumentError('payload', 'a string', describe(payload))
     // Byte length only matters near the bound: a string of n UTF-16 units takes at most 3n bytes.
     if (payload.length * 3 > this.#maxPayloadBytes) {
       const bytes = Buffer.byteLength(payload)
       if (bytes > this.#maxPayloadBytes) throw new InvalidArgumentError('payload', `at most ${this.#maxPayloadBytes} bytes`, `${bytes} bytes`)
     }
-    const channel = options.wake === undefined ? '' : this.#redis.keys.doorbell(checkId('wake', options.wake))
-    if (options.fence !== undefined) checkFence(options.fence)
-    return await new Promise<string>((resolve, reject) => {
-      this.#appends.add({ stream: to, payload, channel, fence: options.fence, resolve, reject })
-    })
   }
 
   /**
@@ -373,15 +428,17 @@ export class RedisDeliveryLog implements DeliveryLog {
     for (const append of batch) {
       const stream = list.add(this.#redis.keys.stream(append.stream.kind, append.stream.id))
       const fence = append.fence
-      args.push(stream, this.#fenceIndex(list, fence), fence?.epoch ?? '', fence?.token ?? '', append.payload, append.channel)
+      const holder = append.holder
+      if (holder !== undefined) args.push(stream, -list.add(this.#redis.keys.lease(holder.clientId)), holder.except, holder.dataPrefix, append.payload, append.channel)
+      else args.push(stream, this.#fenceIndex(list, fence), fence?.epoch ?? '', fence?.token ?? '', append.payload, append.channel)
     }
     this.#redis.run('stream.append', async (client) => await APPEND_MANY.run(client, list.keys, args)).then((reply) => {
-      const answers = reply as string[]
+      const answers = reply as unknown[]
       for (let i = 0; i < batch.length; i++) {
         const append = batch[i] as PendingAppend
-        const answer = answers[i] as string
+        const answer = answers[i]
         if (answer === 'full') append.reject(new StreamFullError(streamName(append.stream), this.#maxStreamLength))
-        else if (answer === 'fenced' || answer === 'expired') append.reject(fencedError(append.fence, answer))
+        else if ((answer === 'fenced' || answer === 'expired') && append.fence !== undefined) append.reject(fencedError(append.fence, answer))
         else append.resolve(answer)
       }
     }, (err: unknown) => {
