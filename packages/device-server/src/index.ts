@@ -17,6 +17,7 @@ export type {
   ClusterLink, ClusterHandlers, ClusterState, ClusterClient, ClusterClientRecord, ClaimMode, ClaimOutcome, ClusterMessage,
   ClusterTaskMessage, ClusterCancelMessage, ClusterFrameMessage, NodeMessage, ProbeMessage, ProbeAnswerMessage,
   FencedNoticeMessage, ClientLossReason, ClusterSessionInfo, SessionsRequestMessage, SessionsAnswerMessage, ClusterDispatchMessage,
-  ClusterDispatchCancelMessage, DispatchNoticeMessage, DispatchErrorInfo, PresenceInterestMessage, PresenceEventMessage
+  ClusterDispatchCancelMessage, DispatchNoticeMessage, DispatchErrorInfo, PresenceInterestMessage, PresenceEventMessage,
+  HolderSendOutcome
 } from './cluster/link.js'
 export { InMemoryClusterHub, InMemoryClusterLink, type InMemoryClusterHubOptions } from './cluster/memory.js'

@@ -39,6 +39,8 @@ export type {
   ClusterResultStore,
   DeliveryEntry,
   DeliveryLog,
+  HolderAppendOptions,
+  HolderAppendOutcome,
   Lease,
   LeaseCheck,
   LeaseFence,

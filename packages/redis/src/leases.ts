@@ -429,7 +429,8 @@ async function readLeases (client: Redis, leaseKey: (clientId: string) => string
   return records
 }
 
-function toRecord (clientId: string, [node, epoch, acquired, renewed, data]: Array<string | null | undefined>, ttl: number): LeaseRecord {
+/** A lease record from its hash fields and PTTL. */
+export function toRecord (clientId: string, [node, epoch, acquired, renewed, data]: Array<string | null | undefined>, ttl: number): LeaseRecord {
   return Object.freeze({
     clientId,
     nodeId: node ?? '',

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from './errors.js'
 import { checkId, describe, optionCount, optionMs } from './keys.js'
 import { silentLogger } from './logger.js'
 import type { Logger } from './logger.js'
-import { checkAddress, checkEntryId, streamName, toEntry } from './streams.js'
+import { checkAddress, checkEntryId, compareEntryIds, streamName, toEntry } from './streams.js'
 import type { DeliveryEntry, StreamAddress } from './types.js'
 
 /** Handles one entry; the reader waits for it before handing over the next entry of the same stream. */
@@ -35,7 +35,12 @@ export interface FollowOptions {
 interface Follow {
   readonly address: StreamAddress
   readonly handler: EntryHandler
+  /** The last entry handed over. */
   cursor: string
+  /** The last entry handed over or waiting in `queue`: the stream holds nothing between `cursor` and it that is not. */
+  tail: string
+  /** Entries a doorbell carried, in stream order, to hand over after `cursor`. */
+  queue: DeliveryEntry[]
 }
 
 /** Most streams named in one XREAD of a full read (a node following many streams reads them in slices). */
@@ -45,8 +50,12 @@ const MAX_KEYS_PER_READ = 1000
  * Reads the delivery streams a node follows (its devices' and its own) and hands each entry to the stream's
  * handler, in stream order, one at a time per stream.
  *
- * - A doorbell names the streams that got entries: the reader reads those, and only those, in one XREAD (however
- *   many doorbells rang meanwhile: one read per round, not per entry).
+ * - A doorbell carries the entries appended (with the id of the entry before them): the reader hands them over
+ *   without reading the stream when it has handed over (or holds) everything up to that id; otherwise (a doorbell
+ *   was lost or came late) it reads the stream from its cursor. Entries are handed over once: an id at or before
+ *   the cursor is skipped, however it arrived.
+ * - A doorbell too large to carry its entries names the streams that got entries: the reader reads those, and only
+ *   those, in one XREAD (however many doorbells rang meanwhile: one read per round, not per entry).
  * - It reads every followed stream when the doorbell's subscription is confirmed (first, and after each
  *   reconnection of the subscriber), when the command connection becomes ready again (a reconnection re-reads
  *   from the cursor), and at the latest every `pollIntervalMs`: a doorbell lost (Redis blipped, or it rang another
@@ -65,6 +74,8 @@ export class RedisStreamReader {
   readonly #follows = new Map<string, Follow>()
   /** Streams to read in the next round (their doorbell rang, or they were just followed). */
   readonly #dirty = new Set<string>()
+  /** Streams with entries a doorbell carried, waiting to be handed over. */
+  readonly #carried = new Set<string>()
   readonly #disposers: Array<() => void> = []
   /** Read every followed stream in the next round. */
   #full = false
@@ -75,6 +86,7 @@ export class RedisStreamReader {
   readonly #loop: Promise<void>
   #reads = 0
   #rings = 0
+  #carriedEntries = 0
 
   /**
    * Starts reading (nothing until the first `follow`).
@@ -104,6 +116,11 @@ export class RedisStreamReader {
     return this.#rings
   }
 
+  /** Entries handed over as a doorbell carried them, without reading their stream (for tests and metrics). */
+  get carried (): number {
+    return this.#carriedEntries
+  }
+
   /**
    * Hands every entry of the stream after `options.afterId` to `handler`, then every new one. Following a stream
    * already followed replaces its handler and cursor. Returns the function that stops following it.
@@ -114,7 +131,7 @@ export class RedisStreamReader {
     if (typeof handler !== 'function') throw new InvalidArgumentError('handler', 'a function', describe(handler))
     const cursor = checkEntryId('afterId', options.afterId ?? '0-0')
     const key = this.#redis.keys.stream(address.kind, address.id)
-    const follow: Follow = { address: { kind: address.kind, id: address.id }, handler, cursor }
+    const follow: Follow = { address: { kind: address.kind, id: address.id }, handler, cursor, tail: cursor, queue: [] }
     this.#follows.set(key, follow)
     if (options.catchUp !== false) {
       this.#dirty.add(key)
@@ -145,9 +162,13 @@ export class RedisStreamReader {
     await this.#loop
   }
 
-  /** A doorbell: the streams it names are read in the next round. */
+  /** A doorbell: its entries are handed over, or the streams it names are read, in the next round. */
   #ring (message: string): void {
     this.#rings++
+    if (message.charCodeAt(0) === 0) {
+      this.#ringWithEntries(message)
+      return
+    }
     let marked = false
     for (const key of message.split(' ')) {
       if (this.#follows.has(key)) {
@@ -158,6 +179,48 @@ export class RedisStreamReader {
         this.#full = true
         marked = true
       }
+    }
+    if (marked) this.#wake()
+  }
+
+  /**
+   * A doorbell carrying entries: NUL-separated, after a leading NUL, per stream its key, the id of the entry before
+   * the ones carried (`''`: the stream was empty; `*`: none carried, read it), their count, then each entry's id and
+   * payload.
+   */
+  #ringWithEntries (message: string): void {
+    const parts = message.split('\0')
+    let marked = false
+    let i = 1
+    while (i + 2 < parts.length) {
+      const key = parts[i] as string
+      const prev = parts[i + 1] as string
+      const count = Number(parts[i + 2])
+      i += 3
+      const end = i + 2 * count
+      if (!Number.isSafeInteger(count) || count < 0 || end > parts.length) {
+        // Not a doorbell of this version: read everything.
+        this.#full = true
+        marked = true
+        break
+      }
+      const follow = this.#follows.get(key)
+      if (follow !== undefined) {
+        marked = true
+        if (prev === '*' || (prev !== '' && compareEntryIds(prev, follow.tail) > 0)) {
+          // An entry between what this reader holds and the ones carried came without its doorbell (yet): read.
+          this.#dirty.add(key)
+        } else {
+          for (; i < end; i += 2) {
+            const id = parts[i] as string
+            if (compareEntryIds(id, follow.tail) <= 0) continue
+            follow.queue.push({ id, payload: parts[i + 1] as string })
+            follow.tail = id
+          }
+          if (follow.queue.length > 0) this.#carried.add(key)
+        }
+      }
+      i = end
     }
     if (marked) this.#wake()
   }
@@ -193,6 +256,10 @@ export class RedisStreamReader {
         await this.#sleep(undefined)
         continue
       }
+      if (this.#carried.size > 0) {
+        await this.#handOverCarried()
+        continue
+      }
       if (!this.#full && this.#dirty.size === 0) {
         const wait = this.#lastFull + this.#pollIntervalMs - performance.now()
         if (wait > 0) {
@@ -219,6 +286,33 @@ export class RedisStreamReader {
     }
   }
 
+  /** Hands over the entries doorbells carried, stream by stream, each after the last one handed over. */
+  async #handOverCarried (): Promise<void> {
+    const keys = [...this.#carried]
+    this.#carried.clear()
+    for (const key of keys) {
+      const follow = this.#follows.get(key)
+      if (follow === undefined) continue
+      while (follow.queue.length > 0 && this.#follows.get(key) === follow) {
+        if (this.#closed) return
+        const entry = follow.queue.shift() as DeliveryEntry
+        if (compareEntryIds(entry.id, follow.cursor) <= 0) continue
+        this.#carriedEntries++
+        await this.#handOver(follow, entry)
+      }
+    }
+  }
+
+  async #handOver (follow: Follow, entry: DeliveryEntry): Promise<void> {
+    follow.cursor = entry.id
+    if (compareEntryIds(entry.id, follow.tail) > 0) follow.tail = entry.id
+    try {
+      await follow.handler(entry, follow.address)
+    } catch (err) {
+      this.#log.error({ err, stream: streamName(follow.address), entryId: entry.id }, 'stream entry handler threw')
+    }
+  }
+
   async #readOnce (slice: string[]): Promise<void> {
     // A stream may have been unfollowed while an earlier slice's handlers ran.
     const keys = slice.filter((key) => this.#follows.has(key))
@@ -233,12 +327,9 @@ export class RedisStreamReader {
       for (const raw of entries) {
         if (this.#closed || follow === undefined || this.#follows.get(key) !== follow) break
         const entry = toEntry(raw)
-        follow.cursor = entry.id
-        try {
-          await follow.handler(entry, follow.address)
-        } catch (err) {
-          this.#log.error({ err, stream: streamName(follow.address), entryId: entry.id }, 'stream entry handler threw')
-        }
+        // Handed over already (a doorbell carried it while the read was on its way).
+        if (compareEntryIds(entry.id, follow.cursor) <= 0) continue
+        await this.#handOver(follow, entry)
       }
     }
   }

@@ -4,7 +4,8 @@ import { FencedError, InvalidArgumentError, StreamFullError } from './errors.js'
 import type { LeaseLossReason } from './errors.js'
 import { checkId, describe, optionCount, optionMs } from './keys.js'
 import { LUA_FENCE, LuaScript } from './script.js'
-import type { AppendOptions, DeliveryEntry, DeliveryLog, LeaseFence, StreamAddress } from './types.js'
+import { toRecord } from './leases.js'
+import type { AppendOptions, DeliveryEntry, DeliveryLog, HolderAppendOptions, HolderAppendOutcome, LeaseFence, StreamAddress } from './types.js'
 
 /** Options of {@link RedisDeliveryLog}. */
 export interface RedisDeliveryLogOptions {
@@ -17,6 +18,12 @@ export interface RedisDeliveryLogOptions {
   streamTtlMs?: number
   /** Largest payload accepted, in bytes. Default 1 MiB. */
   maxPayloadBytes?: number
+  /**
+   * Most bytes of entries a doorbell carries. The entries a doorbell announces travel in it (the woken reader hands
+   * them over without reading the stream) unless they take more than this: the doorbell then only names the
+   * streams, which the reader reads. 0 always names them. Default 65536.
+   */
+  maxDoorbellBytes?: number
 }
 
 /** Most appends (or acknowledgements) sent in one script call; a turn with more sends several, in order. */
@@ -36,53 +43,127 @@ local function fenced(l, epoch, token)
 end
 `
 
-// KEYS: streams, leases and epochs of the batch. ARGV: max length, ttl ms, n, then per append: stream index, lease
-// index (0: none; its epoch key follows it), epoch, token, payload, doorbell channel ('' : none).
-// Answers per append its entry id, or 'full', 'fenced' or 'expired'. A stream that was empty gets its TTL (one that
-// holds entries keeps the TTL its first entry or its last acknowledgement gave it), and each doorbell is rung once,
-// with the keys of the streams that got entries (space-separated).
+// KEYS: streams, leases and epochs of the batch. ARGV: max length, ttl ms, n, most bytes a doorbell carries, then per
+// append: stream index, lease index (0: none; its epoch key follows it), epoch, token, payload, doorbell channel
+// ('' : none). Answers per append its entry id, or 'full', 'fenced' or 'expired'. An append to a client's holder
+// has instead minus the index of the client's lease, the node not to append for, the data prefix required, and
+// the doorbell channel of the holder without its node id: it answers {'absent'} (no lease), {'held', node, epoch,
+// acquired, renewed, data, PTTL} (held by that node, or other data: nothing appended), or {'sent', entry id,
+// node}, the holder's doorbell rung. The bound check reads a stream's
+// length and last id once per call (XINFO STREAM). A stream that was empty gets its
+// TTL (one that holds entries keeps the TTL its first entry or its last acknowledgement gave it), and each doorbell
+// is rung once. A doorbell carries its entries (see DOORBELL below), or, when they would take more than the bytes
+// allowed or a payload holds a NUL, names the streams that got entries (their keys, space-separated).
 const APPEND_MANY = new LuaScript(`${LUA_FENCE_CACHE}
 local max = tonumber(ARGV[1])
 local n = tonumber(ARGV[3])
-local out, len, order, bells, rung = {}, {}, {}, {}, {}
+local limit = tonumber(ARGV[4])
+local nul = string.char(0)
+-- encodeURIComponent, as the node ids in keys are written.
+local function enc(s)
+  return (string.gsub(s, "[^%w%-_%.!~%*'%(%)]", function(c) return string.format('%%%02X', string.byte(c)) end))
+end
+-- The length of a stream and the id of its last entry ('' when it is empty), in one command.
+local function tail_of(k)
+  local info = redis.pcall('XINFO', 'STREAM', k)
+  if info.err then return 0, '' end
+  local n, last = 0, ''
+  for j = 1, #info - 1, 2 do
+    local f = info[j]
+    if f == 'length' then n = info[j + 1] elseif f == 'last-generated-id' then last = info[j + 1] end
+  end
+  if n == 0 then last = '' end
+  return n, last
+end
+-- last[s]: the id of the stream's last entry ('' when it was empty).
+local out, len, last, order, bells, rung = {}, {}, {}, {}, {}, {}
 for i = 0, n - 1 do
-  local b = 3 + i * 6
+  local b = 4 + i * 6
   local s = tonumber(ARGV[b + 1])
   local l = tonumber(ARGV[b + 2])
   local lost = false
-  if l > 0 then lost = fenced(l, ARGV[b + 3], ARGV[b + 4]) end
+  local ch = ARGV[b + 6]
+  local holder = nil
+  if l > 0 then
+    lost = fenced(l, ARGV[b + 3], ARGV[b + 4])
+  elseif l < 0 then
+    local lk = KEYS[-l]
+    local f = redis.call('HMGET', lk, 'node', 'epoch', 'acquired', 'renewed', 'data')
+    local data = f[5] or ''
+    if not f[2] then
+      lost = { 'absent' }
+    elseif f[1] == ARGV[b + 3] or string.sub(data, 1, #ARGV[b + 4]) ~= ARGV[b + 4] then
+      lost = { 'held', f[1], f[2], f[3] or '', f[4] or '', data, redis.call('PTTL', lk) }
+    else
+      holder = f[1]
+      ch = ch .. enc(holder) .. '}'
+    end
+  end
   if lost then
     out[i + 1] = lost
   else
     local cur = len[s]
     if cur == nil then
-      cur = redis.call('XLEN', KEYS[s])
+      cur, last[s] = tail_of(KEYS[s])
       if cur == 0 then order[#order + 1] = s end
     end
     if cur >= max then
       out[i + 1] = 'full'
     else
-      out[i + 1] = redis.call('XADD', KEYS[s], '*', 'p', ARGV[b + 5])
+      local p = ARGV[b + 5]
+      local prev = last[s]
+      local id = redis.call('XADD', KEYS[s], '*', 'p', p)
+      if holder then out[i + 1] = { 'sent', id, holder } else out[i + 1] = id end
+      last[s] = id
       cur = cur + 1
-      local ch = ARGV[b + 6]
       if ch ~= '' then
         local bell = bells[ch]
         if bell == nil then
-          bell = { seen = {}, keys = {} }
+          bell = { at = {}, list = {}, bytes = 0, names = false }
           bells[ch] = bell
           rung[#rung + 1] = ch
         end
-        if not bell.seen[s] then
-          bell.seen[s] = true
-          bell.keys[#bell.keys + 1] = KEYS[s]
+        local st = bell.at[s]
+        if st == nil then
+          st = { key = KEYS[s], prev = prev, tail = prev, entries = {}, broken = false }
+          bell.at[s] = st
+          bell.list[#bell.list + 1] = st
         end
+        -- An entry of this stream rang another doorbell in between: this one cannot chain its entries.
+        if st.tail ~= prev then st.broken = true end
+        st.tail = id
+        st.entries[#st.entries + 1] = id
+        st.entries[#st.entries + 1] = p
+        bell.bytes = bell.bytes + #p + #id + 2
+        if string.find(p, nul, 1, true) then bell.names = true end
       end
     end
     len[s] = cur
   end
 end
 for _, s in ipairs(order) do redis.call('PEXPIRE', KEYS[s], ARGV[2]) end
-for _, ch in ipairs(rung) do redis.call('PUBLISH', ch, table.concat(bells[ch].keys, ' ')) end
+for _, ch in ipairs(rung) do
+  local bell = bells[ch]
+  local parts = {}
+  if bell.names or bell.bytes > limit then
+    for j, st in ipairs(bell.list) do parts[j] = st.key end
+    redis.call('PUBLISH', ch, table.concat(parts, ' '))
+  else
+    parts[1] = ''
+    for _, st in ipairs(bell.list) do
+      parts[#parts + 1] = st.key
+      if st.broken then
+        parts[#parts + 1] = '*'
+        parts[#parts + 1] = '0'
+      else
+        parts[#parts + 1] = st.prev
+        parts[#parts + 1] = tostring(#st.entries / 2)
+        for _, v in ipairs(st.entries) do parts[#parts + 1] = v end
+      end
+    end
+    redis.call('PUBLISH', ch, table.concat(parts, nul))
+  end
+end
 return out
 `)
 
@@ -119,6 +200,25 @@ export function checkEntryId (name: string, id: unknown): string {
   return id
 }
 
+/**
+ * Orders two stream entry ids (`<ms>-<seq>`, as Redis writes them: no leading zeros): negative when `a` comes
+ * first, 0 when equal, positive when `b` does.
+ */
+export function compareEntryIds (a: string, b: string): number {
+  if (a === b) return 0
+  const da = a.indexOf('-')
+  const db = b.indexOf('-')
+  if (da !== db) return da - db
+  for (let i = 0; i < da; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i)
+    if (d !== 0) return d
+  }
+  const sa = a.length - da
+  const sb = b.length - db
+  if (sa !== sb) return sa - sb
+  return a < b ? -1 : 1
+}
+
 /** The smallest entry id greater than `id`. */
 function nextId (id: string): string {
   const [, ms, seq] = STREAM_ID.exec(id) as RegExpExecArray
@@ -153,10 +253,12 @@ interface Pending<T> {
   readonly reject: (err: unknown) => void
 }
 
-interface PendingAppend extends Pending<string> {
+interface PendingAppend extends Pending<unknown> {
   readonly payload: string
-  /** The doorbell channel, or ''. */
+  /** The doorbell channel, or ''; for an append to a holder, the doorbell channel's prefix. */
   readonly channel: string
+  /** An append to the holder of this client id. */
+  readonly holder?: { readonly clientId: string, readonly except: string, readonly dataPrefix: string }
 }
 
 interface PendingAck extends Pending<number> {
@@ -191,14 +293,17 @@ class KeyList {
  *   acknowledgements of one turn also go in one script), so whoever reads the stream next (the same node after a
  *   Redis blip, or a new node after a takeover) gets every entry that was not acknowledged. Nothing is dropped to
  *   make room: a full stream refuses appends.
- * - The doorbell only wakes a {@link RedisStreamReader} up; a missed doorbell delays an entry by at most the
- *   reader's poll interval and never loses it.
+ * - The doorbell wakes a {@link RedisStreamReader} up and carries the entries it announces (up to
+ *   `maxDoorbellBytes`), with the id of the entry before them: the reader hands them over without reading the
+ *   stream unless it missed an entry in between. A missed doorbell delays an entry by at most the reader's poll
+ *   interval and never loses it: the stream stays the durable copy.
  */
 export class RedisDeliveryLog implements DeliveryLog {
   readonly #redis: RedisConnection
   readonly #maxStreamLength: number
   readonly #streamTtlMs: number
   readonly #maxPayloadBytes: number
+  readonly #maxDoorbellBytes: number
   readonly #appends: TurnBatch<PendingAppend>
   readonly #acks: TurnBatch<PendingAck>
 
@@ -212,6 +317,7 @@ export class RedisDeliveryLog implements DeliveryLog {
     this.#maxStreamLength = optionCount('maxStreamLength', options.maxStreamLength, 10_000)
     this.#streamTtlMs = optionMs('streamTtlMs', options.streamTtlMs, 3_600_000)
     this.#maxPayloadBytes = optionCount('maxPayloadBytes', options.maxPayloadBytes, 1_048_576)
+    this.#maxDoorbellBytes = optionCount('maxDoorbellBytes', options.maxDoorbellBytes, 65_536, 0)
     this.#appends = new TurnBatch(redis, (batch) => { this.#sendAppends(batch) }, MAX_BATCH)
     this.#acks = new TurnBatch(redis, (batch) => { this.#sendAcks(batch) }, MAX_BATCH)
   }
@@ -224,17 +330,46 @@ export class RedisDeliveryLog implements DeliveryLog {
    */
   async append (to: StreamAddress, payload: string, options: AppendOptions = {}): Promise<string> {
     checkAddress(to)
+    this.#checkPayload(payload)
+    const channel = options.wake === undefined ? '' : this.#redis.keys.doorbell(checkId('wake', options.wake))
+    if (options.fence !== undefined) checkFence(options.fence)
+    return await new Promise<string>((resolve, reject) => {
+      this.#appends.add({ stream: to, payload, channel, fence: options.fence, resolve: resolve as (value: unknown) => void, reject })
+    })
+  }
+
+  /**
+   * Looks up the holder of `clientId` and, unless it is `options.except` or its lease's data does not start with
+   * `options.dataPrefix`, appends `payload` to the stream and rings the holder's doorbell: one atomic step, sent with
+   * the other appends of the turn (one round trip where a lookup then an append take two).
+   * @throws StreamFullError when the stream is full; InvalidArgumentError, RedisUnavailableError, RedisCommandError
+   */
+  async appendToHolder (clientId: string, to: StreamAddress, payload: string, options: HolderAppendOptions = {}): Promise<HolderAppendOutcome> {
+    checkId('clientId', clientId)
+    checkAddress(to)
+    this.#checkPayload(payload)
+    const except = options.except ?? ''
+    const dataPrefix = options.dataPrefix ?? ''
+    if (typeof except !== 'string' || typeof dataPrefix !== 'string') throw new InvalidArgumentError('options', '{ except?: string, dataPrefix?: string }', describe(options))
+    const channel = this.#redis.keys.doorbell('')
+    const holder = { clientId, except, dataPrefix }
+    const answer = await new Promise<unknown>((resolve, reject) => {
+      this.#appends.add({ stream: to, payload, channel: channel.slice(0, -1), fence: undefined, holder, resolve, reject })
+    })
+    const reply = answer as [string, ...Array<string | number>]
+    if (reply[0] === 'sent') return { appended: true, id: reply[1] as string, nodeId: reply[2] as string }
+    if (reply[0] === 'absent') return { appended: false, holder: null }
+    const [, node, epoch, acquired, renewed, data, ttl] = reply as [string, string, string, string, string, string, number]
+    return { appended: false, holder: toRecord(clientId, [node, epoch, acquired, renewed, data], ttl) }
+  }
+
+  #checkPayload (payload: unknown): void {
     if (typeof payload !== 'string') throw new InvalidArgumentError('payload', 'a string', describe(payload))
     // Byte length only matters near the bound: a string of n UTF-16 units takes at most 3n bytes.
     if (payload.length * 3 > this.#maxPayloadBytes) {
       const bytes = Buffer.byteLength(payload)
       if (bytes > this.#maxPayloadBytes) throw new InvalidArgumentError('payload', `at most ${this.#maxPayloadBytes} bytes`, `${bytes} bytes`)
     }
-    const channel = options.wake === undefined ? '' : this.#redis.keys.doorbell(checkId('wake', options.wake))
-    if (options.fence !== undefined) checkFence(options.fence)
-    return await new Promise<string>((resolve, reject) => {
-      this.#appends.add({ stream: to, payload, channel, fence: options.fence, resolve, reject })
-    })
   }
 
   /**
@@ -289,19 +424,21 @@ export class RedisDeliveryLog implements DeliveryLog {
 
   #sendAppends (batch: PendingAppend[]): void {
     const list = new KeyList()
-    const args: Array<string | number> = [this.#maxStreamLength, this.#streamTtlMs, batch.length]
+    const args: Array<string | number> = [this.#maxStreamLength, this.#streamTtlMs, batch.length, this.#maxDoorbellBytes]
     for (const append of batch) {
       const stream = list.add(this.#redis.keys.stream(append.stream.kind, append.stream.id))
       const fence = append.fence
-      args.push(stream, this.#fenceIndex(list, fence), fence?.epoch ?? '', fence?.token ?? '', append.payload, append.channel)
+      const holder = append.holder
+      if (holder !== undefined) args.push(stream, -list.add(this.#redis.keys.lease(holder.clientId)), holder.except, holder.dataPrefix, append.payload, append.channel)
+      else args.push(stream, this.#fenceIndex(list, fence), fence?.epoch ?? '', fence?.token ?? '', append.payload, append.channel)
     }
     this.#redis.run('stream.append', async (client) => await APPEND_MANY.run(client, list.keys, args)).then((reply) => {
-      const answers = reply as string[]
+      const answers = reply as unknown[]
       for (let i = 0; i < batch.length; i++) {
         const append = batch[i] as PendingAppend
-        const answer = answers[i] as string
+        const answer = answers[i]
         if (answer === 'full') append.reject(new StreamFullError(streamName(append.stream), this.#maxStreamLength))
-        else if (answer === 'fenced' || answer === 'expired') append.reject(fencedError(append.fence, answer))
+        else if ((answer === 'fenced' || answer === 'expired') && append.fence !== undefined) append.reject(fencedError(append.fence, answer))
         else append.resolve(answer)
       }
     }, (err: unknown) => {

@@ -109,6 +109,25 @@ export interface DeliveryEntry {
   readonly payload: string
 }
 
+/** Options of {@link RedisDeliveryLog.appendToHolder}. */
+export interface HolderAppendOptions {
+  /** Do not append when this node holds the client id (the caller delivers locally). */
+  except?: string
+  /**
+   * Append only when the lease's data, as stored (JSON), starts with this text (for example the client's id and
+   * type, to send a TASK to devices only). Default: any data.
+   */
+  dataPrefix?: string
+}
+
+/**
+ * The answer to {@link RedisDeliveryLog.appendToHolder}: appended (the entry's id and the node woken), or not, with
+ * the holder found (`null` when no live lease names the client id).
+ */
+export type HolderAppendOutcome =
+  | { readonly appended: true, readonly id: string, readonly nodeId: string }
+  | { readonly appended: false, readonly holder: LeaseRecord | null }
+
 /** Options of {@link DeliveryLog.append}. */
 export interface AppendOptions {
   /** Ring this node's doorbell after the append (the node that reads the stream, from the lease registry). */

@@ -10,6 +10,7 @@ t.test('bad options are refused with AIP_ERR_REDIS_INVALID_OPTION naming the opt
   t.throws(() => new RedisCluster({ nodeLeaseMs: 5 }), { code: 'AIP_ERR_REDIS_INVALID_OPTION', message: /nodeLeaseMs/ })
   t.throws(() => new RedisCluster({ nodeLeaseMs: 1000, clientLeaseMs: 500 }), { code: 'AIP_ERR_REDIS_INVALID_OPTION', message: /clientLeaseMs/ })
   t.throws(() => new RedisCluster({ maxMailboxLength: 0 }), { code: 'AIP_ERR_REDIS_INVALID_OPTION', message: /maxMailboxLength/ })
+  t.throws(() => new RedisCluster({ maxDoorbellBytes: -1 }), { code: 'AIP_ERR_REDIS_INVALID_OPTION', message: /maxDoorbellBytes/ })
   t.throws(() => new RedisCluster(null as never), { code: 'AIP_ERR_REDIS_INVALID_OPTION' })
 })
 

@@ -109,7 +109,7 @@ function deliverFrame (runtime: ClusterRuntime, requesterId: string, frame: Clus
   }
   const connection = core.clients.get(requesterId)
   if (connection === undefined) return false
-  const forwarded = frame.sessionId === null ? undefined : runtime.forwarded.get(frame.sessionId)
+  const forwarded = frame.sessionId === null ? undefined : runtime.forwarded.get(frame.sessionId) ?? runtime.forwarding.get(frame.sessionId)
   if (forwarded === undefined && !granted(connection.identity, 'resume')) {
     // Not a session this connection sent, and a client that cannot resume has none elsewhere: a frame of an earlier
     // connection of the id (it left for good), not for this one.
@@ -120,7 +120,10 @@ function deliverFrame (runtime: ClusterRuntime, requesterId: string, frame: Clus
   if (forwarded !== undefined) {
     if (frame.message.type === 'heartbeat') forwarded.acked = true
     // The end of the session, or the refusal of its TASK (never acknowledged): nothing more comes for it.
-    if (frame.end || (frame.message.type === 'error' && !forwarded.acked)) runtime.forwarded.delete(forwarded.sessionId)
+    if (frame.end || (frame.message.type === 'error' && !forwarded.acked)) {
+      if (runtime.forwarded.get(forwarded.sessionId) === forwarded) runtime.forwarded.delete(forwarded.sessionId)
+      if (runtime.forwarding.get(forwarded.sessionId) === forwarded) runtime.forwarding.delete(forwarded.sessionId)
+    }
   }
   return true
 }

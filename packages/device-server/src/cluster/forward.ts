@@ -4,7 +4,7 @@ import type { TaskRecord } from '../results.js'
 import type { ClientConnection, Identity } from '../connection.js'
 import { requestTooLarge, serverError } from '../server-error.js'
 import { MAX_ID_CHARS, Texts, clip } from '../texts.js'
-import type { ClusterClient } from './link.js'
+import type { ClusterLink, ClusterTaskMessage, HolderSendOutcome } from './link.js'
 import type { ClusterRuntime } from './runtime.js'
 
 /*
@@ -22,7 +22,7 @@ export interface ForwardedSession {
   readonly request: string
   readonly requesterId: string
   readonly deviceId: string
-  /** The node of the device (where the agent runs). */
+  /** The node of the device (where the agent runs); `''` while the TASK is on its way. */
   readonly nodeId: string
   /** Milliseconds since the epoch (this node's clock). */
   readonly startedAt: number
@@ -59,17 +59,49 @@ export async function forwardTask (runtime: ClusterRuntime, connection: ClientCo
   }
   if (core.draining) { fail(Texts.serverDraining); return }
   if (!runtime.ready) { fail(Texts.clusterUnavailable); return }
-  let holder: ClusterClient | null
+  const task: ClusterTaskMessage = {
+    kind: 'task',
+    sessionId,
+    requesterId: identity.clientId,
+    requesterNode: link.nodeId,
+    requesterTargetId: identity.targetId,
+    capabilities: identity.grant?.capabilities ?? [],
+    task: { ...message, session_id: sessionId },
+    frameSize
+  }
+  // A TASK sent again for a session forwarded before keeps its record (its ack, its node): the device's node answers.
+  // A new one is noted as being forwarded: its ack may come back before the store's answer does.
+  const forwarding: ForwardedSession = earlier ?? {
+    sessionId,
+    taskName: sanitizeTaskName(message.task_name ?? sessionId),
+    request,
+    requesterId: identity.clientId,
+    deviceId: targetId,
+    nodeId: '',
+    startedAt: core.options.now(),
+    acked: false
+  }
+  if (earlier === undefined) runtime.forwarding.set(sessionId, forwarding)
+  let outcome: HolderSendOutcome | undefined
   let ended: TaskRecord | undefined
   try {
     // A requester granted `resume` may be sending again a TASK that ended elsewhere while it moved: answered from
     // the cluster's results, never run twice.
     ended = granted(identity, 'resume') && message.session_id !== null ? await link.getResult(sessionId) : undefined
-    holder = ended === undefined ? await link.locate(targetId) : null
+    // The device's lookup and the TASK's append, in one step when the link can.
+    if (ended === undefined) outcome = await sendToDevice(link, targetId, task)
   } catch (err) {
-    core.logger.warn({ err, sessionId, deviceId: targetId }, 'cluster: device lookup failed')
+    core.logger.warn({ err, sessionId, deviceId: targetId }, 'cluster: task not forwarded')
     fail(Texts.clusterUnavailable)
     return
+  } finally {
+    // Still there: no frame of the session ended it (or refused its TASK) meanwhile.
+    const pending = runtime.forwarding.get(sessionId) === forwarding
+    if (pending) runtime.forwarding.delete(sessionId)
+    if (earlier === undefined && pending && outcome?.sent === true) {
+      runtime.forwarded.set(sessionId, { ...forwarding, nodeId: outcome.nodeId })
+      runtime.watch.ensure()
+    }
   }
   if (ended !== undefined) {
     if (ended.requesterId !== identity.clientId) { fail(Texts.sessionOwned(sessionId), sessionId); return }
@@ -77,41 +109,35 @@ export async function forwardTask (runtime: ClusterRuntime, connection: ClientCo
     connection.send(buildTaskEnd({ sessionId, status: ended.status, result: ended.result, error: ended.error }))
     return
   }
-  if (holder === null || holder.nodeId === link.nodeId) { fail(Texts.targetNotConnected(targetId)); return }
-  if (holder.clientType !== 'device') { fail(Texts.targetNotDevice); return }
-  // The connection may have gone while the store answered: its leaving already cancelled what it had forwarded.
-  if (connection.closed || core.clients.get(identity.clientId) !== connection) return
-  // A TASK sent again for a session forwarded before keeps its record (its ack, its node): the device's node answers.
-  const forwarded: ForwardedSession = earlier ?? {
-    sessionId,
-    taskName: sanitizeTaskName(message.task_name ?? sessionId),
-    request,
-    requesterId: identity.clientId,
-    deviceId: targetId,
-    nodeId: holder.nodeId,
-    startedAt: core.options.now(),
-    acked: false
-  }
-  runtime.forwarded.set(sessionId, forwarded)
-  runtime.watch.ensure()
-  try {
-    await link.send(targetId, {
-      kind: 'task',
-      sessionId,
-      requesterId: identity.clientId,
-      requesterNode: link.nodeId,
-      requesterTargetId: identity.targetId,
-      capabilities: identity.grant?.capabilities ?? [],
-      task: { ...message, session_id: sessionId },
-      frameSize
-    }, holder.nodeId)
-  } catch (err) {
-    if (earlier === undefined && runtime.forwarded.get(sessionId) === forwarded) runtime.forwarded.delete(sessionId)
-    core.logger.warn({ err, sessionId, deviceId: targetId }, 'cluster: task not forwarded')
-    fail(Texts.clusterUnavailable, sessionId)
+  const sent = outcome as HolderSendOutcome
+  if (!sent.sent) {
+    const holder = sent.holder
+    fail(holder === null || holder.nodeId === link.nodeId ? Texts.targetNotConnected(targetId) : Texts.targetNotDevice)
     return
   }
-  core.logger.info({ sessionId, requesterId: identity.clientId, deviceId: targetId, nodeId: holder.nodeId }, 'task forwarded to another node')
+  const forwarded = runtime.forwarded.get(sessionId)
+  // The connection left for good while the store answered (its leaving cancelled what it had forwarded before this
+  // one): this one is cancelled the same way. Away, or resumed on a new connection, its sessions go on.
+  const resumed = core.away.has(identity.clientId) || (granted(identity, 'resume') && core.clients.has(identity.clientId))
+  if (forwarded !== undefined && earlier === undefined && connection.closed && !resumed) {
+    runtime.forwarded.delete(sessionId)
+    link.send(targetId, { kind: 'cancel', sessionId, requesterId: identity.clientId, reason: 'requester_disconnected' }, forwarded.nodeId)
+      .catch((err: unknown) => { core.logger.warn({ err, sessionId }, 'cluster: cancel of a forwarded session not sent') })
+    return
+  }
+  core.logger.info({ sessionId, requesterId: identity.clientId, deviceId: targetId, nodeId: sent.nodeId }, 'task forwarded to another node')
+}
+
+/**
+ * Appends a TASK to the mailbox of a device held by another node: in one step when the link can (`sendToHolder`),
+ * else looked up, then sent.
+ */
+async function sendToDevice (link: ClusterLink, deviceId: string, task: ClusterTaskMessage): Promise<HolderSendOutcome> {
+  if (link.sendToHolder !== undefined) return await link.sendToHolder(deviceId, task, 'device')
+  const holder = await link.locate(deviceId)
+  if (holder === null || holder.nodeId === link.nodeId || holder.clientType !== 'device') return { sent: false, holder }
+  await link.send(deviceId, task, holder.nodeId)
+  return { sent: true, nodeId: holder.nodeId }
 }
 
 /**

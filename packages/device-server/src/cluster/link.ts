@@ -40,6 +40,14 @@ export interface ClusterClient extends ClusterClientRecord {
   readonly epoch: number
 }
 
+/**
+ * The answer to {@link ClusterLink.sendToHolder}: sent (to the node holding the client), or not, with the holder
+ * found (`null` when no live lease names the client id; this node, or a client of another type, otherwise).
+ */
+export type HolderSendOutcome =
+  | { readonly sent: true, readonly nodeId: string }
+  | { readonly sent: false, readonly holder: ClusterClient | null }
+
 /** How {@link ClusterLink.claim} takes a client id: only when free, or over any holder (which is fenced). */
 export type ClaimMode = 'if-absent' | 'takeover'
 
@@ -306,6 +314,12 @@ export interface ClusterLink {
    * any other holder reads it at its next poll).
    */
   send: (clientId: string, message: ClusterMessage, wakeNode: string) => Promise<void>
+  /**
+   * Looks up the holder of `clientId` and, when it is another node and the client is of type `clientType`, appends
+   * `message` to the client's mailbox and wakes that node, in one step with the lookup (what {@link locate} then
+   * {@link send} do in two). Optional: without it, the server calls `locate`, then `send`.
+   */
+  sendToHolder?: (clientId: string, message: ClusterMessage, clientType: ClientType) => Promise<HolderSendOutcome>
   /** Appends `message` to the mailbox of node `nodeId` and wakes it. */
   sendToNode: (nodeId: string, message: NodeMessage) => Promise<void>
   /** Whether `nodeId` holds a live node lease. */

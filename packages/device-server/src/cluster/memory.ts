@@ -1,8 +1,10 @@
 import { ClusterUnavailableError } from '../errors.js'
 import type { TaskRecord } from '../results.js'
 import type {
-  ClaimMode, ClaimOutcome, ClusterClient, ClusterClientRecord, ClusterHandlers, ClusterLink, ClusterMessage, ClusterState, NodeMessage
+  ClaimMode, ClaimOutcome, ClusterClient, ClusterClientRecord, ClusterHandlers, ClusterLink, ClusterMessage, ClusterState, HolderSendOutcome,
+  NodeMessage
 } from './link.js'
+import type { ClientType } from '@aip/protocol'
 
 /** A client lease of the hub. */
 interface HubLease {
@@ -252,6 +254,14 @@ export class InMemoryClusterLink implements ClusterLink {
 
   unfollow (clientId: string): void {
     this.#follows.delete(clientId)
+  }
+
+  async sendToHolder (clientId: string, message: ClusterMessage, clientType: ClientType): Promise<HolderSendOutcome> {
+    this.#hub.check(this, 'send')
+    const holder = this.#hub.locate(clientId)
+    if (holder === null || holder.nodeId === this.nodeId || holder.clientType !== clientType) return { sent: false, holder }
+    this.#hub.append(clientId, message)
+    return { sent: true, nodeId: holder.nodeId }
   }
 
   async send (clientId: string, message: ClusterMessage, _wakeNode: string): Promise<void> {

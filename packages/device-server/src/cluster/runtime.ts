@@ -46,6 +46,11 @@ export class ClusterRuntime {
   readonly core: ServerCore
   /** Sessions this node's requesters sent to devices on other nodes, by session id. */
   readonly forwarded = new Map<string, ForwardedSession>()
+  /**
+   * Sessions being forwarded (their TASK on its way to the device's node, the answer not back yet), by session id:
+   * a frame of theirs arriving first is delivered and noted there.
+   */
+  readonly forwarding = new Map<string, ForwardedSession>()
   /** Sessions running here whose requester is on another node, by session id. */
   readonly remote = new Map<string, RemoteRequester>()
   /** Client ids registered here while the store was unavailable: their leases are claimed once it is back. */

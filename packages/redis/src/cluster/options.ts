@@ -49,6 +49,11 @@ export interface RedisClusterOptions {
    * empty, whichever came last. Default 1 hour.
    */
   mailboxTtlMs?: number
+  /**
+   * Most bytes of mailbox entries a doorbell carries to the node it wakes (which then reads no stream); larger
+   * batches only name their mailboxes, which the node reads. 0 always names them. Default 65536.
+   */
+  maxDoorbellBytes?: number
   /** A pino-style logger. Default: silent. */
   logger?: Logger
 }
@@ -62,6 +67,7 @@ export interface ResolvedRedisClusterOptions {
   readonly resultTtlMs: number
   readonly maxMailboxLength: number
   readonly mailboxTtlMs: number
+  readonly maxDoorbellBytes: number
 }
 
 /** Checks the options of {@link RedisCluster}. */
@@ -86,6 +92,7 @@ export function resolveClusterOptions (options: RedisClusterOptions): ResolvedRe
     ackDelayMs: optionMs('ackDelayMs', options.ackDelayMs, 200),
     resultTtlMs: optionMs('resultTtlMs', options.resultTtlMs, 3_600_000),
     maxMailboxLength: optionCount('maxMailboxLength', options.maxMailboxLength, 10_000),
-    mailboxTtlMs: optionMs('mailboxTtlMs', options.mailboxTtlMs, 3_600_000)
+    mailboxTtlMs: optionMs('mailboxTtlMs', options.mailboxTtlMs, 3_600_000),
+    maxDoorbellBytes: optionCount('maxDoorbellBytes', options.maxDoorbellBytes, 65_536, 0)
   })
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import {
   ClusterUnavailableError, type ClaimMode, type ClaimOutcome, type ClusterClient, type ClusterClientRecord, type ClusterHandlers,
-  type ClusterFrameMessage, type ClusterLink, type ClusterMessage, type ClusterState, type NodeMessage, type TaskRecord
+  type ClusterFrameMessage, type ClusterLink, type ClusterMessage, type ClusterState, type HolderSendOutcome, type NodeMessage, type TaskRecord
 } from '@aip/device-server'
 import { RedisConnection, type RedisConnectionState } from '../connection.js'
 import { ClosedError, RedisUnavailableError } from '../errors.js'
@@ -96,7 +96,7 @@ export class RedisCluster implements ClusterLink {
     this.#ownsConnection = options.connection === undefined
     this.redis = options.connection ?? new RedisConnection({ ...options.redis, url: options.url, keyPrefix: options.keyPrefix, logger: this.#log })
     this.#leases = new RedisLeaseRegistry(this.redis, { leaseMs: this.options.clientLeaseMs })
-    this.#mailboxes = new RedisDeliveryLog(this.redis, { maxStreamLength: this.options.maxMailboxLength, streamTtlMs: this.options.mailboxTtlMs })
+    this.#mailboxes = new RedisDeliveryLog(this.redis, { maxStreamLength: this.options.maxMailboxLength, streamTtlMs: this.options.mailboxTtlMs, maxDoorbellBytes: this.options.maxDoorbellBytes })
     this.#results = new RedisResultStore<TaskRecord>(this.redis, { ttlMs: this.options.resultTtlMs })
   }
 
@@ -167,9 +167,10 @@ export class RedisCluster implements ClusterLink {
     try {
       const rings = this.#reader?.rings ?? 0
       const sent = performance.now()
-      const outcome = await this.#leases.register(record.clientId, { nodeId: this.nodeId, mode, data: record, inbox: clientBox(record.clientId) })
+      const data = leaseData(record)
+      const outcome = await this.#leases.register(record.clientId, { nodeId: this.nodeId, mode, data, inbox: clientBox(record.clientId) })
       if (!outcome.acquired) return { claimed: false, holder: toClient(outcome.holder) }
-      this.#sweep?.keep(outcome.lease, record, sent)
+      this.#sweep?.keep(outcome.lease, data, sent)
       if (outcome.waiting === 0) this.#emptyAtClaim.set(record.clientId, rings)
       else this.#emptyAtClaim.delete(record.clientId)
       return { claimed: true, replacedNode: outcome.replaced?.nodeId ?? null }
@@ -196,12 +197,13 @@ export class RedisCluster implements ClusterLink {
   async update (record: ClusterClientRecord): Promise<void> {
     const held = this.#sweep?.get(record.clientId)
     if (held === undefined) return
-    held.data = record
+    const data = leaseData(record)
+    held.data = data
     const keys = this.redis.keys
     const lease = held.lease
     try {
       await this.redis.run('cluster.update', async (client) => await LEASE_DATA.run(
-        client, [keys.lease(lease.clientId), keys.epoch(lease.clientId)], [lease.epoch, lease.token, JSON.stringify(record)]
+        client, [keys.lease(lease.clientId), keys.epoch(lease.clientId)], [lease.epoch, lease.token, JSON.stringify(data)]
       ))
     } catch (err) {
       throw unavailable('update', err)
@@ -267,6 +269,21 @@ export class RedisCluster implements ClusterLink {
   async send (clientId: string, message: ClusterMessage, wakeNode: string): Promise<void> {
     try {
       await this.#mailboxes.append(clientBox(clientId), encodeMessage(message), { wake: wakeNode })
+    } catch (err) {
+      throw unavailable('send', err)
+    }
+  }
+
+  async sendToHolder (clientId: string, message: ClusterMessage, clientType: ClusterClient['clientType']): Promise<HolderSendOutcome> {
+    try {
+      const payload = encodeMessage(message)
+      const outcome = await this.#mailboxes.appendToHolder(clientId, clientBox(clientId), payload, { except: this.nodeId, dataPrefix: dataPrefix(clientId, clientType) })
+      if (outcome.appended) return { sent: true, nodeId: outcome.nodeId }
+      const holder = outcome.holder === null ? null : toClient(outcome.holder)
+      if (holder === null || holder.nodeId === this.nodeId || holder.clientType !== clientType) return { sent: false, holder }
+      // A lease written in another form (its data not starting as this node writes it): looked up, then sent.
+      await this.#mailboxes.append(clientBox(clientId), payload, { wake: holder.nodeId })
+      return { sent: true, nodeId: holder.nodeId }
     } catch (err) {
       throw unavailable('send', err)
     }
@@ -404,6 +421,26 @@ function decodeMessage (payload: string): ClusterMessage {
   const [sessionId, end] = JSON.parse(payload.slice(1, newline)) as [string | null, boolean]
   const text = payload.slice(newline + 1)
   return { kind: 'frame', sessionId, end, text, message: JSON.parse(text) as ClusterFrameMessage['message'] }
+}
+
+/**
+ * A client's record as its lease's data: always in this field order, so that the JSON starts with its id and type
+ * (what {@link dataPrefix} checks inside the append script).
+ */
+function leaseData (record: ClusterClientRecord): ClusterClientRecord {
+  return {
+    clientId: record.clientId,
+    clientType: record.clientType,
+    targetId: record.targetId,
+    platform: record.platform,
+    systemInfo: record.systemInfo,
+    registeredAt: record.registeredAt
+  }
+}
+
+/** How the lease data of a client of that id and type starts (see {@link leaseData}). */
+function dataPrefix (clientId: string, clientType: ClusterClient['clientType']): string {
+  return `{"clientId":${JSON.stringify(clientId)},"clientType":${JSON.stringify(clientType)}`
 }
 
 /** Handled entries of one mailbox left unacknowledged at most: one more sends the acknowledgement at once. */
