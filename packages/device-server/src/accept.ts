@@ -19,14 +19,7 @@ export function accept (core: ServerCore, transport: Transport, credential: Cred
   // hooks with its protocol, which holds the connection (`protocol.data`): no listener, no table of our own.
   // Every extension `use()`d on the endpoint sees its frames.
   const protocol = core.attach(transport, connectionId)
-  const connection = new ClientConnection(protocol, {
-    connectionId,
-    credential,
-    now: options.now,
-    logger: core.logger,
-    maxOutboundBytes: options.maxOutboundBytes,
-    onSendError: core.sendFailed
-  })
+  const connection = new ClientConnection(protocol, connectionId, credential, core.connectionSettings)
   protocol.data = connection
   core.connections.add(connection)
   // Activity is read only by the ping timer below.
@@ -74,7 +67,6 @@ export function connectionQueueFull (core: ServerCore, connection: ClientConnect
  * its timers are cleared and it leaves the open connections.
  */
 export function connectionTransportClosed (core: ServerCore, connection: ClientConnection, info: CloseInfo): void {
-  connection.closed = true
   connection.closeInfo = info
   connection.dispose()
   core.connections.delete(connection)

@@ -100,10 +100,7 @@ export function takeBack (core: ServerCore, clientId: string): AwayClient | unde
 async function leave (core: ServerCore, identity: Identity, code: number, reason: string, expired: boolean): Promise<void> {
   const { clientId, clientType } = identity
   // A registration of the same id may have happened meanwhile (a takeover that did not resume): it owns these now.
-  if (!core.clients.has(clientId)) {
-    core.options.registry.remove(clientId)
-    core.epochs.delete(clientId)
-  }
+  if (!core.clients.has(clientId)) core.options.registry.remove(clientId)
   core.logger.info({ clientId, clientType, code }, 'client disconnected')
   core.cluster?.left(identity, expired)
   if (clientType === 'device') {

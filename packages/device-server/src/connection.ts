@@ -16,31 +16,55 @@ export interface Identity {
 /** How long a connection over its outbound budget has to take its close frame before it is dropped. */
 export const OVER_BUDGET_GRACE_MS = 1000
 
-/** What {@link ClientConnection} needs besides its transport. */
-export interface ConnectionInit {
-  connectionId: string
-  credential: Credential
-  now: () => number
-  logger: Logger
-  /** Bytes sent but not yet written past which the peer is taken to be not reading. Default: unbounded. */
-  maxOutboundBytes?: number
+/**
+ * What every connection of one server shares: one object per server, so that a connection holds a single reference
+ * for all of it rather than a field each.
+ */
+export interface ConnectionSettings {
+  /** The server's clock (ms since the epoch). */
+  readonly now: () => number
+  /**
+   * The server's clock when it was made: a connection keeps its times relative to it, small integers that need no
+   * heap number of their own (ms since the epoch do not fit in one).
+   */
+  readonly origin: number
+  readonly logger: Logger
+  /** Bytes sent but not yet written past which the peer is taken to be not reading. `Infinity`: unbounded. */
+  readonly maxOutboundBytes: number
   /**
    * Told when a write fails after it was handed over (the connection is gone; its close follows). One function
-   * shared by every connection of a server, so that a connection holds no closure of its own. Default: nothing.
+   * shared by every connection of a server, so that a connection holds no closure of its own.
    */
-  onSendError?: (err: unknown) => void
+  readonly onSendError: (err: unknown) => void
 }
 
 const ignore = (): void => {}
 
+/** The {@link ConnectionSettings} of a server from its clock, logger and limits. */
+export function connectionSettings (init: {
+  now: () => number
+  logger: Logger
+  maxOutboundBytes?: number
+  onSendError?: (err: unknown) => void
+}): ConnectionSettings {
+  return Object.freeze({
+    now: init.now,
+    origin: init.now(),
+    logger: init.logger,
+    maxOutboundBytes: init.maxOutboundBytes ?? Number.POSITIVE_INFINITY,
+    onSendError: init.onSendError ?? ignore
+  })
+}
+
 /**
  * One client connection: its {@link AIPProtocol} (which decodes its frames and hands them over one after another,
- * in arrival order), its pinned identity, its outbound budget and liveness (pings, silence).
+ * in arrival order), its pinned identity, its outbound budget and liveness (pings, silence). A server holds one per
+ * connection, idle ones by the thousand: it keeps only what differs between connections (the rest is in its
+ * {@link ConnectionSettings}), its transport is its protocol's, and its times are small integers.
  */
 export class ClientConnection {
   /** The protocol engine of the connection: every frame in and out goes through it. */
   readonly protocol: AIPProtocol<'server'>
-  readonly transport: Transport
   /** A label for logs before the client registers. */
   readonly connectionId: string
   /** The credential presented at the handshake. */
@@ -50,29 +74,32 @@ export class ClientConnection {
   identity: Identity | null = null
   /** The ticket of its registration deadline (`RegistrationDeadlines`), released once it registers or closes. */
   deadlineTicket = -1
-  closed = false
+  /** How its transport closed; `null` while it is open (see {@link closed}). */
   closeInfo: CloseInfo | null = null
-  /** When the connection was accepted, or its last pong arrived (frames are timed by the protocol). */
+  /** When the connection was accepted, or its last pong arrived, relative to the settings' `origin`. */
   #seenAt: number
   /** Pongs received; with the protocol's frame count, a probe tells whether the peer said anything meanwhile. */
   #pongs = 0
   /** Timers to clear at the end; `null` when there are none. */
   #timers: Set<NodeJS.Timeout> | null = null
-  readonly #now: () => number
-  readonly #logger: Logger
-  readonly #maxOutboundBytes: number
-  readonly #onSendError: (err: unknown) => void
+  readonly #settings: ConnectionSettings
 
-  constructor (protocol: AIPProtocol<'server'>, init: ConnectionInit) {
+  constructor (protocol: AIPProtocol<'server'>, connectionId: string, credential: Credential, settings: ConnectionSettings) {
     this.protocol = protocol
-    this.transport = protocol.transport
-    this.connectionId = init.connectionId
-    this.credential = init.credential
-    this.#now = init.now
-    this.#logger = init.logger
-    this.#maxOutboundBytes = init.maxOutboundBytes ?? Number.POSITIVE_INFINITY
-    this.#onSendError = init.onSendError ?? ignore
-    this.#seenAt = init.now()
+    this.connectionId = connectionId
+    this.credential = credential
+    this.#settings = settings
+    this.#seenAt = settings.now() - settings.origin
+  }
+
+  /** The transport of the connection (its protocol's). */
+  get transport (): Transport {
+    return this.protocol.transport
+  }
+
+  /** True once its transport has closed (then {@link closeInfo} says how): nothing more is sent or handled on it. */
+  get closed (): boolean {
+    return this.closeInfo !== null
   }
 
   /**
@@ -81,7 +108,8 @@ export class ClientConnection {
    */
   get lastSeen (): number {
     const frameAt = this.protocol.lastFrameAt
-    return frameAt === undefined || frameAt < this.#seenAt ? this.#seenAt : frameAt
+    const seenAt = this.#seenAt + this.#settings.origin
+    return frameAt === undefined || frameAt < seenAt ? seenAt : frameAt
   }
 
   /** Frames waiting to be handled (the one being handled included). */
@@ -106,10 +134,10 @@ export class ClientConnection {
     if (this.closed || this.overBudget || !this.transport.isOpen) return false
     // Without a promise per frame when nothing in between needs one (AIPProtocol.post); our builders made it.
     const options = encoded === undefined
-      ? { extra, validate: false, onError: this.#onSendError }
-      : { extra, validate: false, encoded, onError: this.#onSendError }
+      ? { extra, validate: false, onError: this.#settings.onSendError }
+      : { extra, validate: false, encoded, onError: this.#settings.onSendError }
     if (!this.protocol.post(message as ServerMessage, options)) return false
-    if (this.transport.bufferedAmount > this.#maxOutboundBytes) this.#exceeded()
+    if (this.transport.bufferedAmount > this.#settings.maxOutboundBytes) this.#exceeded()
     return true
   }
 
@@ -119,11 +147,11 @@ export class ClientConnection {
    */
   #exceeded (): void {
     this.overBudget = true
-    this.#logger.warn({
+    this.#settings.logger.warn({
       connectionId: this.connectionId,
       clientId: this.identity?.clientId,
       bufferedBytes: this.transport.bufferedAmount,
-      maxOutboundBytes: this.#maxOutboundBytes
+      maxOutboundBytes: this.#settings.maxOutboundBytes
     }, 'peer does not read its frames: outbound budget exceeded, closing')
     this.transport.close(CloseCode.PolicyViolation, 'outbound budget exceeded')
     this.timer(OVER_BUDGET_GRACE_MS, () => this.transport.terminate())
@@ -162,7 +190,7 @@ export class ClientConnection {
 
   /** Marks a pong (frames are counted and timed by the protocol). */
   seen (): void {
-    this.#seenAt = this.#now()
+    this.#seenAt = this.#settings.now() - this.#settings.origin
     this.#pongs++
   }
 

@@ -3,7 +3,7 @@ import type { TypedEmitter } from '@aip/resilience'
 import type { AwayClient } from './away.js'
 import type { ClusterRuntime } from './cluster/runtime.js'
 import { CommandDeadlines } from './command-deadlines.js'
-import type { ClientConnection } from './connection.js'
+import { connectionSettings, type ClientConnection, type ConnectionSettings } from './connection.js'
 import { DispatchTable } from './dispatch-table.js'
 import { CommandTimeoutError, SessionCancelledError } from './errors.js'
 import type { ResolvedServerOptions } from './options.js'
@@ -24,13 +24,13 @@ export class ServerCore {
   readonly clients = new Map<string, ClientConnection>()
   /** Every open connection, registered or not. */
   readonly connections = new Set<ClientConnection>()
+  /** Transports refused (closed at once) whose close handshake has not completed; usually none. */
+  readonly refused = new Set<Transport>()
   /**
    * Clients granted `resume` whose connection dropped, by client id, while their resume window runs: not in
    * `clients`, still in the registry, their sessions held.
    */
   readonly away = new Map<string, AwayClient>()
-  /** The epoch of the latest registration of each client id registered or away (dropped when the client is gone). */
-  readonly epochs = new Map<string, number>()
   /** Frames dropped because their connection was no longer its client's current one. */
   fencedFrames = 0
   readonly sessions: SessionStore
@@ -49,11 +49,8 @@ export class ServerCore {
   readonly registrationDeadlines: RegistrationDeadlines
   /** The timeouts of the COMMANDs sent with the default `commandTimeoutMs` (one timer for all). */
   readonly commandDeadlines: CommandDeadlines
-  /**
-   * Told when a write to a connection fails after it was handed over: the connection is gone, its close follows
-   * (and is logged with its ids). Shared by every connection: none holds a closure of its own for it.
-   */
-  readonly sendFailed = (err: unknown): void => { this.logger.debug({ err }, 'send failed: connection gone') }
+  /** What every connection shares (clock, logger, outbound budget, the write failure logger). */
+  readonly connectionSettings: ConnectionSettings
   /** The server's side of the cluster, when the `cluster` option is set; `null` on a single server. */
   cluster: ClusterRuntime | null = null
   stopped = false
@@ -74,6 +71,14 @@ export class ServerCore {
     this.onDeviceDisconnected = init.onDeviceDisconnected
     this.attach = init.attach
     this.onLoadChange = init.onLoadChange
+    // A write that fails after it was handed over: the connection is gone, its close follows (and is logged with its
+    // ids). One function for every connection: none holds a closure of its own for it.
+    this.connectionSettings = connectionSettings({
+      now: init.options.now,
+      logger: this.logger,
+      maxOutboundBytes: init.options.maxOutboundBytes,
+      onSendError: (err) => { this.logger.debug({ err }, 'send failed: connection gone') }
+    })
     this.registrationDeadlines = new RegistrationDeadlines(init.options.registrationTimeoutMs, (connection) => { expireRegistration(this, connection) })
     this.commandDeadlines = new CommandDeadlines(init.options.commandTimeoutMs, (session, responseId, timeoutMs) => {
       session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs))
@@ -88,6 +93,14 @@ export class ServerCore {
     const logger = this.logger as Logger & { isLevelEnabled?: (level: string) => boolean }
     if (logger === silentLogger) return false
     return typeof logger.isLevelEnabled === 'function' ? logger.isLevelEnabled(level) : true
+  }
+
+  /**
+   * The epoch of the latest registration of `clientId` while it is registered or away (its connection's identity, or
+   * its away entry's); 0 once it is gone (the next registration is epoch 1).
+   */
+  epochOf (clientId: string): number {
+    return (this.clients.get(clientId)?.identity ?? this.away.get(clientId)?.identity)?.epoch ?? 0
   }
 
   /** A fresh label for a connection not registered yet (`c1`, `c2`...). */

@@ -3,7 +3,7 @@ import {
   GRANT_FIELD, buildRegistrationConfirmation, buildTaskEnd, grantField, requestedCapabilities, type ContinuityGrant, type DecodedClientMessage
 } from '@aip/protocol'
 import type { Credential } from './auth.js'
-import { endAway, takeBack, unregister } from './away.js'
+import { endAway, takeBack, unregister, type AwayClient } from './away.js'
 import { resendCommands } from './command-writer.js'
 import { resendDispatches } from './dispatch.js'
 import type { ClientConnection, Identity } from './connection.js'
@@ -145,8 +145,8 @@ export async function register (core: ServerCore, connection: ClientConnection, 
       return
     }
   }
-  const epoch = (core.epochs.get(clientId) ?? 0) + 1
-  core.epochs.set(clientId, epoch)
+  // +1 on every registration of the id while it is registered or away: a resumed client was taken back from away above.
+  const epoch = (resumed ? (away as AwayClient).identity.epoch : core.epochOf(clientId)) + 1
   // Only a REGISTER that asked gets a grant: a reference peer sees the reference answer, byte for byte.
   const grant: ContinuityGrant | null = asked.length === 0
     ? null

@@ -199,18 +199,29 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
       : 'ok' in request ? request : this.authenticate(request)
     if (!auth.ok) {
       this.options.logger.warn({ reason: auth.reason }, 'websocket refused')
-      transport.close(CloseCode.PolicyViolation, auth.reason)
+      this.#refuse(transport, CloseCode.PolicyViolation, auth.reason)
       return
     }
     if (this.#core.stopped) {
-      transport.close(CloseCode.GoingAway, Texts.serverShuttingDown)
+      this.#refuse(transport, CloseCode.GoingAway, Texts.serverShuttingDown)
       return
     }
     if (this.#core.draining) {
-      transport.close(CloseCode.ServiceRestart, Texts.serverDraining)
+      this.#refuse(transport, CloseCode.ServiceRestart, Texts.serverDraining)
       return
     }
     accept(this.#core, transport, auth.credential)
+  }
+
+  /**
+   * Closes a transport it does not take; until its close handshake completes (a peer may never answer) it is held,
+   * so that {@link terminateConnections} drops it with the connections.
+   */
+  #refuse (transport: Transport, code: number, reason: string): void {
+    const refused = this.#core.refused
+    refused.add(transport)
+    transport.on('close', () => { refused.delete(transport) })
+    transport.close(code, reason)
   }
 
   /**
@@ -262,7 +273,9 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
 
   /**
    * Drops every open connection at once (no close handshake), after sending a close frame with `code` and
-   * `reason` where it can: for a host whose shutdown deadline passed. Returns how many were dropped.
+   * `reason` where it can: for a host whose shutdown deadline passed. Connections it refused (while stopping or
+   * draining, or for their credentials) whose close handshake has not completed are dropped too. Returns how many
+   * were dropped.
    */
   terminateConnections (code: number = CloseCode.GoingAway, reason = Texts.serverShuttingDown): number {
     const open = [...this.#core.connections]
@@ -270,7 +283,9 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
       connection.close(code, reason)
       connection.transport.terminate()
     }
-    return open.length
+    const refused = [...this.#core.refused]
+    for (const transport of refused) transport.terminate()
+    return open.length + refused.length
   }
 
   /** Load figures, computed now (the queued frames are summed over the connections). */
@@ -383,7 +398,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
         systemInfo: record.systemInfo as Record<string, unknown> | null,
         registeredAt: record.registeredAt,
         nodeId: 'local',
-        epoch: this.#core.epochs.get(record.clientId) ?? 0
+        epoch: this.#core.epochOf(record.clientId)
       }))
     }
     try {

@@ -10,6 +10,14 @@ const deliverEvent = Symbol('aip.wsTransport.event')
 const deliverClose = Symbol('aip.wsTransport.close')
 const localClose = Symbol('aip.wsTransport.localClose')
 
+// The flags of a transport (`#flags`).
+/** The socket has closed (the close was delivered). */
+const CLOSED = 1
+/** This side called `close()` or `terminate()`. */
+const LOCAL_CLOSE = 2
+/** The socket's `pong` is listened to. */
+const PONG_HEARD = 4
+
 /**
  * A {@link Transport} over a `ws` WebSocket: an accepted server-side socket, or a client socket from
  * {@link connectWebSocket}. Listeners are attached at construction, so no frame is lost while the endpoint sets
@@ -26,9 +34,8 @@ export class WebSocketTransport implements Transport {
    */
   #listeners: Record<string, Listener | Listener[] | undefined> | null = null
   #receiver: TransportReceiver | null = null
-  #closed = false
-  #localClose = false
-  #pongHeard = false
+  /** {@link CLOSED}, {@link LOCAL_CLOSE} and {@link PONG_HEARD}: one small integer for the three flags. */
+  #flags = 0
 
   constructor (socket: WebSocket) {
     this.socket = socket
@@ -42,7 +49,7 @@ export class WebSocketTransport implements Transport {
   }
 
   get isOpen (): boolean {
-    return !this.#closed && this.socket.readyState === WebSocket.OPEN
+    return (this.#flags & CLOSED) === 0 && this.socket.readyState === WebSocket.OPEN
   }
 
   get bufferedAmount (): number {
@@ -74,8 +81,8 @@ export class WebSocketTransport implements Transport {
   }
 
   close (code = 1000, reason = ''): void {
-    if (this.#closed) return
-    this.#localClose = true
+    if ((this.#flags & CLOSED) !== 0) return
+    this.#flags |= LOCAL_CLOSE
     try {
       this.socket.close(code, truncateReason(reason))
     } catch {
@@ -84,8 +91,8 @@ export class WebSocketTransport implements Transport {
   }
 
   terminate (): void {
-    if (this.#closed) return
-    this.#localClose = true
+    if ((this.#flags & CLOSED) !== 0) return
+    this.#flags |= LOCAL_CLOSE
     // Frames sent earlier in this turn still leave, as they would have without write coalescing.
     releaseWrites(this.socket)
     this.socket.terminate()
@@ -97,7 +104,7 @@ export class WebSocketTransport implements Transport {
 
   /** Makes `receiver` the primary consumer of frames and of the close (see `Transport.setReceiver`). */
   setReceiver (receiver: TransportReceiver | null): void {
-    this.#receiver = this.#closed ? null : receiver
+    this.#receiver = (this.#flags & CLOSED) !== 0 ? null : receiver
   }
 
   on<E extends keyof TransportEvents>(event: E, listener: (payload: TransportEvents[E]) => void): () => void {
@@ -105,8 +112,8 @@ export class WebSocketTransport implements Transport {
     const lists = (this.#listeners ??= {})
     const present = lists[event]
     // The socket's 'pong' is listened to only once someone asks (a server without pings never does).
-    if (event === 'pong' && !this.#pongHeard) {
-      this.#pongHeard = true
+    if (event === 'pong' && (this.#flags & PONG_HEARD) === 0) {
+      this.#flags |= PONG_HEARD
       this.socket.on('pong', onSocketPong)
     }
     // Copy on write: arrays of the exact size, and an emit in progress keeps the list it started with.
@@ -149,7 +156,7 @@ export class WebSocketTransport implements Transport {
   }
 
   get [localClose] (): boolean {
-    return this.#localClose
+    return (this.#flags & LOCAL_CLOSE) !== 0
   }
 
   #emit<E extends keyof TransportEvents>(event: E, payload: TransportEvents[E]): void {
@@ -165,8 +172,8 @@ export class WebSocketTransport implements Transport {
   }
 
   #finish (info: CloseInfo): void {
-    if (this.#closed) return
-    this.#closed = true
+    if ((this.#flags & CLOSED) !== 0) return
+    this.#flags |= CLOSED
     const receiver = this.#receiver
     this.#receiver = null
     if (receiver !== null) {

@@ -29,10 +29,14 @@ export function limitConnections (server: Server, limits: ConnectionLimits, log:
   if (perAddressLimit <= 0 && headersTimeoutMs === null) return () => {}
   const firstRequest = new Map<Socket, NodeJS.Timeout>()
   const requestArrived = (request: IncomingMessage): void => {
-    const timer = firstRequest.get(request.socket)
+    const socket = request.socket
+    const timer = firstRequest.get(socket)
     if (timer === undefined) return
     clearTimeout(timer)
-    firstRequest.delete(request.socket)
+    firstRequest.delete(socket)
+    // Without a per-address count, the socket's 'close' listener only cleared this timer: it goes too, so that a
+    // long-lived (upgraded) connection keeps no listener of ours, nor the room Node's listener array keeps for it.
+    if (perAddressLimit <= 0) socket.off('close', onClose)
   }
   const perAddress = new Map<string, number>()
   let warned = new Set<string>()

@@ -142,9 +142,6 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   // status (429 while its address is refused for failing too often); the decision is handed to the endpoint with
   // the socket.
   const decided = new WeakMap<object, AuthResult>()
-  // The sockets this route handed over (the host's own resources): dropped once the endpoint has stopped, with
-  // those it refused while stopping, whose close handshake may never complete.
-  const sockets = new Set<WebSocket>()
   fastify.route({
     method: 'GET',
     url: settings.path,
@@ -165,12 +162,10 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     },
     websocket: true,
     handler: (socket: WebSocket, request: FastifyRequest) => {
-      // The endpoint owns this socket: @fastify/websocket's own preClose must not close it before the endpoint
-      // has sent TASK_END to requesters and closed it with 1001.
+      // The endpoint owns this socket (it holds it until it is closed, refused ones too: see preClose):
+      // @fastify/websocket's own preClose must not close it before the endpoint has sent TASK_END to requesters and
+      // closed it with 1001.
       fastify.websocketServer.clients?.delete(socket)
-      sockets.add(socket)
-      // `on`, not `once`: a WebSocket emits 'close' once, and `once` would keep a wrapper per socket.
-      socket.on('close', () => sockets.delete(socket))
       const auth = decided.get(request.raw)
       decided.delete(request.raw)
       releaseUpgrade(socket, request, ownWebsocket)
@@ -207,18 +202,16 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), settings.closeTimeoutMs) })
     const late = await Promise.race([endpoint.stop().then(() => false), timedOut])
     clearTimeout(timer)
-    if (late && sockets.size > 0) log.warn({ sockets: sockets.size, timeoutMs: settings.closeTimeoutMs }, 'sockets still open after closeTimeoutMs: terminated')
-    for (const socket of sockets) {
-      socket.close(GOING_AWAY, 'The server is shutting down')
-      socket.terminate()
-    }
+    // What is left: connections still open after closeTimeoutMs, and sockets refused while stopping whose close
+    // handshake never completed (the endpoint holds both, without a listener of ours per socket).
+    const dropped = endpoint.terminateConnections(GOING_AWAY, 'The server is shutting down')
+    if (late && dropped > 0) log.warn({ sockets: dropped, timeoutMs: settings.closeTimeoutMs }, 'sockets still open after closeTimeoutMs: terminated')
   })
 
   fastify.addHook('onClose', async () => {
     for (const dispose of disposers.splice(0)) dispose()
     endpoint.sessions.close()
     endpoint.tasks.close()
-    sockets.clear()
     authLimiter?.clear()
     if (endpointOptions.results === undefined) endpoint.options.results.clear()
   })

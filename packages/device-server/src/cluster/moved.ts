@@ -30,7 +30,6 @@ export function dropMovedClient (runtime: ClusterRuntime, clientId: string, byNo
   const identity = connection?.identity ?? away?.identity
   if (identity === undefined || identity === null) return
   core.options.registry.remove(clientId)
-  core.epochs.delete(clientId)
   core.logger.info({ clientId, nodeId: byNode }, 'cluster: the client registered on another node; its local state ends here')
   if (identity.clientType === 'device') {
     for (const session of core.sessions.list()) {

@@ -26,6 +26,14 @@ export { bindOwner, extraFieldsOf, type ProtocolOwner } from './owner.js'
 
 const noop = (): void => {}
 
+// The flags of a protocol (`#flags`).
+/** `close()` was called or the close was handled. */
+const CLOSED = 1
+/** The transport has closed (its close is queued behind the frames received before it). */
+const TRANSPORT_CLOSED = 2
+/** The close was handled (the owner and the `close` listeners were told). */
+const CLOSE_HANDLED = 4
+
 /**
  * The AIP protocol engine over one {@link Transport}: encodes and sends messages through outgoing middleware,
  * decodes incoming frames strictly in order, runs incoming middleware, and dispatches each message to the
@@ -44,14 +52,12 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
   #events: Listeners<ProtocolEvents<R>, AIPProtocol<R>> | undefined
   /** Middleware of this protocol; the frozen shared list of the options until `use()` changes it. */
   #middleware: readonly ProtocolMiddleware[]
-  #closeInfo: CloseInfo | undefined
   #owner: ProtocolOwner<R> | null = null
   #ownerKey = ''
   /** Length of the text frame whose message the handlers are running for. */
   #frameLength = 0
-  #closed = false
-  #transportClosed = false
-  #closeHandled = false
+  /** {@link CLOSED}, {@link TRANSPORT_CLOSED} and {@link CLOSE_HANDLED}: one small integer for the three flags. */
+  #flags = 0
   /** What the owner of this connection keeps with it (a server: its connection record); `undefined` until set. */
   data: unknown = undefined
 
@@ -71,7 +77,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
       // A transport drops its listeners after its `close`: the removers are needed only when that may have passed.
       if (off !== undefined) this.#rare.offTransport = off
       transport.setReceiver?.(null)
-      this.#closed = true
+      this.#flags |= CLOSED
       const info = { code: CloseCode.Abnormal, reason: '', local: false }
       queueMicrotask(() => { this[receiveClose](info) })
     }
@@ -85,8 +91,8 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
 
   /** Internal: the transport has closed; handled after the frames received before it (the owner is told at once). */
   [receiveClose] (info: CloseInfo): void {
-    if (this.#transportClosed) return
-    this.#transportClosed = true
+    if ((this.#flags & TRANSPORT_CLOSED) !== 0) return
+    this.#flags |= TRANSPORT_CLOSED
     const owner = this.#owner
     const key = this.#ownerKey
     this[enqueueJob](() => { this.#handleClose(info); return undefined })
@@ -112,6 +118,11 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
     protocol.#emit('error', { error, context: 'handler', message: incoming as IncomingMessage<P> })
   }
 
+  /** True once `close()` was called or the close was handled: nothing more is handled. */
+  get #isClosed (): boolean {
+    return (this.#flags & CLOSED) !== 0
+  }
+
   get #log (): Logger {
     const rare = this.#rare
     return (rare.logger ??= childLogger(this.options.logger, { component: 'aip-protocol', role: this.options.role }))
@@ -134,12 +145,13 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
 
   /** True while the connection is open and `close()` was not called. */
   get isOpen (): boolean {
-    return !this.#closed && this.transport.isOpen
+    return (this.#flags & CLOSED) === 0 && this.transport.isOpen
   }
 
   /** Resolves once the connection has closed and every frame received before the close was handled. */
   get closed (): Promise<CloseInfo> {
-    return this.#rare.closed(this.#closeInfo)
+    const rare = this.#rare
+    return rare.closed(rare.closeInfo)
   }
 
   /** Number of callers waiting in `receive()`, `receiveBinary()` or `receiveFile()`. */
@@ -248,17 +260,17 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
    * `AIP_ERR_ENDPOINT_TRANSPORT_CLOSED` when the connection closes first.
    */
   receive (type: IncomingType<R> | '*', options: ReceiveOptions<R> = {}): Promise<IncomingMessage<R>> {
-    return this.#rare.waitMessage(type, options, this.#closed)
+    return this.#rare.waitMessage(type, options, this.#isClosed)
   }
 
   /** Waits for the next binary payload (or the one of `transferId`); rejects on its transfer error. */
   receiveBinary (options: ReceiveTransferOptions = {}): Promise<ReceivedBinary> {
-    return this.#rare.waitTransfer('binary', options, this.#closed) as Promise<ReceivedBinary>
+    return this.#rare.waitTransfer('binary', options, this.#isClosed) as Promise<ReceivedBinary>
   }
 
   /** Waits for the next complete file (or the one of `transferId`); rejects on its transfer error. */
   receiveFile (options: ReceiveTransferOptions = {}): Promise<ReceivedFile> {
-    return this.#rare.waitTransfer('file', options, this.#closed) as Promise<ReceivedFile>
+    return this.#rare.waitTransfer('file', options, this.#isClosed) as Promise<ReceivedFile>
   }
 
   /**
@@ -307,7 +319,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
 
   /** Decodes one frame (the one place a frame is decoded) and hands its message over; synchronous when it can be. */
   #process (data: string | Buffer): Promise<void> | undefined {
-    if (this.#closed) return
+    if (this.#isClosed) return
     if (typeof data !== 'string') {
       if (!this.options.acceptTransfers || !this.#transfers.binary(data)) {
         this.#invalidFrame({ error: new UnexpectedBinaryError(data.length), bytes: data.length })
@@ -345,7 +357,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
 
   /** Emits `received`, wakes the waiters, then runs the handlers one after another (synchronously while they are). */
   #handle (incoming: IncomingMessage<R>, data: string): Promise<void> | undefined {
-    if (this.#closed) return
+    if (this.#isClosed) return
     if (this.#events !== undefined && this.#events.count('received') > 0) {
       this.#events.emit('received', { message: incoming, bytes: Buffer.byteLength(data) })
     }
@@ -373,15 +385,15 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
 
   #shutdown (): void {
     const rare = this.#rareState
-    if (this.#closed && (rare?.waiters === undefined || rare.waiters.size === 0)) return
-    this.#closed = true
+    if (this.#isClosed && (rare?.waiters === undefined || rare.waiters.size === 0)) return
+    this.#flags |= CLOSED
     const dropped = rare?.release() ?? 0
     if (dropped > 0) this.#log.debug({ dropped }, 'open transfers dropped at close')
   }
 
   #handleClose (info: CloseInfo): void {
-    if (this.#closeHandled) return
-    this.#closeHandled = true
+    if ((this.#flags & CLOSE_HANDLED) !== 0) return
+    this.#flags |= CLOSE_HANDLED
     this.#shutdown()
     const owner = this.#owner
     const key = this.#ownerKey
@@ -390,7 +402,7 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
     // Bound at the close (the owner unbinds in `ownerClosed`): after every listener, an extension's `onClose` too.
     if (owner !== null) this.#toOwner('close', () => { owner.ownerAfterClose(info, key, this) })
     this.#events?.clear()
-    this.#closeInfo = info
-    this.#rareState?.settle(info)
+    // Kept for `closed` asked later: in the rare state, made now if need be (a closing connection has little left).
+    this.#rare.settle(info)
   }
 }

@@ -9,25 +9,23 @@ export const queueWrite: unique symbol = Symbol('aip.outbox.write')
  * holds one per connection.
  */
 export abstract class Outbox extends Inbox {
-  /** The tail of the writes in flight; `undefined` when none is. */
+  /** The tail of the writes in flight; `undefined` when none is (the last one clears it once done). */
   #tail: Promise<void> | undefined = undefined
-  /** Writes queued and not finished. */
-  #writing = 0
 
   /** True while a write queued with {@link queueWrite} has not finished (a direct write would overtake it). */
   protected get writesInFlight (): boolean {
-    return this.#writing > 0
+    return this.#tail !== undefined
   }
 
   /** Runs `job` after every write queued before it: sends leave in call order. */
   protected [queueWrite] (job: () => Promise<void>): Promise<void> {
-    this.#writing++
     const run = (this.#tail ?? Promise.resolve()).then(job)
     const done = (): void => {
-      // The last write in flight is done: nothing to chain on any more.
-      if (--this.#writing === 0) this.#tail = undefined
+      // The last write in flight is done (no later one chained on it): nothing to chain on any more.
+      if (this.#tail === tail) this.#tail = undefined
     }
-    this.#tail = run.then(done, done)
+    const tail = run.then(done, done)
+    this.#tail = tail
     return run
   }
 }

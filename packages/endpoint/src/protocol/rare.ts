@@ -26,6 +26,8 @@ export class RareState<R extends ProtocolRole> {
   /** Removes the protocol's transport listeners; kept only for a transport already closed at construction. */
   offTransport: (() => void) | undefined = undefined
   closedPromise: Promise<CloseInfo> | undefined = undefined
+  /** How the connection closed, once its close was handled. */
+  closeInfo: CloseInfo | undefined = undefined
   resolveClosed: ((info: CloseInfo) => void) | undefined = undefined
 
   /** The waiters, made on first use. */
@@ -90,6 +92,7 @@ export class RareState<R extends ProtocolRole> {
 
   /** At the close: settles the close promise, drops the handlers and the transport listeners. */
   settle (info: CloseInfo): void {
+    this.closeInfo = info
     this.offTransport?.()
     this.offTransport = undefined
     this.resolveClosed?.(info)
