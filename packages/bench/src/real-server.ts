@@ -24,13 +24,24 @@ export interface RealServerRedis {
   nodeId: string
 }
 
-export async function startRealServer (port: number, onRegistered: () => void, { metrics = false, redis }: { metrics?: boolean, redis?: RealServerRedis } = {}): Promise<RealServer> {
+/** How the real server is set up beyond its defaults. */
+export interface RealServerOptions {
+  /** Collect every Prometheus metric. */
+  metrics?: boolean
+  /** Run as one node of a cluster on this Redis. */
+  redis?: RealServerRedis
+  /** fastify-aip's `upgrade` option. Default `'direct'`, as `aip serve` runs. */
+  upgrade?: 'route' | 'direct'
+}
+
+export async function startRealServer (port: number, onRegistered: () => void, { metrics = false, redis, upgrade = 'direct' }: RealServerOptions = {}): Promise<RealServer> {
   const app = Fastify({ logger: false })
   // Limits raised so that the load itself is never refused; liveness pings off, as in the baseline. With
   // `metrics`, every metric is collected (the route is left out: scraping is not what is measured). With `redis`,
-  // the server is one node of a cluster on that Redis.
+  // the server is one node of a cluster on that Redis. Upgrades are taken directly, as `aip serve` does, unless
+  // `upgrade: 'route'` asks for the route (the app's hooks running for them).
   const options: AipOptions = {
-    agent: oneCommand, pingIntervalMs: 0, maxSessions: 1_000_000, maxQueuedFrames: 100_000, http: false, maxConnectionsPerAddress: 0, maxConnections: null, metrics: metrics ? { path: false } : false
+    agent: oneCommand, pingIntervalMs: 0, maxSessions: 1_000_000, maxQueuedFrames: 100_000, http: false, maxConnectionsPerAddress: 0, maxConnections: null, metrics: metrics ? { path: false } : false, upgrade
   }
   if (redis !== undefined) options.redis = redis
   await app.register(aipPlugin, options)

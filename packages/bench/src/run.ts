@@ -214,6 +214,9 @@ const scenarios: Scenario[] = [
   // written), nothing is recorded; what a server pays for the spans a ratio sampler leaves out.
   { name: 'tracing sampled out vs off, throughput, 1 constellation', run: (kind) => withServer(kind === 'real' ? 'real-tracing-unsampled' : 'real', (s) => throughputRun(s, 1)) },
   { name: `connect ${size.connectDevices} devices`, run: (kind) => withServer(kind, (s) => connect(s, { devices: size.connectDevices })) },
+  // The same with fastify-aip's `upgrade: 'route'` (the plugin's default in an app with hooks of its own): each
+  // upgrade routed by Fastify, against the same floor.
+  { name: `connect ${size.connectDevices} devices (route upgrade)`, run: (kind) => withServer(kind === 'real' ? 'real-route' : kind, (s) => connect(s, { devices: size.connectDevices })) },
   {
     name: `restart with ${size.stormDevices} devices`,
     run: async (kind) => {

@@ -33,11 +33,13 @@ export function forkNode (entry: string, args: string[], execArgv: string[], opt
 }
 
 /**
+ * `real`: the real server as `aip serve` runs it (WebSocket upgrades taken directly); `real-route`: the same with
+ * fastify-aip's `upgrade: 'route'` (each upgrade routed by Fastify, the app's hooks running for it);
  * `real-metrics`: the real server with its Prometheus metrics on; `real-tracing`: the real server with an
  * OpenTelemetry SDK-like tracer provider registered, recording every span; `real-tracing-unsampled`: the same
  * provider with a sampler that drops every span (to measure what each costs).
  */
-export type ServerKind = 'real' | 'baseline' | 'real-metrics' | 'real-tracing' | 'real-tracing-unsampled'
+export type ServerKind = 'real' | 'baseline' | 'real-route' | 'real-metrics' | 'real-tracing' | 'real-tracing-unsampled'
 
 /** A benchmark server running in a child process. */
 export class ServerProcess {

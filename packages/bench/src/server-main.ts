@@ -8,7 +8,7 @@ import { startBaselineServer } from './baseline-server.js'
 import { startRealServer } from './real-server.js'
 import { registerBenchTracing } from './tracer.js'
 
-// A benchmark server in its own process: `node --expose-gc server-main.js <real|baseline|real-metrics|real-tracing|real-tracing-unsampled> <port>`. It answers
+// A benchmark server in its own process: `node --expose-gc server-main.js <real|baseline|real-route|real-metrics|real-tracing|real-tracing-unsampled> <port>`. It answers
 // the parent over IPC: `stats` (CPU, memory, registered clients, registrations per 100 ms), `gc`, `stop`.
 // With AIP_BENCH_CPU_PROF_WINDOW=<dir>, it profiles its measured window only: the profiler starts at the first
 // `stats` or `gc` request (where a scenario's window opens) and the profile is written at the second (where it
@@ -98,14 +98,14 @@ async function main (): Promise<void> {
     address = http.address() as AddressInfo
     registered = server.registered
     close = async () => { await server.close(); http.close() }
-  } else if (kind === 'real' || kind === 'real-metrics' || kind === 'real-tracing' || kind === 'real-tracing-unsampled') {
+  } else if (kind === 'real' || kind === 'real-route' || kind === 'real-metrics' || kind === 'real-tracing' || kind === 'real-tracing-unsampled') {
     // Registered before the server starts, as an application registers its SDK first.
     if (kind === 'real-tracing' || kind === 'real-tracing-unsampled') registerBenchTracing({ sampled: kind === 'real-tracing' })
     const url = process.env.AIP_BENCH_REDIS_URL
     const redis = url === undefined || url === ''
       ? undefined
       : { url, keyPrefix: process.env.AIP_BENCH_REDIS_PREFIX ?? 'aip-bench:', nodeId: process.env.AIP_BENCH_NODE_ID ?? `bench-${process.pid}` }
-    const server = await startRealServer(port, onRegistered, { metrics: kind === 'real-metrics', ...(redis === undefined ? {} : { redis }) })
+    const server = await startRealServer(port, onRegistered, { metrics: kind === 'real-metrics', upgrade: kind === 'real-route' ? 'route' : 'direct', ...(redis === undefined ? {} : { redis }) })
     address = server.address
     registered = server.registered
     close = server.close

@@ -25,6 +25,7 @@ test('the quick benchmark runs every scenario against both servers and writes it
     'tracing on vs off, throughput, N constellation',
     'tracing sampled out vs off, throughput, N constellation',
     'connect N devices',
+    'connect N devices (route upgrade)',
     'restart with N devices',
     // The Redis scenarios run where redis-server is installed; elsewhere the run says on stderr that it skipped them.
     ...(redisInstalled ? ['redis same-node, throughput', 'redis cross-node, throughput', 'redis registration, N devices'] : []),

@@ -13,6 +13,7 @@ export {
 export {
   type AuthFailureLimitOptions, type ResolvedAuthFailureLimit
 } from './options.js'
+export { type UpgradeMode } from './upgrade.js'
 export { type AipMetricsOptions, type ResolvedMetricsOptions } from './metrics.js'
 export {
   type AipDashboardOptions, type ResolvedDashboardOptions, type DashboardSnapshot, type DashboardDevice

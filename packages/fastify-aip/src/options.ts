@@ -3,6 +3,7 @@ import { FunctionOption, InvalidOptionError, Milliseconds, describeValue, resolv
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { resolveDashboardOptions, type AipDashboardOptions, type ResolvedDashboardOptions } from './dashboard.js'
+import type { UpgradeMode } from './upgrade.js'
 import { resolveMetricsOptions, type AipMetricsOptions, type ResolvedMetricsOptions } from './metrics.js'
 
 /** What {@link AipOptions.onDeviceDisconnected} receives. */
@@ -62,6 +63,23 @@ export interface AipOptions extends DeviceServerOptions {
    * stops on close). Give `redis` or `cluster`, not both. Default: none (a single node).
    */
   redis?: AipRedisOptions
+  /**
+   * How a WebSocket upgrade on `path` is served. Default `'route'`.
+   *
+   * - `'route'`: as a Fastify route. Every hook of the app runs for it (`onRequest`, `preValidation`..., e.g. an IP
+   *   allow-list or `@fastify/rate-limit`), Fastify logs the request, and the app's error handler answers errors.
+   * - `'direct'`: the plugin takes the upgrade from the HTTP server's `'upgrade'` event before Fastify routes it
+   *   (no Fastify request, reply or hook for it: less CPU per connection). **The app's hooks, request logging,
+   *   `rewriteUrl` and error handler do not run for it.** What still applies: the token, client keys, origin and
+   *   host checks (the same 401/403 answers and `websocket upgrade refused` warning), `authFailureLimit` (the same
+   *   429 with `Retry-After`), `maxConnections`, `maxConnectionsPerAddress`, `headersTimeoutMs`, `maxPayloadBytes`
+   *   and everything the endpoint enforces. Upgrades the fast path does not take go through the route as in
+   *   `'route'` mode: other methods than GET, a path the router would only match after decoding (`%`-escapes),
+   *   and requests with `X-Forwarded-For` (only Fastify's `trustProxy` can tell their address). Upgrades of the
+   *   app's other paths are routed by Fastify as before. Requires that the plugin registers `@fastify/websocket`
+   *   itself: with it registered before the plugin, `'direct'` throws `AIP_ERR_INVALID_OPTION`.
+   */
+  upgrade?: UpgradeMode
 }
 
 /** The `redis` option: where the cluster's Redis is and who this node is. */
@@ -119,12 +137,14 @@ export interface ResolvedPluginOptions {
   readonly dashboard: ResolvedDashboardOptions | null
   /** The `redis` option, checked: `null` without one. */
   readonly redis: Readonly<AipRedisOptions> | null
+  /** How WebSocket upgrades on `path` are served. */
+  readonly upgrade: UpgradeMode
 }
 
 const PLUGIN_KEYS = new Set([
   'path', 'prefix', 'apiKey', 'http', 'liveness', 'closeTimeoutMs', 'onDeviceRegistered', 'onDeviceDisconnected', 'onTaskEnd',
   'headersTimeoutMs', 'maxConnections', 'maxConnectionsPerAddress', 'metrics', 'dashboard',
-  'authFailureLimit', 'redis'
+  'authFailureLimit', 'redis', 'upgrade'
 ])
 
 /** A route path: starts with `/`, no spaces, query or fragment. */
@@ -155,7 +175,8 @@ const PluginOptionsSchema = Type.Object({
   maxConnectionsPerAddress: Type.Integer({ minimum: 0, default: 1_000, expected: 'a non-negative integer' }),
   onDeviceRegistered: Hook(),
   onDeviceDisconnected: Hook(),
-  onTaskEnd: Hook()
+  onTaskEnd: Hook(),
+  upgrade: Type.Union([Type.Literal('route'), Type.Literal('direct')], { default: 'route', expected: "'route' or 'direct'" })
 })
 
 /** The schema of {@link AuthFailureLimitOptions}, with the defaults. */
@@ -212,7 +233,8 @@ export function resolvePluginOptions (options: AipOptions): { plugin: ResolvedPl
     onTaskEnd: (o.onTaskEnd ?? null) as AipHook<TaskRecord> | null,
     metrics,
     dashboard,
-    redis: resolveRedisOptions(options)
+    redis: resolveRedisOptions(options),
+    upgrade: o.upgrade as UpgradeMode
   })
   return { plugin, endpoint: endpoint as DeviceServerOptions }
 }

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { redactUrl, type Logger } from '@aip/endpoint'
 import { RedisCluster } from '@aip/redis'
@@ -16,6 +16,7 @@ import { installDashboard } from './dashboard.js'
 import { installMetrics } from './metrics.js'
 import { httpApi, livenessRoute } from './routes.js'
 import { taskRoutes } from './task-routes.js'
+import { installDirectUpgrade, mountedPaths, type DirectUpgradeOptions } from './upgrade.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -70,6 +71,18 @@ function releaseUpgrade (socket: WebSocket, request: FastifyRequest, ownWebsocke
   }
 }
 
+/**
+ * The one 'upgrade' listener registering @fastify/websocket added (its router of upgrades through Fastify).
+ * Throws when there is not exactly one: the 'direct' path would not know which listener to stand in for.
+ */
+function addedListener (before: ReadonlySet<unknown>, after: ReadonlyArray<unknown>): DirectUpgradeOptions['routeUpgrade'] {
+  const added = after.filter((listener) => !before.has(listener))
+  if (added.length !== 1 || typeof added[0] !== 'function') {
+    throw new Error(`fastify-aip: @fastify/websocket added ${added.length} 'upgrade' listeners, expected one (upgrade: 'direct' cannot take over)`)
+  }
+  return added[0] as DirectUpgradeOptions['routeUpgrade']
+}
+
 /** The router options that decide which paths reach the WebSocket route (Fastify 5 keeps them in `routerOptions`). */
 function routerLeniency (config: FastifyInstance['initialConfig']): RouterLeniency {
   const router = (config as { routerOptions?: Partial<RouterLeniency> }).routerOptions ?? {}
@@ -94,6 +107,12 @@ function clusterOnRedis (options: NonNullable<ResolvedPluginOptions['redis']>, l
 const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   if (fastify.hasDecorator('aip')) throw new AlreadyRegisteredError()
   const { plugin: settings, endpoint: endpointOptions } = resolvePluginOptions(options ?? {})
+  // When this plugin registers @fastify/websocket, its errorHandler is the default one (see releaseUpgrade).
+  const ownWebsocket = !fastify.hasDecorator('websocketServer')
+  // The 'direct' upgrade path stands in for @fastify/websocket's 'upgrade' listener: only one the plugin added.
+  if (settings.upgrade === 'direct' && !ownWebsocket) {
+    throw new InvalidOptionError('upgrade', "'route' when @fastify/websocket is registered before fastify-aip", "'direct'")
+  }
   const log: Logger = endpointOptions.logger ?? fastify.log.child({ plugin: 'fastify-aip' })
   const redis = settings.redis === null ? undefined : clusterOnRedis(settings.redis, log)
   const endpoint = createEndpoint({ ...endpointOptions, logger: log, ...(redis === undefined ? {} : { cluster: redis }) })
@@ -102,10 +121,11 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     fastify.addHook('onReady', async () => { await endpoint.start() })
   }
 
-  // When this plugin registers @fastify/websocket, its errorHandler is the default one (see releaseUpgrade).
-  const ownWebsocket = !fastify.hasDecorator('websocketServer')
+  let routeUpgrade: DirectUpgradeOptions['routeUpgrade'] | null = null
   if (ownWebsocket) {
+    const before = new Set(fastify.server.rawListeners('upgrade'))
     await fastify.register(websocket, { options: { maxPayload: endpoint.options.maxPayloadBytes } })
+    if (settings.upgrade === 'direct') routeUpgrade = addedListener(before, fastify.server.rawListeners('upgrade'))
   } else {
     log.debug({ path: settings.path }, '@fastify/websocket already registered: frame size enforced by the endpoint')
   }
@@ -142,6 +162,11 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   // status (429 while its address is refused for failing too often); the decision is handed to the endpoint with
   // the socket.
   const decided = new WeakMap<object, AuthResult>()
+  // The hand-off, the same from both upgrade paths; synchronous, so that every listener is attached before a frame
+  // can arrive. No per-socket state here: the endpoint tracks its sockets (preClose drops what is left).
+  const adopt = (socket: WebSocket, auth: AuthResult | IncomingMessage): void => {
+    endpoint.handleWebSocket(socket, auth)
+  }
   fastify.route({
     method: 'GET',
     url: settings.path,
@@ -169,10 +194,25 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
       const auth = decided.get(request.raw)
       decided.delete(request.raw)
       releaseUpgrade(socket, request, ownWebsocket)
-      // Synchronously: every listener is attached before a frame can arrive. Auth was decided in preValidation.
-      endpoint.handleWebSocket(socket, auth ?? request.raw)
+      // Auth was decided in preValidation.
+      adopt(socket, auth ?? request.raw)
     }
   })
+  // 'direct': upgrades on the path skip Fastify's routing (the route above still serves those the fast path
+  // leaves to it; see the `upgrade` option).
+  const stopDirect = routeUpgrade === null
+    ? null
+    : installDirectUpgrade({
+      server: fastify.server,
+      routeUpgrade,
+      paths: mountedPaths(fastify.prefix, settings.path),
+      router: routerLeniency(fastify.initialConfig),
+      maxPayload: endpoint.options.maxPayloadBytes,
+      authLimiter,
+      authenticate: (request) => endpoint.authenticate(request),
+      adopt,
+      log
+    })
 
   if (settings.http) {
     if (settings.liveness !== null) livenessRoute(fastify, settings.liveness)
@@ -195,6 +235,7 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   fastify.addHook('preClose', async () => {
     // First: while closing, @fastify/websocket has removed its 'upgrade' listener so that Node answers upgrades as
     // plain requests (503); a listener of ours left on 'upgrade' would leave them unanswered.
+    stopDirect?.()
     stopLimiting()
     stopRedacting()
     endpoint.tasks.closing()

@@ -15,7 +15,7 @@ export interface RouterLeniency {
 }
 
 /** `path` as the router matches it. */
-function routed (path: string, router: RouterLeniency): string {
+export function routed (path: string, router: RouterLeniency): string {
   let out = router.ignoreDuplicateSlashes ? path.replace(/\/{2,}/g, '/') : path
   if (router.ignoreTrailingSlash && out.length > 1) out = out.replace(/\/+$/, '')
   return router.caseSensitive ? out : out.toLowerCase()

@@ -100,7 +100,8 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     }
     // The app's own logs (JSON, pino) go to stderr at `warn` unless AIP_LOG_LEVEL says otherwise.
     const app = Fastify({ logger: { level: io.env.AIP_LOG_LEVEL ?? 'warn', stream: { write: (line: string) => io.stderr(line) } } })
-    await app.register(aipPlugin, { agent, token, apiKey, ...limits, allowedOrigins: origins, allowedHosts: hosts.length === 0 ? null : hosts, metrics, dashboard, ...(redis === undefined ? {} : { redis }) })
+    // No hook of the app concerns the WebSocket path here: its upgrades skip Fastify's routing (see fastify-aip's `upgrade`).
+    await app.register(aipPlugin, { agent, token, apiKey, upgrade: 'direct', ...limits, allowedOrigins: origins, allowedHosts: hosts.length === 0 ? null : hosts, metrics, dashboard, ...(redis === undefined ? {} : { redis }) })
     app.aip.on('clientRegistered', (c) => io.stderr(`registered ${c.clientType} ${c.clientId}\n`))
     app.aip.on('clientDisconnected', (c) => io.stderr(`disconnected ${c.clientType} ${c.clientId} (${c.code})\n`))
     app.aip.on('clientAway', (c) => io.stderr(`away ${c.clientType} ${c.clientId} (${c.code}): its tasks are held for ${c.resumeWindowMs} ms\n`))
