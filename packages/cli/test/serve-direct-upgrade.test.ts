@@ -1,23 +1,13 @@
 import { test } from 'tap'
 import WebSocket from 'ws'
-import { ExitCode, main, type Io } from '../src/index.js'
+import { ExitCode } from '../src/index.js'
+import { serveInProcess } from './helpers/serve.js'
 
 // aip serve has no hooks of its own on the WebSocket path, so it serves upgrades directly (fastify-aip's
 // `upgrade: 'direct'`): Fastify logs no request for a device's upgrade, while it still does for HTTP requests.
 
 test('aip serve takes WebSocket upgrades directly: no Fastify request for them, HTTP requests still logged', async (t) => {
-  let stopServer!: (signal: string) => void
-  let printed!: (line: string) => void
-  const line = new Promise<string>((resolve) => { printed = resolve })
-  const stderr: string[] = []
-  const io: Io = {
-    stdout: (text) => { printed(text) },
-    stderr: (text) => { stderr.push(text) },
-    interrupted: new Promise<string>((resolve) => { stopServer = resolve }),
-    env: { AIP_LOG_LEVEL: 'info' }
-  }
-  const exited = main(['serve', '--port', '0', '--token', 'tok', '--json'], io)
-  const { wsUrl, httpUrl } = JSON.parse(await line) as { wsUrl: string, httpUrl: string }
+  const { wsUrl, httpUrl, stderr, stop } = await serveInProcess([], { AIP_LOG_LEVEL: 'info' })
 
   const ws = new WebSocket(wsUrl)
   await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
@@ -26,8 +16,7 @@ test('aip serve takes WebSocket upgrades directly: no Fastify request for them, 
   t.match(await answer, { type: 'heartbeat', status: 'ok' }, 'the device registered')
   t.equal((await fetch(`${httpUrl}/api/live`)).status, 200)
   ws.terminate()
-  stopServer('SIGINT')
-  t.equal(await exited, ExitCode.Ok)
+  t.equal(await stop(), ExitCode.Ok)
 
   const requests = stderr.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>)
     .filter((entry) => entry.msg === 'incoming request').map((entry) => String(entry.req?.url))

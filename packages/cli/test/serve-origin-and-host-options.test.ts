@@ -1,23 +1,8 @@
 import { test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
-import { ExitCode, main, type Io } from '../src/index.js'
-
-/** Runs `aip serve` in process; resolves with its ws URL and a function that stops it. */
-async function serve (args: string[]): Promise<{ wsUrl: string, stop: () => Promise<number> }> {
-  let stopServer!: (signal: string) => void
-  let printed!: (line: string) => void
-  const line = new Promise<string>((resolve) => { printed = resolve })
-  const io: Io = {
-    stdout: (text) => { printed(text) },
-    stderr: () => {},
-    interrupted: new Promise<string>((resolve) => { stopServer = resolve }),
-    env: {}
-  }
-  const exited = main(['serve', '--port', '0', '--token', 'tok', '--json', ...args], io)
-  const { wsUrl } = JSON.parse(await line) as { wsUrl: string }
-  return { wsUrl, stop: async () => { stopServer('SIGTERM'); return await exited } }
-}
+import { ExitCode } from '../src/index.js'
+import { serveInProcess } from './helpers/serve.js'
 
 /** The HTTP status of a refused upgrade, 0 when it was accepted. */
 async function upgrade (wsUrl: string, headers: Record<string, string>): Promise<number> {
@@ -37,16 +22,16 @@ async function upgrade (wsUrl: string, headers: Record<string, string>): Promise
 }
 
 test('aip serve --allowed-origin lets that browser Origin open a WebSocket and refuses others', async (t) => {
-  const server = await serve(['--allowed-origin', 'https://console.example'])
+  const server = await serveInProcess(['--allowed-origin', 'https://console.example'])
   t.equal(await upgrade(server.wsUrl, { origin: 'https://console.example' }), 0, 'the allowed Origin is upgraded')
   t.equal(await upgrade(server.wsUrl, { origin: 'https://evil.example' }), 403, 'another Origin: 403')
   t.equal(await upgrade(server.wsUrl, {}), 0, 'no Origin (a native client): upgraded')
-  t.equal(await server.stop(), ExitCode.Ok)
+  t.equal(await server.stop('SIGTERM'), ExitCode.Ok)
 })
 
 test('aip serve --allowed-host answers only to those Host headers', async (t) => {
-  const server = await serve(['--allowed-host', 'aip.example'])
+  const server = await serveInProcess(['--allowed-host', 'aip.example'])
   t.equal(await upgrade(server.wsUrl, {}), 403, 'the IP Host is refused')
   t.equal(await upgrade(server.wsUrl, { host: 'aip.example' }), 0, 'the allowed Host is upgraded')
-  t.equal(await server.stop(), ExitCode.Ok)
+  t.equal(await server.stop('SIGTERM'), ExitCode.Ok)
 })

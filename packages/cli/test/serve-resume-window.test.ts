@@ -1,23 +1,7 @@
 import { test } from 'tap'
 import WebSocket from 'ws'
 import { ExitCode, main, type Io } from '../src/index.js'
-
-/** Runs `aip serve` in process; resolves with its ws URL, what it wrote on stderr, and a function that stops it. */
-async function serve (args: string[]): Promise<{ wsUrl: string, stderr: string[], stop: () => Promise<number> }> {
-  let stopServer!: (signal: string) => void
-  let printed!: (line: string) => void
-  const line = new Promise<string>((resolve) => { printed = resolve })
-  const stderr: string[] = []
-  const io: Io = {
-    stdout: (text) => { printed(text) },
-    stderr: (text) => { stderr.push(text) },
-    interrupted: new Promise<string>((resolve) => { stopServer = resolve }),
-    env: {}
-  }
-  const exited = main(['serve', '--port', '0', '--token', 'tok', '--json', ...args], io)
-  const { wsUrl } = JSON.parse(await line) as { wsUrl: string }
-  return { wsUrl, stderr, stop: async () => { stopServer('SIGINT'); return await exited } }
-}
+import { serveInProcess } from './helpers/serve.js'
 
 /** Registers a device asking for every continuity capability; resolves with the grant of the answer. */
 async function grantOf (wsUrl: string, clientId: string): Promise<Record<string, unknown>> {
@@ -33,13 +17,13 @@ async function grantOf (wsUrl: string, clientId: string): Promise<Record<string,
 }
 
 test('aip serve grants resume with a 30 s window by default, and --resume-window sets it (0: none)', async (t) => {
-  const byDefault = await serve([])
+  const byDefault = await serveInProcess([])
   t.match(await grantOf(byDefault.wsUrl, 'dev-default'), { capabilities: ['resume', 'cancel', 'deadline'], resume_window_ms: 30_000 })
   t.equal(await byDefault.stop(), ExitCode.Ok)
-  const off = await serve(['--resume-window', '0'])
+  const off = await serveInProcess(['--resume-window', '0'])
   t.match(await grantOf(off.wsUrl, 'dev-off'), { capabilities: ['cancel', 'deadline'], resume_window_ms: 0 })
   t.equal(await off.stop(), ExitCode.Ok)
-  const short = await serve(['--resume-window', '5000'])
+  const short = await serveInProcess(['--resume-window', '5000'])
   t.match(await grantOf(short.wsUrl, 'dev-short'), { resume_window_ms: 5_000 })
   t.equal(await short.stop(), ExitCode.Ok)
 })
