@@ -1,23 +1,18 @@
 import type { AddressInfo } from 'node:net'
-import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api'
 import Fastify from 'fastify'
 import { test } from 'tap'
 import { ConstellationEndpoint } from '@aip/constellation'
 import { DeviceClientEndpoint } from '@aip/device-client'
 import type { Agent } from '@aip/device-server'
 import aipPlugin from 'fastify-aip'
+import { registerSdk } from './helpers/otel-sdk.js'
 
 // A COMMAND has no span of its own: one that does not end well (cancelled here, as a timeout would) is recorded as an
 // `aip.command` event on the server's task span, with its response id and how it ended.
 
 test('with an SDK, a cancelled COMMAND is an aip.command event on the failed task span; one that ends well is not', async (t) => {
-  const exporter = new InMemorySpanExporter()
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
-  t.ok(context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()))
-  t.ok(trace.setGlobalTracerProvider(provider))
-  t.teardown(async () => { await provider.shutdown(); trace.disable(); context.disable() })
+  const { provider, exporter } = registerSdk(t)
 
   const stop = new AbortController()
   const sent: string[] = []

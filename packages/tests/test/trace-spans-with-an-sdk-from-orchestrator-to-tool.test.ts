@@ -1,24 +1,20 @@
 import type { AddressInfo } from 'node:net'
-import { SpanKind, context, trace } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { SpanKind, trace } from '@opentelemetry/api'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import Fastify from 'fastify'
 import { test } from 'tap'
 import { ConstellationEndpoint } from '@aip/constellation'
 import { DeviceClientEndpoint } from '@aip/device-client'
 import { planAgent } from '@aip/device-server'
 import aipPlugin from 'fastify-aip'
+import { registerSdk } from './helpers/otel-sdk.js'
 
 // With the OpenTelemetry SDK registered (as an application does), one trace runs from the orchestrator's span to the
 // tool: the constellation's task span, the server's task span under it, and the device's tool span under that, over
 // real sockets. A COMMAND has no span of its own: its traceparent names the server's task span.
 
 test('with an SDK: orchestrator → constellation task → server task → device tool, each span the parent of the next', async (t) => {
-  const exporter = new InMemorySpanExporter()
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
-  t.ok(context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()))
-  t.ok(trace.setGlobalTracerProvider(provider))
-  t.teardown(async () => { await provider.shutdown(); trace.disable(); context.disable() })
+  const { provider, exporter } = registerSdk(t)
 
   const app = Fastify({ logger: false })
   t.teardown(() => app.close())
