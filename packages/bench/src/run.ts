@@ -8,14 +8,15 @@ import { markdown, summarise, type ScenarioResult } from './report.js'
 import { defaultScaleWorkers, scale, scalePlan } from './scale.js'
 import { BenchRedis, redisServerMissing } from './redis.js'
 import { connect, latency, storm, throughput, type Deployment, type Figures } from './scenarios.js'
+import { pinPlan, pinSelf } from './pinning.js'
 import { ServerProcess, type ChildOptions, type ServerKind } from './server-control.js'
 import { checkRatioTargets, checkScaleGoals, SCALE_GOALS, targetsMarkdown } from './targets.js'
 
-// pnpm bench [--quick] [--only name,name] [--reps n] [--out dir] [--scale] [--scale-devices n] [--scale-workers n]
+// pnpm bench [--quick] [--only name,name] [--reps n] [--out dir] [--scale] [--scale-devices n] [--scale-workers n] [--pin]
 // Every scenario runs against the real server (Fastify + the AIP endpoint) and the bare-ws baseline, each in
 // its own process, alternating which goes first, and reports medians and the ratio real / baseline.
 
-const USAGE = `usage: pnpm bench [--quick] [--only name,name] [--reps n] [--out dir] [--scale] [--scale-devices n] [--scale-workers n]
+const USAGE = `usage: pnpm bench [--quick] [--only name,name] [--reps n] [--out dir] [--scale] [--scale-devices n] [--scale-workers n] [--pin]
   --quick            a short run of every scenario (the quick scale one included), one repetition each
   --only parts       only the scenarios whose name holds one of the parts (a part "^text": whose name starts with it);
                      parts are separated by a comma not followed by a space (scenario names hold ", ")
@@ -24,6 +25,7 @@ const USAGE = `usage: pnpm bench [--quick] [--only name,name] [--reps n] [--out 
   --scale            add the scale scenario (also run when --only names it)
   --scale-devices n  devices of the scale scenario
   --scale-workers n  load generator processes of the scale scenario
+  --pin              server processes on one CPU, the load generator on the others (Linux, taskset, 2+ CPUs)
   --help             this text
 `
 
@@ -47,6 +49,7 @@ function parseBenchArgs () {
       scale: { type: 'boolean' },
       'scale-devices': { type: 'string' },
       'scale-workers': { type: 'string' },
+      pin: { type: 'boolean' },
       help: { type: 'boolean' }
     }
   }).values
@@ -90,6 +93,17 @@ const scaleOptions = {
   heartbeatMs: size.heartbeatMs,
   workers: scaleWorkers ?? defaultScaleWorkers(),
   timeoutMs: 120_000
+}
+
+// --pin: the load generator (this process, and the workers it forks after this) on some CPUs, every server on
+// another. A machine that cannot pin refuses the flag before anything runs.
+let pinning = 'not pinned'
+if (args.pin === true) {
+  const plan = pinPlan()
+  if ('unavailable' in plan) usageError(`--pin: ${plan.unavailable}`)
+  pinSelf(plan.loadCpus)
+  ServerProcess.cpus = plan.serverCpus
+  pinning = `servers pinned to CPU ${plan.serverCpus}, the load generator to CPU ${plan.loadCpus}`
 }
 
 type Run = (kind: ServerKind) => Promise<Figures>
@@ -296,7 +310,7 @@ const header = [
   `# AIP benchmark${quick ? ' (quick)' : ''}`,
   '',
   `${started.toISOString()}; Node ${process.version}; ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; ${Math.round(totalmem() / 2 ** 30)} GiB;`,
-  `${repetitions} repetition(s), medians; real = Fastify + fastify-aip, baseline = bare ws; CPU figures are the server process's.`,
+  `${repetitions} repetition(s), medians; real = Fastify + fastify-aip, baseline = bare ws; CPU figures are the server process's; ${pinning}.`,
   'Redis scenarios: real = nodes of a cluster on Redis, baseline = the single-node in-memory real server; their CPU figures sum every node and redis-server.'
 ].join('\n')
 const table = [markdown(results, header), targetsMarkdown(checks)].filter((part) => part !== '').join('\n\n')

@@ -11,6 +11,8 @@ export interface ChildOptions {
    * limit allows (see {@link hardFileLimit}). Unset: the parent's limit.
    */
   nofile?: number
+  /** CPUs the process runs on, in `taskset -c` form (`--pin`); unset: wherever the scheduler puts it. */
+  cpus?: string
 }
 
 /** The hard open-file limit of this process (`ulimit -Hn`): how far a child's limit can be raised. */
@@ -21,15 +23,18 @@ export function hardFileLimit (): number {
 }
 
 /**
- * Starts `node [execArgv] entry [args]` with an IPC channel, under a raised open-file limit when asked: the shell
- * raises it, then `exec`s node, which keeps the IPC channel (its descriptor and `NODE_CHANNEL_FD` are inherited).
+ * Starts `node [execArgv] entry [args]` with an IPC channel, under a raised open-file limit and on given CPUs when
+ * asked: the shell raises the limit, then `exec`s node (through `taskset` when pinned), which keeps the IPC channel
+ * (its descriptor and `NODE_CHANNEL_FD` are inherited).
  */
 export function forkNode (entry: string, args: string[], execArgv: string[], options: ChildOptions = {}): ChildProcess {
   const env = { ...process.env, ...options.env }
   const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc']
-  if (options.nofile === undefined) return spawn(process.execPath, [...execArgv, entry, ...args], { env, stdio })
+  const command = [process.execPath, ...execArgv, entry, ...args]
+  if (options.cpus !== undefined) command.unshift('taskset', '--cpu-list', options.cpus)
+  if (options.nofile === undefined) return spawn(command[0] as string, command.slice(1), { env, stdio })
   const limit = Math.min(options.nofile, hardFileLimit())
-  return spawn('/bin/sh', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, ...execArgv, entry, ...args], { env, stdio })
+  return spawn('/bin/sh', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, ...command], { env, stdio })
 }
 
 /**
@@ -43,6 +48,9 @@ export type ServerKind = 'real' | 'baseline' | 'real-route' | 'real-metrics' | '
 
 /** A benchmark server running in a child process. */
 export class ServerProcess {
+  /** The CPUs every server process is started on (`--pin`), unless its own options name others. */
+  static cpus: string | undefined
+
   readonly kind: ServerKind
   readonly port: number
   readonly #child: ChildProcess
@@ -69,7 +77,8 @@ export class ServerProcess {
     const execArgv = ['--expose-gc', ...(profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`])]
     // The floor is bare `ws` as npm installs it: without ws's optional native masking addon, which the real server
     // may load (`bufferutil`, an optional dependency of ours).
-    const childOptions = kind === 'baseline' ? { ...options, env: { ...options.env, WS_NO_BUFFER_UTIL: '1' } } : options
+    const pinned = { cpus: ServerProcess.cpus, ...options }
+    const childOptions = kind === 'baseline' ? { ...pinned, env: { ...options.env, WS_NO_BUFFER_UTIL: '1' } } : pinned
     const child = forkNode(entry, [kind, String(port)], execArgv, childOptions)
     const ready = await new Promise<number>((resolve, reject) => {
       child.once('message', (message: { ready?: boolean, port?: number }) => {
