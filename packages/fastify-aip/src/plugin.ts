@@ -16,6 +16,7 @@ import { installDashboard } from './dashboard.js'
 import { installMetrics } from './metrics.js'
 import { httpApi, livenessRoute } from './routes.js'
 import { taskRoutes } from './task-routes.js'
+import { closeAnsweredUpgrades } from './answered-upgrades.js'
 import { installDirectUpgrade, mountedPaths, type DirectUpgradeOptions } from './upgrade.js'
 
 declare module 'fastify' {
@@ -213,6 +214,9 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
       adopt,
       log
     })
+  // After the listener routing upgrades through Fastify (@fastify/websocket's, or the 'direct' wrapper standing in
+  // for it): that one gives each socket its response.
+  const stopClosingAnswered = closeAnsweredUpgrades(fastify.server)
 
   if (settings.http) {
     if (settings.liveness !== null) livenessRoute(fastify, settings.liveness)
@@ -238,6 +242,7 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     stopDirect?.()
     stopLimiting()
     stopRedacting()
+    stopClosingAnswered()
     endpoint.tasks.closing()
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), settings.closeTimeoutMs) })
