@@ -1,4 +1,5 @@
-import { silentLogger, type AIPProtocol, type Logger, type Transport } from '@aip/endpoint'
+import type { AIPProtocol, Logger, Transport } from '@aip/endpoint'
+import { logsAt } from '@aip/endpoint/internal'
 import type { TypedEmitter } from '@aip/resilience'
 import type { AwayClient } from './away.js'
 import type { ClusterRuntime } from './cluster/runtime.js'
@@ -86,13 +87,12 @@ export class ServerCore {
   }
 
   /**
-   * Would a line at `level` be written? False for the silent logger and for a logger whose `isLevelEnabled` (pino's)
-   * says no; true otherwise. Asked before building the fields of a line logged for every task.
+   * Would a line at `level` be written? False for a logger whose method of that level does nothing (the silent
+   * logger, Fastify's `logger: false` one) and for a logger whose `isLevelEnabled` (pino's) says no; true otherwise.
+   * Asked before building the fields of a line logged for every task.
    */
   logs (level: 'debug' | 'info'): boolean {
-    const logger = this.logger as Logger & { isLevelEnabled?: (level: string) => boolean }
-    if (logger === silentLogger) return false
-    return typeof logger.isLevelEnabled === 'function' ? logger.isLevelEnabled(level) : true
+    return logsAt(this.logger, level)
   }
 
   /**
