@@ -1,4 +1,5 @@
-import { silentLogger, type AIPProtocol, type Logger, type Transport } from '@aip/endpoint'
+import type { AIPProtocol, Logger, Transport } from '@aip/endpoint'
+import { logsAt } from '@aip/endpoint/internal'
 import type { TypedEmitter } from '@aip/resilience'
 import type { AwayClient } from './away.js'
 import type { ClusterRuntime } from './cluster/runtime.js'
@@ -35,7 +36,10 @@ export class ServerCore {
   fencedFrames = 0
   readonly sessions: SessionStore
   readonly dispatches = new DispatchTable()
-  /** Running sessions and the bytes of their TASK frames, by requester: each client's share is bounded. */
+  /**
+   * Running sessions and the bytes of their TASK frames, by requester: each client's share is bounded. One
+   * requester running nothing may keep a zeroed entry.
+   */
   readonly usage = new Map<string, { sessions: number, bytes: number }>()
   /** Resolvers waiting for a session's TASK_END (drain, stop). */
   readonly endWaiters = new Map<Session, Array<() => void>>()
@@ -56,6 +60,8 @@ export class ServerCore {
   stopped = false
   draining = false
   #nextConnection = 0
+  /** The requester whose entry in {@link usage} is kept though it runs nothing (see {@link charge}). */
+  #idleUsage: string | null = null
 
   constructor (init: {
     options: ResolvedServerOptions
@@ -86,13 +92,12 @@ export class ServerCore {
   }
 
   /**
-   * Would a line at `level` be written? False for the silent logger and for a logger whose `isLevelEnabled` (pino's)
-   * says no; true otherwise. Asked before building the fields of a line logged for every task.
+   * Would a line at `level` be written? False for a logger whose method of that level does nothing (the silent
+   * logger, Fastify's `logger: false` one) and for a logger whose `isLevelEnabled` (pino's) says no; true otherwise.
+   * Asked before building the fields of a line logged for every task.
    */
   logs (level: 'debug' | 'info'): boolean {
-    const logger = this.logger as Logger & { isLevelEnabled?: (level: string) => boolean }
-    if (logger === silentLogger) return false
-    return typeof logger.isLevelEnabled === 'function' ? logger.isLevelEnabled(level) : true
+    return logsAt(this.logger, level)
   }
 
   /**
@@ -117,11 +122,21 @@ export class ServerCore {
 
   /** Adds (or, with negative figures, releases) a requester's share of running sessions and their bytes. */
   charge (clientId: string, sessions: number, bytes: number): void {
-    const usage = this.usage.get(clientId) ?? { sessions: 0, bytes: 0 }
+    let usage = this.usage.get(clientId)
+    if (usage === undefined) {
+      usage = { sessions: 0, bytes: 0 }
+      this.usage.set(clientId, usage)
+    }
     usage.sessions += sessions
     usage.bytes += bytes
-    if (usage.sessions <= 0) this.usage.delete(clientId)
-    else this.usage.set(clientId, usage)
+    if (usage.sessions > 0) return
+    usage.sessions = 0
+    usage.bytes = 0
+    // The requester whose share fell to nothing last keeps its (zeroed) entry, the one before it loses its own: a
+    // requester sending one task at a time reuses its entry, and the map does not empty and grow again per task.
+    const idle = this.#idleUsage
+    this.#idleUsage = clientId
+    if (idle !== null && idle !== clientId && this.usage.get(idle)?.sessions === 0) this.usage.delete(idle)
   }
 
   /** Resolves once `session` has ended (at once when it has). */

@@ -22,27 +22,40 @@ export interface SessionStore {
   readonly size: number
 }
 
-/** The embedded session store: a Map. Its size is bounded by the server's `maxSessions`. */
+/**
+ * The embedded session store. Its size is bounded by the server's `maxSessions`. The oldest running session is kept
+ * in a slot of its own while it is the only one, the others in a Map: a server running one task at a time (light
+ * load) does not make a Map's table empty and then grow it again at every task (an empty Map shrinks its table).
+ */
 export class InMemorySessionStore implements SessionStore {
-  readonly #sessions = new Map<string, Session>()
+  /** The oldest running session while no other was added before it, else `null`; older than every Map entry. */
+  #first: Session | null = null
+  readonly #more = new Map<string, Session>()
 
   add (session: Session): void {
-    this.#sessions.set(session.id, session)
+    if (this.#first === null && this.#more.size === 0) this.#first = session
+    else if (this.#first?.id === session.id) this.#first = session
+    else this.#more.set(session.id, session)
   }
 
   get (sessionId: string): Session | undefined {
-    return this.#sessions.get(sessionId)
+    const first = this.#first
+    if (first !== null && first.id === sessionId) return first
+    return this.#more.size === 0 ? undefined : this.#more.get(sessionId)
   }
 
   delete (sessionId: string): void {
-    this.#sessions.delete(sessionId)
+    if (this.#first !== null && this.#first.id === sessionId) this.#first = null
+    else if (this.#more.size > 0) this.#more.delete(sessionId)
   }
 
   list (): Session[] {
-    return [...this.#sessions.values()]
+    const first = this.#first
+    if (this.#more.size === 0) return first === null ? [] : [first]
+    return first === null ? [...this.#more.values()] : [first, ...this.#more.values()]
   }
 
   get size (): number {
-    return this.#sessions.size
+    return (this.#first === null ? 0 : 1) + this.#more.size
   }
 }

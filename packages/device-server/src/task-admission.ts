@@ -110,7 +110,8 @@ export function admitTask (core: ServerCore, connection: Replier, identity: Iden
   // The ack goes out before the agent starts, so it always precedes the first COMMAND (B16).
   connection.send(buildTaskAck({ sessionId }))
   if (core.logs('info')) core.logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId, traceId: session.trace.traceId }, 'task started')
-  core.events.emit('sessionStarted', { sessionId, taskName, requesterId: identity.clientId, deviceId })
+  // Its payload is built only for a listener (none in a plain server).
+  if (core.events.listenerCount('sessionStarted') > 0) core.events.emit('sessionStarted', { sessionId, taskName, requesterId: identity.clientId, deviceId })
   // The agent runs beside the connection's frame queue: the queue must go on to deliver COMMAND_RESULTS.
   runTask(core, session, message.metadata).catch((err: unknown) => core.logger.error({ err, sessionId, deviceId, traceId: session.trace?.traceId }, 'task runner failed'))
 }

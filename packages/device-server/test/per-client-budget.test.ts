@@ -41,3 +41,27 @@ test('dispatch refuses a request longer than maxRequestBytes', async (t) => {
   await t.rejects(endpoint.dispatch('d1', 'too long'), { code: 'AIP_ERR_SERVER_REQUEST_TOO_LARGE', statusCode: 413 })
   await endpoint.stop()
 })
+
+test('shares come back whole when requesters take turns: counts and bytes as if no task had run', async (t) => {
+  const server = await startServer(t, { maxSessionsPerClient: 1, maxSessionBytesPerClient: 600 })
+  const one = await registeredDevice(t, server.wsUrl, 'd1')
+  const two = await registeredDevice(t, server.wsUrl, 'd2')
+  const run = async (device: typeof one, clientId: string, sessionId: string): Promise<void> => {
+    device.send(task(clientId, sessionId, 'x'.repeat(300)))
+    t.match(await device.next(), { type: 'heartbeat', session_id: sessionId })
+    const command = await device.next()
+    device.send({ type: 'command_results', status: 'continue', client_type: 'device', client_id: clientId, session_id: sessionId, prev_response_id: command.response_id, action_results: [] })
+    t.match(await device.next(), { type: 'task_end', session_id: sessionId })
+  }
+  for (let i = 0; i < 3; i++) {
+    await run(one, 'd1', `one-${i}`)
+    await run(two, 'd2', `two-${i}`)
+  }
+  one.send(task('d1', 'held', 'x'.repeat(300)))
+  t.match(await one.next(), { type: 'heartbeat', session_id: 'held' }, 'the whole byte budget is free again')
+  await one.next()
+  one.send(task('d1', 'second', 'y'))
+  t.match(await one.next(), { type: 'error', error: Texts.tooManyClientSessions, session_id: 'second' }, 'and the count still holds')
+  two.send(task('d2', 'other', 'x'.repeat(300)))
+  t.match(await two.next(), { type: 'heartbeat', session_id: 'other' })
+})

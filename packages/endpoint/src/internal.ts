@@ -2,7 +2,7 @@
  * `@aip/endpoint/internal`: building blocks the sibling AIP packages share. Not covered by semver: names and
  * signatures may change in any release. Applications use the package root.
  */
-export { childLogger } from './logger.js'
+export { childLogger, logsAt } from './logger.js'
 export { ConnectErrorConstructor } from './errors.js'
 export { truncateReason } from './ws-transport.js'
 export { timeoutArgument } from './options.js'

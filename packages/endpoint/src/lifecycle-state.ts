@@ -60,17 +60,23 @@ export interface StateChange<S extends string = string> {
 
 /**
  * The state of one lifecycle, changed only by {@link LifecycleState.transition}, which checks the table and
- * tells `onChange`.
+ * tells `onChange`. The change objects are made once per allowed move, frozen, and handed out again at every
+ * transition (a server moves between `listening` and `handling` twice per task when one runs at a time).
  */
 export class LifecycleState<S extends string> {
-  readonly #table: LifecycleTable<S>
   readonly #onChange: (change: StateChange<S>) => void
+  /** For each state, the change to each state it may move to. */
+  readonly #changes: ReadonlyMap<S, ReadonlyMap<S, StateChange<S>>>
   #state: S
 
   constructor (table: LifecycleTable<S>, onChange: (change: StateChange<S>) => void) {
-    this.#table = table
     this.#onChange = onChange
     this.#state = table.initial
+    const changes = new Map<S, ReadonlyMap<S, StateChange<S>>>()
+    for (const from of Object.keys(table.transitions) as S[]) {
+      changes.set(from, new Map(table.transitions[from].map((to) => [to, Object.freeze({ from, to })])))
+    }
+    this.#changes = changes
   }
 
   /** The current state. */
@@ -80,7 +86,7 @@ export class LifecycleState<S extends string> {
 
   /** True when the table allows moving from the current state to `to`. */
   can (to: S): boolean {
-    return this.#table.transitions[this.#state]?.includes(to) === true
+    return this.#changes.get(this.#state)?.has(to) === true
   }
 
   /**
@@ -90,8 +96,9 @@ export class LifecycleState<S extends string> {
   transition (to: S): void {
     const from = this.#state
     if (from === to) return
-    if (!this.can(to)) throw new InvalidStateTransitionError(from, to)
+    const change = this.#changes.get(from)?.get(to)
+    if (change === undefined) throw new InvalidStateTransitionError(from, to)
     this.#state = to
-    this.#onChange({ from, to })
+    this.#onChange(change)
   }
 }

@@ -36,6 +36,9 @@ export class WebSocketTransport implements Transport {
   #receiver: TransportReceiver | null = null
   /** {@link CLOSED}, {@link LOCAL_CLOSE} and {@link PONG_HEARD}: one small integer for the three flags. */
   #flags = 0
+  /** The `onError` of the last `post`, and the write callback made for it. */
+  #postOnError: ((err: Error) => void) | null = null
+  #postDone: ((err?: Error | null) => void) | null = null
 
   constructor (socket: WebSocket) {
     this.socket = socket
@@ -74,9 +77,14 @@ export class WebSocketTransport implements Transport {
   post (data: string | Uint8Array, onError: (err: Error) => void): boolean {
     if (!this.isOpen) return false
     holdWrites(this.socket)
-    this.socket.send(data, typeof data === 'string' ? TEXT : BINARY, (err) => {
-      if (err != null) onError(new TransportClosedError())
-    })
+    // One write callback per `onError` (a sender passes the same one for every frame): no closure per frame.
+    if (onError !== this.#postOnError) {
+      this.#postOnError = onError
+      this.#postDone = (err?: Error | null) => {
+        if (err != null) onError(new TransportClosedError())
+      }
+    }
+    this.socket.send(data, typeof data === 'string' ? TEXT : BINARY, this.#postDone as (err?: Error) => void)
     return true
   }
 

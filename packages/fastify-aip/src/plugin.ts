@@ -153,11 +153,15 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
     }),
     endpoint.on('clientDisconnected', (info) => {
       if (info.clientType === 'device') call('onDeviceDisconnected', settings.onDeviceDisconnected, info, { deviceId: info.clientId })
-    }),
-    endpoint.on('taskEnd', (record) => {
-      call('onTaskEnd', settings.onTaskEnd, record, { sessionId: record.sessionId, deviceId: record.deviceId })
     })
   )
+  // Listened to only with a hook to call: nothing runs per task otherwise.
+  const onTaskEnd = settings.onTaskEnd
+  if (onTaskEnd !== null) {
+    disposers.push(endpoint.on('taskEnd', (record) => {
+      call('onTaskEnd', onTaskEnd, record, { sessionId: record.sessionId, deviceId: record.deviceId })
+    }))
+  }
 
   // The WebSocket route: credentials are checked once, before the upgrade, so a refused client gets an HTTP
   // status (429 while its address is refused for failing too often); the decision is handed to the endpoint with

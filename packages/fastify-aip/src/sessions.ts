@@ -49,19 +49,22 @@ export class AipSessions {
   readonly #listeners = new Set<(change: SessionChange) => void>()
   readonly #disposers: Unsubscribe[] = []
   readonly #log: ErrorLog
+  #closed = false
 
   constructor (endpoint: DeviceServerEndpoint, log: ErrorLog) {
     this.#endpoint = endpoint
     this.#log = log
+  }
+
+  /** Listens to the endpoint while someone listens to the changes: nothing runs per task otherwise. */
+  #attach (): void {
+    const endpoint = this.#endpoint
     this.#disposers.push(
       endpoint.on('sessionStarted', (started) => {
-        // Nothing is built for a change nobody listens to (the hot path of every task).
-        if (this.#listeners.size === 0) return
         const session = endpoint.getSession(started.sessionId)
         this.#emit({ type: 'started', session: session === undefined ? { status: 'running', ...started, startedAt: endpoint.options.now() } : running(session) })
       }),
       endpoint.on('taskEnd', (record) => {
-        if (this.#listeners.size === 0) return
         this.#emit({ type: 'ended', record })
       })
     )
@@ -104,12 +107,17 @@ export class AipSessions {
   /** Listens to session changes (`started`, `ended`); returns the function that unsubscribes. */
   on (event: 'change', listener: (change: SessionChange) => void): Unsubscribe {
     if (event !== 'change') throw new TypeError(`unknown event ${String(event)}`)
+    if (this.#listeners.size === 0 && this.#disposers.length === 0 && !this.#closed) this.#attach()
     this.#listeners.add(listener)
-    return () => { this.#listeners.delete(listener) }
+    return () => {
+      if (!this.#listeners.delete(listener) || this.#listeners.size > 0) return
+      for (const dispose of this.#disposers.splice(0)) dispose()
+    }
   }
 
   /** Drops every listener (the plugin's `onClose`). */
   close (): void {
+    this.#closed = true
     for (const dispose of this.#disposers.splice(0)) dispose()
     this.#listeners.clear()
   }

@@ -87,3 +87,27 @@ test('tasks.dispatch rejects with coded errors: timeout, abort, bad input; sessi
   t.notOk(app.aip.sessions.cancel(started.sessionId), 'not running any more')
   t.throws(() => app.aip.sessions.on('other' as 'change', () => {}), TypeError)
 })
+
+test('sessions.on(change) after every listener left: the changes are streamed again', async (t) => {
+  const keepAlive = setInterval(() => {}, 1000)
+  t.teardown(() => clearInterval(keepAlive))
+  const app = await buildApp(t, { agent })
+  const device = await injectedDevice(t, app, '/ws', 'again-dev')
+  echoDevice(device, 'again-dev')
+  const first: string[] = []
+  const off = app.aip.sessions.on('change', (change) => first.push(change.type))
+  await app.aip.tasks.dispatch('again-dev', 'list')
+  off()
+  off()
+  await app.aip.tasks.dispatch('again-dev', 'list')
+  t.same(first, ['started', 'ended'], 'nothing after the last listener left')
+  const second: SessionChange[] = []
+  app.aip.sessions.on('change', (change) => second.push(change))
+  const record = await app.aip.tasks.dispatch('again-dev', 'list')
+  t.same(second.map((c) => c.type), ['started', 'ended'], 'a new listener gets the changes')
+  t.match(second[1], { type: 'ended', record: { sessionId: record.sessionId, status: 'completed' } })
+  app.aip.sessions.close()
+  app.aip.sessions.on('change', (change) => second.push(change))
+  await app.aip.tasks.dispatch('again-dev', 'list')
+  t.equal(second.length, 2, 'nothing once closed')
+})

@@ -8,7 +8,11 @@ export type Unsubscribe = () => void
  * A listener that throws does not stop the others: the error goes to `onListenerError`.
  */
 export class TypedEmitter<Events extends object> {
-  readonly #listeners = new Map<keyof Events, Set<(payload: never) => void>>()
+  /**
+   * The listeners of each event, in the order added, as an array never changed in place: `on()` and an unsubscribe
+   * replace it. An emit walks the array it found (the listeners present when it started) without copying it.
+   */
+  readonly #listeners = new Map<keyof Events, ReadonlyArray<(payload: never) => void>>()
   readonly #onListenerError: (err: unknown, event: keyof Events) => void
 
   /**
@@ -19,32 +23,33 @@ export class TypedEmitter<Events extends object> {
   }
 
   /**
-   * Adds a listener for `event` and returns a function that removes it.
+   * Adds a listener for `event` and returns a function that removes it. A listener already added is not added
+   * again (it is called once per emit).
    */
   on<K extends keyof Events> (event: K, listener: (payload: Events[K]) => void): Unsubscribe {
-    let set = this.#listeners.get(event)
-    if (set === undefined) {
-      set = new Set()
-      this.#listeners.set(event, set)
-    }
-    set.add(listener)
+    const added = listener as (payload: never) => void
+    const list = this.#listeners.get(event)
+    if (list === undefined) this.#listeners.set(event, [added])
+    else if (!list.includes(added)) this.#listeners.set(event, [...list, added])
     return () => {
       const current = this.#listeners.get(event)
-      if (current === undefined) return
-      current.delete(listener)
-      if (current.size === 0) this.#listeners.delete(event)
+      if (current === undefined || !current.includes(added)) return
+      if (current.length === 1) this.#listeners.delete(event)
+      else this.#listeners.set(event, current.filter((l) => l !== added))
     }
   }
 
   /**
-   * Calls every listener of `event` with `payload`, in the order they were added.
+   * Calls every listener of `event` with `payload`, in the order they were added: the listeners present when the
+   * emit starts (one added by a listener is called from the next emit on, one removed by a listener is still called
+   * this time).
    */
   emit<K extends keyof Events> (event: K, payload: Events[K]): void {
-    const set = this.#listeners.get(event)
-    if (set === undefined) return
-    for (const listener of [...set] as Array<(payload: Events[K]) => void>) {
+    const list = this.#listeners.get(event) as ReadonlyArray<(payload: Events[K]) => void> | undefined
+    if (list === undefined) return
+    for (let i = 0; i < list.length; i++) {
       try {
-        listener(payload)
+        (list[i] as (payload: Events[K]) => void)(payload)
       } catch (err) {
         this.#onListenerError(err, event)
       }
@@ -55,7 +60,7 @@ export class TypedEmitter<Events extends object> {
    * Number of listeners currently registered for `event`.
    */
   listenerCount (event: keyof Events): number {
-    return this.#listeners.get(event)?.size ?? 0
+    return this.#listeners.get(event)?.length ?? 0
   }
 
   /**
