@@ -49,4 +49,30 @@ if (server !== undefined) {
     t.same(lengths, [0, 0], 'no mailbox got the dispatch')
     t.equal(lookups(), 0)
   })
+
+  t.test('aborted while on its way: dispatch() rejects as cancelled, and the cancel follows the dispatch to the device\'s node', async (t) => {
+    const node = testCluster(t, server)
+    const a = await node('node-a')
+    const b = await node('node-b')
+    const device = await registeredDevice(t, a.wsUrl, 'dev-3')
+    const controller = new AbortController()
+    const dispatching = b.endpoint.dispatch('dev-3', 'x', { signal: controller.signal })
+    controller.abort()
+    await t.rejects(dispatching, { code: 'AIP_ERR_SERVER_SESSION_CANCELLED', reason: 'aborted' })
+    t.same(b.endpoint.listDispatches(), [])
+    t.match(await device.next(), { type: 'task', user_request: 'x' }, 'the dispatch reached A')
+    for (let i = 0; i < 1000 && a.endpoint.listDispatches().length > 0; i++) await new Promise((resolve) => setImmediate(resolve))
+    t.same(a.endpoint.listDispatches(), [], 'withdrawn on A by the cancel that followed it')
+  })
+
+  t.test('aborted while on its way to a device held by no node: rejects as cancelled, as the caller asked', async (t) => {
+    const node = testCluster(t, server)
+    await node('node-a')
+    const b = await node('node-b')
+    const controller = new AbortController()
+    const dispatching = b.endpoint.dispatch('nobody', 'x', { signal: controller.signal })
+    controller.abort()
+    await t.rejects(dispatching, { code: 'AIP_ERR_SERVER_SESSION_CANCELLED', reason: 'aborted' })
+    t.same(b.endpoint.listDispatches(), [])
+  })
 }

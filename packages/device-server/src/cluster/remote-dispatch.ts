@@ -130,6 +130,8 @@ export class RemoteDispatches {
     // A notice may have named the node first (the device's node answered before the store did).
     if (outcome.sent && entry.nodeId === '') entry.nodeId = outcome.nodeId
     markSent()
+    // Ended while the store answered (aborted, timed out, the server stopping): the caller gets how it ended.
+    if (this.#outgoing.get(sessionId) !== entry) return await admitted
     if (!outcome.sent) {
       // Nothing was sent: the dispatch ends here, its limits released.
       this.#end(entry, new ClientNotConnectedError(deviceId))
