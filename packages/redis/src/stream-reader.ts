@@ -298,19 +298,32 @@ export class RedisStreamReader {
         const entry = follow.queue.shift() as DeliveryEntry
         if (compareEntryIds(entry.id, follow.cursor) <= 0) continue
         this.#carriedEntries++
-        await this.#handOver(follow, entry)
+        const pending = this.#handOver(follow, entry)
+        if (pending !== undefined) await pending
       }
     }
   }
 
-  async #handOver (follow: Follow, entry: DeliveryEntry): Promise<void> {
+  /**
+   * Hands an entry to its stream's handler. A handler that finishes synchronously costs no promise: the returned
+   * promise (to wait for before the stream's next entry) is there only when the handler returned one.
+   */
+  #handOver (follow: Follow, entry: DeliveryEntry): Promise<void> | undefined {
     follow.cursor = entry.id
     if (compareEntryIds(entry.id, follow.tail) > 0) follow.tail = entry.id
+    let result: void | Promise<void>
     try {
-      await follow.handler(entry, follow.address)
+      result = follow.handler(entry, follow.address)
     } catch (err) {
-      this.#log.error({ err, stream: streamName(follow.address), entryId: entry.id }, 'stream entry handler threw')
+      this.#handlerThrew(follow, entry, err)
+      return undefined
     }
+    if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') return undefined
+    return (result as Promise<void>).then(undefined, (err: unknown) => { this.#handlerThrew(follow, entry, err) })
+  }
+
+  #handlerThrew (follow: Follow, entry: DeliveryEntry, err: unknown): void {
+    this.#log.error({ err, stream: streamName(follow.address), entryId: entry.id }, 'stream entry handler threw')
   }
 
   async #readOnce (slice: string[]): Promise<void> {
@@ -329,7 +342,8 @@ export class RedisStreamReader {
         const entry = toEntry(raw)
         // Handed over already (a doorbell carried it while the read was on its way).
         if (compareEntryIds(entry.id, follow.cursor) <= 0) continue
-        await this.#handOver(follow, entry)
+        const pending = this.#handOver(follow, entry)
+        if (pending !== undefined) await pending
       }
     }
   }

@@ -1,16 +1,10 @@
 import t from 'tap'
 import { echoDevice, registeredConstellation, registeredDevice } from '@aip/test-support'
+import { commandCalls } from './helpers/common.js'
 import { redisServerOrSkip } from './helpers/redis-server.js'
-import { taskFrame, testCluster, type TestNode } from './helpers/cluster.js'
+import { taskFrame, testCluster } from './helpers/cluster.js'
 
 const server = await redisServerOrSkip(t)
-
-/** Calls of one Redis command so far (`INFO commandstats`), scripts' inner calls included. */
-async function calls (node: TestNode, command: string): Promise<number> {
-  const info = await node.cluster.redis.run('test.info', async (client) => await client.info('commandstats'))
-  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
-  return match === null ? 0 : Number(match[1])
-}
 
 if (server !== undefined) {
   t.test('devices whose mailbox is empty register without a read of the mailboxes; a task still reaches them by doorbell', async (t) => {
@@ -20,12 +14,12 @@ if (server !== undefined) {
     const b = await node('node-b')
     const first = await registeredDevice(t, a.wsUrl, 'dev-0')
     echoDevice(first, 'dev-0')
-    const xreads = await calls(a, 'xread')
+    const xreads = await commandCalls(a.cluster.redis, 'xread')
     const devices = 20
     for (let i = 1; i <= devices; i++) echoDevice(await registeredDevice(t, a.wsUrl, `dev-${i}`), `dev-${i}`)
     // Before: one XREAD of every followed mailbox per registration (20 here). A late full read (the doorbell's
     // subscription confirmed) may still come.
-    t.ok(await calls(a, 'xread') - xreads <= 2, `XREADs while ${devices} devices registered: ${await calls(a, 'xread') - xreads}`)
+    t.ok(await commandCalls(a.cluster.redis, 'xread') - xreads <= 2, `XREADs while ${devices} devices registered: ${await commandCalls(a.cluster.redis, 'xread') - xreads}`)
     const galaxy = await registeredConstellation(t, b.wsUrl, 'galaxy', 'dev-7')
     t.match(await galaxy.ask(taskFrame('galaxy', 'dev-7', 's@1')), { type: 'heartbeat', status: 'ok', session_id: 's@1' }, 'the TASK reached node A by its doorbell')
     t.match(await galaxy.next(), { type: 'task_end', status: 'completed', session_id: 's@1' })

@@ -1,20 +1,13 @@
 import t from 'tap'
 import { RedisDeliveryLog, RedisLeaseRegistry, RedisStreamReader } from '../src/index.js'
-import type { DeliveryEntry, RedisConnection, StreamAddress } from '../src/index.js'
-import { connect } from './helpers/common.js'
+import type { DeliveryEntry, StreamAddress } from '../src/index.js'
+import { commandCalls as calls, connect } from './helpers/common.js'
 import { redisServerOrSkip } from './helpers/redis-server.js'
 
 const server = await redisServerOrSkip(t)
 
 const box: StreamAddress = { kind: 'device', id: 'device-1' }
 const devicePrefix = '{"clientId":"device-1","clientType":"device"'
-
-/** Calls of one Redis command so far (`INFO commandstats`), scripts' inner calls included. */
-async function calls (redis: RedisConnection, command: string): Promise<number> {
-  const info = await redis.run('test.info', async (client) => await client.info('commandstats'))
-  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
-  return match === null ? 0 : Number(match[1])
-}
 
 if (server !== undefined) {
   t.test('no lease: "not registered", nothing appended', async (t) => {

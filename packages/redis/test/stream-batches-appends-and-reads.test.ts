@@ -1,17 +1,10 @@
 import t from 'tap'
 import { FencedError, RedisDeliveryLog, RedisLeaseRegistry, RedisStreamReader, StreamFullError } from '../src/index.js'
 import type { DeliveryEntry, StreamAddress } from '../src/index.js'
-import { connect } from './helpers/common.js'
+import { commandCalls as calls, connect } from './helpers/common.js'
 import { redisServerOrSkip } from './helpers/redis-server.js'
 
 const server = await redisServerOrSkip(t)
-
-/** Calls of one Redis command so far (`INFO commandstats`), scripts' inner calls included. */
-async function calls (redis: Awaited<ReturnType<typeof connect>>, command: string): Promise<number> {
-  const info = await redis.run('test.info', async (client) => await client.info('commandstats'))
-  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
-  return match === null ? 0 : Number(match[1])
-}
 
 if (server !== undefined) {
   t.test('many entries to many mailboxes in one turn: all delivered, in order per mailbox, with a bounded number of reads', async (t) => {

@@ -1,7 +1,7 @@
-import t from 'tap'
+import t, { type Test as TapTest } from 'tap'
 import { RedisDeliveryLog, RedisStreamReader } from '../src/index.js'
 import type { RedisConnection, StreamAddress } from '../src/index.js'
-import { connect } from './helpers/common.js'
+import { commandCalls, connect } from './helpers/common.js'
 import { redisServerOrSkip } from './helpers/redis-server.js'
 
 const server = await redisServerOrSkip(t)
@@ -9,13 +9,6 @@ const server = await redisServerOrSkip(t)
 interface Test { teardown: (fn: () => unknown) => void }
 
 const box: StreamAddress = { kind: 'device', id: 'device-1' }
-
-/** XREADs redis-server has run so far (INFO commandstats). */
-async function xreadCalls (redis: RedisConnection): Promise<number> {
-  const info = await redis.run('test.info', async (client) => await client.info('commandstats'))
-  const match = /cmdstat_xread:calls=(\d+)/.exec(info)
-  return match === null ? 0 : Number(match[1])
-}
 
 interface Rig {
   log: RedisDeliveryLog
@@ -59,11 +52,21 @@ async function rig (t: Test, maxDoorbellBytes?: number): Promise<Rig> {
   return { log, reader, got, handed, bells, channel, sender }
 }
 
+/** Appends `payload` (after the rig's first entry): its doorbell names the stream, and the reader reads it. */
+async function deliveredByName (t: TapTest, { log, reader, got, handed, bells }: Rig, payload: string): Promise<void> {
+  const carried = reader.carried
+  await log.append(box, payload, { wake: 'node-a' })
+  await handed(2)
+  t.equal(got[1], payload, 'delivered intact')
+  t.notOk(bells.at(-1)?.startsWith('\0'), 'a doorbell naming the stream')
+  t.equal(reader.carried, carried, 'not carried by the doorbell')
+}
+
 if (server !== undefined) {
   t.test('the woken reader hands over the entries its doorbell carries without reading the stream', async (t) => {
     const { log, reader, got, handed, sender } = await rig(t)
     const reads = reader.reads
-    const xreads = await xreadCalls(sender)
+    const xreads = await commandCalls(sender, 'xread')
     const carried = reader.carried
     for (let i = 0; i < 10; i++) {
       await log.append(box, `entry-${i}`, { wake: 'node-a' })
@@ -72,7 +75,7 @@ if (server !== undefined) {
     t.same(got.slice(1), Array.from({ length: 10 }, (_, i) => `entry-${i}`), 'in order, once each')
     t.equal(reader.carried - carried, 10, 'every entry came in its doorbell')
     t.equal(reader.reads, reads, 'the reader read nothing')
-    t.equal(await xreadCalls(sender), xreads, 'redis-server ran no XREAD')
+    t.equal(await commandCalls(sender, 'xread'), xreads, 'redis-server ran no XREAD')
   })
 
   t.test('the entries of one turn ride one doorbell, in order', async (t) => {
@@ -138,23 +141,11 @@ if (server !== undefined) {
   })
 
   t.test('a payload holding a NUL is delivered intact, by a read', async (t) => {
-    const { log, reader, got, handed, bells } = await rig(t)
-    const carried = reader.carried
-    await log.append(box, 'a\0b', { wake: 'node-a' })
-    await handed(2)
-    t.equal(got[1], 'a\0b')
-    t.notOk(bells.at(-1)?.startsWith('\0'))
-    t.equal(reader.carried, carried)
+    await deliveredByName(t, await rig(t), 'a\0b')
   })
 
   t.test('maxDoorbellBytes 0 always names the streams', async (t) => {
-    const { log, reader, got, handed, bells } = await rig(t, 0)
-    const carried = reader.carried
-    await log.append(box, 'small', { wake: 'node-a' })
-    await handed(2)
-    t.equal(got[1], 'small')
-    t.notOk(bells.at(-1)?.startsWith('\0'))
-    t.equal(reader.carried, carried)
+    await deliveredByName(t, await rig(t, 0), 'small')
   })
 
   t.test('a doorbell it cannot parse makes the reader read every stream it follows', async (t) => {

@@ -13,8 +13,8 @@ import type { ClusterRuntime } from './runtime.js'
  * requester's node, the `frame`s the device's node made for it.
  */
 
-/** Handles one mailbox entry; true once handled (acknowledged), false to leave it in the mailbox. */
-export async function deliver (runtime: ClusterRuntime, clientId: string, message: ClusterMessage): Promise<boolean> {
+/** Handles one mailbox entry, at once; true once handled (acknowledged), false to leave it in the mailbox. */
+export function deliver (runtime: ClusterRuntime, clientId: string, message: ClusterMessage): boolean {
   switch (message.kind) {
     case 'task':
       deliverTask(runtime, clientId, message)

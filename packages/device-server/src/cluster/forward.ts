@@ -4,7 +4,7 @@ import type { TaskRecord } from '../results.js'
 import type { ClientConnection, Identity } from '../connection.js'
 import { requestTooLarge, serverError } from '../server-error.js'
 import { MAX_ID_CHARS, Texts, clip } from '../texts.js'
-import type { ClusterLink, ClusterTaskMessage, HolderSendOutcome } from './link.js'
+import type { ClusterLink, ClusterMessage, ClusterTaskMessage, HolderSendOutcome } from './link.js'
 import type { ClusterRuntime } from './runtime.js'
 
 /*
@@ -129,14 +129,14 @@ export async function forwardTask (runtime: ClusterRuntime, connection: ClientCo
 }
 
 /**
- * Appends a TASK to the mailbox of a device held by another node: in one step when the link can (`sendToHolder`),
- * else looked up, then sent.
+ * Appends a message (a TASK, a dispatch) to the mailbox of a device held by another node: in one step when the link
+ * can (`sendToHolder`), else looked up, then sent.
  */
-async function sendToDevice (link: ClusterLink, deviceId: string, task: ClusterTaskMessage): Promise<HolderSendOutcome> {
-  if (link.sendToHolder !== undefined) return await link.sendToHolder(deviceId, task, 'device')
+export async function sendToDevice (link: ClusterLink, deviceId: string, message: ClusterMessage): Promise<HolderSendOutcome> {
+  if (link.sendToHolder !== undefined) return await link.sendToHolder(deviceId, message, 'device')
   const holder = await link.locate(deviceId)
   if (holder === null || holder.nodeId === link.nodeId || holder.clientType !== 'device') return { sent: false, holder }
-  await link.send(deviceId, task, holder.nodeId)
+  await link.send(deviceId, message, holder.nodeId)
   return { sent: true, nodeId: holder.nodeId }
 }
 

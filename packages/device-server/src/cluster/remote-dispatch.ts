@@ -7,18 +7,20 @@ import {
 import type { TaskRecord } from '../results.js'
 import { Texts } from '../texts.js'
 import type { DispatchInfo, DispatchOptions, DispatchedTask } from '../types.js'
-import type { ClusterClient, ClusterDispatchCancelMessage, ClusterDispatchMessage, DispatchErrorInfo, DispatchNoticeMessage } from './link.js'
+import { sendToDevice } from './forward.js'
+import type { ClusterDispatchCancelMessage, ClusterDispatchMessage, DispatchErrorInfo, DispatchNoticeMessage, HolderSendOutcome } from './link.js'
 import { PROBE_MARGIN_MS } from './registration.js'
 import type { ClusterRuntime } from './runtime.js'
 
 /*
- * `dispatch()` for a device connected to another node. The dispatching node (B) looks the device up, puts a
- * `dispatch` in the device's mailbox and waits for the device's node (A) to accept it: A dispatches it as its own
- * (same checks, same server TASK, the agent runs on A) and tells B in B's node mailbox: `accepted`, `started` (the
- * device took it up), `ended` (the record, or the error). B's `dispatch()` resolves at `accepted` (or rejects with
- * A's refusal: not connected, too many dispatches, draining...), its `done` settles at `ended`, like a local one.
- * B keeps the deadline and the signal: at either, `done` rejects and a `dispatch_cancel` follows the dispatch in the
- * device's mailbox. A node found lost ends its dispatches on B once, with the node-lost text.
+ * `dispatch()` for a device connected to another node. The dispatching node (B) puts a `dispatch` in the device's
+ * mailbox (the device looked up in the same step: only a device held by another node gets it) and waits for the
+ * device's node (A) to accept it: A dispatches it as its own (same checks, same server TASK, the agent runs on A) and
+ * tells B in B's node mailbox: `accepted`, `started` (the device took it up), `ended` (the record, or the error). B's
+ * `dispatch()` resolves at `accepted` (or rejects with A's refusal: not connected, too many dispatches, draining...),
+ * its `done` settles at `ended`, like a local one. B keeps the deadline and the signal: at either, `done` rejects and
+ * a `dispatch_cancel` follows the dispatch in the device's mailbox. A node found lost ends its dispatches on B once,
+ * with the node-lost text.
  */
 
 /** A dispatch of this node to a device on another node, until it ends. */
@@ -27,8 +29,13 @@ interface OutgoingDispatch {
   readonly taskName: string
   readonly request: string
   readonly deviceId: string
-  /** The node running it (the device's node; the one that accepted it, once accepted). */
+  /**
+   * The node running it (the device's node; the one that accepted it, once accepted); `''` while the dispatch is on
+   * its way to the device's mailbox.
+   */
   nodeId: string
+  /** Settles once the dispatch was appended to the device's mailbox, or not (its cancel waits for it). */
+  readonly sending: Promise<void>
   /** Milliseconds since the epoch (this node's clock). */
   readonly startedAt: number
   /** The device's node accepted it: `dispatch()` has resolved. */
@@ -78,16 +85,6 @@ export class RemoteDispatches {
     const runtime = this.#runtime
     const { core, link } = runtime
     if (!runtime.ready) throw new ClusterUnavailableError('dispatch')
-    let holder: ClusterClient | null
-    try {
-      holder = await link.locate(deviceId)
-    } catch (err) {
-      throw runtime.unavailable('dispatch', err)
-    }
-    // What may have changed while the store answered.
-    checkDispatch(core, request, options.signal)
-    if (!runtime.isRemote(deviceId)) return dispatchHere(core, deviceId, request, options, newId())
-    if (holder === null || holder.nodeId === link.nodeId || holder.clientType !== 'device') throw new ClientNotConnectedError(deviceId)
     const max = core.options.maxDispatchesPerDevice
     if (this.#count(deviceId) >= max) throw new TooManyDispatchesError(deviceId, max)
     const sessionId = newId()
@@ -99,12 +96,14 @@ export class RemoteDispatches {
     // Rejections of `admitted` reach the caller through the `await` below, or nobody waits any more.
     admitted.catch(() => {})
     const done = new Promise<TaskRecord>((resolve, reject) => { settle = { resolve, reject } })
+    let markSent!: () => void
     const entry: OutgoingDispatch = {
       sessionId,
       taskName,
       request,
       deviceId,
-      nodeId: holder.nodeId,
+      nodeId: '',
+      sending: new Promise<void>((resolve) => { markSent = resolve }),
       startedAt: core.options.now(),
       accepted: false,
       running: false,
@@ -117,15 +116,34 @@ export class RemoteDispatches {
     this.#outgoing.set(sessionId, entry)
     entry.release = this.#bindLimits(entry, options, timeoutMs)
     done.then(entry.release, entry.release)
-    runtime.watch.ensure()
     const message: ClusterDispatchMessage = { kind: 'dispatch', sessionId, taskName, request, origin: link.nodeId, timeoutMs }
+    // The device's lookup and the dispatch's append, in one step when the link can (one round trip, no lease read
+    // back): only a device held by another node gets it.
+    let outcome: HolderSendOutcome
     try {
-      await link.send(deviceId, message, holder.nodeId)
+      outcome = await sendToDevice(link, deviceId, message)
     } catch (err) {
+      markSent()
       this.#end(entry, runtime.unavailable('dispatch', err))
       return await admitted
     }
-    core.logger.info({ sessionId, deviceId, nodeId: holder.nodeId, taskName }, 'task dispatched to a device on another node')
+    // A notice may have named the node first (the device's node answered before the store did).
+    if (outcome.sent && entry.nodeId === '') entry.nodeId = outcome.nodeId
+    markSent()
+    // Ended while the store answered (aborted, timed out, the server stopping): the caller gets how it ended.
+    if (this.#outgoing.get(sessionId) !== entry) return await admitted
+    if (!outcome.sent) {
+      // Nothing was sent: the dispatch ends here, its limits released.
+      this.#end(entry, new ClientNotConnectedError(deviceId))
+      // The device registered on this node while the store answered: dispatched here, as a local one.
+      if (!runtime.isRemote(deviceId)) {
+        checkDispatch(core, request, options.signal)
+        return dispatchHere(core, deviceId, request, options, newId())
+      }
+      throw new ClientNotConnectedError(deviceId)
+    }
+    runtime.watch.ensure()
+    core.logger.info({ sessionId, deviceId, nodeId: outcome.nodeId, taskName }, 'task dispatched to a device on another node')
     return await admitted
   }
 
@@ -158,7 +176,7 @@ export class RemoteDispatches {
 
   /** The nodes running dispatches of this node (watched for loss). */
   * nodes (): IterableIterator<string> {
-    for (const entry of this.#outgoing.values()) yield entry.nodeId
+    for (const entry of this.#outgoing.values()) if (entry.nodeId !== '') yield entry.nodeId
   }
 
   /** This node's dispatches running on other nodes, oldest first. */
@@ -270,6 +288,9 @@ export class RemoteDispatches {
 
   /** Puts a `dispatch_cancel` in the device's mailbox, after the dispatch (errors are logged). */
   async #sendCancel (entry: OutgoingDispatch, reason: string): Promise<void> {
+    // The dispatch is on its way: the cancel follows it, to the node that got it (none when it was not sent).
+    if (entry.nodeId === '') await entry.sending
+    if (entry.nodeId === '') return
     const message: ClusterDispatchCancelMessage = { kind: 'dispatch_cancel', sessionId: entry.sessionId, reason }
     await this.#runtime.link.send(entry.deviceId, message, entry.nodeId)
       .catch((err: unknown) => { this.#runtime.core.logger.warn({ err, sessionId: entry.sessionId }, 'cluster: cancel of a dispatch not sent') })

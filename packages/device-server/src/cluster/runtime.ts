@@ -78,7 +78,7 @@ export class ClusterRuntime {
   start (): void {
     if (this.#started !== null) return
     this.#started = this.link.start({
-      deliver: async (clientId, message) => await deliver(this, clientId, message),
+      deliver: (clientId, message) => deliver(this, clientId, message),
       nodeMessage: (message) => { this.#onNodeMessage(message) },
       clientLost: (clientId, reason) => {
         this.core.logger.warn({ clientId, reason }, 'cluster: the client lease was lost; ending its local state')

@@ -242,7 +242,13 @@ export class RedisCluster implements ClusterLink {
     const name = streamName(box)
     const afterId = (this.#acks.get(name) ?? this.#acking.get(name))?.entryId
     this.#sendAck(name)
-    const stop = reader.follow(box, async (entry, address) => {
+    // Handled entries are acknowledged; one left in the mailbox is handed over again when the client is followed
+    // again (from its oldest entry).
+    const settle = (handled: boolean, address: StreamAddress, entryId: string): void => {
+      if (handled) this.#ack(address, entryId, clientId)
+      else this.#unfollowBox(clientId)
+    }
+    const stop = reader.follow(box, (entry, address) => {
       let message: ClusterMessage
       try {
         message = decodeMessage(entry.payload)
@@ -251,13 +257,13 @@ export class RedisCluster implements ClusterLink {
         this.#ack(address, entry.id, clientId)
         return
       }
-      const handled = await handlers.deliver(clientId, message)
-      if (!handled) {
-        // Left in the mailbox: handed over again when the client is followed again (from its oldest entry).
-        this.#unfollowBox(clientId)
+      // Most entries are handled at once: no promise for those.
+      const handled = handlers.deliver(clientId, message)
+      if (typeof handled === 'boolean') {
+        settle(handled, address, entry.id)
         return
       }
-      this.#ack(address, entry.id, clientId)
+      return handled.then((done) => { settle(done, address, entry.id) })
     }, afterId === undefined ? { catchUp } : { catchUp: true, afterId })
     this.#follows.set(clientId, stop)
   }

@@ -22,3 +22,13 @@ export async function eventually (predicate: () => Promise<boolean> | boolean, t
   }
   return false
 }
+
+/**
+ * Calls of one Redis command run so far by the server behind `redis` (`INFO commandstats`; the commands scripts run
+ * are counted under their own names, `xinfo|stream` for a subcommand).
+ */
+export async function commandCalls (redis: RedisConnection, command: string): Promise<number> {
+  const info = await redis.run('test.info', async (client) => await client.info('commandstats'))
+  const match = new RegExp(`cmdstat_${command.replace('|', '\\|')}:calls=(\\d+)`).exec(info)
+  return match === null ? 0 : Number(match[1])
+}
