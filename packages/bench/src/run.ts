@@ -1,22 +1,23 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { cpus, totalmem } from 'node:os'
+import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { markdown, summarise, type ScenarioResult } from './report.js'
 import { defaultScaleWorkers, scale, scalePlan } from './scale.js'
+import { callgrindMissing } from './instructions.js'
 import { BenchRedis, redisServerMissing } from './redis.js'
 import { connect, latency, storm, throughput, type Deployment, type Figures } from './scenarios.js'
 import { pinPlan, pinSelf } from './pinning.js'
 import { ServerProcess, type ChildOptions, type ServerKind } from './server-control.js'
 import { checkRatioTargets, checkScaleGoals, SCALE_GOALS, targetsMarkdown } from './targets.js'
 
-// pnpm bench [--quick] [--only name,name] [--reps n] [--out dir] [--scale] [--scale-devices n] [--scale-workers n] [--pin]
+// pnpm bench [--quick] [--only name,name] [--reps n] [--out dir] [--scale] [--scale-devices n] [--scale-workers n] [--pin] [--instructions]
 // Every scenario runs against the real server (Fastify + the AIP endpoint) and the bare-ws baseline, each in
 // its own process, alternating which goes first, and reports medians and the ratio real / baseline.
 
-const USAGE = `usage: pnpm bench [--quick] [--only name,name] [--reps n] [--out dir] [--scale] [--scale-devices n] [--scale-workers n] [--pin]
+const USAGE = `usage: pnpm bench [--quick] [--only name,name] [--reps n] [--out dir] [--scale] [--scale-devices n] [--scale-workers n] [--pin] [--instructions]
   --quick            a short run of every scenario (the quick scale one included), one repetition each
   --only parts       only the scenarios whose name holds one of the parts (a part "^text": whose name starts with it);
                      parts are separated by a comma not followed by a space (scenario names hold ", ")
@@ -26,6 +27,8 @@ const USAGE = `usage: pnpm bench [--quick] [--only name,name] [--reps n] [--out 
   --scale-devices n  devices of the scale scenario
   --scale-workers n  load generator processes of the scale scenario
   --pin              server processes on one CPU, the load generator on the others (Linux, taskset, 2+ CPUs)
+  --instructions     servers under valgrind's callgrind: instructions per task and per connect, which do not depend
+                     on the machine's load (the per-task and connect scenarios only; needs valgrind; slow)
   --help             this text
 `
 
@@ -50,6 +53,7 @@ function parseBenchArgs () {
       'scale-devices': { type: 'string' },
       'scale-workers': { type: 'string' },
       pin: { type: 'boolean' },
+      instructions: { type: 'boolean' },
       help: { type: 'boolean' }
     }
   }).values
@@ -85,9 +89,19 @@ const withScale = args.scale === true || quick || (only !== null && [...only].so
 const scaleDevices = count('scale-devices')
 const scaleWorkers = count('scale-workers')
 
+// --instructions: a server under callgrind runs some 50 times slower, so its windows are longer in time and smaller
+// in work; the light load keeps each task alone (a task every 50 ms, about 5 ms of work each), after warm-up tasks.
+const instructions = args.instructions === true
+if (instructions) {
+  if (args.scale === true) usageError('--instructions measures the per-task and connect scenarios, not the scale one')
+  const missing = callgrindMissing()
+  if (missing !== null) usageError(`--instructions: ${missing}`)
+}
+
 const size = quick
-  ? { devices: 20, window: 16, warmupMs: 200, durationMs: 600, rate: 200, lightRate: 100, connectDevices: 200, stormDevices: 200, scaleDevices: 500, heartbeatMs: 1000 }
-  : { devices: 100, window: 128, warmupMs: 1000, durationMs: 5000, rate: 2000, lightRate: 500, connectDevices: 10_000, stormDevices: 10_000, scaleDevices: SCALE_GOALS.scaleDevices, heartbeatMs: SCALE_GOALS.heartbeatMs }
+  ? { devices: 20, window: 16, warmupMs: 200, durationMs: 600, rate: 200, lightRate: 100, lightWarmupTasks: 0, connectDevices: 200, stormDevices: 200, scaleDevices: 500, heartbeatMs: 1000 }
+  : { devices: 100, window: 128, warmupMs: 1000, durationMs: 5000, rate: 2000, lightRate: 500, lightWarmupTasks: 0, connectDevices: 10_000, stormDevices: 10_000, scaleDevices: SCALE_GOALS.scaleDevices, heartbeatMs: SCALE_GOALS.heartbeatMs }
+if (instructions) Object.assign(size, quick ? { warmupMs: 5000, durationMs: 5000, lightRate: 10, lightWarmupTasks: 200, connectDevices: 200 } : { warmupMs: 20_000, durationMs: 15_000, lightRate: 20, lightWarmupTasks: 2000, connectDevices: 2000 })
 const scaleOptions = {
   devices: scaleDevices ?? size.scaleDevices,
   heartbeatMs: size.heartbeatMs,
@@ -104,6 +118,12 @@ if (args.pin === true) {
   pinSelf(plan.loadCpus)
   ServerProcess.cpus = plan.serverCpus
   pinning = `servers pinned to CPU ${plan.serverCpus}, the load generator to CPU ${plan.loadCpus}`
+}
+
+let callgrindDir: string | null = null
+if (instructions) {
+  callgrindDir = mkdtempSync(join(tmpdir(), 'aip-bench-callgrind-'))
+  ServerProcess.callgrindDir = callgrindDir
 }
 
 type Run = (kind: ServerKind) => Promise<Figures>
@@ -216,7 +236,7 @@ const scenarios: Scenario[] = [
   { name: 'throughput, 10 constellations', run: (kind) => withServer(kind, (s) => throughputRun(s, quick ? 2 : 10)) },
   { name: `latency at ${size.rate} tasks/s`, run: (kind) => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.rate, durationMs: size.durationMs * 2 })) },
   // Light load: what most fleets see most of the time; no batching hides the fixed per-task costs.
-  { name: `light load, ${size.lightRate} tasks/s`, run: (kind) => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.lightRate, durationMs: size.durationMs * 2 })) },
+  { name: `light load, ${size.lightRate} tasks/s`, run: (kind) => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.lightRate, durationMs: size.durationMs * 2, warmupTasks: size.lightWarmupTasks })) },
   // The cost of the Prometheus metrics: the real server with them (reported as "real") against the real server
   // without them (reported as "baseline"), in the same run; the figure to read is cpuMicrosPerTask.
   { name: 'metrics on vs off, throughput, 1 constellation', run: (kind) => withServer(kind === 'real' ? 'real-metrics' : 'real', (s) => throughputRun(s, 1)) },
@@ -250,7 +270,7 @@ const bufferutilScenario: Scenario = { name: 'bufferutil on vs off, throughput, 
 if (nativeMaskingAvailable() && process.env.WS_NO_BUFFER_UTIL === undefined) scenarios.splice(6, 0, bufferutilScenario)
 else skipped.push(bufferutilScenario)
 
-const redisMissing = redisServerMissing()
+const redisMissing = instructions ? 'not with --instructions (redis-server is not counted)' : redisServerMissing()
 if (redisMissing === null) {
   scenarios.push(...redisScenarios)
 } else {
@@ -268,11 +288,27 @@ if (withScale) {
   })
 }
 
+// Under callgrind, only the scenarios whose figures are per task or per connect: the others measure time.
+if (instructions) {
+  const counted = /^(throughput|light load|metrics|tracing|connect)/
+  for (let at = scenarios.length - 1; at >= 0; at--) {
+    const scenario = scenarios[at] as Scenario
+    if (counted.test(scenario.name)) continue
+    scenarios.splice(at, 1)
+    skipped.push(scenario)
+  }
+}
+
 /** Whether `--only` (when given) selects the scenario `name`. */
 const selected = (name: string): boolean => only === null || [...only].some((part) => part.startsWith('^') ? name.startsWith(part.slice(1)) : name.includes(part))
 // A mistyped --only is refused; one that selects only scenarios skipped here runs nothing and succeeds.
 if (![...scenarios, ...skipped].some((scenario) => selected(scenario.name))) {
   usageError(`no scenario matches --only ${JSON.stringify(args.only)}; the scenarios:\n${[...scenarios, ...skipped].map((scenario) => `  ${scenario.name}`).join('\n')}`)
+}
+
+/** The figures a run under callgrind reports: times and rates there are callgrind's, not the server's. */
+function countedFigures (figures: Figures): Figures {
+  return Object.fromEntries(Object.entries(figures).filter(([name]) => !/^(cpuMicros|p50Ms|p99Ms|tasksPerSec|connectsPerSec)/.test(name)))
 }
 
 const results: ScenarioResult[] = []
@@ -287,7 +323,7 @@ for (const scenario of scenarios) {
   for (let rep = 0; rep < (scenario.repetitions ?? repetitions); rep++) {
     const order: ServerKind[] = rep % 2 === 0 ? ['baseline', 'real'] : ['real', 'baseline']
     const figures: Partial<Record<ServerKind, Figures>> = {}
-    for (const kind of order) figures[kind] = await run(kind)
+    for (const kind of order) figures[kind] = instructions ? countedFigures(await run(kind)) : await run(kind)
     const repetition = { real: figures.real as Figures, baseline: figures.baseline as Figures }
     result.repetitions.push(repetition)
     process.stdout.write(`${JSON.stringify({ scenario: name, repetition: rep + 1, ...repetition })}\n`)
@@ -299,6 +335,7 @@ for (const scenario of scenarios) {
 // (A cast: the scenarios set `redis` in closures, which the compiler does not follow.)
 const startedRedis = redis as Promise<BenchRedis> | null
 if (startedRedis !== null) await (await startedRedis).stop()
+if (callgrindDir !== null) rmSync(callgrindDir, { recursive: true, force: true })
 
 const checks = [
   ...checkRatioTargets(results),
@@ -311,6 +348,7 @@ const header = [
   '',
   `${started.toISOString()}; Node ${process.version}; ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; ${Math.round(totalmem() / 2 ** 30)} GiB;`,
   `${repetitions} repetition(s), medians; real = Fastify + fastify-aip, baseline = bare ws; CPU figures are the server process's; ${pinning}.`,
+  ...(instructions ? ['Servers under callgrind: instructions executed by the server process (user space, all threads); the kernel\'s share is not counted.'] : []),
   'Redis scenarios: real = nodes of a cluster on Redis, baseline = the single-node in-memory real server; their CPU figures sum every node and redis-server.'
 ].join('\n')
 const table = [markdown(results, header), targetsMarkdown(checks)].filter((part) => part !== '').join('\n\n')

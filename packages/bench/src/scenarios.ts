@@ -33,7 +33,21 @@ function closeAll (items: ReadonlyArray<{ close: () => void }>): void {
 export interface Deployment {
   deviceUrl: string
   constellationUrl: string
-  sample: () => Promise<{ cpuMicros: number, redisCommands?: number }>
+  sample: () => Promise<Sample>
+}
+
+/** What a deployment has spent so far: CPU (µs), and when counted, instructions and Redis commands. */
+export interface Sample {
+  cpuMicros: number
+  /** Instructions the server processes executed (`--instructions`). */
+  instructions?: number
+  redisCommands?: number
+}
+
+/** `figures[name]` = instructions spent between two samples per `count`, when both samples counted them. */
+function perInstruction (figures: Figures, name: string, before: Sample, after: Sample, count: number): void {
+  if (before.instructions === undefined || after.instructions === undefined) return
+  figures[name] = (after.instructions - before.instructions) / Math.max(count, 1)
 }
 
 /** A single server as a {@link Deployment}. */
@@ -70,6 +84,7 @@ export async function throughput (server: ServerProcess | Deployment, o: { devic
   closeAll(conns)
   closeAll(devices)
   const figures: Figures = { tasksPerSec: tasks / seconds, cpuMicrosPerTask: (after.cpuMicros - before.cpuMicros) / Math.max(tasks, 1), failed }
+  perInstruction(figures, 'instructionsPerTask', before, after, tasks)
   if (after.redisCommands !== undefined && before.redisCommands !== undefined) {
     // One INFO of the sample before is counted between the two samples: it is not the tasks'.
     figures.redisCommandsPerTask = (after.redisCommands - before.redisCommands - 1) / Math.max(tasks, 1)
@@ -83,7 +98,7 @@ function percentile (sorted: readonly number[], p: number): number {
 }
 
 /** Latency at a fixed arrival rate (open loop): p50 and p99 in ms. */
-export async function latency (server: ServerProcess, o: { devices: number, rate: number, durationMs: number }): Promise<Figures> {
+export async function latency (server: ServerProcess, o: { devices: number, rate: number, durationMs: number, warmupTasks?: number }): Promise<Figures> {
   const devices = await connectDevices(server, o.devices)
   const conns = await connectConstellations(server, devices, 1)
   const latencies: number[] = []
@@ -93,6 +108,9 @@ export async function latency (server: ServerProcess, o: { devices: number, rate
   const perTick = o.rate * tickMs / 1000
   const ticks = Math.round(o.durationMs / tickMs)
   let pick = 0
+  // Tasks run before the measured window (16 at a time), so that the window's code is warm.
+  const warmup = Array.from({ length: o.warmupTasks ?? 0 }, (_, i) => conns[i % conns.length] as LoadConstellation)
+  await pool(warmup, 16, async (conn) => { await conn.task().catch(() => {}) })
   let owed = 0
   const before = await server.stats()
   const start = performance.now()
@@ -114,13 +132,15 @@ export async function latency (server: ServerProcess, o: { devices: number, rate
   latencies.sort((a, b) => a - b)
   // CPU per task at the same arrival rate for both servers: unlike the closed-loop throughput figure, it does not
   // depend on how busy each server keeps the load generator (a busy peer is cheaper to write to on loopback).
-  return {
+  const figures: Figures = {
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     cpuMicrosPerTask: (after.cpuMicros - before.cpuMicros) / Math.max(latencies.length, 1),
     completed: latencies.length,
     failed
   }
+  perInstruction(figures, 'instructionsPerTask', before, after, latencies.length)
+  return figures
 }
 
 /**
@@ -146,6 +166,7 @@ export async function connect (server: ServerProcess, o: { devices: number, redi
     rssBytesPerDevice: (after.rss - idle.rss) / o.devices,
     registered: after.registered
   }
+  perInstruction(figures, 'instructionsPerConnect', idle, busy, o.devices)
   if (redisBefore !== undefined && redisAfter !== undefined) figures.redisCommandsPerConnect = (redisAfter.commands - redisBefore.commands - 1) / o.devices
   closeAll(devices)
   return figures

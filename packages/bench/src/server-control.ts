@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { callgrindWrapper, countedInstructions } from './instructions.js'
 import type { ServerReply, ServerStats } from './server-main.js'
 
 /** How a benchmark child process is started. */
@@ -13,6 +14,8 @@ export interface ChildOptions {
   nofile?: number
   /** CPUs the process runs on, in `taskset -c` form (`--pin`); unset: wherever the scheduler puts it. */
   cpus?: string
+  /** A command the process runs under (`valgrind ...` for `--instructions`): node becomes its argument. */
+  wrapper?: readonly string[]
 }
 
 /** The hard open-file limit of this process (`ulimit -Hn`): how far a child's limit can be raised. */
@@ -30,7 +33,7 @@ export function hardFileLimit (): number {
 export function forkNode (entry: string, args: string[], execArgv: string[], options: ChildOptions = {}): ChildProcess {
   const env = { ...process.env, ...options.env }
   const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc']
-  const command = [process.execPath, ...execArgv, entry, ...args]
+  const command = [...(options.wrapper ?? []), process.execPath, ...execArgv, entry, ...args]
   if (options.cpus !== undefined) command.unshift('taskset', '--cpu-list', options.cpus)
   if (options.nofile === undefined) return spawn(command[0] as string, command.slice(1), { env, stdio })
   const limit = Math.min(options.nofile, hardFileLimit())
@@ -50,6 +53,11 @@ export type ServerKind = 'real' | 'baseline' | 'real-route' | 'real-metrics' | '
 export class ServerProcess {
   /** The CPUs every server process is started on (`--pin`), unless its own options name others. */
   static cpus: string | undefined
+  /**
+   * Set by `--instructions`: every server process runs under callgrind (its dumps in this directory), and its
+   * stats carry the instructions it has executed.
+   */
+  static callgrindDir: string | undefined
 
   readonly kind: ServerKind
   readonly port: number
@@ -77,7 +85,8 @@ export class ServerProcess {
     const execArgv = ['--expose-gc', ...(profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`])]
     // The floor is bare `ws` as npm installs it: without ws's optional native masking addon, which the real server
     // may load (`bufferutil`, an optional dependency of ours).
-    const pinned = { cpus: ServerProcess.cpus, ...options }
+    const counted = ServerProcess.callgrindDir === undefined ? {} : { wrapper: callgrindWrapper(ServerProcess.callgrindDir) }
+    const pinned = { cpus: ServerProcess.cpus, ...counted, ...options }
     const childOptions = kind === 'baseline' ? { ...pinned, env: { ...options.env, WS_NO_BUFFER_UTIL: '1' } } : pinned
     const child = forkNode(entry, [kind, String(port)], execArgv, childOptions)
     const ready = await new Promise<number>((resolve, reject) => {
@@ -94,12 +103,15 @@ export class ServerProcess {
     return `ws://127.0.0.1:${this.port}/ws`
   }
 
-  #request (cmd: 'stats' | 'gc' | 'stop'): Promise<ServerStats> {
+  async #request (cmd: 'stats' | 'gc' | 'stop'): Promise<ServerStats> {
     const id = ++this.#nextId
-    return new Promise((resolve) => {
+    const stats = await new Promise<ServerStats>((resolve) => {
       this.#waiting.set(id, resolve)
       this.#child.send({ id, cmd })
     })
+    // Counted once the answer is in: a window opened by a `gc` request leaves the collection out.
+    if (ServerProcess.callgrindDir === undefined || cmd === 'stop' || this.#child.pid === undefined) return stats
+    return { ...stats, instructions: await countedInstructions(this.#child.pid) }
   }
 
   stats (): Promise<ServerStats> { return this.#request('stats') }

@@ -24,6 +24,8 @@ export interface ServerStats {
   registered: number
   /** Registrations per 100 ms bucket since the process started. */
   timeline: number[]
+  /** Instructions executed so far (all threads), when the process runs under callgrind (`--instructions`). */
+  instructions?: number
 }
 
 export type ServerRequest = { id: number, cmd: 'stats' | 'gc' | 'stop' }

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import type { ScenarioResult } from '../src/report.js'
-import { checkRatioTargets, checkScaleGoals, targetsMarkdown } from '../src/targets.js'
+import { checkRatioTargets, checkScaleGoals, countedFigure, targetsMarkdown } from '../src/targets.js'
 
 const repetition = (real: Record<string, number>, baseline: Record<string, number>): ScenarioResult['repetitions'][number] => ({ real, baseline })
 
@@ -40,4 +40,19 @@ test('a scale run with a device not back misses the restart goal', async (t) => 
   t.notMatch(checks[0]?.value, /projected/, 'nothing is projected at the full count and interval')
   t.equal(checks.find((c) => c.target.startsWith('all registered'))?.met, false)
   t.equal(checks.find((c) => c.target.startsWith('every device'))?.met, false)
+})
+
+test('a run counted in instructions is checked against the CPU targets on its instruction figures', async (t) => {
+  const results: ScenarioResult[] = [
+    { scenario: 'throughput, 1 constellation', repetitions: [repetition({ instructionsPerTask: 1_100_000 }, { instructionsPerTask: 1_000_000 })] },
+    { scenario: 'connect 2000 devices', repetitions: [repetition({ instructionsPerConnect: 1_300_000, heapBytesPerDevice: 4000 }, { instructionsPerConnect: 1_000_000, heapBytesPerDevice: 3500 })] }
+  ]
+  const checks = checkRatioTargets(results)
+  t.same(checks.map((c) => [c.scenario, c.target, c.met]), [
+    ['throughput, 1 constellation', 'instructionsPerTask real / baseline ≤ 1.15x', true],
+    ['connect 2000 devices', 'instructionsPerConnect real / baseline ≤ 1.15x', false],
+    ['connect 2000 devices', 'heapBytesPerDevice real / baseline ≤ 1.3x', true]
+  ])
+  t.equal(countedFigure('cpuMicrosPerTask'), 'instructionsPerTask')
+  t.equal(countedFigure('p99Ms'), undefined, 'a latency has no instruction figure')
 })
