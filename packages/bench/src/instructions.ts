@@ -28,6 +28,14 @@ export function callgrindWrapper (dir: string): string[] {
 }
 
 /**
+ * V8 flags of a counted server: no background threads (`--single-threaded`: collection and compilation on the main
+ * thread, as the same work whenever it runs) and no memory reducer (collections started after the process has been
+ * idle for some seconds: under callgrind the process is slow while clocks are not, so time-driven work would be
+ * counted out of all proportion, and differently from one run to the next).
+ */
+export const COUNTED_V8_FLAGS: readonly string[] = ['--single-threaded', '--no-memory-reducer']
+
+/**
  * The instructions counted so far in every thread of a process, from the text of `callgrind_control -e <pid>`
  * (a `Totals:` header, then one ` Th <n>  <count>` line per thread, counts written with thousands separators).
  * Throws when the text holds no thread line: the process is not running under callgrind.
@@ -47,4 +55,9 @@ export function parseCallgrindTotals (text: string): number {
 export async function countedInstructions (pid: number): Promise<number> {
   const { stdout } = await run('callgrind_control', ['-e', String(pid)], { encoding: 'utf8' })
   return parseCallgrindTotals(stdout)
+}
+
+/** Makes process `pid` (running under callgrind) write its profile since its last dump, and count from zero again. */
+export async function dumpProfile (pid: number): Promise<void> {
+  await run('callgrind_control', ['-d', String(pid)], { encoding: 'utf8' })
 }

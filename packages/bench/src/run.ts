@@ -120,10 +120,19 @@ if (args.pin === true) {
   pinning = `servers pinned to CPU ${plan.serverCpus}, the load generator to CPU ${plan.loadCpus}`
 }
 
+// AIP_BENCH_CALLGRIND_DIR=<dir> with --instructions: every sample writes the server's profile since the previous one
+// there, kept after the run (a window's is `callgrind.<pid>.2`; read it with `callgrind_annotate`).
 let callgrindDir: string | null = null
 if (instructions) {
-  callgrindDir = mkdtempSync(join(tmpdir(), 'aip-bench-callgrind-'))
-  ServerProcess.callgrindDir = callgrindDir
+  const kept = process.env.AIP_BENCH_CALLGRIND_DIR
+  if (kept !== undefined && kept !== '') {
+    mkdirSync(kept, { recursive: true })
+    ServerProcess.callgrindDir = resolve(kept)
+    ServerProcess.dumpWindows = true
+  } else {
+    callgrindDir = mkdtempSync(join(tmpdir(), 'aip-bench-callgrind-'))
+    ServerProcess.callgrindDir = callgrindDir
+  }
 }
 
 type Run = (kind: ServerKind) => Promise<Figures>

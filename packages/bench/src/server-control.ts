@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { callgrindWrapper, countedInstructions } from './instructions.js'
+import { callgrindWrapper, COUNTED_V8_FLAGS, countedInstructions, dumpProfile } from './instructions.js'
 import type { ServerReply, ServerStats } from './server-main.js'
 
 /** How a benchmark child process is started. */
@@ -58,6 +58,11 @@ export class ServerProcess {
    * stats carry the instructions it has executed.
    */
   static callgrindDir: string | undefined
+  /**
+   * With `callgrindDir`: every sample also writes callgrind's profile since the previous one there
+   * (`callgrind.<pid>.<n>`; a scenario's window is the profile its second sample writes), for `callgrind_annotate`.
+   */
+  static dumpWindows = false
 
   readonly kind: ServerKind
   readonly port: number
@@ -83,6 +88,10 @@ export class ServerProcess {
     // AIP_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every server process there (see the README).
     const profile = process.env.AIP_BENCH_CPU_PROF
     const execArgv = ['--expose-gc', ...(profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`])]
+    // Counted, V8 does its collection and compilation on the main thread, and no collection is started because the
+    // process was idle for a while: under callgrind the process runs some 50 times slower while timers do not, so
+    // work V8 schedules by time would be counted many times over, more or less from one run to the next.
+    if (ServerProcess.callgrindDir !== undefined) execArgv.push(...COUNTED_V8_FLAGS)
     // The floor is bare `ws` as npm installs it: without ws's optional native masking addon, which the real server
     // may load (`bufferutil`, an optional dependency of ours).
     const counted = ServerProcess.callgrindDir === undefined ? {} : { wrapper: callgrindWrapper(ServerProcess.callgrindDir) }
@@ -110,9 +119,20 @@ export class ServerProcess {
       this.#child.send({ id, cmd })
     })
     // Counted once the answer is in: a window opened by a `gc` request leaves the collection out.
-    if (ServerProcess.callgrindDir === undefined || cmd === 'stop' || this.#child.pid === undefined) return stats
-    return { ...stats, instructions: await countedInstructions(this.#child.pid) }
+    const pid = this.#child.pid
+    if (ServerProcess.callgrindDir === undefined || cmd === 'stop' || pid === undefined) return stats
+    const counted = await countedInstructions(pid)
+    const instructions = this.#dumped + counted
+    if (ServerProcess.dumpWindows) {
+      // A dump starts callgrind's counts again from zero: what they held is kept here.
+      await dumpProfile(pid)
+      this.#dumped += counted
+    }
+    return { ...stats, instructions }
   }
+
+  /** Instructions counted before callgrind's last dump (`dumpWindows`). */
+  #dumped = 0
 
   stats (): Promise<ServerStats> { return this.#request('stats') }
 
