@@ -1,5 +1,6 @@
 import { test } from 'tap'
-import Fastify from 'fastify'
+import type { Test } from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { logsAt } from '@aip/endpoint/internal'
 import type { Agent } from '../src/index.js'
 import { buildApp, echoDevice, injectedDevice, logCapture } from './helpers/harness.js'
@@ -12,13 +13,19 @@ const agent: Agent = async (_task, context) => {
   return { status: 'completed' }
 }
 
-test('a pino logger at info gets both lines of every task, with session id, task name, device id and trace id', async (t) => {
+/** An app whose pino logger writes at `level` into a capture, with echo device `deviceId` registered on it. */
+async function loggedApp (t: Test, level: 'info' | 'warn', deviceId: string): Promise<{ app: FastifyInstance, log: ReturnType<typeof logCapture> }> {
   const keepAlive = setInterval(() => {}, 1000)
   t.teardown(() => clearInterval(keepAlive))
   const log = logCapture()
-  const app = await buildApp(t, { agent }, { logger: { level: 'info', stream: log.stream } })
-  const device = await injectedDevice(t, app, '/ws', 'log-task-dev')
-  echoDevice(device, 'log-task-dev')
+  const app = await buildApp(t, { agent }, { logger: { level, stream: log.stream } })
+  const device = await injectedDevice(t, app, '/ws', deviceId)
+  echoDevice(device, deviceId)
+  return { app, log }
+}
+
+test('a pino logger at info gets both lines of every task, with session id, task name, device id and trace id', async (t) => {
+  const { app, log } = await loggedApp(t, 'info', 'log-task-dev')
   const records = []
   for (let i = 0; i < 3; i++) records.push(await app.aip.tasks.dispatch('log-task-dev', 'list', { taskName: `logged-${i}` }))
   const lines = log.lines
@@ -31,12 +38,7 @@ test('a pino logger at info gets both lines of every task, with session id, task
 })
 
 test('a pino logger at warn gets neither line', async (t) => {
-  const keepAlive = setInterval(() => {}, 1000)
-  t.teardown(() => clearInterval(keepAlive))
-  const log = logCapture()
-  const app = await buildApp(t, { agent }, { logger: { level: 'warn', stream: log.stream } })
-  const device = await injectedDevice(t, app, '/ws', 'quiet-task-dev')
-  echoDevice(device, 'quiet-task-dev')
+  const { app, log } = await loggedApp(t, 'warn', 'quiet-task-dev')
   const record = await app.aip.tasks.dispatch('quiet-task-dev', 'list')
   t.equal(record.status, 'completed')
   t.equal(log.lines.filter((l) => l.msg === 'task started' || l.msg === 'task ended').length, 0)

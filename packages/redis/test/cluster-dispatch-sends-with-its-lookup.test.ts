@@ -1,7 +1,7 @@
 import t from 'tap'
-import { registeredConstellation, registeredDevice } from '@aip/test-support'
+import { registeredConstellation } from '@aip/test-support'
 import { redisServerOrSkip } from './helpers/redis-server.js'
-import { answer, testCluster, type TestNode } from './helpers/cluster.js'
+import { answer, deviceOnNodeA, testCluster, type TestNode } from './helpers/cluster.js'
 
 const server = await redisServerOrSkip(t)
 
@@ -19,10 +19,7 @@ function countLookups (node: TestNode): () => number {
 
 if (server !== undefined) {
   t.test('dispatch() on node B to a device of node A: the device found and the dispatch appended in one step, no lookup of its own', async (t) => {
-    const node = testCluster(t, server)
-    const a = await node('node-a')
-    const b = await node('node-b')
-    const device = await registeredDevice(t, a.wsUrl, 'dev-1')
+    const { b, device } = await deviceOnNodeA(t, server, 'dev-1')
     const lookups = countLookups(b)
     const dispatched = await b.endpoint.dispatch('dev-1', 'open notepad')
     const serverTask = await device.next()
@@ -35,10 +32,7 @@ if (server !== undefined) {
   })
 
   t.test('dispatch() to a client held by no node, or by another node but not a device: not connected, nothing appended', async (t) => {
-    const node = testCluster(t, server)
-    const a = await node('node-a')
-    const b = await node('node-b')
-    await registeredDevice(t, a.wsUrl, 'dev-2')
+    const { a, b } = await deviceOnNodeA(t, server, 'dev-2')
     await registeredConstellation(t, a.wsUrl, 'galaxy', 'dev-2')
     const lookups = countLookups(b)
     await t.rejects(b.endpoint.dispatch('nobody', 'x'), { code: 'AIP_ERR_SERVER_CLIENT_NOT_CONNECTED' })
@@ -51,10 +45,7 @@ if (server !== undefined) {
   })
 
   t.test('aborted while on its way: dispatch() rejects as cancelled, and the cancel follows the dispatch to the device\'s node', async (t) => {
-    const node = testCluster(t, server)
-    const a = await node('node-a')
-    const b = await node('node-b')
-    const device = await registeredDevice(t, a.wsUrl, 'dev-3')
+    const { a, b, device } = await deviceOnNodeA(t, server, 'dev-3')
     const controller = new AbortController()
     const dispatching = b.endpoint.dispatch('dev-3', 'x', { signal: controller.signal })
     controller.abort()

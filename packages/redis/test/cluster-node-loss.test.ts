@@ -2,17 +2,14 @@ import t from 'tap'
 import { TestClient, registeredConstellation, registeredDevice, until } from '@aip/test-support'
 import { Texts } from '@aip/device-server/internal'
 import { redisServerOrSkip } from './helpers/redis-server.js'
-import { answer, nextEvent, taskFrame, testCluster } from './helpers/cluster.js'
+import { answer, deviceOnNodeA, nextEvent, taskFrame, testCluster } from './helpers/cluster.js'
 
 const server = await redisServerOrSkip(t)
 const resume = { metadata: { aip_capabilities: ['resume', 'cancel'] } }
 
 if (server !== undefined) {
   t.test('the node running a task is lost: the requester\'s node ends it once, within the node lease', async (t) => {
-    const node = testCluster(t, server)
-    const a = await node('node-a')
-    const b = await node('node-b')
-    const device = await registeredDevice(t, a.wsUrl, 'dev-l')
+    const { a, b, device } = await deviceOnNodeA(t, server, 'dev-l')
     const galaxy = await registeredConstellation(t, b.wsUrl, 'galaxy', 'dev-l')
     t.match(await galaxy.ask(taskFrame('galaxy', 'dev-l', 'l@1')), { type: 'heartbeat', session_id: 'l@1' })
     await until(device, (f) => f.type === 'command')

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { RedisDeliveryLog, RedisLeaseRegistry, RedisStreamReader } from '../src/index.js'
+import { RedisDeliveryLog, RedisStreamReader } from '../src/index.js'
 import type { DeliveryEntry, StreamAddress } from '../src/index.js'
-import { commandCalls as calls, connect } from './helpers/common.js'
+import { commandCalls as calls, connect, logAndLeases } from './helpers/common.js'
 import { redisServerOrSkip } from './helpers/redis-server.js'
 
 const server = await redisServerOrSkip(t)
@@ -18,9 +18,7 @@ if (server !== undefined) {
   })
 
   t.test('held by another node: appended, that node woken with the entry, in one script call', async (t) => {
-    const redis = await connect(t, server)
-    const log = new RedisDeliveryLog(redis)
-    const leases = new RedisLeaseRegistry(redis)
+    const { redis, log, leases } = await logAndLeases(t, server)
     // A node id that must be encoded in its doorbell's channel, as the keys are.
     const nodeId = 'node a/ü'
     await leases.register('device-1', { nodeId, data: { clientId: 'device-1', clientType: 'device', platform: 'linux' } })
@@ -43,9 +41,7 @@ if (server !== undefined) {
   })
 
   t.test('held by the node that asks: not appended, the holder returned', async (t) => {
-    const redis = await connect(t, server)
-    const log = new RedisDeliveryLog(redis)
-    const leases = new RedisLeaseRegistry(redis)
+    const { log, leases } = await logAndLeases(t, server)
     await leases.register('device-1', { nodeId: 'node-b', data: { clientId: 'device-1', clientType: 'device' } })
     const outcome = await log.appendToHolder('device-1', box, 'task', { except: 'node-b', dataPrefix: devicePrefix })
     t.match(outcome, { appended: false, holder: { clientId: 'device-1', nodeId: 'node-b', epoch: 1, data: { clientType: 'device' } } })
@@ -54,9 +50,7 @@ if (server !== undefined) {
   })
 
   t.test('held elsewhere by a client of another type: not appended, the holder returned', async (t) => {
-    const redis = await connect(t, server)
-    const log = new RedisDeliveryLog(redis)
-    const leases = new RedisLeaseRegistry(redis)
+    const { log, leases } = await logAndLeases(t, server)
     await leases.register('device-1', { nodeId: 'node-a', data: { clientId: 'device-1', clientType: 'constellation' } })
     const outcome = await log.appendToHolder('device-1', box, 'task', { except: 'node-b', dataPrefix: devicePrefix })
     t.match(outcome, { appended: false, holder: { nodeId: 'node-a', data: { clientType: 'constellation' } } })
@@ -64,9 +58,7 @@ if (server !== undefined) {
   })
 
   t.test('a full stream refuses the append to its holder', async (t) => {
-    const redis = await connect(t, server)
-    const log = new RedisDeliveryLog(redis, { maxStreamLength: 1 })
-    const leases = new RedisLeaseRegistry(redis)
+    const { log, leases } = await logAndLeases(t, server, { maxStreamLength: 1 })
     await leases.register('device-1', { nodeId: 'node-a', data: { clientId: 'device-1', clientType: 'device' } })
     await log.append(box, 'first')
     await t.rejects(log.appendToHolder('device-1', box, 'task', { dataPrefix: devicePrefix }), { code: 'AIP_ERR_REDIS_STREAM_FULL' })

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { FencedError, RedisDeliveryLog, RedisLeaseRegistry, RedisStreamReader, StreamFullError } from '../src/index.js'
+import { FencedError, RedisDeliveryLog, RedisStreamReader, StreamFullError } from '../src/index.js'
 import type { DeliveryEntry, StreamAddress } from '../src/index.js'
-import { commandCalls as calls, connect } from './helpers/common.js'
+import { commandCalls as calls, connect, logAndLeases } from './helpers/common.js'
 import { redisServerOrSkip } from './helpers/redis-server.js'
 
 const server = await redisServerOrSkip(t)
@@ -56,9 +56,7 @@ if (server !== undefined) {
   })
 
   t.test('in one turn, a full mailbox or a fenced lease refuses only its own append', async (t) => {
-    const redis = await connect(t, server)
-    const log = new RedisDeliveryLog(redis, { maxStreamLength: 2 })
-    const leases = new RedisLeaseRegistry(redis)
+    const { log, leases } = await logAndLeases(t, server, { maxStreamLength: 2 })
     const first = await leases.register('device-1', { nodeId: 'node-a' })
     const second = await leases.register('device-1', { nodeId: 'node-b', mode: 'takeover' })
     if (!first.acquired || !second.acquired) throw new Error('not acquired')

@@ -3,6 +3,8 @@
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Test } from 'tap'
+import { registeredDevice, type TestClient } from '@aip/test-support'
 import { DeviceServerEndpoint, type DeviceServerOptions } from '@aip/device-server'
 import { RedisCluster } from '../../src/index.js'
 import type { RedisClusterOptions } from '../../src/index.js'
@@ -36,6 +38,15 @@ export function testCluster (t: TeardownLike, server: RedisServer, clusterOption
     await cluster.redis.waitReady({ timeoutMs: 10_000 })
     return { endpoint, cluster, wsUrl: `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws` }
   }
+}
+
+/** Nodes A and B of one fresh test cluster on `server`, and device `deviceId` registered on node A. */
+export async function deviceOnNodeA (t: Test, server: RedisServer, deviceId: string): Promise<{ a: TestNode, b: TestNode, device: TestClient }> {
+  const node = testCluster(t, server)
+  const a = await node('node-a')
+  const b = await node('node-b')
+  const device = await registeredDevice(t, a.wsUrl, deviceId)
+  return { a, b, device }
 }
 
 /** A device's COMMAND_RESULTS for `command`: one success per action. */

@@ -1,7 +1,7 @@
 // What every Redis test file shares: a connection per test, on its own key prefix, closed in teardown.
 import { randomUUID } from 'node:crypto'
-import { RedisConnection } from '../../src/index.js'
-import type { RedisConnectionOptions } from '../../src/index.js'
+import { RedisConnection, RedisDeliveryLog, RedisLeaseRegistry } from '../../src/index.js'
+import type { RedisConnectionOptions, RedisDeliveryLogOptions } from '../../src/index.js'
 import type { RedisServer } from './redis-server.js'
 
 interface TeardownLike { teardown: (fn: () => unknown) => void }
@@ -12,6 +12,12 @@ export async function connect (t: TeardownLike, server: RedisServer, options: Re
   t.teardown(async () => await redis.close())
   await redis.waitReady({ timeoutMs: 10_000 })
   return redis
+}
+
+/** A delivery log (with `logOptions`) and a lease registry on one fresh connection to `server`, as {@link connect}. */
+export async function logAndLeases (t: TeardownLike, server: RedisServer, logOptions: RedisDeliveryLogOptions = {}): Promise<{ redis: RedisConnection, log: RedisDeliveryLog, leases: RedisLeaseRegistry }> {
+  const redis = await connect(t, server)
+  return { redis, log: new RedisDeliveryLog(redis, logOptions), leases: new RedisLeaseRegistry(redis) }
 }
 
 /** Resolves once `predicate` holds, checking every `intervalMs`, at most `tries` times. */
