@@ -108,6 +108,11 @@ export class ServerProcess {
     return new ServerProcess(kind, ready, child)
   }
 
+  /** The server's process id (`undefined` if it could not be started). */
+  get pid (): number | undefined {
+    return this.#child.pid
+  }
+
   get url (): string {
     return `ws://127.0.0.1:${this.port}/ws`
   }

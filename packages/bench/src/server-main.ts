@@ -120,6 +120,8 @@ async function main (): Promise<void> {
       close().finally(() => process.exit(0))
     }
   }
+  // A bench that dies (killed, or a crash) leaves no server behind: its IPC channel closing ends this process.
+  process.on('disconnect', () => { process.exit(0) })
   process.on('message', (request: ServerRequest) => {
     if (request.cmd === 'gc') {
       globalThis.gc?.()
