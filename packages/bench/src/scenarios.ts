@@ -4,10 +4,10 @@ import type { ServerProcess } from './server-control.js'
 /** One measured figure of one scenario run against one server. */
 export type Figures = Record<string, number>
 
-async function connectDevices (server: ServerProcess | string, count: number, prefix = 'dev'): Promise<LoadDevice[]> {
+async function connectDevices (server: ServerProcess | string, count: number, prefix = 'dev', concurrency = 200): Promise<LoadDevice[]> {
   const url = typeof server === 'string' ? server : server.url
   const devices = Array.from({ length: count }, (_, i) => new LoadDevice(url, `${prefix}${i}`))
-  await pool(devices, 200, (device) => device.connect())
+  await pool(devices, concurrency, (device) => device.connect())
   return devices
 }
 
@@ -144,14 +144,15 @@ export async function latency (server: ServerProcess, o: { devices: number, rate
 }
 
 /**
- * Devices connecting and registering: rate and server CPU per connect; then idle heap and RSS per device. With
- * `redis`, its CPU is added to the server's and the commands it ran per connect are reported.
+ * Devices connecting and registering (`concurrency` at a time, default 200): rate and server CPU per connect; then
+ * idle heap and RSS per device. With `redis`, its CPU is added to the server's and the commands it ran per connect
+ * are reported.
  */
-export async function connect (server: ServerProcess, o: { devices: number, redis?: { sample: () => Promise<{ cpuMicros: number, commands: number }> } }): Promise<Figures> {
+export async function connect (server: ServerProcess, o: { devices: number, concurrency?: number, redis?: { sample: () => Promise<{ cpuMicros: number, commands: number }> } }): Promise<Figures> {
   const idle = await server.gc()
   const redisBefore = await o.redis?.sample()
   const start = performance.now()
-  const devices = await connectDevices(server, o.devices)
+  const devices = await connectDevices(server, o.devices, 'dev', o.concurrency)
   const seconds = (performance.now() - start) / 1000
   const busy = await server.stats()
   const redisAfter = await o.redis?.sample()
