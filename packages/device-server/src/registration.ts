@@ -170,7 +170,7 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     core.events.emit('clientResumed', { clientId, clientType, epoch, awayMs, resentCommands })
     return
   }
-  core.logger.info({ clientId, clientType, targetId, epoch }, 'client registered')
+  if (core.logs('info')) core.logger.info({ clientId, clientType, targetId, epoch }, 'client registered')
   core.events.emit('clientRegistered', record)
 }
 
