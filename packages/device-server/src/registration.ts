@@ -34,8 +34,14 @@ function refuse (core: ServerCore, connection: ClientConnection, error: string, 
   core.events.emit('registrationRefused', { reason: logReason })
 }
 
-/** The refusal of a REGISTER by the credential it came with, or `null` when the credential allows it. */
-async function credentialRefusal (core: ServerCore, credential: Credential, claim: RegistrationClaim): Promise<[string, string, Record<string, unknown>] | null> {
+/** A refusal of a REGISTER: the ERROR's text, the reason logged, the fields logged with it. */
+type Refusal = [string, string, Record<string, unknown>]
+
+/**
+ * The refusal of a REGISTER by the credential it came with, or `null` when the credential allows it. Decided at once
+ * unless the target must be looked up on the cluster: a promise only then.
+ */
+function credentialRefusal (core: ServerCore, credential: Credential, claim: RegistrationClaim): Refusal | null | Promise<Refusal | null> {
   const { clientId, clientType, targetId } = claim
   if (credential.kind === 'client') {
     const { binding } = credential
@@ -48,13 +54,17 @@ async function credentialRefusal (core: ServerCore, credential: Credential, clai
     // An id with its own key is registered only with that key: the shared token cannot take it, nor lock it out.
     return [Texts.clientIdNeedsOwnKey, 'client id has its own key', { clientId }]
   }
-  if (targetId !== null) {
-    // A device away inside its resume window is still the target it was; in a cluster, it may be on another node.
-    const target = core.clients.get(targetId)?.identity ?? core.away.get(targetId)?.identity ??
-      (core.cluster === null ? undefined : (await core.cluster.locate(targetId)) ?? undefined)
-    if (target === undefined) return [Texts.targetNotConnected(targetId), 'target not connected', { clientId, targetId }]
-    if (target.clientType !== 'device') return [Texts.targetIsNotDevice(targetId), 'target not a device', { clientId, targetId }]
-  }
+  if (targetId === null) return null
+  // A device away inside its resume window is still the target it was; in a cluster, it may be on another node.
+  const target = core.clients.get(targetId)?.identity ?? core.away.get(targetId)?.identity
+  if (target !== undefined || core.cluster === null) return targetRefusal(clientId, targetId, target)
+  return core.cluster.locate(targetId).then((found) => targetRefusal(clientId, targetId, found ?? undefined))
+}
+
+/** The refusal of a REGISTER scoped to `targetId`, whose identity is `target` (`undefined`: connected nowhere). */
+function targetRefusal (clientId: string, targetId: string, target: { readonly clientType: string } | undefined): Refusal | null {
+  if (target === undefined) return [Texts.targetNotConnected(targetId), 'target not connected', { clientId, targetId }]
+  if (target.clientType !== 'device') return [Texts.targetIsNotDevice(targetId), 'target not a device', { clientId, targetId }]
   return null
 }
 
@@ -77,8 +87,12 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     refuse(core, connection, Texts.idTooLong(clientId.length > MAX_ID_CHARS ? 'client_id' : 'target_id'), 'id too long')
     return
   }
-  const refusal = await credentialRefusal(core, connection.credential, check.claim)
-  if (connection.closed) return
+  // Awaited only when it is a promise (a cluster look-up): a registration decided here takes no extra turn.
+  let refusal = credentialRefusal(core, connection.credential, check.claim)
+  if (refusal instanceof Promise) {
+    refusal = await refusal
+    if (connection.closed) return
+  }
   if (refusal !== null) {
     refuse(core, connection, ...refusal)
     return
