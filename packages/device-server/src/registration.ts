@@ -8,6 +8,7 @@ import { resendCommands } from './command-writer.js'
 import { resendDispatches } from './dispatch.js'
 import type { ClientConnection, Identity } from './connection.js'
 import type { ServerCore } from './core.js'
+import { heartbeatText } from './heartbeat.js'
 import { mayGrantPresence } from './presence.js'
 import type { ClientRecord } from './registry.js'
 import { isObject, serverError } from './server-error.js'
@@ -170,7 +171,9 @@ export async function register (core: ServerCore, connection: ClientConnection, 
   core.registrationDeadlines.release(connection.deadlineTicket)
   core.clients.set(clientId, connection)
   core.options.registry.add(record)
-  connection.send(buildRegistrationConfirmation(), grant === null ? null : { [GRANT_FIELD]: grantField(grant) })
+  const confirmation = buildRegistrationConfirmation()
+  if (grant === null) connection.sendEncoded(confirmation, heartbeatText(confirmation))
+  else connection.send(confirmation, { [GRANT_FIELD]: grantField(grant) })
   core.cluster?.registered(identity)
   if (away !== undefined && resumed) {
     // After the HEARTBEAT ok: the COMMANDs the device may have missed, in order, marked as re-sent.
