@@ -101,7 +101,7 @@ async function leave (core: ServerCore, identity: Identity, code: number, reason
   const { clientId, clientType } = identity
   // A registration of the same id may have happened meanwhile (a takeover that did not resume): it owns these now.
   if (!core.clients.has(clientId)) core.options.registry.remove(clientId)
-  core.logger.info({ clientId, clientType, code }, 'client disconnected')
+  if (core.logs('info')) core.logger.info({ clientId, clientType, code }, 'client disconnected')
   core.cluster?.left(identity, expired)
   if (clientType === 'device') {
     for (const session of core.sessions.list()) {

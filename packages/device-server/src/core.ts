@@ -94,7 +94,7 @@ export class ServerCore {
   /**
    * Would a line at `level` be written? False for a logger whose method of that level does nothing (the silent
    * logger, Fastify's `logger: false` one) and for a logger whose `isLevelEnabled` (pino's) says no; true otherwise.
-   * Asked before building the fields of a line logged for every task.
+   * Asked before building the fields of a line logged for every task or connection.
    */
   logs (level: 'debug' | 'info'): boolean {
     return logsAt(this.logger, level)

@@ -8,6 +8,7 @@ import { resendCommands } from './command-writer.js'
 import { resendDispatches } from './dispatch.js'
 import type { ClientConnection, Identity } from './connection.js'
 import type { ServerCore } from './core.js'
+import { heartbeatText } from './heartbeat.js'
 import { mayGrantPresence } from './presence.js'
 import type { ClientRecord } from './registry.js'
 import { isObject, serverError } from './server-error.js'
@@ -34,8 +35,14 @@ function refuse (core: ServerCore, connection: ClientConnection, error: string, 
   core.events.emit('registrationRefused', { reason: logReason })
 }
 
-/** The refusal of a REGISTER by the credential it came with, or `null` when the credential allows it. */
-async function credentialRefusal (core: ServerCore, credential: Credential, claim: RegistrationClaim): Promise<[string, string, Record<string, unknown>] | null> {
+/** A refusal of a REGISTER: the ERROR's text, the reason logged, the fields logged with it. */
+type Refusal = [string, string, Record<string, unknown>]
+
+/**
+ * The refusal of a REGISTER by the credential it came with, or `null` when the credential allows it. Decided at once
+ * unless the target must be looked up on the cluster: a promise only then.
+ */
+function credentialRefusal (core: ServerCore, credential: Credential, claim: RegistrationClaim): Refusal | null | Promise<Refusal | null> {
   const { clientId, clientType, targetId } = claim
   if (credential.kind === 'client') {
     const { binding } = credential
@@ -48,13 +55,17 @@ async function credentialRefusal (core: ServerCore, credential: Credential, clai
     // An id with its own key is registered only with that key: the shared token cannot take it, nor lock it out.
     return [Texts.clientIdNeedsOwnKey, 'client id has its own key', { clientId }]
   }
-  if (targetId !== null) {
-    // A device away inside its resume window is still the target it was; in a cluster, it may be on another node.
-    const target = core.clients.get(targetId)?.identity ?? core.away.get(targetId)?.identity ??
-      (core.cluster === null ? undefined : (await core.cluster.locate(targetId)) ?? undefined)
-    if (target === undefined) return [Texts.targetNotConnected(targetId), 'target not connected', { clientId, targetId }]
-    if (target.clientType !== 'device') return [Texts.targetIsNotDevice(targetId), 'target not a device', { clientId, targetId }]
-  }
+  if (targetId === null) return null
+  // A device away inside its resume window is still the target it was; in a cluster, it may be on another node.
+  const target = core.clients.get(targetId)?.identity ?? core.away.get(targetId)?.identity
+  if (target !== undefined || core.cluster === null) return targetRefusal(clientId, targetId, target)
+  return core.cluster.locate(targetId).then((found) => targetRefusal(clientId, targetId, found ?? undefined))
+}
+
+/** The refusal of a REGISTER scoped to `targetId`, whose identity is `target` (`undefined`: connected nowhere). */
+function targetRefusal (clientId: string, targetId: string, target: { readonly clientType: string } | undefined): Refusal | null {
+  if (target === undefined) return [Texts.targetNotConnected(targetId), 'target not connected', { clientId, targetId }]
+  if (target.clientType !== 'device') return [Texts.targetIsNotDevice(targetId), 'target not a device', { clientId, targetId }]
   return null
 }
 
@@ -77,8 +88,12 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     refuse(core, connection, Texts.idTooLong(clientId.length > MAX_ID_CHARS ? 'client_id' : 'target_id'), 'id too long')
     return
   }
-  const refusal = await credentialRefusal(core, connection.credential, check.claim)
-  if (connection.closed) return
+  // Awaited only when it is a promise (a cluster look-up): a registration decided here takes no extra turn.
+  let refusal = credentialRefusal(core, connection.credential, check.claim)
+  if (refusal instanceof Promise) {
+    refusal = await refusal
+    if (connection.closed) return
+  }
   if (refusal !== null) {
     refuse(core, connection, ...refusal)
     return
@@ -156,7 +171,9 @@ export async function register (core: ServerCore, connection: ClientConnection, 
   core.registrationDeadlines.release(connection.deadlineTicket)
   core.clients.set(clientId, connection)
   core.options.registry.add(record)
-  connection.send(buildRegistrationConfirmation(), grant === null ? null : { [GRANT_FIELD]: grantField(grant) })
+  const confirmation = buildRegistrationConfirmation()
+  if (grant === null) connection.sendEncoded(confirmation, heartbeatText(confirmation))
+  else connection.send(confirmation, { [GRANT_FIELD]: grantField(grant) })
   core.cluster?.registered(identity)
   if (away !== undefined && resumed) {
     // After the HEARTBEAT ok: the COMMANDs the device may have missed, in order, marked as re-sent.
@@ -170,7 +187,7 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     core.events.emit('clientResumed', { clientId, clientType, epoch, awayMs, resentCommands })
     return
   }
-  core.logger.info({ clientId, clientType, targetId, epoch }, 'client registered')
+  if (core.logs('info')) core.logger.info({ clientId, clientType, targetId, epoch }, 'client registered')
   core.events.emit('clientRegistered', record)
 }
 

@@ -5,6 +5,7 @@ import {
 import { granted } from './command-writer.js'
 import type { ClientConnection, Identity } from './connection.js'
 import type { ServerCore } from './core.js'
+import { heartbeatText } from './heartbeat.js'
 import { refuseFirstFrame, register } from './registration.js'
 import { isObject, serverError } from './server-error.js'
 import { admitTask } from './task-admission.js'
@@ -77,9 +78,11 @@ function route (core: ServerCore, connection: ClientConnection, identity: Identi
     return
   }
   switch (message.type) {
-    case 'heartbeat':
-      connection.send(buildServerHeartbeat())
+    case 'heartbeat': {
+      const answer = buildServerHeartbeat()
+      connection.sendEncoded(answer, heartbeatText(answer))
       return
+    }
     case 'error':
       core.logger.warn({ clientId: identity.clientId, sessionId: echoId(message.session_id), error: clip(message.error ?? '') }, 'client reported an error')
       connection.send(serverError({ error: message.error ?? Texts.unknownError, sessionId: message.session_id }))

@@ -292,7 +292,8 @@ export abstract class AIPEndpoint<
     protocol[bindOwner](this.#owner, key)
     this.#connections.set(key, protocol)
     for (const extension of this.#extensions) this.#attachExtension(protocol, key, extension)
-    this.events.emit('connected', { endpointId: key } as E['connected'])
+    // The event object is made only for a listener: a server accepts connections by the thousand.
+    if (this.events.listenerCount('connected') > 0) this.events.emit('connected', { endpointId: key } as E['connected'])
     return protocol
   }
 
@@ -372,7 +373,7 @@ export abstract class AIPEndpoint<
     protocol[bindOwner](null)
     // Each extension detaches itself after its `onClose`, which runs after this call.
     this.#attached.delete(protocol)
-    this.events.emit('disconnected', { endpointId: key, info } as E['disconnected'])
+    if (this.events.listenerCount('disconnected') > 0) this.events.emit('disconnected', { endpointId: key, info } as E['disconnected'])
   }
 
   #release (protocol: AIPProtocol<R>): void {

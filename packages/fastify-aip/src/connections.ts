@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from '@aip/endpoint'
+import { FirstRequestDeadlines, type DeadlineClock } from './first-request-deadlines.js'
 
 /** The HTTP server limits the plugin applies, as resolved (`null`: leave the server's own setting). */
 export interface ConnectionLimits {
@@ -14,9 +15,10 @@ export interface ConnectionLimits {
  * request headers (a connection that sends nothing is closed then; later requests of a kept-alive connection are
  * bounded by the server's `headersTimeout` and `keepAliveTimeout`), how many connections the server holds, and
  * how many one remote address may hold (further ones are closed at once). An upgraded WebSocket is watched by the
- * endpoint (registration deadline, pings, budgets). Returns the function that stops watching.
+ * endpoint (registration deadline, pings, budgets). One timer serves every connection's first-request deadline
+ * (`clock`: tests give a manual one). Returns the function that stops watching.
  */
-export function limitConnections (server: Server, limits: ConnectionLimits, log: Logger): () => void {
+export function limitConnections (server: Server, limits: ConnectionLimits, log: Logger, clock?: DeadlineClock): () => void {
   if (limits.headersTimeoutMs !== null) {
     server.headersTimeout = limits.headersTimeoutMs
     // Node requires requestTimeout >= headersTimeout when both are set.
@@ -27,13 +29,11 @@ export function limitConnections (server: Server, limits: ConnectionLimits, log:
   const headersTimeoutMs = limits.headersTimeoutMs
   // Nothing to watch per connection: no listener at all.
   if (perAddressLimit <= 0 && headersTimeoutMs === null) return () => {}
-  const firstRequest = new Map<Socket, NodeJS.Timeout>()
+  // One timer for every connection's first-request deadline, armed for the oldest.
+  const firstRequest = headersTimeoutMs === null ? null : new FirstRequestDeadlines(headersTimeoutMs, destroy, clock)
   const requestArrived = (request: IncomingMessage): void => {
     const socket = request.socket
-    const timer = firstRequest.get(socket)
-    if (timer === undefined) return
-    clearTimeout(timer)
-    firstRequest.delete(socket)
+    if (firstRequest === null || !firstRequest.release(socket)) return
     // Without a per-address count, the socket's 'close' listener only cleared this timer: it goes too, so that a
     // long-lived (upgraded) connection keeps no listener of ours, nor the room Node's listener array keeps for it.
     if (perAddressLimit <= 0) socket.off('close', onClose)
@@ -43,11 +43,7 @@ export function limitConnections (server: Server, limits: ConnectionLimits, log:
   // One 'close' listener shared by every socket (the socket is `this`), the address kept on the socket: an idle
   // connection holds no closure of its own here.
   const onClose = function (this: WatchedSocket): void {
-    const timer = firstRequest.get(this)
-    if (timer !== undefined) {
-      clearTimeout(timer)
-      firstRequest.delete(this)
-    }
+    firstRequest?.release(this)
     const address = this[kAddress]
     if (address === undefined) return
     const left = (perAddress.get(address) ?? 1) - 1
@@ -74,14 +70,7 @@ export function limitConnections (server: Server, limits: ConnectionLimits, log:
       perAddress.set(address, held + 1)
       socket[kAddress] = address
     }
-    if (headersTimeoutMs !== null) {
-      const timer = setTimeout(() => {
-        firstRequest.delete(socket)
-        socket.destroy()
-      }, headersTimeoutMs)
-      timer.unref()
-      firstRequest.set(socket, timer)
-    }
+    firstRequest?.add(socket)
     // `on`, not `once`: a socket closes once, and `once` would keep a wrapper per socket.
     socket.on('close', onClose)
   }
@@ -93,10 +82,13 @@ export function limitConnections (server: Server, limits: ConnectionLimits, log:
     server.off('connection', onConnection)
     server.off('request', requestArrived)
     server.off('upgrade', requestArrived)
-    for (const timer of firstRequest.values()) clearTimeout(timer)
-    firstRequest.clear()
+    firstRequest?.clear()
     warned = new Set()
   }
+}
+
+function destroy (socket: Socket): void {
+  socket.destroy()
 }
 
 /** The remote address a socket was counted under (set only while the per-address limit is on). */

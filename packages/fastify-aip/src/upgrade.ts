@@ -39,6 +39,11 @@ export interface DirectUpgradeOptions {
   readonly log: Logger
 }
 
+/** The remote address of an upgrade request's connection (`''` once the socket has none). */
+function addressOf (request: IncomingMessage): string {
+  return request.socket.remoteAddress ?? ''
+}
+
 /** The path part of a request URL (the query aside). */
 function pathname (url: string): string {
   const at = url.indexOf('?')
@@ -81,8 +86,9 @@ export function installDirectUpgrade (options: DirectUpgradeOptions): () => void
   }
 
   const serve = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const address = request.socket.remoteAddress ?? ''
-    const seconds = authLimiter?.retryAfter(address) ?? null
+    // The address is asked of the kernel (`getpeername`) only when something reads it: a limiter that tracks an
+    // address, or a refusal. An accepted upgrade while no address has failed never needs it.
+    const seconds = authLimiter !== null && authLimiter.trackedAddresses > 0 ? authLimiter.retryAfter(addressOf(request)) : null
     if (seconds !== null) {
       const error = new AuthRateLimitedError(seconds)
       refuse(request, socket, 429, { 'retry-after': String(seconds) }, { statusCode: 429, code: error.code, error: STATUS_CODES[429], message: error.message })
@@ -90,6 +96,7 @@ export function installDirectUpgrade (options: DirectUpgradeOptions): () => void
     }
     const auth = authenticate(request)
     if (!auth.ok) {
+      const address = addressOf(request)
       authLimiter?.fail(address)
       log.warn({ status: auth.status, reason: auth.reason, remoteAddress: address }, 'websocket upgrade refused')
       refuse(request, socket, auth.status, {}, { statusCode: auth.status, error: auth.status === 401 ? 'Unauthorized' : 'Forbidden', message: auth.reason })
