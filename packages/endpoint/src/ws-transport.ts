@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { setImmediate as atTurnEnd } from 'node:timers'
 import WebSocket, { type ClientOptions } from 'ws'
 import { receiveClose, receiveError, receiveFrame, type CloseInfo, type Transport, type TransportEvents, type TransportReceiver } from './transport.js'
@@ -21,7 +22,8 @@ const PONG_HEARD = 4
 /**
  * A {@link Transport} over a `ws` WebSocket: an accepted server-side socket, or a client socket from
  * {@link connectWebSocket}. Listeners are attached at construction, so no frame is lost while the endpoint sets
- * itself up. Frames sent during one event-loop turn leave together, in one write, when the turn ends.
+ * itself up. The first frame since the event loop last waited with nothing ready is written at once; the frames
+ * after it leave together, in one write, when their event-loop turn ends.
  */
 export class WebSocketTransport implements Transport {
   readonly socket: WebSocket
@@ -39,6 +41,8 @@ export class WebSocketTransport implements Transport {
   /** The `onError` of the last `post`, and the write callback made for it. */
   #postOnError: ((err: Error) => void) | null = null
   #postDone: ((err?: Error | null) => void) | null = null
+  /** The event loop's idle time when this transport last sent a frame (see {@link WebSocketTransport.#hold}). */
+  #idleMark = -1
 
   constructor (socket: WebSocket) {
     this.socket = socket
@@ -62,7 +66,7 @@ export class WebSocketTransport implements Transport {
   send (data: string | Uint8Array): Promise<void> {
     if (!this.isOpen) return Promise.reject(new TransportClosedError())
     return new Promise((resolve, reject) => {
-      holdWrites(this.socket)
+      this.#hold()
       this.socket.send(data, { binary: typeof data !== 'string' }, (err) => {
         if (err == null) resolve()
         else reject(new TransportClosedError())
@@ -76,7 +80,7 @@ export class WebSocketTransport implements Transport {
    */
   post (data: string | Uint8Array, onError: (err: Error) => void): boolean {
     if (!this.isOpen) return false
-    holdWrites(this.socket)
+    this.#hold()
     // One write callback per `onError` (a sender passes the same one for every frame): no closure per frame.
     if (onError !== this.#postOnError) {
       this.#postOnError = onError
@@ -167,6 +171,25 @@ export class WebSocketTransport implements Transport {
     return (this.#flags & LOCAL_CLOSE) !== 0
   }
 
+  /**
+   * Write coalescing, only where there is something to coalesce. The first frame this connection gets since the
+   * event loop last waited with nothing ready is written at once (at light load every frame is such a frame:
+   * nothing would join it, and holding it cost an immediate and a flush); the frames after it until the loop waits
+   * again — several in one turn, or a busy loop that always has I/O ready, as under load — are held and leave
+   * together at the end of their turn (see `holdWrites`). The loop's idle time (libuv's metrics) grows only while
+   * it waits, so an unchanged reading means no wait since the last frame; where it is not kept (always 0), every
+   * frame after a connection's first is held, as before. Order is unchanged either way: a held frame joins the
+   * socket's buffer behind the frames written before it.
+   */
+  #hold (): void {
+    const idle = loopTiming.idleTime
+    if (idle !== this.#idleMark) {
+      this.#idleMark = idle
+      return
+    }
+    holdWrites(this.socket)
+  }
+
   #emit<E extends keyof TransportEvents>(event: E, payload: TransportEvents[E]): void {
     const present = (this.#listeners as Record<string, Listener | Listener[] | undefined>)[event]
     if (present === undefined) return
@@ -229,6 +252,9 @@ function netSocketOf (ws: WebSocket): NetSocket | undefined {
   return raw != null && typeof raw.cork === 'function' ? raw : undefined
 }
 
+/** The loop's timing, bound at load: fake timers installed later on the globals do not change it. */
+const loopTiming = performance.nodeTiming
+
 /** Sockets holding back their writes until the end of this event-loop turn. */
 let held: NetSocket[] = []
 
@@ -239,10 +265,11 @@ function flushHeld (): void {
 }
 
 /**
- * Write coalescing: the frames sent to one connection during one event-loop turn leave together, in one write
- * (one system call, one TCP segment when they fit) when the turn ends, rather than one write each. A server
- * answering many tasks of one peer at once writes several times less often; order is unchanged, and no frame waits
- * past the turn it was sent in (the flush is a `setImmediate`).
+ * Write coalescing: the frames sent to one connection during one event-loop turn (after its first, see
+ * `WebSocketTransport.#hold`) leave together, in one write (one system call, one TCP segment when they fit) when
+ * the turn ends, rather than one write each. A server answering many tasks of one peer at once writes several
+ * times less often; order is unchanged, and no frame waits past the turn it was sent in (the flush is a
+ * `setImmediate`).
  */
 function holdWrites (ws: WebSocket): void {
   const raw = netSocketOf(ws)

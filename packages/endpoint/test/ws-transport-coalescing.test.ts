@@ -1,10 +1,13 @@
 import { once } from 'node:events'
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { AddressInfo, Socket } from 'node:net'
 import t from 'tap'
 import WebSocket, { WebSocketServer } from 'ws'
 import { WebSocketTransport } from '../src/ws-transport.js'
 
-// Frames sent to one connection during one event-loop turn leave in one write at the end of the turn.
+// The first frame since the event loop last waited with nothing to do is written at once; the frames after it in the same turn leave
+// in one write at the end of the turn.
 
 interface Pair { transport: WebSocketTransport, net: Socket, client: WebSocket }
 
@@ -41,21 +44,39 @@ function receive (client: WebSocket, count: number): Promise<string[]> {
   })
 }
 
-t.test('frames sent in one turn leave in one write, in order', async (t) => {
+t.test('the first frame of a turn is written at once, the ones after it in one write, in order', async (t) => {
   const { transport, net, client } = await pair(t)
   const writes = countWrites(net)
   const arrived = receive(client, 4)
   const errors: Error[] = []
   transport.post('one', (err) => errors.push(err))
+  t.equal(writes(), 1, 'the first frame is written at once')
   const sent = transport.send('two')
   transport.post('three', (err) => errors.push(err))
-  t.equal(writes(), 0, 'nothing is written before the turn ends')
+  t.equal(writes(), 1, 'the frames after it wait for the end of the turn')
   await sent
-  t.equal(writes(), 1, 'the three frames went in one write')
+  t.equal(writes(), 2, 'the two went in one write')
+  // Still the same turn for the loop (it has not waited for I/O since): held, written at the end of this turn.
   transport.post('four', (err) => errors.push(err))
-  t.same(await arrived, ['one', 'two', 'three', 'four'])
-  t.equal(writes(), 2, 'a frame of a later turn is a write of its own')
+  t.equal(writes(), 2, 'a frame sent before the loop waits again is held')
+  t.same(await arrived, ['one', 'two', 'three', 'four'], 'in order')
+  t.equal(writes(), 3, 'the held frame went in a write of its own')
   t.same(errors, [])
+})
+
+t.test('a frame sent after the loop waited with nothing to do is written at once', async (t) => {
+  const { transport, net, client } = await pair(t)
+  const writes = countWrites(net)
+  const first = receive(client, 1)
+  transport.post('one', () => {})
+  t.same(await first, ['one'])
+  // Let the loop wait with nothing to do (its idle time grows only then), as a server between two tasks does.
+  const idle = performance.nodeTiming.idleTime
+  for (let i = 0; i < 200 && performance.nodeTiming.idleTime === idle; i++) await sleep(5)
+  t.not(performance.nodeTiming.idleTime, idle, 'the loop has waited')
+  const before = writes()
+  transport.post('two', () => {})
+  t.equal(writes(), before + 1, 'written at once')
 })
 
 t.test('a frame sent just before terminate() still leaves', async (t) => {
