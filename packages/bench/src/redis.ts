@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { countedInstructions } from './instructions.js'
+import { countedInstructions, dumpProfile } from './instructions.js'
 
 // A redis-server started by the benchmark itself for the Redis scenarios: on a free port of 127.0.0.1, in a temp
 // dir, nothing persisted, stopped by its pid. Its CPU is read from /proc/<pid>/stat and its command count from
@@ -105,9 +105,26 @@ export class BenchRedis {
     return counts
   }
 
+  /**
+   * Under callgrind, each sample also writes redis-server's profile since the previous one (`callgrind.<pid>.<n>`,
+   * as `ServerProcess.dumpWindows` does for the server processes).
+   */
+  dumpWindows = false
+  /** Instructions counted before callgrind's last dump. */
+  #dumped = 0
+
   /** Instructions redis-server has executed so far (all threads), when it runs under callgrind; else `undefined`. */
   async instructions (): Promise<number | undefined> {
-    return this.#counted ? await countedInstructions(this.#child.pid as number) : undefined
+    if (!this.#counted) return undefined
+    const pid = this.#child.pid as number
+    const counted = await countedInstructions(pid)
+    const instructions = this.#dumped + counted
+    if (this.dumpWindows) {
+      // A dump starts callgrind's counts again from zero: what they held is kept here.
+      await dumpProfile(pid)
+      this.#dumped += counted
+    }
+    return instructions
   }
 
   /**

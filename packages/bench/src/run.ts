@@ -169,7 +169,10 @@ interface Scenario { name: string, run: Run, repetitions?: number }
 // process gets its own key prefix per run, so that no run sees another's state.
 let redis: Promise<BenchRedis> | null = null
 // Counted (`--instructions`), redis-server runs under callgrind as the nodes do.
-const redisServer = (): Promise<BenchRedis> => (redis ??= BenchRedis.start(ServerProcess.callgrindDir === undefined ? [] : callgrindWrapper(ServerProcess.callgrindDir)))
+const redisServer = (): Promise<BenchRedis> => (redis ??= BenchRedis.start(ServerProcess.callgrindDir === undefined ? [] : callgrindWrapper(ServerProcess.callgrindDir)).then((server) => {
+  server.dumpWindows = ServerProcess.dumpWindows
+  return server
+}))
 let clusterRuns = 0
 
 /** Starts a real server as node `nodeId` of a cluster on the bench's Redis, under the key prefix of `run`. */
