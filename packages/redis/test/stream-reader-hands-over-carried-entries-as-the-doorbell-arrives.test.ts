@@ -28,9 +28,13 @@ if (server !== undefined) {
     const marks: string[] = []
     let finish = (): void => {}
     const done = new Promise<void>((resolve) => { finish = resolve })
-    const { log } = await rig(t, (entry: DeliveryEntry) => { marks.push(entry.payload) }, () => {
+    const check = (): void => { if (marks.length === 4) finish() }
+    const { log } = await rig(t, (entry: DeliveryEntry) => {
+      marks.push(entry.payload)
+      check()
+    }, () => {
       marks.push('doorbell heard')
-      if (marks.length === 4) finish()
+      check()
     })
     await log.append(box, 'a', { wake: 'node-a' })
     await log.append(box, 'b', { wake: 'node-a' })
