@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { countedInstructions, dumpProfile } from './instructions.js'
 
 // A redis-server started by the benchmark itself for the Redis scenarios: on a free port of 127.0.0.1, in a temp
 // dir, nothing persisted, stopped by its pid. Its CPU is read from /proc/<pid>/stat and its command count from
@@ -41,22 +42,28 @@ export class BenchRedis {
   readonly #child: ChildProcess
   readonly #dir: string
   readonly #ticks = clockTicks()
+  /** Whether it runs under callgrind (its instructions can be counted). */
+  readonly #counted: boolean
   #previous = new Map<string, number>()
   #previousCpu = 0
 
-  private constructor (port: number, child: ChildProcess, dir: string) {
+  private constructor (port: number, child: ChildProcess, dir: string, counted: boolean) {
+    this.#counted = counted
     this.port = port
     this.#child = child
     this.#dir = dir
   }
 
-  /** Starts redis-server on a free port (a few attempts: a port found free can be taken before it binds). */
-  static async start (): Promise<BenchRedis> {
+  /**
+   * Starts redis-server on a free port (a few attempts: a port found free can be taken before it binds); under
+   * `wrapper` when given (callgrind for `--instructions`: then {@link instructions} counts its work).
+   */
+  static async start (wrapper: readonly string[] = []): Promise<BenchRedis> {
     const dir = mkdtempSync(join(tmpdir(), 'aip-bench-redis-'))
     for (let attempt = 1; ; attempt++) {
       const port = await freePort()
       try {
-        return new BenchRedis(port, await spawnRedis(port, dir), dir)
+        return new BenchRedis(port, await spawnRedis(port, dir, wrapper), dir, wrapper.length > 0)
       } catch (err) {
         if (attempt >= 5) {
           rmSync(dir, { recursive: true, force: true })
@@ -99,16 +106,39 @@ export class BenchRedis {
   }
 
   /**
+   * Under callgrind, each sample also writes redis-server's profile since the previous one (`callgrind.<pid>.<n>`,
+   * as `ServerProcess.dumpWindows` does for the server processes).
+   */
+  dumpWindows = false
+  /** Instructions counted before callgrind's last dump. */
+  #dumped = 0
+
+  /** Instructions redis-server has executed so far (all threads), when it runs under callgrind; else `undefined`. */
+  async instructions (): Promise<number | undefined> {
+    if (!this.#counted) return undefined
+    const pid = this.#child.pid as number
+    const counted = await countedInstructions(pid)
+    const instructions = this.#dumped + counted
+    if (this.dumpWindows) {
+      // A dump starts callgrind's counts again from zero: what they held is kept here.
+      await dumpProfile(pid)
+      this.#dumped += counted
+    }
+    return instructions
+  }
+
+  /**
    * CPU and command count at one instant. With `AIP_BENCH_REDIS_COMMANDS=1` in the environment, each sample also
    * prints on stderr the calls per command since the previous sample (a scenario samples before and after its
    * measured window: the second line of a pair is the window's).
    */
-  async sample (): Promise<{ cpuMicros: number, commands: number }> {
+  async sample (): Promise<{ cpuMicros: number, commands: number, instructions?: number }> {
     const byName = await this.commandsByName()
     if (process.env.AIP_BENCH_REDIS_COMMANDS === '1') this.#printDelta(byName)
     let commands = 0
     for (const count of byName.values()) commands += count
-    return { cpuMicros: this.cpuMicros(), commands }
+    const instructions = await this.instructions()
+    return { cpuMicros: this.cpuMicros(), commands, ...(instructions === undefined ? {} : { instructions }) }
   }
 
   #printDelta (byName: Map<string, number>): void {
@@ -157,14 +187,17 @@ async function inlineCommand (port: number, command: string): Promise<string> {
   })
 }
 
-async function spawnRedis (port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', [
+async function spawnRedis (port: number, dir: string, wrapper: readonly string[]): Promise<ChildProcess> {
+  const command = [...wrapper, 'redis-server']
+  const child = spawn(command[0] as string, [...command.slice(1),
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
     '--daemonize', 'no', '--logfile', '', '--loglevel', 'notice'
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
   await new Promise<void>((resolve, reject) => {
     let log = ''
-    const timer = setTimeout(() => fail(new Error(`redis-server on port ${port} did not start within 20 s:\n${log}`)), 20_000)
+    // Under callgrind it starts some 50 times slower.
+    const limitMs = wrapper.length > 0 ? 120_000 : 20_000
+    const timer = setTimeout(() => fail(new Error(`redis-server on port ${port} did not start within ${limitMs / 1000} s:\n${log}`)), limitMs)
     const onData = (chunk: Buffer): void => {
       log += chunk.toString()
       if (log.includes('Ready to accept connections')) done()

@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { markdown, summarise, type ScenarioResult } from './report.js'
 import { defaultScaleWorkers, scale, scalePlan } from './scale.js'
-import { callgrindMissing } from './instructions.js'
+import { callgrindMissing, callgrindWrapper } from './instructions.js'
 import { BenchRedis, redisServerMissing } from './redis.js'
-import { connect, latency, storm, throughput, type Deployment, type Figures } from './scenarios.js'
+import { connect, latency, storm, throughput, type Deployment, type Figures, type Sample } from './scenarios.js'
 import { pinPlan, pinSelf } from './pinning.js'
 import { ServerProcess, type ChildOptions, type ServerKind } from './server-control.js'
 import { checkRatioTargets, checkScaleGoals, SCALE_GOALS, targetsMarkdown } from './targets.js'
@@ -28,8 +28,8 @@ const USAGE = `usage: pnpm bench [--quick] [--only name,name] [--reps n] [--out 
   --scale-workers n  load generator processes of the scale scenario
   --pin              server processes on one CPU, the load generator on the others (Linux, taskset, 2+ CPUs)
   --instructions     servers under valgrind's callgrind: instructions per task and per connect, which do not depend
-                     on the machine's load (light load, metrics and tracing on it, connects one at a time; needs
-                     valgrind; slow)
+                     on the machine's load (light load, metrics and tracing on it, connects one at a time, and the
+                     Redis scenarios at that light load with redis-server counted too; needs valgrind; slow)
   --help             this text
 `
 
@@ -168,7 +168,11 @@ interface Scenario { name: string, run: Run, repetitions?: number }
 // The Redis scenarios share one redis-server, started by the first of them and stopped at the end; every server
 // process gets its own key prefix per run, so that no run sees another's state.
 let redis: Promise<BenchRedis> | null = null
-const redisServer = (): Promise<BenchRedis> => (redis ??= BenchRedis.start())
+// Counted (`--instructions`), redis-server runs under callgrind as the nodes do.
+const redisServer = (): Promise<BenchRedis> => (redis ??= BenchRedis.start(ServerProcess.callgrindDir === undefined ? [] : callgrindWrapper(ServerProcess.callgrindDir)).then((server) => {
+  server.dumpWindows = ServerProcess.dumpWindows
+  return server
+}))
 let clusterRuns = 0
 
 /** Starts a real server as node `nodeId` of a cluster on the bench's Redis, under the key prefix of `run`. */
@@ -184,11 +188,35 @@ function onRedis (server: BenchRedis, deviceNode: ServerProcess, constellationNo
     deviceUrl: deviceNode.url,
     constellationUrl: constellationNode.url,
     sample: async () => {
-      const { commands, cpuMicros } = await server.sample()
+      const { commands, cpuMicros, instructions } = await server.sample()
       const stats = await Promise.all(nodes.map((node) => node.stats()))
       // redis-server's CPU is left out (not added as NaN) where /proc cannot be read.
-      return { cpuMicros: stats.reduce((sum, s) => sum + s.cpuMicros, Number.isFinite(cpuMicros) ? cpuMicros : 0), redisCommands: commands }
+      const sample: Sample = { cpuMicros: stats.reduce((sum, s) => sum + s.cpuMicros, Number.isFinite(cpuMicros) ? cpuMicros : 0), redisCommands: commands }
+      // Counted (`--instructions`): every node's instructions and redis-server's.
+      if (instructions !== undefined) {
+        sample.instructions = stats.reduce((sum, s) => sum + (s.instructions ?? Number.NaN), instructions)
+        sample.redisInstructions = instructions
+      }
+      return sample
     }
+  }
+}
+
+/** Runs `work` on one node on the bench's Redis (`crossNode`: devices on node a, constellations on node b). */
+async function onNodes (crossNode: boolean, work: (deployment: Deployment) => Promise<Figures>): Promise<Figures> {
+  const server = await redisServer()
+  const run = ++clusterRuns
+  const a = await startNode('a', run)
+  try {
+    if (!crossNode) return await work(onRedis(server, a, a))
+    const b = await startNode('b', run)
+    try {
+      return await work(onRedis(server, a, b))
+    } finally {
+      await b.stop()
+    }
+  } finally {
+    await a.stop()
   }
 }
 
@@ -280,9 +308,9 @@ const bufferutilScenario: Scenario = { name: 'bufferutil on vs off, throughput, 
 if (nativeMaskingAvailable() && process.env.WS_NO_BUFFER_UTIL === undefined) scenarios.splice(6, 0, bufferutilScenario)
 else skipped.push(bufferutilScenario)
 
-const redisMissing = instructions ? 'not with --instructions (redis-server is not counted)' : redisServerMissing()
+const redisMissing = redisServerMissing()
 if (redisMissing === null) {
-  scenarios.push(...redisScenarios)
+  if (!instructions) scenarios.push(...redisScenarios)
 } else {
   process.stderr.write(`redis scenarios skipped: ${redisMissing}\n`)
   skipped.push(...redisScenarios)
@@ -303,7 +331,8 @@ if (withScale) {
 // fast each side runs, and the count per task with it (the same build gave 255k and 405k instructions per task).
 // The metrics and tracing costs are counted on the light load instead of the throughput run.
 if (instructions) {
-  const light = (kind: ServerKind): Promise<Figures> => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.lightRate, durationMs: size.durationMs * 2, warmupTasks: size.lightWarmupTasks }))
+  const lightOptions = { devices: size.devices, rate: size.lightRate, durationMs: size.durationMs * 2, warmupTasks: size.lightWarmupTasks }
+  const light = (kind: ServerKind): Promise<Figures> => withServer(kind, (s) => latency(s, lightOptions))
   const oneAtATime = (kind: ServerKind): Promise<Figures> => withServer(kind, (s) => connect(s, { devices: size.connectDevices, concurrency: 1 }))
   skipped.push(...scenarios.splice(0))
   scenarios.push(
@@ -314,6 +343,27 @@ if (instructions) {
     { name: `connect ${size.connectDevices} devices, one at a time`, run: oneAtATime },
     { name: `connect ${size.connectDevices} devices, one at a time (route upgrade)`, run: (kind) => oneAtATime(kind === 'real' ? 'real-route' : kind) }
   )
+  // The cluster on Redis at the same light load (a task every 50 ms, each alone): instructions of every node and of
+  // redis-server (under callgrind too) per task, against the in-memory real server's; registrations one at a time.
+  const counted: Scenario[] = [
+    { name: `redis same-node, light load, ${size.lightRate} tasks/s`, run: (kind) => kind === 'baseline' ? light('real') : onNodes(false, (deployment) => latency(deployment, lightOptions)) },
+    { name: `redis cross-node, light load, ${size.lightRate} tasks/s`, run: (kind) => kind === 'baseline' ? light('real') : onNodes(true, (deployment) => latency(deployment, lightOptions)) },
+    {
+      name: `redis registration, ${size.connectDevices} devices, one at a time`,
+      run: async (kind) => {
+        if (kind === 'baseline') return await oneAtATime('real')
+        const server = await redisServer()
+        const node = await startNode('a', ++clusterRuns)
+        try {
+          return await connect(node, { devices: size.connectDevices, concurrency: 1, redis: server })
+        } finally {
+          await node.stop()
+        }
+      }
+    }
+  ]
+  if (redisMissing === null) scenarios.push(...counted)
+  else skipped.push(...counted)
 }
 
 /** Whether `--only` (when given) selects the scenario `name`. */

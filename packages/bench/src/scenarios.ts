@@ -41,6 +41,8 @@ export interface Sample {
   cpuMicros: number
   /** Instructions the server processes executed (`--instructions`). */
   instructions?: number
+  /** Of `instructions`, redis-server's (`--instructions` with Redis). */
+  redisInstructions?: number
   redisCommands?: number
 }
 
@@ -85,10 +87,7 @@ export async function throughput (server: ServerProcess | Deployment, o: { devic
   closeAll(devices)
   const figures: Figures = { tasksPerSec: tasks / seconds, cpuMicrosPerTask: (after.cpuMicros - before.cpuMicros) / Math.max(tasks, 1), failed }
   perInstruction(figures, 'instructionsPerTask', before, after, tasks)
-  if (after.redisCommands !== undefined && before.redisCommands !== undefined) {
-    // One INFO of the sample before is counted between the two samples: it is not the tasks'.
-    figures.redisCommandsPerTask = (after.redisCommands - before.redisCommands - 1) / Math.max(tasks, 1)
-  }
+  redisFigures(figures, 'PerTask', before, after, tasks)
   return figures
 }
 
@@ -98,9 +97,10 @@ function percentile (sorted: readonly number[], p: number): number {
 }
 
 /** Latency at a fixed arrival rate (open loop): p50 and p99 in ms. */
-export async function latency (server: ServerProcess, o: { devices: number, rate: number, durationMs: number, warmupTasks?: number }): Promise<Figures> {
-  const devices = await connectDevices(server, o.devices)
-  const conns = await connectConstellations(server, devices, 1)
+export async function latency (target: ServerProcess | Deployment, o: { devices: number, rate: number, durationMs: number, warmupTasks?: number }): Promise<Figures> {
+  const server = 'deviceUrl' in target ? target : single(target)
+  const devices = await connectDevices(server.deviceUrl, o.devices)
+  const conns = await connectConstellations(server.constellationUrl, devices, 1)
   const latencies: number[] = []
   let failed = 0
   const tasks: Array<Promise<void>> = []
@@ -112,21 +112,23 @@ export async function latency (server: ServerProcess, o: { devices: number, rate
   const warmup = Array.from({ length: o.warmupTasks ?? 0 }, (_, i) => conns[i % conns.length] as LoadConstellation)
   await pool(warmup, 16, async (conn) => { await conn.task().catch(() => {}) })
   let owed = 0
-  const before = await server.stats()
+  const reasons = new Set<string>()
+  const before = await server.sample()
   const start = performance.now()
   for (let tick = 0; tick < ticks; tick++) {
     owed += perTick
     while (owed >= 1) {
       owed--
       const conn = conns[pick++ % conns.length] as LoadConstellation
-      tasks.push(conn.task().then((ms) => { latencies.push(ms) }, () => { failed++ }))
+      tasks.push(conn.task().then((ms) => { latencies.push(ms) }, (err: Error) => { failed++; reasons.add(err.message) }))
     }
     // Keep to the schedule: wait until the next tick is due.
     const due = start + (tick + 1) * tickMs
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())))
   }
   await Promise.all(tasks)
-  const after = await server.stats()
+  const after = await server.sample()
+  if (reasons.size > 0) process.stderr.write(`latency: ${failed} task(s) failed: ${[...reasons].join('; ')}\n`)
   closeAll(conns)
   closeAll(devices)
   latencies.sort((a, b) => a - b)
@@ -140,7 +142,19 @@ export async function latency (server: ServerProcess, o: { devices: number, rate
     failed
   }
   perInstruction(figures, 'instructionsPerTask', before, after, latencies.length)
+  redisFigures(figures, 'PerTask', before, after, latencies.length)
   return figures
+}
+
+/** Redis's share of a window per `count` (`redisInstructionsPer...`, `redisCommandsPer...`) when sampled. */
+function redisFigures (figures: Figures, per: string, before: Sample, after: Sample, count: number): void {
+  if (before.redisInstructions !== undefined && after.redisInstructions !== undefined) {
+    figures[`redisInstructions${per}`] = (after.redisInstructions - before.redisInstructions) / Math.max(count, 1)
+  }
+  // One INFO of the sample before is counted between the two samples: it is not the tasks'.
+  if (before.redisCommands !== undefined && after.redisCommands !== undefined) {
+    figures[`redisCommands${per}`] = (after.redisCommands - before.redisCommands - 1) / Math.max(count, 1)
+  }
 }
 
 /**
@@ -148,7 +162,7 @@ export async function latency (server: ServerProcess, o: { devices: number, rate
  * idle heap and RSS per device. With `redis`, its CPU is added to the server's and the commands it ran per connect
  * are reported.
  */
-export async function connect (server: ServerProcess, o: { devices: number, concurrency?: number, redis?: { sample: () => Promise<{ cpuMicros: number, commands: number }> } }): Promise<Figures> {
+export async function connect (server: ServerProcess, o: { devices: number, concurrency?: number, redis?: { sample: () => Promise<{ cpuMicros: number, commands: number, instructions?: number }> } }): Promise<Figures> {
   const idle = await server.gc()
   const redisBefore = await o.redis?.sample()
   const start = performance.now()
@@ -167,8 +181,13 @@ export async function connect (server: ServerProcess, o: { devices: number, conc
     rssBytesPerDevice: (after.rss - idle.rss) / o.devices,
     registered: after.registered
   }
-  perInstruction(figures, 'instructionsPerConnect', idle, busy, o.devices)
-  if (redisBefore !== undefined && redisAfter !== undefined) figures.redisCommandsPerConnect = (redisAfter.commands - redisBefore.commands - 1) / o.devices
+  // Counted (`--instructions`), redis-server's instructions are added to the node's.
+  const counted = (stats: Sample, redis: { instructions?: number } | undefined): Sample =>
+    stats.instructions === undefined || redis?.instructions === undefined ? stats : { ...stats, instructions: stats.instructions + redis.instructions, redisInstructions: redis.instructions }
+  const idleCounted = counted(idle, redisBefore)
+  const busyCounted = counted(busy, redisAfter)
+  perInstruction(figures, 'instructionsPerConnect', idleCounted, busyCounted, o.devices)
+  redisFigures(figures, 'PerConnect', { ...idleCounted, redisCommands: redisBefore?.commands }, { ...busyCounted, redisCommands: redisAfter?.commands }, o.devices)
   closeAll(devices)
   return figures
 }

@@ -41,6 +41,8 @@ interface Follow {
   tail: string
   /** Entries a doorbell carried, in stream order, to hand over after `cursor`. */
   queue: DeliveryEntry[]
+  /** The handler's promise while it handles an entry (nothing else of this stream is handed over meanwhile). */
+  pending: Promise<void> | undefined
 }
 
 /** Most streams named in one XREAD of a full read (a node following many streams reads them in slices). */
@@ -131,7 +133,7 @@ export class RedisStreamReader {
     if (typeof handler !== 'function') throw new InvalidArgumentError('handler', 'a function', describe(handler))
     const cursor = checkEntryId('afterId', options.afterId ?? '0-0')
     const key = this.#redis.keys.stream(address.kind, address.id)
-    const follow: Follow = { address: { kind: address.kind, id: address.id }, handler, cursor, tail: cursor, queue: [] }
+    const follow: Follow = { address: { kind: address.kind, id: address.id }, handler, cursor, tail: cursor, queue: [], pending: undefined }
     this.#follows.set(key, follow)
     if (options.catchUp !== false) {
       this.#dirty.add(key)
@@ -206,10 +208,10 @@ export class RedisStreamReader {
       }
       const follow = this.#follows.get(key)
       if (follow !== undefined) {
-        marked = true
         if (prev === '*' || (prev !== '' && compareEntryIds(prev, follow.tail) > 0)) {
           // An entry between what this reader holds and the ones carried came without its doorbell (yet): read.
           this.#dirty.add(key)
+          marked = true
         } else {
           for (; i < end; i += 2) {
             const id = parts[i] as string
@@ -217,12 +219,30 @@ export class RedisStreamReader {
             follow.queue.push({ id, payload: parts[i + 1] as string })
             follow.tail = id
           }
-          if (follow.queue.length > 0) this.#carried.add(key)
+          // Handed over here and now when nothing of the stream is being handled: no wake-up of the reading loop.
+          if (follow.pending === undefined) this.#handOverQueue(key, follow)
+          if (follow.queue.length > 0) {
+            this.#carried.add(key)
+            marked = true
+          }
         }
       }
       i = end
     }
     if (marked) this.#wake()
+  }
+
+  /**
+   * Hands over the entries a doorbell carried for one stream, in order, until a handler returns a promise (the rest
+   * waits for it, in the reading loop).
+   */
+  #handOverQueue (key: string, follow: Follow): void {
+    while (follow.queue.length > 0 && follow.pending === undefined && !this.#closed && this.#follows.get(key) === follow) {
+      const entry = follow.queue.shift() as DeliveryEntry
+      if (compareEntryIds(entry.id, follow.cursor) <= 0) continue
+      this.#carriedEntries++
+      this.#handOver(follow, entry)
+    }
   }
 
   #readAll (): void {
@@ -295,6 +315,10 @@ export class RedisStreamReader {
       if (follow === undefined) continue
       while (follow.queue.length > 0 && this.#follows.get(key) === follow) {
         if (this.#closed) return
+        if (follow.pending !== undefined) {
+          await follow.pending
+          continue
+        }
         const entry = follow.queue.shift() as DeliveryEntry
         if (compareEntryIds(entry.id, follow.cursor) <= 0) continue
         this.#carriedEntries++
@@ -319,7 +343,11 @@ export class RedisStreamReader {
       return undefined
     }
     if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') return undefined
-    return (result as Promise<void>).then(undefined, (err: unknown) => { this.#handlerThrew(follow, entry, err) })
+    const pending = (result as Promise<void>).then(undefined, (err: unknown) => { this.#handlerThrew(follow, entry, err) }).then(() => {
+      follow.pending = undefined
+    })
+    follow.pending = pending
+    return pending
   }
 
   #handlerThrew (follow: Follow, entry: DeliveryEntry, err: unknown): void {
@@ -339,6 +367,9 @@ export class RedisStreamReader {
       if (entries.length >= this.#batchSize) this.#dirty.add(key)
       for (const raw of entries) {
         if (this.#closed || follow === undefined || this.#follows.get(key) !== follow) break
+        // A doorbell's entry handed over while the read was on its way may still be handled.
+        if (follow.pending !== undefined) await follow.pending
+        if (this.#closed || this.#follows.get(key) !== follow) break
         const entry = toEntry(raw)
         // Handed over already (a doorbell carried it while the read was on its way).
         if (compareEntryIds(entry.id, follow.cursor) <= 0) continue
