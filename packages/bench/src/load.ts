@@ -154,6 +154,23 @@ export class LoadConstellation {
   }
 }
 
+/**
+ * Runs `work` `count` times, one at a time: the i-th run starts when the one before has ended, and no sooner than
+ * `i * intervalMs` after the first (the schedule slips when a run takes longer than the interval). A rejected run
+ * rejects the whole.
+ */
+export async function paced (count: number, intervalMs: number, work: () => Promise<void>): Promise<void> {
+  const start = performance.now()
+  for (let i = 0; i < count; i++) {
+    // A timer can fire a fraction of a millisecond early by this clock: wait again until the turn has come.
+    const due = start + i * intervalMs
+    for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, wait)))
+    }
+    await work()
+  }
+}
+
 /** Runs `work` over `items` with at most `limit` at once. */
 export async function pool<T> (items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let index = 0

@@ -1,4 +1,4 @@
-import { LoadConstellation, LoadDevice, pool } from './load.js'
+import { LoadConstellation, LoadDevice, paced, pool } from './load.js'
 import type { ServerProcess } from './server-control.js'
 
 /** One measured figure of one scenario run against one server. */
@@ -96,8 +96,25 @@ function percentile (sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
 }
 
-/** Latency at a fixed arrival rate (open loop): p50 and p99 in ms. */
-export async function latency (target: ServerProcess | Deployment, o: { devices: number, rate: number, durationMs: number, warmupTasks?: number }): Promise<Figures> {
+/** Options of {@link latency}. */
+export interface LatencyOptions {
+  devices: number
+  /** Tasks per second. */
+  rate: number
+  durationMs: number
+  /** Tasks run before the measured window, so that its code is warm. */
+  warmupTasks?: number
+  /**
+   * Each task alone, warm-up included: a task starts when the one before has ended, and no sooner than the
+   * schedule says (the schedule slips when a task takes longer than `1000 / rate` ms). For instruction counts: a
+   * server slowed down by callgrind, or by a busy machine, must not find two tasks in one turn, which a fixed
+   * arrival rate does not prevent. Latency percentiles of such a run say nothing.
+   */
+  alone?: boolean
+}
+
+/** Latency at a fixed arrival rate (open loop): p50 and p99 in ms. With `alone`, tasks one at a time (see there). */
+export async function latency (target: ServerProcess | Deployment, o: LatencyOptions): Promise<Figures> {
   const server = 'deviceUrl' in target ? target : single(target)
   const devices = await connectDevices(server.deviceUrl, o.devices)
   const conns = await connectConstellations(server.constellationUrl, devices, 1)
@@ -106,15 +123,23 @@ export async function latency (target: ServerProcess | Deployment, o: { devices:
   const tasks: Array<Promise<void>> = []
   const tickMs = 10
   const perTick = o.rate * tickMs / 1000
-  const ticks = Math.round(o.durationMs / tickMs)
+  // Alone, the tasks are paced one by one below instead of by ticks.
+  const ticks = o.alone === true ? 0 : Math.round(o.durationMs / tickMs)
   let pick = 0
-  // Tasks run before the measured window (16 at a time), so that the window's code is warm.
+  // Tasks run before the measured window (16 at a time, or one at a time as in the window), so that the window's
+  // code is warm.
   const warmup = Array.from({ length: o.warmupTasks ?? 0 }, (_, i) => conns[i % conns.length] as LoadConstellation)
-  await pool(warmup, 16, async (conn) => { await conn.task().catch(() => {}) })
+  await pool(warmup, o.alone === true ? 1 : 16, async (conn) => { await conn.task().catch(() => {}) })
   let owed = 0
   const reasons = new Set<string>()
   const before = await server.sample()
   const start = performance.now()
+  if (o.alone === true) {
+    await paced(Math.round(o.rate * o.durationMs / 1000), 1000 / o.rate, async () => {
+      const conn = conns[pick++ % conns.length] as LoadConstellation
+      await conn.task().then((ms) => { latencies.push(ms) }, (err: Error) => { failed++; reasons.add(err.message) })
+    })
+  }
   for (let tick = 0; tick < ticks; tick++) {
     owed += perTick
     while (owed >= 1) {
