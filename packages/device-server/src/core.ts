@@ -14,6 +14,22 @@ import type { SessionStore } from './sessions.js'
 import type { CancelReason, DeviceServerEvents } from './types.js'
 
 /**
+ * What a metrics collector is told on the task path, in plain arguments: no event object is built for it, and a
+ * server without one times nothing. Internal (`@aip/device-server/internal`); fastify-aip's metrics use it.
+ */
+export interface TaskMeter {
+  /** A task was accepted and its ack sent. */
+  taskStarted: () => void
+  /** A task ended, after `seconds` since its start. */
+  taskEnded: (failed: boolean, seconds: number) => void
+  /** A COMMAND was answered, timed out or abandoned, `seconds` after it was sent. */
+  commandEnded: (status: 'ok' | 'timeout' | 'cancelled', seconds: number) => void
+}
+
+/** The method of `DeviceServerEndpoint` that sets its {@link TaskMeter} (`null`: none). Internal. */
+export const setTaskMeter: unique symbol = Symbol('aip.deviceServer.setTaskMeter')
+
+/**
  * The state of one server, shared by the files that handle its connections, registrations and tasks. Internal:
  * `DeviceServerEndpoint` is the public face.
  */
@@ -57,6 +73,8 @@ export class ServerCore {
   readonly connectionSettings: ConnectionSettings
   /** The server's side of the cluster, when the `cluster` option is set; `null` on a single server. */
   cluster: ClusterRuntime | null = null
+  /** Told of every task and COMMAND when metrics are collected (see {@link TaskMeter}); `null` otherwise. */
+  meter: TaskMeter | null = null
   stopped = false
   draining = false
   #nextConnection = 0

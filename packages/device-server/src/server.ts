@@ -12,7 +12,7 @@ import { endAway, type AwayClient } from './away.js'
 import { attachToHttpServer } from './adapters/node-http.js'
 import { TRUSTED, authenticate, type AuthResult } from './auth.js'
 import type { ClientConnection } from './connection.js'
-import { ServerCore } from './core.js'
+import { ServerCore, setTaskMeter, type TaskMeter } from './core.js'
 import { ClusterRuntime } from './cluster/runtime.js'
 import type { ClusterClient, ClusterSessionInfo, ClusterState } from './cluster/link.js'
 import { listClusterSessions, sessionInfo } from './cluster/sessions.js'
@@ -286,6 +286,11 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
     const refused = [...this.#core.refused]
     for (const transport of refused) transport.terminate()
     return open.length + refused.length
+  }
+
+  /** Internal: the collector told of every task and COMMAND (see `TaskMeter`), or `null`. */
+  [setTaskMeter] (meter: TaskMeter | null): void {
+    this.#core.meter = meter
   }
 
   /** Load figures, computed now (the queued frames are summed over the connections). */

@@ -96,7 +96,7 @@ export function admitTask (core: ServerCore, connection: Replier, identity: Iden
   session.trace = startTraceSpan('@aip/device-server', 'aip.task', {
     parent,
     kind: SpanKind.SERVER,
-    attributes: { 'aip.session_id': sessionId, 'aip.task_name': taskName, 'aip.device_id': deviceId }
+    attributes: () => ({ 'aip.session_id': sessionId, 'aip.task_name': taskName, 'aip.device_id': deviceId })
   })
   session.propagateTrace = parent !== null
   const deadlineMs = taskTimeoutMs(message.metadata)
@@ -110,6 +110,7 @@ export function admitTask (core: ServerCore, connection: Replier, identity: Iden
   // The ack goes out before the agent starts, so it always precedes the first COMMAND (B16).
   connection.send(buildTaskAck({ sessionId }))
   if (core.logs('info')) core.logger.info({ sessionId, taskName, requesterId: identity.clientId, deviceId, traceId: session.trace.traceId }, 'task started')
+  core.meter?.taskStarted()
   // Its payload is built only for a listener (none in a plain server).
   if (core.events.listenerCount('sessionStarted') > 0) core.events.emit('sessionStarted', { sessionId, taskName, requesterId: identity.clientId, deviceId })
   // The agent runs beside the connection's frame queue: the queue must go on to deliver COMMAND_RESULTS.

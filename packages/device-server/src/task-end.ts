@@ -66,6 +66,7 @@ export function finishTask (core: ServerCore, session: Session, outcome: AgentOu
   if (core.logs('info')) core.logger.info({ sessionId: session.id, deviceId: session.deviceId, traceId: session.trace?.traceId, status: record.status, error: record.error }, 'task ended')
   session.trace?.end(record.status === 'failed' ? (record.error ?? 'failed') : undefined)
   core.dispatches.settle(session.deviceId, session.id, record)
+  core.meter?.taskEnded(record.status === 'failed', Math.max(0, record.endedAt - record.startedAt) / 1000)
   core.events.emit('taskEnd', record)
   const waiters = core.endWaiters.get(session)
   if (waiters === undefined) return

@@ -95,8 +95,8 @@ async function execute (core: ServerCore, session: Session, commands: readonly C
   const extra = session.propagateTrace && session.trace !== null ? { [TRACEPARENT]: session.trace.traceparent } : null
   const outgoing = { command, extra, dueAt: core.options.now() + timeoutMs, sent: false }
   session.keep(responseId, outgoing)
-  // Timed only when someone listens to `commandEnd`.
-  const sentAt = core.events.listenerCount('commandEnd') > 0 ? performance.now() : -1
+  // Timed only when metrics are collected or someone listens to `commandEnd`.
+  const sentAt = core.meter !== null || core.events.listenerCount('commandEnd') > 0 ? performance.now() : -1
   let status: DeviceServerEvents['commandEnd']['status'] = 'cancelled'
   // The default timeout shares one timer with every COMMAND of the server; another one gets a timer of its own.
   const deadlines = core.commandDeadlines
@@ -119,7 +119,11 @@ async function execute (core: ServerCore, session: Session, commands: readonly C
     if (err instanceof CommandTimeoutError) status = 'timeout'
     throw err
   } finally {
-    if (sentAt !== -1) core.events.emit('commandEnd', { sessionId: session.id, deviceId: session.deviceId, durationMs: performance.now() - sentAt, status })
+    if (sentAt !== -1) {
+      const durationMs = performance.now() - sentAt
+      core.meter?.commandEnded(status, durationMs / 1000)
+      if (core.events.listenerCount('commandEnd') > 0) core.events.emit('commandEnd', { sessionId: session.id, deviceId: session.deviceId, durationMs, status })
+    }
     // A COMMAND that did not end well is an event on the task span; the device's tool spans show the others.
     if (status !== 'ok' && session.trace?.recording === true) session.trace.span.addEvent('aip.command', { 'aip.response_id': responseId, 'aip.command.status': status })
     if (timer === undefined) {

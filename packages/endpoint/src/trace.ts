@@ -117,7 +117,11 @@ export interface TraceSpanOptions {
    */
   parent?: string | SpanContext | null | undefined
   kind?: SpanKind
-  attributes?: Attributes
+  /**
+   * Set on the span once it is known to record (an SDK is registered and its sampler kept the span): a span sampled
+   * out, or one without an SDK, never builds them. The sampler does not see them.
+   */
+  attributes?: Attributes | (() => Attributes)
 }
 
 /** The parent a `parent` option names: a valid span context, or `null`. */
@@ -254,7 +258,9 @@ export function startTraceSpan (tracerName: string, name: string, options: Trace
   const remote = parentOf(options.parent)
   const active = context.active()
   const parentContext = remote === null ? active : trace.setSpanContext(active, remote)
-  const span = tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parentContext)
+  const span = tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL }, parentContext)
+  const attributes = options.attributes
+  if (attributes !== undefined && span.isRecording()) span.setAttributes(typeof attributes === 'function' ? attributes() : attributes)
   let own = span.spanContext()
   const parent = remote ?? trace.getSpanContext(parentContext) ?? null
   // An SDK whose span has no valid context of its own (or hands back its parent's): ids of our own under the parent.

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import type { WebSocket } from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client'
+import { setTaskMeter, type TaskMeter } from '@aip/device-server/internal'
 import { keyGuard } from './access.js'
 import type { AuthFailureLimiter } from './auth-limiter.js'
 import type { AipDeviceServer } from './endpoint.js'
@@ -57,6 +58,97 @@ const CLUSTER_STATES = ['connecting', 'ready', 'reconnecting', 'down', 'stopped'
 const TASK_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
 /** Seconds: a command is one tool call on the device. */
 const COMMAND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120]
+
+/** The type of a histogram's samples: prom-client's registry writes the string (its typings declare an enum). */
+const HISTOGRAM_TYPE = 'histogram' as unknown as MetricObjectWithValues<MetricValueWithName<string>>['type']
+/** Nothing to collect: the samples are computed when read. */
+function noCollect (): void {}
+
+/** The observations of one label value of a {@link CopiedHistogram}: plain numbers. */
+class HistogramSeries {
+  readonly #bounds: readonly number[]
+  /** Observations per bucket (not cumulative): `counts[i]` holds the values in `(bounds[i - 1], bounds[i]]`. */
+  readonly counts: number[]
+  sum = 0
+  count = 0
+
+  constructor (bounds: readonly number[]) {
+    this.#bounds = bounds
+    this.counts = bounds.map(() => 0)
+  }
+
+  observe (value: number): void {
+    const bounds = this.#bounds
+    for (let i = 0; i < bounds.length; i++) {
+      if (value <= (bounds[i] as number)) {
+        this.counts[i] = (this.counts[i] as number) + 1
+        break
+      }
+    }
+    this.sum += value
+    this.count++
+  }
+}
+
+/**
+ * A Prometheus histogram with one label and a fixed set of its values, whose observations are plain additions
+ * (a bucket, the sum, the count) turned into the histogram's samples only when scraped: prom-client's `observe`
+ * validates and hashes the labels and looks the buckets up by their text on every call. Scraped, it reads as
+ * prom-client's own histogram would (a label value appears once observed).
+ */
+class CopiedHistogram extends Histogram {
+  readonly #name: string
+  readonly #help: string
+  readonly #label: string
+  readonly #bounds: readonly number[]
+  readonly #series = new Map<string, HistogramSeries>()
+
+  constructor (config: { name: string, help: string, label: string, values: readonly string[], buckets: number[], registers: Registry[] }) {
+    super({ name: config.name, help: config.help, labelNames: [config.label], buckets: config.buckets, registers: config.registers })
+    this.#name = config.name
+    this.#help = config.help
+    this.#label = config.label
+    this.#bounds = [...config.buckets].sort((a, b) => a - b)
+    for (const value of config.values) this.#series.set(value, new HistogramSeries(this.#bounds))
+  }
+
+  /** The series of one label value (one given to the constructor). */
+  series (value: string): HistogramSeries {
+    return this.#series.get(value) as HistogramSeries
+  }
+
+  override async get (): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+    const values: Array<MetricValueWithName<string>> = []
+    const bucket = `${this.#name}_bucket`
+    for (const [label, series] of this.#series) {
+      if (series.count === 0) continue
+      let cumulated = 0
+      for (let i = 0; i < this.#bounds.length; i++) {
+        cumulated += series.counts[i] as number
+        values.push({ labels: { le: this.#bounds[i] as number, [this.#label]: label }, value: cumulated, metricName: bucket })
+      }
+      values.push({ labels: { le: '+Inf', [this.#label]: label }, value: series.count, metricName: bucket })
+      values.push({ labels: { [this.#label]: label }, value: series.sum, metricName: `${this.#name}_sum` })
+      values.push({ labels: { [this.#label]: label }, value: series.count, metricName: `${this.#name}_count` })
+    }
+    return { name: this.#name, help: this.#help, type: HISTOGRAM_TYPE, values, aggregator: 'sum', collect: noCollect }
+  }
+
+  /** What the registry reads for the text format (the same samples). */
+  async getForPromString (): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+    return await this.get()
+  }
+
+  override reset (): void {
+    // prom-client's constructor resets too, before this class's fields exist.
+    if (!(#series in this)) return
+    for (const series of this.#series.values()) {
+      series.counts.fill(0)
+      series.sum = 0
+      series.count = 0
+    }
+  }
+}
 
 /** Where the metrics are read: the endpoint, its WebSocket route, and the app's HTTP server. */
 export interface MetricsSource {
@@ -157,35 +249,37 @@ export function installMetrics (source: MetricsSource, options: ResolvedMetricsO
   copied({ name: name('tasks_total'), help: 'Tasks ended, by outcome (completed, failed)', labelNames: ['outcome'] }, () => [['completed', counts.completed], ['failed', counts.failed]])
   copied({ name: name('frames_received_total'), help: 'WebSocket frames received on the AIP route' }, () => [[null, counts.framesIn]])
   copied({ name: name('frames_sent_total'), help: 'WebSocket frames sent on the AIP route' }, () => [[null, counts.framesOut]])
-  const taskSeconds = new Histogram({ name: name('task_duration_seconds'), help: 'Task duration from its ack to its TASK_END, by outcome', labelNames: ['outcome'], buckets: TASK_BUCKETS, registers })
-  const commandSeconds = new Histogram({ name: name('command_duration_seconds'), help: 'COMMAND duration until its results, by status (ok, timeout, cancelled)', labelNames: ['status'], buckets: COMMAND_BUCKETS, registers })
+  const taskSeconds = new CopiedHistogram({ name: name('task_duration_seconds'), help: 'Task duration from its ack to its TASK_END, by outcome', label: 'outcome', values: ['completed', 'failed'], buckets: TASK_BUCKETS, registers })
+  const commandSeconds = new CopiedHistogram({ name: name('command_duration_seconds'), help: 'COMMAND duration until its results, by status (ok, timeout, cancelled)', label: 'status', values: ['ok', 'timeout', 'cancelled'], buckets: COMMAND_BUCKETS, registers })
   const errors = new Counter({ name: name('errors_total'), help: 'Frames refused, by code (a decoding error code, binary_frame, too_many_frames)', labelNames: ['code'], registers })
 
-  // Label children are resolved once.
-  const completedSeconds = taskSeconds.labels('completed')
-  const failedSeconds = taskSeconds.labels('failed')
-  const commandOk = commandSeconds.labels('ok')
+  // Tasks and COMMANDs are told in plain arguments (no event object per task), and only add to numbers.
+  const completedSeconds = taskSeconds.series('completed')
+  const failedSeconds = taskSeconds.series('failed')
+  const commandOk = commandSeconds.series('ok')
+  const meter: TaskMeter = {
+    taskStarted () { counts.started++ },
+    taskEnded (failed, seconds) {
+      if (failed) {
+        counts.failed++
+        failedSeconds.observe(seconds)
+      } else {
+        counts.completed++
+        completedSeconds.observe(seconds)
+      }
+    },
+    commandEnded (status, seconds) {
+      if (status === 'ok') commandOk.observe(seconds)
+      else commandSeconds.series(status).observe(seconds)
+    }
+  }
+  endpoint[setTaskMeter](meter)
 
   const disposers = [
     endpoint.on('clientRegistered', (record) => registrations.inc({ type: record.clientType })),
     endpoint.on('clientDisconnected', (info) => disconnections.inc({ type: info.clientType, code: String(info.code) })),
     endpoint.on('registrationRefused', (event) => refusals.inc({ reason: event.reason })),
-    endpoint.on('sessionStarted', () => { counts.started++ }),
-    endpoint.on('taskEnd', (record) => {
-      const seconds = Math.max(0, record.endedAt - record.startedAt) / 1000
-      if (record.status === 'completed') {
-        counts.completed++
-        completedSeconds.observe(seconds)
-      } else {
-        counts.failed++
-        failedSeconds.observe(seconds)
-      }
-    }),
-    endpoint.on('commandEnd', (event) => {
-      const seconds = event.durationMs / 1000
-      if (event.status === 'ok') commandOk.observe(seconds)
-      else commandSeconds.observe({ status: event.status }, seconds)
-    }),
+    () => { endpoint[setTaskMeter](null) },
     endpoint.on('frameRejected', (event) => errors.inc({ code: event.code }))
   ]
 
