@@ -230,6 +230,17 @@ function confirm (
   core.events.emit('clientRegistered', record)
 }
 
+/**
+ * The registration deadline of `connection` has come (one timer serves every connection's, see `accept`): one that
+ * has neither registered nor closed gets an ERROR and 4001.
+ */
+export function expireRegistration (core: ServerCore, connection: ClientConnection): void {
+  if (connection.identity !== null || connection.closed) return
+  const timeoutMs = core.options.registrationTimeoutMs
+  core.logger.info({ connectionId: connection.connectionId }, 'no REGISTER in time')
+  connection.sendAndClose(serverError({ error: Texts.registrationTimeout(timeoutMs) }), CloseCode.RegistrationTimeout, 'registration timeout')
+}
+
 /** Sends a resumed device the TASK_ENDs of its sessions that ended while it was away (those still kept). */
 function resendEnds (core: ServerCore, connection: ClientConnection, sessionIds: readonly string[]): void {
   for (const sessionId of sessionIds) {
