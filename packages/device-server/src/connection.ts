@@ -72,7 +72,7 @@ export class ClientConnection {
   /** Set once the outbound budget was exceeded: nothing more is sent, the connection is closing. */
   overBudget = false
   identity: Identity | null = null
-  /** The ticket of its registration deadline (`RegistrationDeadlines`), released once it registers or closes. */
+  /** The ticket of its registration deadline (`core.registrationDeadlines`), released once it registers or closes. */
   deadlineTicket = -1
   /** How its transport closed; `null` while it is open (see {@link closed}). */
   closeInfo: CloseInfo | null = null

@@ -1,6 +1,6 @@
 import type { AIPProtocol, Logger, Transport } from '@aip/endpoint'
 import { logsAt } from '@aip/endpoint/internal'
-import type { TypedEmitter } from '@aip/resilience'
+import { DeadlineQueue, type TypedEmitter } from '@aip/resilience'
 import type { AwayClient } from './away.js'
 import type { ClusterRuntime } from './cluster/runtime.js'
 import { CommandDeadlines } from './command-deadlines.js'
@@ -8,7 +8,7 @@ import { connectionSettings, type ClientConnection, type ConnectionSettings } fr
 import { DispatchTable } from './dispatch-table.js'
 import { CommandTimeoutError, SessionCancelledError } from './errors.js'
 import type { ResolvedServerOptions } from './options.js'
-import { RegistrationDeadlines, expireRegistration } from './registration-deadlines.js'
+import { expireRegistration } from './registration.js'
 import type { Session } from './session.js'
 import type { SessionStore } from './sessions.js'
 import type { CancelReason, DeviceServerEvents } from './types.js'
@@ -66,7 +66,11 @@ export class ServerCore {
   /** Called when a session starts or ends (the endpoint moves between `listening` and `handling`). */
   readonly onLoadChange: () => void
   /** The registration deadlines of the connections (one timer for all). */
-  readonly registrationDeadlines: RegistrationDeadlines
+  /**
+   * The registration deadlines of the open connections: one timer for all (every connection gets the same delay);
+   * a connection's ticket is released once it registers or closes.
+   */
+  readonly registrationDeadlines: DeadlineQueue<ClientConnection>
   /** The timeouts of the COMMANDs sent with the default `commandTimeoutMs` (one timer for all). */
   readonly commandDeadlines: CommandDeadlines
   /** What every connection shares (clock, logger, outbound budget, the write failure logger). */
@@ -103,7 +107,7 @@ export class ServerCore {
       maxOutboundBytes: init.options.maxOutboundBytes,
       onSendError: (err) => { this.logger.debug({ err }, 'send failed: connection gone') }
     })
-    this.registrationDeadlines = new RegistrationDeadlines(init.options.registrationTimeoutMs, (connection) => { expireRegistration(this, connection) })
+    this.registrationDeadlines = new DeadlineQueue<ClientConnection>(init.options.registrationTimeoutMs, (connection) => { expireRegistration(this, connection) })
     this.commandDeadlines = new CommandDeadlines(init.options.commandTimeoutMs, (session, responseId, timeoutMs) => {
       session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs))
     })

@@ -1,6 +1,6 @@
 import { CloseCode, validateRegistration, type RegistrationClaim } from '@aip/endpoint'
 import {
-  GRANT_FIELD, buildRegistrationConfirmation, buildTaskEnd, grantField, requestedCapabilities, type ContinuityGrant, type DecodedClientMessage
+  GRANT_FIELD, buildRegistrationConfirmation, buildTaskEnd, grantField, requestedCapabilities, type AipCapability, type ContinuityGrant, type DecodedClientMessage
 } from '@aip/protocol'
 import type { Credential } from './auth.js'
 import { endAway, takeBack, unregister, type AwayClient } from './away.js'
@@ -74,8 +74,12 @@ export function refuseFirstFrame (core: ServerCore, connection: ClientConnection
   refuse(core, connection, error, 'invalid first frame')
 }
 
-/** Handles the first message of a connection: registers it, or refuses it (ERROR, then close 4002). */
-export async function register (core: ServerCore, connection: ClientConnection, message: DecodedClientMessage): Promise<void> {
+/**
+ * Handles the first message of a connection: registers it, or refuses it (ERROR, then close 4002). Synchronous on
+ * the common path (no cluster, no takeover of a registered id, no client away under that id): a promise only when
+ * something must be waited for, so that a plain registration makes no promise and takes no extra turn.
+ */
+export function register (core: ServerCore, connection: ClientConnection, message: DecodedClientMessage): void | Promise<void> {
   // The shape (a REGISTER with a client_id) is the endpoint's registration flow; the words and the policy are ours.
   const check = validateRegistration(message)
   if (!check.ok) {
@@ -83,40 +87,55 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     else refuse(core, connection, Texts.registerNeedsClientId, 'no client_id')
     return
   }
-  const { clientId, clientType, targetId, metadata } = check.claim
-  if (clientId.length > MAX_ID_CHARS || (message.target_id?.length ?? 0) > MAX_ID_CHARS) {
-    refuse(core, connection, Texts.idTooLong(clientId.length > MAX_ID_CHARS ? 'client_id' : 'target_id'), 'id too long')
+  const claim = check.claim
+  if (claim.clientId.length > MAX_ID_CHARS || (message.target_id?.length ?? 0) > MAX_ID_CHARS) {
+    refuse(core, connection, Texts.idTooLong(claim.clientId.length > MAX_ID_CHARS ? 'client_id' : 'target_id'), 'id too long')
     return
   }
-  // Awaited only when it is a promise (a cluster look-up): a registration decided here takes no extra turn.
-  let refusal = credentialRefusal(core, connection.credential, check.claim)
-  if (refusal instanceof Promise) {
-    refusal = await refusal
-    if (connection.closed) return
-  }
+  // A promise only when the target must be looked up on the cluster.
+  const refusal = credentialRefusal(core, connection.credential, claim)
+  if (refusal instanceof Promise) return refusal.then((found) => connection.closed ? undefined : claimId(core, connection, claim, found))
+  return claimId(core, connection, claim, refusal)
+}
+
+/** Registers the id of `claim` once its credential was checked (`refusal`: why it may not), taking it over if held. */
+function claimId (core: ServerCore, connection: ClientConnection, claim: RegistrationClaim, refusal: Refusal | null): void | Promise<void> {
   if (refusal !== null) {
     refuse(core, connection, ...refusal)
     return
   }
-  const existing = core.clients.get(clientId)
-  if (existing !== undefined) {
-    // Only the same credential may take a registered id over: a per-client key's owner, or, when the id has no
-    // key, any connection once the old socket is proven dead (no pong, no frame within takeoverProbeMs).
-    if (!sameCredential(existing.credential, connection.credential)) {
-      refuse(core, connection, Texts.duplicateClient(clientId), 'duplicate client_id (other credential)', { clientId })
-      return
-    }
-    // A device whose old socket is dead takes over at once instead of being locked out until it times out.
-    const alive = await existing.probe(core.options.takeoverProbeMs)
-    if (alive || connection.closed || core.clients.get(clientId) !== existing) {
-      refuse(core, connection, Texts.duplicateClient(clientId), 'duplicate client_id', { clientId })
-      return
-    }
-    core.logger.warn({ clientId }, 'old connection did not answer a ping: replaced by the new one')
-    existing.close(CloseCode.Replaced, Texts.replaced)
-    existing.transport.terminate()
-    await unregister(core, existing, CloseCode.Replaced, Texts.replaced)
+  const existing = core.clients.get(claim.clientId)
+  if (existing !== undefined) return takeOver(core, connection, claim, existing)
+  return claimFree(core, connection, claim)
+}
+
+/**
+ * `claim`'s id is held by a registered connection. Only the same credential may take it over: a per-client key's
+ * owner, or, when the id has no key, any connection once the old socket is proven dead (no pong, no frame within
+ * takeoverProbeMs). A device whose old socket is dead takes over at once instead of being locked out until it
+ * times out.
+ */
+async function takeOver (core: ServerCore, connection: ClientConnection, claim: RegistrationClaim, existing: ClientConnection): Promise<void> {
+  const { clientId } = claim
+  if (!sameCredential(existing.credential, connection.credential)) {
+    refuse(core, connection, Texts.duplicateClient(clientId), 'duplicate client_id (other credential)', { clientId })
+    return
   }
+  const alive = await existing.probe(core.options.takeoverProbeMs)
+  if (alive || connection.closed || core.clients.get(clientId) !== existing) {
+    refuse(core, connection, Texts.duplicateClient(clientId), 'duplicate client_id', { clientId })
+    return
+  }
+  core.logger.warn({ clientId }, 'old connection did not answer a ping: replaced by the new one')
+  existing.close(CloseCode.Replaced, Texts.replaced)
+  existing.transport.terminate()
+  await unregister(core, existing, CloseCode.Replaced, Texts.replaced)
+  await claimFree(core, connection, claim)
+}
+
+/** Registers `claim`'s id, held by no registered connection: resumes a client away under it, or ends its sessions. */
+function claimFree (core: ServerCore, connection: ClientConnection, claim: RegistrationClaim): void | Promise<void> {
+  const { clientId, clientType, targetId, metadata } = claim
   const away = core.away.get(clientId)
   if (away !== undefined && !sameCredential(away.credential, connection.credential)) {
     refuse(core, connection, Texts.duplicateClient(clientId), 'duplicate client_id (other credential)', { clientId })
@@ -124,19 +143,27 @@ export async function register (core: ServerCore, connection: ClientConnection, 
   }
   // Capabilities asked for and enabled: `resume` only with a resume window, `presence` as its scope allows.
   const asked = requestedCapabilities(metadata)
-  const capabilities = asked.filter((capability) => (capability !== 'resume' || core.options.resumeWindowMs > 0) &&
-    (capability !== 'presence' || mayGrantPresence(core.options.presence, clientType, targetId)))
-  let resumed = false
-  if (away !== undefined) {
-    const same = away.identity.clientType === clientType && away.identity.targetId === targetId
-    if (same && capabilities.includes('resume')) {
-      takeBack(core, clientId)
-      resumed = true
-    } else {
-      // Another role or scope, or a client that does not resume: the held sessions end as at the window's expiry.
-      await endAway(core, clientId)
-    }
+  const capabilities = asked.length === 0
+    ? asked
+    : asked.filter((capability) => (capability !== 'resume' || core.options.resumeWindowMs > 0) &&
+      (capability !== 'presence' || mayGrantPresence(core.options.presence, clientType, targetId)))
+  if (away === undefined) return admit(core, connection, claim, asked, capabilities, null)
+  if (away.identity.clientType === clientType && away.identity.targetId === targetId && capabilities.includes('resume')) {
+    takeBack(core, clientId)
+    return admit(core, connection, claim, asked, capabilities, away)
   }
+  // Another role or scope, or a client that does not resume: the held sessions end as at the window's expiry.
+  return endAway(core, clientId).then(() => admit(core, connection, claim, asked, capabilities, null))
+}
+
+/**
+ * Admits `claim` (in a cluster, once its id's lease is claimed) and confirms it. `resumedFrom`: the away client it
+ * resumes, if any.
+ */
+function admit (
+  core: ServerCore, connection: ClientConnection, claim: RegistrationClaim, asked: readonly AipCapability[], capabilities: readonly AipCapability[], resumedFrom: AwayClient | null
+): void | Promise<void> {
+  const { clientId, clientType, targetId, metadata } = claim
   if (connection.closed) return
   if (core.clients.has(clientId)) {
     refuse(core, connection, Texts.duplicateClient(clientId), 'duplicate client_id', { clientId })
@@ -152,20 +179,32 @@ export async function register (core: ServerCore, connection: ClientConnection, 
     registeredAt: core.options.now()
   }
   // In a cluster the id is unique across nodes: its lease is claimed (a resumed client still holds it).
-  if (core.cluster !== null && !resumed) {
-    const admitted = await core.cluster.admitRegistration(connection, check.claim, record)
+  if (core.cluster === null || resumedFrom !== null) {
+    confirm(core, connection, claim, record, asked, capabilities, resumedFrom)
+    return
+  }
+  return core.cluster.admitRegistration(connection, claim, record).then((admitted) => {
     if (connection.closed) return
     if (!admitted || core.clients.has(clientId)) {
       refuse(core, connection, Texts.duplicateClient(clientId), 'duplicate client_id', { clientId })
       return
     }
-  }
+    confirm(core, connection, claim, record, asked, capabilities, null)
+  })
+}
+
+/** Pins the identity of an admitted connection, records it, and answers its REGISTER. */
+function confirm (
+  core: ServerCore, connection: ClientConnection, claim: RegistrationClaim, record: ClientRecord, asked: readonly AipCapability[],
+  capabilities: readonly AipCapability[], resumedFrom: AwayClient | null
+): void {
+  const { clientId, clientType, targetId } = claim
   // +1 on every registration of the id while it is registered or away: a resumed client was taken back from away above.
-  const epoch = (resumed ? (away as AwayClient).identity.epoch : core.epochOf(clientId)) + 1
+  const epoch = (resumedFrom !== null ? resumedFrom.identity.epoch : core.epochOf(clientId)) + 1
   // Only a REGISTER that asked gets a grant: a reference peer sees the reference answer, byte for byte.
   const grant: ContinuityGrant | null = asked.length === 0
     ? null
-    : { capabilities, epoch, resumeWindowMs: capabilities.includes('resume') ? core.options.resumeWindowMs : 0, resumed }
+    : { capabilities, epoch, resumeWindowMs: capabilities.includes('resume') ? core.options.resumeWindowMs : 0, resumed: resumedFrom !== null }
   const identity: Identity = { clientId, clientType, targetId, epoch, grant }
   connection.identity = identity
   core.registrationDeadlines.release(connection.deadlineTicket)
@@ -175,20 +214,31 @@ export async function register (core: ServerCore, connection: ClientConnection, 
   if (grant === null) connection.sendEncoded(confirmation, heartbeatText(confirmation))
   else connection.send(confirmation, { [GRANT_FIELD]: grantField(grant) })
   core.cluster?.registered(identity)
-  if (away !== undefined && resumed) {
+  if (resumedFrom !== null) {
     // After the HEARTBEAT ok: the COMMANDs the device may have missed, in order, marked as re-sent.
     const resentCommands = clientType === 'device' ? resendCommands(core, clientId) : 0
     if (clientType === 'device') {
-      resendEnds(core, connection, away.missedEnds)
+      resendEnds(core, connection, resumedFrom.missedEnds)
       resendDispatches(core, clientId, connection)
     }
-    const awayMs = core.options.now() - away.since
+    const awayMs = core.options.now() - resumedFrom.since
     core.logger.info({ clientId, clientType, targetId, epoch, awayMs, resentCommands }, 'client resumed')
     core.events.emit('clientResumed', { clientId, clientType, epoch, awayMs, resentCommands })
     return
   }
   if (core.logs('info')) core.logger.info({ clientId, clientType, targetId, epoch }, 'client registered')
   core.events.emit('clientRegistered', record)
+}
+
+/**
+ * The registration deadline of `connection` has come (one timer serves every connection's, see `accept`): one that
+ * has neither registered nor closed gets an ERROR and 4001.
+ */
+export function expireRegistration (core: ServerCore, connection: ClientConnection): void {
+  if (connection.identity !== null || connection.closed) return
+  const timeoutMs = core.options.registrationTimeoutMs
+  core.logger.info({ connectionId: connection.connectionId }, 'no REGISTER in time')
+  connection.sendAndClose(serverError({ error: Texts.registrationTimeout(timeoutMs) }), CloseCode.RegistrationTimeout, 'registration timeout')
 }
 
 /** Sends a resumed device the TASK_ENDs of its sessions that ended while it was away (those still kept). */

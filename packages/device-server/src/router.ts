@@ -42,7 +42,7 @@ export function onInvalidFrame (core: ServerCore, connection: ClientConnection, 
  * Handles one decoded message of a connection (in order: its protocol calls this for one message at a time): the
  * first to registration, the next ones to the handler of their type.
  */
-export function onMessage (core: ServerCore, connection: ClientConnection, message: DecodedClientMessage, frameSize: number): Promise<void> | undefined {
+export function onMessage (core: ServerCore, connection: ClientConnection, message: DecodedClientMessage, frameSize: number): void | Promise<void> {
   const identity = connection.identity
   if (identity !== null && core.clients.get(identity.clientId) !== connection) {
     fence(core, connection, identity)

@@ -104,7 +104,7 @@ export class DeviceServerEndpoint extends AIPEndpoint<'server', DeviceServerEven
   }
 
   /** Handles one message of the connection `key` (its connection id), in order: the protocol calls it. */
-  handleMessage (message: AipIncoming<'server'>, _key: string, protocol: AIPProtocol<'server'>): Promise<void> | undefined {
+  handleMessage (message: AipIncoming<'server'>, _key: string, protocol: AIPProtocol<'server'>): void | Promise<void> {
     const connection = connectionOf(protocol)
     if (connection === undefined) return undefined
     return onMessage(this.#core, connection, message, protocol.frameLength)

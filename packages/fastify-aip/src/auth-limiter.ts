@@ -114,7 +114,8 @@ export class AuthFailureLimiter {
  * (and always when there is no limiter).
  */
 export function refuseLimited (limiter: AuthFailureLimiter | null, request: FastifyRequest, reply: FastifyReply): InstanceType<typeof AuthRateLimitedError> | null {
-  if (limiter === null) return null
+  // While no address has failed lately nothing is looked up: `request.ip` would ask the kernel for the address.
+  if (limiter === null || limiter.trackedAddresses === 0) return null
   const seconds = limiter.retryAfter(request.ip)
   if (seconds === null) return null
   reply.header('retry-after', String(seconds)).header('connection', 'close')

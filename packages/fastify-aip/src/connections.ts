@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from '@aip/endpoint'
-import { FirstRequestDeadlines, type DeadlineClock } from './first-request-deadlines.js'
+import { DeadlineQueue, type DeadlineClock } from '@aip/resilience'
 
 /** The HTTP server limits the plugin applies, as resolved (`null`: leave the server's own setting). */
 export interface ConnectionLimits {
@@ -30,10 +30,10 @@ export function limitConnections (server: Server, limits: ConnectionLimits, log:
   // Nothing to watch per connection: no listener at all.
   if (perAddressLimit <= 0 && headersTimeoutMs === null) return () => {}
   // One timer for every connection's first-request deadline, armed for the oldest.
-  const firstRequest = headersTimeoutMs === null ? null : new FirstRequestDeadlines(headersTimeoutMs, destroy, clock)
+  const firstRequest = headersTimeoutMs === null ? null : new DeadlineQueue<WatchedSocket>(headersTimeoutMs, destroy, clock)
   const requestArrived = (request: IncomingMessage): void => {
     const socket = request.socket
-    if (firstRequest === null || !firstRequest.release(socket)) return
+    if (firstRequest === null || !release(firstRequest, socket)) return
     // Without a per-address count, the socket's 'close' listener only cleared this timer: it goes too, so that a
     // long-lived (upgraded) connection keeps no listener of ours, nor the room Node's listener array keeps for it.
     if (perAddressLimit <= 0) socket.off('close', onClose)
@@ -43,7 +43,7 @@ export function limitConnections (server: Server, limits: ConnectionLimits, log:
   // One 'close' listener shared by every socket (the socket is `this`), the address kept on the socket: an idle
   // connection holds no closure of its own here.
   const onClose = function (this: WatchedSocket): void {
-    firstRequest?.release(this)
+    if (firstRequest !== null) release(firstRequest, this)
     const address = this[kAddress]
     if (address === undefined) return
     const left = (perAddress.get(address) ?? 1) - 1
@@ -70,7 +70,7 @@ export function limitConnections (server: Server, limits: ConnectionLimits, log:
       perAddress.set(address, held + 1)
       socket[kAddress] = address
     }
-    firstRequest?.add(socket)
+    if (firstRequest !== null) socket[kTicket] = firstRequest.add(socket)
     // `on`, not `once`: a socket closes once, and `once` would keep a wrapper per socket.
     socket.on('close', onClose)
   }
@@ -91,7 +91,22 @@ function destroy (socket: Socket): void {
   socket.destroy()
 }
 
+/**
+ * Ends the first-request deadline of `socket` (its first request came, or it closed). True when it was waiting;
+ * false when it was not (no socket: `@fastify/websocket`'s `injectWS` emits an upgrade without one; never added;
+ * already released or expired).
+ */
+function release (deadlines: DeadlineQueue<WatchedSocket>, socket: WatchedSocket | null | undefined): boolean {
+  const ticket = socket?.[kTicket]
+  if (ticket === undefined || ticket < 0) return false
+  // -1 rather than `delete`: the socket keeps its shape.
+  ;(socket as WatchedSocket)[kTicket] = -1
+  return deadlines.release(ticket)
+}
+
 /** The remote address a socket was counted under (set only while the per-address limit is on). */
 const kAddress = Symbol('fastify-aip.connectionAddress')
+/** The ticket of a socket's first-request deadline (set while it waits for its first request; -1 after). */
+const kTicket = Symbol('fastify-aip.firstRequestTicket')
 
-type WatchedSocket = Socket & { [kAddress]?: string }
+type WatchedSocket = Socket & { [kAddress]?: string, [kTicket]?: number }

@@ -55,21 +55,29 @@ function createEndpoint (options: ConstructorParameters<typeof AipDeviceServer>[
  * the WebSocket: the net socket's `_httpMessage` (the ServerResponse, which holds the request), and the 'error'
  * listener @fastify/websocket adds, a closure over request and reply. The first is detached, as Node does when
  * a response ends. The second is replaced, only when this plugin registered @fastify/websocket (so its
- * errorHandler is the default one), by a listener doing what that default does: `request.log.error(error)`,
- * then `socket.terminate()`.
+ * errorHandler is the default one), by `onSocketError`, one listener shared by every socket doing what that
+ * default does (log the error, then `socket.terminate()`), with the plugin's logger: no closure per socket.
  */
-function releaseUpgrade (socket: WebSocket, request: FastifyRequest, ownWebsocket: boolean): void {
+function releaseUpgrade (socket: WebSocket, request: FastifyRequest, ownWebsocket: boolean, onSocketError: (this: WebSocket, error: Error) => void): void {
   const net = request.raw.socket as (Socket & { _httpMessage?: ServerResponse | null }) | null
   const response = net?._httpMessage
   if (net != null && response != null && response.req === request.raw) response.detachSocket(net)
   if (ownWebsocket && socket.listenerCount('error') === 1) {
-    const log = request.log
     socket.removeAllListeners('error')
-    socket.on('error', (error) => {
-      log.error(error)
-      socket.terminate()
-    })
+    socket.on('error', onSocketError)
   }
+}
+
+/**
+ * Takes `socket` out of the `ws` server's client tracking: the endpoint owns it (see the route's handler). `ws`
+ * added the socket to `clients` and, first of the socket's 'close' listeners (before its 'connection' event and
+ * this route's handler), a closure deleting it from there again; both go, so that a routed connection holds no
+ * closure of `ws`'s server, and its close cannot tell a closing server that its clients are gone.
+ */
+function untrack (server: FastifyInstance['websocketServer'], socket: WebSocket): void {
+  if (server.clients?.delete(socket) !== true) return
+  const [tracker] = socket.rawListeners('close')
+  if (tracker !== undefined) socket.removeListener('close', tracker as (...args: unknown[]) => void)
 }
 
 /**
@@ -169,6 +177,11 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   const decided = new WeakMap<object, AuthResult>()
   // The hand-off, the same from both upgrade paths; synchronous, so that every listener is attached before a frame
   // can arrive. No per-socket state here: the endpoint tracks its sockets (preClose drops what is left).
+  /** The routed sockets' 'error' listener (see releaseUpgrade), one for all. */
+  const onRoutedSocketError = function (this: WebSocket, error: Error): void {
+    log.error(error)
+    this.terminate()
+  }
   const adopt = (socket: WebSocket, auth: AuthResult | IncomingMessage): void => {
     endpoint.handleWebSocket(socket, auth)
   }
@@ -195,10 +208,10 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
       // The endpoint owns this socket (it holds it until it is closed, refused ones too: see preClose):
       // @fastify/websocket's own preClose must not close it before the endpoint has sent TASK_END to requesters and
       // closed it with 1001.
-      fastify.websocketServer.clients?.delete(socket)
+      untrack(fastify.websocketServer, socket)
       const auth = decided.get(request.raw)
       decided.delete(request.raw)
-      releaseUpgrade(socket, request, ownWebsocket)
+      releaseUpgrade(socket, request, ownWebsocket, onRoutedSocketError)
       // Auth was decided in preValidation.
       adopt(socket, auth ?? request.raw)
     }

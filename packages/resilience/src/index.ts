@@ -1,5 +1,7 @@
 export { computeBackoffMs, ReconnectionPolicy } from './backoff.js'
 export type { BackoffOptions } from './backoff.js'
+export { DeadlineQueue } from './deadline-queue.js'
+export type { DeadlineClock, Schedule } from './deadline-queue.js'
 export { AbortedError, InvalidArgumentError, InvalidOptionError, TimeoutError } from './errors.js'
 export type { TimeoutDetails } from './errors.js'
 export { TypedEmitter } from './events.js'
