@@ -12,5 +12,8 @@ const code = await main(process.argv.slice(2), {
   env: process.env
 })
 process.exitCode = code
-// Long-running commands have closed everything; short ones must not wait for stray handles.
+// End through process.exit(), never by the event loop running dry: a process that ends on an empty loop runs Node's
+// exit-time handle clean-up, which has been seen to spin at full CPU forever (nodejs/node#47748), and a supervisor
+// would wait for it. Long-running commands have closed everything by now; short ones must not wait for stray handles.
+process.once('beforeExit', () => process.exit(code))
 setImmediate(() => process.exit(code)).unref()
