@@ -46,15 +46,16 @@ end
 // KEYS: streams, leases and epochs of the batch, and the keys of the records written with it. ARGV: max length, ttl
 // ms, n, most bytes a doorbell carries, m, then per append: stream index, lease index (0: none; its epoch key follows
 // it), epoch, token, payload, doorbell channel ('' : none); then per record written: key index, value, ttl ms (SET
-// ... PX, before the appends: a task's result and its TASK_END cost one script call). Answers per append its entry id, or 'full', 'fenced' or 'expired'. An append to a client's holder
-// has instead minus the index of the client's lease, the node not to append for, the data prefix required, and
+// ... PX, before the appends: a task's result and its TASK_END cost one script call). Answers per append its entry
+// id, or 'full', 'fenced' or 'expired'. An append to a client's holder has instead minus the index of the client's lease, the node not to append for, the data prefix required, and
 // the doorbell channel of the holder without its node id: it answers {'absent'} (no lease), {'held', node, epoch,
 // acquired, renewed, data, PTTL} (held by that node, or other data: nothing appended), or {'sent', entry id,
 // node}, the holder's doorbell rung. The bound check reads a stream's length and last id once per call (XLEN, and
 // XREVRANGE COUNT 1 when it holds entries). A stream that was empty gets its TTL (one that holds entries keeps the
 // TTL its first entry or its last acknowledgement gave it), and each doorbell is rung once. A doorbell carries its
 // entries (see DOORBELL below), or, when they would take more than the bytes allowed or a payload holds a NUL, names
-// the streams that got entries (their keys, space-separated).
+// the streams that got entries (their keys, space-separated). A call of one append (most of them at light load)
+// takes a path of its own that builds no tables: the same commands and answers, a quarter less of Lua's work.
 const APPEND_MANY = new LuaScript(`${LUA_FENCE_CACHE}
 local max = tonumber(ARGV[1])
 local n = tonumber(ARGV[3])
@@ -72,35 +73,55 @@ local function tail_of(k)
   local top = redis.call('XREVRANGE', k, '+', '-', 'COUNT', 1)
   return n, top[1][1]
 end
--- last[s]: the id of the stream's last entry ('' when it was empty).
-local out, len, last, order, bells, rung = {}, {}, {}, {}, {}, {}
 local m = tonumber(ARGV[5])
 for j = 0, m - 1 do
   local b = 5 + n * 6 + j * 3
   redis.call('SET', KEYS[tonumber(ARGV[b + 1])], ARGV[b + 2], 'PX', ARGV[b + 3])
 end
-for i = 0, n - 1 do
-  local b = 5 + i * 6
-  local s = tonumber(ARGV[b + 1])
+-- The lease check of the append whose arguments follow ARGV[b]: an answer when nothing is appended (fenced,
+-- expired, no holder, another holder), else false, its doorbell channel and, for an append to a holder, the holder.
+local function admit(b)
   local l = tonumber(ARGV[b + 2])
-  local lost = false
   local ch = ARGV[b + 6]
-  local holder = nil
-  if l > 0 then
-    lost = fenced(l, ARGV[b + 3], ARGV[b + 4])
-  elseif l < 0 then
+  if l > 0 then return fenced(l, ARGV[b + 3], ARGV[b + 4]), ch, nil end
+  if l < 0 then
     local lk = KEYS[-l]
     local f = redis.call('HMGET', lk, 'node', 'epoch', 'acquired', 'renewed', 'data')
     local data = f[5] or ''
-    if not f[2] then
-      lost = { 'absent' }
-    elseif f[1] == ARGV[b + 3] or string.sub(data, 1, #ARGV[b + 4]) ~= ARGV[b + 4] then
-      lost = { 'held', f[1], f[2], f[3] or '', f[4] or '', data, redis.call('PTTL', lk) }
+    if not f[2] then return { 'absent' }, ch, nil end
+    if f[1] == ARGV[b + 3] or string.sub(data, 1, #ARGV[b + 4]) ~= ARGV[b + 4] then
+      return { 'held', f[1], f[2], f[3] or '', f[4] or '', data, redis.call('PTTL', lk) }, ch, nil
+    end
+    return false, ch .. enc(f[1]) .. '}', f[1]
+  end
+  return false, ch, nil
+end
+-- One append (most calls at light load): the same steps as the loop below without its tables.
+if n == 1 then
+  local lost, ch, holder = admit(5)
+  if lost then return { lost } end
+  local k = KEYS[tonumber(ARGV[6])]
+  local cur, prev = tail_of(k)
+  if cur >= max then return { 'full' } end
+  local p = ARGV[10]
+  local id = redis.call('XADD', k, '*', 'p', p)
+  if cur == 0 then redis.call('PEXPIRE', k, ARGV[2]) end
+  if ch ~= '' then
+    if #p + #id + 2 > limit or string.find(p, nul, 1, true) then
+      redis.call('PUBLISH', ch, k)
     else
-      holder = f[1]
-      ch = ch .. enc(holder) .. '}'
+      redis.call('PUBLISH', ch, nul .. k .. nul .. prev .. nul .. '1' .. nul .. id .. nul .. p)
     end
   end
+  if holder then return { { 'sent', id, holder } } end
+  return { id }
+end
+-- last[s]: the id of the stream's last entry ('' when it was empty).
+local out, len, last, order, bells, rung = {}, {}, {}, {}, {}, {}
+for i = 0, n - 1 do
+  local b = 5 + i * 6
+  local s = tonumber(ARGV[b + 1])
+  local lost, ch, holder = admit(b)
   if lost then
     out[i + 1] = lost
   else
