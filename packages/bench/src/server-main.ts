@@ -13,7 +13,8 @@ import { registerBenchTracing } from './tracer.js'
 // With AIP_BENCH_CPU_PROF_WINDOW=<dir>, it profiles its measured window only: the profiler starts at the first
 // `stats` or `gc` request (where a scenario's window opens) and the profile is written at the second (where it
 // closes), so that start-up, connecting and the load generator's ramp are left out. With AIP_BENCH_REDIS_URL (and
-// AIP_BENCH_REDIS_PREFIX, AIP_BENCH_NODE_ID), the real server is a cluster node on that Redis. With
+// AIP_BENCH_REDIS_PREFIX, AIP_BENCH_NODE_ID), the real server is a cluster node on that Redis; AIP_BENCH_REDIS_CLOCK_MS
+// sets its clock-driven timings (node lease, poll, acknowledgements) to that many ms (see RealServerRedis). With
 // AIP_BENCH_HEAP_SNAPSHOT=<dir>, every `gc` request also writes a heap snapshot there, after the collection
 // (`Heap.<kind>.<pid>.<n>.heapsnapshot`; `heap-diff` compares two of them).
 
@@ -104,9 +105,10 @@ async function main (): Promise<void> {
     // Registered before the server starts, as an application registers its SDK first.
     if (kind === 'real-tracing' || kind === 'real-tracing-unsampled') registerBenchTracing({ sampled: kind === 'real-tracing' })
     const url = process.env.AIP_BENCH_REDIS_URL
+    const clockMs = process.env.AIP_BENCH_REDIS_CLOCK_MS === undefined ? undefined : Number(process.env.AIP_BENCH_REDIS_CLOCK_MS)
     const redis = url === undefined || url === ''
       ? undefined
-      : { url, keyPrefix: process.env.AIP_BENCH_REDIS_PREFIX ?? 'aip-bench:', nodeId: process.env.AIP_BENCH_NODE_ID ?? `bench-${process.pid}` }
+      : { url, keyPrefix: process.env.AIP_BENCH_REDIS_PREFIX ?? 'aip-bench:', nodeId: process.env.AIP_BENCH_NODE_ID ?? `bench-${process.pid}`, ...(clockMs === undefined ? {} : { clockMs }) }
     const server = await startRealServer(port, onRegistered, { metrics: kind === 'real-metrics', upgrade: kind === 'real-route' ? 'route' : 'direct', ...(redis === undefined ? {} : { redis }) })
     address = server.address
     registered = server.registered

@@ -1,5 +1,6 @@
 import { TurnBatch } from './batch.js'
 import type { RedisConnection } from './connection.js'
+import type { RedisDeliveryLog } from './streams.js'
 import { FencedError, InvalidArgumentError, InvalidOptionError } from './errors.js'
 import type { LeaseLossReason } from './errors.js'
 import { checkId, checkMs, describe, optionCount, optionMs } from './keys.js'
@@ -162,6 +163,12 @@ export interface RedisResultStoreOptions {
   ttlMs?: number
   /** Largest result accepted, in bytes of JSON. Default 1 MiB. */
   maxRecordBytes?: number
+  /**
+   * A delivery log on the same connection whose turn script also writes the results: a result and the appends of
+   * the same turn (a task's TASK_END to its requester on another node) then cost one script call. Default: the
+   * results' own script.
+   */
+  deliveryLog?: RedisDeliveryLog
 }
 
 /**
@@ -174,7 +181,8 @@ export class RedisResultStore<T extends ResultKeys> implements ClusterResultStor
   readonly #records: RedisRecordStore<T>
   readonly #ttlMs: number
   readonly #maxRecordBytes: number
-  readonly #pending: TurnBatch<PendingResult>
+  readonly #pending: TurnBatch<PendingResult> | null
+  readonly #deliveryLog: RedisDeliveryLog | null
 
   /**
    * @param redis - the node's connection
@@ -186,7 +194,8 @@ export class RedisResultStore<T extends ResultKeys> implements ClusterResultStor
     this.#ttlMs = optionMs('ttlMs', options.ttlMs, 3_600_000)
     this.#maxRecordBytes = optionCount('maxRecordBytes', options.maxRecordBytes, 1_048_576)
     this.#records = new RedisRecordStore<T>(redis, { namespace: 'result', ttlMs: this.#ttlMs, maxRecordBytes: this.#maxRecordBytes })
-    this.#pending = new TurnBatch(redis, (batch) => { this.#write(batch) }, MAX_RESULTS_PER_CALL)
+    this.#deliveryLog = options.deliveryLog ?? null
+    this.#pending = this.#deliveryLog === null ? new TurnBatch(redis, (batch) => { this.#write(batch) }, MAX_RESULTS_PER_CALL) : null
   }
 
   /**
@@ -202,8 +211,14 @@ export class RedisResultStore<T extends ResultKeys> implements ClusterResultStor
       const bytes = Buffer.byteLength(json)
       if (bytes > this.#maxRecordBytes) throw new InvalidArgumentError('record', `at most ${this.#maxRecordBytes} bytes of JSON`, `${bytes} bytes`)
     }
+    if (this.#deliveryLog !== null) {
+      const keys = this.#redis.keys
+      await this.#deliveryLog.writeWithAppends([[keys.record('result', record.sessionId), json], [keys.record('result-name', record.taskName), record.sessionId]], this.#ttlMs)
+      return
+    }
+    const pending = this.#pending as TurnBatch<PendingResult>
     await new Promise<void>((resolve, reject) => {
-      this.#pending.add({ sessionId: record.sessionId, taskName: record.taskName, json, resolve, reject })
+      pending.add({ sessionId: record.sessionId, taskName: record.taskName, json, resolve, reject })
     })
   }
 

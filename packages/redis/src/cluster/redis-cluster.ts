@@ -97,7 +97,7 @@ export class RedisCluster implements ClusterLink {
     this.redis = options.connection ?? new RedisConnection({ ...options.redis, url: options.url, keyPrefix: options.keyPrefix, logger: this.#log })
     this.#leases = new RedisLeaseRegistry(this.redis, { leaseMs: this.options.clientLeaseMs })
     this.#mailboxes = new RedisDeliveryLog(this.redis, { maxStreamLength: this.options.maxMailboxLength, streamTtlMs: this.options.mailboxTtlMs, maxDoorbellBytes: this.options.maxDoorbellBytes })
-    this.#results = new RedisResultStore<TaskRecord>(this.redis, { ttlMs: this.options.resultTtlMs })
+    this.#results = new RedisResultStore<TaskRecord>(this.redis, { ttlMs: this.options.resultTtlMs, deliveryLog: this.#mailboxes })
   }
 
   get nodeLeaseMs (): number {
