@@ -1,8 +1,8 @@
 import type { TraceSpan } from '@aip/endpoint'
 import type { DecodedServerMessage, Result } from '@aip/protocol'
 
-/** A command waiting for its COMMAND_RESULTS. */
-interface PendingCommand {
+/** A command waiting for its COMMAND_RESULTS: told its results or why it failed, once. */
+export interface PendingCommand {
   resolve: (results: Result[]) => void
   reject: (err: Error) => void
   /** The COMMAND itself, kept to be sent (again) when its device resumes; `null` until the runner gives it. */
@@ -93,6 +93,14 @@ export class Session {
     return new Promise<Result[]>((resolve, reject) => {
       this.#add(responseId, { resolve, reject, outgoing: null })
     })
+  }
+
+  /**
+   * Registers `pending` as the wait for the results of the COMMAND with `responseId` (before the COMMAND is sent):
+   * {@link deliver}, {@link fail} and {@link cancel} call its `resolve` or `reject` once.
+   */
+  wait (responseId: string, pending: PendingCommand): void {
+    this.#add(responseId, pending)
   }
 
   /** Keeps the COMMAND of a waiting `responseId`, to send it (again) when the device resumes. */

@@ -114,7 +114,7 @@ export function admitTask (core: ServerCore, connection: Replier, identity: Iden
   // Its payload is built only for a listener (none in a plain server).
   if (core.events.listenerCount('sessionStarted') > 0) core.events.emit('sessionStarted', { sessionId, taskName, requesterId: identity.clientId, deviceId })
   // The agent runs beside the connection's frame queue: the queue must go on to deliver COMMAND_RESULTS.
-  runTask(core, session, message.metadata).catch((err: unknown) => core.logger.error({ err, sessionId, deviceId, traceId: session.trace?.traceId }, 'task runner failed'))
+  runTask(core, session, message.metadata)
 }
 
 /** Running sessions of `deviceId` (while it is away, they all wait for it). */

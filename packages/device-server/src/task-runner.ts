@@ -1,41 +1,52 @@
 import { TRACEPARENT, childLogger, type Logger, type TraceSpan } from '@aip/endpoint'
-import { buildCommand, type Command, type Result } from '@aip/protocol'
+import { buildCommand, type Command, type DecodedServerMessage, type Result } from '@aip/protocol'
 import type { AgentContext, AgentOutcome, AgentTask, ExecuteOptions } from './agent.js'
 import { holdsCommands, writeCommand } from './command-writer.js'
 import type { ServerCore } from './core.js'
 import { CommandTimeoutError, SessionCancelledError, TaskFailedError } from './errors.js'
-import type { Session } from './session.js'
+import type { OutstandingCommand, PendingCommand, Session } from './session.js'
 import { finishTask } from './task-end.js'
 import { Texts } from './texts.js'
 import type { DeviceServerEvents } from './types.js'
 
-/** Runs the agent of a started session to its outcome, then ends the task. */
-export async function runTask (core: ServerCore, session: Session, metadata: Record<string, unknown> | null): Promise<void> {
-  const device = core.options.registry.get(session.deviceId)
-  const trace = session.trace as TraceSpan
-  const task: AgentTask = {
-    sessionId: session.id,
-    taskName: session.taskName,
-    request: session.request,
-    requesterId: session.requesterId,
-    deviceId: session.deviceId,
-    platform: device?.platform ?? null,
-    metadata,
-    get traceparent () { return trace.traceparent }
-  }
-  const context = new TaskContext(core, session, device?.systemInfo ?? null)
-  let outcome: AgentOutcome
+/**
+ * Runs the agent of a started session to its outcome, then ends the task. Not an `async` function: the agent's
+ * promise is followed by one reaction (no promise of the runner's own, no `catch` on it); whatever throws after the
+ * agent has ended is logged as `task runner failed`.
+ */
+export function runTask (core: ServerCore, session: Session, metadata: Record<string, unknown> | null): void {
+  let context: TaskContext
+  let running: Promise<AgentOutcome>
   try {
-    outcome = await core.options.agent(task, context)
-    if (outcome === null || typeof outcome !== 'object' || (outcome.status !== 'completed' && outcome.status !== 'failed')) {
-      throw new TypeError('the agent returned no { status } outcome')
+    const device = core.options.registry.get(session.deviceId)
+    const trace = session.trace as TraceSpan
+    const task: AgentTask = {
+      sessionId: session.id,
+      taskName: session.taskName,
+      request: session.request,
+      requesterId: session.requesterId,
+      deviceId: session.deviceId,
+      platform: device?.platform ?? null,
+      metadata,
+      get traceparent () { return trace.traceparent }
+    }
+    context = new TaskContext(core, session, device?.systemInfo ?? null)
+    try {
+      // As `await` takes it: a promise, a thenable or a plain value.
+      running = Promise.resolve(core.options.agent(task, context))
+    } catch (err) {
+      running = Promise.reject(err)
     }
   } catch (err) {
-    outcome = { status: 'failed', error: publicError(core, session, err) }
-    if (!session.aborted && !(err instanceof TaskFailedError)) context.logger.error({ err }, 'agent failed')
+    runnerFailed(core, session, err)
+    return
   }
-  if (session.aborted) outcome = { status: 'failed', error: cancelText(core, session, session.abortReason) }
-  finishTask(core, session, outcome)
+  running.then((outcome) => { context.settled(outcome) }, (err: unknown) => { context.failed(err) })
+}
+
+/** Logs what went wrong in the runner itself (not in the agent). */
+function runnerFailed (core: ServerCore, session: Session, err: unknown): void {
+  core.logger.error({ err, sessionId: session.id, deviceId: session.deviceId, traceId: session.trace?.traceId }, 'task runner failed')
 }
 
 /**
@@ -61,6 +72,36 @@ class TaskContext implements AgentContext {
     return this.#session.signal
   }
 
+  /** The agent has returned `outcome`: the task ends. Never throws (it logs). */
+  settled (outcome: AgentOutcome): void {
+    if (outcome === null || typeof outcome !== 'object' || (outcome.status !== 'completed' && outcome.status !== 'failed')) {
+      this.failed(new TypeError('the agent returned no { status } outcome'))
+      return
+    }
+    this.#end(outcome)
+  }
+
+  /** The agent has thrown `err`: the task fails. Never throws (it logs). */
+  failed (err: unknown): void {
+    const session = this.#session
+    try {
+      if (!session.aborted && !(err instanceof TaskFailedError)) this.logger.error({ err }, 'agent failed')
+      this.#end({ status: 'failed', error: publicError(this.#core, session, err) })
+    } catch (failure) {
+      runnerFailed(this.#core, session, failure)
+    }
+  }
+
+  #end (outcome: AgentOutcome): void {
+    const core = this.#core
+    const session = this.#session
+    try {
+      finishTask(core, session, session.aborted ? { status: 'failed', error: cancelText(core, session, session.abortReason) } : outcome)
+    } catch (failure) {
+      runnerFailed(core, session, failure)
+    }
+  }
+
   get logger (): Logger {
     const session = this.#session
     return (this.#logger ??= childLogger(this.#core.logger, { sessionId: session.id, deviceId: session.deviceId, traceId: (session.trace as TraceSpan).traceId }))
@@ -70,69 +111,134 @@ class TaskContext implements AgentContext {
 /** The options of an `execute` call given none (never written to). */
 const NO_OPTIONS: ExecuteOptions = Object.freeze({})
 
-/** Sends one COMMAND to the session's device and resolves with its Results (the agent's `execute`). */
-async function execute (core: ServerCore, session: Session, commands: readonly Command[], options: ExecuteOptions = NO_OPTIONS): Promise<Result[]> {
+/**
+ * Sends one COMMAND to the session's device and resolves with its Results (the agent's `execute`). Not an `async`
+ * function: the promise the agent awaits is the one the COMMAND's results settle, and what ends the COMMAND (its
+ * step, its timeout released, `commandEnd`) runs as they arrive, in {@link CommandCall} (no second promise, no
+ * extra microtask per COMMAND).
+ */
+function execute (core: ServerCore, session: Session, commands: readonly Command[], options: ExecuteOptions = NO_OPTIONS): Promise<Result[]> {
   if (session.aborted) {
-    throw session.abortReason instanceof Error ? session.abortReason : new SessionCancelledError(session.id, 'aborted')
+    return Promise.reject(session.abortReason instanceof Error ? session.abortReason : new SessionCancelledError(session.id, 'aborted'))
   }
   // A device away inside its resume window gets the COMMAND when it resumes; a device gone fails the task.
-  if (!core.clients.has(session.deviceId) && !core.away.has(session.deviceId)) throw new SessionCancelledError(session.id, 'device_disconnected')
-  const command = buildCommand({
-    sessionId: session.id,
-    taskName: session.taskName,
-    actions: commands,
-    agentName: options.agentName ?? core.options.agentName,
-    processName: options.processName ?? null,
-    rootName: options.rootName ?? null
-  })
+  if (!core.clients.has(session.deviceId) && !core.away.has(session.deviceId)) return Promise.reject(new SessionCancelledError(session.id, 'device_disconnected'))
+  let command: DecodedServerMessage
+  try {
+    command = buildCommand({
+      sessionId: session.id,
+      taskName: session.taskName,
+      actions: commands,
+      agentName: options.agentName ?? core.options.agentName,
+      processName: options.processName ?? null,
+      rootName: options.rootName ?? null
+    })
+  } catch (err) {
+    return Promise.reject(err)
+  }
   const responseId = command.response_id as string
   const timeoutMs = options.timeoutMs ?? core.options.commandTimeoutMs
-  // Registered before the COMMAND is sent, so that a fast answer cannot be missed. The timeout, an abort of the
-  // task or of `options.signal` all settle this one promise (no race, no second promise per command).
-  const answer = session.expect(responseId)
   // Only a task that came with a trace context gives its COMMANDs one, the task span's (a COMMAND has no span of its
   // own): a Python-only fleet sees reference frames.
   const extra = session.propagateTrace && session.trace !== null ? { [TRACEPARENT]: session.trace.traceparent } : null
-  const outgoing = { command, extra, dueAt: core.options.now() + timeoutMs, sent: false }
-  session.keep(responseId, outgoing)
-  // Timed only when metrics are collected or someone listens to `commandEnd`.
-  const sentAt = core.meter !== null || core.events.listenerCount('commandEnd') > 0 ? performance.now() : -1
-  let status: DeviceServerEvents['commandEnd']['status'] = 'cancelled'
+  const outgoing: OutstandingCommand = { command, extra, dueAt: core.options.now() + timeoutMs, sent: false }
+  // Registered before the COMMAND is sent, so that a fast answer cannot be missed. The results, the timeout, an abort
+  // of the task or of `options.signal` all settle this one call (no race, no second promise per command).
+  const call = new CommandCall(core, session, responseId, outgoing, options.signal)
+  const answer = new Promise<Result[]>(call.bind)
+  session.wait(responseId, call)
   // The default timeout shares one timer with every COMMAND of the server; another one gets a timer of its own.
   const deadlines = core.commandDeadlines
-  const ticket = timeoutMs === deadlines.delayMs ? deadlines.add(session, responseId) : -1
-  const timer = ticket === -1 ? setTimeout(() => session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs)), timeoutMs) : undefined
-  timer?.unref()
-  const signal = options.signal
-  const onAbort = signal === undefined
-    ? undefined
-    : (): void => { session.cancel(signal.reason instanceof Error ? signal.reason : new SessionCancelledError(session.id, 'aborted')) }
-  if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true })
+  if (timeoutMs === deadlines.delayMs) {
+    call.ticket = deadlines.add(session, responseId)
+  } else {
+    call.timer = setTimeout(() => session.fail(responseId, new CommandTimeoutError(responseId, timeoutMs)), timeoutMs)
+    call.timer.unref()
+  }
+  call.listen()
+  // Not written (the device is away, or its connection closing): kept, and written when the device resumes.
   try {
-    // Not written (the device is away, or its connection closing): kept, and written when the device resumes.
-    if (!writeCommand(core, session, outgoing) && !holdsCommands(core, session.deviceId)) throw new SessionCancelledError(session.id, 'device_disconnected')
-    const results = await answer
-    status = 'ok'
-    session.steps.push({ request: session.request, result: results })
-    return results
+    if (!writeCommand(core, session, outgoing) && !holdsCommands(core, session.deviceId)) {
+      session.fail(responseId, new SessionCancelledError(session.id, 'device_disconnected'))
+    }
   } catch (err) {
-    if (err instanceof CommandTimeoutError) status = 'timeout'
-    throw err
-  } finally {
-    if (sentAt !== -1) {
-      const durationMs = performance.now() - sentAt
+    session.fail(responseId, err instanceof Error ? err : new Error(String(err)))
+  }
+  return answer
+}
+
+/**
+ * One COMMAND of `execute` waiting for its results: its session's wait for them ({@link PendingCommand}), its
+ * timeout, its abort listener. Settled once, by the session: its results, a timeout, or a cancel.
+ */
+class CommandCall implements PendingCommand {
+  readonly #core: ServerCore
+  readonly #session: Session
+  readonly #responseId: string
+  readonly #signal: AbortSignal | undefined
+  /** The COMMAND, kept to be sent again when its device resumes. */
+  outgoing: OutstandingCommand | null
+  /** Its ticket in the server's shared deadlines, or -1 when it has a timer of its own. */
+  ticket = -1
+  timer: NodeJS.Timeout | undefined = undefined
+  /** When it was sent (`performance.now()`), timed only when metrics are collected or someone listens to `commandEnd`; else -1. */
+  readonly #sentAt: number
+  #onAbort: (() => void) | undefined = undefined
+  #resolve: ((results: Result[]) => void) | null = null
+  #reject: ((err: Error) => void) | null = null
+
+  constructor (core: ServerCore, session: Session, responseId: string, outgoing: OutstandingCommand, signal: AbortSignal | undefined) {
+    this.#core = core
+    this.#session = session
+    this.#responseId = responseId
+    this.outgoing = outgoing
+    this.#signal = signal
+    this.#sentAt = core.meter !== null || core.events.listenerCount('commandEnd') > 0 ? performance.now() : -1
+  }
+
+  /** The executor of the promise `execute` returns. */
+  readonly bind = (resolve: (results: Result[]) => void, reject: (err: Error) => void): void => {
+    this.#resolve = resolve
+    this.#reject = reject
+  }
+
+  /** Listens to the `signal` of the call's options, if any: its abort cancels the task. */
+  listen (): void {
+    const signal = this.#signal
+    if (signal === undefined) return
+    const session = this.#session
+    this.#onAbort = (): void => { session.cancel(signal.reason instanceof Error ? signal.reason : new SessionCancelledError(session.id, 'aborted')) }
+    signal.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  resolve (results: Result[]): void {
+    const session = this.#session
+    session.steps.push({ request: session.request, result: results })
+    this.#end('ok')
+    ;(this.#resolve as (results: Result[]) => void)(results)
+  }
+
+  reject (err: Error): void {
+    this.#end(err instanceof CommandTimeoutError ? 'timeout' : 'cancelled')
+    ;(this.#reject as (err: Error) => void)(err)
+  }
+
+  #end (status: DeviceServerEvents['commandEnd']['status']): void {
+    const core = this.#core
+    const session = this.#session
+    if (this.#sentAt !== -1) {
+      const durationMs = performance.now() - this.#sentAt
       core.meter?.commandEnded(status, durationMs / 1000)
       if (core.events.listenerCount('commandEnd') > 0) core.events.emit('commandEnd', { sessionId: session.id, deviceId: session.deviceId, durationMs, status })
     }
     // A COMMAND that did not end well is an event on the task span; the device's tool spans show the others.
-    if (status !== 'ok' && session.trace?.recording === true) session.trace.span.addEvent('aip.command', { 'aip.response_id': responseId, 'aip.command.status': status })
-    if (timer === undefined) {
-      deadlines.release(ticket)
+    if (status !== 'ok' && session.trace?.recording === true) session.trace.span.addEvent('aip.command', { 'aip.response_id': this.#responseId, 'aip.command.status': status })
+    if (this.timer === undefined) {
+      core.commandDeadlines.release(this.ticket)
     } else {
-      clearTimeout(timer)
+      clearTimeout(this.timer)
     }
-    session.forget(responseId)
-    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+    if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort)
   }
 }
 
