@@ -1,4 +1,5 @@
 import { CloseCode, type AIPProtocol, type CloseInfo, type Logger, type Transport } from '@aip/endpoint'
+import { logsAt } from '@aip/endpoint/internal'
 import type { ClientType, ContinuityGrant, DecodedServerMessage, ServerMessage } from '@aip/protocol'
 import type { Credential } from './auth.js'
 
@@ -33,7 +34,9 @@ export interface ConnectionSettings {
   readonly maxOutboundBytes: number
   /**
    * Told when a write fails after it was handed over (the connection is gone; its close follows). One function
-   * shared by every connection of a server, so that a connection holds no closure of its own.
+   * shared by every connection of a server, so that a connection holds no closure of its own. It only logs at debug
+   * level: while the logger does not write debug lines, frames are written without it (no write callback, nothing
+   * scheduled after a write that completes at once).
    */
   readonly onSendError: (err: unknown) => void
 }
@@ -132,10 +135,13 @@ export class ClientConnection {
 
   #post (message: DecodedServerMessage, extra: Readonly<Record<string, unknown>> | null, encoded: string | undefined): boolean {
     if (this.closed || this.overBudget || !this.transport.isOpen) return false
-    // Without a promise per frame when nothing in between needs one (AIPProtocol.post); our builders made it.
+    // Without a promise per frame when nothing in between needs one (AIPProtocol.post); our builders made it. A
+    // failed write is only worth a debug line: without one to write, nothing waits for the write.
+    const settings = this.#settings
+    const onError = logsAt(settings.logger, 'debug') ? settings.onSendError : undefined
     const options = encoded === undefined
-      ? { extra, validate: false, onError: this.#settings.onSendError }
-      : { extra, validate: false, encoded, onError: this.#settings.onSendError }
+      ? { extra, validate: false, onError }
+      : { extra, validate: false, encoded, onError }
     if (!this.protocol.post(message as ServerMessage, options)) return false
     if (this.transport.bufferedAmount > this.#settings.maxOutboundBytes) this.#exceeded()
     return true

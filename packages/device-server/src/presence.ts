@@ -243,6 +243,11 @@ export class PresenceHub implements ClusterPresence {
    * node's events: one frame, encoded once.
    */
   #publish (deviceId: string, event: PresenceEvent): void {
+    // No watcher here and no other node asking (every plain registration): nothing to look up or build.
+    if (this.#watchers.size === 0 && this.#remote.size === 0) {
+      if (this.#watching.size === 0 && this.#taskListeners !== null) this.#unfollow()
+      return
+    }
     const scoped = this.#watchers.get(deviceId)
     const every = this.#watchers.get(EVERY_DEVICE)
     const nodes = this.#interestedNodes()

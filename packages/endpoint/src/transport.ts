@@ -31,9 +31,10 @@ export interface Transport {
   send: (data: string | Uint8Array) => Promise<void>
   /**
    * Optional: `send` without a promise, for senders that do not wait for the write. False when not open (nothing
-   * is sent); otherwise `onError` is called if the write fails.
+   * is sent); otherwise `onError`, when given, is called if the write fails (without it, nothing waits for the write
+   * to complete: a failure shows as the connection's close).
    */
-  post?: (data: string | Uint8Array, onError: (err: Error) => void) => boolean
+  post?: (data: string | Uint8Array, onError?: (err: Error) => void) => boolean
   /** Starts a clean close with a WebSocket close code (1000 by default) and a reason (at most 123 bytes). */
   close: (code?: number, reason?: string) => void
   /** Drops the connection at once, without a close handshake. */

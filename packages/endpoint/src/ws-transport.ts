@@ -78,9 +78,14 @@ export class WebSocketTransport implements Transport {
    * `send` without the promise, for a sender that does not wait for the write: false when the transport is not
    * open; otherwise `onError` is called if the write fails (the socket's close follows).
    */
-  post (data: string | Uint8Array, onError: (err: Error) => void): boolean {
+  post (data: string | Uint8Array, onError?: (err: Error) => void): boolean {
     if (!this.isOpen) return false
     this.#hold()
+    // Without `onError`, no write callback: a write that completes at once then schedules nothing after it.
+    if (onError === undefined) {
+      this.socket.send(data, typeof data === 'string' ? TEXT : BINARY)
+      return true
+    }
     // One write callback per `onError` (a sender passes the same one for every frame): no closure per frame.
     if (onError !== this.#postOnError) {
       this.#postOnError = onError

@@ -29,6 +29,10 @@ declare module 'fastify' {
 /** Going away: the server is shutting down. */
 const GOING_AWAY = 1001
 
+/** The credentials decision of an upgrade request, from the route's preValidation to its handler. */
+const kDecided = Symbol('fastify-aip.decided')
+type DecidedRequest = IncomingMessage & { [kDecided]?: AuthResult | undefined }
+
 function redactedRequest (request: FastifyRequest): Record<string, unknown> {
   return {
     method: request.method,
@@ -155,15 +159,20 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
       failed(err)
     }
   }
-  disposers.push(
-    endpoint.on('clientRegistered', (record) => {
-      if (record.clientType === 'device') call('onDeviceRegistered', settings.onDeviceRegistered, record, { deviceId: record.clientId })
-    }),
-    endpoint.on('clientDisconnected', (info) => {
-      if (info.clientType === 'device') call('onDeviceDisconnected', settings.onDeviceDisconnected, info, { deviceId: info.clientId })
-    })
-  )
-  // Listened to only with a hook to call: nothing runs per task otherwise.
+  // Each event is listened to only with a hook to call: nothing runs per registration, disconnection or task
+  // otherwise.
+  const onDeviceRegistered = settings.onDeviceRegistered
+  if (onDeviceRegistered !== null) {
+    disposers.push(endpoint.on('clientRegistered', (record) => {
+      if (record.clientType === 'device') call('onDeviceRegistered', onDeviceRegistered, record, { deviceId: record.clientId })
+    }))
+  }
+  const onDeviceDisconnected = settings.onDeviceDisconnected
+  if (onDeviceDisconnected !== null) {
+    disposers.push(endpoint.on('clientDisconnected', (info) => {
+      if (info.clientType === 'device') call('onDeviceDisconnected', onDeviceDisconnected, info, { deviceId: info.clientId })
+    }))
+  }
   const onTaskEnd = settings.onTaskEnd
   if (onTaskEnd !== null) {
     disposers.push(endpoint.on('taskEnd', (record) => {
@@ -174,7 +183,8 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
   // The WebSocket route: credentials are checked once, before the upgrade, so a refused client gets an HTTP
   // status (429 while its address is refused for failing too often); the decision is handed to the endpoint with
   // the socket.
-  const decided = new WeakMap<object, AuthResult>()
+  // The decision rides on the raw request (a symbol property) from preValidation to the handler: no WeakMap entry
+  // per upgrade.
   // The hand-off, the same from both upgrade paths; synchronous, so that every listener is attached before a frame
   // can arrive. No per-socket state here: the endpoint tracks its sockets (preClose drops what is left).
   /** The routed sockets' 'error' listener (see releaseUpgrade), one for all. */
@@ -200,7 +210,7 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
         reply.code(auth.status).header('connection', 'close').send({ statusCode: auth.status, error: auth.status === 401 ? 'Unauthorized' : 'Forbidden', message: auth.reason })
         return
       }
-      decided.set(request.raw, auth)
+      ;(request.raw as DecidedRequest)[kDecided] = auth
       done()
     },
     websocket: true,
@@ -209,8 +219,9 @@ const plugin: FastifyPluginAsync<AipOptions> = async (fastify, options) => {
       // @fastify/websocket's own preClose must not close it before the endpoint has sent TASK_END to requesters and
       // closed it with 1001.
       untrack(fastify.websocketServer, socket)
-      const auth = decided.get(request.raw)
-      decided.delete(request.raw)
+      const raw = request.raw as DecidedRequest
+      const auth = raw[kDecided]
+      raw[kDecided] = undefined
       releaseUpgrade(socket, request, ownWebsocket, onRoutedSocketError)
       // Auth was decided in preValidation.
       adopt(socket, auth ?? request.raw)

@@ -38,9 +38,14 @@ export function encodeFrame (role: ProtocolRole, message: unknown, options: { ex
   return role === 'client' ? encodeClientMessage(message as ClientMessage, options) : encodeServerMessage(message as ServerMessage, options)
 }
 
-/** Writes a frame without waiting: `post` when the transport has it (false when it is not open), else `send`. */
-export function postFrame (transport: Transport, frame: string, onError: (err: unknown) => void): boolean {
+/**
+ * Writes a frame without waiting: `post` when the transport has it (false when it is not open), else `send`.
+ * `onError`: told of a failed write; without it, nothing waits for the write.
+ */
+export function postFrame (transport: Transport, frame: string, onError: ((err: unknown) => void) | undefined): boolean {
   if (transport.post !== undefined) return transport.post(frame, onError)
-  transport.send(frame).catch(onError)
+  transport.send(frame).catch(onError ?? ignoreWriteError)
   return true
 }
+
+function ignoreWriteError (): void {}

@@ -241,9 +241,10 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
    */
   post (message: OutgoingMessage<R>, options: PostOptions = {}): boolean {
     if (!this.isOpen) return false
-    const onError = options.onError ?? noop
+    // No `onError`: nothing waits for the write (the transport writes without a callback).
+    const onError = options.onError
     if (this.#middleware.length > 0 || this.writesInFlight) {
-      this.send(message, options).catch(onError)
+      this.send(message, options).catch(onError ?? noop)
       return true
     }
     const encode = { extra: options.extra ?? null, validate: options.validate ?? true }

@@ -186,6 +186,9 @@ export interface PostOptions extends SendOptions {
   validate?: boolean
   /** The message already encoded (one frame sent to several peers is encoded once); used when no middleware runs. */
   encoded?: string
-  /** Called when the write fails after `post` returned (the connection is gone); never called synchronously. */
+  /**
+   * Called when the write fails after `post` returned (the connection is gone); never called synchronously. Without
+   * it nothing waits for the write: no callback per frame (a failure shows as the connection's close).
+   */
   onError?: (err: unknown) => void
 }
