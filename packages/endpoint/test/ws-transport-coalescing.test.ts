@@ -1,10 +1,11 @@
 import { once } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import t from 'tap'
-import WebSocket, { WebSocketServer } from 'ws'
+import type WebSocket from 'ws'
 import { WebSocketTransport } from '../src/ws-transport.js'
+import { socketPair } from './helpers.js'
 
 // The first frame since the event loop last waited with nothing to do is written at once; the frames after it in the same turn leave
 // in one write at the end of the turn.
@@ -12,17 +13,7 @@ import { WebSocketTransport } from '../src/ws-transport.js'
 interface Pair { transport: WebSocketTransport, net: Socket, client: WebSocket }
 
 async function pair (t: { teardown: (fn: () => unknown) => void }): Promise<Pair> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => new Promise<void>((resolve) => {
-    for (const socket of wss.clients) socket.terminate()
-    wss.close(() => resolve())
-  }))
-  await once(wss, 'listening')
-  const accepted = once(wss, 'connection') as Promise<[WebSocket]>
-  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`)
-  t.teardown(() => client.terminate())
-  await once(client, 'open')
-  const [socket] = await accepted
+  const { socket, client } = await socketPair(t)
   return { transport: new WebSocketTransport(socket), net: (socket as unknown as { _socket: Socket })._socket, client }
 }
 

@@ -1,24 +1,12 @@
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import WebSocket, { WebSocketServer } from 'ws'
 import { WebSocketTransport } from '../src/ws-transport.js'
+import { socketPair } from './helpers.js'
 
 // `post` without `onError` writes the frame with no write callback (nothing is scheduled after a write that completes
 // at once); with `onError`, the write has a callback, which reports a failed write.
 
 t.test('post writes without a callback unless onError is given; both frames arrive in order', async (t) => {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => new Promise<void>((resolve) => {
-    for (const socket of wss.clients) socket.terminate()
-    wss.close(() => resolve())
-  }))
-  await once(wss, 'listening')
-  const accepted = once(wss, 'connection') as Promise<[WebSocket]>
-  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`)
-  t.teardown(() => client.terminate())
-  await once(client, 'open')
-  const [socket] = await accepted
+  const { socket, client } = await socketPair(t)
   const transport = new WebSocketTransport(socket)
 
   const callbacks: string[] = []
