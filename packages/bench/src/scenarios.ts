@@ -44,6 +44,11 @@ export interface Sample {
   /** Of `instructions`, redis-server's (`--instructions` with Redis). */
   redisInstructions?: number
   redisCommands?: number
+  /** CPU (µs) of the server's threads other than the main one (one server process, Linux). */
+  helperCpuMicros?: number
+  /** Scavenges and full collections of the server (one server process). */
+  scavenges?: number
+  markCompacts?: number
 }
 
 /** `figures[name]` = instructions spent between two samples per `count`, when both samples counted them. */
@@ -168,7 +173,25 @@ export async function latency (target: ServerProcess | Deployment, o: LatencyOpt
   }
   perInstruction(figures, 'instructionsPerTask', before, after, latencies.length)
   redisFigures(figures, 'PerTask', before, after, latencies.length)
+  collectionFigures(figures, before, after, latencies.length)
   return figures
+}
+
+/**
+ * What the server's collector did per task, when one server process is sampled: the CPU of its threads other than
+ * the main one (V8's parallel scavenges and concurrent marking, background compiling; `cpuMicrosPerTask` includes
+ * it), and its collections per 1,000 tasks.
+ */
+function collectionFigures (figures: Figures, before: Sample, after: Sample, count: number): void {
+  if (before.helperCpuMicros !== undefined && after.helperCpuMicros !== undefined) {
+    figures.helperCpuMicrosPerTask = (after.helperCpuMicros - before.helperCpuMicros) / Math.max(count, 1)
+  }
+  if (before.scavenges !== undefined && after.scavenges !== undefined) {
+    figures.scavengesPer1000Tasks = (after.scavenges - before.scavenges) * 1000 / Math.max(count, 1)
+  }
+  if (before.markCompacts !== undefined && after.markCompacts !== undefined) {
+    figures.markCompactsPer1000Tasks = (after.markCompacts - before.markCompacts) * 1000 / Math.max(count, 1)
+  }
 }
 
 /** Redis's share of a window per `count` (`redisInstructionsPer...`, `redisCommandsPer...`) when sampled. */

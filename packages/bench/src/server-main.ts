@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { constants, PerformanceObserver } from 'node:perf_hooks'
 import { writeHeapSnapshot } from 'node:v8'
 import { startBaselineServer } from './baseline-server.js'
 import { startRealServer } from './real-server.js'
@@ -27,6 +28,12 @@ export interface ServerStats {
   timeline: number[]
   /** Instructions executed so far (all threads), when the process runs under callgrind (`--instructions`). */
   instructions?: number
+  /** CPU (user + system, µs) of every thread but the main one so far (V8's helpers, libuv's pool); Linux only. */
+  helperCpuMicros?: number
+  /** Young-generation collections (scavenges) so far. */
+  scavenges: number
+  /** Full collections (mark-compact) so far. */
+  markCompacts: number
 }
 
 export type ServerRequest = { id: number, cmd: 'stats' | 'gc' | 'stop' }
@@ -81,13 +88,53 @@ function snapshot (): void {
   writeHeapSnapshot(join(snapshotDir, `Heap.${kind}.${process.pid}.${++snapshots}.heapsnapshot`))
 }
 
+/** Collections counted as V8 reports them (`gc` performance entries). */
+const collections = { scavenges: 0, markCompacts: 0 }
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = (entry as unknown as { detail?: { kind?: number } | null }).detail?.kind
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) collections.scavenges++
+    else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) collections.markCompacts++
+  }
+}).observe({ entryTypes: ['gc'] })
+
+/** µs of CPU per clock tick of `/proc/<pid>/task/<tid>/stat` (`CLK_TCK`, 100 on Linux). */
+const MICROS_PER_TICK = 10_000
+
+/** CPU of the threads other than the main one, from `/proc/self/task` (`undefined` where there is none). */
+function helperCpuMicros (): number | undefined {
+  try {
+    let ticks = 0
+    for (const tid of readdirSync('/proc/self/task')) {
+      if (Number(tid) === process.pid) continue
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    }
+    return ticks * MICROS_PER_TICK
+  } catch {
+    return undefined
+  }
+}
+
 const windowDir = process.env.AIP_BENCH_CPU_PROF_WINDOW
 const profiler = windowDir === undefined || windowDir === '' ? null : new WindowProfiler(windowDir)
 
 function stats (registered: number): ServerStats {
   const cpu = process.cpuUsage()
   const memory = process.memoryUsage()
-  return { cpuMicros: cpu.user + cpu.system, heapUsed: memory.heapUsed, rss: memory.rss, registered, timeline: Array.from(timeline, (n) => n ?? 0) }
+  const helpers = helperCpuMicros()
+  return {
+    cpuMicros: cpu.user + cpu.system,
+    heapUsed: memory.heapUsed,
+    rss: memory.rss,
+    registered,
+    timeline: Array.from(timeline, (n) => n ?? 0),
+    ...(helpers === undefined ? {} : { helperCpuMicros: helpers }),
+    scavenges: collections.scavenges,
+    markCompacts: collections.markCompacts
+  }
 }
 
 async function main (): Promise<void> {

@@ -49,8 +49,11 @@ export interface InMemoryResultStoreOptions {
  */
 export class InMemoryResultStore implements ResultStore {
   readonly #bySession = new Map<string, TaskRecord>()
-  /** Records in insertion order; entries replaced by a later `put` of the same session are skipped. */
-  #queue: TaskRecord[] = []
+  /**
+   * Records in insertion order; entries replaced by a later `put` of the same session are skipped. A slot is
+   * emptied as the head passes it, so that an evicted record is not kept alive until the next compaction.
+   */
+  #queue: Array<TaskRecord | undefined> = []
   #head = 0
   readonly #maxRecords: number
   readonly #ttlMs: number
@@ -117,6 +120,7 @@ export class InMemoryResultStore implements ResultStore {
       const record = this.#queue[this.#head] as TaskRecord
       const live = this.#bySession.get(record.sessionId) === record
       if (live && this.#bySession.size <= this.#maxRecords && this.#bytes <= this.#maxBytes && record.endedAt >= oldest) break
+      this.#queue[this.#head] = undefined
       this.#head++
       if (!live) continue
       this.#bytes -= record.sizeBytes

@@ -36,7 +36,8 @@ export class Session {
   readonly startedAt: number
   /** Bytes of the TASK frame that started it, charged to its requester while it runs. */
   readonly sizeBytes: number
-  readonly steps: TaskStep[] = []
+  /** The steps recorded so far (see {@link addStep}). */
+  steps: TaskStep[] = []
   /** Made on first use of `signal`: most agents never read it, and an AbortSignal is an EventTarget. */
   #controller: AbortController | null = null
   #aborted = false
@@ -67,6 +68,15 @@ export class Session {
     this.deviceId = init.deviceId
     this.startedAt = init.startedAt
     this.sizeBytes = init.sizeBytes ?? 0
+  }
+
+  /**
+   * Records a step. The first makes an array of exactly one: a finished task's steps are its record's `result`,
+   * kept in the result store long after the task, and an array grown by `push` from empty holds room for 17.
+   */
+  addStep (step: TaskStep): void {
+    if (this.steps.length === 0) this.steps = [step]
+    else this.steps.push(step)
   }
 
   /** Aborted when the task is cancelled; `reason` says why. */

@@ -213,7 +213,7 @@ class CommandCall implements PendingCommand {
 
   resolve (results: Result[]): void {
     const session = this.#session
-    session.steps.push({ request: session.request, result: results })
+    session.addStep({ request: session.request, result: results })
     this.#end('ok')
     ;(this.#resolve as (results: Result[]) => void)(results)
   }
