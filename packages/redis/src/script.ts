@@ -14,14 +14,15 @@ export class LuaScript {
     this.#sha = createHash('sha1').update(lua).digest('hex')
   }
 
-  /** Runs the script with `keys` as KEYS and `args` as ARGV. */
-  async run (client: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
-    try {
-      return await client.evalsha(this.#sha, keys.length, ...keys, ...args)
-    } catch (err) {
+  /**
+   * Runs the script with `keys` as KEYS and `args` as ARGV. (The client's own promise, chained once for the
+   * fallback: no async frame of its own, one promise hop fewer per call.)
+   */
+  run (client: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return client.evalsha(this.#sha, keys.length, ...keys, ...args).catch(async (err: unknown) => {
       if (!isNoScript(err)) throw err
       return await client.eval(this.#lua, keys.length, ...keys, ...args)
-    }
+    })
   }
 }
 
