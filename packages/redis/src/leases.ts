@@ -5,7 +5,7 @@ import type { RedisConnection } from './connection.js'
 import { InvalidArgumentError, InvalidOptionError } from './errors.js'
 import type { LeaseLossReason } from './errors.js'
 import { checkId, checkMs, describe, optionCount, optionMs } from './keys.js'
-import { LUA_FENCE, LUA_KEEP_TTL, LUA_NOW, LuaScript } from './script.js'
+import { LUA_EXTEND_TTL, LUA_FENCE, LUA_KEEP_TTL, LUA_NOW, LuaScript } from './script.js'
 import type { Lease, LeaseCheck, LeaseFence, LeaseRecord, LeaseRegistry, RegisterOptions, RegisterOutcome } from './types.js'
 
 /** Options of {@link RedisLeaseRegistry}. */
@@ -26,7 +26,7 @@ export interface RedisLeaseRegistryOptions {
 // id, '1' with an inbox. Answers per registration {0, holder node, epoch, acquired, renewed, PTTL, data} when refused,
 // {1, epoch, previous node, previous epoch, entries waiting in the inbox or -1} when acquired. One after the other,
 // as if sent one by one; each index's TTL is kept once.
-const REGISTER_MANY = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}
+const REGISTER_MANY = new LuaScript(`${LUA_NOW}${LUA_EXTEND_TTL}
 local out, longest, order = {}, {}, {}
 for i = 0, #KEYS / 5 - 1 do
   local k, a = 5 * i, 8 * i
@@ -53,12 +53,12 @@ for i = 0, #KEYS / 5 - 1 do
     out[i + 1] = {1, epoch, cur[1] or '', cur[2] or '', waiting}
   end
 end
-for _, ix in ipairs(order) do keep_ttl(ix, longest[ix]) end
+for _, ix in ipairs(order) do extend_ttl(ix, longest[ix]) end
 return out
 `)
 
 // KEYS: lease, epoch, node index, cluster index. ARGV: epoch, token, lease ms, client id.
-const RENEW = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}${LUA_FENCE}
+const RENEW = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}${LUA_EXTEND_TTL}${LUA_FENCE}
 local lost = fence(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 if lost then return lost end
 local ms = tonumber(ARGV[3])
@@ -68,7 +68,7 @@ keep_ttl(KEYS[2], ms)
 for i = 3, 4 do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
   redis.call('ZADD', KEYS[i], now + ms, ARGV[4])
-  keep_ttl(KEYS[i], ms)
+  extend_ttl(KEYS[i], ms)
 end
 return 'held'
 `)
@@ -85,7 +85,7 @@ return 1
 // KEYS: cluster index, then per lease: lease, epoch, node index. ARGV: per lease: epoch, token, lease ms, client id.
 // Renews every lease its holder still holds; answers 'held', 'fenced' or 'expired' per lease. Each index gets one
 // ZADD for all its renewed members, is trimmed of its expired members and has its TTL kept, once per call.
-const RENEW_MANY = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}${LUA_FENCE}
+const RENEW_MANY = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}${LUA_EXTEND_TTL}${LUA_FENCE}
 local out, longest, order, members = {}, {}, {}, {}
 local function index(k, score, id, ms)
   local m = members[k]
@@ -118,7 +118,7 @@ end
 for _, k in ipairs(order) do
   redis.call('ZADD', k, unpack(members[k]))
   redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
-  keep_ttl(k, longest[k])
+  extend_ttl(k, longest[k])
 end
 return out
 `)

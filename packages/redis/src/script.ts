@@ -37,6 +37,13 @@ export const LUA_NOW = "local t = redis.call('TIME'); local now = tonumber(t[1])
 export const LUA_KEEP_TTL = "local function keep_ttl(k, ms) if redis.call('PTTL', k) < ms then redis.call('PEXPIRE', k, ms) end end\n"
 
 /**
+ * Lua that gives key `k` a TTL of at least `ms`, like `keep_ttl`, in one command where the key's TTL is shorter
+ * (an index every registration and renewal pushes on: its usual case) and two where it is longer or missing:
+ * `PEXPIRE ... GT` (Redis 7), then `NX` for a key without a TTL.
+ */
+export const LUA_EXTEND_TTL = "local function extend_ttl(k, ms) if redis.call('PEXPIRE', k, ms, 'GT') == 0 then redis.call('PEXPIRE', k, ms, 'NX') end end\n"
+
+/**
  * Lua function `fence(lease_key, epoch_key, epoch, token)`: `nil` when that epoch and token hold the lease,
  * otherwise `'fenced'` (a later registration exists) or `'expired'` (the lease ran out and nobody registered
  * since).
