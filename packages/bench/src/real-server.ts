@@ -28,13 +28,15 @@ export interface RealServerRedis {
    * The node's clock-driven work pushed out of a measured window: `nodeLeaseMs` (hence the client leases' renewals
    * and the node watch), `pollIntervalMs` and `ackDelayMs` all set to this many ms (a mailbox is still acknowledged
    * once 256 handled entries wait). For the counted scenarios, which read the task path; the timed ones keep the
-   * defaults.
+   * defaults. Under callgrind everything runs some 50 times slower: the Redis command timeout and the time a
+   * connection has to send its REGISTER are set to this too, so that a slow moment is not taken for Redis being
+   * away (a task failed with `The cluster is unavailable`) or a client that never registers.
    */
   clockMs?: number
 }
 
 /** The `RedisCluster` constructor of `@aip/redis`, as much of it as the bench uses. */
-type RedisClusterClass = new (options: { url: string, keyPrefix: string, nodeId: string, nodeLeaseMs: number, pollIntervalMs: number, ackDelayMs: number }) => ClusterLink
+type RedisClusterClass = new (options: { url: string, keyPrefix: string, nodeId: string, nodeLeaseMs: number, pollIntervalMs: number, ackDelayMs: number, redis: { commandTimeoutMs: number } }) => ClusterLink
 
 /**
  * fastify-aip's `redis` option names only the node lease; for the other timings the bench builds the `RedisCluster`
@@ -43,7 +45,7 @@ type RedisClusterClass = new (options: { url: string, keyPrefix: string, nodeId:
 async function clusterWithClock (redis: RealServerRedis, clockMs: number): Promise<ClusterLink> {
   const fromPlugin = createRequire(createRequire(import.meta.url).resolve('fastify-aip'))
   const { RedisCluster } = await import(pathToFileURL(fromPlugin.resolve('@aip/redis')).href) as { RedisCluster: RedisClusterClass }
-  return new RedisCluster({ url: redis.url, keyPrefix: redis.keyPrefix, nodeId: redis.nodeId, nodeLeaseMs: clockMs, pollIntervalMs: clockMs, ackDelayMs: clockMs })
+  return new RedisCluster({ url: redis.url, keyPrefix: redis.keyPrefix, nodeId: redis.nodeId, nodeLeaseMs: clockMs, pollIntervalMs: clockMs, ackDelayMs: clockMs, redis: { commandTimeoutMs: clockMs } })
 }
 
 /** How the real server is set up beyond its defaults. */
@@ -65,8 +67,10 @@ export async function startRealServer (port: number, onRegistered: () => void, {
   const options: AipOptions = {
     agent: oneCommand, pingIntervalMs: 0, maxSessions: 1_000_000, maxQueuedFrames: 100_000, http: false, maxConnectionsPerAddress: 0, maxConnections: null, metrics: metrics ? { path: false } : false, upgrade
   }
-  if (redis?.clockMs !== undefined) options.cluster = await clusterWithClock(redis, redis.clockMs)
-  else if (redis !== undefined) options.redis = { url: redis.url, keyPrefix: redis.keyPrefix, nodeId: redis.nodeId }
+  if (redis?.clockMs !== undefined) {
+    options.cluster = await clusterWithClock(redis, redis.clockMs)
+    options.registrationTimeoutMs = redis.clockMs
+  } else if (redis !== undefined) options.redis = { url: redis.url, keyPrefix: redis.keyPrefix, nodeId: redis.nodeId }
   await app.register(aipPlugin, options)
   app.aip.on('clientRegistered', onRegistered)
   await app.listen({ port, host: '127.0.0.1' })

@@ -5,7 +5,7 @@ import type { RedisConnection } from './connection.js'
 import { InvalidArgumentError, InvalidOptionError } from './errors.js'
 import type { LeaseLossReason } from './errors.js'
 import { checkId, checkMs, describe, optionCount, optionMs } from './keys.js'
-import { LUA_FENCE, LUA_KEEP_TTL, LUA_NOW, LuaScript } from './script.js'
+import { LUA_EXTEND_TTL, LUA_FENCE, LUA_KEEP_TTL, LUA_NOW, LuaScript } from './script.js'
 import type { Lease, LeaseCheck, LeaseFence, LeaseRecord, LeaseRegistry, RegisterOptions, RegisterOutcome } from './types.js'
 
 /** Options of {@link RedisLeaseRegistry}. */
@@ -26,7 +26,7 @@ export interface RedisLeaseRegistryOptions {
 // id, '1' with an inbox. Answers per registration {0, holder node, epoch, acquired, renewed, PTTL, data} when refused,
 // {1, epoch, previous node, previous epoch, entries waiting in the inbox or -1} when acquired. One after the other,
 // as if sent one by one; each index's TTL is kept once.
-const REGISTER_MANY = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}
+const REGISTER_MANY = new LuaScript(`${LUA_NOW}${LUA_EXTEND_TTL}
 local out, longest, order = {}, {}, {}
 for i = 0, #KEYS / 5 - 1 do
   local k, a = 5 * i, 8 * i
@@ -53,12 +53,12 @@ for i = 0, #KEYS / 5 - 1 do
     out[i + 1] = {1, epoch, cur[1] or '', cur[2] or '', waiting}
   end
 end
-for _, ix in ipairs(order) do keep_ttl(ix, longest[ix]) end
+for _, ix in ipairs(order) do extend_ttl(ix, longest[ix]) end
 return out
 `)
 
 // KEYS: lease, epoch, node index, cluster index. ARGV: epoch, token, lease ms, client id.
-const RENEW = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}${LUA_FENCE}
+const RENEW = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}${LUA_EXTEND_TTL}${LUA_FENCE}
 local lost = fence(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 if lost then return lost end
 local ms = tonumber(ARGV[3])
@@ -68,7 +68,7 @@ keep_ttl(KEYS[2], ms)
 for i = 3, 4 do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
   redis.call('ZADD', KEYS[i], now + ms, ARGV[4])
-  keep_ttl(KEYS[i], ms)
+  extend_ttl(KEYS[i], ms)
 end
 return 'held'
 `)
@@ -83,10 +83,23 @@ return 1
 `)
 
 // KEYS: cluster index, then per lease: lease, epoch, node index. ARGV: per lease: epoch, token, lease ms, client id.
-// Renews every lease its holder still holds; answers 'held', 'fenced' or 'expired' per lease. Each index is trimmed
-// of its expired members and its TTL kept, once per call.
-const RENEW_MANY = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}${LUA_FENCE}
-local out, longest, order = {}, {}, {}
+// Renews every lease its holder still holds; answers 'held', 'fenced' or 'expired' per lease. Each index gets one
+// ZADD for all its renewed members, is trimmed of its expired members and has its TTL kept, once per call.
+const RENEW_MANY = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}${LUA_EXTEND_TTL}${LUA_FENCE}
+local out, longest, order, members = {}, {}, {}, {}
+local function index(k, score, id, ms)
+  local m = members[k]
+  if m == nil then
+    m = {}
+    members[k] = m
+    order[#order + 1] = k
+    longest[k] = ms
+  elseif longest[k] < ms then
+    longest[k] = ms
+  end
+  m[#m + 1] = score
+  m[#m + 1] = id
+end
 for i = 0, (#KEYS - 1) / 3 - 1 do
   local lk, ek, nk = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
   local epoch, token, ms, id = ARGV[1 + 4 * i], ARGV[2 + 4 * i], tonumber(ARGV[3 + 4 * i]), ARGV[4 + 4 * i]
@@ -97,18 +110,15 @@ for i = 0, (#KEYS - 1) / 3 - 1 do
     redis.call('HSET', lk, 'renewed', now)
     redis.call('PEXPIRE', lk, ms)
     keep_ttl(ek, ms)
-    redis.call('ZADD', nk, now + ms, id)
-    redis.call('ZADD', KEYS[1], now + ms, id)
-    for _, k in ipairs({ nk, KEYS[1] }) do
-      if longest[k] == nil then order[#order + 1] = k end
-      if longest[k] == nil or longest[k] < ms then longest[k] = ms end
-    end
+    index(nk, now + ms, id, ms)
+    index(KEYS[1], now + ms, id, ms)
     out[i + 1] = 'held'
   end
 end
 for _, k in ipairs(order) do
+  redis.call('ZADD', k, unpack(members[k]))
   redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
-  keep_ttl(k, longest[k])
+  extend_ttl(k, longest[k])
 end
 return out
 `)
@@ -244,7 +254,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     const nodeId = checkId('lease.nodeId', lease.nodeId)
     const leaseMs = checkMs('lease.leaseMs', lease.leaseMs)
     const keys = this.#redis.keys
-    const reply = await this.#redis.run('lease.renew', async (client) => await RENEW.run(
+    const reply = await this.#redis.run('lease.renew', (client) => RENEW.run(
       client,
       [keys.lease(fence.clientId), keys.epoch(fence.clientId), keys.nodeLeases(nodeId), keys.allLeases()],
       [fence.epoch, fence.token, leaseMs, fence.clientId]
@@ -273,7 +283,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
         scriptKeys.push(keys.lease(fence.clientId), keys.epoch(fence.clientId), keys.nodeLeases(nodeId))
         args.push(fence.epoch, fence.token, leaseMs, fence.clientId)
       }
-      const replies = await this.#redis.run('lease.renew', async (client) => await RENEW_MANY.run(client, scriptKeys, args)) as unknown[]
+      const replies = await this.#redis.run('lease.renew', (client) => RENEW_MANY.run(client, scriptKeys, args)) as unknown[]
       for (const reply of replies) checks.push(toCheck(reply))
     }
     return checks
@@ -286,7 +296,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
   async check (lease: LeaseFence): Promise<LeaseCheck> {
     const fence = checkFence(lease)
     const keys = this.#redis.keys
-    const reply = await this.#redis.run('lease.check', async (client) => await CHECK.run(
+    const reply = await this.#redis.run('lease.check', (client) => CHECK.run(
       client,
       [keys.lease(fence.clientId), keys.epoch(fence.clientId)],
       [fence.epoch, fence.token]
@@ -303,7 +313,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     const fence = checkFence(lease)
     const nodeId = checkId('lease.nodeId', lease.nodeId)
     const keys = this.#redis.keys
-    const reply = await this.#redis.run('lease.release', async (client) => await RELEASE.run(
+    const reply = await this.#redis.run('lease.release', (client) => RELEASE.run(
       client,
       [keys.lease(fence.clientId), keys.epoch(fence.clientId), keys.nodeLeases(nodeId), keys.allLeases()],
       [fence.epoch, fence.token, fence.clientId]
@@ -357,7 +367,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
       scriptKeys.push(lease, keys.epoch(r.clientId), keys.nodeLeases(r.nodeId), keys.allLeases(), r.inbox ?? lease)
       args.push(r.mode, r.nodeId, r.token, r.leaseMs, r.data, this.#epochRetentionMs, r.clientId, r.inbox === null ? '0' : '1')
     }
-    this.#redis.run('lease.register', async (client) => await REGISTER_MANY.run(client, scriptKeys, args)).then((reply) => {
+    this.#redis.run('lease.register', (client) => REGISTER_MANY.run(client, scriptKeys, args)).then((reply) => {
       const rows = reply as unknown[][]
       for (let i = 0; i < batch.length; i++) {
         const r = batch[i] as PendingRegister
@@ -382,7 +392,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
 
   #read (batch: PendingGet[]): void {
     const keys = batch.map((get) => this.#redis.keys.lease(get.clientId))
-    this.#redis.run('lease.get', async (client) => await READ_LEASES.run(client, keys, [])).then((reply) => {
+    this.#redis.run('lease.get', (client) => READ_LEASES.run(client, keys, [])).then((reply) => {
       const rows = reply as Array<[string, string, string, string, string, number]>
       for (let i = 0; i < batch.length; i++) {
         const get = batch[i] as PendingGet

@@ -150,7 +150,7 @@ export class RedisRecordStore<T> implements RecordStore<T> {
       args[2] = fence.epoch
       args[3] = fence.token
     }
-    const reply = await this.#redis.run(operation, async (client) => await WRITE.run(client, scriptKeys, args)) as [number, number | string]
+    const reply = await this.#redis.run(operation, (client) => WRITE.run(client, scriptKeys, args)) as [number, number | string]
     if (reply[0] === 1) return reply[1] as number
     const holder = fence as LeaseFence
     throw new FencedError(holder.clientId, holder.epoch, reply[1] as LeaseLossReason)
@@ -249,7 +249,7 @@ export class RedisResultStore<T extends ResultKeys> implements ClusterResultStor
       scriptKeys.push(keys.record('result', result.sessionId), keys.record('result-name', result.taskName))
       args.push(result.json, result.sessionId)
     }
-    this.#redis.run('result.put', async (client) => await PUT_RESULTS.run(client, scriptKeys, args)).then(() => {
+    this.#redis.run('result.put', (client) => PUT_RESULTS.run(client, scriptKeys, args)).then(() => {
       for (const result of batch) result.resolve()
     }, (err: unknown) => {
       for (const result of batch) result.reject(err)

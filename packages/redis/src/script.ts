@@ -14,14 +14,15 @@ export class LuaScript {
     this.#sha = createHash('sha1').update(lua).digest('hex')
   }
 
-  /** Runs the script with `keys` as KEYS and `args` as ARGV. */
-  async run (client: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
-    try {
-      return await client.evalsha(this.#sha, keys.length, ...keys, ...args)
-    } catch (err) {
+  /**
+   * Runs the script with `keys` as KEYS and `args` as ARGV. (The client's own promise, chained once for the
+   * fallback: no async frame of its own, one promise hop fewer per call.)
+   */
+  run (client: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return client.evalsha(this.#sha, keys.length, ...keys, ...args).catch(async (err: unknown) => {
       if (!isNoScript(err)) throw err
       return await client.eval(this.#lua, keys.length, ...keys, ...args)
-    }
+    })
   }
 }
 
@@ -34,6 +35,13 @@ export const LUA_NOW = "local t = redis.call('TIME'); local now = tonumber(t[1])
 
 /** Lua that gives key `k` a TTL of at least `ms` (a key without a TTL gets one). */
 export const LUA_KEEP_TTL = "local function keep_ttl(k, ms) if redis.call('PTTL', k) < ms then redis.call('PEXPIRE', k, ms) end end\n"
+
+/**
+ * Lua that gives key `k` a TTL of at least `ms`, like `keep_ttl`, in one command where the key's TTL is shorter
+ * (an index every registration and renewal pushes on: its usual case) and two where it is longer or missing:
+ * `PEXPIRE ... GT` (Redis 7), then `NX` for a key without a TTL.
+ */
+export const LUA_EXTEND_TTL = "local function extend_ttl(k, ms) if redis.call('PEXPIRE', k, ms, 'GT') == 0 then redis.call('PEXPIRE', k, ms, 'NX') end end\n"
 
 /**
  * Lua function `fence(lease_key, epoch_key, epoch, token)`: `nil` when that epoch and token hold the lease,

@@ -25,6 +25,14 @@ function unavailable (operation: string, err: unknown): unknown {
   return err instanceof RedisUnavailableError || err instanceof ClosedError ? new ClusterUnavailableError(operation, err) : err
 }
 
+/** `send()` settled: nothing to say. */
+function sent (): void {}
+
+/** `send()` failed: Redis being away is the cluster being unavailable. */
+function sendFailed (err: unknown): never {
+  throw unavailable('send', err)
+}
+
 const STATES: Record<RedisConnectionState, ClusterState> = {
   connecting: 'connecting',
   ready: 'ready',
@@ -118,14 +126,16 @@ export class RedisCluster implements ClusterLink {
     if (this.#handlers !== null) return
     this.#handlers = handlers
     this.#reader = new RedisStreamReader(this.redis, { nodeId: this.nodeId, pollIntervalMs: this.options.pollIntervalMs, logger: this.#log })
-    this.#reader.follow({ kind: 'node', id: this.nodeId }, (entry, address) => {
+    const nodeBox: StreamAddress = { kind: 'node', id: this.nodeId }
+    const nodeBoxName = streamName(nodeBox)
+    this.#reader.follow(nodeBox, (entry, address) => {
       let message: NodeMessage | undefined
       try {
         message = JSON.parse(entry.payload) as NodeMessage
       } catch (err) {
         this.#log.warn({ err, entryId: entry.id }, 'cluster: unreadable node message dropped')
       }
-      this.#ack(address, entry.id, null)
+      this.#ack(nodeBoxName, address, entry.id, null)
       if (message !== undefined) handlers.nodeMessage(message)
     })
     this.#sweep = new LeaseKeeperSweep({
@@ -157,7 +167,7 @@ export class RedisCluster implements ClusterLink {
     const held = this.#sweep?.stop() ?? []
     if (this.redis.health().state === 'ready') {
       await Promise.all(held.map(async (lease) => await this.#leases.release(lease).catch(() => false)))
-      await this.redis.run('cluster.leave', async (client) => await NODE_RELEASE.run(client, [this.#nodeKey(this.nodeId), this.#nodesKey()], [this.#token, this.nodeId])).catch(() => {})
+      await this.redis.run('cluster.leave', (client) => NODE_RELEASE.run(client, [this.#nodeKey(this.nodeId), this.#nodesKey()], [this.#token, this.nodeId])).catch(() => {})
     }
     await this.#reader?.close()
     if (this.#ownsConnection) await this.redis.close()
@@ -202,7 +212,7 @@ export class RedisCluster implements ClusterLink {
     const keys = this.redis.keys
     const lease = held.lease
     try {
-      await this.redis.run('cluster.update', async (client) => await LEASE_DATA.run(
+      await this.redis.run('cluster.update', (client) => LEASE_DATA.run(
         client, [keys.lease(lease.clientId), keys.epoch(lease.clientId)], [lease.epoch, lease.token, JSON.stringify(data)]
       ))
     } catch (err) {
@@ -245,7 +255,7 @@ export class RedisCluster implements ClusterLink {
     // Handled entries are acknowledged; one left in the mailbox is handed over again when the client is followed
     // again (from its oldest entry).
     const settle = (handled: boolean, address: StreamAddress, entryId: string): void => {
-      if (handled) this.#ack(address, entryId, clientId)
+      if (handled) this.#ack(name, address, entryId, clientId)
       else this.#unfollowBox(clientId)
     }
     const stop = reader.follow(box, (entry, address) => {
@@ -254,7 +264,7 @@ export class RedisCluster implements ClusterLink {
         message = decodeMessage(entry.payload)
       } catch (err) {
         this.#log.warn({ err, clientId, entryId: entry.id }, 'cluster: unreadable mailbox entry dropped')
-        this.#ack(address, entry.id, clientId)
+        this.#ack(name, address, entry.id, clientId)
         return
       }
       // Most entries are handled at once: no promise for those.
@@ -272,12 +282,15 @@ export class RedisCluster implements ClusterLink {
     this.#unfollowBox(clientId)
   }
 
-  async send (clientId: string, message: ClusterMessage, wakeNode: string): Promise<void> {
+  send (clientId: string, message: ClusterMessage, wakeNode: string): Promise<void> {
+    let appended: Promise<string>
     try {
-      await this.#mailboxes.append(clientBox(clientId), encodeMessage(message), { wake: wakeNode })
+      appended = this.#mailboxes.append(clientBox(clientId), encodeMessage(message), { wake: wakeNode })
     } catch (err) {
-      throw unavailable('send', err)
+      return Promise.reject(unavailable('send', err))
     }
+    // One hop from the script's answer to the caller (a frame per task goes this way).
+    return appended.then(sent, sendFailed)
   }
 
   async sendToHolder (clientId: string, message: ClusterMessage, clientType: ClusterClient['clientType']): Promise<HolderSendOutcome> {
@@ -315,7 +328,7 @@ export class RedisCluster implements ClusterLink {
   async listNodes (): Promise<string[]> {
     const key = this.#nodesKey()
     try {
-      const nodes = await this.redis.run('cluster.nodes', async (client) => await LIVE_NODES.run(client, [key], [])) as string[]
+      const nodes = await this.redis.run('cluster.nodes', (client) => LIVE_NODES.run(client, [key], [])) as string[]
       return [...nodes].sort()
     } catch (err) {
       throw unavailable('list nodes', err)
@@ -367,11 +380,17 @@ export class RedisCluster implements ClusterLink {
    * that moment one script call. An entry whose acknowledgement is lost (Redis away, the node dies first) is handed
    * over again to the next holder, whose handlers are idempotent.
    */
-  #ack (address: StreamAddress, entryId: string, clientId: string | null): void {
-    const name = streamName(address)
-    const count = (this.#acks.get(name)?.count ?? 0) + 1
-    this.#acks.set(name, { address, entryId, clientId, count })
-    if (count >= MAX_UNACKED) {
+  #ack (name: string, address: StreamAddress, entryId: string, clientId: string | null): void {
+    // One record per mailbox until its acknowledgement is sent: moved on in place, entry after entry.
+    let pending = this.#acks.get(name)
+    if (pending === undefined) {
+      pending = { address, entryId, clientId, count: 0 }
+      this.#acks.set(name, pending)
+    }
+    pending.entryId = entryId
+    pending.clientId = clientId
+    pending.count++
+    if (pending.count >= MAX_UNACKED) {
       this.#sendAck(name)
       return
     }
@@ -404,7 +423,7 @@ export class RedisCluster implements ClusterLink {
 
   async #renewNode (): Promise<void> {
     const key = this.#nodeKey(this.nodeId)
-    const reply = await this.redis.run('cluster.node', async (client) => await NODE_LEASE.run(client, [key, this.#nodesKey()], [this.#token, this.options.nodeLeaseMs, this.nodeId]))
+    const reply = await this.redis.run('cluster.node', (client) => NODE_LEASE.run(client, [key, this.#nodesKey()], [this.#token, this.options.nodeLeaseMs, this.nodeId]))
     if (reply === 'taken') this.#log.error({ nodeId: this.nodeId }, 'cluster: another process holds this node id: give every node its own nodeId')
   }
 }
@@ -455,11 +474,11 @@ const MAX_UNACKED = 256
 /** The last handled entry of a mailbox, waiting to be acknowledged. */
 interface PendingAck {
   readonly address: StreamAddress
-  readonly entryId: string
+  entryId: string
   /** The client whose lease fences the acknowledgement; `null` for the node's own mailbox. */
-  readonly clientId: string | null
+  clientId: string | null
   /** Entries handled since the last acknowledgement. */
-  readonly count: number
+  count: number
 }
 
 function toClient (record: LeaseRecord): ClusterClient {

@@ -1,16 +1,16 @@
-import { LUA_FENCE, LUA_KEEP_TTL, LUA_NOW, LuaScript } from '../script.js'
+import { LUA_EXTEND_TTL, LUA_FENCE, LUA_NOW, LuaScript } from '../script.js'
 
 // KEYS: node key, live-node index. ARGV: token, lease ms, node id.
 // Writes (or re-creates, after a Redis restart) the node lease and its entry in the index of live nodes (scored by
 // expiry); answers 'taken' when another process holds the id.
-export const NODE_LEASE = new LuaScript(`${LUA_NOW}${LUA_KEEP_TTL}
+export const NODE_LEASE = new LuaScript(`${LUA_NOW}${LUA_EXTEND_TTL}
 local cur = redis.call('GET', KEYS[1])
 if cur and cur ~= ARGV[1] then return 'taken' end
 local ms = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ms)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 redis.call('ZADD', KEYS[2], now + ms, ARGV[3])
-keep_ttl(KEYS[2], ms)
+extend_ttl(KEYS[2], ms)
 return 'held'
 `)
 
