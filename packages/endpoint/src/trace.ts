@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto'
 import {
   INVALID_SPAN_CONTEXT, ProxyTracerProvider, SpanKind, SpanStatusCode, TraceFlags, context, isSpanContextValid, trace,
-  type Attributes, type Context, type Span, type SpanContext, type Tracer, type TracerProvider
+  type Attributes, type Context, type Span, type SpanContext, type SpanOptions, type Tracer, type TracerProvider
 } from '@opentelemetry/api'
 
 /**
@@ -247,6 +247,10 @@ class SdkSpan implements TraceSpan {
   }
 }
 
+/** The options an SDK's `startSpan` is given, one per kind (the SDK reads them and keeps none). */
+const SPAN_OPTIONS: Array<Readonly<SpanOptions>> = []
+for (const kind of [SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER]) SPAN_OPTIONS[kind] = Object.freeze({ kind })
+
 /**
  * Starts a span named `name` with the tracer of `tracerName`. Without an OpenTelemetry SDK the tracer is a no-op:
  * the span then keeps the parent's trace id (or a new random one) with a new span id of our own, so the trace
@@ -258,12 +262,18 @@ export function startTraceSpan (tracerName: string, name: string, options: Trace
   const remote = parentOf(options.parent)
   const active = context.active()
   const parentContext = remote === null ? active : trace.setSpanContext(active, remote)
-  const span = tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL }, parentContext)
-  const attributes = options.attributes
-  if (attributes !== undefined && span.isRecording()) span.setAttributes(typeof attributes === 'function' ? attributes() : attributes)
+  const span = tracer.startSpan(name, SPAN_OPTIONS[options.kind ?? SpanKind.INTERNAL] ?? { kind: options.kind }, parentContext)
+  // A span that records has ids the SDK drew for it: they are taken as they are (checking 48 hex digits again
+  // costs more than the rest of this function).
+  if (span.isRecording()) {
+    const attributes = options.attributes
+    if (attributes !== undefined) span.setAttributes(typeof attributes === 'function' ? attributes() : attributes)
+    return new SdkSpan(span, span.spanContext())
+  }
   let own = span.spanContext()
   const parent = remote ?? trace.getSpanContext(parentContext) ?? null
-  // An SDK whose span has no valid context of its own (or hands back its parent's): ids of our own under the parent.
+  // An SDK may hand back a span that records nothing with no valid context of its own, or with its parent's: ids
+  // of our own under the parent.
   if (!isSpanContextValid(own) || own.spanId === parent?.spanId) {
     own = {
       traceId: parent !== null && isSpanContextValid(parent) ? parent.traceId : randomHexId(16),
