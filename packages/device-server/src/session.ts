@@ -36,8 +36,7 @@ export class Session {
   readonly startedAt: number
   /** Bytes of the TASK frame that started it, charged to its requester while it runs. */
   readonly sizeBytes: number
-  /** The steps recorded so far (see {@link addStep}). */
-  steps: TaskStep[] = []
+  #steps: TaskStep[] = []
   /** Made on first use of `signal`: most agents never read it, and an AbortSignal is an EventTarget. */
   #controller: AbortController | null = null
   #aborted = false
@@ -75,8 +74,13 @@ export class Session {
    * kept in the result store long after the task, and an array grown by `push` from empty holds room for 17.
    */
   addStep (step: TaskStep): void {
-    if (this.steps.length === 0) this.steps = [step]
-    else this.steps.push(step)
+    if (this.#steps.length === 0) this.#steps = [step]
+    else this.#steps.push(step)
+  }
+
+  /** The steps recorded so far (see {@link addStep}). */
+  get steps (): TaskStep[] {
+    return this.#steps
   }
 
   /** Aborted when the task is cancelled; `reason` says why. */

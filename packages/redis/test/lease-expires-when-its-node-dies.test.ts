@@ -10,7 +10,8 @@ if (server !== undefined) {
     const redis = await connect(t, server)
     const leases = new RedisLeaseRegistry(redis)
     const dead = await leases.register('device-1', { nodeId: 'node-a', leaseMs: 150 })
-    const alive = await leases.register('device-2', { nodeId: 'node-b', leaseMs: 150 })
+    // The live lease is long enough that a slow turn of a busy machine between two renewals cannot end it.
+    const alive = await leases.register('device-2', { nodeId: 'node-b', leaseMs: 10_000 })
     if (!dead.acquired || !alive.acquired) return t.fail('not acquired')
     const expired = await eventually(async () => {
       t.same(await leases.renew(alive.lease), { held: true }, 'the live node renews')
