@@ -92,6 +92,10 @@ export class ServerProcess {
     // process was idle for a while: under callgrind the process runs some 50 times slower while timers do not, so
     // work V8 schedules by time would be counted many times over, more or less from one run to the next.
     if (ServerProcess.callgrindDir !== undefined) execArgv.push(...COUNTED_V8_FLAGS)
+    // Kept window profiles (`AIP_BENCH_CALLGRIND_DIR`): V8 writes the address of its generated code to
+    // /tmp/perf-<pid>.map (`--perf-basic-prof`), which `callgrind-names` uses to name callgrind's unnamed functions
+    // (and its log of code events, which that flag turns on, goes nowhere instead of isolate-*.log in the cwd).
+    if (ServerProcess.dumpWindows) execArgv.push('--perf-basic-prof', '--logfile=/dev/null')
     // The floor is bare `ws` as npm installs it: without ws's optional native masking addon, which the real server
     // may load (`bufferutil`, an optional dependency of ours).
     const counted = ServerProcess.callgrindDir === undefined ? {} : { wrapper: callgrindWrapper(ServerProcess.callgrindDir) }
