@@ -2,7 +2,6 @@ import type { TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import { TransferMessage } from './binary.js'
-import { referenceHeartbeat } from './heartbeat-frame.js'
 import { isNormalClientMessage, isNormalServerMessage, normalizeClientMessage, normalizeServerMessage } from './normalize.js'
 import { ClientMessage, ServerMessage, type DecodedClientMessage, type DecodedServerMessage } from './messages.js'
 import {
@@ -292,12 +291,9 @@ function declaredFields (schema: TSchema): (value: Record<string, unknown>) => R
 /**
  * `normalize` makes the decoded form of a checked value; `isNormal`, when given, says that a checked value already
  * is in that form (every declared field, in order, nothing else): it is then returned as it was parsed, with no
- * copy and no unknown fields to list. `known`, when given, reads a text of a form known to be valid without a
- * parse (null for any other text, which is decoded as usual).
+ * copy and no unknown fields to list.
  */
-function createDecoder<T> (
-  label: string, schema: TSchema, normalize: (value: never) => T, isNormal?: (value: never) => boolean, known?: (text: string) => T | null
-): Decoder<T> {
+function createDecoder<T> (label: string, schema: TSchema, normalize: (value: never) => T, isNormal?: (value: never) => boolean): Decoder<T> {
   const check = TypeCompiler.Compile(schema)
   const knownFor = declaredFields(schema)
   return function decode (frame, options) {
@@ -305,9 +301,6 @@ function createDecoder<T> (
     const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH
     const text = frameText(frame, maxBytes)
     if (typeof text !== 'string') return { ok: false, error: text }
-    // A frame of a form known to be valid (a device's HEARTBEAT as the reference writes it) is read without a parse.
-    const value = known?.(text) ?? null
-    if (value !== null) return { ok: true, value, extra: null }
     // Nesting is measured on the text, in one linear pass: a frame too deep is never parsed (a parse of a hostile
     // frame costs many times its size). A frame that cannot nest deeper than the limit (shorter than it, or with no
     // more opening brackets than it in all) skips the pass.
@@ -342,7 +335,7 @@ function createDecoder<T> (
  * Never throws.
  */
 export const decodeClientMessage: Decoder<DecodedClientMessage> =
-  createDecoder('client message', ClientMessage, normalizeClientMessage, isNormalClientMessage, referenceHeartbeat)
+  createDecoder('client message', ClientMessage, normalizeClientMessage, isNormalClientMessage)
 
 /** Decodes a frame the server sent to a client. Same rules as `decodeClientMessage`. Never throws. */
 export const decodeServerMessage: Decoder<DecodedServerMessage> =
