@@ -56,9 +56,11 @@ export interface RealServerOptions {
   redis?: RealServerRedis
   /** fastify-aip's `upgrade` option. Default `'direct'`, as `aip serve` runs. */
   upgrade?: 'route' | 'direct'
+  /** The listen backlog (Node's default, 511, unless given; the kernel caps it at `net.core.somaxconn`). */
+  backlog?: number
 }
 
-export async function startRealServer (port: number, onRegistered: () => void, { metrics = false, redis, upgrade = 'direct' }: RealServerOptions = {}): Promise<RealServer> {
+export async function startRealServer (port: number, onRegistered: () => void, { metrics = false, redis, upgrade = 'direct', backlog }: RealServerOptions = {}): Promise<RealServer> {
   const app = Fastify({ logger: false })
   // Limits raised so that the load itself is never refused; liveness pings off, as in the baseline. With
   // `metrics`, every metric is collected (the route is left out: scraping is not what is measured). With `redis`,
@@ -73,7 +75,7 @@ export async function startRealServer (port: number, onRegistered: () => void, {
   } else if (redis !== undefined) options.redis = { url: redis.url, keyPrefix: redis.keyPrefix, nodeId: redis.nodeId }
   await app.register(aipPlugin, options)
   app.aip.on('clientRegistered', onRegistered)
-  await app.listen({ port, host: '127.0.0.1' })
+  await app.listen({ port, host: '127.0.0.1', ...(backlog === undefined ? {} : { backlog }) })
   return {
     address: app.server.address() as AddressInfo,
     registered: () => app.aip.options.registry.size,

@@ -5,10 +5,10 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { markdown, summarise, type ScenarioResult } from './report.js'
-import { defaultScaleWorkers, scale, scalePlan } from './scale.js'
+import { defaultScaleWorkers, SCALE_LISTEN_BACKLOG, scale, scalePlan } from './scale.js'
 import { callgrindMissing, callgrindWrapper } from './instructions.js'
 import { BenchRedis, redisServerMissing } from './redis.js'
-import { connect, latency, storm, throughput, type Deployment, type Figures, type Sample } from './scenarios.js'
+import { connect, heartbeats, latency, storm, throughput, type Deployment, type Figures, type Sample } from './scenarios.js'
 import { pinPlan, pinSelf } from './pinning.js'
 import { ServerProcess, type ChildOptions, type ServerKind } from './server-control.js'
 import { checkRatioTargets, checkScaleGoals, SCALE_GOALS, targetsMarkdown } from './targets.js'
@@ -329,7 +329,7 @@ if (withScale) {
     name: `scale on one node, ${plan.devices} devices`,
     // One repetition unless `--reps` says otherwise: a run holds every device twice (both servers).
     repetitions: reps ?? 1,
-    run: (kind) => scale((port) => ServerProcess.start(kind, port, { nofile: plan.devices + 1000 }), plan, scaleOptions)
+    run: (kind) => scale((port) => ServerProcess.start(kind, port, { nofile: plan.devices + 1000, env: { AIP_BENCH_LISTEN_BACKLOG: String(SCALE_LISTEN_BACKLOG) } }), plan, scaleOptions)
   })
 }
 
@@ -344,6 +344,7 @@ if (withScale) {
 if (instructions) {
   const lightOptions = { devices: size.devices, rate: size.lightRate, durationMs: size.durationMs * 2, warmupTasks: size.lightWarmupTasks, alone: true }
   const light = (kind: ServerKind): Promise<Figures> => withServer(kind, (s) => latency(s, lightOptions))
+  const heartbeatSize = quick ? { devices: 20, rate: 50, count: 100, warmup: 200 } : { devices: 200, rate: 50, count: 1000, warmup: 20_000 }
   const oneAtATime = (kind: ServerKind): Promise<Figures> => withServer(kind, (s) => connect(s, { devices: size.connectDevices, concurrency: 1, warmupDevices: size.connectWarmupDevices }))
   skipped.push(...scenarios.splice(0))
   scenarios.push(
@@ -352,7 +353,9 @@ if (instructions) {
     { name: `tracing on vs off, light load, ${size.lightRate} tasks/s`, run: (kind) => light(kind === 'real' ? 'real-tracing' : 'real') },
     { name: `tracing sampled out vs off, light load, ${size.lightRate} tasks/s`, run: (kind) => light(kind === 'real' ? 'real-tracing-unsampled' : 'real') },
     { name: `connect ${size.connectDevices} devices, one at a time`, run: oneAtATime },
-    { name: `connect ${size.connectDevices} devices, one at a time (route upgrade)`, run: (kind) => oneAtATime(kind === 'real' ? 'real-route' : kind) }
+    { name: `connect ${size.connectDevices} devices, one at a time (route upgrade)`, run: (kind) => oneAtATime(kind === 'real' ? 'real-route' : kind) },
+    // HEARTBEATs one at a time from registered devices taking turns: instructions per HEARTBEAT answered.
+    { name: `heartbeat, ${heartbeatSize.devices} devices, one at a time`, run: (kind) => withServer(kind, (s) => heartbeats(s, heartbeatSize)) }
   )
   // The cluster on Redis at the same light load (a task every 50 ms, each alone): instructions of every node and of
   // redis-server (under callgrind too) per task, against the in-memory real server's; registrations one at a time.

@@ -15,6 +15,17 @@ const SERVER_FD_MARGIN = 1000
 const WORKER_FD_MARGIN = 500
 /** Devices per source address: well under the ephemeral port range of one address. */
 const DEVICES_PER_ADDRESS = 12_500
+/**
+ * The listen backlog of the scenario's servers (Node's default is 511; the kernel caps it at `net.core.somaxconn`).
+ * With 511, the restart's storm overflowed the accept queue: SYNs dropped, retried by the kernel after 1 s, 3 s, 7 s,
+ * handshakes timed out, devices backed off; what was timed was the retransmission timers, not the server.
+ */
+export const SCALE_LISTEN_BACKLOG = 4096
+/**
+ * Connection attempts in flight at once over all workers while the devices first connect, below the backlog. 2,048
+ * was tried on a machine at a load of 20 to 30: the workers' event loops stalled for up to 40 s, so it stays at 512.
+ */
+const FIRST_CONNECT_CONCURRENCY = 512
 
 /** How the scale scenario is sized. */
 export interface ScaleOptions {
@@ -136,7 +147,9 @@ async function untilRegistered (server: ServerProcess, count: number, since: num
  * restart it on the same port and time until every device is registered again. The figures include the
  * generator's busiest process CPU and event-loop delay, to show it kept up.
  */
-let runs = 0
+// The first run's block differs between invocations too: a bench started within a minute of another (which left its
+// ports in TIME_WAIT) must not bind on the same addresses.
+let runs = process.pid % 250
 
 export async function scale (start: (port: number) => Promise<ServerProcess>, plan: ScalePlan, o: ScaleOptions): Promise<Figures> {
   const localAddresses = addressesForRun(plan.addresses, runs++)
@@ -157,9 +170,10 @@ export async function scale (start: (port: number) => Promise<ServerProcess>, pl
       count: Math.max(0, Math.min(per, plan.devices - i * per)),
       localAddresses,
       heartbeatMs: o.heartbeatMs,
-      concurrency: Math.max(16, Math.ceil(512 / plan.workers))
+      concurrency: Math.max(16, Math.ceil(FIRST_CONNECT_CONCURRENCY / plan.workers))
     })))
     const first = await untilRegistered(server, plan.devices, startedAt, o.timeoutMs)
+    const serverRegistered = await server.stats()
     const registeredAt = await totals(workers)
     const generatorCpuRegister = busiest(before, registeredAt, first.seconds * 1000)
 
@@ -201,6 +215,9 @@ export async function scale (start: (port: number) => Promise<ServerProcess>, pl
       peakReRegistrationsPerSec: peak * 10,
       notBack: plan.devices - again.registered,
       retriedAttemptsAfterRestart: restartAfter.failedAttempts - restartBefore.failedAttempts,
+      // The server's own cost of a first registration, and how busy it was meanwhile (near 1: the server was the limit).
+      serverCpuMicrosPerRegistration: (serverRegistered.cpuMicros - idle.cpuMicros) / Math.max(1, first.registered),
+      serverCoreShareRegistering: (serverRegistered.cpuMicros - idle.cpuMicros) / (first.seconds * 1e6),
       generatorBusiestCoreShareRegistering: generatorCpuRegister,
       generatorBusiestCoreShareHeartbeating: busiest(hbBefore, hbAfter, windowMs),
       generatorLoopDelayP99Ms: Math.max(registeredAt.loopDelayP99Ms, hbAfter.loopDelayP99Ms)

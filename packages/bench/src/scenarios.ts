@@ -1,3 +1,4 @@
+import { clientFrame } from './frames.js'
 import { LoadConstellation, LoadDevice, paced, pool } from './load.js'
 import type { ServerProcess } from './server-control.js'
 
@@ -280,4 +281,48 @@ export async function storm (start: (port: number) => Promise<ServerProcess>, se
     figures: { secondsToAllBack: seconds, peakRegistrationsPerSec: peak * 10, notBack: o.devices - registered, gaveUp: devices.filter((d) => d.gaveUp).length },
     server: restarted
   }
+}
+
+/** Options of {@link heartbeats}. */
+export interface HeartbeatOptions {
+  /** Registered devices taking turns. */
+  devices: number
+  /** Heartbeats per second at most (each alone: the next is sent once the one before was answered). */
+  rate: number
+  /** Heartbeats in the measured window. */
+  count: number
+  /** Heartbeats sent one at a time before the window, so that its code is warm. */
+  warmup: number
+}
+
+/**
+ * HEARTBEATs one at a time: `devices` registered devices take turns, each HEARTBEAT sent once the one before was
+ * answered and no sooner than the schedule of `rate` says (so that a server slowed down by callgrind never finds two
+ * in one read), after `warmup` heartbeats sent the same way. Counted (`--instructions`): instructions per HEARTBEAT
+ * answered.
+ */
+export async function heartbeats (server: ServerProcess, o: HeartbeatOptions): Promise<Figures> {
+  const devices = await connectDevices(server, o.devices, 'hb')
+  // One answer awaited at a time: the device whose turn it is resolves it on its next HEARTBEAT `ok`.
+  let answered: (() => void) | null = null
+  const frames = devices.map((device) => {
+    device.ws?.on('message', (data) => {
+      if (answered !== null && data.toString().startsWith('{"type":"heartbeat","status":"ok"')) { const done = answered; answered = null; done() }
+    })
+    return clientFrame({ type: 'heartbeat', status: 'ok', client_type: 'device', client_id: device.id })
+  })
+  let turn = 0
+  const beat = (): Promise<void> => new Promise((resolve) => {
+    const at = turn++ % devices.length
+    answered = resolve
+    devices[at]?.ws?.send(frames[at] as string)
+  })
+  await paced(o.warmup, 0, beat)
+  const before = await server.stats()
+  await paced(o.count, 1000 / o.rate, beat)
+  const after = await server.stats()
+  closeAll(devices)
+  const figures: Figures = { heartbeats: o.count, cpuMicrosPerHeartbeat: (after.cpuMicros - before.cpuMicros) / o.count }
+  perInstruction(figures, 'instructionsPerHeartbeat', before, after, o.count)
+  return figures
 }

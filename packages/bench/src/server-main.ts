@@ -17,7 +17,8 @@ import { registerBenchTracing } from './tracer.js'
 // AIP_BENCH_REDIS_PREFIX, AIP_BENCH_NODE_ID), the real server is a cluster node on that Redis; AIP_BENCH_REDIS_CLOCK_MS
 // sets its clock-driven timings (node lease, poll, acknowledgements) to that many ms (see RealServerRedis). With
 // AIP_BENCH_HEAP_SNAPSHOT=<dir>, every `gc` request also writes a heap snapshot there, after the collection
-// (`Heap.<kind>.<pid>.<n>.heapsnapshot`; `heap-diff` compares two of them).
+// (`Heap.<kind>.<pid>.<n>.heapsnapshot`; `heap-diff` compares two of them). AIP_BENCH_LISTEN_BACKLOG=<n> sets the listen
+// backlog (the scale scenario's servers).
 
 export interface ServerStats {
   cpuMicros: number
@@ -41,6 +42,8 @@ export type ServerReply = { id: number, stats: ServerStats }
 
 const kind = process.argv[2]
 const port = Number(process.argv[3] ?? 0)
+/** The listen backlog asked for (AIP_BENCH_LISTEN_BACKLOG; the kernel caps it at `net.core.somaxconn`); unset: Node's 511. */
+const backlog = process.env.AIP_BENCH_LISTEN_BACKLOG === undefined ? undefined : Number(process.env.AIP_BENCH_LISTEN_BACKLOG)
 const started = performance.now()
 const timeline: number[] = []
 
@@ -144,7 +147,7 @@ async function main (): Promise<void> {
   if (kind === 'baseline') {
     const http = createServer()
     const server = startBaselineServer(http, onRegistered)
-    await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve))
+    await new Promise<void>((resolve) => http.listen({ port, host: '127.0.0.1', ...(backlog === undefined ? {} : { backlog }) }, resolve))
     address = http.address() as AddressInfo
     registered = server.registered
     close = async () => { await server.close(); http.close() }
@@ -156,7 +159,7 @@ async function main (): Promise<void> {
     const redis = url === undefined || url === ''
       ? undefined
       : { url, keyPrefix: process.env.AIP_BENCH_REDIS_PREFIX ?? 'aip-bench:', nodeId: process.env.AIP_BENCH_NODE_ID ?? `bench-${process.pid}`, ...(clockMs === undefined ? {} : { clockMs }) }
-    const server = await startRealServer(port, onRegistered, { metrics: kind === 'real-metrics', upgrade: kind === 'real-route' ? 'route' : 'direct', ...(redis === undefined ? {} : { redis }) })
+    const server = await startRealServer(port, onRegistered, { metrics: kind === 'real-metrics', upgrade: kind === 'real-route' ? 'route' : 'direct', ...(redis === undefined ? {} : { redis }), ...(backlog === undefined ? {} : { backlog }) })
     address = server.address
     registered = server.registered
     close = server.close
