@@ -43,6 +43,9 @@ export interface ConnectionSettings {
 
 const ignore = (): void => {}
 
+/** The options of a frame our builders made, with no extension field and no write to log: one object for all. */
+const UNLOGGED_POST = Object.freeze({ extra: null, validate: false })
+
 /** The {@link ConnectionSettings} of a server from its clock, logger and limits. */
 export function connectionSettings (init: {
   now: () => number
@@ -139,9 +142,9 @@ export class ClientConnection {
     // failed write is only worth a debug line: without one to write, nothing waits for the write.
     const settings = this.#settings
     const onError = logsAt(settings.logger, 'debug') ? settings.onSendError : undefined
-    const options = encoded === undefined
-      ? { extra, validate: false, onError }
-      : { extra, validate: false, encoded, onError }
+    const options = encoded !== undefined
+      ? { extra, validate: false, encoded, onError }
+      : extra === null && onError === undefined ? UNLOGGED_POST : { extra, validate: false, onError }
     if (!this.protocol.post(message as ServerMessage, options)) return false
     if (this.transport.bufferedAmount > this.#settings.maxOutboundBytes) this.#exceeded()
     return true

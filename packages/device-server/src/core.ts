@@ -33,6 +33,9 @@ export const setTaskMeter: unique symbol = Symbol('aip.deviceServer.setTaskMeter
  * The state of one server, shared by the files that handle its connections, registrations and tasks. Internal:
  * `DeviceServerEndpoint` is the public face.
  */
+/** Most entries of `ServerCore.usage` kept at nothing (requesters running no task) before they are dropped. */
+const MAX_IDLE_USAGES = 4096
+
 export class ServerCore {
   readonly options: ResolvedServerOptions
   readonly logger: Logger
@@ -53,8 +56,8 @@ export class ServerCore {
   readonly sessions: SessionStore
   readonly dispatches = new DispatchTable()
   /**
-   * Running sessions and the bytes of their TASK frames, by requester: each client's share is bounded. One
-   * requester running nothing may keep a zeroed entry.
+   * Running sessions and the bytes of their TASK frames, by requester: each client's share is bounded. Requesters
+   * running nothing keep zeroed entries, up to a bound (see `charge`).
    */
   readonly usage = new Map<string, { sessions: number, bytes: number }>()
   /** Resolvers waiting for a session's TASK_END (drain, stop). */
@@ -82,8 +85,8 @@ export class ServerCore {
   stopped = false
   draining = false
   #nextConnection = 0
-  /** The requester whose entry in {@link usage} is kept though it runs nothing (see {@link charge}). */
-  #idleUsage: string | null = null
+  /** Entries of {@link usage} at nothing (their requesters run no task), kept for their next task (see {@link charge}). */
+  #idleUsages = 0
 
   constructor (init: {
     options: ResolvedServerOptions
@@ -148,17 +151,20 @@ export class ServerCore {
     if (usage === undefined) {
       usage = { sessions: 0, bytes: 0 }
       this.usage.set(clientId, usage)
+    } else if (usage.sessions === 0) {
+      this.#idleUsages--
     }
     usage.sessions += sessions
     usage.bytes += bytes
     if (usage.sessions > 0) return
     usage.sessions = 0
     usage.bytes = 0
-    // The requester whose share fell to nothing last keeps its (zeroed) entry, the one before it loses its own: a
-    // requester sending one task at a time reuses its entry, and the map does not empty and grow again per task.
-    const idle = this.#idleUsage
-    this.#idleUsage = clientId
-    if (idle !== null && idle !== clientId && this.usage.get(idle)?.sessions === 0) this.usage.delete(idle)
+    // A requester whose share fell to nothing keeps its (zeroed) entry for its next task: requesters taking turns
+    // (one task at a time each, as at light load) neither make an entry nor delete one per task (a Map that deletes
+    // and adds at every task rebuilds its table now and then). Idle entries are dropped all at once past a bound.
+    if (++this.#idleUsages <= MAX_IDLE_USAGES) return
+    for (const [id, share] of this.usage) if (share.sessions === 0) this.usage.delete(id)
+    this.#idleUsages = 0
   }
 
   /** Resolves once `session` has ended (at once when it has). */

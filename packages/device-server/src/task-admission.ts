@@ -1,4 +1,4 @@
-import { SpanKind, TRACEPARENT, parseTraceparent, startTraceSpan } from '@aip/endpoint'
+import { SpanKind, TRACEPARENT, parseTraceparent, startTraceSpan, type TraceSpanOptions } from '@aip/endpoint'
 import { buildTaskAck, buildTaskEnd, newId, sanitizeTaskName, taskTimeoutMs, type DecodedClientMessage, type DecodedServerMessage } from '@aip/protocol'
 import { granted } from './command-writer.js'
 import { ClientConnection, type Identity } from './connection.js'
@@ -93,11 +93,7 @@ export function admitTask (core: ServerCore, connection: Replier, identity: Iden
   core.charge(identity.clientId, 1, frameSize)
   core.onLoadChange()
   const parent = parseTraceparent(message.metadata?.[TRACEPARENT])
-  session.trace = startTraceSpan('@aip/device-server', 'aip.task', {
-    parent,
-    kind: SpanKind.SERVER,
-    attributes: () => ({ 'aip.session_id': sessionId, 'aip.task_name': taskName, 'aip.device_id': deviceId })
-  })
+  session.trace = startTraceSpan('@aip/device-server', 'aip.task', new TaskSpanOptions(parent, session))
   session.propagateTrace = parent !== null
   const deadlineMs = taskTimeoutMs(message.metadata)
   // Any requester may give a deadline: at it the session is cancelled, as a `task_cancel` would. One beyond what a
@@ -115,6 +111,26 @@ export function admitTask (core: ServerCore, connection: Replier, identity: Iden
   if (core.events.listenerCount('sessionStarted') > 0) core.events.emit('sessionStarted', { sessionId, taskName, requesterId: identity.clientId, deviceId })
   // The agent runs beside the connection's frame queue: the queue must go on to deliver COMMAND_RESULTS.
   runTask(core, session, message.metadata)
+}
+
+/**
+ * The options of a task's span: one object, its attributes built only when read (the span records: an SDK is
+ * registered and kept it), where an options literal with an attributes closure was three objects per task.
+ */
+class TaskSpanOptions implements TraceSpanOptions {
+  readonly parent: TraceSpanOptions['parent']
+  readonly kind = SpanKind.SERVER
+  readonly #session: Session
+
+  constructor (parent: TraceSpanOptions['parent'], session: Session) {
+    this.parent = parent
+    this.#session = session
+  }
+
+  get attributes (): NonNullable<TraceSpanOptions['attributes']> {
+    const session = this.#session
+    return { 'aip.session_id': session.id, 'aip.task_name': session.taskName, 'aip.device_id': session.deviceId }
+  }
 }
 
 /** Running sessions of `deviceId` (while it is away, they all wait for it). */

@@ -65,6 +65,28 @@ function safeCode (code: number): boolean {
   return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 46 || code === 95 || code === 45
 }
 
+/** Longest name {@link replaceUnsafe} writes into its reused buffer; a longer one goes through the regular expression. */
+const REPLACE_BUFFER_CHARS = 512
+/** The sanitised name being written: every character of it is ASCII. */
+const replaced = Buffer.alloc(REPLACE_BUFFER_CHARS)
+
+/**
+ * `taskName` with every code unit outside `[A-Za-z0-9._-]` replaced by `_`, its first `safe` code units known to be
+ * safe. Written into a reused buffer and read back as one flat string: the regular expression's replace leaves some
+ * 160 bytes of garbage per name (a constellation's `<taskName>@<taskId>` session id, used as the task name when the
+ * TASK has none, always has one `@` to replace).
+ */
+function replaceUnsafe (taskName: string, safe: number): string {
+  const length = taskName.length
+  if (length > REPLACE_BUFFER_CHARS) return taskName.replace(UNSAFE_TASK_NAME, '_')
+  for (let i = 0; i < safe; i++) replaced[i] = taskName.charCodeAt(i)
+  for (let i = safe; i < length; i++) {
+    const code = taskName.charCodeAt(i)
+    replaced[i] = safeCode(code) ? code : 95
+  }
+  return replaced.toString('latin1', 0, length)
+}
+
 /**
  * The task name as the reference server sanitises it before use: every character outside `[A-Za-z0-9._-]`
  * becomes `_` (`galaxy/galaxy_task/t1` becomes `galaxy_galaxy_task_t1`), so it is safe as a file name. A name
@@ -75,7 +97,7 @@ export function sanitizeTaskName (taskName: string): string {
   let onlyDots = true
   for (let i = 0; i < taskName.length; i++) {
     const code = taskName.charCodeAt(i)
-    if (!safeCode(code)) return taskName.replace(UNSAFE_TASK_NAME, '_')
+    if (!safeCode(code)) return replaceUnsafe(taskName, i)
     if (code !== 46) onlyDots = false
   }
   return onlyDots && taskName.length > 0 ? '_'.repeat(taskName.length) : taskName

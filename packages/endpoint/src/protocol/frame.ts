@@ -34,7 +34,7 @@ export function decodeFrame (role: ProtocolRole, data: string, limits: { maxByte
 }
 
 /** Encodes a message the role sends, in the reference wire form. */
-export function encodeFrame (role: ProtocolRole, message: unknown, options: { extra: Readonly<Record<string, unknown>> | null, validate?: boolean }): string {
+export function encodeFrame (role: ProtocolRole, message: unknown, options: { extra?: Readonly<Record<string, unknown>> | null, validate?: boolean }): string {
   return role === 'client' ? encodeClientMessage(message as ClientMessage, options) : encodeServerMessage(message as ServerMessage, options)
 }
 

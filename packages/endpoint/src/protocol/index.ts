@@ -247,8 +247,8 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
       this.send(message, options).catch(onError ?? noop)
       return true
     }
-    const encode = { extra: options.extra ?? null, validate: options.validate ?? true }
-    const frame = options.encoded ?? encodeFrame(this.options.role, message, encode)
+    // The options are the encoder's as they are (an absent `extra` is none, an absent `validate` is true): no copy per frame.
+    const frame = options.encoded ?? encodeFrame(this.options.role, message, options)
     if (!postFrame(this.transport, frame, onError)) return false
     if (this.#events !== undefined && this.#events.count('sent') > 0) this.#events.emit('sent', { message, bytes: Buffer.byteLength(frame) })
     return true
