@@ -75,19 +75,22 @@ export class ClientConnection {
   readonly connectionId: string
   /** The credential presented at the handshake. */
   readonly credential: Credential
+  // The fields below change after the connection is made. Each is written in the constructor, not by an
+  // initialiser: V8 takes a field that was only ever initialised for a constant, and the first later write (the
+  // server's first closed connection, its first pong) would throw away the compiled code of the connect path.
   /** Set once the outbound budget was exceeded: nothing more is sent, the connection is closing. */
-  overBudget = false
-  identity: Identity | null = null
+  overBudget: boolean
+  identity: Identity | null
   /** The ticket of its registration deadline (`core.registrationDeadlines`), released once it registers or closes. */
-  deadlineTicket = -1
+  deadlineTicket: number
   /** How its transport closed; `null` while it is open (see {@link closed}). */
-  closeInfo: CloseInfo | null = null
+  closeInfo: CloseInfo | null
   /** When the connection was accepted, or its last pong arrived, relative to the settings' `origin`. */
   #seenAt: number
   /** Pongs received; with the protocol's frame count, a probe tells whether the peer said anything meanwhile. */
-  #pongs = 0
+  #pongs: number
   /** Timers to clear at the end; `null` when there are none. */
-  #timers: Set<NodeJS.Timeout> | null = null
+  #timers: Set<NodeJS.Timeout> | null
   readonly #settings: ConnectionSettings
 
   constructor (protocol: AIPProtocol<'server'>, connectionId: string, credential: Credential, settings: ConnectionSettings) {
@@ -96,6 +99,12 @@ export class ClientConnection {
     this.credential = credential
     this.#settings = settings
     this.#seenAt = settings.now() - settings.origin
+    this.overBudget = false
+    this.identity = null
+    this.deadlineTicket = -1
+    this.closeInfo = null
+    this.#pongs = 0
+    this.#timers = null
   }
 
   /** The transport of the connection (its protocol's). */

@@ -34,18 +34,27 @@ export class WebSocketTransport implements Transport {
    * stop the others (its error is dropped), and an emit calls the listeners present when it started (arrays are
    * copied on write).
    */
-  #listeners: Record<string, Listener | Listener[] | undefined> | null = null
-  #receiver: TransportReceiver | null = null
+  // These fields change after the transport is made. Each is written in the constructor, not by an initialiser: V8
+  // takes a field that was only ever initialised for a constant, and the first later write (the process's first
+  // closed socket) would throw away the compiled code of every function that relied on it.
+  #listeners: Record<string, Listener | Listener[] | undefined> | null
+  #receiver: TransportReceiver | null
   /** {@link CLOSED}, {@link LOCAL_CLOSE} and {@link PONG_HEARD}: one small integer for the three flags. */
-  #flags = 0
+  #flags: number
   /** The `onError` of the last `post`, and the write callback made for it. */
-  #postOnError: ((err: Error) => void) | null = null
-  #postDone: ((err?: Error | null) => void) | null = null
+  #postOnError: ((err: Error) => void) | null
+  #postDone: ((err?: Error | null) => void) | null
   /** The event loop's idle time when this transport last sent a frame (see {@link WebSocketTransport.#hold}). */
-  #idleMark = -1
+  #idleMark: number
 
   constructor (socket: WebSocket) {
     this.socket = socket
+    this.#listeners = null
+    this.#receiver = null
+    this.#flags = 0
+    this.#postOnError = null
+    this.#postDone = null
+    this.#idleMark = -1
     // Functions shared by every transport (the socket is `this` in them) find the transport through the socket:
     // no closure per connection.
     ;(socket as SocketWithTransport)[kTransport] = this

@@ -9,6 +9,9 @@ export interface DeadlineClock {
   readonly schedule: Schedule
 }
 
+/** The `#cancel` of a queue whose timer is not armed. */
+const disarmed = (): void => {}
+
 // The globals are read at each call, so that fake timers installed after this module loaded are used.
 const realClock: DeadlineClock = {
   now: () => performance.now(),
@@ -37,15 +40,19 @@ export class DeadlineQueue<T> {
   readonly #delayMs: number
   readonly #expire: (item: T) => void
   readonly #clock: DeadlineClock
+  // The fields below change as the queue runs. Each is written in the constructor, not by an initialiser: V8 takes a
+  // field that was only ever initialised for a constant, and the first later write (the first timer turn, the first
+  // reset) would throw away the compiled code of `add`, `release` and their callers long after the server started.
   /** Items in the order they came (`null` once released or due); `#head` is the oldest not yet due. */
-  #queue: Array<T | null> = []
-  #dueAt: number[] = []
-  #head = 0
+  readonly #queue: Array<T | null>
+  readonly #dueAt: number[]
+  #head: number
   /** Tickets handed out before `#queue[0]` (tickets are absolute: they survive the queue's compaction). */
-  #base = 0
-  #cancel: (() => void) | null = null
+  #base: number
+  /** Clears the armed timer; {@link disarmed} while none is armed. */
+  #cancel: () => void
   /** Set while the timer's turn runs: items added by `expire` are armed for at its end, once. */
-  #firing = false
+  #firing: boolean
 
   /**
    * @param delayMs - the deadline of every item, from when it is added
@@ -56,6 +63,12 @@ export class DeadlineQueue<T> {
     this.#delayMs = delayMs
     this.#expire = expire
     this.#clock = clock
+    this.#queue = []
+    this.#dueAt = []
+    this.#head = 0
+    this.#base = 0
+    this.#cancel = disarmed
+    this.#firing = false
   }
 
   /** Deadlines not yet due (released ones included until their turn or the next compaction). */
@@ -65,14 +78,14 @@ export class DeadlineQueue<T> {
 
   /** Whether the timer is armed. */
   get armed (): boolean {
-    return this.#cancel !== null
+    return this.#cancel !== disarmed
   }
 
   /** Starts the deadline of `item`; returns its ticket (a number ≥ 0), for {@link release}. */
   add (item: T): number {
     this.#queue.push(item)
     this.#dueAt.push(this.#clock.now() + this.#delayMs)
-    if (this.#cancel === null && !this.#firing) this.#arm()
+    if (this.#cancel === disarmed && !this.#firing) this.#arm()
     return this.#base + this.#queue.length - 1
   }
 
@@ -89,11 +102,12 @@ export class DeadlineQueue<T> {
 
   /** Clears the timer and every deadline; tickets handed out before are released. */
   clear (): void {
-    this.#cancel?.()
-    this.#cancel = null
+    this.#cancel()
+    this.#cancel = disarmed
     this.#base += this.#queue.length
-    this.#queue = []
-    this.#dueAt = []
+    // Emptied in place: the arrays stay the same objects for the queue's whole life.
+    this.#queue.length = 0
+    this.#dueAt.length = 0
     this.#head = 0
   }
 
@@ -103,7 +117,7 @@ export class DeadlineQueue<T> {
   }
 
   readonly #fire = (): void => {
-    this.#cancel = null
+    this.#cancel = disarmed
     this.#firing = true
     try {
       const now = this.#clock.now()
@@ -113,9 +127,11 @@ export class DeadlineQueue<T> {
         const item = queue[this.#head] as T | null
         queue[this.#head] = null
         this.#head++
-        if (item !== null) this.#expire(item)
-        // `expire` cleared the queue: what it holds now is due later.
-        if (this.#queue !== queue) break
+        if (item === null) continue
+        const base = this.#base
+        this.#expire(item)
+        // `expire` cleared the queue (which moves `#base` on: it held this item): what it holds now is due later.
+        if (this.#base !== base) break
       }
     } finally {
       this.#firing = false
@@ -134,9 +150,13 @@ export class DeadlineQueue<T> {
     }
     // Drop what was served once it is most of the queue: each entry is copied a bounded number of times.
     if (this.#head >= 1024 && this.#head * 2 >= queue.length) {
-      this.#queue = queue.slice(this.#head)
-      this.#dueAt = this.#dueAt.slice(this.#head)
-      this.#base += this.#head
+      const head = this.#head
+      const dueAt = this.#dueAt
+      queue.copyWithin(0, head)
+      queue.length -= head
+      dueAt.copyWithin(0, head)
+      dueAt.length -= head
+      this.#base += head
       this.#head = 0
     }
     this.#arm()

@@ -47,19 +47,22 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
   readonly options: ResolvedProtocolOptions<R>
   /** The connection this protocol runs on. */
   readonly transport: Transport
+  // The fields below change after the protocol is made (at the close at the latest). Each is written in the
+  // constructor, not by an initialiser: V8 takes a field that was only ever initialised for a constant, and the
+  // process's first closed connection would throw away the compiled code of the connect path that relied on it.
   /** Whatever most connections never use (handlers, waiters, transfers, the close promise...), made on first use. */
   #rareState: RareState<R> | undefined
   #events: Listeners<ProtocolEvents<R>, AIPProtocol<R>> | undefined
   /** Middleware of this protocol; the frozen shared list of the options until `use()` changes it. */
   #middleware: readonly ProtocolMiddleware[]
-  #owner: ProtocolOwner<R> | null = null
-  #ownerKey = ''
+  #owner: ProtocolOwner<R> | null
+  #ownerKey: string
   /** Length of the text frame whose message the handlers are running for. */
-  #frameLength = 0
+  #frameLength: number
   /** {@link CLOSED}, {@link TRANSPORT_CLOSED} and {@link CLOSE_HANDLED}: one small integer for the three flags. */
-  #flags = 0
+  #flags: number
   /** What the owner of this connection keeps with it (a server: its connection record); `undefined` until set. */
-  data: unknown = undefined
+  data: unknown
 
   /**
    * @param transport - an open connection; listeners are attached at once, so no frame is lost
@@ -71,6 +74,13 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
     this.options = resolveProtocolOptions(options)
     this.#middleware = this.options.middleware
     this.transport = transport
+    this.#rareState = undefined
+    this.#events = undefined
+    this.#owner = null
+    this.#ownerKey = ''
+    this.#frameLength = 0
+    this.#flags = 0
+    this.data = undefined
     // Frames and the close come by method call where the transport allows it: no listener closure per connection.
     const off = bindReceiver(transport, this)
     if (!transport.isOpen) {
