@@ -8,6 +8,13 @@ function listOf (value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string' && item !== '') : []
 }
 
+/**
+ * The listen backlog of `aip serve`. Node's default (511) is short for a fleet: after a restart every device
+ * reconnects within seconds, the kernel drops the SYNs a full queue cannot take, and those devices wait for TCP's
+ * retransmissions (1 s, 3 s, 7 s...) on top of their own backoff.
+ */
+const DEFAULT_BACKLOG = 4096
+
 /** Flags whose name is not the option's in kebab case. */
 const FLAGS: Record<string, string> = { resumeWindowMs: 'resume-window' }
 
@@ -17,7 +24,7 @@ export const serve: Command = {
   usage: `Usage: aip serve [--host 127.0.0.1] [--port 5000] [--token KEY] [--api-key KEY] [--agent auto|plan]
                  [--metrics] [--dashboard] [--drain-timeout 30000] [--json]
                  [--allowed-origin ORIGIN]... [--allowed-host HOST]...
-                 [--max-connections N] [--max-connections-per-address N] [--headers-timeout-ms MS]
+                 [--max-connections N] [--max-connections-per-address N] [--headers-timeout-ms MS] [--backlog N]
                  [--resume-window MS] [--redis redis://HOST:6379 [--node-id ID] [--redis-prefix PREFIX]]
 
   --host      address to listen on (default 127.0.0.1)
@@ -40,6 +47,9 @@ export const serve: Command = {
   --max-connections               connections the server holds at most (default 10000)
   --max-connections-per-address   connections one remote address may hold (default 1000; 0: no limit)
   --headers-timeout-ms            time a new connection has to send its request headers (default 10000)
+  --backlog                       connections the kernel queues for the server before it accepts them (default
+                                  4096; the kernel caps it at net.core.somaxconn): a fleet reconnecting at once
+                                  after a restart overflows a short queue, and its devices wait for TCP retries
   --resume-window                 how long the tasks of a client whose link dropped are held for it, in ms
                                   (default 30000): a device or constellation that asked for it (our clients
                                   do) and reconnects within it carries on where it was. 0: every task fails
@@ -64,6 +74,7 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     'max-connections': { type: 'string' },
     'max-connections-per-address': { type: 'string' },
     'headers-timeout-ms': { type: 'string' },
+    backlog: { type: 'string' },
     'resume-window': { type: 'string' },
     metrics: { type: 'boolean' },
     dashboard: { type: 'boolean' },
@@ -92,6 +103,8 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     for (const [name, value] of Object.entries(limits)) {
       if (!Number.isInteger(value)) throw new CliError(`--${FLAGS[name] ?? name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be an integer`, ExitCode.Usage)
     }
+    const backlog = optionalNumber(values, 'backlog', DEFAULT_BACKLOG, { min: 1 })
+    if (!Number.isInteger(backlog)) throw new CliError('--backlog must be an integer', ExitCode.Usage)
     const redis = redisOption(values)
     const origins = listOf(values['allowed-origin'])
     const hosts = listOf(values['allowed-host'])
@@ -108,7 +121,7 @@ AIP_LOG_LEVEL (default warn) sets the level of the server's JSON logs on stderr.
     app.aip.on('clientResumed', (c) => io.stderr(`resumed ${c.clientType} ${c.clientId} after ${c.awayMs} ms\n`))
     app.aip.on('taskEnd', (t) => io.stderr(`task ${t.sessionId} on ${t.deviceId}: ${t.status}${t.error === null ? '' : ` (${t.error})`}\n`))
     try {
-      await app.listen({ host, port })
+      await app.listen({ host, port, backlog })
     } catch (err) {
       throw new CliError(`cannot listen on ${host}:${port}: ${(err as Error).message}`, ExitCode.Refused)
     }
