@@ -29,13 +29,13 @@ export interface TaskMeter {
 /** The method of `DeviceServerEndpoint` that sets its {@link TaskMeter} (`null`: none). Internal. */
 export const setTaskMeter: unique symbol = Symbol('aip.deviceServer.setTaskMeter')
 
+/** Most entries of `ServerCore.usage` kept at nothing (requesters running no task) before they are dropped. */
+const MAX_IDLE_USAGES = 4096
+
 /**
  * The state of one server, shared by the files that handle its connections, registrations and tasks. Internal:
  * `DeviceServerEndpoint` is the public face.
  */
-/** Most entries of `ServerCore.usage` kept at nothing (requesters running no task) before they are dropped. */
-const MAX_IDLE_USAGES = 4096
-
 export class ServerCore {
   readonly options: ResolvedServerOptions
   readonly logger: Logger
