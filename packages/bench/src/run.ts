@@ -100,8 +100,8 @@ if (instructions) {
 }
 
 const size = quick
-  ? { devices: 20, window: 16, warmupMs: 200, durationMs: 600, rate: 200, lightRate: 100, lightWarmupTasks: 0, connectDevices: 200, connectWarmupDevices: 0, stormDevices: 200, scaleDevices: 500, heartbeatMs: 1000 }
-  : { devices: 100, window: 128, warmupMs: 1000, durationMs: 5000, rate: 2000, lightRate: 500, lightWarmupTasks: 0, connectDevices: 10_000, connectWarmupDevices: 0, stormDevices: 10_000, scaleDevices: SCALE_GOALS.scaleDevices, heartbeatMs: SCALE_GOALS.heartbeatMs }
+  ? { devices: 20, window: 16, warmupMs: 200, durationMs: 600, rate: 200, lightRate: 100, lightWarmupTasks: 0, lightWarmupMs: 200, connectDevices: 200, connectWarmupDevices: 0, stormDevices: 200, scaleDevices: 500, heartbeatMs: 1000 }
+  : { devices: 100, window: 128, warmupMs: 1000, durationMs: 5000, rate: 2000, lightRate: 500, lightWarmupTasks: 0, lightWarmupMs: 10_000, connectDevices: 10_000, connectWarmupDevices: 2000, stormDevices: 10_000, scaleDevices: SCALE_GOALS.scaleDevices, heartbeatMs: SCALE_GOALS.heartbeatMs }
 if (instructions) Object.assign(size, quick ? { durationMs: 5000, lightRate: 10, lightWarmupTasks: 200, connectDevices: 200, connectWarmupDevices: 100 } : { durationMs: 15_000, lightRate: 20, lightWarmupTasks: 8000, connectDevices: 2000, connectWarmupDevices: 2000 })
 const scaleOptions = {
   devices: scaleDevices ?? size.scaleDevices,
@@ -264,7 +264,7 @@ const redisScenarios: Scenario[] = [
   {
     name: `redis registration, ${size.connectDevices} devices`,
     run: async (kind) => {
-      if (kind === 'baseline') return await withServer('real', (s) => connect(s, { devices: size.connectDevices }))
+      if (kind === 'baseline') return await withServer('real', (s) => connect(s, { devices: size.connectDevices, warmupDevices: size.connectWarmupDevices }))
       const server = await redisServer()
       const node = await startNode('a', ++clusterRuns)
       try {
@@ -281,7 +281,7 @@ const scenarios: Scenario[] = [
   { name: 'throughput, 10 constellations', run: (kind) => withServer(kind, (s) => throughputRun(s, quick ? 2 : 10)) },
   { name: `latency at ${size.rate} tasks/s`, run: (kind) => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.rate, durationMs: size.durationMs * 2 })) },
   // Light load: what most fleets see most of the time; no batching hides the fixed per-task costs.
-  { name: `light load, ${size.lightRate} tasks/s`, run: (kind) => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.lightRate, durationMs: size.durationMs * 2, warmupTasks: size.lightWarmupTasks })) },
+  { name: `light load, ${size.lightRate} tasks/s`, run: (kind) => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.lightRate, durationMs: size.durationMs * 2, warmupTasks: size.lightWarmupTasks, warmupMs: size.lightWarmupMs })) },
   // The cost of the Prometheus metrics: the real server with them (reported as "real") against the real server
   // without them (reported as "baseline"), in the same run; the figure to read is cpuMicrosPerTask.
   { name: 'metrics on vs off, throughput, 1 constellation', run: (kind) => withServer(kind === 'real' ? 'real-metrics' : 'real', (s) => throughputRun(s, 1)) },
@@ -292,10 +292,10 @@ const scenarios: Scenario[] = [
   // The same SDK with a sampler that drops every span: the trace context still travels (ids drawn, `traceparent`
   // written), nothing is recorded; what a server pays for the spans a ratio sampler leaves out.
   { name: 'tracing sampled out vs off, throughput, 1 constellation', run: (kind) => withServer(kind === 'real' ? 'real-tracing-unsampled' : 'real', (s) => throughputRun(s, 1)) },
-  { name: `connect ${size.connectDevices} devices`, run: (kind) => withServer(kind, (s) => connect(s, { devices: size.connectDevices })) },
+  { name: `connect ${size.connectDevices} devices`, run: (kind) => withServer(kind, (s) => connect(s, { devices: size.connectDevices, warmupDevices: size.connectWarmupDevices })) },
   // The same with fastify-aip's `upgrade: 'route'` (the plugin's default in an app with hooks of its own): each
   // upgrade routed by Fastify, against the same floor.
-  { name: `connect ${size.connectDevices} devices (route upgrade)`, run: (kind) => withServer(kind === 'real' ? 'real-route' : kind, (s) => connect(s, { devices: size.connectDevices })) },
+  { name: `connect ${size.connectDevices} devices (route upgrade)`, run: (kind) => withServer(kind === 'real' ? 'real-route' : kind, (s) => connect(s, { devices: size.connectDevices, warmupDevices: size.connectWarmupDevices })) },
   {
     name: `restart with ${size.stormDevices} devices`,
     run: async (kind) => {

@@ -111,12 +111,41 @@ export interface LatencyOptions {
   /** Tasks run before the measured window, so that its code is warm. */
   warmupTasks?: number
   /**
+   * Milliseconds of the same open loop (same rate, same spread over the devices) run before the measured window, its
+   * tasks not counted: the window then reads the steady state, not V8 compiling the task path for the first time.
+   */
+  warmupMs?: number
+  /**
    * Each task alone, warm-up included: a task starts when the one before has ended, and no sooner than the
    * schedule says (the schedule slips when a task takes longer than `1000 / rate` ms). For instruction counts: a
    * server slowed down by callgrind, or by a busy machine, must not find two tasks in one turn, which a fixed
    * arrival rate does not prevent. Latency percentiles of such a run say nothing.
    */
   alone?: boolean
+}
+
+/**
+ * Starts `start()` at `rate` per second for `durationMs` on a 10 ms tick, whatever the tasks before are doing (an open
+ * loop: a slow server gets tasks at the same rate), and resolves when every task started has settled.
+ */
+async function openLoop (rate: number, durationMs: number, start: () => Promise<void>): Promise<void> {
+  const tickMs = 10
+  const perTick = rate * tickMs / 1000
+  const ticks = Math.round(durationMs / tickMs)
+  const tasks: Array<Promise<void>> = []
+  const begin = performance.now()
+  let owed = 0
+  for (let tick = 0; tick < ticks; tick++) {
+    owed += perTick
+    while (owed >= 1) {
+      owed--
+      tasks.push(start())
+    }
+    // Keep to the schedule: wait until the next tick is due.
+    const due = begin + (tick + 1) * tickMs
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())))
+  }
+  await Promise.all(tasks)
 }
 
 /** Latency at a fixed arrival rate (open loop): p50 and p99 in ms. With `alone`, tasks one at a time (see there). */
@@ -126,38 +155,30 @@ export async function latency (target: ServerProcess | Deployment, o: LatencyOpt
   const conns = await connectConstellations(server.constellationUrl, devices, 1)
   const latencies: number[] = []
   let failed = 0
-  const tasks: Array<Promise<void>> = []
-  const tickMs = 10
-  const perTick = o.rate * tickMs / 1000
-  // Alone, the tasks are paced one by one below instead of by ticks.
-  const ticks = o.alone === true ? 0 : Math.round(o.durationMs / tickMs)
   let pick = 0
+  const next = (): LoadConstellation => conns[pick++ % conns.length] as LoadConstellation
   // Tasks run before the measured window (16 at a time, or one at a time as in the window), so that the window's
   // code is warm.
   const warmup = Array.from({ length: o.warmupTasks ?? 0 }, (_, i) => conns[i % conns.length] as LoadConstellation)
   await pool(warmup, o.alone === true ? 1 : 16, async (conn) => { await conn.task().catch(() => {}) })
-  let owed = 0
+  // And the same open loop as the window's, not counted.
+  let cold: Figures | undefined
+  if (o.alone !== true && (o.warmupMs ?? 0) > 0) {
+    const first = await server.sample()
+    let started = 0
+    await openLoop(o.rate, o.warmupMs ?? 0, () => { started++; return next().task().then(() => {}, () => {}) })
+    const last = await server.sample()
+    // The warm-up's own CPU per task, on the server just started.
+    cold = { cpuMicrosPerTaskCold: (last.cpuMicros - first.cpuMicros) / Math.max(started, 1) }
+  }
   const reasons = new Set<string>()
   const before = await server.sample()
-  const start = performance.now()
-  if (o.alone === true) {
-    await paced(Math.round(o.rate * o.durationMs / 1000), 1000 / o.rate, async () => {
-      const conn = conns[pick++ % conns.length] as LoadConstellation
-      await conn.task().then((ms) => { latencies.push(ms) }, (err: Error) => { failed++; reasons.add(err.message) })
-    })
+  const run = async (): Promise<void> => {
+    await next().task().then((ms) => { latencies.push(ms) }, (err: Error) => { failed++; reasons.add(err.message) })
   }
-  for (let tick = 0; tick < ticks; tick++) {
-    owed += perTick
-    while (owed >= 1) {
-      owed--
-      const conn = conns[pick++ % conns.length] as LoadConstellation
-      tasks.push(conn.task().then((ms) => { latencies.push(ms) }, (err: Error) => { failed++; reasons.add(err.message) }))
-    }
-    // Keep to the schedule: wait until the next tick is due.
-    const due = start + (tick + 1) * tickMs
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())))
-  }
-  await Promise.all(tasks)
+  // Alone, the tasks are paced one by one instead of by ticks.
+  if (o.alone === true) await paced(Math.round(o.rate * o.durationMs / 1000), 1000 / o.rate, run)
+  else await openLoop(o.rate, o.durationMs, run)
   const after = await server.sample()
   if (reasons.size > 0) process.stderr.write(`latency: ${failed} task(s) failed: ${[...reasons].join('; ')}\n`)
   closeAll(conns)
@@ -170,7 +191,8 @@ export async function latency (target: ServerProcess | Deployment, o: LatencyOpt
     p99Ms: percentile(latencies, 0.99),
     cpuMicrosPerTask: (after.cpuMicros - before.cpuMicros) / Math.max(latencies.length, 1),
     completed: latencies.length,
-    failed
+    failed,
+    ...cold
   }
   perInstruction(figures, 'instructionsPerTask', before, after, latencies.length)
   redisFigures(figures, 'PerTask', before, after, latencies.length)
@@ -212,7 +234,7 @@ function redisFigures (figures: Figures, per: string, before: Sample, after: Sam
  * are reported.
  */
 export async function connect (server: ServerProcess, o: { devices: number, concurrency?: number, warmupDevices?: number, redis?: { sample: () => Promise<{ cpuMicros: number, commands: number, instructions?: number }> } }): Promise<Figures> {
-  if (o.warmupDevices !== undefined && o.warmupDevices > 0) await warmUpConnects(server, o.warmupDevices, o.concurrency)
+  const cold = o.warmupDevices !== undefined && o.warmupDevices > 0 ? await warmUpConnects(server, o.warmupDevices, o.concurrency) : undefined
   const idle = await server.gc()
   const redisBefore = await o.redis?.sample()
   const start = performance.now()
@@ -231,6 +253,8 @@ export async function connect (server: ServerProcess, o: { devices: number, conc
     rssBytesPerDevice: (after.rss - idle.rss) / o.devices,
     registered: after.registered
   }
+  // The warm-up's own connects, on the server just started: what a restart storm pays on top.
+  if (cold !== undefined) figures.cpuMicrosPerConnectCold = cold
   // Counted (`--instructions`), redis-server's instructions are added to the node's.
   const counted = (stats: Sample, redis: { instructions?: number } | undefined): Sample =>
     stats.instructions === undefined || redis?.instructions === undefined ? stats : { ...stats, instructions: stats.instructions + redis.instructions, redisInstructions: redis.instructions }
@@ -245,16 +269,19 @@ export async function connect (server: ServerProcess, o: { devices: number, conc
 /**
  * Connects `count` devices that leave again before the measured window, so that the window sees the connect path
  * compiled as a server that has taken some connects runs it, not V8 compiling it. Resolves once the server has let
- * every one of them go.
+ * every one of them go. Answers their CPU per connect: the cold server's, compiling as it goes.
  */
-async function warmUpConnects (server: ServerProcess, count: number, concurrency: number | undefined): Promise<void> {
+async function warmUpConnects (server: ServerProcess, count: number, concurrency: number | undefined): Promise<number> {
+  const before = await server.stats()
   const devices = await connectDevices(server, count, 'warm', concurrency)
+  const after = await server.stats()
   closeAll(devices)
   // Bounded: a server that keeps a closed device registered for more than a minute fails the scenario.
   for (let tries = 0; await server.registered() > 0; tries++) {
     if (tries >= 1200) throw new Error('warm-up devices still registered a minute after they closed')
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+  return (after.cpuMicros - before.cpuMicros) / count
 }
 
 /**
