@@ -4,7 +4,7 @@ import type { RedisConnection } from './connection.js'
 import { FencedError, InvalidArgumentError, StreamFullError } from './errors.js'
 import type { LeaseLossReason } from './errors.js'
 import { checkId, describe, optionCount, optionMs } from './keys.js'
-import { LUA_FENCE, LuaScript } from './script.js'
+import { LUA_FENCE, LuaLibrary } from './script.js'
 import { toRecord } from './leases.js'
 import type { AppendOptions, DeliveryEntry, DeliveryLog, HolderAppendOptions, HolderAppendOutcome, LeaseFence, StreamAddress } from './types.js'
 
@@ -30,9 +30,10 @@ export interface RedisDeliveryLogOptions {
 /** Most appends (or acknowledgements) sent in one script call; a turn with more sends several, in order. */
 const MAX_BATCH = 256
 
-// Lua of the batched scripts: `fenced(l, epoch, token)` checks the lease at KEYS[l] / KEYS[l + 1] once per batch and
-// holder (nothing else runs during a script, so the answer cannot change within it).
-const LUA_FENCE_CACHE = `${LUA_FENCE}local fences = {}
+// Lua of the batched scripts: `fenced(l, epoch, token)` checks the lease at KEYS[l] / KEYS[l + 1] once per call and
+// holder (nothing else runs during a script, so the answer cannot change within it). Part of each call's body (its
+// cache is the call's), after LUA_FENCE in the prelude.
+const LUA_FENCE_CACHE = `local fences = {}
 local function fenced(l, epoch, token)
   local id = l .. ' ' .. epoch .. ' ' .. token
   local f = fences[id]
@@ -43,6 +44,9 @@ local function fenced(l, epoch, token)
   return f
 end
 `
+
+// The delivery log's scripts, loaded once as a library of Redis functions (EVAL scripts where Redis refuses it).
+const STREAMS = new LuaLibrary()
 
 // Lua shared by the append scripts.
 // - `swap_tail(k, id, cur)`: a stream's last entry id is kept in `<stream key>:tail`, written with each XADD: returns
@@ -74,7 +78,7 @@ end
 // append: a task's result and its TASK_END cost one script call). One append without a fence (a frame for a
 // requester, most calls at light load): the same commands and answers as APPEND_MANY's for one append, with five
 // arguments instead of eleven.
-const APPEND_ONE = new LuaScript(`${LUA_APPEND_COMMON}
+const APPEND_ONE = STREAMS.define('append_one', [LUA_APPEND_COMMON], `
 for j = 2, #KEYS do redis.call('SET', KEYS[j], ARGV[j + 5], 'PX', ARGV[6]) end
 local k = KEYS[1]
 local cur = redis.call('XLEN', k)
@@ -99,14 +103,14 @@ return { id }
 // doorbell channel without its node id, the node not to append for, the data prefix required. One append to a
 // client's holder (a forwarded TASK): answers as APPEND_MANY's append to a holder. Reads the lease's node and data
 // only (its other fields when they are answered: nothing appended).
-const APPEND_HOLDER = new LuaScript(`${LUA_APPEND_COMMON}
+const APPEND_HOLDER = STREAMS.define('append_holder', [LUA_APPEND_COMMON], `
 local lk = KEYS[2]
 local f = redis.call('HMGET', lk, 'node', 'data')
 local node = f[1]
 if not node then return { { 'absent' } } end
 local data = f[2] or ''
 local want = ARGV[7]
-if node == ARGV[6] or string.sub(data, 1, #want) ~= want then
+if node == ARGV[6] or string.find(data, want, 1, true) ~= 1 then
   local g = redis.call('HMGET', lk, 'epoch', 'acquired', 'renewed')
   if not g[1] then return { { 'absent' } } end
   return { { 'held', node, g[1], g[2] or '', g[3] or '', data, redis.call('PTTL', lk) } }
@@ -142,7 +146,7 @@ return { { 'sent', id, node } }
 // DOORBELL below), or, when they would take more than the bytes allowed or a payload holds a NUL, names the streams
 // that got entries (their keys, space-separated). A call of one append without a fence takes APPEND_ONE or
 // APPEND_HOLDER instead.
-const APPEND_MANY = new LuaScript(`${LUA_FENCE_CACHE}${LUA_APPEND_COMMON}
+const APPEND_MANY = STREAMS.define('append_many', [LUA_FENCE, LUA_APPEND_COMMON], `${LUA_FENCE_CACHE}
 local max = tonumber(ARGV[1])
 local n = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
@@ -259,7 +263,7 @@ return out
 
 // KEYS: streams, leases and epochs of the batch. ARGV: ttl ms, n, then per acknowledgement: stream index, lease index
 // (0: none), epoch, token, min id kept. Answers per acknowledgement the entries removed, or 'fenced' / 'expired'.
-const ACK_MANY = new LuaScript(`${LUA_FENCE_CACHE}
+const ACK_MANY = STREAMS.define('ack_many', [LUA_FENCE], `${LUA_FENCE_CACHE}
 local n = tonumber(ARGV[2])
 local out, trimmed, order = {}, {}, {}
 for i = 0, n - 1 do
