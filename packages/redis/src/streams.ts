@@ -72,24 +72,26 @@ local function enc(s)
 end
 `
 
-// KEYS: the stream, then the keys of the records written with it. ARGV: max length, ttl ms, room (the bytes a doorbell
-// has left for the entry's id once its payload is in, -1 when the payload holds a NUL: the doorbell then names the
-// stream), payload, doorbell channel ('': none), then the records' TTL ms and their values (SET ... PX, before the
-// append: a task's result and its TASK_END cost one script call). One append without a fence (a frame for a
-// requester, most calls at light load): the same commands and answers as APPEND_MANY's for one append, with five
-// arguments instead of eleven.
+// KEYS: the stream, then the keys of the records written with it. ARGV: max length (negative when the doorbell is to
+// name the stream rather than carry the entry: its payload holds a NUL or is too large), ttl ms, payload, doorbell
+// channel ('': none), then the records' TTL ms and their values (SET ... PX, before the append: a task's result and
+// its TASK_END cost one script call). One append without a fence (a frame for a requester, most calls at light
+// load): the same commands and answers as APPEND_MANY's for one append, with four arguments instead of eleven.
 const APPEND_ONE = STREAMS.define('append_one', [LUA_APPEND_COMMON], `
-for j = 2, #KEYS do redis.call('SET', KEYS[j], ARGV[j + 5], 'PX', ARGV[6]) end
+for j = 2, #KEYS do redis.call('SET', KEYS[j], ARGV[j + 4], 'PX', ARGV[5]) end
+local max = tonumber(ARGV[1])
+local names = max < 0
+if names then max = -max end
 local k = KEYS[1]
 local cur = redis.call('XLEN', k)
-if cur >= tonumber(ARGV[1]) then return { 'full' } end
-local p = ARGV[4]
+if cur >= max then return { 'full' } end
+local p = ARGV[3]
 local id = redis.call('XADD', k, '*', 'p', p)
 if cur == 0 then redis.call('PEXPIRE', k, ARGV[2]) end
 local prev = swap_tail(k, id, cur, ARGV[2])
-local ch = ARGV[5]
+local ch = ARGV[4]
 if ch ~= '' then
-  if prev == '*' or #id > tonumber(ARGV[3]) then
+  if names or prev == '*' then
     redis.call('PUBLISH', ch, k)
   else
     local nul = '\\0'
@@ -99,31 +101,34 @@ end
 return { id }
 `)
 
-// KEYS: the stream, the lease of the client it is for. ARGV: max length, ttl ms, room (as APPEND_ONE), payload, the
-// doorbell channel without its node id, the node not to append for, the data prefix required. One append to a
-// client's holder (a forwarded TASK): answers as APPEND_MANY's append to a holder. Reads the lease's node and data
-// only (its other fields when they are answered: nothing appended).
+// KEYS: the stream, the lease of the client it is for. ARGV: max length (negative: name the stream, as APPEND_ONE),
+// ttl ms, payload, the doorbell channel without its node id, the node not to append for, the data prefix required.
+// One append to a client's holder (a forwarded TASK): answers as APPEND_MANY's append to a holder. Reads the lease's
+// node and data only (its other fields when they are answered: nothing appended).
 const APPEND_HOLDER = STREAMS.define('append_holder', [LUA_APPEND_COMMON], `
 local lk = KEYS[2]
 local f = redis.call('HMGET', lk, 'node', 'data')
 local node = f[1]
 if not node then return { { 'absent' } } end
 local data = f[2] or ''
-local want = ARGV[7]
-if node == ARGV[6] or string.find(data, want, 1, true) ~= 1 then
+local want = ARGV[6]
+if node == ARGV[5] or string.find(data, want, 1, true) ~= 1 then
   local g = redis.call('HMGET', lk, 'epoch', 'acquired', 'renewed')
   if not g[1] then return { { 'absent' } } end
   return { { 'held', node, g[1], g[2] or '', g[3] or '', data, redis.call('PTTL', lk) } }
 end
+local max = tonumber(ARGV[1])
+local names = max < 0
+if names then max = -max end
 local k = KEYS[1]
 local cur = redis.call('XLEN', k)
-if cur >= tonumber(ARGV[1]) then return { 'full' } end
-local p = ARGV[4]
+if cur >= max then return { 'full' } end
+local p = ARGV[3]
 local id = redis.call('XADD', k, '*', 'p', p)
 if cur == 0 then redis.call('PEXPIRE', k, ARGV[2]) end
 local prev = swap_tail(k, id, cur, ARGV[2])
-local ch = ARGV[5] .. enc(node) .. '}'
-if prev == '*' or #id > tonumber(ARGV[3]) then
+local ch = ARGV[4] .. enc(node) .. '}'
+if names or prev == '*' then
   redis.call('PUBLISH', ch, k)
 else
   local nul = '\\0'
@@ -551,8 +556,9 @@ export class RedisDeliveryLog implements DeliveryLog {
     }
     let call: (client: Redis) => Promise<unknown>
     const one = batch.length === 1 ? batch[0] as PendingAppend : undefined
-    if (one !== undefined && one.fence === undefined && (one.holder === undefined ? writes.length <= 1 : writes.length === 0)) {
-      call = this.#appendOne(one, writes[0])
+    const carry = one === undefined ? undefined : this.#carries(one.payload)
+    if (one !== undefined && carry !== undefined && one.fence === undefined && (one.holder === undefined ? writes.length <= 1 : writes.length === 0)) {
+      call = this.#appendOne(one, carry, writes[0])
     } else {
       call = this.#appendMany(batch, writes)
     }
@@ -573,20 +579,24 @@ export class RedisDeliveryLog implements DeliveryLog {
   }
 
   /**
-   * The bytes a doorbell has left for an entry's id once `payload` is in it (NUL separators included), or -1 when
-   * the payload holds a NUL: the script carries the entry when its id fits, and otherwise names the stream.
+   * Whether a doorbell can carry an entry of this payload within `maxDoorbellBytes` (its id, 15 to 41 bytes, and two
+   * NULs included): `false` when the payload holds a NUL or surely does not fit (the doorbell names the stream),
+   * `undefined` when that depends on the id's length (the batched script, which knows it, decides).
    */
-  #room (payload: string): number {
-    if (payload.includes('\0')) return -1
-    // A stream entry id takes at most 41 bytes: no byte count needed below the bound.
-    if (payload.length * 3 + 2 + 41 <= this.#maxDoorbellBytes) return 41
-    return this.#maxDoorbellBytes - Buffer.byteLength(payload) - 2
+  #carries (payload: string): boolean | undefined {
+    if (payload.includes('\0')) return false
+    const limit = this.#maxDoorbellBytes
+    if (payload.length * 3 + 43 <= limit) return true
+    const bytes = Buffer.byteLength(payload)
+    if (bytes + 43 <= limit) return true
+    if (bytes + 17 > limit) return false
+    return undefined
   }
 
   /** One append without a fence, and the records of at most one write (one without records for a holder's). */
-  #appendOne (append: PendingAppend, write: PendingWrite | undefined): (client: Redis) => Promise<unknown> {
+  #appendOne (append: PendingAppend, carry: boolean, write: PendingWrite | undefined): (client: Redis) => Promise<unknown> {
     const stream = this.#redis.keys.stream(append.stream.kind, append.stream.id)
-    const args: Array<string | number> = [this.#maxStreamLength, this.#streamTtlMs, this.#room(append.payload), append.payload, append.channel]
+    const args: Array<string | number> = [carry ? this.#maxStreamLength : -this.#maxStreamLength, this.#streamTtlMs, append.payload, append.channel]
     const holder = append.holder
     if (holder !== undefined) {
       const keys = [stream, this.#redis.keys.lease(holder.clientId)]
