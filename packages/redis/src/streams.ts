@@ -49,7 +49,7 @@ end
 const STREAMS = new LuaLibrary()
 
 // Lua shared by the append scripts.
-// - `swap_tail(k, id, cur)`: a stream's last entry id is kept in `<stream key>:tail`, written with each XADD: returns
+// - `swap_tail(k, id, cur, ttl)`: a stream's last entry id is kept in `<stream key>:tail`, written with each XADD: returns
 //   the id of the entry before `id` ('' when the stream held none, `cur` being its length before the XADD; '*' when
 //   the tail key is missing, as after it outlived its TTL: the reader then reads the stream). `SET ... GET` answers a
 //   short string where `XREVRANGE ... COUNT 1` answered the whole last entry, payload and all, as nested Lua tables.
