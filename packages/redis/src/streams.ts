@@ -1,9 +1,10 @@
+import type { Redis } from 'ioredis'
 import { TurnBatch } from './batch.js'
 import type { RedisConnection } from './connection.js'
 import { FencedError, InvalidArgumentError, StreamFullError } from './errors.js'
 import type { LeaseLossReason } from './errors.js'
 import { checkId, describe, optionCount, optionMs } from './keys.js'
-import { LUA_FENCE, LuaScript } from './script.js'
+import { LUA_FENCE, LuaLibrary } from './script.js'
 import { toRecord } from './leases.js'
 import type { AppendOptions, DeliveryEntry, DeliveryLog, HolderAppendOptions, HolderAppendOutcome, LeaseFence, StreamAddress } from './types.js'
 
@@ -29,9 +30,10 @@ export interface RedisDeliveryLogOptions {
 /** Most appends (or acknowledgements) sent in one script call; a turn with more sends several, in order. */
 const MAX_BATCH = 256
 
-// Lua of the batched scripts: `fenced(l, epoch, token)` checks the lease at KEYS[l] / KEYS[l + 1] once per batch and
-// holder (nothing else runs during a script, so the answer cannot change within it).
-const LUA_FENCE_CACHE = `${LUA_FENCE}local fences = {}
+// Lua of the batched scripts: `fenced(l, epoch, token)` checks the lease at KEYS[l] / KEYS[l + 1] once per call and
+// holder (nothing else runs during a script, so the answer cannot change within it). Part of each call's body (its
+// cache is the call's), after LUA_FENCE in the prelude.
+const LUA_FENCE_CACHE = `local fences = {}
 local function fenced(l, epoch, token)
   local id = l .. ' ' .. epoch .. ' ' .. token
   local f = fences[id]
@@ -43,6 +45,98 @@ local function fenced(l, epoch, token)
 end
 `
 
+// The delivery log's scripts, loaded once as a library of Redis functions (EVAL scripts where Redis refuses it).
+const STREAMS = new LuaLibrary()
+
+// Lua shared by the append scripts.
+// - `swap_tail(k, id, cur, ttl)`: a stream's last entry id is kept in `<stream key>:tail`, written with each XADD: returns
+//   the id of the entry before `id` ('' when the stream held none, `cur` being its length before the XADD; '*' when
+//   the tail key is missing, as after it outlived its TTL: the reader then reads the stream). `SET ... GET` answers a
+//   short string where `XREVRANGE ... COUNT 1` answered the whole last entry, payload and all, as nested Lua tables.
+//   The key gets the stream's TTL when the stream was empty (as the stream does) and keeps it otherwise (KEEPTTL).
+// - `enc(s)`: encodeURIComponent, as the node ids in keys are written (a pattern search first: most ids need none).
+const LUA_APPEND_COMMON = `local function swap_tail(k, id, cur, ttl)
+  local tk = k .. ':tail'
+  if cur == 0 then
+    redis.call('SET', tk, id, 'PX', ttl)
+    return ''
+  end
+  local old = redis.call('SET', tk, id, 'KEEPTTL', 'GET')
+  if old then return old end
+  redis.call('PEXPIRE', tk, ttl)
+  return '*'
+end
+local function enc(s)
+  if not string.find(s, "[^%w%-_%.!~%*'%(%)]") then return s end
+  return (string.gsub(s, "[^%w%-_%.!~%*'%(%)]", function(c) return string.format('%%%02X', string.byte(c)) end))
+end
+`
+
+// KEYS: the stream, then the keys of the records written with it. ARGV: max length (negative when the doorbell is to
+// name the stream rather than carry the entry: its payload holds a NUL or is too large), ttl ms, payload, doorbell
+// channel ('': none), then the records' TTL ms and their values (SET ... PX, before the append: a task's result and
+// its TASK_END cost one script call). One append without a fence (a frame for a requester, most calls at light
+// load): the same commands and answers as APPEND_MANY's for one append, with four arguments instead of eleven.
+const APPEND_ONE = STREAMS.define('append_one', [LUA_APPEND_COMMON], `
+for j = 2, #KEYS do redis.call('SET', KEYS[j], ARGV[j + 4], 'PX', ARGV[5]) end
+local max = tonumber(ARGV[1])
+local names = max < 0
+if names then max = -max end
+local k = KEYS[1]
+local cur = redis.call('XLEN', k)
+if cur >= max then return { 'full' } end
+local p = ARGV[3]
+local id = redis.call('XADD', k, '*', 'p', p)
+if cur == 0 then redis.call('PEXPIRE', k, ARGV[2]) end
+local prev = swap_tail(k, id, cur, ARGV[2])
+local ch = ARGV[4]
+if ch ~= '' then
+  if names or prev == '*' then
+    redis.call('PUBLISH', ch, k)
+  else
+    local nul = '\\0'
+    redis.call('PUBLISH', ch, nul .. k .. nul .. prev .. nul .. '1' .. nul .. id .. nul .. p)
+  end
+end
+return { id }
+`)
+
+// KEYS: the stream, the lease of the client it is for. ARGV: max length (negative: name the stream, as APPEND_ONE),
+// ttl ms, payload, the doorbell channel without its node id, the node not to append for, the data prefix required.
+// One append to a client's holder (a forwarded TASK): answers as APPEND_MANY's append to a holder. Reads the lease's
+// node and data only (its other fields when they are answered: nothing appended).
+const APPEND_HOLDER = STREAMS.define('append_holder', [LUA_APPEND_COMMON], `
+local lk = KEYS[2]
+local f = redis.call('HMGET', lk, 'node', 'data')
+local node = f[1]
+if not node then return { { 'absent' } } end
+local data = f[2] or ''
+local want = ARGV[6]
+if node == ARGV[5] or string.find(data, want, 1, true) ~= 1 then
+  local g = redis.call('HMGET', lk, 'epoch', 'acquired', 'renewed')
+  if not g[1] then return { { 'absent' } } end
+  return { { 'held', node, g[1], g[2] or '', g[3] or '', data, redis.call('PTTL', lk) } }
+end
+local max = tonumber(ARGV[1])
+local names = max < 0
+if names then max = -max end
+local k = KEYS[1]
+local cur = redis.call('XLEN', k)
+if cur >= max then return { 'full' } end
+local p = ARGV[3]
+local id = redis.call('XADD', k, '*', 'p', p)
+if cur == 0 then redis.call('PEXPIRE', k, ARGV[2]) end
+local prev = swap_tail(k, id, cur, ARGV[2])
+local ch = ARGV[4] .. enc(node) .. '}'
+if names or prev == '*' then
+  redis.call('PUBLISH', ch, k)
+else
+  local nul = '\\0'
+  redis.call('PUBLISH', ch, nul .. k .. nul .. prev .. nul .. '1' .. nul .. id .. nul .. p)
+end
+return { { 'sent', id, node } }
+`)
+
 // KEYS: streams, leases and epochs of the batch, and the keys of the records written with it. ARGV: max length, ttl
 // ms, n, most bytes a doorbell carries, m, then per append: stream index, lease index (0: none; its epoch key follows
 // it), epoch, token, payload, doorbell channel ('' : none); then per record written: key index, value, ttl ms (SET
@@ -50,29 +144,18 @@ end
 // id, or 'full', 'fenced' or 'expired'. An append to a client's holder has instead minus the index of the client's lease, the node not to append for, the data prefix required, and
 // the doorbell channel of the holder without its node id: it answers {'absent'} (no lease), {'held', node, epoch,
 // acquired, renewed, data, PTTL} (held by that node, or other data: nothing appended), or {'sent', entry id,
-// node}, the holder's doorbell rung. The bound check reads a stream's length and last id once per call (XLEN, and
-// XREVRANGE COUNT 1 when it holds entries). A stream that was empty gets its TTL (one that holds entries keeps the
-// TTL its first entry or its last acknowledgement gave it), and each doorbell is rung once. A doorbell carries its
-// entries (see DOORBELL below), or, when they would take more than the bytes allowed or a payload holds a NUL, names
-// the streams that got entries (their keys, space-separated). A call of one append (most of them at light load)
-// takes a path of its own that builds no tables: the same commands and answers, a quarter less of Lua's work.
-const APPEND_MANY = new LuaScript(`${LUA_FENCE_CACHE}
+// node}, the holder's doorbell rung. The bound check reads a stream's length once per call (XLEN); the id of the
+// entry before the call's first one comes from the stream's tail key (see swap_tail), written again at the end for a
+// stream that got several. A stream that was empty gets its TTL (one that holds entries keeps the TTL its first
+// entry or its last acknowledgement gave it), and each doorbell is rung once. A doorbell carries its entries (see
+// DOORBELL below), or, when they would take more than the bytes allowed or a payload holds a NUL, names the streams
+// that got entries (their keys, space-separated). A call of one append without a fence takes APPEND_ONE or
+// APPEND_HOLDER instead.
+const APPEND_MANY = STREAMS.define('append_many', [LUA_FENCE, LUA_APPEND_COMMON], `${LUA_FENCE_CACHE}
 local max = tonumber(ARGV[1])
 local n = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
 local nul = string.char(0)
--- encodeURIComponent, as the node ids in keys are written.
-local function enc(s)
-  return (string.gsub(s, "[^%w%-_%.!~%*'%(%)]", function(c) return string.format('%%%02X', string.byte(c)) end))
-end
--- The length of a stream and the id of its last entry ('' when it is empty): XLEN, then the last entry only when
--- there is one (XINFO STREAM gives both in one command but costs Redis several times more).
-local function tail_of(k)
-  local n = redis.call('XLEN', k)
-  if n == 0 then return 0, '' end
-  local top = redis.call('XREVRANGE', k, '+', '-', 'COUNT', 1)
-  return n, top[1][1]
-end
 local m = tonumber(ARGV[5])
 for j = 0, m - 1 do
   local b = 5 + n * 6 + j * 3
@@ -96,28 +179,9 @@ local function admit(b)
   end
   return false, ch, nil
 end
--- One append (most calls at light load): the same steps as the loop below without its tables.
-if n == 1 then
-  local lost, ch, holder = admit(5)
-  if lost then return { lost } end
-  local k = KEYS[tonumber(ARGV[6])]
-  local cur, prev = tail_of(k)
-  if cur >= max then return { 'full' } end
-  local p = ARGV[10]
-  local id = redis.call('XADD', k, '*', 'p', p)
-  if cur == 0 then redis.call('PEXPIRE', k, ARGV[2]) end
-  if ch ~= '' then
-    if #p + #id + 2 > limit or string.find(p, nul, 1, true) then
-      redis.call('PUBLISH', ch, k)
-    else
-      redis.call('PUBLISH', ch, nul .. k .. nul .. prev .. nul .. '1' .. nul .. id .. nul .. p)
-    end
-  end
-  if holder then return { { 'sent', id, holder } } end
-  return { id }
-end
--- last[s]: the id of the stream's last entry ('' when it was empty).
-local out, len, last, order, bells, rung = {}, {}, {}, {}, {}, {}
+-- last[s]: the id of the stream's last entry; behind[s]: its tail key is behind it (several appends in this call),
+-- listed in stale.
+local out, len, last, behind, stale, order, bells, rung = {}, {}, {}, {}, {}, {}, {}, {}
 for i = 0, n - 1 do
   local b = 5 + i * 6
   local s = tonumber(ARGV[b + 1])
@@ -126,16 +190,26 @@ for i = 0, n - 1 do
     out[i + 1] = lost
   else
     local cur = len[s]
-    if cur == nil then
-      cur, last[s] = tail_of(KEYS[s])
+    local first = cur == nil
+    if first then
+      cur = redis.call('XLEN', KEYS[s])
       if cur == 0 then order[#order + 1] = s end
     end
     if cur >= max then
       out[i + 1] = 'full'
     else
       local p = ARGV[b + 5]
-      local prev = last[s]
       local id = redis.call('XADD', KEYS[s], '*', 'p', p)
+      local prev
+      if first then
+        prev = swap_tail(KEYS[s], id, cur, ARGV[2])
+      else
+        prev = last[s]
+        if not behind[s] then
+          behind[s] = true
+          stale[#stale + 1] = s
+        end
+      end
       if holder then out[i + 1] = { 'sent', id, holder } else out[i + 1] = id end
       last[s] = id
       cur = cur + 1
@@ -152,8 +226,9 @@ for i = 0, n - 1 do
           bell.at[s] = st
           bell.list[#bell.list + 1] = st
         end
-        -- An entry of this stream rang another doorbell in between: this one cannot chain its entries.
-        if st.tail ~= prev then st.broken = true end
+        -- An entry of this stream rang another doorbell in between, or its tail was unknown: this one cannot chain
+        -- its entries.
+        if st.tail ~= prev or prev == '*' then st.broken = true end
         st.tail = id
         st.entries[#st.entries + 1] = id
         st.entries[#st.entries + 1] = p
@@ -165,6 +240,7 @@ for i = 0, n - 1 do
   end
 end
 for _, s in ipairs(order) do redis.call('PEXPIRE', KEYS[s], ARGV[2]) end
+for _, s in ipairs(stale) do redis.call('SET', KEYS[s] .. ':tail', last[s], 'KEEPTTL') end
 for _, ch in ipairs(rung) do
   local bell = bells[ch]
   local parts = {}
@@ -192,7 +268,7 @@ return out
 
 // KEYS: streams, leases and epochs of the batch. ARGV: ttl ms, n, then per acknowledgement: stream index, lease index
 // (0: none), epoch, token, min id kept. Answers per acknowledgement the entries removed, or 'fenced' / 'expired'.
-const ACK_MANY = new LuaScript(`${LUA_FENCE_CACHE}
+const ACK_MANY = STREAMS.define('ack_many', [LUA_FENCE], `${LUA_FENCE_CACHE}
 local n = tonumber(ARGV[2])
 local out, trimmed, order = {}, {}, {}
 for i = 0, n - 1 do
@@ -472,13 +548,74 @@ export class RedisDeliveryLog implements DeliveryLog {
   }
 
   #sendAppends (items: Array<PendingAppend | PendingWrite>): void {
-    const list = new KeyList()
     const batch: PendingAppend[] = []
     const writes: PendingWrite[] = []
     for (const item of items) {
       if ('records' in item) writes.push(item)
       else batch.push(item)
     }
+    let call: (client: Redis) => Promise<unknown>
+    const one = batch.length === 1 ? batch[0] as PendingAppend : undefined
+    const carry = one === undefined ? undefined : this.#carries(one.payload)
+    if (one !== undefined && carry !== undefined && one.fence === undefined && (one.holder === undefined ? writes.length <= 1 : writes.length === 0)) {
+      call = this.#appendOne(one, carry, writes[0])
+    } else {
+      call = this.#appendMany(batch, writes)
+    }
+    this.#redis.run('stream.append', call).then((reply) => {
+      for (const write of writes) write.resolve()
+      const answers = reply as unknown[]
+      for (let i = 0; i < batch.length; i++) {
+        const append = batch[i] as PendingAppend
+        const answer = answers[i]
+        if (answer === 'full') append.reject(new StreamFullError(streamName(append.stream), this.#maxStreamLength))
+        else if ((answer === 'fenced' || answer === 'expired') && append.fence !== undefined) append.reject(fencedError(append.fence, answer))
+        else append.resolve(answer)
+      }
+    }, (err: unknown) => {
+      for (const write of writes) write.reject(err)
+      for (const append of batch) append.reject(err)
+    })
+  }
+
+  /**
+   * Whether a doorbell can carry an entry of this payload within `maxDoorbellBytes` (its id, 15 to 41 bytes, and two
+   * NULs included): `false` when the payload holds a NUL or surely does not fit (the doorbell names the stream),
+   * `undefined` when that depends on the id's length (the batched script, which knows it, decides).
+   */
+  #carries (payload: string): boolean | undefined {
+    if (payload.includes('\0')) return false
+    const limit = this.#maxDoorbellBytes
+    if (payload.length * 3 + 43 <= limit) return true
+    const bytes = Buffer.byteLength(payload)
+    if (bytes + 43 <= limit) return true
+    if (bytes + 17 > limit) return false
+    return undefined
+  }
+
+  /** One append without a fence, and the records of at most one write (one without records for a holder's). */
+  #appendOne (append: PendingAppend, carry: boolean, write: PendingWrite | undefined): (client: Redis) => Promise<unknown> {
+    const stream = this.#redis.keys.stream(append.stream.kind, append.stream.id)
+    const args: Array<string | number> = [carry ? this.#maxStreamLength : -this.#maxStreamLength, this.#streamTtlMs, append.payload, append.channel]
+    const holder = append.holder
+    if (holder !== undefined) {
+      const keys = [stream, this.#redis.keys.lease(holder.clientId)]
+      args.push(holder.except, holder.dataPrefix)
+      return (client) => APPEND_HOLDER.run(client, keys, args)
+    }
+    const keys = [stream]
+    if (write !== undefined) {
+      args.push(write.ttlMs)
+      for (const [key, value] of write.records) {
+        keys.push(key)
+        args.push(value)
+      }
+    }
+    return (client) => APPEND_ONE.run(client, keys, args)
+  }
+
+  #appendMany (batch: PendingAppend[], writes: PendingWrite[]): (client: Redis) => Promise<unknown> {
+    const list = new KeyList()
     const args: Array<string | number> = [this.#maxStreamLength, this.#streamTtlMs, batch.length, this.#maxDoorbellBytes, 0]
     for (const append of batch) {
       const stream = list.add(this.#redis.keys.stream(append.stream.kind, append.stream.id))
@@ -493,20 +630,7 @@ export class RedisDeliveryLog implements DeliveryLog {
       records += write.records.length
     }
     args[4] = records
-    this.#redis.run('stream.append', (client) => APPEND_MANY.run(client, list.keys, args)).then((reply) => {
-      for (const write of writes) write.resolve()
-      const answers = reply as unknown[]
-      for (let i = 0; i < batch.length; i++) {
-        const append = batch[i] as PendingAppend
-        const answer = answers[i]
-        if (answer === 'full') append.reject(new StreamFullError(streamName(append.stream), this.#maxStreamLength))
-        else if ((answer === 'fenced' || answer === 'expired') && append.fence !== undefined) append.reject(fencedError(append.fence, answer))
-        else append.resolve(answer)
-      }
-    }, (err: unknown) => {
-      for (const write of writes) write.reject(err)
-      for (const append of batch) append.reject(err)
-    })
+    return (client) => APPEND_MANY.run(client, list.keys, args)
   }
 
   #sendAcks (batch: PendingAck[]): void {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { RedisDeliveryLog, RedisResultStore } from '../src/index.js'
 import type { StreamAddress } from '../src/index.js'
-import { commandCalls, connect } from './helpers/common.js'
+import { connect, scriptCalls } from './helpers/common.js'
 import { redisServerOrSkip } from './helpers/redis-server.js'
 
 const server = await redisServerOrSkip(t)
@@ -17,11 +17,10 @@ if (server !== undefined) {
     const results = new RedisResultStore<Result>(redis, { deliveryLog: log, ttlMs: 60_000 })
     // The script loaded first (its first call may go as EVAL after a NOSCRIPT).
     await log.append(box, 'first')
-    const evalsha = await commandCalls(redis, 'evalsha')
-    const evals = await commandCalls(redis, 'eval')
+    const scripts = await scriptCalls(redis)
     const record = { sessionId: 's-1', taskName: 'task-1', status: 'completed' }
     const [, id] = await Promise.all([results.put(record), log.append(box, 'task end', { wake: 'node-a' })])
-    t.equal(await commandCalls(redis, 'evalsha') + await commandCalls(redis, 'eval') - evalsha - evals, 1, 'one script call for both')
+    t.equal(await scriptCalls(redis) - scripts, 1, 'one script call for both')
     t.same(await results.getBySession('s-1'), record, 'the result is readable by its session')
     t.same(await results.getByTaskName('task-1'), record, 'and by its task name')
     t.same((await log.read(box, '0-0')).map((e) => e.payload), ['first', 'task end'], 'the entry is appended')

@@ -36,20 +36,26 @@ function previous (bell: string | undefined): string | undefined {
 }
 
 if (server !== undefined) {
-  t.test('an append reads its stream\'s length and last entry without XINFO STREAM: the last entry only when there is one', async (t) => {
+  t.test('an append reads its stream\'s length and the id before its entry without reading an entry: no XINFO STREAM, no XREVRANGE', async (t) => {
     const redis = await connect(t, server)
     const log = new RedisDeliveryLog(redis)
     const { bells, rung } = await listen(t, redis)
     const xinfo = await commandCalls(redis, 'xinfo|stream')
     const xrevrange = await commandCalls(redis, 'xrevrange')
     const first = await log.append(box, 'one', { wake: 'node-a' })
-    t.equal(await commandCalls(redis, 'xrevrange'), xrevrange, 'an empty stream: no last entry to read')
     const second = await log.append(box, 'two', { wake: 'node-a' })
-    t.equal(await commandCalls(redis, 'xrevrange') - xrevrange, 1, 'a stream holding entries: its last one read once')
+    const [third, fourth] = await Promise.all([log.append(box, 'three', { wake: 'node-a' }), log.append(box, 'four', { wake: 'node-a' })])
+    const fifth = await log.append(box, 'five', { wake: 'node-a' })
+    t.equal(await commandCalls(redis, 'xrevrange'), xrevrange, 'no entry read back')
     t.equal(await commandCalls(redis, 'xinfo|stream'), xinfo, 'no XINFO STREAM')
-    await rung(2)
-    t.same(bells.map(previous), ['', first], 'each doorbell names the entry before the ones it carries')
+    await rung(4)
+    t.same(bells.map(previous), ['', first, second, fourth], 'each doorbell names the entry before the ones it carries')
     t.ok(bells[1]?.endsWith(`\0${second}\0two`))
+    t.ok(bells[2]?.endsWith(`\0${third}\0three\0${fourth as string}\0four`), 'two appends of one call: one doorbell')
+    t.ok(bells[3]?.endsWith(`\0${fifth}\0five`))
+    const tail = `${redis.keys.stream(box.kind, box.id)}:tail`
+    const ttl = await redis.run('test', async (client) => await client.pttl(tail))
+    t.ok(ttl > 0, 'the tail key has the stream\'s TTL')
   })
 
   t.test('a stream emptied by its acknowledgement is empty again for the next append; the bound still counts', async (t) => {
@@ -60,11 +66,26 @@ if (server !== undefined) {
     const b = await log.append(box, 'b', { wake: 'node-a' })
     await t.rejects(log.append(box, 'c', { wake: 'node-a' }), { code: 'AIP_ERR_REDIS_STREAM_FULL' }, 'two entries: full')
     t.equal(await log.ack(box, b), 2)
-    const xrevrange = await commandCalls(redis, 'xrevrange')
     const d = await log.append(box, 'd', { wake: 'node-a' })
-    t.equal(await commandCalls(redis, 'xrevrange'), xrevrange, 'emptied: no last entry to read')
     await rung(3)
     t.equal(previous(bells[2]), '', 'its doorbell says the stream was empty')
     t.same((await log.read(box, '0-0')).map((e) => [e.id, e.payload]), [[d, 'd']])
+  })
+
+  t.test('a tail key gone while its stream holds entries: the doorbell names the stream, which the reader reads', async (t) => {
+    const redis = await connect(t, server)
+    const log = new RedisDeliveryLog(redis)
+    const { bells, rung } = await listen(t, redis)
+    await log.append(box, 'a', { wake: 'node-a' })
+    const tail = `${redis.keys.stream(box.kind, box.id)}:tail`
+    await redis.run('test', async (client) => await client.del(tail))
+    const b = await log.append(box, 'b', { wake: 'node-a' })
+    await rung(2)
+    t.equal(bells[1], redis.keys.stream(box.kind, box.id), 'names the stream: the entry before is unknown')
+    t.ok(await redis.run('test', async (client) => await client.pttl(tail)) > 0, 'the tail key is written again, with a TTL')
+    const c = await log.append(box, 'c', { wake: 'node-a' })
+    await rung(3)
+    t.equal(previous(bells[2]), b, 'chained again')
+    t.ok(bells[2]?.endsWith(`\0${c}\0c`))
   })
 }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { RedisDeliveryLog, RedisStreamReader } from '../src/index.js'
 import type { DeliveryEntry, StreamAddress } from '../src/index.js'
-import { commandCalls as calls, connect, logAndLeases } from './helpers/common.js'
+import { commandCalls as calls, connect, logAndLeases, scriptCalls } from './helpers/common.js'
 import { redisServerOrSkip } from './helpers/redis-server.js'
 
 const server = await redisServerOrSkip(t)
@@ -29,10 +29,10 @@ if (server !== undefined) {
     const delivered = new Promise<void>((resolve) => {
       reader.follow(box, (entry) => { got.push(entry); resolve() }, { catchUp: false })
     })
-    const scripts = await calls(redis, 'evalsha')
+    const scripts = await scriptCalls(redis)
     const pttl = await calls(redis, 'pttl')
     const outcome = await log.appendToHolder('device-1', box, 'task', { except: 'node-b', dataPrefix: devicePrefix })
-    t.equal(await calls(redis, 'evalsha') - scripts, 1, 'one script call')
+    t.equal(await scriptCalls(redis) - scripts, 1, 'one script call')
     t.equal(await calls(redis, 'pttl'), pttl, 'no lookup of the lease (HMGET + PTTL) of its own')
     t.match(outcome, { appended: true, nodeId })
     await delivered

@@ -134,6 +134,20 @@ if (server !== undefined) {
     t.ok(small.reader.reads > reads, 'the reader read the stream')
   })
 
+  t.test('a payload near the bound is carried when its entry, counted in bytes with its id, fits', async (t) => {
+    // 60 bytes of UTF-8 in 30 characters: with its id (15 bytes now) and two NULs, 77 bytes of the 100 allowed.
+    const near = await rig(t, 100)
+    const carried = near.reader.carried
+    const reads = near.reader.reads
+    const payload = 'é'.repeat(30)
+    await near.log.append(box, payload, { wake: 'node-a' })
+    await near.handed(2)
+    t.equal(near.got[1], payload, 'delivered intact')
+    t.ok(near.bells.at(-1)?.startsWith('\0'), 'a doorbell carrying its entry')
+    t.equal(near.reader.carried, carried + 1, 'handed over from the doorbell')
+    t.equal(near.reader.reads, reads, 'no read')
+  })
+
   t.test('a payload holding a NUL is delivered intact, by a read', async (t) => {
     await deliveredByName(t, await rig(t), 'a\0b')
   })

@@ -38,3 +38,17 @@ export async function commandCalls (redis: RedisConnection, command: string): Pr
   const match = new RegExp(`cmdstat_${command.replace('|', '\\|')}:calls=(\\d+)`).exec(info)
   return match === null ? 0 : Number(match[1])
 }
+
+/**
+ * Script calls run so far by the server behind `redis` that did not fail: `FCALL`, `EVALSHA` and `EVAL` (a first
+ * `FCALL` answered "not found", or an `EVALSHA` answered `NOSCRIPT`, before a script is loaded is not counted).
+ */
+export async function scriptCalls (redis: RedisConnection): Promise<number> {
+  const info = await redis.run('test.info', async (client) => await client.info('commandstats'))
+  let total = 0
+  for (const command of ['fcall', 'evalsha', 'eval']) {
+    const match = new RegExp(`cmdstat_${command}:calls=(\\d+),.*failed_calls=(\\d+)`).exec(info)
+    if (match !== null) total += Number(match[1]) - Number(match[2])
+  }
+  return total
+}
