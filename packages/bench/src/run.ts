@@ -389,7 +389,7 @@ if (![...scenarios, ...skipped].some((scenario) => selected(scenario.name))) {
 
 /** The figures a run under callgrind reports: times and rates there are callgrind's, not the server's. */
 function countedFigures (figures: Figures): Figures {
-  return Object.fromEntries(Object.entries(figures).filter(([name]) => !/^(cpuMicros|helperCpuMicros|p50Ms|p99Ms|tasksPerSec|connectsPerSec)/.test(name)))
+  return Object.fromEntries(Object.entries(figures).filter(([name]) => !/^(cpuMicros|helperCpuMicros|systemCpuMicros|p50Ms|p99Ms|tasksPerSec|connectsPerSec)/.test(name)))
 }
 
 const results: ScenarioResult[] = []

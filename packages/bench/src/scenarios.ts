@@ -40,6 +40,8 @@ export interface Deployment {
 /** What a deployment has spent so far: CPU (µs), and when counted, instructions and Redis commands. */
 export interface Sample {
   cpuMicros: number
+  /** Of `cpuMicros`, the kernel's (system time), where the process reports it. */
+  systemCpuMicros?: number
   /** Instructions the server processes executed (`--instructions`). */
   instructions?: number
   /** Of `instructions`, redis-server's (`--instructions` with Redis). */
@@ -190,6 +192,7 @@ export async function latency (target: ServerProcess | Deployment, o: LatencyOpt
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     cpuMicrosPerTask: (after.cpuMicros - before.cpuMicros) / Math.max(latencies.length, 1),
+    ...(before.systemCpuMicros === undefined || after.systemCpuMicros === undefined ? {} : { systemCpuMicrosPerTask: (after.systemCpuMicros - before.systemCpuMicros) / Math.max(latencies.length, 1) }),
     completed: latencies.length,
     failed,
     ...cold

@@ -22,6 +22,8 @@ import { registerBenchTracing } from './tracer.js'
 
 export interface ServerStats {
   cpuMicros: number
+  /** Of `cpuMicros`, the time spent in the kernel on the process's behalf (system time). */
+  systemCpuMicros: number
   heapUsed: number
   rss: number
   registered: number
@@ -130,6 +132,7 @@ function stats (registered: number): ServerStats {
   const helpers = helperCpuMicros()
   return {
     cpuMicros: cpu.user + cpu.system,
+    systemCpuMicros: cpu.system,
     heapUsed: memory.heapUsed,
     rss: memory.rss,
     registered,
