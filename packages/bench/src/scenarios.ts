@@ -52,6 +52,8 @@ export interface Sample {
   /** Scavenges and full collections of the server (one server process). */
   scavenges?: number
   markCompacts?: number
+  /** Of `instructions`, each node's (a cluster on Redis: the devices' node first, then the constellations'). */
+  nodeInstructions?: number[]
   /** Of `instructions`, V8's collectors' and compilers' in the server processes (window profiles kept). */
   collectorInstructions?: number
   compilerInstructions?: number
@@ -188,7 +190,18 @@ export async function latency (target: ServerProcess | Deployment, o: LatencyOpt
   redisFigures(figures, 'PerTask', before, after, latencies.length)
   collectionFigures(figures, before, after, latencies.length)
   sharesFigures(figures, 'PerTask', before, after, latencies.length)
+  nodeFigures(figures, before, after, latencies.length)
   return figures
+}
+
+/** Each node's instructions per task (`nodeAInstructionsPerTask`: the devices' node; `nodeB...`: the constellations'). */
+function nodeFigures (figures: Figures, before: Sample, after: Sample, count: number): void {
+  const start = before.nodeInstructions
+  const end = after.nodeInstructions
+  if (start === undefined || end === undefined) return
+  end.forEach((value, i) => {
+    figures[`node${String.fromCharCode(65 + i)}InstructionsPerTask`] = (value - (start[i] ?? Number.NaN)) / Math.max(count, 1)
+  })
 }
 
 /**
