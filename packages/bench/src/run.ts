@@ -374,9 +374,11 @@ if (instructions) {
   )
   // The cluster on Redis at the same light load (a task every 50 ms, each alone): instructions of every node and of
   // redis-server (under callgrind too) per task, against the in-memory real server's; registrations one at a time.
-  // Both sides' windows open right after a full collection forced in every server process (see "Counted figures" in
-  // the README): the in-memory server's window held one full collection where the nodes' held none.
-  const fairOptions = { ...lightOptions, collectFirst: true }
+  // Both sides' windows open in the same collection state (see "Instruction counts" in the README): a full collection
+  // forced in every server process, then tasks one at a time (500, a quarter of a shorter warm-up) for V8 to compile
+  // again what the collection dropped, then the window. The in-memory server's window had held one full collection
+  // where the nodes' held none; a window opened right after the collection held V8 recompiling the task path.
+  const fairOptions = { ...lightOptions, collectFirst: true, tasksAfterCollect: Math.min(500, Math.ceil(size.lightWarmupTasks / 4)) }
   const fairLight = (): Promise<Figures> => withServer('real', (s) => latency(s, fairOptions))
   const counted: Scenario[] = [
     { name: `redis same-node, light load, ${size.lightRate} tasks/s`, run: (kind) => kind === 'baseline' ? fairLight() : onNodes(false, (deployment) => latency(deployment, fairOptions)) },

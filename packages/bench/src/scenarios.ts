@@ -130,6 +130,11 @@ export interface LatencyOptions {
    * none depending on where the process's heap stood, which moved a counted figure by about 250 k per task.
    */
   collectFirst?: boolean
+  /**
+   * With `collectFirst`: tasks run one at a time between the collection and the window (default 0), so that what
+   * the collection undid (optimised code dropped with the objects it held) is compiled again before the window.
+   */
+  tasksAfterCollect?: number
 }
 
 /** Latency at a fixed arrival rate (open loop): p50 and p99 in ms. With `alone`, tasks one at a time (see there). */
@@ -151,7 +156,10 @@ export async function latency (target: ServerProcess | Deployment, o: LatencyOpt
   await pool(warmup, o.alone === true ? 1 : 16, async (conn) => { await conn.task().catch(() => {}) })
   let owed = 0
   const reasons = new Set<string>()
-  if (o.collectFirst === true) await server.collect?.()
+  if (o.collectFirst === true) {
+    await server.collect?.()
+    await paced(o.tasksAfterCollect ?? 0, 0, async () => { await (conns[pick++ % conns.length] as LoadConstellation).task().catch(() => {}) })
+  }
   const before = await server.sample()
   const start = performance.now()
   if (o.alone === true) {
