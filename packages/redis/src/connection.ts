@@ -95,20 +95,71 @@ const UNAVAILABLE_REPLIES = ['LOADING', 'READONLY', 'MASTERDOWN', 'CLUSTERDOWN',
  * arguments that are already strings and numbers. ioredis flattens a command's arguments again (`Array.flat`), then
  * builds its text by concatenating five pieces per argument (many small strings, one rope that the socket write
  * flattens once more): a few thousand instructions per call on a node's task path, where a mailbox append carries a
- * frame or a task record.
+ * frame or a task record. Its timeout is kept by the connection's {@link CommandDeadlines}.
  */
 class EncodedCommand extends Command {
   readonly #text: string
+  readonly #deadlines: CommandDeadlines
+  /** When the command times out (`performance.now()` clock); set when it is written. */
+  due = 0
 
-  constructor (name: string, args: Array<string | number>, text: string) {
+  constructor (name: string, args: Array<string | number>, text: string, deadlines: CommandDeadlines) {
     super(name, [], { replyEncoding: 'utf8' })
     // What ioredis' tracing and errors show of a command.
     this.args = args
     this.#text = text
+    this.#deadlines = deadlines
   }
 
   override toWritable (): string {
     return this.#text
+  }
+
+  /** Called by the client when it writes the command, with its `commandTimeout` (the connection's). */
+  override setTimeout (ms: number): void {
+    this.#deadlines.add(this, ms)
+  }
+}
+
+/**
+ * The timeouts of one connection's {@link EncodedCommand}s, with one timer for all: they share the connection's
+ * timeout and Redis answers them in order, so the oldest one not answered is the first due. ioredis arms a timer per
+ * command and clears it at the answer: with one command in flight at a time, Node makes a timer list and drops it
+ * again for every command.
+ */
+class CommandDeadlines {
+  /** Commands written, oldest first; answered ones leave from the front. */
+  readonly #waiting: EncodedCommand[] = []
+  #timer: NodeJS.Timeout | null = null
+
+  /** Starts the timeout of `command`, written now, of `ms` milliseconds. */
+  add (command: EncodedCommand, ms: number): void {
+    const waiting = this.#waiting
+    while (waiting.length > 0 && (waiting[0] as EncodedCommand).isSettled) waiting.shift()
+    command.due = performance.now() + ms
+    waiting.push(command)
+    if (this.#timer === null) this.#arm(ms)
+  }
+
+  #arm (ms: number): void {
+    // Unreferenced: a command waits on its socket, which keeps the process alive while it is open.
+    this.#timer = setTimeout(this.#expire, ms)
+    this.#timer.unref()
+  }
+
+  readonly #expire = (): void => {
+    this.#timer = null
+    const now = performance.now()
+    const waiting = this.#waiting
+    while (waiting.length > 0) {
+      const oldest = waiting[0] as EncodedCommand
+      if (!oldest.isSettled) {
+        if (oldest.due > now) break
+        oldest.reject(new Error('Command timed out'))
+      }
+      waiting.shift()
+    }
+    if (waiting.length > 0) this.#arm(Math.max(1, (waiting[0] as EncodedCommand).due - now))
   }
 }
 
@@ -134,13 +185,14 @@ export function encodeCommand (name: string, args: readonly unknown[]): string |
 
 /** Makes the command client write its script and function calls with {@link EncodedCommand}. */
 function encodeOnce (client: Redis): void {
+  const deadlines = new CommandDeadlines()
   const methods = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
   for (const name of ENCODED_ONCE) {
     const original = methods[name] as (...args: unknown[]) => Promise<unknown>
     methods[name] = (...args: unknown[]): Promise<unknown> => {
       const text = encodeCommand(name, args)
       if (text === null) return original.apply(client, args)
-      return client.sendCommand(new EncodedCommand(name, args as Array<string | number>, text)) as Promise<unknown>
+      return client.sendCommand(new EncodedCommand(name, args as Array<string | number>, text, deadlines)) as Promise<unknown>
     }
   }
 }
