@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
+import { costsByOwner, selfCosts } from './callgrind-profile.js'
 
 // `node packages/bench/dist/callgrind-names.js <callgrind.<pid>.<n>> [perf map]`: writes `<profile>.named`, the
 // profile with the functions callgrind could not name (V8's generated code, `0x…`) named after V8's perf map
@@ -58,58 +59,8 @@ const text = readFileSync(profile, 'utf8').replace(/^(c?fn=\(\d+\) )0x([0-9a-f]+
 writeFileSync(`${profile}.named`, text)
 process.stderr.write(`${named} functions named from ${mapPath}: ${profile}.named\n`)
 
-// Self cost per function name: the cost lines under each `fn=`, except the line after a `calls=` (the call's
-// inclusive cost). Positions may be compressed (`+n`, `-n`, `*`); the first event (Ir) follows them.
-const names = new Map<string, string>()
-const self = new Map<string, number>()
-let current = ''
-let skipNext = false
-let total = 0
-for (const line of text.split('\n')) {
-  const fn = /^(c?)fn=\((\d+)\)(?: (.*))?$/.exec(line)
-  if (fn !== null) {
-    if (fn[3] !== undefined) names.set(fn[2] as string, fn[3])
-    if (fn[1] === '') current = names.get(fn[2] as string) ?? `(${fn[2] as string})`
-    continue
-  }
-  if (line.startsWith('calls=')) {
-    skipNext = true
-    continue
-  }
-  const first = line.charCodeAt(0)
-  if (!((first >= 48 && first <= 57) || first === 43 || first === 45 || first === 42)) continue
-  if (skipNext) {
-    skipNext = false
-    continue
-  }
-  const cost = Number(line.split(' ')[1] ?? 0)
-  if (!Number.isFinite(cost)) continue
-  total += cost
-  self.set(current, (self.get(current) ?? 0) + cost)
-}
-/** A rough owner of a function: V8's compiler, collector, inline caches, JSON, or the package of generated code. */
-function group (name: string): string {
-  if (name.startsWith('JS:')) {
-    const pkg = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(name)
-    if (pkg !== null) return `JS ${pkg[1] as string}`
-    const own = /packages\/([^/]+)\//.exec(name)
-    if (own !== null) return `JS @aip/${own[1] as string}`
-    if (name.includes(' node:')) return 'JS node:*'
-    return 'JS other'
-  }
-  if (name.includes('::compiler::') || name.includes('::maglev::') || name.includes('Compil')) return 'V8 compiler'
-  if (/Scaveng|Heap|Mark|Sweep|GC|RootVisitor|IterateObjectCache|ObjectVisitor|Evacuat/.test(name)) return 'V8 collector'
-  if (/^Builtins_\w*IC/.test(name)) return 'V8 inline caches'
-  if (/Json/.test(name)) return 'V8 JSON'
-  if (/^Builtins_(Promise|PerformPromiseThen|RunMicrotasks|EnqueueMicrotask|Async|Await|Resolve|Reject|Fulfill|NewPromiseCapability)/.test(name)) return 'V8 promises'
-  if (name.startsWith('Builtins_')) return 'V8 other builtins'
-  if (name.startsWith('0x')) return 'unnamed'
-  if (name.startsWith('node::') || name.startsWith('uv_') || name.startsWith('uv__')) return 'node and libuv'
-  if (name.startsWith('v8::')) return 'V8 runtime, other'
-  return 'other native'
-}
-const groups = new Map<string, number>()
-for (const [name, cost] of self) groups.set(group(name), (groups.get(group(name)) ?? 0) + cost)
+const { self, total } = selfCosts(text)
+const groups = costsByOwner(self)
 process.stdout.write(`self cost by owner, ${total.toLocaleString('en')} in all:\n`)
 for (const [name, cost] of [...groups].sort((a, b) => b[1] - a[1])) {
   process.stdout.write(`${cost.toLocaleString('en').padStart(14)}  ${(100 * cost / total).toFixed(2).padStart(6)} %  ${name}\n`)

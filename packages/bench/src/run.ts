@@ -17,7 +17,7 @@ import { checkRatioTargets, checkScaleGoals, SCALE_GOALS, targetsMarkdown } from
 // Every scenario runs against the real server (Fastify + the AIP endpoint) and the bare-ws baseline, each in
 // its own process, alternating which goes first, and reports medians and the ratio real / baseline.
 
-const USAGE = `usage: pnpm bench [--quick] [--only name,name] [--reps n] [--out dir] [--scale] [--scale-devices n] [--scale-workers n] [--pin] [--instructions]
+const USAGE = `usage: pnpm bench [--quick] [--only name,name] [--reps n] [--out dir] [--scale] [--scale-devices n] [--scale-workers n] [--pin] [--instructions] [--warmup-tasks n] [--collect-first]
   --quick            a short run of every scenario (the quick scale one included), one repetition each
   --only parts       only the scenarios whose name holds one of the parts (a part "^text": whose name starts with it);
                      parts are separated by a comma not followed by a space (scenario names hold ", ")
@@ -30,6 +30,10 @@ const USAGE = `usage: pnpm bench [--quick] [--only name,name] [--reps n] [--out 
   --instructions     servers under valgrind's callgrind: instructions per task and per connect, which do not depend
                      on the machine's load (light load, metrics and tracing on it, connects one at a time, and the
                      Redis scenarios at that light load with redis-server counted too; needs valgrind; slow)
+  --warmup-tasks n   with --instructions: tasks run one at a time before each light-load window (default 8,000;
+                     200 with --quick), to read a window in a steadier state of V8's compilers
+  --collect-first    with --instructions: the counted Redis scenarios force a full collection in every server
+                     process after the warm-up, then run 500 more tasks, then open the window (see the README)
   --help             this text
 `
 
@@ -55,6 +59,8 @@ function parseBenchArgs () {
       'scale-workers': { type: 'string' },
       pin: { type: 'boolean' },
       instructions: { type: 'boolean' },
+      'warmup-tasks': { type: 'string' },
+      'collect-first': { type: 'boolean' },
       help: { type: 'boolean' }
     }
   }).values
@@ -70,7 +76,7 @@ if (args.help === true) {
 }
 
 /** A positive integer option, or `undefined` when not given. */
-function count (name: 'reps' | 'scale-devices' | 'scale-workers'): number | undefined {
+function count (name: 'reps' | 'scale-devices' | 'scale-workers' | 'warmup-tasks'): number | undefined {
   const text = args[name]
   if (text === undefined) return undefined
   const value = Number(text)
@@ -103,6 +109,13 @@ const size = quick
   ? { devices: 20, window: 16, warmupMs: 200, durationMs: 600, rate: 200, lightRate: 100, lightWarmupTasks: 0, lightWarmupMs: 200, connectDevices: 200, connectWarmupDevices: 0, stormDevices: 200, scaleDevices: 500, heartbeatMs: 1000 }
   : { devices: 100, window: 128, warmupMs: 1000, durationMs: 5000, rate: 2000, lightRate: 500, lightWarmupTasks: 0, lightWarmupMs: 10_000, connectDevices: 10_000, connectWarmupDevices: 2000, stormDevices: 10_000, scaleDevices: SCALE_GOALS.scaleDevices, heartbeatMs: SCALE_GOALS.heartbeatMs }
 if (instructions) Object.assign(size, quick ? { durationMs: 5000, lightRate: 10, lightWarmupTasks: 200, connectDevices: 200, connectWarmupDevices: 100 } : { durationMs: 15_000, lightRate: 20, lightWarmupTasks: 8000, connectDevices: 2000, connectWarmupDevices: 2000 })
+const warmupTasks = count('warmup-tasks')
+if (warmupTasks !== undefined) {
+  if (!instructions) usageError('--warmup-tasks sets the warm-up of the counted light load: it needs --instructions')
+  size.lightWarmupTasks = warmupTasks
+}
+const collectFirst = args['collect-first'] === true
+if (collectFirst && !instructions) usageError('--collect-first sets the windows of the counted Redis scenarios: it needs --instructions')
 const scaleOptions = {
   devices: scaleDevices ?? size.scaleDevices,
   heartbeatMs: size.heartbeatMs,
@@ -194,6 +207,7 @@ function onRedis (server: BenchRedis, deviceNode: ServerProcess, constellationNo
   return {
     deviceUrl: deviceNode.url,
     constellationUrl: constellationNode.url,
+    collect: async () => { await Promise.all(nodes.map((node) => node.collect())) },
     sample: async () => {
       const { commands, cpuMicros, instructions } = await server.sample()
       const stats = await Promise.all(nodes.map((node) => node.stats()))
@@ -203,6 +217,12 @@ function onRedis (server: BenchRedis, deviceNode: ServerProcess, constellationNo
       if (instructions !== undefined) {
         sample.instructions = stats.reduce((sum, s) => sum + (s.instructions ?? Number.NaN), instructions)
         sample.redisInstructions = instructions
+        sample.nodeInstructions = stats.map((s) => s.instructions ?? Number.NaN)
+        // redis-server has no collector and no compiler: the nodes' shares (when their window profiles were read).
+        if (stats.every((s) => s.collectorInstructions !== undefined && s.compilerInstructions !== undefined)) {
+          sample.collectorInstructions = stats.reduce((sum, s) => sum + (s.collectorInstructions as number), 0)
+          sample.compilerInstructions = stats.reduce((sum, s) => sum + (s.compilerInstructions as number), 0)
+        }
       }
       return sample
     }
@@ -359,9 +379,16 @@ if (instructions) {
   )
   // The cluster on Redis at the same light load (a task every 50 ms, each alone): instructions of every node and of
   // redis-server (under callgrind too) per task, against the in-memory real server's; registrations one at a time.
+  // With --collect-first, both sides' windows open in the same collection state (see "Instruction counts" in the
+  // README): a full collection forced in every server process, then tasks one at a time (500, a quarter of a shorter
+  // warm-up), then the window. Not the default: after a forced collection V8 compiles the task path again, and on
+  // the nodes 500 tasks were not enough for it to settle (their compilers' share grew fourfold); the collectors' and
+  // compilers' shares are reported apart instead, and the ratio without them is read beside the target's.
+  const fairOptions = collectFirst ? { ...lightOptions, collectFirst: true, tasksAfterCollect: Math.min(500, Math.ceil(size.lightWarmupTasks / 4)) } : lightOptions
+  const fairLight = (): Promise<Figures> => withServer('real', (s) => latency(s, fairOptions))
   const counted: Scenario[] = [
-    { name: `redis same-node, light load, ${size.lightRate} tasks/s`, run: (kind) => kind === 'baseline' ? light('real') : onNodes(false, (deployment) => latency(deployment, lightOptions)) },
-    { name: `redis cross-node, light load, ${size.lightRate} tasks/s`, run: (kind) => kind === 'baseline' ? light('real') : onNodes(true, (deployment) => latency(deployment, lightOptions)) },
+    { name: `redis same-node, light load, ${size.lightRate} tasks/s`, run: (kind) => kind === 'baseline' ? fairLight() : onNodes(false, (deployment) => latency(deployment, fairOptions)) },
+    { name: `redis cross-node, light load, ${size.lightRate} tasks/s`, run: (kind) => kind === 'baseline' ? fairLight() : onNodes(true, (deployment) => latency(deployment, fairOptions)) },
     {
       name: `redis registration, ${size.connectDevices} devices, one at a time`,
       run: async (kind) => {

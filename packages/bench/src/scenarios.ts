@@ -35,6 +35,8 @@ export interface Deployment {
   deviceUrl: string
   constellationUrl: string
   sample: () => Promise<Sample>
+  /** A full collection in every process of the deployment that has a collector, nothing sampled (see {@link LatencyOptions.collectFirst}). */
+  collect?: () => Promise<void>
 }
 
 /** What a deployment has spent so far: CPU (µs), and when counted, instructions and Redis commands. */
@@ -52,6 +54,11 @@ export interface Sample {
   /** Scavenges and full collections of the server (one server process). */
   scavenges?: number
   markCompacts?: number
+  /** Of `instructions`, each node's (a cluster on Redis: the devices' node first, then the constellations'). */
+  nodeInstructions?: number[]
+  /** Of `instructions`, V8's collectors' and compilers' in the server processes (window profiles kept). */
+  collectorInstructions?: number
+  compilerInstructions?: number
 }
 
 /** `figures[name]` = instructions spent between two samples per `count`, when both samples counted them. */
@@ -62,7 +69,7 @@ function perInstruction (figures: Figures, name: string, before: Sample, after: 
 
 /** A single server as a {@link Deployment}. */
 export function single (server: ServerProcess): Deployment {
-  return { deviceUrl: server.url, constellationUrl: server.url, sample: () => server.stats() }
+  return { deviceUrl: server.url, constellationUrl: server.url, sample: () => server.stats(), collect: () => server.collect() }
 }
 
 /** Tasks per second and server CPU per task, with `window` tasks always outstanding. */
@@ -124,6 +131,17 @@ export interface LatencyOptions {
    * arrival rate does not prevent. Latency percentiles of such a run say nothing.
    */
   alone?: boolean
+  /**
+   * A full collection forced in every server process (not counted) right before the window's first sample, so
+   * that each side's window starts in the same collection state: a 600-task window holds one full collection or
+   * none depending on where the process's heap stood, which moved a counted figure by about 250 k per task.
+   */
+  collectFirst?: boolean
+  /**
+   * With `collectFirst`: tasks run one at a time between the collection and the window (default 0), so that what
+   * the collection undid (optimised code dropped with the objects it held) is compiled again before the window.
+   */
+  tasksAfterCollect?: number
 }
 
 /**
@@ -174,6 +192,10 @@ export async function latency (target: ServerProcess | Deployment, o: LatencyOpt
     cold = { cpuMicrosPerTaskCold: (last.cpuMicros - first.cpuMicros) / Math.max(started, 1) }
   }
   const reasons = new Set<string>()
+  if (o.collectFirst === true) {
+    await server.collect?.()
+    await paced(o.tasksAfterCollect ?? 0, 0, async () => { await (conns[pick++ % conns.length] as LoadConstellation).task().catch(() => {}) })
+  }
   const before = await server.sample()
   const run = async (): Promise<void> => {
     await next().task().then((ms) => { latencies.push(ms) }, (err: Error) => { failed++; reasons.add(err.message) })
@@ -200,7 +222,37 @@ export async function latency (target: ServerProcess | Deployment, o: LatencyOpt
   perInstruction(figures, 'instructionsPerTask', before, after, latencies.length)
   redisFigures(figures, 'PerTask', before, after, latencies.length)
   collectionFigures(figures, before, after, latencies.length)
+  sharesFigures(figures, 'PerTask', before, after, latencies.length)
+  nodeFigures(figures, before, after, latencies.length)
   return figures
+}
+
+/** Each node's instructions per task (`nodeAInstructionsPerTask`: the devices' node; `nodeB...`: the constellations'). */
+function nodeFigures (figures: Figures, before: Sample, after: Sample, count: number): void {
+  const start = before.nodeInstructions
+  const end = after.nodeInstructions
+  if (start === undefined || end === undefined) return
+  end.forEach((value, i) => {
+    figures[`node${String.fromCharCode(65 + i)}InstructionsPerTask`] = (value - (start[i] ?? Number.NaN)) / Math.max(count, 1)
+  })
+}
+
+/**
+ * V8's collectors' and compilers' instructions per `count` (`collectorInstructions...`, `compilerInstructions...`),
+ * and the count without them (`instructions...WithoutCollector`, `...WithoutCollectorOrCompiler`), when every server
+ * process's window profile was read: the ratio with and without the collector, whose share depends on where each
+ * process's heap stood more than on the tasks, and without the compiler still optimising the path.
+ */
+function sharesFigures (figures: Figures, per: string, before: Sample, after: Sample, count: number): void {
+  if (before.collectorInstructions === undefined || after.collectorInstructions === undefined || before.compilerInstructions === undefined || after.compilerInstructions === undefined) return
+  const all = figures[`instructions${per}`]
+  const collector = (after.collectorInstructions - before.collectorInstructions) / Math.max(count, 1)
+  const compiler = (after.compilerInstructions - before.compilerInstructions) / Math.max(count, 1)
+  figures[`collectorInstructions${per}`] = collector
+  figures[`compilerInstructions${per}`] = compiler
+  if (all === undefined) return
+  figures[`instructions${per}WithoutCollector`] = all - collector
+  figures[`instructions${per}WithoutCollectorOrCompiler`] = all - collector - compiler
 }
 
 /**

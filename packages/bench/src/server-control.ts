@@ -1,5 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { collectorAndCompiler } from './callgrind-profile.js'
 import { callgrindWrapper, COUNTED_V8_FLAGS, countedInstructions, dumpProfile } from './instructions.js'
 import type { ServerReply, ServerStats } from './server-main.js'
 
@@ -121,7 +124,7 @@ export class ServerProcess {
     return `ws://127.0.0.1:${this.port}/ws`
   }
 
-  async #request (cmd: 'stats' | 'gc' | 'stop', sample = true): Promise<ServerStats> {
+  async #request (cmd: 'stats' | 'gc' | 'collect' | 'stop', sample = true): Promise<ServerStats> {
     const id = ++this.#nextId
     const stats = await new Promise<ServerStats>((resolve) => {
       this.#waiting.set(id, resolve)
@@ -132,16 +135,33 @@ export class ServerProcess {
     if (ServerProcess.callgrindDir === undefined || cmd === 'stop' || !sample || pid === undefined) return stats
     const counted = await countedInstructions(pid)
     const instructions = this.#dumped + counted
-    if (ServerProcess.dumpWindows) {
-      // A dump starts callgrind's counts again from zero: what they held is kept here.
-      await dumpProfile(pid)
-      this.#dumped += counted
-    }
-    return { ...stats, instructions }
+    if (!ServerProcess.dumpWindows) return { ...stats, instructions }
+    // A dump starts callgrind's counts again from zero: what they held is kept here.
+    await dumpProfile(pid)
+    this.#dumped += counted
+    await this.#readShares(join(ServerProcess.callgrindDir, `callgrind.${pid}.${++this.#dumps}`))
+    return { ...stats, instructions, ...this.#shares }
   }
 
   /** Instructions counted before callgrind's last dump (`dumpWindows`). */
   #dumped = 0
+  /** Profiles callgrind has written (`dumpWindows`): the last is `callgrind.<pid>.<dumps>`. */
+  #dumps = 0
+  /** The collector's and compilers' instructions in the profiles written so far; unset once one could not be read. */
+  #shares: { collectorInstructions: number, compilerInstructions: number } | undefined = { collectorInstructions: 0, compilerInstructions: 0 }
+
+  /** Adds the collector's and compilers' self cost in the profile at `path` to {@link #shares}. */
+  async #readShares (path: string): Promise<void> {
+    if (this.#shares === undefined) return
+    try {
+      const { collector, compiler } = collectorAndCompiler(await readFile(path, 'utf8'))
+      this.#shares.collectorInstructions += collector
+      this.#shares.compilerInstructions += compiler
+    } catch (err) {
+      process.stderr.write(`window profile ${path} not read: ${String(err)}\n`)
+      this.#shares = undefined
+    }
+  }
 
   stats (): Promise<ServerStats> { return this.#request('stats') }
 
@@ -150,6 +170,12 @@ export class ServerProcess {
 
   /** Forces a full GC in the server, then returns its stats. */
   gc (): Promise<ServerStats> { return this.#request('gc') }
+
+  /**
+   * Forces a full GC in the server and nothing else: no sample (under callgrind nothing is counted or dumped for
+   * it), no heap snapshot, no window profile. A counted window opens right after it (see `LatencyOptions.collectFirst`).
+   */
+  async collect (): Promise<void> { await this.#request('collect', false) }
 
   /** Clean stop; resolves when the process has exited. */
   async stop (): Promise<void> {

@@ -10,7 +10,7 @@ import { startRealServer } from './real-server.js'
 import { registerBenchTracing } from './tracer.js'
 
 // A benchmark server in its own process: `node --expose-gc server-main.js <real|baseline|real-route|real-metrics|real-tracing|real-tracing-unsampled> <port>`. It answers
-// the parent over IPC: `stats` (CPU, memory, registered clients, registrations per 100 ms), `gc`, `stop`.
+// the parent over IPC: `stats` (CPU, memory, registered clients, registrations per 100 ms), `gc`, `collect`, `stop`.
 // With AIP_BENCH_CPU_PROF_WINDOW=<dir>, it profiles its measured window only: the profiler starts at the first
 // `stats` or `gc` request (where a scenario's window opens) and the profile is written at the second (where it
 // closes), so that start-up, connecting and the load generator's ramp are left out. With AIP_BENCH_REDIS_URL (and
@@ -37,9 +37,19 @@ export interface ServerStats {
   scavenges: number
   /** Full collections (mark-compact) so far. */
   markCompacts: number
+  /**
+   * Of `instructions`, V8's collector's and its compilers' (self cost in the profiles callgrind wrote at each
+   * sample), when window profiles are kept (`AIP_BENCH_CALLGRIND_DIR`).
+   */
+  collectorInstructions?: number
+  compilerInstructions?: number
 }
 
-export type ServerRequest = { id: number, cmd: 'stats' | 'gc' | 'stop' }
+/**
+ * `collect`: a full collection and nothing else (no sample, no heap snapshot, the window profiler not told): a
+ * counted window opens right after one, so that every process starts it in the same collection state.
+ */
+export type ServerRequest = { id: number, cmd: 'stats' | 'gc' | 'collect' | 'stop' }
 export type ServerReply = { id: number, stats: ServerStats }
 
 const kind = process.argv[2]
@@ -178,6 +188,11 @@ async function main (): Promise<void> {
   // A bench that dies (killed, or a crash) leaves no server behind: its IPC channel closing ends this process.
   process.on('disconnect', () => { process.exit(0) })
   process.on('message', (request: ServerRequest) => {
+    if (request.cmd === 'collect') {
+      globalThis.gc?.()
+      answer(request)
+      return
+    }
     if (request.cmd === 'gc') {
       globalThis.gc?.()
       snapshot()

@@ -11,7 +11,10 @@ test('a mistyped command line exits 2 with the usage before any scenario runs', 
     [['--reps', '0'], /--reps must be a positive integer, got "0"/],
     [['--scale-devices', 'many'], /--scale-devices must be a positive integer/],
     [['--only', 'no such scenario'], /no scenario matches --only "no such scenario"; the scenarios:\n {2}throughput, 1 constellation\n/],
-    [['--instructions', '--scale'], /--instructions measures the per-task and connect scenarios, not the scale one/]
+    [['--instructions', '--scale'], /--instructions measures the per-task and connect scenarios, not the scale one/],
+    [['--warmup-tasks', '100'], /--warmup-tasks sets the warm-up of the counted light load: it needs --instructions/],
+    [['--instructions', '--warmup-tasks', '0'], /--warmup-tasks must be a positive integer, got "0"/],
+    [['--collect-first'], /--collect-first sets the windows of the counted Redis scenarios: it needs --instructions/]
   ] as const) {
     const run = bench(...args)
     t.equal(run.status, 2, args.join(' '))

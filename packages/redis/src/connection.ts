@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis'
+import { Command, Redis } from 'ioredis'
 import { ClosedError, InvalidOptionError, RedisCommandError, RedisUnavailableError } from './errors.js'
 import { checkMs, describe, Keys, optionCount, optionMs, parsePrefix } from './keys.js'
 import { silentLogger } from './logger.js'
@@ -89,6 +89,113 @@ interface Subscription {
 
 /** Redis error codes (the first word of an error answer) that mean "not available now", not "wrong data". */
 const UNAVAILABLE_REPLIES = ['LOADING', 'READONLY', 'MASTERDOWN', 'CLUSTERDOWN', 'TRYAGAIN', 'BUSY', 'NOREPLICAS']
+
+/**
+ * A script or function call (`EVALSHA`, `FCALL`) written as it was built: its RESP text made once, in one join, from
+ * arguments that are already strings and numbers. ioredis flattens a command's arguments again (`Array.flat`), then
+ * builds its text by concatenating five pieces per argument (many small strings, one rope that the socket write
+ * flattens once more): a few thousand instructions per call on a node's task path, where a mailbox append carries a
+ * frame or a task record. Its timeout is kept by the connection's {@link CommandDeadlines}.
+ */
+class EncodedCommand extends Command {
+  readonly #text: string
+  readonly #deadlines: CommandDeadlines
+  /** When the command times out (`performance.now()` clock); set when it is written. */
+  due = 0
+
+  constructor (name: string, args: Array<string | number>, text: string, deadlines: CommandDeadlines) {
+    super(name, [], { replyEncoding: 'utf8' })
+    // What ioredis' tracing and errors show of a command.
+    this.args = args
+    this.#text = text
+    this.#deadlines = deadlines
+  }
+
+  override toWritable (): string {
+    return this.#text
+  }
+
+  /** Called by the client when it writes the command, with its `commandTimeout` (the connection's). */
+  override setTimeout (ms: number): void {
+    this.#deadlines.add(this, ms)
+  }
+}
+
+/**
+ * The timeouts of one connection's {@link EncodedCommand}s, with one timer for all: they share the connection's
+ * timeout and Redis answers them in order, so the oldest one not answered is the first due. ioredis arms a timer per
+ * command and clears it at the answer: with one command in flight at a time, Node makes a timer list and drops it
+ * again for every command.
+ */
+class CommandDeadlines {
+  /** Commands written, oldest first; answered ones leave from the front. */
+  readonly #waiting: EncodedCommand[] = []
+  #timer: NodeJS.Timeout | null = null
+
+  /** Starts the timeout of `command`, written now, of `ms` milliseconds. */
+  add (command: EncodedCommand, ms: number): void {
+    const waiting = this.#waiting
+    while (waiting.length > 0 && (waiting[0] as EncodedCommand).isSettled) waiting.shift()
+    command.due = performance.now() + ms
+    waiting.push(command)
+    if (this.#timer === null) this.#arm(ms)
+  }
+
+  #arm (ms: number): void {
+    // Unreferenced: a command waits on its socket, which keeps the process alive while it is open.
+    this.#timer = setTimeout(this.#expire, ms)
+    this.#timer.unref()
+  }
+
+  readonly #expire = (): void => {
+    this.#timer = null
+    const now = performance.now()
+    const waiting = this.#waiting
+    while (waiting.length > 0) {
+      const oldest = waiting[0] as EncodedCommand
+      if (!oldest.isSettled) {
+        if (oldest.due > now) break
+        oldest.reject(new Error('Command timed out'))
+      }
+      waiting.shift()
+    }
+    if (waiting.length > 0) this.#arm(Math.max(1, (waiting[0] as EncodedCommand).due - now))
+  }
+}
+
+/** Commands whose calls with plain arguments (strings and numbers, no callback) are written by {@link EncodedCommand}. */
+const ENCODED_ONCE = ['evalsha', 'fcall'] as const
+
+/**
+ * The RESP text of command `name` with `args`, or `null` when an argument is not a string or a number (a Buffer,
+ * an array, a callback: left to ioredis).
+ */
+export function encodeCommand (name: string, args: readonly unknown[]): string | null {
+  const parts: Array<string | number> = [`*${args.length + 1}\r\n$${name.length}\r\n${name}\r\n`]
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]
+    let text: string
+    if (typeof arg === 'string') text = arg
+    else if (typeof arg === 'number' && !(Number.isInteger(arg) && !Number.isSafeInteger(arg))) text = String(arg)
+    else return null
+    parts.push('$', Buffer.byteLength(text), '\r\n', text, '\r\n')
+  }
+  return parts.join('')
+}
+
+/** Makes the command client write its script and function calls with {@link EncodedCommand}. */
+function encodeOnce (client: Redis): void {
+  const deadlines = new CommandDeadlines()
+  const methods = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+  for (const name of ENCODED_ONCE) {
+    const original = methods[name] as (...args: unknown[]) => Promise<unknown>
+    methods[name] = (...args: unknown[]): Promise<unknown> => {
+      const text = encodeCommand(name, args)
+      if (text === null) return original.apply(client, args)
+      return client.sendCommand(new EncodedCommand(name, args as Array<string | number>, text, deadlines)) as Promise<unknown>
+    }
+  }
+}
 
 function parseOptions (options: RedisConnectionOptions): ResolvedRedisConnectionOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'an object', describe(options))
@@ -315,6 +422,7 @@ export class RedisConnection {
       reconnectOnError: (err: Error) => err.message.startsWith('READONLY') ? 2 : false,
       lazyConnect: false
     })
+    if (!subscriber) encodeOnce(client)
     client.on('error', (err: unknown) => {
       this.#recordError(err)
       this.#log.debug({ err, subscriber }, 'redis connection error')
