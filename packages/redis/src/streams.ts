@@ -55,6 +55,9 @@ const STREAMS = new LuaLibrary()
 //   short string where `XREVRANGE ... COUNT 1` answered the whole last entry, payload and all, as nested Lua tables.
 //   The key gets the stream's TTL when the stream was empty (as the stream does) and keeps it otherwise (KEEPTTL).
 // - `enc(s)`: encodeURIComponent, as the node ids in keys are written (a pattern search first: most ids need none).
+// - `append_ring(k, max, p, ttl, ch)`: one append of payload `p` to stream `k` holding fewer than |max| entries (nil
+//   when it is full) and its doorbell on channel `ch` ('': none), which carries the entry, or names the stream when
+//   `max` is negative or the entry before it is not known. Answers the entry id.
 const LUA_APPEND_COMMON = `local function swap_tail(k, id, cur, ttl)
   local tk = k .. ':tail'
   if cur == 0 then
@@ -70,6 +73,24 @@ local function enc(s)
   if not string.find(s, "[^%w%-_%.!~%*'%(%)]") then return s end
   return (string.gsub(s, "[^%w%-_%.!~%*'%(%)]", function(c) return string.format('%%%02X', string.byte(c)) end))
 end
+local function append_ring(k, max, p, ttl, ch)
+  local names = max < 0
+  if names then max = -max end
+  local cur = redis.call('XLEN', k)
+  if cur >= max then return nil end
+  local id = redis.call('XADD', k, '*', 'p', p)
+  if cur == 0 then redis.call('PEXPIRE', k, ttl) end
+  local prev = swap_tail(k, id, cur, ttl)
+  if ch ~= '' then
+    if names or prev == '*' then
+      redis.call('PUBLISH', ch, k)
+    else
+      local nul = '\\0'
+      redis.call('PUBLISH', ch, nul .. k .. nul .. prev .. nul .. '1' .. nul .. id .. nul .. p)
+    end
+  end
+  return id
+end
 `
 
 // KEYS: the stream, then the keys of the records written with it. ARGV: max length (negative when the doorbell is to
@@ -79,25 +100,8 @@ end
 // load): the same commands and answers as APPEND_MANY's for one append, with four arguments instead of eleven.
 const APPEND_ONE = STREAMS.define('append_one', [LUA_APPEND_COMMON], `
 for j = 2, #KEYS do redis.call('SET', KEYS[j], ARGV[j + 4], 'PX', ARGV[5]) end
-local max = tonumber(ARGV[1])
-local names = max < 0
-if names then max = -max end
-local k = KEYS[1]
-local cur = redis.call('XLEN', k)
-if cur >= max then return { 'full' } end
-local p = ARGV[3]
-local id = redis.call('XADD', k, '*', 'p', p)
-if cur == 0 then redis.call('PEXPIRE', k, ARGV[2]) end
-local prev = swap_tail(k, id, cur, ARGV[2])
-local ch = ARGV[4]
-if ch ~= '' then
-  if names or prev == '*' then
-    redis.call('PUBLISH', ch, k)
-  else
-    local nul = '\\0'
-    redis.call('PUBLISH', ch, nul .. k .. nul .. prev .. nul .. '1' .. nul .. id .. nul .. p)
-  end
-end
+local id = append_ring(KEYS[1], tonumber(ARGV[1]), ARGV[3], ARGV[2], ARGV[4])
+if not id then return { 'full' } end
 return { id }
 `)
 
@@ -117,23 +121,8 @@ if node == ARGV[5] or string.find(data, want, 1, true) ~= 1 then
   if not g[1] then return { { 'absent' } } end
   return { { 'held', node, g[1], g[2] or '', g[3] or '', data, redis.call('PTTL', lk) } }
 end
-local max = tonumber(ARGV[1])
-local names = max < 0
-if names then max = -max end
-local k = KEYS[1]
-local cur = redis.call('XLEN', k)
-if cur >= max then return { 'full' } end
-local p = ARGV[3]
-local id = redis.call('XADD', k, '*', 'p', p)
-if cur == 0 then redis.call('PEXPIRE', k, ARGV[2]) end
-local prev = swap_tail(k, id, cur, ARGV[2])
-local ch = ARGV[4] .. enc(node) .. '}'
-if names or prev == '*' then
-  redis.call('PUBLISH', ch, k)
-else
-  local nul = '\\0'
-  redis.call('PUBLISH', ch, nul .. k .. nul .. prev .. nul .. '1' .. nul .. id .. nul .. p)
-end
+local id = append_ring(KEYS[1], tonumber(ARGV[1]), ARGV[3], ARGV[2], ARGV[4] .. enc(node) .. '}')
+if not id then return { 'full' } end
 return { { 'sent', id, node } }
 `)
 
