@@ -3,12 +3,13 @@ import { createRequire } from 'node:module'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { setTimeout as delay } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { markdown, summarise, type ScenarioResult } from './report.js'
 import { defaultScaleWorkers, SCALE_LISTEN_BACKLOG, scale, scalePlan } from './scale.js'
 import { callgrindMissing, callgrindWrapper } from './instructions.js'
 import { BenchRedis, redisServerMissing } from './redis.js'
-import { connect, heartbeats, latency, storm, throughput, type Deployment, type Figures, type Sample } from './scenarios.js'
+import { connect, heartbeats, latency, meeting, storm, throughput, type Deployment, type Figures, type Sample } from './scenarios.js'
 import { pinPlan, pinSelf } from './pinning.js'
 import { ServerProcess, type ChildOptions, type ServerKind } from './server-control.js'
 import { checkRatioTargets, checkScaleGoals, SCALE_GOALS, targetsMarkdown } from './targets.js'
@@ -176,7 +177,33 @@ async function withServer (kind: ServerKind, work: (server: ServerProcess) => Pr
 const throughputRun = (s: ServerProcess, constellations: number): Promise<Figures> =>
   throughput(s, { devices: size.devices, constellations, window: size.window, warmupMs: size.warmupMs, durationMs: size.durationMs })
 
-interface Scenario { name: string, run: Run, repetitions?: number }
+/**
+ * A scenario runs each kind in turn (`run`), or both at once (`runBoth`: both servers measured in the same seconds,
+ * see {@link meeting}).
+ */
+type Scenario = { name: string, repetitions?: number } & ({ run: Run } | { runBoth: (first: ServerKind) => Promise<Record<'real' | 'baseline', Figures>> })
+
+/**
+ * The light load on both servers at once, their windows meeting: the same open loop, the second server's ticks half
+ * a tick (5 ms) after the `first`'s, so that the two servers, pinned to one CPU, rarely get their tasks in the same
+ * moment (which goes first alternates with the repetitions, as the order of the other scenarios does). One load
+ * generator drives both (twice the light load's tasks, well within one core).
+ */
+async function lightSideBySide (first: ServerKind): Promise<Record<'real' | 'baseline', Figures>> {
+  const [real, baseline] = await Promise.all([ServerProcess.start('real'), ServerProcess.start('baseline')])
+  try {
+    const meet = meeting(2)
+    const second = async (): Promise<void> => { await meet(); await delay(5) }
+    const options = { devices: size.devices, rate: size.lightRate, durationMs: size.durationMs * 2, warmupTasks: size.lightWarmupTasks, warmupMs: size.lightWarmupMs }
+    const [realFigures, baselineFigures] = await Promise.all([
+      latency(real, { ...options, beforeWindow: first === 'real' ? meet : second }),
+      latency(baseline, { ...options, beforeWindow: first === 'real' ? second : meet })
+    ])
+    return { real: realFigures, baseline: baselineFigures }
+  } finally {
+    await Promise.all([real.stop(), baseline.stop()])
+  }
+}
 
 // The Redis scenarios share one redis-server, started by the first of them and stopped at the end; every server
 // process gets its own key prefix per run, so that no run sees another's state.
@@ -302,6 +329,8 @@ const scenarios: Scenario[] = [
   { name: `latency at ${size.rate} tasks/s`, run: (kind) => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.rate, durationMs: size.durationMs * 2 })) },
   // Light load: what most fleets see most of the time; no batching hides the fixed per-task costs.
   { name: `light load, ${size.lightRate} tasks/s`, run: (kind) => withServer(kind, (s) => latency(s, { devices: size.devices, rate: size.lightRate, durationMs: size.durationMs * 2, warmupTasks: size.lightWarmupTasks, warmupMs: size.lightWarmupMs })) },
+  // The same, both servers at once (see lightSideBySide): what a shared machine does to one window it does to both.
+  { name: `light load, ${size.lightRate} tasks/s, side by side`, runBoth: lightSideBySide },
   // The cost of the Prometheus metrics: the real server with them (reported as "real") against the real server
   // without them (reported as "baseline"), in the same run; the figure to read is cpuMicrosPerTask.
   { name: 'metrics on vs off, throughput, 1 constellation', run: (kind) => withServer(kind === 'real' ? 'real-metrics' : 'real', (s) => throughputRun(s, 1)) },
@@ -422,7 +451,7 @@ function countedFigures (figures: Figures): Figures {
 const results: ScenarioResult[] = []
 const started = new Date()
 for (const scenario of scenarios) {
-  const { name, run } = scenario
+  const { name } = scenario
   if (!selected(name)) continue
   if (name.startsWith('scale') && plan.capped) {
     process.stderr.write(`scale: ${scaleOptions.devices} devices asked, the open-file hard limit (ulimit -Hn = ${plan.fileLimit}) allows ${plan.devices} in one server process; goals are projected\n`)
@@ -430,8 +459,8 @@ for (const scenario of scenarios) {
   const result: ScenarioResult = { scenario: name, repetitions: [] }
   for (let rep = 0; rep < (scenario.repetitions ?? repetitions); rep++) {
     const order: ServerKind[] = rep % 2 === 0 ? ['baseline', 'real'] : ['real', 'baseline']
-    const figures: Partial<Record<ServerKind, Figures>> = {}
-    for (const kind of order) figures[kind] = instructions ? countedFigures(await run(kind)) : await run(kind)
+    const figures: Partial<Record<ServerKind, Figures>> = 'runBoth' in scenario ? await scenario.runBoth(order[0] as ServerKind) : {}
+    if ('run' in scenario) for (const kind of order) figures[kind] = instructions ? countedFigures(await scenario.run(kind)) : await scenario.run(kind)
     const repetition = { real: figures.real as Figures, baseline: figures.baseline as Figures }
     result.repetitions.push(repetition)
     process.stdout.write(`${JSON.stringify({ scenario: name, repetition: rep + 1, ...repetition })}\n`)

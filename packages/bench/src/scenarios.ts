@@ -51,6 +51,10 @@ export interface Sample {
   redisCommands?: number
   /** CPU (µs) of the server's threads other than the main one (one server process, Linux). */
   helperCpuMicros?: number
+  /** Minor page faults and context switches of the server (one server process). */
+  minorFaults?: number
+  voluntarySwitches?: number
+  involuntarySwitches?: number
   /** Scavenges and full collections of the server (one server process). */
   scavenges?: number
   markCompacts?: number
@@ -142,6 +146,26 @@ export interface LatencyOptions {
    * the collection undid (optimised code dropped with the objects it held) is compiled again before the window.
    */
   tasksAfterCollect?: number
+  /**
+   * Awaited right before the window's first sample, after every warm-up: two latency runs side by side meet there
+   * (see {@link meeting}), so that their windows cover the same seconds of the machine.
+   */
+  beforeWindow?: () => Promise<void>
+}
+
+/**
+ * A meeting point for `parties` runs: each call resolves once every party has called. Two servers measured side by
+ * side (one load generator, the same seconds) see the same machine: on a shared machine, windows taken one after
+ * the other differ by whatever else ran meanwhile.
+ */
+export function meeting (parties: number): () => Promise<void> {
+  let arrived = 0
+  let open = (): void => {}
+  const all = new Promise<void>((resolve) => { open = resolve })
+  return async () => {
+    if (++arrived === parties) open()
+    await all
+  }
 }
 
 /**
@@ -196,6 +220,7 @@ export async function latency (target: ServerProcess | Deployment, o: LatencyOpt
     await server.collect?.()
     await paced(o.tasksAfterCollect ?? 0, 0, async () => { await (conns[pick++ % conns.length] as LoadConstellation).task().catch(() => {}) })
   }
+  await o.beforeWindow?.()
   const before = await server.sample()
   const run = async (): Promise<void> => {
     await next().task().then((ms) => { latencies.push(ms) }, (err: Error) => { failed++; reasons.add(err.message) })
@@ -263,6 +288,15 @@ function sharesFigures (figures: Figures, per: string, before: Sample, after: Sa
 function collectionFigures (figures: Figures, before: Sample, after: Sample, count: number): void {
   if (before.helperCpuMicros !== undefined && after.helperCpuMicros !== undefined) {
     figures.helperCpuMicrosPerTask = (after.helperCpuMicros - before.helperCpuMicros) / Math.max(count, 1)
+  }
+  if (before.minorFaults !== undefined && after.minorFaults !== undefined) {
+    figures.minorFaultsPerTask = (after.minorFaults - before.minorFaults) / Math.max(count, 1)
+  }
+  if (before.voluntarySwitches !== undefined && after.voluntarySwitches !== undefined) {
+    figures.voluntarySwitchesPerTask = (after.voluntarySwitches - before.voluntarySwitches) / Math.max(count, 1)
+  }
+  if (before.involuntarySwitches !== undefined && after.involuntarySwitches !== undefined) {
+    figures.involuntarySwitchesPerTask = (after.involuntarySwitches - before.involuntarySwitches) / Math.max(count, 1)
   }
   if (before.scavenges !== undefined && after.scavenges !== undefined) {
     figures.scavengesPer1000Tasks = (after.scavenges - before.scavenges) * 1000 / Math.max(count, 1)

@@ -33,6 +33,11 @@ export interface ServerStats {
   instructions?: number
   /** CPU (user + system, µs) of every thread but the main one so far (V8's helpers, libuv's pool); Linux only. */
   helperCpuMicros?: number
+  /** Minor page faults of the process so far (pages the kernel mapped in on first touch, system time). */
+  minorFaults: number
+  /** Context switches of the process so far: waits (voluntary) and preemptions (involuntary). */
+  voluntarySwitches: number
+  involuntarySwitches: number
   /** Young-generation collections (scavenges) so far. */
   scavenges: number
   /** Full collections (mark-compact) so far. */
@@ -140,6 +145,7 @@ function stats (registered: number): ServerStats {
   const cpu = process.cpuUsage()
   const memory = process.memoryUsage()
   const helpers = helperCpuMicros()
+  const usage = process.resourceUsage()
   return {
     cpuMicros: cpu.user + cpu.system,
     systemCpuMicros: cpu.system,
@@ -148,6 +154,9 @@ function stats (registered: number): ServerStats {
     registered,
     timeline: Array.from(timeline, (n) => n ?? 0),
     ...(helpers === undefined ? {} : { helperCpuMicros: helpers }),
+    minorFaults: usage.minorPageFault,
+    voluntarySwitches: usage.voluntaryContextSwitches,
+    involuntarySwitches: usage.involuntaryContextSwitches,
     scavenges: collections.scavenges,
     markCompacts: collections.markCompacts
   }
