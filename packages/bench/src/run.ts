@@ -361,7 +361,7 @@ const scenarios: Scenario[] = [
 // Scenarios this machine cannot run: known names for --only, said on stderr, left out of the run.
 const skipped: Scenario[] = []
 const bufferutilScenario: Scenario = { name: 'bufferutil on vs off, throughput, 1 constellation', run: (kind) => withServer('real', (s) => throughputRun(s, 1), kind === 'real' ? {} : { env: { WS_NO_BUFFER_UTIL: '1' } }) }
-if (nativeMaskingAvailable() && process.env.WS_NO_BUFFER_UTIL === undefined) scenarios.splice(6, 0, bufferutilScenario)
+if (nativeMaskingAvailable() && process.env.WS_NO_BUFFER_UTIL === undefined) scenarios.splice(7, 0, bufferutilScenario)
 else skipped.push(bufferutilScenario)
 
 const redisMissing = redisServerMissing()

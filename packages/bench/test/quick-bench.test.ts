@@ -21,6 +21,7 @@ test('the quick benchmark runs every scenario against both servers and writes it
     'throughput, N constellations',
     'latency at N tasks/s',
     'light load, N tasks/s',
+    'light load, N tasks/s, side by side',
     'metrics on vs off, throughput, N constellation',
     'tracing on vs off, throughput, N constellation',
     'tracing sampled out vs off, throughput, N constellation',
