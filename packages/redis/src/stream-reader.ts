@@ -19,6 +19,12 @@ export interface RedisStreamReaderOptions {
   batchSize?: number
   /** A pino-style logger. Default: silent. */
   logger?: Logger
+  /**
+   * Gets the notices published on this node's doorbell: messages that start with `\u0001` (SOH), handed over as they
+   * are, that SOH removed, as they arrive (nothing is read or stored; one published while the subscriber is away is
+   * lost). Default: dropped.
+   */
+  onNotice?: (notice: string) => void
 }
 
 /** Options of {@link RedisStreamReader.follow}. */
@@ -73,6 +79,7 @@ export class RedisStreamReader {
   readonly #batchSize: number
   readonly #log: Logger
   readonly #streamKeys: string
+  readonly #onNotice: ((notice: string) => void) | undefined
   readonly #follows = new Map<string, Follow>()
   /** Streams to read in the next round (their doorbell rang, or they were just followed). */
   readonly #dirty = new Set<string>()
@@ -88,6 +95,7 @@ export class RedisStreamReader {
   readonly #loop: Promise<void>
   #reads = 0
   #rings = 0
+  #notices = 0
   #carriedEntries = 0
 
   /**
@@ -101,6 +109,7 @@ export class RedisStreamReader {
     this.#batchSize = optionCount('batchSize', options.batchSize, 100)
     this.#log = options.logger ?? silentLogger
     this.#streamKeys = `${redis.keys.prefix}stream:`
+    this.#onNotice = options.onNotice
     // Read everything again once the doorbell is (re)subscribed: whatever was appended before it could ring is
     // read then.
     this.#disposers.push(redis.subscribe(redis.keys.doorbell(this.#nodeId), (message) => { this.#ring(message) }, () => { this.#readAll() }))
@@ -116,6 +125,11 @@ export class RedisStreamReader {
   /** Doorbell messages received so far. */
   get rings (): number {
     return this.#rings
+  }
+
+  /** Notices received so far (doorbell messages that are not doorbells: not counted in {@link rings}). */
+  get notices (): number {
+    return this.#notices
   }
 
   /** Entries handed over as a doorbell carried them, without reading their stream (for tests and metrics). */
@@ -166,6 +180,15 @@ export class RedisStreamReader {
 
   /** A doorbell: its entries are handed over, or the streams it names are read, in the next round. */
   #ring (message: string): void {
+    if (message.charCodeAt(0) === 1) {
+      this.#notices++
+      try {
+        this.#onNotice?.(message.slice(1))
+      } catch (err) {
+        this.#log.error({ err, nodeId: this.#nodeId }, 'notice handler threw')
+      }
+      return
+    }
     this.#rings++
     if (message.charCodeAt(0) === 0) {
       this.#ringWithEntries(message)

@@ -1,4 +1,4 @@
-import { encodeServerMessage, type DecodedServerMessage } from '@aip/protocol'
+import { buildTaskAck, encodeServerMessage, type DecodedServerMessage } from '@aip/protocol'
 import { granted } from '../command-writer.js'
 import type { Identity } from '../connection.js'
 import { serverError } from '../server-error.js'
@@ -35,10 +35,15 @@ export function deliver (runtime: ClusterRuntime, clientId: string, message: Clu
   return true
 }
 
-/** Answers a requester on another node through its mailbox: frames encoded once, here. */
+/**
+ * Answers a requester on another node: its ack sent to its node (not stored, when the link can), every other frame
+ * through its mailbox, counting the acks sent; frames encoded once, here.
+ */
 class RemoteReplier implements Replier {
   readonly #runtime: ClusterRuntime
   readonly #task: ClusterTaskMessage
+  /** Acks sent for a session without a record in `remote` (one running for a requester that was on this node). */
+  #acks = 0
 
   constructor (runtime: ClusterRuntime, task: ClusterTaskMessage) {
     this.#runtime = runtime
@@ -47,8 +52,17 @@ class RemoteReplier implements Replier {
 
   send (message: DecodedServerMessage): boolean {
     const text = encodeServerMessage(message, { validate: false })
-    const nodeId = this.#runtime.remote.get(this.#task.sessionId)?.nodeId ?? this.#task.requesterNode
-    this.#runtime.sendFrame(this.#task.requesterId, nodeId, message.session_id ?? this.#task.sessionId, message, text)
+    const task = this.#task
+    const remote = this.#runtime.remote.get(task.sessionId)
+    const nodeId = remote?.nodeId ?? task.requesterNode
+    const sessionId = message.session_id ?? task.sessionId
+    // A HEARTBEAT with a session id is the TASK's ack (or its repetition for a TASK sent again).
+    if (message.type === 'heartbeat' && message.session_id !== null) {
+      const acks = remote === undefined ? ++this.#acks : ++remote.acks
+      this.#runtime.sendAck(task.requesterId, nodeId, sessionId, message, text, acks)
+      return true
+    }
+    this.#runtime.sendFrame(task.requesterId, nodeId, sessionId, message, text, remote?.acks ?? this.#acks)
     return true
   }
 }
@@ -78,7 +92,7 @@ function deliverTask (runtime: ClusterRuntime, deviceId: string, task: ClusterTa
   // A TASK sent again by a requester that resumed on another node: its frames go there now.
   if (earlier !== undefined && earlier.requesterId === task.requesterId) earlier.nodeId = task.requesterNode
   const known = earlier !== undefined || core.sessions.get(task.sessionId) !== undefined
-  if (!known) runtime.remote.set(task.sessionId, { requesterId: task.requesterId, nodeId: task.requesterNode, resumable: task.capabilities.includes('resume') })
+  if (!known) runtime.remote.set(task.sessionId, { requesterId: task.requesterId, nodeId: task.requesterNode, resumable: task.capabilities.includes('resume'), acks: 0 })
   admitTask(core, replier, identity, { ...task.task, target_id: deviceId }, task.frameSize)
   if (known) return
   if (core.sessions.get(task.sessionId)?.requesterId === task.requesterId) runtime.watch.ensure()
@@ -116,9 +130,19 @@ function deliverFrame (runtime: ClusterRuntime, requesterId: string, frame: Clus
     core.logger.debug({ sessionId: frame.sessionId, requesterId }, 'cluster: frame of an earlier connection dropped')
     return true
   }
+  const acks = frame.acks ?? 0
+  if (forwarded !== undefined && frame.message.type !== 'heartbeat' && acks > forwarded.acks) {
+    // An ack sent without being stored was lost on the way: written first, as one node would have.
+    if (!connection.send(buildTaskAck({ sessionId: forwarded.sessionId }))) return false
+    forwarded.acked = true
+    forwarded.acks = acks
+  }
   if (!connection.sendEncoded(frame.message, frame.text)) return false
   if (forwarded !== undefined) {
-    if (frame.message.type === 'heartbeat') forwarded.acked = true
+    if (frame.message.type === 'heartbeat') {
+      forwarded.acked = true
+      if (acks > forwarded.acks) forwarded.acks = acks
+    }
     // The end of the session, or the refusal of its TASK (never acknowledged): nothing more comes for it.
     if (frame.end || (frame.message.type === 'error' && !forwarded.acked)) {
       if (runtime.forwarded.get(forwarded.sessionId) === forwarded) runtime.forwarded.delete(forwarded.sessionId)
@@ -126,4 +150,27 @@ function deliverFrame (runtime: ClusterRuntime, requesterId: string, frame: Clus
     }
   }
   return true
+}
+
+/**
+ * A TASK's ack a node sent without storing it (`notifyNode`): written at once to its requester when it is connected
+ * here and the session is one it forwarded from here that has not had this ack yet (one written before the frame
+ * that stood in for it is not written twice); dropped otherwise, never kept.
+ */
+export function deliverNotice (runtime: ClusterRuntime, requesterId: string, frame: ClusterFrameMessage): void {
+  const { core } = runtime
+  const sessionId = frame.sessionId
+  const forwarded = sessionId === null ? undefined : runtime.forwarded.get(sessionId) ?? runtime.forwarding.get(sessionId)
+  const connection = core.clients.get(requesterId)
+  const acks = frame.acks ?? 0
+  if (connection === undefined || forwarded === undefined || forwarded.requesterId !== requesterId || acks <= forwarded.acks) {
+    core.logger.debug({ sessionId, requesterId }, 'cluster: ack dropped (its requester is not here, or it was written already)')
+    return
+  }
+  if (!connection.sendEncoded(frame.message, frame.text)) {
+    core.logger.debug({ sessionId, requesterId }, 'cluster: ack not written (the connection is closing)')
+    return
+  }
+  if (frame.message.type === 'heartbeat') forwarded.acked = true
+  forwarded.acks = acks
 }

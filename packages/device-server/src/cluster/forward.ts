@@ -28,6 +28,8 @@ export interface ForwardedSession {
   readonly startedAt: number
   /** The device's node acknowledged the TASK (the session runs): an ERROR from now on does not end it. */
   acked: boolean
+  /** The acks written to the requester (its TASK's, and one per TASK sent again): see `ClusterFrameMessage.acks`. */
+  acks: number
 }
 
 /** Forwards a constellation's TASK for a device on another node, or answers it with an ERROR carrying its ids. */
@@ -79,7 +81,8 @@ export async function forwardTask (runtime: ClusterRuntime, connection: ClientCo
     deviceId: targetId,
     nodeId: '',
     startedAt: core.options.now(),
-    acked: false
+    acked: false,
+    acks: 0
   }
   if (earlier === undefined) runtime.forwarding.set(sessionId, forwarding)
   let outcome: HolderSendOutcome | undefined

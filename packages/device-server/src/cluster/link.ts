@@ -69,7 +69,8 @@ export type ClaimOutcome =
  * - `task`: a TASK for a device (in the device's mailbox) from a requester connected to another node;
  * - `cancel`: ends a forwarded session (in the device's mailbox): `task_cancel`, or the requester left;
  * - `frame`: a server frame for a requester (in the requester's mailbox), encoded once by the node that made it
- *   (its ack, an ERROR refusing its TASK, its TASK_END), to be written to its connection verbatim.
+ *   (an ERROR refusing its TASK, its TASK_END), to be written to its connection verbatim. A TASK's ack goes with
+ *   {@link ClusterLink.notifyNode} instead when the link has it (not stored), and in the mailbox otherwise.
  */
 export type ClusterMessage = ClusterTaskMessage | ClusterCancelMessage | ClusterFrameMessage | ClusterDispatchMessage | ClusterDispatchCancelMessage
 
@@ -111,6 +112,12 @@ export interface ClusterFrameMessage {
   readonly sessionId: string | null
   /** True for the TASK_END that ends the session. */
   readonly end: boolean
+  /**
+   * The acks of the session (its TASK's, and one per TASK sent again) the node that made the frame had sent by then,
+   * the frame included: the requester's node writes an ack first when it wrote fewer (an ack sent with
+   * {@link ClusterLink.notifyNode} may be lost), and drops an ack it wrote already. Absent: 0.
+   */
+  readonly acks?: number
   /** The frame, as built by the node that made it. */
   readonly message: DecodedServerMessage
   /** The frame encoded by that node: written verbatim. */
@@ -260,6 +267,11 @@ export interface ClusterHandlers {
    * dies is handed over again to the next holder.
    */
   readonly deliver: (clientId: string, message: ClusterMessage) => Promise<boolean> | boolean
+  /**
+   * A frame for a client another node sent with {@link ClusterLink.notifyNode} (a TASK's ack): handled at once, never
+   * stored; dropped when the client is not connected here. Absent: such frames are dropped.
+   */
+  readonly notice?: (clientId: string, message: ClusterFrameMessage) => void
   /** A message addressed to this node. */
   readonly nodeMessage: (message: NodeMessage) => void
   /** This node no longer holds a client's lease (another node took it over, or it ran out and was taken). */
@@ -320,6 +332,13 @@ export interface ClusterLink {
    * {@link send} do in two). Optional: without it, the server calls `locate`, then `send`.
    */
   sendToHolder?: (clientId: string, message: ClusterMessage, clientType: ClientType) => Promise<HolderSendOutcome>
+  /**
+   * Hands `message`, a frame for client `clientId`, to node `nodeId` without storing it (its `notice` handler), after
+   * whatever this node sent before it: best effort, lost when that node is not listening then. Used for a TASK's ack,
+   * which the session's later frames stand in for (their `acks`). Optional: without it, the server appends the ack
+   * to the client's mailbox ({@link send}).
+   */
+  notifyNode?: (nodeId: string, clientId: string, message: ClusterFrameMessage) => Promise<void>
   /** Appends `message` to the mailbox of node `nodeId` and wakes it. */
   sendToNode: (nodeId: string, message: NodeMessage) => Promise<void>
   /** Whether `nodeId` holds a live node lease. */

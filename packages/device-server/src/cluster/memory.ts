@@ -1,8 +1,8 @@
 import { ClusterUnavailableError } from '../errors.js'
 import type { TaskRecord } from '../results.js'
 import type {
-  ClaimMode, ClaimOutcome, ClusterClient, ClusterClientRecord, ClusterHandlers, ClusterLink, ClusterMessage, ClusterState, HolderSendOutcome,
-  NodeMessage
+  ClaimMode, ClaimOutcome, ClusterClient, ClusterClientRecord, ClusterFrameMessage, ClusterHandlers, ClusterLink, ClusterMessage, ClusterState,
+  HolderSendOutcome, NodeMessage
 } from './link.js'
 import type { ClientType } from '@aip/protocol'
 
@@ -25,8 +25,9 @@ export interface InMemoryClusterHubOptions {
  * A cluster store in one process: several `DeviceServerEndpoint`s in the same process share it through their
  * links ({@link link}), for tests and demos of the cluster without Redis. It follows the contract of
  * {@link ClusterLink} (leases with epochs, mailboxes handed over in order and kept until handled, node liveness,
- * results), and can simulate what a real store lives through: {@link setAvailable} (the store down and back) and
- * {@link loseNode} (a node that dies: its leases go, its link is cut). Nothing is persisted.
+ * results, notices not stored), and can simulate what a real store lives through: {@link setAvailable} (the store
+ * down and back), {@link loseNode} (a node that dies: its leases go, its link is cut) and {@link setNoticesLost}
+ * (what `notifyNode` sends never arrives). Nothing is persisted.
  */
 export class InMemoryClusterHub {
   /** The links' node lease length, in milliseconds. */
@@ -39,6 +40,7 @@ export class InMemoryClusterHub {
   readonly #results = new Map<string, TaskRecord>()
   readonly #byTaskName = new Map<string, string>()
   #available = true
+  #noticesLost = false
 
   constructor (options: InMemoryClusterHubOptions = {}) {
     this.nodeLeaseMs = options.nodeLeaseMs ?? 1000
@@ -76,6 +78,14 @@ export class InMemoryClusterHub {
     const link = this.#links.get(nodeId)
     if (link !== undefined) link.lost = true
     for (const [clientId, lease] of this.#leases) if (lease.nodeId === nodeId) this.#leases.delete(clientId)
+  }
+
+  /**
+   * Loses (`true`) or delivers again (`false`) what the links send with `notifyNode` (a TASK's ack), as pub/sub does
+   * while a node's subscriber reconnects. Mailboxes are not touched.
+   */
+  setNoticesLost (lost: boolean): void {
+    this.#noticesLost = lost
   }
 
   /** Entries waiting in a client's mailbox (for tests). */
@@ -137,6 +147,12 @@ export class InMemoryClusterHub {
   append (clientId: string, message: ClusterMessage): void {
     this.mailbox(clientId).push(structuredClone(message))
     for (const link of this.#links.values()) link.pump(clientId)
+  }
+
+  /** @internal */
+  notice (nodeId: string, clientId: string, message: ClusterFrameMessage): void {
+    const link = this.#links.get(nodeId)
+    if (link !== undefined && !link.lost && !this.#noticesLost) link.noticed(clientId, structuredClone(message))
   }
 
   /** @internal */
@@ -269,6 +285,11 @@ export class InMemoryClusterLink implements ClusterLink {
     this.#hub.append(clientId, message)
   }
 
+  async notifyNode (nodeId: string, clientId: string, message: ClusterFrameMessage): Promise<void> {
+    this.#hub.check(this, 'notify')
+    this.#hub.notice(nodeId, clientId, message)
+  }
+
   async sendToNode (nodeId: string, message: NodeMessage): Promise<void> {
     this.#hub.check(this, 'send to node')
     this.#hub.toNode(nodeId, message)
@@ -309,6 +330,13 @@ export class InMemoryClusterLink implements ClusterLink {
     const handlers = this.#handlers
     if (handlers === null || !this.started || this.lost) return
     setImmediate(() => { handlers.clientLost(clientId, 'fenced') })
+  }
+
+  /** @internal A notice arrived (after what was appended before it, handed over in the same order). */
+  noticed (clientId: string, message: ClusterFrameMessage): void {
+    const handlers = this.#handlers
+    if (handlers === null || !this.started) return
+    setImmediate(() => { handlers.notice?.(clientId, message) })
   }
 
   /** @internal A node message arrived. */

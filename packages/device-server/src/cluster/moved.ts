@@ -44,7 +44,8 @@ export function dropMovedClient (runtime: ClusterRuntime, clientId: string, byNo
       if (byNode !== null) remote.nodeId = byNode
       continue
     }
-    runtime.remote.set(session.id, { requesterId: clientId, nodeId: byNode ?? link.nodeId, resumable: true })
+    // Its ack was written here, to its connection then.
+    runtime.remote.set(session.id, { requesterId: clientId, nodeId: byNode ?? link.nodeId, resumable: true, acks: 1 })
   }
   for (const forwarded of [...runtime.forwarded.values()]) {
     if (forwarded.requesterId === clientId) runtime.forwarded.delete(forwarded.sessionId)

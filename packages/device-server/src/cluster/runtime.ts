@@ -6,7 +6,7 @@ import { ClusterUnavailableError } from '../errors.js'
 import type { ClientRecord } from '../registry.js'
 import type { TaskRecord } from '../results.js'
 import type { Session } from '../session.js'
-import { deliver } from './deliver.js'
+import { deliver, deliverNotice } from './deliver.js'
 import { cancelForwarded, forwardTask, type ForwardedSession } from './forward.js'
 import type {
   ClusterClient, ClusterClientRecord, ClusterLink, ClusterState, NodeMessage, PresenceEventMessage, PresenceInterestMessage
@@ -31,6 +31,8 @@ export interface RemoteRequester {
   nodeId: string
   /** The requester was granted `resume`: after a loss of its node it may come back elsewhere. */
   readonly resumable: boolean
+  /** The acks of the session sent so far: every later frame says so (its `acks`), in case one was lost. */
+  acks: number
 }
 
 /** Forwarded sessions ended here that are remembered, so that late frames for them are dropped. */
@@ -79,6 +81,7 @@ export class ClusterRuntime {
     if (this.#started !== null) return
     this.#started = this.link.start({
       deliver: (clientId, message) => deliver(this, clientId, message),
+      notice: (clientId, message) => { deliverNotice(this, clientId, message) },
       nodeMessage: (message) => { this.#onNodeMessage(message) },
       clientLost: (clientId, reason) => {
         this.core.logger.warn({ clientId, reason }, 'cluster: the client lease was lost; ending its local state')
@@ -227,13 +230,30 @@ export class ClusterRuntime {
     if (remote === undefined) return
     this.remote.delete(session.id)
     if (delivered) return
-    this.sendFrame(remote.requesterId, remote.nodeId, session.id, message, text)
+    this.sendFrame(remote.requesterId, remote.nodeId, session.id, message, text, remote.acks)
   }
 
-  /** Appends a frame for a requester on another node to its mailbox (errors are logged). */
-  sendFrame (requesterId: string, nodeId: string, sessionId: string | null, message: DecodedServerMessage, text: string): void {
-    this.link.send(requesterId, { kind: 'frame', sessionId, end: message.type === 'task_end', message, text }, nodeId)
+  /**
+   * Appends a frame for a requester on another node to its mailbox (errors are logged); `acks`: the session's acks
+   * sent by then.
+   */
+  sendFrame (requesterId: string, nodeId: string, sessionId: string | null, message: DecodedServerMessage, text: string, acks: number): void {
+    this.link.send(requesterId, { kind: 'frame', sessionId, end: message.type === 'task_end', acks, message, text }, nodeId)
       .catch((err: unknown) => { this.core.logger.warn({ err, sessionId, requesterId }, 'cluster: frame for a requester on another node not sent') })
+  }
+
+  /**
+   * Sends a TASK's ack (the session's `acks`th) to a requester on another node: to that node only, not stored, when
+   * the link can (a lost ack is written there before the session's next frame, which counts it); else in the
+   * requester's mailbox. Errors are logged.
+   */
+  sendAck (requesterId: string, nodeId: string, sessionId: string, message: DecodedServerMessage, text: string, acks: number): void {
+    if (this.link.notifyNode === undefined) {
+      this.sendFrame(requesterId, nodeId, sessionId, message, text, acks)
+      return
+    }
+    this.link.notifyNode(nodeId, requesterId, { kind: 'frame', sessionId, end: false, acks, message, text })
+      .catch((err: unknown) => { this.core.logger.warn({ err, sessionId, requesterId }, 'cluster: ack for a requester on another node not sent (its next frame carries it)') })
   }
 
   #onNodeMessage (message: NodeMessage): void {

@@ -125,7 +125,12 @@ export class RedisCluster implements ClusterLink {
   async start (handlers: ClusterHandlers): Promise<void> {
     if (this.#handlers !== null) return
     this.#handlers = handlers
-    this.#reader = new RedisStreamReader(this.redis, { nodeId: this.nodeId, pollIntervalMs: this.options.pollIntervalMs, logger: this.#log })
+    this.#reader = new RedisStreamReader(this.redis, {
+      nodeId: this.nodeId,
+      pollIntervalMs: this.options.pollIntervalMs,
+      logger: this.#log,
+      onNotice: (notice) => { this.#notice(notice, handlers) }
+    })
     const nodeBox: StreamAddress = { kind: 'node', id: this.nodeId }
     const nodeBoxName = streamName(nodeBox)
     this.#reader.follow(nodeBox, (entry, address) => {
@@ -308,6 +313,21 @@ export class RedisCluster implements ClusterLink {
     }
   }
 
+  /**
+   * One `PUBLISH` on the doorbell of node `nodeId`, carrying the frame as its mailbox entry would: nothing is stored.
+   * It leaves on the command connection after this node's earlier commands and before its later ones, so Redis
+   * delivers it before the doorbell of any later append of this node to that node.
+   */
+  async notifyNode (nodeId: string, clientId: string, message: ClusterFrameMessage): Promise<void> {
+    const channel = this.redis.keys.doorbell(nodeId)
+    const notice = `\u0001${JSON.stringify(clientId)}\n${encodeMessage(message)}`
+    try {
+      await this.redis.run('cluster.notify', async (client) => await client.publish(channel, notice))
+    } catch (err) {
+      throw unavailable('notify', err)
+    }
+  }
+
   async sendToNode (nodeId: string, message: NodeMessage): Promise<void> {
     try {
       await this.#mailboxes.append({ kind: 'node', id: nodeId }, JSON.stringify(message), { wake: nodeId })
@@ -357,6 +377,22 @@ export class RedisCluster implements ClusterLink {
     } catch (err) {
       throw unavailable('get result', err)
     }
+  }
+
+  /** A notice of another node (`notifyNode`): the JSON of the client id, a line feed, then a frame's entry. */
+  #notice (notice: string, handlers: ClusterHandlers): void {
+    let clientId: string
+    let message: ClusterMessage
+    try {
+      const newline = notice.indexOf('\n')
+      clientId = JSON.parse(notice.slice(0, newline)) as string
+      message = decodeMessage(notice.slice(newline + 1))
+    } catch (err) {
+      this.#log.warn({ err }, 'cluster: unreadable notice dropped')
+      return
+    }
+    if (message.kind !== 'frame' || this.#stopped) return
+    handlers.notice?.(clientId, message)
   }
 
   #nodeKey (nodeId: string): string {
@@ -430,12 +466,12 @@ export class RedisCluster implements ClusterLink {
 
 /**
  * A mailbox entry's payload: the message's JSON, except for a frame, stored as `F`, the JSON of
- * `[sessionId, end]`, a line feed and the frame's encoded text, as written to the wire (its object is parsed back from
- * that text): a frame is encoded once, and stored once.
+ * `[sessionId, end, acks]`, a line feed and the frame's encoded text, as written to the wire (its object is parsed
+ * back from that text): a frame is encoded once, and stored once.
  */
 function encodeMessage (message: ClusterMessage): string {
   if (message.kind !== 'frame') return JSON.stringify(message)
-  return `F${JSON.stringify([message.sessionId, message.end])}\n${message.text}`
+  return `F${JSON.stringify([message.sessionId, message.end, message.acks ?? 0])}\n${message.text}`
 }
 
 /** Reads a mailbox entry's payload. */
@@ -443,9 +479,10 @@ function decodeMessage (payload: string): ClusterMessage {
   if (payload.charCodeAt(0) !== 70 /* F */) return JSON.parse(payload) as ClusterMessage
   const newline = payload.indexOf('\n')
   if (newline < 0) throw new TypeError('a frame entry without its text')
-  const [sessionId, end] = JSON.parse(payload.slice(1, newline)) as [string | null, boolean]
+  // An entry of an earlier version has no acks.
+  const [sessionId, end, acks] = JSON.parse(payload.slice(1, newline)) as [string | null, boolean, number | undefined]
   const text = payload.slice(newline + 1)
-  return { kind: 'frame', sessionId, end, text, message: JSON.parse(text) as ClusterFrameMessage['message'] }
+  return { kind: 'frame', sessionId, end, acks: acks ?? 0, text, message: JSON.parse(text) as ClusterFrameMessage['message'] }
 }
 
 /**
