@@ -1,16 +1,8 @@
 import { test } from 'tap'
-import { registeredConstellation, registeredDevice } from './helpers/harness.js'
-import { answer, taskFrame, testCluster } from './helpers/cluster.js'
+import { answer, taskFrame, taskWithLostAck } from './helpers/cluster.js'
 
 test('an ack lost on its way is written to the requester right before its TASK_END, once', async (t) => {
-  const cluster = testCluster(t)
-  const a = await cluster.node('node-a')
-  const b = await cluster.node('node-b')
-  const device = await registeredDevice(t, a.wsUrl, 'dev-1')
-  const galaxy = await registeredConstellation(t, b.wsUrl, 'galaxy', 'dev-1')
-  cluster.hub.setNoticesLost(true)
-  galaxy.send(taskFrame('galaxy', 'dev-1', 'l@1'))
-  const command = await device.next()
+  const { cluster, device, galaxy, command } = await taskWithLostAck(t, 'l@1')
   t.match(command, { type: 'command', session_id: 'l@1' }, 'the task runs on A; its ack is lost')
   cluster.hub.setNoticesLost(false)
   device.send(answer('dev-1', command))

@@ -1,6 +1,6 @@
 import type { Teardown } from '@aip/test-support'
 import { InMemoryClusterHub, type DeviceServerOptions, type InMemoryClusterHubOptions } from '../../src/index.js'
-import { startServer, type TestServer } from './harness.js'
+import { registeredConstellation, registeredDevice, startServer, type TestClient, type TestServer } from './harness.js'
 
 /** Nodes of one in-memory cluster, each a real server on 127.0.0.1 port 0. */
 export interface TestCluster {
@@ -38,4 +38,32 @@ export function answer (clientId: string, command: Record<string, any>): Record<
 /** A constellation's TASK. */
 export function taskFrame (clientId: string, targetId: string, sessionId: string | null, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { type: 'task', status: 'continue', client_type: 'constellation', client_id: clientId, target_id: targetId, session_id: sessionId, request: 'Open Notepad', request_id: `r-${sessionId ?? 'none'}`, ...extra }
+}
+
+/** A forwarded session whose ack was lost on its way: see {@link taskWithLostAck}. */
+export interface LostAckSession {
+  cluster: TestCluster
+  /** The device's node and the requester's. */
+  a: TestServer
+  b: TestServer
+  device: TestClient
+  galaxy: TestClient
+  /** The device's first COMMAND of the session (not answered yet). */
+  command: Record<string, any>
+}
+
+/**
+ * Two nodes, device `dev-1` on node A and constellation `galaxy` on node B, and a TASK of session `sessionId` whose
+ * ack the hub drops (notices lost, still lost when this returns): resolves once the device has its first COMMAND.
+ */
+export async function taskWithLostAck (t: Teardown, sessionId: string): Promise<LostAckSession> {
+  const cluster = testCluster(t)
+  const a = await cluster.node('node-a')
+  const b = await cluster.node('node-b')
+  const device = await registeredDevice(t, a.wsUrl, 'dev-1')
+  const galaxy = await registeredConstellation(t, b.wsUrl, 'galaxy', 'dev-1')
+  cluster.hub.setNoticesLost(true)
+  galaxy.send(taskFrame('galaxy', 'dev-1', sessionId))
+  const command = await device.next() as Record<string, any>
+  return { cluster, a, b, device, galaxy, command }
 }
