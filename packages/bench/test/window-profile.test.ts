@@ -17,10 +17,11 @@ test('--only "^name" picks scenarios by the start of their name, and the window 
   t.equal(run.status, 0, run.stderr)
   const scenarios = run.stdout.split('\n').filter((line) => line.startsWith('{"scenario"') && line.includes('"repetition"'))
     .map((line) => (JSON.parse(line) as { scenario: string }).scenario)
-  t.same(scenarios, ['light load, 100 tasks/s'], 'only the light-load scenario: no name starts with "throughput, N"')
+  t.same(scenarios, ['light load, 100 tasks/s', 'light load, 100 tasks/s, side by side'], 'only the light-load scenarios: no name starts with "throughput, N"')
   const written = readdirSync(profiles).sort()
-  t.equal(written.length, 2, `one profile per server process (${written.join(', ')})`)
-  t.match(written, [/^CPU-window\.baseline\.\d+\.cpuprofile$/, /^CPU-window\.real\.\d+\.cpuprofile$/])
+  // Each scenario starts its own pair of servers (the side-by-side one both at once).
+  t.equal(written.length, 4, `one profile per server process (${written.join(', ')})`)
+  t.match(written, [/^CPU-window\.baseline\.\d+\.cpuprofile$/, /^CPU-window\.baseline\.\d+\.cpuprofile$/, /^CPU-window\.real\.\d+\.cpuprofile$/, /^CPU-window\.real\.\d+\.cpuprofile$/])
   for (const file of written) {
     const profile = JSON.parse(readFileSync(join(profiles, file), 'utf8')) as { nodes: unknown[], samples: unknown[] }
     t.ok(profile.nodes.length > 0 && profile.samples.length > 0, `${file} holds samples`)
