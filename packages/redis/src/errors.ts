@@ -144,3 +144,36 @@ export const ClosedError = createError(
   'The Redis connection is closed',
   500
 )
+
+const FormatBase = createError<'AIP_ERR_REDIS_CLUSTER_FORMAT', 503, [string, string, number]>(
+  'AIP_ERR_REDIS_CLUSTER_FORMAT',
+  'Node %s of this cluster runs cluster format %s and this node runs %d: not joining while it is there (upgrade every node of a cluster together, or give this version its own keyPrefix)',
+  503
+)
+
+/**
+ * A node did not join its cluster because a live node under the same key prefix writes mailboxes, doorbells and
+ * leases in another cluster format (`CLUSTER_FORMAT`; a node of a version without one counts as format 0). The node
+ * serves its own connections, refuses cross-node work (its link is `down`), and joins on its own once no node of
+ * another format is left.
+ */
+export class ClusterFormatError extends FormatBase {
+  /** A live node of the other format. */
+  readonly nodeId: string
+  /** That node's cluster format (`'0'`: a version without one). */
+  readonly format: string
+  /** This node's cluster format. */
+  readonly ownFormat: number
+
+  /**
+   * @param nodeId - a live node of the other format
+   * @param format - that node's format
+   * @param ownFormat - this node's format
+   */
+  constructor (nodeId: string, format: string, ownFormat: number) {
+    super(nodeId, format, ownFormat)
+    this.nodeId = nodeId
+    this.format = format
+    this.ownFormat = ownFormat
+  }
+}

@@ -1,4 +1,4 @@
-export { RedisCluster } from './cluster/index.js'
+export { CLUSTER_FORMAT, RedisCluster } from './cluster/index.js'
 export type { RedisClusterOptions, ResolvedRedisClusterOptions } from './cluster/index.js'
 export { RedisConnection } from './connection.js'
 export type {
@@ -11,6 +11,7 @@ export type {
 } from './connection.js'
 export {
   ClosedError,
+  ClusterFormatError,
   FencedError,
   InvalidArgumentError,
   InvalidOptionError,

@@ -28,6 +28,7 @@ t.test('every exported error code is documented in the README error table', asyn
   const exported = exportedCodes()
   t.same(exported, [
     'AIP_ERR_REDIS_CLOSED',
+    'AIP_ERR_REDIS_CLUSTER_FORMAT',
     'AIP_ERR_REDIS_COMMAND',
     'AIP_ERR_REDIS_FENCED',
     'AIP_ERR_REDIS_INVALID_ARGUMENT',
@@ -47,4 +48,7 @@ t.test('errors carry structured fields and narrow with instanceof', async (t) =>
   t.match(new api.RedisCommandError('session.get', cause), { code: 'AIP_ERR_REDIS_COMMAND', operation: 'session.get', cause })
   t.match(new api.FencedError('device-1', 3, 'expired'), { code: 'AIP_ERR_REDIS_FENCED', statusCode: 409, clientId: 'device-1', epoch: 3, reason: 'expired' })
   t.match(new api.StreamFullError('device:d', 10), { code: 'AIP_ERR_REDIS_STREAM_FULL', stream: 'device:d', maxLength: 10 })
+  const format = new api.ClusterFormatError('node-a', '0', 1)
+  t.ok(format instanceof api.ClusterFormatError)
+  t.match(format, { code: 'AIP_ERR_REDIS_CLUSTER_FORMAT', statusCode: 503, nodeId: 'node-a', format: '0', ownFormat: 1, message: /node-a .* format 0 .* runs 1/ })
 })

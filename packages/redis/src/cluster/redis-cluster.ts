@@ -4,7 +4,7 @@ import {
   type ClusterFrameMessage, type ClusterLink, type ClusterMessage, type ClusterState, type HolderSendOutcome, type NodeMessage, type TaskRecord
 } from '@aip/device-server'
 import { RedisConnection, type RedisConnectionState } from '../connection.js'
-import { ClosedError, RedisUnavailableError } from '../errors.js'
+import { ClosedError, ClusterFormatError, RedisUnavailableError } from '../errors.js'
 import { LeaseKeeperSweep } from './sweep.js'
 import { RedisLeaseRegistry } from '../leases.js'
 import { silentLogger, type Logger } from '../logger.js'
@@ -13,7 +13,7 @@ import { RedisStreamReader } from '../stream-reader.js'
 import { RedisDeliveryLog, streamName } from '../streams.js'
 import type { Lease, LeaseRecord, StreamAddress } from '../types.js'
 import { resolveClusterOptions, type RedisClusterOptions, type ResolvedRedisClusterOptions } from './options.js'
-import { LEASE_DATA, LIVE_NODES, NODE_LEASE, NODE_RELEASE } from './scripts.js'
+import { CLUSTER_FORMAT, LEASE_DATA, LIVE_NODES, NODE_LEASE, NODE_RELEASE } from './scripts.js'
 
 /** The mailbox of a client id (a delivery stream per client). */
 function clientBox (clientId: string): StreamAddress {
@@ -46,7 +46,9 @@ const STATES: Record<RedisConnectionState, ClusterState> = {
  * every node (each with its own `nodeId`, all with the same Redis and key prefix).
  *
  * - **Node lease** `<p>node:{<nodeId>}`: a key with a TTL of `nodeLeaseMs`, renewed every third of it; a node whose
- *   key is gone is lost.
+ *   key is gone is lost. The node's cluster format ({@link CLUSTER_FORMAT}) is written beside it: a node does not join
+ *   while a live node of another format is there (its link is `down`, {@link RedisCluster.refusal} says why, and
+ *   claims wait for the node lease to be written).
  * - **Client leases** (`RedisLeaseRegistry`): one per registered client id, its data the client's record (role,
  *   scope, platform, latest telemetry), renewed in one sweep per node with the node lease. A lease found expired (a
  *   Redis restart, a long pause) is claimed again if the id is free; a lease another node took is reported lost.
@@ -92,6 +94,16 @@ export class RedisCluster implements ClusterLink {
   #sweep: LeaseKeeperSweep | null = null
   #offState: (() => void) | null = null
   #stopped = false
+  /** Set while a live node of another cluster format keeps this node out. */
+  #refusal: ClusterFormatError | null = null
+  /** The node lease was written since the connection was last ready: the node takes part in the cluster. */
+  #member = false
+  /** Claims waiting for the node lease write under way. */
+  #joinWaiters: Array<() => void> = []
+  /** The last state told to the handlers. */
+  #announced: ClusterState | null = null
+  /** Nodes of another format found to have joined after this one, reported once each. */
+  readonly #mixedReported = new Set<string>()
 
   /**
    * Opens the connection (unless one is given); the node joins the cluster on {@link start}.
@@ -112,9 +124,20 @@ export class RedisCluster implements ClusterLink {
     return this.options.nodeLeaseMs
   }
 
+  /** The connection's state, except `down` while a node of another cluster format keeps this node out. */
   get state (): ClusterState {
     if (this.#stopped) return 'stopped'
-    return STATES[this.redis.health().state]
+    const state = STATES[this.redis.health().state]
+    return state === 'ready' && this.#refusal !== null ? 'down' : state
+  }
+
+  /**
+   * Why this node is not part of its cluster, or `null`: a live node under the same key prefix runs another cluster
+   * format ({@link CLUSTER_FORMAT}). The node serves its own connections and refuses cross-node work meanwhile, and
+   * joins on its own once no such node is left.
+   */
+  get refusal (): ClusterFormatError | null {
+    return this.#refusal
   }
 
   /** The Redis connection's health (state, since, failed attempts, last error), for a health endpoint. */
@@ -155,10 +178,11 @@ export class RedisCluster implements ClusterLink {
     })
     this.#offState = this.redis.onStateChange((health) => {
       if (health.state === 'ready') this.#sweep?.now(true)
-      handlers.stateChange(STATES[health.state])
+      else this.#member = false
+      this.#announce()
     })
     this.#sweep.now()
-    handlers.stateChange(this.state)
+    this.#announce()
   }
 
   async stop (): Promise<void> {
@@ -169,16 +193,21 @@ export class RedisCluster implements ClusterLink {
     this.#flushAcks()
     this.#emptyAtClaim.clear()
     this.#offState?.()
+    for (const resolve of this.#joinWaiters.splice(0)) resolve()
     const held = this.#sweep?.stop() ?? []
     if (this.redis.health().state === 'ready') {
       await Promise.all(held.map(async (lease) => await this.#leases.release(lease).catch(() => false)))
-      await this.redis.run('cluster.leave', (client) => NODE_RELEASE.run(client, [this.#nodeKey(this.nodeId), this.#nodesKey()], [this.#token, this.nodeId])).catch(() => {})
+      await this.redis.run('cluster.leave', (client) => NODE_RELEASE.run(client, [this.#nodeKey(this.nodeId), this.#nodesKey(), this.#formatsKey()], [this.#token, this.nodeId])).catch(() => {})
     }
     await this.#reader?.close()
     if (this.#ownsConnection) await this.redis.close()
   }
 
   async claim (record: ClusterClientRecord, mode: ClaimMode): Promise<ClaimOutcome> {
+    // A node of another format must not take clients: a claim waits for the node lease (right after start(), or
+    // after Redis was away).
+    if (!this.#member && this.#handlers !== null) await this.#joined()
+    if (this.#refusal !== null) throw new ClusterUnavailableError('claim', this.#refusal)
     try {
       const rings = this.#reader?.rings ?? 0
       const sent = performance.now()
@@ -212,6 +241,7 @@ export class RedisCluster implements ClusterLink {
   async update (record: ClusterClientRecord): Promise<void> {
     const held = this.#sweep?.get(record.clientId)
     if (held === undefined) return
+    if (this.#refusal !== null) throw new ClusterUnavailableError('update', this.#refusal)
     const data = leaseData(record)
     held.data = data
     const keys = this.redis.keys
@@ -288,6 +318,7 @@ export class RedisCluster implements ClusterLink {
   }
 
   send (clientId: string, message: ClusterMessage, wakeNode: string): Promise<void> {
+    if (this.#refusal !== null) return Promise.reject(new ClusterUnavailableError('send', this.#refusal))
     let appended: Promise<string>
     try {
       appended = this.#mailboxes.append(clientBox(clientId), encodeMessage(message), { wake: wakeNode })
@@ -299,6 +330,7 @@ export class RedisCluster implements ClusterLink {
   }
 
   async sendToHolder (clientId: string, message: ClusterMessage, clientType: ClusterClient['clientType']): Promise<HolderSendOutcome> {
+    if (this.#refusal !== null) throw new ClusterUnavailableError('send', this.#refusal)
     try {
       const payload = encodeMessage(message)
       const outcome = await this.#mailboxes.appendToHolder(clientId, clientBox(clientId), payload, { except: this.nodeId, dataPrefix: dataPrefix(clientId, clientType) })
@@ -319,6 +351,7 @@ export class RedisCluster implements ClusterLink {
    * delivers it before the doorbell of any later append of this node to that node.
    */
   async notifyNode (nodeId: string, clientId: string, message: ClusterFrameMessage): Promise<void> {
+    if (this.#refusal !== null) throw new ClusterUnavailableError('notify', this.#refusal)
     const channel = this.redis.keys.doorbell(nodeId)
     const notice = `\u0001${JSON.stringify(clientId)}\n${encodeMessage(message)}`
     try {
@@ -329,6 +362,7 @@ export class RedisCluster implements ClusterLink {
   }
 
   async sendToNode (nodeId: string, message: NodeMessage): Promise<void> {
+    if (this.#refusal !== null) throw new ClusterUnavailableError('send to node', this.#refusal)
     try {
       await this.#mailboxes.append({ kind: 'node', id: nodeId }, JSON.stringify(message), { wake: nodeId })
     } catch (err) {
@@ -356,6 +390,7 @@ export class RedisCluster implements ClusterLink {
   }
 
   async putResult (record: TaskRecord): Promise<void> {
+    if (this.#refusal !== null) throw new ClusterUnavailableError('put result', this.#refusal)
     try {
       await this.#results.put(record)
     } catch (err) {
@@ -401,6 +436,29 @@ export class RedisCluster implements ClusterLink {
 
   #nodesKey (): string {
     return `${this.redis.keys.prefix}nodes`
+  }
+
+  /** The cluster format of each live node (`<format>:<expiry>`), by node id. */
+  #formatsKey (): string {
+    return `${this.redis.keys.prefix}node-formats`
+  }
+
+  /** Resolves once the node lease write under way (or started now) settled; at once where none can be made. */
+  async #joined (): Promise<void> {
+    if (this.#stopped || this.redis.health().state !== 'ready') return
+    const settled = new Promise<void>((resolve) => { this.#joinWaiters.push(resolve) })
+    this.#sweep?.now()
+    await settled
+  }
+
+  /** Tells the handlers the link's state, when it changed. */
+  #announce (): void {
+    const handlers = this.#handlers
+    if (handlers === null || this.#stopped) return
+    const state = this.state
+    if (state === this.#announced) return
+    this.#announced = state
+    handlers.stateChange(state)
   }
 
   #unfollowBox (clientId: string): void {
@@ -457,10 +515,45 @@ export class RedisCluster implements ClusterLink {
     done.then(() => { if (this.#acking.get(name) === acking) this.#acking.delete(name) }, () => {})
   }
 
+  /**
+   * Writes the node lease with this node's cluster format. Throws while a live node of another format keeps this node
+   * out (the sweep then renews no client lease). Waiting claims go on once it settled, whatever its outcome.
+   */
   async #renewNode (): Promise<void> {
-    const key = this.#nodeKey(this.nodeId)
-    const reply = await this.redis.run('cluster.node', (client) => NODE_LEASE.run(client, [key, this.#nodesKey()], [this.#token, this.options.nodeLeaseMs, this.nodeId]))
-    if (reply === 'taken') this.#log.error({ nodeId: this.nodeId }, 'cluster: another process holds this node id: give every node its own nodeId')
+    const keys = [this.#nodeKey(this.nodeId), this.#nodesKey(), this.#formatsKey()]
+    try {
+      const reply = await this.redis.run('cluster.node', (client) => NODE_LEASE.run(client, keys, [this.#token, this.options.nodeLeaseMs, this.nodeId, CLUSTER_FORMAT])) as string[]
+      this.#nodeLeaseWritten(reply)
+    } finally {
+      const waiters = this.#joinWaiters
+      this.#joinWaiters = []
+      for (const resolve of waiters) resolve()
+    }
+  }
+
+  /** Reads the node lease script's answer (see `NODE_LEASE`). */
+  #nodeLeaseWritten ([answer, otherNode, format]: string[]): void {
+    if (answer === 'format') {
+      const refusal = new ClusterFormatError(otherNode as string, format as string, CLUSTER_FORMAT)
+      if (this.#refusal?.nodeId !== refusal.nodeId || this.#refusal.format !== refusal.format) {
+        this.#log.error({ err: refusal, nodeId: this.nodeId, otherNode, format, ownFormat: CLUSTER_FORMAT }, 'cluster: not joining: a live node runs another cluster format; this node serves its own connections until no such node is left')
+      }
+      this.#refusal = refusal
+      this.#member = false
+      this.#announce()
+      throw refusal
+    }
+    if (this.#refusal !== null) {
+      this.#log.info({ nodeId: this.nodeId, format: CLUSTER_FORMAT }, 'cluster: joined: no node of another cluster format is left')
+      this.#refusal = null
+    }
+    if (answer === 'taken') this.#log.error({ nodeId: this.nodeId }, 'cluster: another process holds this node id: give every node its own nodeId')
+    if (answer === 'mixed' && otherNode !== undefined && !this.#mixedReported.has(otherNode)) {
+      this.#mixedReported.add(otherNode)
+      this.#log.error({ nodeId: this.nodeId, otherNode, format, ownFormat: CLUSTER_FORMAT }, 'cluster: a node of another cluster format joined after this one (its version does not check): stop it, and upgrade every node of a cluster together')
+    }
+    this.#member = true
+    this.#announce()
   }
 }
 
