@@ -14,7 +14,7 @@ export {
   ClientNotConnectedError, RequestTooLargeError, TooManyDispatchesError, ServerDrainingError, ClusterUnavailableError
 } from './errors.js'
 export type {
-  ClusterLink, ClusterHandlers, ClusterState, ClusterClient, ClusterClientRecord, ClaimMode, ClaimOutcome, ClusterMessage,
+  ClusterLink, ClusterHandlers, ClusterState, ClusterProblem, ClusterClient, ClusterClientRecord, ClaimMode, ClaimOutcome, ClusterMessage,
   ClusterTaskMessage, ClusterCancelMessage, ClusterFrameMessage, NodeMessage, ProbeMessage, ProbeAnswerMessage,
   FencedNoticeMessage, ClientLossReason, ClusterSessionInfo, SessionsRequestMessage, SessionsAnswerMessage, ClusterDispatchMessage,
   ClusterDispatchCancelMessage, DispatchNoticeMessage, DispatchErrorInfo, PresenceInterestMessage, PresenceEventMessage,

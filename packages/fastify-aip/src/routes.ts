@@ -1,4 +1,5 @@
 import { safeEqual } from '@aip/device-server/internal'
+import type { ClusterLink } from '@aip/device-server'
 import { sanitizeTaskName } from '@aip/protocol'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyPluginAsync, onRequestHookHandler } from 'fastify'
@@ -121,9 +122,18 @@ export const httpApi: FastifyPluginAsync<HttpApiOptions> = async (instance, { en
       status: 'healthy' as const,
       // This node's clients with a live connection: health must answer while the cluster store is away.
       online_clients: endpoint.listClients().filter((client) => endpoint.clientActivity(client.clientId)?.away !== true).map((client) => client.clientId),
-      ...(link === null ? {} : { cluster: { node_id: link.nodeId, state: link.state } })
+      ...(link === null ? {} : { cluster: clusterHealth(link) })
     }
   })
+}
+
+/** The cluster part of `GET /health`: the node, its link's state and, when not `ready`, why (if the link says). */
+function clusterHealth (link: ClusterLink): HealthReply['cluster'] {
+  const state = link.state
+  const problem = state === 'ready' ? null : link.problem ?? null
+  return problem === null
+    ? { node_id: link.nodeId, state }
+    : { node_id: link.nodeId, state, problem: { code: problem.code, message: problem.message } }
 }
 
 /** The unauthenticated liveness route: 200 `{ status: 'ok' }` while the app runs. */

@@ -71,7 +71,11 @@ export const HealthReply = Type.Object({
   online_clients: Type.Array(Type.String()),
   cluster: Type.Optional(Type.Object({
     node_id: Type.String(),
-    state: Type.String({ description: 'The link to the cluster store: connecting, ready, reconnecting, down or stopped' })
+    state: Type.String({ description: 'The link to the cluster store: connecting, ready, reconnecting, down or stopped' }),
+    problem: Type.Optional(Type.Object({
+      code: Type.Union([Type.String(), Type.Null()]),
+      message: Type.String()
+    }, { description: 'Why the link is not ready: the store\'s last error, or what keeps this node out of the cluster (AIP_ERR_REDIS_CLUSTER_FORMAT)' }))
   }, { description: 'In a cluster: this node and the state of its link to the store (Redis)' }))
 })
 export type HealthReply = Static<typeof HealthReply>

@@ -26,11 +26,14 @@ test('two apps on one Redis (the redis option): health names the node and its Re
   await redis.stop()
   await eventually(async () => (await health(b)).cluster?.state !== 'ready', 'the node sees Redis gone')
   t.match((await health(b)).cluster.state, /reconnecting|down/)
+  await eventually(async () => (await health(b)).cluster?.problem !== undefined, 'a reconnection attempt failed')
+  t.match((await health(b)).cluster.problem, { code: 'ECONNREFUSED', message: /ECONNREFUSED/ }, 'with the connection\'s last error')
   const refused = await b.inject({ url: '/api/clients', headers: { 'x-api-key': API_KEY } })
   t.equal(refused.statusCode, 503)
   t.equal(refused.json().code, 'AIP_ERR_CLUSTER_UNAVAILABLE')
   await redis.start()
   await eventually(async () => (await health(b)).cluster?.state === 'ready', 'the node is back on its own')
+  t.same((await health(b)).cluster, { node_id: 'node-b', state: 'ready' }, 'and says no problem once ready')
 })
 
 test('the redis option is checked, and never shows its URL', async (t) => {

@@ -82,6 +82,7 @@ if (server !== undefined) {
     t.equal(cluster.state, 'down')
     t.equal(link.seen.at(-1), 'down', 'the device server is told the link is down')
     t.match(cluster.refusal, { code: 'AIP_ERR_REDIS_CLUSTER_FORMAT', nodeId: 'old-node', format: '0' })
+    t.match(cluster.problem, { code: 'AIP_ERR_REDIS_CLUSTER_FORMAT', message: /old-node/ }, 'a health endpoint shows why')
     t.same(await cluster.listNodes(), ['old-node'], 'the refused node is not listed as live')
     t.equal(await cluster.locate('dev-1'), null, 'no client lease was taken')
     await t.rejects(cluster.sendToHolder('dev-2', { kind: 'cancel', sessionId: 's', reason: 'x' } as never, 'device'), { code: 'AIP_ERR_CLUSTER_UNAVAILABLE' })
@@ -100,6 +101,7 @@ if (server !== undefined) {
     await ready
     t.equal(cluster.state, 'ready')
     t.equal(cluster.refusal, null)
+    t.equal(cluster.problem, null)
     t.ok(logger.lines.some((line) => line.level === 'info' && /joined/.test(line.msg)), 'the join is logged')
     t.same(await cluster.listNodes(), ['n1'])
     t.match(await cluster.claim(record, 'if-absent'), { claimed: true })

@@ -28,11 +28,13 @@ function task (url: string, request: string): Promise<{ code: number | null, end
 }
 
 /** Asks `GET /api/health` until `predicate` holds for its `cluster` (about 30 s at most). */
-async function clusterHealth (port: number, predicate: (cluster: { state?: string }) => boolean): Promise<{ state?: string }> {
-  let last: { state?: string } = {}
+type ClusterHealth = { state?: string, problem?: { code: string | null, message: string } }
+
+async function clusterHealth (port: number, predicate: (cluster: ClusterHealth) => boolean): Promise<ClusterHealth> {
+  let last: ClusterHealth = {}
   for (let i = 0; i < 300; i++) {
     const reply = await fetch(`http://127.0.0.1:${port}/api/health`, { headers: { 'X-API-Key': `${TOKEN}-api` } })
-    last = ((await reply.json()) as { cluster?: { state?: string } }).cluster ?? {}
+    last = ((await reply.json()) as { cluster?: ClusterHealth }).cluster ?? {}
     if (predicate(last)) return last
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
@@ -59,7 +61,7 @@ test('aip serve --redis beside a live node of an earlier version: it does not jo
   const serve = await startServe(port, TOKEN, ['--redis', redis.url, '--node-id', 'node-new', '--redis-prefix', prefix])
   t.teardown(() => serve.kill())
   const url = `ws://127.0.0.1:${port}/ws?token=${TOKEN}`
-  t.match(await clusterHealth(port, (cluster) => cluster.state === 'down'), { state: 'down' }, 'health reports the link down')
+  t.match(await clusterHealth(port, (cluster) => cluster.state === 'down'), { state: 'down', problem: { code: 'AIP_ERR_REDIS_CLUSTER_FORMAT', message: /old-node/ } }, 'health reports the link down, and why')
   t.ok(serve.stderr.some((line) => line.includes('another cluster format')), 'the log says why')
 
   const device = startDevice('d1', url)
@@ -74,7 +76,9 @@ test('aip serve --redis beside a live node of an earlier version: it does not jo
   // The earlier version's node stops: the new one joins on its own and claims the device it served.
   await redisCli(redis.port, 'DEL', `${prefix}node:{old-node}`)
   await redisCli(redis.port, 'ZREM', `${prefix}nodes`, 'old-node')
-  t.match(await clusterHealth(port, (cluster) => cluster.state === 'ready'), { state: 'ready' }, 'health reports the link ready')
+  const ready = await clusterHealth(port, (cluster) => cluster.state === 'ready')
+  t.match(ready, { state: 'ready' }, 'health reports the link ready')
+  t.notOk('problem' in ready, 'with no problem')
   let lease = '0'
   for (let i = 0; i < 100 && lease !== '1'; i++) {
     lease = await redisCli(redis.port, 'EXISTS', `${prefix}lease:{d1}`)

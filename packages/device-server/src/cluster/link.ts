@@ -18,6 +18,13 @@ import type { SessionInfo } from '../types.js'
  */
 export type ClusterState = 'connecting' | 'ready' | 'reconnecting' | 'down' | 'stopped'
 
+/** What keeps a node's link from `ready`, for a health endpoint (see {@link ClusterLink.problem}). */
+export interface ClusterProblem {
+  /** A code: the store's error code (`ECONNREFUSED`, `AIP_ERR_REDIS_CLUSTER_FORMAT`...), or `null` when it has none. */
+  readonly code: string | null
+  readonly message: string
+}
+
 /** What the cluster stores about a registered client (the data of its client lease). */
 export interface ClusterClientRecord {
   readonly clientId: string
@@ -300,6 +307,11 @@ export interface ClusterLink {
   readonly nodeLeaseMs: number
   /** The link's state now. */
   readonly state: ClusterState
+  /**
+   * Why the link is not `ready` (the store's last error, or what keeps this node out of the cluster), or `null`:
+   * shown by a health endpoint. Optional.
+   */
+  readonly problem?: ClusterProblem | null
   /** Starts the link: the node lease, the mailbox reader, the lease sweep. Resolves once started (not once ready). */
   start: (handlers: ClusterHandlers) => Promise<void>
   /** Stops renewing, releases the node lease and every client lease this node holds, closes the connections. */

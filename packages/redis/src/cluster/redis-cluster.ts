@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import {
-  ClusterUnavailableError, type ClaimMode, type ClaimOutcome, type ClusterClient, type ClusterClientRecord, type ClusterHandlers,
+  ClusterUnavailableError, type ClaimMode, type ClaimOutcome, type ClusterClient, type ClusterClientRecord, type ClusterHandlers, type ClusterProblem,
   type ClusterFrameMessage, type ClusterLink, type ClusterMessage, type ClusterState, type HolderSendOutcome, type NodeMessage, type TaskRecord
 } from '@aip/device-server'
 import { RedisConnection, type RedisConnectionState } from '../connection.js'
@@ -138,6 +138,18 @@ export class RedisCluster implements ClusterLink {
    */
   get refusal (): ClusterFormatError | null {
     return this.#refusal
+  }
+
+  /**
+   * Why the link is not `ready`, for a health endpoint: what keeps this node out ({@link refusal}), or the Redis
+   * connection's last error while it is not ready; otherwise `null`.
+   */
+  get problem (): ClusterProblem | null {
+    if (this.#stopped) return null
+    if (this.#refusal !== null) return { code: this.#refusal.code, message: this.#refusal.message }
+    const health = this.redis.health()
+    if (health.state === 'ready' || health.lastError === null) return null
+    return { code: health.lastError.code, message: health.lastError.message }
   }
 
   /** The Redis connection's health (state, since, failed attempts, last error), for a health endpoint. */
