@@ -1,7 +1,6 @@
 import { test } from 'tap'
 import type { ClusterLink, ClusterMessage } from '../src/index.js'
-import { registeredConstellation, registeredDevice } from './helpers/harness.js'
-import { answer, taskFrame, testCluster } from './helpers/cluster.js'
+import { crossNodeTask, testCluster } from './helpers/cluster.js'
 
 test('a link without notifyNode: the ack of a forwarded TASK goes through the requester\'s mailbox, as before', async (t) => {
   const cluster = testCluster(t)
@@ -10,13 +9,8 @@ test('a link without notifyNode: the ack of a forwarded TASK goes through the re
   const appended: ClusterMessage[] = []
   const send = link.send.bind(link)
   link.send = async (clientId, message, wakeNode) => { appended.push(message); await send(clientId, message, wakeNode) }
-  const a = await cluster.node('node-a')
-  const b = await cluster.node('node-b')
-  const device = await registeredDevice(t, a.wsUrl, 'dev-1')
-  const galaxy = await registeredConstellation(t, b.wsUrl, 'galaxy', 'dev-1')
-  t.match(await galaxy.ask(taskFrame('galaxy', 'dev-1', 'f@1')), { type: 'heartbeat', status: 'ok', session_id: 'f@1' }, 'the ack reaches the requester')
-  const command = await device.next()
-  device.send(answer('dev-1', command))
-  t.match(await galaxy.next(), { type: 'task_end', status: 'completed', session_id: 'f@1' }, 'then its TASK_END, once')
+  const { ack, end } = await crossNodeTask(t, cluster, 'f@1')
+  t.match(ack, { type: 'heartbeat', status: 'ok', session_id: 'f@1' }, 'the ack reaches the requester')
+  t.match(end, { type: 'task_end', status: 'completed', session_id: 'f@1' }, 'then its TASK_END, once')
   t.same(appended.map((m) => m.kind === 'frame' ? [m.message.type, m.acks] : [m.kind]), [['heartbeat', 1], ['task_end', 1]], 'both in the mailbox')
 })

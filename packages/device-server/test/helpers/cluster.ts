@@ -67,3 +67,19 @@ export async function taskWithLostAck (t: Teardown, sessionId: string): Promise<
   const command = await device.next() as Record<string, any>
   return { cluster, a, b, device, galaxy, command }
 }
+
+/**
+ * One TASK of session `sessionId` across two nodes of `cluster` (device `dev-1` on node A, constellation `galaxy` on
+ * node B), run to its end: resolves with the first two frames the requester got (the ack, then the TASK_END).
+ */
+export async function crossNodeTask (t: Teardown, cluster: TestCluster, sessionId: string): Promise<{ ack: Record<string, any>, end: Record<string, any> }> {
+  const a = await cluster.node('node-a')
+  const b = await cluster.node('node-b')
+  const device = await registeredDevice(t, a.wsUrl, 'dev-1')
+  const galaxy = await registeredConstellation(t, b.wsUrl, 'galaxy', 'dev-1')
+  const ack = await galaxy.ask(taskFrame('galaxy', 'dev-1', sessionId)) as Record<string, any>
+  const command = await device.next() as Record<string, any>
+  device.send(answer('dev-1', command))
+  const end = await galaxy.next() as Record<string, any>
+  return { ack, end }
+}
