@@ -45,6 +45,8 @@ const ignore = (): void => {}
 
 /** The options of a frame our builders made, with no extension field and no write to log: one object for all. */
 const UNLOGGED_POST = Object.freeze({ extra: null, validate: false })
+/** The options of a relayed frame with no write to log. */
+const NO_POST_OPTIONS = Object.freeze({})
 
 /** The {@link ConnectionSettings} of a server from its clock, logger and limits. */
 export function connectionSettings (init: {
@@ -143,6 +145,19 @@ export class ClientConnection {
   /** Sends `message` already encoded as `text` (one TASK_END encoded once for two recipients). */
   sendEncoded (message: DecodedServerMessage, text: string): boolean {
     return this.#post(message, null, text)
+  }
+
+  /**
+   * Sends a frame another node encoded as `text`, written as it is: `message` (its decoded form) is made only when
+   * something on this connection reads it (middleware, a `sent` listener, a write still in flight).
+   */
+  sendRelayed (text: string, message: () => DecodedServerMessage): boolean {
+    if (this.closed || this.overBudget || !this.transport.isOpen) return false
+    const settings = this.#settings
+    const options = logsAt(settings.logger, 'debug') ? { onError: settings.onSendError } : NO_POST_OPTIONS
+    if (!this.protocol.postEncoded(text, message as () => ServerMessage, options)) return false
+    if (this.transport.bufferedAmount > settings.maxOutboundBytes) this.#exceeded()
+    return true
   }
 
   #post (message: DecodedServerMessage, extra: Readonly<Record<string, unknown>> | null, encoded: string | undefined): boolean {

@@ -40,7 +40,10 @@ if (server !== undefined) {
     await a.notifyNode('n2', 'galaxy "1"', frame)
     await delivered
     t.equal(got.length, 1)
-    t.same(got[0], ['galaxy "1"', { ...frame, message: JSON.parse(frame.text) }], 'client id and frame as sent')
+    const [clientId, message] = got[0] ?? []
+    t.equal(clientId, 'galaxy "1"', 'the client id as sent')
+    t.match(message, { kind: 'frame', sessionId: 's@1', end: false, acks: 1, type: 'heartbeat', text: frame.text }, 'the frame as sent')
+    t.same(message?.message, JSON.parse(frame.text), 'its message, parsed from its text')
     t.same(await redis.run('test.keys', async (client) => await client.keys('*galaxy*')), [], 'nothing stored for the client')
   })
 }

@@ -131,20 +131,22 @@ function deliverFrame (runtime: ClusterRuntime, requesterId: string, frame: Clus
     return true
   }
   const acks = frame.acks ?? 0
-  if (forwarded !== undefined && frame.message.type !== 'heartbeat' && acks > forwarded.acks) {
+  // The frame's object is not read on the way (a link may parse it only when it is): its type, and its text.
+  const type = frame.type ?? frame.message.type
+  if (forwarded !== undefined && type !== 'heartbeat' && acks > forwarded.acks) {
     // An ack sent without being stored was lost on the way: written first, as one node would have.
     if (!connection.send(buildTaskAck({ sessionId: forwarded.sessionId }))) return false
     forwarded.acked = true
     forwarded.acks = acks
   }
-  if (!connection.sendEncoded(frame.message, frame.text)) return false
+  if (!connection.sendRelayed(frame.text, () => frame.message)) return false
   if (forwarded !== undefined) {
-    if (frame.message.type === 'heartbeat') {
+    if (type === 'heartbeat') {
       forwarded.acked = true
       if (acks > forwarded.acks) forwarded.acks = acks
     }
     // The end of the session, or the refusal of its TASK (never acknowledged): nothing more comes for it.
-    if (frame.end || (frame.message.type === 'error' && !forwarded.acked)) {
+    if (frame.end || (type === 'error' && !forwarded.acked)) {
       if (runtime.forwarded.get(forwarded.sessionId) === forwarded) runtime.forwarded.delete(forwarded.sessionId)
       if (runtime.forwarding.get(forwarded.sessionId) === forwarded) runtime.forwarding.delete(forwarded.sessionId)
     }
@@ -167,10 +169,10 @@ export function deliverNotice (runtime: ClusterRuntime, requesterId: string, fra
     core.logger.debug({ sessionId, requesterId }, 'cluster: ack dropped (its requester is not here, or it was written already)')
     return
   }
-  if (!connection.sendEncoded(frame.message, frame.text)) {
+  if (!connection.sendRelayed(frame.text, () => frame.message)) {
     core.logger.debug({ sessionId, requesterId }, 'cluster: ack not written (the connection is closing)')
     return
   }
-  if (frame.message.type === 'heartbeat') forwarded.acked = true
+  if ((frame.type ?? frame.message.type) === 'heartbeat') forwarded.acked = true
   forwarded.acks = acks
 }

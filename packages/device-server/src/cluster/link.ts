@@ -125,7 +125,16 @@ export interface ClusterFrameMessage {
    * {@link ClusterLink.notifyNode} may be lost), and drops an ack it wrote already. Absent: 0.
    */
   readonly acks?: number
-  /** The frame, as built by the node that made it. */
+  /**
+   * The frame's message type, as the node that made it built it; absent from a link (or an entry of an earlier
+   * version) that does not carry it: then read `message.type`.
+   */
+  readonly type?: DecodedServerMessage['type']
+  /**
+   * The frame, as built by the node that made it. A link that stores frames as their text may parse it only when
+   * this is read (the Redis link does): the requester's node writes `text` without reading it unless something on the
+   * connection reads the message (middleware, a `sent` listener).
+   */
   readonly message: DecodedServerMessage
   /** The frame encoded by that node: written verbatim. */
   readonly text: string

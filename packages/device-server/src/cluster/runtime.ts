@@ -238,7 +238,7 @@ export class ClusterRuntime {
    * sent by then.
    */
   sendFrame (requesterId: string, nodeId: string, sessionId: string | null, message: DecodedServerMessage, text: string, acks: number): void {
-    this.link.send(requesterId, { kind: 'frame', sessionId, end: message.type === 'task_end', acks, message, text }, nodeId)
+    this.link.send(requesterId, { kind: 'frame', sessionId, end: message.type === 'task_end', acks, type: message.type, message, text }, nodeId)
       .catch((err: unknown) => { this.core.logger.warn({ err, sessionId, requesterId }, 'cluster: frame for a requester on another node not sent') })
   }
 
@@ -252,7 +252,7 @@ export class ClusterRuntime {
       this.sendFrame(requesterId, nodeId, sessionId, message, text, acks)
       return
     }
-    this.link.notifyNode(nodeId, requesterId, { kind: 'frame', sessionId, end: false, acks, message, text })
+    this.link.notifyNode(nodeId, requesterId, { kind: 'frame', sessionId, end: false, acks, type: message.type, message, text })
       .catch((err: unknown) => { this.core.logger.warn({ err, sessionId, requesterId }, 'cluster: ack for a requester on another node not sent (its next frame carries it)') })
   }
 

@@ -265,6 +265,25 @@ export class AIPProtocol<R extends ProtocolRole = ProtocolRole> extends Outbox i
   }
 
   /**
+   * {@link AIPProtocol.post} of a frame already encoded whose message is made only if something reads it: outgoing
+   * middleware, an earlier send still in flight (the frame then goes through {@link AIPProtocol.send} in call order),
+   * or a `sent` listener. Otherwise `encoded` is written as it is and `message` is never called, so a server relaying
+   * a frame another process encoded need not parse it. `message` is called at most once and must give the message
+   * `encoded` is the wire form of; it is not validated. Returns false when the connection is closed (nothing is sent).
+   */
+  postEncoded (encoded: string, message: () => OutgoingMessage<R>, options: Omit<PostOptions, 'encoded' | 'validate'> = {}): boolean {
+    if (!this.isOpen) return false
+    const onError = options.onError
+    if (this.#middleware.length > 0 || this.writesInFlight) {
+      this.send(message(), options).catch(onError ?? noop)
+      return true
+    }
+    if (!postFrame(this.transport, encoded, onError)) return false
+    if (this.#events !== undefined && this.#events.count('sent') > 0) this.#events.emit('sent', { message: message(), bytes: Buffer.byteLength(encoded) })
+    return true
+  }
+
+  /**
    * Waits for the next message of `type` (`'*'`: of any type) that passes `filter`. The waiter is registered
    * before this returns, so a message that arrives right after a `send()` is not missed. Handlers still see the
    * message. Rejects with `AIP_ERR_TIMEOUT`, `AIP_ERR_ABORTED`, or

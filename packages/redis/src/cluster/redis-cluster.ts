@@ -571,12 +571,12 @@ export class RedisCluster implements ClusterLink {
 
 /**
  * A mailbox entry's payload: the message's JSON, except for a frame, stored as `F`, the JSON of
- * `[sessionId, end, acks]`, a line feed and the frame's encoded text, as written to the wire (its object is parsed
- * back from that text): a frame is encoded once, and stored once.
+ * `[sessionId, end, acks, type]`, a line feed and the frame's encoded text, as written to the wire (its object is
+ * parsed back from that text when read): a frame is encoded once, and stored once.
  */
 function encodeMessage (message: ClusterMessage): string {
   if (message.kind !== 'frame') return JSON.stringify(message)
-  return `F${JSON.stringify([message.sessionId, message.end, message.acks ?? 0])}\n${message.text}`
+  return `F${JSON.stringify([message.sessionId, message.end, message.acks ?? 0, message.type ?? message.message.type])}\n${message.text}`
 }
 
 /** Reads a mailbox entry's payload. */
@@ -584,10 +584,9 @@ function decodeMessage (payload: string): ClusterMessage {
   if (payload.charCodeAt(0) !== 70 /* F */) return JSON.parse(payload) as ClusterMessage
   const newline = payload.indexOf('\n')
   if (newline < 0) throw new TypeError('a frame entry without its text')
-  // An entry of an earlier version has no acks.
-  const [sessionId, end, acks] = JSON.parse(payload.slice(1, newline)) as [string | null, boolean, number | undefined]
-  const text = payload.slice(newline + 1)
-  return { kind: 'frame', sessionId, end, acks: acks ?? 0, text, message: JSON.parse(text) as ClusterFrameMessage['message'] }
+  // An entry of an earlier version has no acks, or no type.
+  const [sessionId, end, acks, type] = JSON.parse(payload.slice(1, newline)) as [string | null, boolean, number | undefined, string | undefined]
+  return new RelayedFrame(sessionId, end, acks ?? 0, typeof type === 'string' ? type as ClusterFrameMessage['type'] : undefined, payload.slice(newline + 1))
 }
 
 /**
@@ -634,5 +633,35 @@ function toClient (record: LeaseRecord): ClusterClient {
     registeredAt: data.registeredAt ?? record.acquiredAt,
     nodeId: record.nodeId,
     epoch: record.epoch
+  }
+}
+
+/**
+ * A frame read from a mailbox entry or a notice: its object is parsed from its text on the first read of `message`
+ * only (the requester's node writes the text as it is, and reads no more than the entry's header).
+ */
+class RelayedFrame implements ClusterFrameMessage {
+  readonly kind = 'frame'
+  readonly sessionId: string | null
+  readonly end: boolean
+  readonly acks: number
+  readonly type: ClusterFrameMessage['type']
+  readonly text: string
+  #message: ClusterFrameMessage['message'] | undefined
+
+  /** `type` absent (an entry of an earlier version): the object is read on delivery anyway, so it is parsed now. */
+  constructor (sessionId: string | null, end: boolean, acks: number, type: ClusterFrameMessage['type'], text: string) {
+    this.sessionId = sessionId
+    this.end = end
+    this.acks = acks
+    this.text = text
+    this.#message = undefined
+    // An unreadable frame of such an entry throws here, and the entry is dropped as unreadable.
+    this.type = type ?? this.message.type
+  }
+
+  get message (): ClusterFrameMessage['message'] {
+    this.#message ??= JSON.parse(this.text) as ClusterFrameMessage['message']
+    return this.#message
   }
 }
