@@ -1,15 +1,11 @@
 import { test } from 'tap'
-import { registeredConstellation, registeredDevice } from './helpers/harness.js'
-import { answer, taskFrame, testCluster } from './helpers/cluster.js'
+import { answer, crossNodePair, taskFrame, testCluster } from './helpers/cluster.js'
 import { countFrameReads } from './helpers/lazy-frames.js'
 
 test('an extension on the requester\'s node sees the messages of the frames relayed to it, read for it alone', async (t) => {
   const cluster = testCluster(t)
   const reads = countFrameReads(cluster.hub.link('node-b'))
-  const a = await cluster.node('node-a')
-  const b = await cluster.node('node-b')
-  const device = await registeredDevice(t, a.wsUrl, 'dev-1')
-  const galaxy = await registeredConstellation(t, b.wsUrl, 'galaxy', 'dev-1')
+  const { b, device, galaxy } = await crossNodePair(t, cluster)
   const sent: Array<[string, string | null | undefined]> = []
   t.teardown(b.endpoint.use({ name: 'outbound', onSend: (message) => { sent.push([message.type, message.session_id]) } }))
   t.match(await galaxy.ask(taskFrame('galaxy', 'dev-1', 'e@1')), { type: 'heartbeat', status: 'ok', session_id: 'e@1' })

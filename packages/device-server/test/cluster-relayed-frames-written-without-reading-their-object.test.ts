@@ -1,19 +1,14 @@
 import { test } from 'tap'
 import { registeredConstellation, registeredDevice } from './helpers/harness.js'
-import { answer, taskFrame, testCluster } from './helpers/cluster.js'
+import { crossNodeTask, taskFrame, testCluster } from './helpers/cluster.js'
 import { countFrameReads } from './helpers/lazy-frames.js'
 
 test('the requester\'s node writes the ack and the TASK_END it relays as their text, without reading their objects', async (t) => {
   const cluster = testCluster(t)
   const reads = countFrameReads(cluster.hub.link('node-b'))
-  const a = await cluster.node('node-a')
-  const b = await cluster.node('node-b')
-  const device = await registeredDevice(t, a.wsUrl, 'dev-1')
-  const galaxy = await registeredConstellation(t, b.wsUrl, 'galaxy', 'dev-1')
-  t.match(await galaxy.ask(taskFrame('galaxy', 'dev-1', 'z@1')), { type: 'heartbeat', status: 'ok', session_id: 'z@1' }, 'the ack, a notice')
-  const command = await device.next()
-  device.send(answer('dev-1', command))
-  t.match(await galaxy.next(), { type: 'task_end', status: 'completed', session_id: 'z@1' }, 'the TASK_END, a mailbox entry')
+  const { ack, end } = await crossNodeTask(t, cluster, 'z@1')
+  t.match(ack, { type: 'heartbeat', status: 'ok', session_id: 'z@1' }, 'the ack, a notice')
+  t.match(end, { type: 'task_end', status: 'completed', session_id: 'z@1' }, 'the TASK_END, a mailbox entry')
   t.same(reads.types, [], 'no frame object was read on node B')
 })
 

@@ -68,15 +68,21 @@ export async function taskWithLostAck (t: Teardown, sessionId: string): Promise<
   return { cluster, a, b, device, galaxy, command }
 }
 
-/**
- * One TASK of session `sessionId` across two nodes of `cluster` (device `dev-1` on node A, constellation `galaxy` on
- * node B), run to its end: resolves with the first two frames the requester got (the ack, then the TASK_END).
- */
-export async function crossNodeTask (t: Teardown, cluster: TestCluster, sessionId: string): Promise<{ ack: Record<string, any>, end: Record<string, any> }> {
+/** Two nodes of `cluster`: device `dev-1` on node A, constellation `galaxy` (scoped to it) on node B. */
+export async function crossNodePair (t: Teardown, cluster: TestCluster): Promise<{ a: TestServer, b: TestServer, device: TestClient, galaxy: TestClient }> {
   const a = await cluster.node('node-a')
   const b = await cluster.node('node-b')
   const device = await registeredDevice(t, a.wsUrl, 'dev-1')
   const galaxy = await registeredConstellation(t, b.wsUrl, 'galaxy', 'dev-1')
+  return { a, b, device, galaxy }
+}
+
+/**
+ * One TASK of session `sessionId` across {@link crossNodePair}, run to its end: resolves with the first two frames
+ * the requester got (the ack, then the TASK_END).
+ */
+export async function crossNodeTask (t: Teardown, cluster: TestCluster, sessionId: string): Promise<{ ack: Record<string, any>, end: Record<string, any> }> {
+  const { device, galaxy } = await crossNodePair(t, cluster)
   const ack = await galaxy.ask(taskFrame('galaxy', 'dev-1', sessionId)) as Record<string, any>
   const command = await device.next() as Record<string, any>
   device.send(answer('dev-1', command))
