@@ -152,26 +152,39 @@ export class ClientConnection {
    * something on this connection reads it (middleware, a `sent` listener, a write still in flight).
    */
   sendRelayed (text: string, message: () => DecodedServerMessage): boolean {
-    if (this.closed || this.overBudget || !this.transport.isOpen) return false
-    const settings = this.#settings
-    const options = logsAt(settings.logger, 'debug') ? { onError: settings.onSendError } : NO_POST_OPTIONS
-    if (!this.protocol.postEncoded(text, message as () => ServerMessage, options)) return false
-    if (this.transport.bufferedAmount > settings.maxOutboundBytes) this.#exceeded()
+    if (!this.#sendable()) return false
+    const onError = this.#onSendError()
+    if (!this.protocol.postEncoded(text, message as () => ServerMessage, onError === undefined ? NO_POST_OPTIONS : { onError })) return false
+    this.#checkBudget()
     return true
   }
 
   #post (message: DecodedServerMessage, extra: Readonly<Record<string, unknown>> | null, encoded: string | undefined): boolean {
-    if (this.closed || this.overBudget || !this.transport.isOpen) return false
-    // Without a promise per frame when nothing in between needs one (AIPProtocol.post); our builders made it. A
-    // failed write is only worth a debug line: without one to write, nothing waits for the write.
-    const settings = this.#settings
-    const onError = logsAt(settings.logger, 'debug') ? settings.onSendError : undefined
+    if (!this.#sendable()) return false
+    // Without a promise per frame when nothing in between needs one (AIPProtocol.post); our builders made it.
+    const onError = this.#onSendError()
     const options = encoded !== undefined
       ? { extra, validate: false, encoded, onError }
       : extra === null && onError === undefined ? UNLOGGED_POST : { extra, validate: false, onError }
     if (!this.protocol.post(message as ServerMessage, options)) return false
-    if (this.transport.bufferedAmount > this.#settings.maxOutboundBytes) this.#exceeded()
+    this.#checkBudget()
     return true
+  }
+
+  /** Whether a frame may be written now. */
+  #sendable (): boolean {
+    return !this.closed && !this.overBudget && this.transport.isOpen
+  }
+
+  /** What a failed write calls: only worth a debug line (without one to write, nothing waits for the write). */
+  #onSendError (): ((err: unknown) => void) | undefined {
+    const settings = this.#settings
+    return logsAt(settings.logger, 'debug') ? settings.onSendError : undefined
+  }
+
+  /** After a write: a peer past its outbound budget is closed. */
+  #checkBudget (): void {
+    if (this.transport.bufferedAmount > this.#settings.maxOutboundBytes) this.#exceeded()
   }
 
   /**

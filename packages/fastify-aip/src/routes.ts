@@ -131,9 +131,7 @@ export const httpApi: FastifyPluginAsync<HttpApiOptions> = async (instance, { en
 function clusterHealth (link: ClusterLink): HealthReply['cluster'] {
   const state = link.state
   const problem = state === 'ready' ? null : link.problem ?? null
-  return problem === null
-    ? { node_id: link.nodeId, state }
-    : { node_id: link.nodeId, state, problem: { code: problem.code, message: problem.message } }
+  return problem === null ? { node_id: link.nodeId, state } : { node_id: link.nodeId, state, problem }
 }
 
 /** The unauthenticated liveness route: 200 `{ status: 'ok' }` while the app runs. */
