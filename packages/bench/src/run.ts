@@ -235,6 +235,7 @@ function onRedis (server: BenchRedis, deviceNode: ServerProcess, constellationNo
     deviceUrl: deviceNode.url,
     constellationUrl: constellationNode.url,
     collect: async () => { await Promise.all(nodes.map((node) => node.collect())) },
+    rehearse: async () => { await Promise.all(nodes.map((node) => node.rehearse())) },
     sample: async () => {
       const { commands, cpuMicros, instructions } = await server.sample()
       const stats = await Promise.all(nodes.map((node) => node.stats()))

@@ -37,6 +37,8 @@ export interface Deployment {
   sample: () => Promise<Sample>
   /** A full collection in every process of the deployment that has a collector, nothing sampled (see {@link LatencyOptions.collectFirst}). */
   collect?: () => Promise<void>
+  /** Runs every server process's side of a sample, nothing counted (see {@link LatencyOptions.warmupTasks}). */
+  rehearse?: () => Promise<void>
 }
 
 /** What a deployment has spent so far: CPU (µs), and when counted, instructions and Redis commands. */
@@ -73,7 +75,7 @@ function perInstruction (figures: Figures, name: string, before: Sample, after: 
 
 /** A single server as a {@link Deployment}. */
 export function single (server: ServerProcess): Deployment {
-  return { deviceUrl: server.url, constellationUrl: server.url, sample: () => server.stats(), collect: () => server.collect() }
+  return { deviceUrl: server.url, constellationUrl: server.url, sample: () => server.stats(), collect: () => server.collect(), rehearse: () => server.rehearse() }
 }
 
 /** Tasks per second and server CPU per task, with `window` tasks always outstanding. */
@@ -115,13 +117,22 @@ function percentile (sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
 }
 
+/** The parts of a latency run's warm-up, each followed by a rehearsed sample (see {@link LatencyOptions.warmupTasks}). */
+export const WARMUP_PARTS = 8
+
 /** Options of {@link latency}. */
 export interface LatencyOptions {
   devices: number
   /** Tasks per second. */
   rate: number
   durationMs: number
-  /** Tasks run before the measured window, so that its code is warm. */
+  /**
+   * Tasks run before the measured window, so that its code is warm. They run in {@link WARMUP_PARTS} parts, each
+   * followed by every server process's side of a sample (`Deployment.rehearse`): the window opens with a sample, a
+   * message on the process's IPC channel (a pipe) that goes through the stream and tick functions its sockets use.
+   * Seen for the first time at the window's first sample, it deoptimised those functions (another map, another call
+   * target), and their recompiling fell in the window (see the README, "The window's own samples").
+   */
   warmupTasks?: number
   /**
    * Milliseconds of the same open loop (same rate, same spread over the devices) run before the measured window, its
@@ -202,9 +213,13 @@ export async function latency (target: ServerProcess | Deployment, o: LatencyOpt
   let pick = 0
   const next = (): LoadConstellation => conns[pick++ % conns.length] as LoadConstellation
   // Tasks run before the measured window (16 at a time, or one at a time as in the window), so that the window's
-  // code is warm.
+  // code is warm, in parts with each server's side of a sample after each (see LatencyOptions.warmupTasks).
   const warmup = Array.from({ length: o.warmupTasks ?? 0 }, (_, i) => conns[i % conns.length] as LoadConstellation)
-  await pool(warmup, o.alone === true ? 1 : 16, async (conn) => { await conn.task().catch(() => {}) })
+  const part = Math.ceil(warmup.length / WARMUP_PARTS)
+  for (let start = 0; start < warmup.length; start += part) {
+    await pool(warmup.slice(start, start + part), o.alone === true ? 1 : 16, async (conn) => { await conn.task().catch(() => {}) })
+    await server.rehearse?.()
+  }
   // And the same open loop as the window's, not counted.
   let cold: Figures | undefined
   if (o.alone !== true && (o.warmupMs ?? 0) > 0) {

@@ -168,6 +168,12 @@ export class ServerProcess {
   /** Registered clients now, read without a sample: under callgrind nothing is counted or dumped for it. */
   async registered (): Promise<number> { return (await this.#request('stats', false)).registered }
 
+  /**
+   * Runs the server's side of a sample (a message in and out on its IPC channel) and nothing else: under callgrind
+   * nothing is counted or dumped for it. For warm-ups: see `LatencyOptions.warmupTasks`.
+   */
+  async rehearse (): Promise<void> { await this.#request('stats', false) }
+
   /** Forces a full GC in the server, then returns its stats. */
   gc (): Promise<ServerStats> { return this.#request('gc') }
 

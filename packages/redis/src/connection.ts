@@ -164,7 +164,7 @@ class CommandDeadlines {
 }
 
 /** Commands whose calls with plain arguments (strings and numbers, no callback) are written by {@link EncodedCommand}. */
-const ENCODED_ONCE = ['evalsha', 'fcall'] as const
+const ENCODED_ONCE = ['evalsha', 'fcall', 'set', 'publish'] as const
 
 /**
  * The RESP text of command `name` with `args`, or `null` when an argument is not a string or a number (a Buffer,
@@ -185,7 +185,7 @@ export function encodeCommand (name: string, args: readonly unknown[]): string |
   return text
 }
 
-/** Makes the command client write its script and function calls with {@link EncodedCommand}. */
+/** Makes the command client write its script and function calls, `SET`s and `PUBLISH`es with {@link EncodedCommand}. */
 function encodeOnce (client: Redis): void {
   const deadlines = new CommandDeadlines()
   const methods = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>

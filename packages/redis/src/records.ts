@@ -173,8 +173,10 @@ export interface RedisResultStoreOptions {
 
 /**
  * Finished tasks' results, readable from every node by session id and by task name (the latest of that name),
- * each kept `ttlMs`. The record and its task-name pointer are written together in one script; the results put
- * during one turn of the event loop share that script call (one round trip for a burst of results).
+ * each kept `ttlMs`. The record is written before its task-name pointer, and the results put during one turn of
+ * the event loop are sent together (one round trip for a burst of results): with a `deliveryLog`, in the script call
+ * of the turn's appends, or as plain `SET`s when the turn appends nothing and writes few; without one, in one
+ * script call of their own.
  */
 export class RedisResultStore<T extends ResultKeys> implements ClusterResultStore<T> {
   readonly #redis: RedisConnection

@@ -126,13 +126,21 @@ if not id then return { 'full' } end
 return { { 'sent', id, node } }
 `)
 
-// KEYS: the records' keys. ARGV: per record its value and TTL ms (SET ... PX). A turn that writes records and appends
-// nothing (a task's result when its requester is on the same node): its records in one call, without the appends'
-// bookkeeping (APPEND_MANY's tables and closures cost redis-server four times these two SETs).
+// KEYS: the records' keys. ARGV: per record its value and TTL ms (SET ... PX). A turn that writes more than
+// MAX_PLAIN_RECORDS records and appends nothing: its records in one call, without the appends' bookkeeping.
 const WRITE_RECORDS = STREAMS.define('write_records', [], `
 for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i]) end
 return {}
 `)
+
+/**
+ * Most records a turn that appends nothing writes as plain `SET ... PX` commands (sent in the turn's one write)
+ * rather than in one script call. A script call costs redis-server some 50 k instructions before it runs a command
+ * (its arguments made into Lua strings, its KEYS and ARGV tables), a plain SET about 11 k: the two SETs of a task's
+ * result cost it 21 k where the call cost 63 k (bench README, "Same node, round eleven"). Past this many records the
+ * call is the cheaper.
+ */
+const MAX_PLAIN_RECORDS = 8
 
 // KEYS: streams, leases and epochs of the batch, and the keys of the records written with it. ARGV: max length, ttl
 // ms, n, most bytes a doorbell carries, m, then per append: stream index, lease index (0: none; its epoch key follows
@@ -613,8 +621,23 @@ export class RedisDeliveryLog implements DeliveryLog {
     return (client) => APPEND_ONE.run(client, keys, args)
   }
 
-  /** The records of a turn that appends nothing. */
+  /**
+   * The records of a turn that appends nothing: plain SETs (each write's records in order) when they are few, else
+   * one script call. The SETs of a write are not atomic together: each is a whole record, and a reader of a record
+   * and its pointer handles either one missing (as when one expired first).
+   */
   #writeRecords (writes: PendingWrite[]): (client: Redis) => Promise<unknown> {
+    let count = 0
+    for (const write of writes) count += write.records.length
+    if (count <= MAX_PLAIN_RECORDS) {
+      return async (client) => {
+        const sets: Array<Promise<unknown>> = []
+        for (const write of writes) {
+          for (const [key, value] of write.records) sets.push(client.set(key, value, 'PX', write.ttlMs))
+        }
+        return await Promise.all(sets)
+      }
+    }
     const keys: string[] = []
     const args: Array<string | number> = []
     for (const write of writes) {

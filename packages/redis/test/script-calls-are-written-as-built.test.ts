@@ -3,8 +3,8 @@ import { encodeCommand } from '../src/connection.js'
 import { connect } from './helpers/common.js'
 import { redisServerOrSkip } from './helpers/redis-server.js'
 
-// A script call with plain arguments (strings and numbers) is written as its RESP text built once; Redis reads it as
-// ioredis would have written it. Arguments of other kinds (a Buffer, an array, a callback) go through ioredis.
+// A script call, a SET or a PUBLISH with plain arguments (strings and numbers) is written as its RESP text built once;
+// Redis reads it as ioredis would have written it. Arguments of other kinds (a Buffer, an array, a callback) go through ioredis.
 
 const ECHO = 'return {KEYS[1], ARGV[1], ARGV[2], ARGV[3]}'
 
@@ -35,6 +35,23 @@ if (server !== undefined) {
       client.evalsha(sha, 1, 'k', 'v', 'x', 'y', (err, result) => { if (err === null || err === undefined) resolve(result); else reject(err) })
     }))
     t.same(withCallback, ['k', 'v', 'x', 'y'])
+  })
+
+  t.test('a SET and a PUBLISH with plain arguments are written as built, and answer as ioredis answers them', async (t) => {
+    const redis = await connect(t, server)
+    const key = redis.keys.record('test', 'k')
+    t.equal(await redis.run('test.set', async (client) => await client.set(key, 'välue\r\n', 'PX', 60_000)), 'OK')
+    t.equal(await redis.run('test.set', async (client) => await client.set(key, 'next', 'GET')), 'välue\r\n', 'SET ... GET answers the old value')
+    t.equal(await redis.run('test.set', async (client) => await client.set(key, 'never', 'NX')), null, 'SET ... NX on a key held answers nothing')
+    t.equal(await redis.run('test.get', async (client) => await client.get(key)), 'next')
+    const channel = redis.keys.doorbell('n-test')
+    let onSubscribed = (): void => {}
+    const subscribed = new Promise<void>((resolve) => { onSubscribed = resolve })
+    const received = new Promise<string>((resolve) => { redis.subscribe(channel, resolve, () => { onSubscribed() }) })
+    await subscribed
+    const count = await redis.run('test.publish', async (client) => await client.publish(channel, 'hello 7'))
+    t.equal(count, 1, 'PUBLISH answers its receivers')
+    t.equal(await received, 'hello 7')
   })
 
   t.test('an unknown script answers NOSCRIPT as before, with the command it refused', async (t) => {
