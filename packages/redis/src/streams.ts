@@ -135,12 +135,13 @@ return {}
 
 /**
  * Most records a turn that appends nothing writes as plain `SET ... PX` commands (sent in the turn's one write)
- * rather than in one script call. A script call costs redis-server some 50 k instructions before it runs a command
- * (its arguments made into Lua strings, its KEYS and ARGV tables), a plain SET about 11 k: the two SETs of a task's
- * result cost it 21 k where the call cost 63 k (bench README, "Same node, round eleven"). Past this many records the
- * call is the cheaper.
+ * rather than in one script call: one result (its record and task-name pointer). Measured (bench README, "Same node,
+ * round eleven"): redis-server spends 46 k instructions on a call writing one record and 63 k on one writing two,
+ * 12 k and 21 k on as many plain SETs; the node about 20 k more per command it sends. So one result's two SETs save
+ * Redis 42 k and cost the node 20 k; each further record would save Redis about 7 k and cost the node 20 k: from
+ * two results on, the call is the cheaper.
  */
-const MAX_PLAIN_RECORDS = 8
+const MAX_PLAIN_RECORDS = 2
 
 // KEYS: streams, leases and epochs of the batch, and the keys of the records written with it. ARGV: max length, ttl
 // ms, n, most bytes a doorbell carries, m, then per append: stream index, lease index (0: none; its epoch key follows
