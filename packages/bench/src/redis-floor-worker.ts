@@ -120,4 +120,6 @@ process.on('message', (request: FloorRequest) => {
     process.exit(1)
   })
 })
+// A parent gone (its IPC channel closed) leaves no worker holding connections behind.
+process.on('disconnect', () => { process.exit(0) })
 process.send?.({ id: 0, cpuMicros: 0, received: 0 } satisfies FloorReply)
