@@ -1,7 +1,6 @@
 import t from 'tap'
-import { RedisDeliveryLog, RedisResultStore } from '../src/index.js'
 import type { RedisConnection } from '../src/index.js'
-import { connect, scriptCalls } from './helpers/common.js'
+import { pttl, resultsWithLog, scriptCalls } from './helpers/common.js'
 import { redisServerOrSkip } from './helpers/redis-server.js'
 
 const server = await redisServerOrSkip(t)
@@ -35,9 +34,7 @@ function named (redis: RedisConnection, commands: string[][]): string[][] {
 
 if (server !== undefined) {
   t.test('a turn\'s one result that appends nothing is written as two plain SETs, no script call', async (t) => {
-    const redis = await connect(t, server)
-    const log = new RedisDeliveryLog(redis)
-    const results = new RedisResultStore<Result>(redis, { deliveryLog: log, ttlMs: 60_000 })
+    const { redis, results } = await resultsWithLog<Result>(t, server)
     const scripts = await scriptCalls(redis)
     const first = { sessionId: 's-1', taskName: 'task-1', status: 'completed' }
     const commands = await commandsOf(t, redis, async () => { await results.put(first) })
@@ -45,14 +42,12 @@ if (server !== undefined) {
     t.same(named(redis, commands), [['SET', 'result:{s-1}'], ['SET', 'result-name:{task-1}']], 'the record written once, before its task-name pointer, nothing else')
     t.same(await results.getBySession('s-1'), first)
     t.same(await results.getByTaskName('task-1'), first)
-    const ttl = await redis.run('test.pttl', async (client) => await client.pttl(redis.keys.record('result-name', 'task-1')))
+    const ttl = await pttl(redis, redis.keys.record('result-name', 'task-1'))
     t.ok(ttl > 0 && ttl <= 60_000, 'with their TTL')
   })
 
   t.test('a turn of several results that append nothing costs one call of the records function', async (t) => {
-    const redis = await connect(t, server)
-    const log = new RedisDeliveryLog(redis)
-    const results = new RedisResultStore<Result>(redis, { deliveryLog: log, ttlMs: 60_000 })
+    const { redis, results } = await resultsWithLog<Result>(t, server)
     const many = [0, 1].map((i) => ({ sessionId: `s-${i}`, taskName: `task-${i}`, status: 'completed' }))
     // The library loaded first, so that the window holds the call alone.
     await Promise.all(many.map(async (result) => await results.put({ ...result, sessionId: `${result.sessionId}-w` })))

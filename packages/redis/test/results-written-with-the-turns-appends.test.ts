@@ -1,7 +1,6 @@
 import t from 'tap'
-import { RedisDeliveryLog, RedisResultStore } from '../src/index.js'
 import type { StreamAddress } from '../src/index.js'
-import { connect, scriptCalls } from './helpers/common.js'
+import { pttl, resultsWithLog, scriptCalls } from './helpers/common.js'
 import { redisServerOrSkip } from './helpers/redis-server.js'
 
 const server = await redisServerOrSkip(t)
@@ -12,9 +11,7 @@ interface Result { sessionId: string, taskName: string, status: string }
 
 if (server !== undefined) {
   t.test('a result put in the turn of an append goes to Redis in the append\'s script call', async (t) => {
-    const redis = await connect(t, server)
-    const log = new RedisDeliveryLog(redis)
-    const results = new RedisResultStore<Result>(redis, { deliveryLog: log, ttlMs: 60_000 })
+    const { redis, log, results } = await resultsWithLog<Result>(t, server)
     // The script loaded first (its first call may go as EVAL after a NOSCRIPT).
     await log.append(box, 'first')
     const scripts = await scriptCalls(redis)
@@ -25,18 +22,16 @@ if (server !== undefined) {
     t.same(await results.getByTaskName('task-1'), record, 'and by its task name')
     t.same((await log.read(box, '0-0')).map((e) => e.payload), ['first', 'task end'], 'the entry is appended')
     t.type(id, 'string')
-    const ttl = await redis.run('test.pttl', async (client) => await client.pttl(redis.keys.record('result', 's-1')))
+    const ttl = await pttl(redis, redis.keys.record('result', 's-1'))
     t.ok(ttl > 0 && ttl <= 60_000, 'the result keeps its TTL')
   })
 
   t.test('a result put alone is written by itself, with its TTL', async (t) => {
-    const redis = await connect(t, server)
-    const log = new RedisDeliveryLog(redis)
-    const results = new RedisResultStore<Result>(redis, { deliveryLog: log, ttlMs: 60_000 })
+    const { redis, results } = await resultsWithLog<Result>(t, server)
     const record = { sessionId: 's-2', taskName: 'task-2', status: 'failed' }
     await results.put(record)
     t.same(await results.getBySession('s-2'), record)
-    const ttl = await redis.run('test.pttl', async (client) => await client.pttl(redis.keys.record('result-name', 'task-2')))
+    const ttl = await pttl(redis, redis.keys.record('result-name', 'task-2'))
     t.ok(ttl > 0 && ttl <= 60_000, 'its task-name pointer has the TTL too')
   })
 }

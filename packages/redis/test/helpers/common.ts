@@ -1,7 +1,7 @@
 // What every Redis test file shares: a connection per test, on its own key prefix, closed in teardown.
 import { randomUUID } from 'node:crypto'
-import { RedisConnection, RedisDeliveryLog, RedisLeaseRegistry } from '../../src/index.js'
-import type { RedisConnectionOptions, RedisDeliveryLogOptions } from '../../src/index.js'
+import { RedisConnection, RedisDeliveryLog, RedisLeaseRegistry, RedisResultStore } from '../../src/index.js'
+import type { RedisConnectionOptions, RedisDeliveryLogOptions, ResultKeys } from '../../src/index.js'
 import type { RedisServer } from './redis-server.js'
 
 interface TeardownLike { teardown: (fn: () => unknown) => void }
@@ -18,6 +18,18 @@ export async function connect (t: TeardownLike, server: RedisServer, options: Re
 export async function logAndLeases (t: TeardownLike, server: RedisServer, logOptions: RedisDeliveryLogOptions = {}): Promise<{ redis: RedisConnection, log: RedisDeliveryLog, leases: RedisLeaseRegistry }> {
   const redis = await connect(t, server)
   return { redis, log: new RedisDeliveryLog(redis, logOptions), leases: new RedisLeaseRegistry(redis) }
+}
+
+/** A result store writing with a delivery log's turns (as a node's), results kept 60 s, on a fresh connection. */
+export async function resultsWithLog<T extends ResultKeys> (t: TeardownLike, server: RedisServer): Promise<{ redis: RedisConnection, log: RedisDeliveryLog, results: RedisResultStore<T> }> {
+  const redis = await connect(t, server)
+  const log = new RedisDeliveryLog(redis)
+  return { redis, log, results: new RedisResultStore<T>(redis, { deliveryLog: log, ttlMs: 60_000 }) }
+}
+
+/** The TTL left to a key (full name), in ms. */
+export async function pttl (redis: RedisConnection, key: string): Promise<number> {
+  return await redis.run('test.pttl', async (client) => await client.pttl(key))
 }
 
 /** Resolves once `predicate` holds, checking every `intervalMs`, at most `tries` times. */
